@@ -1,0 +1,15 @@
+/* hashuri_int.h: what verify.c needs from hashuri.c beyond the public API. */
+#ifndef DP_HASHURI_INT_H
+#define DP_HASHURI_INT_H
+
+#include <openssl/evp.h>
+
+#include "dnspersist/dnspersist.h"
+
+const EVP_MD *dp__hash_md(dp_hash_alg alg);
+int dp__account_url_valid(const char *url);
+/* H2 digest with a caller-held context (no allocation); inputs unchecked. */
+dp_code dp__hashuri_digest_raw(const EVP_MD *md, EVP_MD_CTX *mctx, const char *domain, size_t dlen,
+                               const char *thumb, const char *url, size_t ulen, char *b64);
+
+#endif
