@@ -1,0 +1,212 @@
+/* cmd_evaluate.c: `dnspersist evaluate`, the CA's decision (V2-V6) on records given as arguments. */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "cli.h"
+
+static const char *const CMD = "evaluate";
+
+static void help(void)
+{
+    printf(
+        "usage: dnspersist evaluate --issuer NAME [--issuer NAME...] --account-url URL\n"
+        "           --thumbprint B64 [--thumbprint B64...] [--hash-prefix URL] [--draft 01]\n"
+        "           [--accept-algs LIST] [--now UNIX] [--deactivated]\n"
+        "           [--record-domain DOMAIN] [--json] IDENTIFIER [TXT...]\n\n"
+        "Decides, exactly as the CA would, whether the TXT record values (one argument per\n"
+        "record, strings already joined) found at _validation-persist.<record-domain>\n"
+        "authorize the account for IDENTIFIER.\n\n"
+        "  --issuer NAME          the challenge's issuerDomainNames (1 to 10)\n"
+        "  --account-url URL      the requesting account's URL\n"
+        "  --thumbprint B64       account key thumbprints: current first, then older, newest first\n"
+        "  --hash-prefix URL      the CA's accountHashPrefix (required unless --draft 01)\n"
+        "  --draft 01|02|compat   01: plain account URLs; compat: hashed or plain (default 02)\n"
+        "  --accept-algs LIST     hash algorithms accepted (default sha-256,sha-384,sha-512)\n"
+        "  --now UNIX             the time of the decision (default: now)\n"
+        "  --deactivated          the account is deactivated (V5)\n"
+        "  --record-domain D      where the records were found (default: IDENTIFIER without *.)\n"
+        "  --json                 print {\"status\",\"error\",\"record\",\"persistUntil\"}\n\n"
+        "Exit codes: 0 valid, 1 invalid, 2 usage error, 3 internal error.\n");
+}
+
+static int parse_algs(const char *list, unsigned *out)
+{
+    unsigned set = 0;
+    const char *p = list;
+    while (*p) {
+        const char *e = strchr(p, ',');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        dp_hash_alg a;
+        if (dp_hash_from_name(p, n, &a) != DP_OK) return -1;
+        set |= a;
+        p += n + (e ? 1 : 0);
+    }
+    *out = set;
+    return set ? 0 : -1;
+}
+
+int cmd_evaluate(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"issuer", required_argument, 0, 'i'},      {"account-url", required_argument, 0, 'u'},
+        {"thumbprint", required_argument, 0, 't'},  {"hash-prefix", required_argument, 0, 'p'},
+        {"draft", required_argument, 0, 'd'},       {"accept-algs", required_argument, 0, 'a'},
+        {"now", required_argument, 0, 'n'},         {"deactivated", no_argument, 0, 'D'},
+        {"record-domain", required_argument, 0, 'r'}, {"json", no_argument, 0, 'j'},
+        {"help", no_argument, 0, 'h'},              {0, 0, 0, 0}};
+    const char *issuers[DP_MAX_ISSUERS + 1];
+    size_t n_issuers = 0, n_thumbs = 0;
+    const char **thumbs = calloc((size_t)argc + 1, sizeof *thumbs);
+    if (!thumbs) return EXIT_FAILURE_INTERNAL;
+    const char *url = NULL, *prefix = NULL, *rdom_arg = NULL;
+    enum dp_mode mode = DP_MODE_DRAFT02;
+    unsigned accepted = 0;
+    int64_t now = (int64_t)time(NULL);
+    int deactivated = 0, json = 0, c, rc = EXIT_USAGE;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'i':
+            if (n_issuers == DP_MAX_ISSUERS) {
+                cli_usage(CMD, "more than %d --issuer names (A4)", DP_MAX_ISSUERS);
+                goto out;
+            }
+            issuers[n_issuers++] = optarg;
+            break;
+        case 'u': url = optarg; break;
+        case 't':
+            if (!dp_thumbprint_valid(optarg, strlen(optarg))) {
+                cli_usage(CMD, "--thumbprint '%s': not 43 characters of unpadded base64url (H2)", optarg);
+                goto out;
+            }
+            thumbs[n_thumbs++] = optarg;
+            break;
+        case 'p': prefix = optarg; break;
+        case 'd':
+            if (!strcmp(optarg, "01")) mode = DP_MODE_DRAFT01;
+            else if (!strcmp(optarg, "02")) mode = DP_MODE_DRAFT02;
+            else if (!strcmp(optarg, "compat")) mode = DP_MODE_COMPAT;
+            else {
+                cli_usage(CMD, "--draft '%s': use 01, 02 or compat", optarg);
+                goto out;
+            }
+            break;
+        case 'a':
+            if (parse_algs(optarg, &accepted) || !(accepted & DP_HASH_SHA256)) {
+                cli_usage(CMD, "--accept-algs '%s': a comma list of sha-256 (required), sha-384, sha-512 (H1)",
+                          optarg);
+                goto out;
+            }
+            break;
+        case 'n':
+            if (cli_parse_time(optarg, &now)) {
+                cli_usage(CMD, "--now '%s': not UNIX seconds, YYYY-MM-DD or RFC 3339", optarg);
+                goto out;
+            }
+            break;
+        case 'D': deactivated = 1; break;
+        case 'r': rdom_arg = optarg; break;
+        case 'j': json = 1; break;
+        case 'h': help(); rc = 0; goto out;
+        default: cli_bad_option(CMD, c, argv); goto out;
+        }
+    }
+    if (n_issuers == 0) { cli_usage(CMD, "at least one --issuer is required"); goto out; }
+    if (!url) { cli_usage(CMD, "--account-url is required"); goto out; }
+    if (mode != DP_MODE_DRAFT01 && !prefix) { cli_usage(CMD, "--hash-prefix is required (or --draft 01)"); goto out; }
+    if (mode != DP_MODE_DRAFT01 && n_thumbs == 0) { cli_usage(CMD, "at least one --thumbprint is required"); goto out; }
+    if (optind >= argc) { cli_usage(CMD, "an IDENTIFIER is required"); goto out; }
+
+    char ident[DP_DOMAIN_MAX + 3], rdom[DP_DOMAIN_MAX + 3];
+    if (cli_domain(CMD, "IDENTIFIER", argv[optind], ident, 1)) goto out;
+    if (rdom_arg && cli_domain(CMD, "--record-domain", rdom_arg, rdom, 0)) goto out;
+    for (size_t i = 0; i < n_issuers; i++) {
+        char tmp[DP_DOMAIN_MAX + 3];
+        if (cli_domain(CMD, "--issuer", issuers[i], tmp, 0)) goto out;
+    }
+
+    struct dp_error e;
+    struct dp_ctx *ctx = dp_ctx_new(&e);
+    if (!ctx) {
+        cli_error(CMD, "%s", e.detail);
+        rc = EXIT_FAILURE_INTERNAL;
+        goto out;
+    }
+    struct dp_verify_params p = {issuers, n_issuers, url, thumbs, n_thumbs, prefix, accepted, mode};
+    struct dp_verifier *v = dp_verifier_new(ctx, &p, &e);
+    if (!v) {
+        cli_usage(CMD, "%s (%s)", e.detail, e.rule ? e.rule : "-");
+        dp_ctx_free(ctx);
+        goto out;
+    }
+
+    /* Each argument is one RR; split as DNS would carry it, so the verifier's
+     * join (R2) is exercised exactly as for live records. */
+    size_t n_rr = (size_t)(argc - optind - 1);
+    struct dp_txt_rr *rrs = calloc(n_rr + 1, sizeof *rrs);
+    struct dp_span **spans = calloc(n_rr + 1, sizeof *spans);
+    int ok = rrs && spans;
+    for (size_t i = 0; ok && i < n_rr; i++) {
+        const char *val = argv[optind + 1 + (int)i];
+        size_t len = strlen(val), ns = dp_txt_count(len);
+        spans[i] = calloc(ns, sizeof **spans);
+        ok = spans[i] && dp_txt_split(val, len, spans[i], ns) == ns;
+        if (ok) rrs[i] = (struct dp_txt_rr){spans[i], ns};
+    }
+    struct dp_verdict vd;
+    if (!ok) {
+        cli_error(CMD, "out of memory");
+        rc = EXIT_FAILURE_INTERNAL;
+    } else if (dp_verifier_eval(v, ident, rdom_arg ? rdom : NULL, rrs, n_rr,
+                                deactivated ? DP_ACCOUNT_DEACTIVATED : DP_ACCOUNT_VALID, now, &vd,
+                                &e) != DP_OK) {
+        cli_error(CMD, "%s", e.detail);
+        rc = e.code == DP_ERR_DOMAIN || e.code == DP_ERR_INVAL || e.code == DP_ERR_TOOBIG
+                 ? EXIT_USAGE
+                 : EXIT_FAILURE_INTERNAL;
+    } else {
+        rc = vd.code == DP_OK ? EXIT_VALID : EXIT_INVALID;
+        if (json) {
+            json_t *o = json_pack("{s:s}", "status", vd.code == DP_OK ? "valid" : "invalid");
+            if (vd.code != DP_OK)
+                json_object_set_new(o, "error", json_pack("{s:s,s:s}", "type", vd.acme_type,
+                                                          "detail", vd.detail));
+            json_object_set_new(o, "record", vd.record >= 0 ? json_integer(vd.record) : json_null());
+            json_object_set_new(o, "persistUntil", vd.code == DP_OK && vd.has_persist_until
+                                                       ? json_integer(vd.persist_until)
+                                                       : json_null());
+            char *s = json_dumps(o, JSON_COMPACT);
+            printf("%s\n", s ? s : "{}");
+            free(s);
+            json_decref(o);
+        } else if (vd.code == DP_OK) {
+            char t[40];
+            printf("valid: %s\n", vd.detail);
+            if (vd.plain) printf("  matched the plain account URL (draft-01)\n");
+            else if (mode != DP_MODE_DRAFT01)
+                printf("  matched %s with key %zu (%s) using the %s form\n", dp_hash_name(vd.alg),
+                       vd.key_index, vd.key_index == 0 ? "current" : "older",
+                       vd.star ? "'*' (any domain)" : "domain-bound");
+            if (vd.has_persist_until)
+                printf("  persistUntil %lld (%s): authorizations expire no later (V6)\n",
+                       (long long)vd.persist_until, cli_time_str(vd.persist_until, t, sizeof t));
+        } else {
+            printf("invalid: %s\n  %s\n", vd.acme_type, vd.detail);
+        }
+    }
+    for (size_t i = 0; spans && i < n_rr; i++)
+        free(spans[i]);
+    free(spans);
+    free(rrs);
+    dp_verifier_free(v);
+    dp_ctx_free(ctx);
+out:
+    free(thumbs);
+    return rc;
+}

@@ -1,0 +1,44 @@
+/* main.c: the dnspersist command: dispatches to one file per subcommand. */
+#include <string.h>
+
+#include "cli.h"
+
+static const struct {
+    const char *name;
+    int (*run)(int, char **);
+    const char *summary;
+} commands[] = {
+    {"record", cmd_record, "compute a _validation-persist record for a domain"},
+    {"evaluate", cmd_evaluate, "decide, as the CA would, whether records authorize an account"},
+    {"parse", cmd_parse, "explain a record value field by field"},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: dnspersist COMMAND [OPTIONS] ...\n\n"
+               "ACME dns-persist-01 (draft-ietf-acme-dns-persist-02) tools.\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "\n'dnspersist COMMAND --help' describes a command.\n"
+               "Exit codes: 0 success/valid, 1 invalid/malformed, 2 usage error, 3 internal error.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("dnspersist %s\n", DP_VERSION);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "dnspersist: unknown command '%s' (see 'dnspersist --help')\n", argv[1]);
+    return EXIT_USAGE;
+}

@@ -1,0 +1,133 @@
+/* util.c: error reporting, time parsing and argument checks shared by the commands. */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+
+void cli_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "dnspersist: %s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+int cli_usage(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "dnspersist: %s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, " (see 'dnspersist %s --help')\n", cmd);
+    return EXIT_USAGE;
+}
+
+int cli_bad_option(const char *cmd, int opt, char **argv)
+{
+    const char *arg = argv[optind - 1];
+    if (opt == ':') return cli_usage(cmd, "option '%s' needs a value", arg);
+    return cli_usage(cmd, "unknown option '%s'", arg);
+}
+
+static int digits(const char *s, int n, int *out)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (!isdigit((unsigned char)s[i])) return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = v;
+    return 0;
+}
+
+int cli_parse_time(const char *s, int64_t *out)
+{
+    size_t len = strlen(s);
+    if (len == 0) return -1;
+    /* Plain seconds (possibly negative) when every octet is a digit. */
+    size_t i = s[0] == '-' ? 1 : 0;
+    while (i < len && isdigit((unsigned char)s[i]))
+        i++;
+    if (i == len && len > (s[0] == '-' ? 1u : 0u)) {
+        errno = 0;
+        char *end;
+        long long v = strtoll(s, &end, 10);
+        if (errno || *end) return -1;
+        *out = v;
+        return 0;
+    }
+    int Y, M, D, h = 0, m = 0, sec = 0;
+    if (len < 10 || s[4] != '-' || s[7] != '-' || digits(s, 4, &Y) || digits(s + 5, 2, &M) ||
+        digits(s + 8, 2, &D))
+        return -1;
+    long offset = 0;
+    if (len > 10) {
+        if ((s[10] != 'T' && s[10] != 't' && s[10] != ' ') || len < 20 || s[13] != ':' ||
+            s[16] != ':' || digits(s + 11, 2, &h) || digits(s + 14, 2, &m) ||
+            digits(s + 17, 2, &sec))
+            return -1;
+        const char *p = s + 19;
+        if (*p == '.') {
+            p++;
+            if (!isdigit((unsigned char)*p)) return -1;
+            while (isdigit((unsigned char)*p))
+                p++; /* fractions are dropped: persistUntil is whole seconds */
+        }
+        if (*p == 'Z' || *p == 'z') {
+            p++;
+        } else if (*p == '+' || *p == '-') {
+            int oh, om;
+            if (strlen(p) != 6 || p[3] != ':' || digits(p + 1, 2, &oh) || digits(p + 4, 2, &om) ||
+                oh > 23 || om > 59)
+                return -1;
+            offset = (oh * 3600L + om * 60L) * (*p == '+' ? 1 : -1);
+            p += 6;
+        } else {
+            return -1;
+        }
+        if (*p) return -1;
+    }
+    static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (M < 1 || M > 12 || D < 1 || D > mdays[M - 1] || h > 23 || m > 59 || sec > 60) return -1;
+    int leap = (Y % 4 == 0 && Y % 100 != 0) || Y % 400 == 0;
+    if (M == 2 && D == 29 && !leap) return -1;
+    struct tm tm = {0};
+    tm.tm_year = Y - 1900;
+    tm.tm_mon = M - 1;
+    tm.tm_mday = D;
+    tm.tm_hour = h;
+    tm.tm_min = m;
+    tm.tm_sec = sec == 60 ? 59 : sec; /* a leap second names the same POSIX second */
+    time_t t = timegm(&tm);
+    *out = (int64_t)t - offset;
+    return 0;
+}
+
+const char *cli_time_str(int64_t t, char *buf, size_t cap)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    if ((int64_t)tt != t || !gmtime_r(&tt, &tm) ||
+        !strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm))
+        snprintf(buf, cap, "(out of range)");
+    return buf;
+}
+
+int cli_domain(const char *cmd, const char *field, const char *in, char *out, int wild)
+{
+    struct dp_error e;
+    if (dp_domain_normalize(in, out, wild ? DP_DOMAIN_ALLOW_WILDCARD : 0, &e) != DP_OK) {
+        cli_error(cmd, "%s '%s': %s (draft 9.2)", field, in, e.detail);
+        return -1;
+    }
+    return 0;
+}

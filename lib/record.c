@@ -218,27 +218,27 @@ static dp_code parse_params(struct cursor *c, struct dp_record *rec, struct dp_e
             return dp__fail(err, DP_ERR_MALFORMED, "R3", pm.tag_offset,
                             "more than %d parameters", DP_RECORD_MAX_PARAMS);
         rec->params[rec->n_params++] = pm;
-        dp_code rc = apply_param(rec, &pm, err);
-        if (rc != DP_OK) return rc;
 
+        /* Grammar first (R3), then meaning (R4), so an error names the first octet at fault. */
         size_t after_value = c->pos;
         skip_wsp(c);
-        if (c->pos == c->len) return DP_OK;
-        if (c->s[c->pos] == ';') {
-            size_t semi = c->pos++;
-            skip_wsp(c);
-            if (c->pos == c->len)
-                return dp__fail(err, DP_ERR_MALFORMED, "R3", semi,
-                                "trailing ';' after the last parameter (octet %zu)", semi);
-            continue;
+        if (c->pos < c->len && c->s[c->pos] != ';') {
+            if (c->pos > after_value)
+                return dp__fail(err, DP_ERR_MALFORMED, "R3", after_value,
+                                "value of '%.*s' contains a blank at octet %zu", (int)pm.tag.len,
+                                pm.tag.ptr, after_value);
+            return dp__fail(err, DP_ERR_MALFORMED, "R3", c->pos,
+                            "value of '%.*s' contains %s at octet %zu (only %%x21-3A / %%x3C-7E)",
+                            (int)pm.tag.len, pm.tag.ptr, describe(c, db), c->pos);
         }
-        if (c->pos > after_value)
-            return dp__fail(err, DP_ERR_MALFORMED, "R3", after_value,
-                            "value of '%.*s' contains a blank at octet %zu", (int)pm.tag.len,
-                            pm.tag.ptr, after_value);
-        return dp__fail(err, DP_ERR_MALFORMED, "R3", c->pos,
-                        "value of '%.*s' contains %s at octet %zu (only %%x21-3A / %%x3C-7E)",
-                        (int)pm.tag.len, pm.tag.ptr, describe(c, db), c->pos);
+        dp_code rc = apply_param(rec, &pm, err);
+        if (rc != DP_OK) return rc;
+        if (c->pos == c->len) return DP_OK;
+        size_t semi = c->pos++;
+        skip_wsp(c);
+        if (c->pos == c->len)
+            return dp__fail(err, DP_ERR_MALFORMED, "R3", semi,
+                            "trailing ';' after the last parameter (octet %zu)", semi);
     }
 }
 
@@ -329,7 +329,7 @@ dp_code dp_record_format(const struct dp_record_spec *spec, char *buf, size_t ca
                             "accounturi octet %zu is not allowed in a record value "
                             "(blank, ';', control or non-ASCII)",
                             i);
-    char until[32] = "";
+    char until[48] = "";
     if (spec->has_persist_until)
         snprintf(until, sizeof until, "; persistUntil=%" PRId64, spec->persist_until);
     const char *policy = spec->wildcard ? "; policy=wildcard" : "";

@@ -1,0 +1,35 @@
+/* cli.h: what the dnspersist commands share. Exit codes are the same for every command. */
+#ifndef DP_CLI_H
+#define DP_CLI_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "dnspersist/dnspersist.h"
+
+enum { EXIT_VALID = 0, EXIT_INVALID = 1, EXIT_USAGE = 2, EXIT_FAILURE_INTERNAL = 3 };
+
+/* Prints "dnspersist: <cmd>: <message>" on stderr (STYLE rule 11). */
+void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Prints the usage error line and returns EXIT_USAGE. */
+int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Parses UNIX seconds, YYYY-MM-DD (midnight UTC) or RFC 3339. 0 on success. */
+int cli_parse_time(const char *s, int64_t *out);
+
+/* Formats t as RFC 3339 UTC into buf (at least 32 octets). */
+const char *cli_time_str(int64_t t, char *buf, size_t cap);
+
+/* Reports getopt's complaint about argv[optind-1] for cmd and returns EXIT_USAGE. */
+int cli_bad_option(const char *cmd, int opt, char **argv);
+
+/* Normalizes a domain argument (DP_DOMAIN_ALLOW_WILDCARD if wild) or prints
+ * "dnspersist: <cmd>: <field>: ..." and returns -1. */
+int cli_domain(const char *cmd, const char *field, const char *in, char *out, int wild);
+
+int cmd_record(int argc, char **argv);
+int cmd_evaluate(int argc, char **argv);
+int cmd_parse(int argc, char **argv);
+
+#endif
