@@ -187,7 +187,8 @@ int cmd_evaluate(int argc, char **argv)
             json_decref(o);
         } else if (vd.code == DP_OK) {
             char t[40];
-            printf("valid: %s\n", vd.detail);
+            printf("valid: TXT record %ld at %s.%s authorizes %s\n", vd.record, DP_VALIDATION_LABEL,
+                   rdom_arg ? rdom : dp_domain_base(ident), ident);
             if (vd.plain) printf("  matched the plain account URL (draft-01)\n");
             else if (mode != DP_MODE_DRAFT01)
                 printf("  matched %s with key %zu (%s) using the %s form\n", dp_hash_name(vd.alg),

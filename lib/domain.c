@@ -89,34 +89,34 @@ dp_code dp_domain_normalize(const char *in, char *out, unsigned flags, struct dp
     if (len > 0 && in[len - 1] == '.') len--; /* step 4, done first: idn2 wants no root dot */
     if (len == 0) return dp__fail(err, DP_ERR_DOMAIN, "9.2", 0, "empty domain name");
 
-    char tmp[INPUT_MAX + 1];
-    memcpy(tmp, in, len);
-    tmp[len] = '\0';
-    const char *ascii = tmp;
+    const char *src = in;
     char *idn = NULL;
-    if (needs_idna(tmp, len)) {
+    if (needs_idna(in, len)) {
         /* Steps 1-3: UTS #46 mapping folds case, then NFC, then A-labels. */
+        char tmp[INPUT_MAX + 1];
+        memcpy(tmp, in, len);
+        tmp[len] = '\0';
         int rc = idn2_to_ascii_8z(tmp, &idn, IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL);
         if (rc != IDN2_OK)
             return dp__fail(err, DP_ERR_DOMAIN, "9.2", DP_NO_OFFSET, "'%s' is not a valid IDN: %s",
                             orig, idn2_strerror(rc));
-        ascii = idn;
+        src = idn;
         len = strlen(idn);
     }
-    char low[INPUT_MAX + 1];
-    if (len > INPUT_MAX) {
+    if (len > DP_DOMAIN_MAX) {
         free(idn);
-        return dp__fail(err, DP_ERR_DOMAIN, "9.2", DP_NO_OFFSET, "domain name is far too long");
+        return dp__fail(err, DP_ERR_DOMAIN, "9.2", DP_NO_OFFSET,
+                        "'%s' is %zu octets after normalization; the limit is %d", orig, len,
+                        DP_DOMAIN_MAX);
     }
+    char *dst = out + prefix;
     for (size_t i = 0; i < len; i++)
-        low[i] = (char)dp__lower((unsigned char)ascii[i]);
-    low[len] = '\0';
+        dst[i] = (char)dp__lower((unsigned char)src[i]);
+    dst[len] = '\0';
     free(idn);
-
-    dp_code rc = check_ldh(low, len, orig, err);
+    dp_code rc = check_ldh(dst, len, orig, err);
     if (rc != DP_OK) return rc;
     if (prefix) memcpy(out, "*.", 2);
-    memcpy(out + prefix, low, len + 1);
     return DP_OK;
 }
 

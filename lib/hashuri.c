@@ -70,18 +70,17 @@ int dp__account_url_valid(const char *url)
     return 1;
 }
 
-dp_code dp__hashuri_digest_raw(const EVP_MD *md, EVP_MD_CTX *mctx, const char *domain, size_t dlen,
-                               const char *thumb, const char *url, size_t ulen, char *b64)
+dp_code dp__hashuri_digest_bin(const EVP_MD *md, EVP_MD_CTX *mctx, const char *domain, size_t dlen,
+                               const char *thumb, const char *url, size_t ulen, unsigned char *dg,
+                               unsigned int *dglen)
 {
     unsigned char lenbyte = (unsigned char)dlen;
-    unsigned char dg[EVP_MAX_MD_SIZE];
-    unsigned int dglen = 0;
-    if (!EVP_DigestInit_ex(mctx, md, NULL) || !EVP_DigestUpdate(mctx, &lenbyte, 1) ||
+    /* A NULL md re-initializes mctx with its current digest, skipping the provider look-up. */
+    if (!EVP_DigestInit_ex2(mctx, md, NULL) || !EVP_DigestUpdate(mctx, &lenbyte, 1) ||
         !EVP_DigestUpdate(mctx, domain, dlen) ||
         !EVP_DigestUpdate(mctx, thumb, DP_THUMBPRINT_LEN) || !EVP_DigestUpdate(mctx, url, ulen) ||
-        !EVP_DigestFinal_ex(mctx, dg, &dglen))
+        !EVP_DigestFinal_ex(mctx, dg, dglen))
         return DP_ERR_CRYPTO;
-    dp__b64url_encode(dg, dglen, b64);
     return DP_OK;
 }
 
@@ -118,9 +117,12 @@ dp_code dp_hashuri_digest(dp_hash_alg alg, const char *domain, const char *thumb
     if (!b64) return dp__fail(err, DP_ERR_INVAL, NULL, DP_NO_OFFSET, "NULL output");
     EVP_MD_CTX *mctx = EVP_MD_CTX_new();
     if (!mctx) return dp__fail(err, DP_ERR_NOMEM, NULL, DP_NO_OFFSET, "out of memory");
-    rc = dp__hashuri_digest_raw(dp__hash_md(alg), mctx, domain, strlen(domain), thumbprint,
-                                account_url, strlen(account_url), b64);
+    unsigned char dg[EVP_MAX_MD_SIZE];
+    unsigned int dglen = 0;
+    rc = dp__hashuri_digest_bin(dp__hash_md(alg), mctx, domain, strlen(domain), thumbprint,
+                                account_url, strlen(account_url), dg, &dglen);
     EVP_MD_CTX_free(mctx);
+    if (rc == DP_OK) dp__b64url_encode(dg, dglen, b64);
     if (rc != DP_OK) return dp__fail(err, rc, NULL, DP_NO_OFFSET, "digest computation failed");
     return DP_OK;
 }

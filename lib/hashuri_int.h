@@ -8,8 +8,10 @@
 
 const EVP_MD *dp__hash_md(dp_hash_alg alg);
 int dp__account_url_valid(const char *url);
-/* H2 digest with a caller-held context (no allocation); inputs unchecked. */
-dp_code dp__hashuri_digest_raw(const EVP_MD *md, EVP_MD_CTX *mctx, const char *domain, size_t dlen,
-                               const char *thumb, const char *url, size_t ulen, char *b64);
+/* The raw H2 digest with a caller-held context (no allocation); inputs
+ * unchecked. md NULL reuses the digest mctx was last initialized with. */
+dp_code dp__hashuri_digest_bin(const EVP_MD *md, EVP_MD_CTX *mctx, const char *domain, size_t dlen,
+                               const char *thumb, const char *url, size_t ulen, unsigned char *dg,
+                               unsigned int *dglen);
 
 #endif

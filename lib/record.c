@@ -18,6 +18,7 @@
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -246,7 +247,8 @@ dp_code dp_record_parse(const char *value, size_t len, struct dp_record *rec, st
 {
     char db[16];
     if (!rec || (!value && len)) return dp__fail(err, DP_ERR_INVAL, NULL, DP_NO_OFFSET, "NULL argument");
-    memset(rec, 0, sizeof *rec);
+    /* Only the header: params[] is filled as parsed, n_params says how far. */
+    memset(rec, 0, offsetof(struct dp_record, params));
     dp_error_clear(err);
     struct cursor c = {value, len, 0};
 

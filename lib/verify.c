@@ -28,9 +28,12 @@
 
 #define N_ALGS 3
 
+/* Digests are kept and compared raw: the record's base64url is decoded once
+ * instead of encoding every candidate. */
 struct slot {
     unsigned gen; /* 0: never computed */
-    char b64[DP_HASHURI_DIGEST_B64_MAX + 1];
+    unsigned len;
+    unsigned char dg[DP_HASH_MAX_OCTETS];
 };
 
 struct dp_verifier {
@@ -42,9 +45,11 @@ struct dp_verifier {
     char *account_url;
     size_t url_len;
     char *prefix;
+    size_t prefix_len;
     char (*thumbs)[DP_THUMBPRINT_BUF];
+    EVP_MD *md[N_ALGS]; /* fetched once: EVP_sha256() would re-fetch on every init */
     size_t n_thumbs;
-    EVP_MD_CTX *mctx;
+    EVP_MD_CTX *mctx[N_ALGS]; /* one per algorithm, initialized once, re-initialized cheaply */
     struct slot *star; /* [alg][key] */
     struct slot *fqdn; /* [alg][key], valid when gen == eval_gen */
     unsigned eval_gen;
@@ -65,7 +70,10 @@ void dp_verifier_free(struct dp_verifier *v)
     free(v->star);
     free(v->fqdn);
     free(v->joined);
-    EVP_MD_CTX_free(v->mctx);
+    for (int i = 0; i < N_ALGS; i++)
+        EVP_MD_free(v->md[i]);
+    for (int i = 0; i < N_ALGS; i++)
+        EVP_MD_CTX_free(v->mctx[i]);
     free(v);
 }
 
@@ -132,9 +140,17 @@ struct dp_verifier *dp_verifier_new(const struct dp_ctx *ctx, const struct dp_ve
     v->star = calloc(N_ALGS * (v->n_thumbs ? v->n_thumbs : 1), sizeof *v->star);
     v->fqdn = calloc(N_ALGS * (v->n_thumbs ? v->n_thumbs : 1), sizeof *v->fqdn);
     v->joined = malloc(DP_TXT_VALUE_MAX + 1);
-    v->mctx = EVP_MD_CTX_new();
-    if (!v->account_url || !v->prefix || !v->thumbs || !v->star || !v->fqdn || !v->joined || !v->mctx)
+    if (!v->account_url || !v->prefix || !v->thumbs || !v->star || !v->fqdn || !v->joined)
         goto nomem;
+    v->prefix_len = strlen(v->prefix);
+    static const char *const md_names[N_ALGS] = {"SHA2-256", "SHA2-384", "SHA2-512"};
+    for (int i = 0; i < N_ALGS; i++)
+        if (!(v->md[i] = EVP_MD_fetch(NULL, md_names[i], NULL)) ||
+            !(v->mctx[i] = EVP_MD_CTX_new()) || !EVP_DigestInit_ex2(v->mctx[i], v->md[i], NULL)) {
+            dp__fail(err, DP_ERR_CRYPTO, NULL, DP_NO_OFFSET, "OpenSSL has no %s", md_names[i]);
+            dp_verifier_free(v);
+            return NULL;
+        }
     for (size_t i = 0; i < v->n_thumbs; i++) {
         const char *t = p->thumbprints[i];
         if (!t || !dp_thumbprint_valid(t, strlen(t))) {
@@ -152,18 +168,19 @@ nomem:
     return NULL;
 }
 
-/* Returns the memoized digest for (alg, key, form), computing it if needed. */
-static const char *digest_for(struct dp_verifier *v, dp_hash_alg alg, size_t key, int star,
-                              const char *domain, size_t dlen)
+/* Returns the memoized digest slot for (alg, key, form), computing it if needed. */
+static const struct slot *digest_for(struct dp_verifier *v, dp_hash_alg alg, size_t key, int star,
+                                     const char *domain, size_t dlen)
 {
-    struct slot *s = (star ? v->star : v->fqdn) + (size_t)alg_index(alg) * v->n_thumbs + key;
+    int ai = alg_index(alg);
+    struct slot *s = (star ? v->star : v->fqdn) + (size_t)ai * v->n_thumbs + key;
     unsigned want = star ? 1 : v->eval_gen;
-    if (s->gen == want) return s->b64;
-    if (dp__hashuri_digest_raw(dp__hash_md(alg), v->mctx, star ? "*" : domain, star ? 1 : dlen,
-                               v->thumbs[key], v->account_url, v->url_len, s->b64) != DP_OK)
+    if (s->gen == want) return s;
+    if (dp__hashuri_digest_bin(NULL, v->mctx[ai], star ? "*" : domain, star ? 1 : dlen,
+                               v->thumbs[key], v->account_url, v->url_len, s->dg, &s->len) != DP_OK)
         return NULL;
     s->gen = want;
-    return s->b64;
+    return s;
 }
 
 /* Outcome of one record. */
@@ -181,8 +198,7 @@ static enum rec_result check_account(struct dp_verifier *v, const struct eval_st
                                      struct dp_error *why)
 {
     struct dp_span uri = rec->accounturi;
-    size_t plen = strlen(v->prefix);
-    int looks_hashed = uri.len >= plen && memcmp(uri.ptr, v->prefix, plen) == 0;
+    int looks_hashed = uri.len >= v->prefix_len && memcmp(uri.ptr, v->prefix, v->prefix_len) == 0;
 
     if (v->mode == DP_MODE_DRAFT01 || (v->mode == DP_MODE_COMPAT && !looks_hashed)) {
         if (uri.len == v->url_len && memcmp(uri.ptr, v->account_url, uri.len) == 0) {
@@ -196,14 +212,16 @@ static enum rec_result check_account(struct dp_verifier *v, const struct eval_st
     struct dp_hashuri h;
     if (dp_hashuri_parse(uri.ptr, uri.len, v->prefix, v->accepted, &h, why) != DP_OK)
         return REC_MALFORMED;
+    unsigned char want[DP_HASH_MAX_OCTETS];
+    size_t want_len = dp__b64url_decode(h.digest.ptr, h.digest.len, want, sizeof want);
     for (size_t k = 0; k < v->n_thumbs; k++) {
         for (int star = 0; star <= 1; star++) {
-            const char *d = digest_for(v, h.alg, k, star, st->record_domain, st->rd_len);
+            const struct slot *d = digest_for(v, h.alg, k, star, st->record_domain, st->rd_len);
             if (!d) {
                 dp__fail(why, DP_ERR_CRYPTO, NULL, DP_NO_OFFSET, "digest computation failed");
                 return REC_ERROR;
             }
-            if (strlen(d) == h.digest.len && memcmp(d, h.digest.ptr, h.digest.len) == 0) {
+            if (d->len == want_len && memcmp(d->dg, want, want_len) == 0) {
                 out->key_index = k;
                 out->star = star;
                 out->alg = h.alg;
@@ -275,8 +293,12 @@ dp_code dp_verifier_eval(struct dp_verifier *v, const char *identifier, const ch
     char ident[DP_DOMAIN_MAX + 3], rdom[DP_DOMAIN_MAX + 3];
     dp_code rc = dp_domain_normalize(identifier, ident, DP_DOMAIN_ALLOW_WILDCARD, err);
     if (rc != DP_OK) return rc;
-    rc = dp_domain_normalize(record_domain ? record_domain : dp_domain_base(ident), rdom, 0, err);
-    if (rc != DP_OK) return rc;
+    if (record_domain) {
+        rc = dp_domain_normalize(record_domain, rdom, 0, err);
+        if (rc != DP_OK) return rc;
+    } else {
+        strcpy(rdom, dp_domain_base(ident)); /* already normalized */
+    }
 
     if (status == DP_ACCOUNT_DEACTIVATED) {
         set_verdict(out, DP_ERR_UNAUTHORIZED, -1, "V5",
@@ -304,9 +326,9 @@ dp_code dp_verifier_eval(struct dp_verifier *v, const char *identifier, const ch
         dp_error_clear(&why);
         enum rec_result r = check_record(v, &st, v->joined, len, out, &why);
         if (r == REC_VALID) {
+            /* No detail text on success: formatting it would cost more than the
+             * evaluation, and the caller has record and key_index. */
             set_verdict(out, DP_OK, (long)i, "V4", "");
-            snprintf(out->detail, sizeof out->detail, "TXT record %zu at %s.%s authorizes %s", i,
-                     DP_VALIDATION_LABEL, rdom, ident);
             return DP_OK;
         }
         if (r == REC_ERROR) return dp__fail(err, why.code, NULL, DP_NO_OFFSET, "%s", why.detail);

@@ -20,8 +20,8 @@
 /* Normalizes a domain name: Unicode case fold, NFC, A-labels (libidn2,
  * UTS #46 non-transitional), ASCII lowercase, one trailing dot removed, then
  * checks LDH labels of 1 to 63 octets and at most 253 octets in all. out
- * needs DP_DOMAIN_MAX + 3 octets (a kept "*." plus NUL). DP_OK or
- * DP_ERR_DOMAIN with a detail naming the label. */
+ * needs DP_DOMAIN_MAX + 3 octets (a kept "*." plus NUL) and is unspecified
+ * on error. DP_OK or DP_ERR_DOMAIN with a detail naming the label. */
 DP_API dp_code dp_domain_normalize(const char *in, char *out, unsigned flags,
                                    struct dp_error *err);
 

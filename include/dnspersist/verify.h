@@ -63,7 +63,7 @@ struct dp_verdict {
     dp_hash_alg alg;        /* the matching record's algorithm (draft-02) */
     int plain;              /* matched by the plain account URL (draft-01) */
     size_t n_matching;      /* records that named one of the issuers (V2) */
-    char detail[512];
+    char detail[512];       /* why not valid, naming the record and rule; empty when valid */
 };
 
 struct dp_verifier;
