@@ -18,6 +18,7 @@
  * evaluations; the FQDN ones are tagged with an evaluation generation.
  */
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -268,6 +269,17 @@ static int issuer_matches(const struct dp_verifier *v, const char *val, size_t l
     return 0;
 }
 
+/* snprintf into a detail buffer; cutting a long detail short is intended,
+ * and going through vsnprintf keeps -Wformat-truncation quiet about it. */
+static int DP_PRINTF(3, 4) fmt_into(char *buf, size_t cap, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, cap, fmt, ap);
+    va_end(ap);
+    return n;
+}
+
 static void set_verdict(struct dp_verdict *out, dp_code code, long record, const char *rule,
                         const char *detail)
 {
@@ -277,7 +289,7 @@ static void set_verdict(struct dp_verdict *out, dp_code code, long record, const
                                                 : DP_ACME_UNAUTHORIZED;
     out->record = record;
     out->rule = rule;
-    snprintf(out->detail, sizeof out->detail, "%s", detail);
+    fmt_into(out->detail, sizeof out->detail, "%s", detail);
 }
 
 dp_code dp_verifier_eval(struct dp_verifier *v, const char *identifier, const char *record_domain,
@@ -353,27 +365,27 @@ dp_code dp_verifier_eval(struct dp_verifier *v, const char *identifier, const ch
 
     char d[sizeof out->detail];
     if (first_malformed >= 0) {
-        snprintf(d, sizeof d, "TXT record %ld at %s.%s: %s (%s)", first_malformed,
+        fmt_into(d, sizeof d, "TXT record %ld at %s.%s: %s (%s)", first_malformed,
                  DP_VALIDATION_LABEL, rdom, mal.detail, mal.rule ? mal.rule : "R3");
         set_verdict(out, DP_ERR_MALFORMED, first_malformed, mal.rule ? mal.rule : "R3", d);
     } else if (first_unauth >= 0) {
         if (n_unauth > 1)
-            snprintf(d, sizeof d, "TXT record %ld at %s.%s: %s (%s); %zu other record(s) for this "
+            fmt_into(d, sizeof d, "TXT record %ld at %s.%s: %s (%s); %zu other record(s) for this "
                      "issuer fail too",
                      first_unauth, DP_VALIDATION_LABEL, rdom, unauth.detail, unauth.rule,
                      n_unauth - 1);
         else
-            snprintf(d, sizeof d, "TXT record %ld at %s.%s: %s (%s)", first_unauth,
+            fmt_into(d, sizeof d, "TXT record %ld at %s.%s: %s (%s)", first_unauth,
                      DP_VALIDATION_LABEL, rdom, unauth.detail, unauth.rule);
         set_verdict(out, DP_ERR_UNAUTHORIZED, first_unauth, unauth.rule, d);
     } else if (n == 0) {
-        snprintf(d, sizeof d, "no TXT record at %s.%s", DP_VALIDATION_LABEL, rdom);
+        fmt_into(d, sizeof d, "no TXT record at %s.%s", DP_VALIDATION_LABEL, rdom);
         set_verdict(out, DP_ERR_UNAUTHORIZED, -1, "V4", d);
     } else {
-        int o = snprintf(d, sizeof d, "none of the %zu TXT record(s) at %s.%s names issuer ", n,
+        int o = fmt_into(d, sizeof d, "none of the %zu TXT record(s) at %s.%s names issuer ", n,
                          DP_VALIDATION_LABEL, rdom);
         for (size_t i = 0; i < v->n_issuers && o > 0 && (size_t)o < sizeof d; i++)
-            o += snprintf(d + o, sizeof d - (size_t)o, "%s%s", i ? " or " : "", v->issuers[i]);
+            o += fmt_into(d + o, sizeof d - (size_t)o, "%s%s", i ? " or " : "", v->issuers[i]);
         set_verdict(out, DP_ERR_UNAUTHORIZED, -1, "V2", d);
     }
     return DP_OK;

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# test.sh: builds warning-free and runs every test: a libFuzzer run of the
+# record parser (bounded), the unit and CLI tests under AddressSanitizer and
+# UndefinedBehaviorSanitizer, then the same tests on the normal build.
+# FUZZ_SECONDS (default 45) bounds the fuzzing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+JOBS=$(nproc 2>/dev/null || echo 2)
+FUZZ_SECONDS=${FUZZ_SECONDS:-45}
+
+echo "== fuzz: record parser, ${FUZZ_SECONDS}s"
+cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DDP_FUZZ=ON -DBUILD_TESTING=OFF -DDP_WERROR=ON >/dev/null
+cmake --build build-fuzz -j"$JOBS" --target fuzz_record >/dev/null
+mkdir -p build-fuzz/corpus
+./build-fuzz/fuzz/fuzz_record -max_total_time="$FUZZ_SECONDS" -print_final_stats=0 \
+    build-fuzz/corpus fuzz/corpus/record 2>&1 | tail -n 2
+
+echo "== tests under AddressSanitizer + UndefinedBehaviorSanitizer"
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DDP_SANITIZE=ON -DDP_WERROR=ON >/dev/null
+cmake --build build-asan -j"$JOBS" >/dev/null
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    ctest --test-dir build-asan --output-on-failure -j"$JOBS"
+
+echo "== tests on the release build"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDP_WERROR=ON >/dev/null
+cmake --build build -j"$JOBS" >/dev/null
+ctest --test-dir build --output-on-failure -j"$JOBS"
