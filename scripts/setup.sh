@@ -4,7 +4,8 @@
 set -euo pipefail
 
 PKGS=(build-essential cmake pkg-config clang libclang-rt-14-dev
-      libssl-dev libidn2-dev libpsl-dev publicsuffix libjansson-dev
+      libssl-dev libidn2-dev libpsl-dev publicsuffix libjansson-dev libunbound-dev
+      knot knot-dnssecutils knot-dnsutils
       openssl python3 coreutils)
 
 missing=()

@@ -1,7 +1,7 @@
 /*
  * libdnspersist: ACME dns-persist-01 (draft-ietf-acme-dns-persist-02).
  * The one header to include. Modules: error, ctx, record, txt, domain,
- * hashuri, jwk, scope, verify.
+ * hashuri, jwk, scope, verify, resolver.
  */
 #ifndef DNSPERSIST_H
 #define DNSPERSIST_H
@@ -18,5 +18,6 @@
 #include "jwk.h"
 #include "scope.h"
 #include "verify.h"
+#include "resolver.h"
 
 #endif

@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# knot-env.sh: a real authoritative DNS server (Knot DNS from Debian) on a
+# loopback port, with zones generated here for the DNS tests.
+#
+#   knot-env.sh start DIR DNSPERSIST   generate zones with DNSPERSIST, start knotd,
+#                                      wait until it answers, write DIR/env
+#   knot-env.sh stop DIR               stop it
+#
+# Zones (issuer ca.test, account https://ca.test/acct/1, key thumbprint
+# NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs, prefix https://ca.test/account-hash/):
+#   plain.test   records for many cases (see below); unsigned
+#   other.test   the target of a CNAME from plain.test
+#   secure.test  signed by knotd (ECDSA P-256); trust anchor in DIR/ta-secure
+#   bogus.test   signed with kzonesign, then one TXT record altered after
+#                signing: its RRSIG no longer verifies; trust anchor in DIR/ta-bogus
+# Names outside these zones are REFUSED by the server.
+set -euo pipefail
+
+cmd=${1:?usage: knot-env.sh start|stop DIR [DNSPERSIST]}
+DIR=${2:?DIR}
+mkdir -p "$DIR"
+DIR=$(cd "$DIR" && pwd)
+
+stop() {
+    if [ -f "$DIR/knot.pid" ]; then
+        local pid
+        pid=$(cat "$DIR/knot.pid")
+        kill "$pid" 2>/dev/null || true
+        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        rm -f "$DIR/knot.pid"
+    fi
+}
+
+if [ "$cmd" = stop ]; then stop; exit 0; fi
+[ "$cmd" = start ] || { echo "usage: knot-env.sh start|stop DIR [DNSPERSIST]" >&2; exit 2; }
+DP=${3:?DNSPERSIST}
+for tool in knotd kzonesign kdig; do
+    command -v $tool >/dev/null || { echo "knot-env: $tool not installed (apt-get install knot knot-dnssecutils knot-dnsutils)" >&2; exit 77; }
+done
+stop
+rm -rf "$DIR/zones" "$DIR/db" "$DIR/signdb"
+mkdir -p "$DIR/zones" "$DIR/db" "$DIR/signdb" "$DIR/signed"
+
+PORT=$(python3 -c 'import socket
+for _ in range(50):
+    t = socket.socket(); t.bind(("127.0.0.1", 0)); p = t.getsockname()[1]
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        u.bind(("127.0.0.1", p)); print(p); break
+    except OSError: pass
+    finally: t.close(); u.close()')
+
+ISSUER=ca.test
+URL=https://ca.test/acct/1
+KEY=NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs
+PFX=https://ca.test/account-hash/
+rec() { "$DP" record --issuer "$ISSUER" --account-url "$URL" --thumbprint "$KEY" --hash-prefix "$PFX" "$@"; }
+soa() { printf '$TTL 1\n@ SOA ns.%s. admin.%s. 1 3600 600 86400 1\n@ NS ns\nns A 127.0.0.1\n' "$1" "$1"; }
+now=$(date +%s)
+
+{
+    soa plain.test
+    rec plain.test
+    echo '_validation-persist.plain.test. TXT "other.example; accounturi=https://other.example/acct/9"'
+    rec --persist-until $((now + 400 * 86400)) --wildcard wild.plain.test
+    rec exact.plain.test
+    echo "_validation-persist.long.plain.test. TXT $("$DP" record --issuer $ISSUER --account-url $URL --thumbprint $KEY --hash-prefix "https://ca.test/account-hash/$(printf 'x%.0s' $(seq 200))/" --format zone long.plain.test | sed 's/.* TXT //')"
+    echo "_validation-persist.cname.plain.test. CNAME _validation-persist.target.other.test."
+    rec --persist-until $((now + 5 * 86400)) expiring.plain.test
+    rec --persist-until 1 expired.plain.test
+    echo '_validation-persist.bad.plain.test. TXT "ca.test; accounturi=x; accounturi=y"'
+    "$DP" record --issuer $ISSUER --account-url https://ca.test/acct/2 --thumbprint $KEY --hash-prefix $PFX wrongacct.plain.test
+    echo 'nodata.plain.test. A 127.0.0.1'
+} > "$DIR/zones/plain.test.zone"
+{
+    soa other.test
+    rec --format value cname.plain.test | sed 's/^/_validation-persist.target.other.test. TXT "/; s/$/"/'
+} > "$DIR/zones/other.test.zone"
+{ soa secure.test; rec secure.test; } > "$DIR/zones/secure.test.zone"
+{ soa bogus.test; rec bogus.test | sed 's/"$/; x=signed"/'; } > "$DIR/zones/bogus.test.zone"
+
+common() {
+    cat <<CONF
+server:
+    rundir: "$DIR"
+    listen: 127.0.0.1@$PORT
+log:
+  - target: "$DIR/knot.log"
+    any: info
+policy:
+  - id: p256
+    algorithm: ecdsap256sha256
+    ksk-lifetime: 0
+    zsk-lifetime: 0
+    nsec3: off
+template:
+  - id: default
+    storage: "$DIR/zones"
+    file: "%s.zone"
+    zonefile-sync: -1
+    zonefile-load: whole
+    journal-content: none
+CONF
+}
+{ common; cat <<CONF
+database:
+    storage: "$DIR/signdb"
+zone:
+  - domain: bogus.test
+    dnssec-signing: on
+    dnssec-policy: p256
+CONF
+} > "$DIR/sign.conf"
+# kzonesign complains that no keys exist yet, then generates them and signs.
+kzonesign -c "$DIR/sign.conf" -o "$DIR/signed" bogus.test >"$DIR/kzonesign.log" 2>&1
+grep -q RRSIG "$DIR/signed/bogus.test.zone" || { echo "knot-env: kzonesign did not sign" >&2; cat "$DIR/kzonesign.log" >&2; exit 1; }
+# Alter the signed TXT record: its RRSIG now covers data the server no longer serves.
+sed -i 's/x=signed/x=altered/' "$DIR/signed/bogus.test.zone"
+grep -q 'x=altered' "$DIR/signed/bogus.test.zone"
+
+{ common; cat <<CONF
+database:
+    storage: "$DIR/db"
+zone:
+  - domain: plain.test
+  - domain: other.test
+  - domain: secure.test
+    dnssec-signing: on
+    dnssec-policy: p256
+  - domain: bogus.test
+    file: "$DIR/signed/bogus.test.zone"
+CONF
+} > "$DIR/knot.conf"
+
+knotd -c "$DIR/knot.conf" -d >/dev/null 2>&1 || true
+for _ in $(seq 100); do
+    [ -f "$DIR/knot.pid" ] && kdig +short +time=1 +tries=1 @127.0.0.1 -p "$PORT" secure.test DNSKEY 2>/dev/null | grep -q '^257 ' && break
+    sleep 0.1
+done
+if ! [ -f "$DIR/knot.pid" ]; then echo "knot-env: knotd did not start; see $DIR/knot.log" >&2; cat "$DIR/knot.log" >&2 || true; exit 1; fi
+
+ta() { kdig +short @127.0.0.1 -p "$PORT" "$1" DNSKEY | awk -v z="$1" '$1 == 257 {print z". 3600 IN DNSKEY "$0}'; }
+ta secure.test > "$DIR/ta-secure"
+ta bogus.test > "$DIR/ta-bogus"
+cat "$DIR/ta-secure" "$DIR/ta-bogus" > "$DIR/ta-all"
+[ -s "$DIR/ta-secure" ] && [ -s "$DIR/ta-bogus" ] || { echo "knot-env: no DNSKEY to anchor" >&2; exit 1; }
+
+cat > "$DIR/env" <<ENV
+DNS_PORT=$PORT
+DNS_RESOLVER=127.0.0.1@$PORT
+DNS_TA_SECURE=$DIR/ta-secure
+DNS_TA_BOGUS=$DIR/ta-bogus
+DNS_TA_ALL=$DIR/ta-all
+DNS_ISSUER=$ISSUER
+DNS_ACCOUNT_URL=$URL
+DNS_THUMBPRINT=$KEY
+DNS_HASH_PREFIX=$PFX
+ENV
+echo "knot-env: knotd on 127.0.0.1@$PORT ($DIR)"
