@@ -28,7 +28,29 @@ int cli_bad_option(const char *cmd, int opt, char **argv);
  * "dnspersist: <cmd>: <field>: ..." and returns -1. */
 int cli_domain(const char *cmd, const char *field, const char *in, char *out, int wild);
 
+/* Builds a resolver from the shared DNS options, or prints why not (exit 2). */
+struct dp_resolver *cli_resolver(const char *cmd, const char *resolver, const char *trust_anchor,
+                                 unsigned timeout_ms, unsigned concurrency);
+
+/* The TXT records of one answer as NUL-terminated joined values (R2), or
+ * NULL with *n 0 when there are none; free with cli_values_free. */
+char **cli_txt_values(const struct dp_dns_answer *a, size_t *n);
+void cli_values_free(char **v, size_t n);
+
+/* A JSON string that is valid UTF-8 whatever the octets (TXT data is not
+ * text): non-ASCII and control octets become \u00XX. */
+struct json_t;
+
+/* A JSON string of octets that may not be UTF-8 (DNS data): valid UTF-8 as
+ * is, otherwise every octet above 0x7F becomes '?'. */
+struct json_t *cli_json_octets(const char *p, size_t len);
+
+/* Parses a positive integer option value; -1 when it is not one. */
+long cli_parse_count(const char *s, long max);
+
 int cmd_record(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
 int cmd_evaluate(int argc, char **argv);
 int cmd_parse(int argc, char **argv);
 

@@ -11,6 +11,8 @@ static const struct {
     {"record", cmd_record, "compute a _validation-persist record for a domain"},
     {"evaluate", cmd_evaluate, "decide, as the CA would, whether records authorize an account"},
     {"parse", cmd_parse, "explain a record value field by field"},
+    {"check", cmd_check, "look records up and evaluate them as the CA will"},
+    {"audit", cmd_audit, "inventory every _validation-persist record of many domains"},
 };
 
 static void usage(FILE *f)

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "cli.h"
 
 void cli_error(const char *cmd, const char *fmt, ...)
@@ -130,4 +132,66 @@ int cli_domain(const char *cmd, const char *field, const char *in, char *out, in
         return -1;
     }
     return 0;
+}
+
+struct dp_resolver *cli_resolver(const char *cmd, const char *resolver, const char *trust_anchor,
+                                 unsigned timeout_ms, unsigned concurrency)
+{
+    struct dp_resolver_config c = {resolver, trust_anchor, timeout_ms, concurrency, 0};
+    struct dp_error e;
+    struct dp_resolver *r = dp_resolver_new(&c, &e);
+    if (!r)
+        cli_error(cmd, "%s%s", resolver && e.code == DP_ERR_INVAL ? "--resolver: " :
+                               trust_anchor && e.code == DP_ERR_IO ? "--trust-anchor: " : "",
+                  e.detail);
+    return r;
+}
+
+char **cli_txt_values(const struct dp_dns_answer *a, size_t *n)
+{
+    *n = 0;
+    if (a->status != DP_DNS_FOUND || !a->txt || a->n_rrs == 0) return NULL;
+    char **v = calloc(a->n_rrs, sizeof *v);
+    if (!v) return NULL;
+    for (size_t i = 0; i < a->n_rrs; i++) {
+        size_t len = 0;
+        for (size_t k = 0; k < a->txt[i].n_strings; k++)
+            len += a->txt[i].strings[k].len;
+        v[i] = malloc(len + 1);
+        if (!v[i] || dp_txt_join(&a->txt[i], v[i], len + 1, NULL, NULL) != DP_OK) {
+            cli_values_free(v, i + 1);
+            return NULL;
+        }
+    }
+    *n = a->n_rrs;
+    return v;
+}
+
+void cli_values_free(char **v, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+long cli_parse_count(const char *s, long max)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || *end || end == s || v < 0 || v > max) return -1;
+    return v;
+}
+
+json_t *cli_json_octets(const char *p, size_t len)
+{
+    json_t *j = json_stringn(p, len);
+    if (j) return j;
+    char *c = malloc(len + 1);
+    if (!c) return NULL;
+    for (size_t i = 0; i < len; i++)
+        c[i] = (unsigned char)p[i] > 0x7f || p[i] == '\0' ? '?' : p[i];
+    j = json_stringn(c, len);
+    free(c);
+    return j;
 }

@@ -1,0 +1,328 @@
+/*
+ * cmd_check.c: `dnspersist check`, what the CA will see: live look-ups of
+ * _validation-persist records, evaluated by the library exactly as the CA's
+ * verification procedure does (V1-V8, S1-S3).
+ *
+ * For each domain the candidate record names are its own validation domain,
+ * then each parent down to (not including) the public suffix; a parent's
+ * record counts only with policy=wildcard (S2, S3). Look-ups go out in
+ * rounds, one candidate level per round, all domains of a round at once, so
+ * a parent is only queried for domains not yet decided.
+ */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "cli.h"
+
+static const char *const CMD = "check";
+#define MAX_CANDIDATES 128
+
+static void help(void)
+{
+    printf(
+        "usage: dnspersist check [--resolver ADDR[@PORT]] [--trust-anchor FILE] --issuer NAME\n"
+        "           [--issuer NAME...] --account-url URL --thumbprint B64 [--thumbprint B64...]\n"
+        "           [--hash-prefix URL] [--draft 01|02|compat] [--warn-days N] [--json]\n"
+        "           [--timeout MS] [--concurrency N] [--now UNIX] DOMAIN...\n\n"
+        "Looks up _validation-persist records and evaluates them exactly as the CA will.\n"
+        "A *.example.com DOMAIN is checked at _validation-persist.example.com and needs\n"
+        "policy=wildcard; a name with no record of its own is checked against its parents'\n"
+        "policy=wildcard records, up to the public suffix.\n\n"
+        "  --resolver ADDR[@PORT]  forward queries to this server (default: recurse from root)\n"
+        "  --trust-anchor FILE     DNSSEC trust anchors (DS/DNSKEY); bogus answers fail (V8)\n"
+        "  --warn-days N           warn when persistUntil is within N days (default 30)\n"
+        "  --json                  one JSON object per domain (JSON Lines)\n"
+        "  --timeout MS            per query (default 5000)\n"
+        "  --concurrency N         queries in flight (default 256)\n"
+        "  the other options are those of 'dnspersist evaluate'.\n\n"
+        "Exit codes: 0 every domain valid, 1 otherwise, 2 usage error, 3 internal error.\n");
+}
+
+struct dom {
+    char ident[DP_DOMAIN_MAX + 3];
+    const char *cands[MAX_CANDIDATES];
+    size_t n_cands;
+    size_t level; /* candidate being looked up */
+    int decided;
+    /* The decision: */
+    char name[DP_VALIDATION_NAME_MAX];
+    struct dp_verdict vd;
+    int dns_failed;
+    char dns_detail[600];
+    enum dp_dnssec dnssec;
+    char **values;
+    size_t n_values;
+    int have_base; /* vd/name/values hold the own name's result while parents are tried */
+};
+
+struct run {
+    struct dom *doms;
+    size_t *idx; /* batch index -> domain */
+    struct dp_verifier *v;
+    int64_t now;
+    int failed_internal;
+};
+
+static void keep(struct dom *d, const char *name, const struct dp_verdict *vd, char **values,
+                 size_t n, enum dp_dnssec sec)
+{
+    cli_values_free(d->values, d->n_values);
+    snprintf(d->name, sizeof d->name, "%s", name);
+    d->vd = *vd;
+    d->values = values;
+    d->n_values = n;
+    d->dnssec = sec;
+}
+
+static void on_answer(void *arg, size_t i, const struct dp_dns_answer *a)
+{
+    struct run *run = arg;
+    struct dom *d = &run->doms[run->idx[i]];
+    if (a->status == DP_DNS_FAILED) {
+        /* V4, V8: a failed look-up is never a success, at any level. */
+        cli_values_free(d->values, d->n_values);
+        d->values = NULL;
+        d->n_values = 0;
+        snprintf(d->name, sizeof d->name, "%s", a->qname);
+        snprintf(d->dns_detail, sizeof d->dns_detail, "look-up of %s failed: %s (%s)", a->qname,
+                 a->detail, a->dnssec == DP_DNSSEC_BOGUS ? "V8" : "V4");
+        d->dns_failed = 1;
+        d->dnssec = a->dnssec;
+        d->decided = 1;
+        return;
+    }
+    size_t n = 0;
+    char **values = cli_txt_values(a, &n);
+    if (a->status == DP_DNS_FOUND && !values) {
+        run->failed_internal = 1;
+        d->decided = 1;
+        return;
+    }
+    struct dp_verdict vd;
+    struct dp_error e;
+    if (dp_verifier_eval(run->v, d->ident, d->cands[d->level], a->txt, a->n_rrs, DP_ACCOUNT_VALID,
+                         run->now, &vd, &e) != DP_OK) {
+        cli_error(CMD, "%s: %s", d->ident, e.detail);
+        run->failed_internal = 1;
+        cli_values_free(values, n);
+        d->decided = 1;
+        return;
+    }
+    if (vd.code == DP_OK) {
+        keep(d, a->qname, &vd, values, n, a->dnssec);
+        d->decided = 1;
+        return;
+    }
+    /* Report the own name's verdict, unless it found nothing for this issuer
+     * and a parent has a record for it: that record is what needs fixing. */
+    if (!d->have_base || (d->vd.n_matching == 0 && vd.n_matching > 0 && d->level > 0)) {
+        keep(d, a->qname, &vd, values, n, a->dnssec);
+        d->have_base = 1;
+    } else {
+        cli_values_free(values, n);
+    }
+    if (++d->level >= d->n_cands) d->decided = 1;
+}
+
+static const char *fix_hint(const struct dom *d)
+{
+    if (d->dns_failed)
+        return d->dnssec == DP_DNSSEC_BOGUS
+                   ? "the zone's DNSSEC signatures do not validate: re-sign the zone or fix its DS"
+                   : "the CA cannot read the record: check that the zone's name servers answer";
+    const char *r = d->vd.rule ? d->vd.rule : "";
+    if (!strcmp(r, "V2") || !strcmp(r, "V4"))
+        return "publish a record for one of the issuers (dnspersist record ... DOMAIN)";
+    if (!strcmp(r, "H4") && d->vd.code == DP_ERR_MALFORMED)
+        return "the accounturi is not a hashed URI under this CA's accountHashPrefix with an "
+               "accepted algorithm: recompute it with dnspersist record";
+    if (!strcmp(r, "H4"))
+        return "the accounturi was made for another account, key, domain or CA prefix: recompute "
+               "it with dnspersist record (or --any-domain)";
+    if (!strcmp(r, "S1") || !strcmp(r, "S2"))
+        return "add policy=wildcard to the record (dnspersist record --wildcard)";
+    if (!strcmp(r, "S3"))
+        return "publish the record at the name itself or at a parent below the public suffix";
+    if (!strcmp(r, "V3")) return "publish the record again with a later persistUntil";
+    if (!strcmp(r, "R2") || !strcmp(r, "R3") || !strcmp(r, "R4") || !strcmp(r, "H1"))
+        return "fix the record's syntax (dnspersist parse 'VALUE' points at the fault)";
+    if (!strcmp(r, "V5")) return "the account is deactivated: use another account";
+    return "see the detail";
+}
+
+static void print_text(const struct dom *d, int64_t now, long warn_days, int json)
+{
+    int valid = !d->dns_failed && d->vd.code == DP_OK;
+    const char *sec = dp_dnssec_name(d->dnssec);
+    int warn = valid && d->vd.has_persist_until && d->vd.persist_until - now < warn_days * 86400;
+    char t[40];
+    if (json) {
+        json_t *o = json_object();
+        json_object_set_new(o, "domain", json_string(d->ident));
+        json_object_set_new(o, "name", json_string(d->name));
+        json_object_set_new(o, "status", json_string(valid ? "valid" : "invalid"));
+        if (!valid)
+            json_object_set_new(o, "error", json_pack("{s:s,s:s}", "type",
+                                                      d->dns_failed ? DP_ACME_DNS : d->vd.acme_type,
+                                                      "detail", d->dns_failed ? d->dns_detail : d->vd.detail));
+        json_t *recs = json_array();
+        for (size_t i = 0; i < d->n_values; i++)
+            json_array_append_new(recs, cli_json_octets(d->values[i], strlen(d->values[i])));
+        json_object_set_new(o, "records", recs);
+        json_object_set_new(o, "persistUntil", valid && d->vd.has_persist_until ? json_integer(d->vd.persist_until) : json_null());
+        json_object_set_new(o, "dnssec", sec ? json_string(sec) : json_null());
+        if (warn) {
+            char w[128];
+            snprintf(w, sizeof w, "persistUntil %s is less than %ld days away",
+                     cli_time_str(d->vd.persist_until, t, sizeof t), warn_days);
+            json_object_set_new(o, "warning", json_string(w));
+        }
+        char *s = json_dumps(o, JSON_COMPACT);
+        printf("%s\n", s ? s : "{}");
+        free(s);
+        json_decref(o);
+        return;
+    }
+    printf("%s: %s\n", d->ident, valid ? "valid" : "INVALID");
+    printf("  %-9s %s\n", "name", d->name);
+    if (valid) {
+        printf("  %-9s %s\n", "record", d->values && d->vd.record >= 0 ? d->values[d->vd.record] : "");
+        if (d->vd.has_persist_until)
+            printf("  %-9s %s\n", "until", cli_time_str(d->vd.persist_until, t, sizeof t));
+    } else {
+        printf("  %-9s %s\n", "error", d->dns_failed ? DP_ACME_DNS : d->vd.acme_type);
+        printf("  %-9s %s\n", "problem", d->dns_failed ? d->dns_detail : d->vd.detail);
+        printf("  %-9s %s\n", "fix", fix_hint(d));
+        for (size_t i = 0; i < d->n_values; i++)
+            printf("  %-9s %s\n", i ? "" : "records", d->values[i]);
+    }
+    printf("  %-9s %s\n", "dnssec", sec ? sec : "not validated (no --trust-anchor)");
+    if (warn)
+        printf("  %-9s persistUntil %s is less than %ld days away: publish a later one\n", "WARNING",
+               cli_time_str(d->vd.persist_until, t, sizeof t), warn_days);
+}
+
+int cmd_check(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"resolver", required_argument, 0, 'R'},    {"trust-anchor", required_argument, 0, 'T'},
+        {"issuer", required_argument, 0, 'i'},      {"account-url", required_argument, 0, 'u'},
+        {"thumbprint", required_argument, 0, 't'},  {"hash-prefix", required_argument, 0, 'p'},
+        {"draft", required_argument, 0, 'd'},       {"warn-days", required_argument, 0, 'w'},
+        {"json", no_argument, 0, 'j'},              {"timeout", required_argument, 0, 'o'},
+        {"concurrency", required_argument, 0, 'c'}, {"now", required_argument, 0, 'n'},
+        {"help", no_argument, 0, 'h'},              {0, 0, 0, 0}};
+    const char *issuers[DP_MAX_ISSUERS];
+    size_t n_issuers = 0, n_thumbs = 0;
+    const char **thumbs = calloc((size_t)argc + 1, sizeof *thumbs);
+    const char *url = NULL, *prefix = NULL, *resolver = NULL, *ta = NULL;
+    enum dp_mode mode = DP_MODE_DRAFT02;
+    long warn_days = 30, timeout = 0, conc = 0;
+    int64_t now = (int64_t)time(NULL);
+    int json = 0, c, rc = EXIT_USAGE;
+    if (!thumbs) return EXIT_FAILURE_INTERNAL;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'R': resolver = optarg; break;
+        case 'T': ta = optarg; break;
+        case 'i':
+            if (n_issuers == DP_MAX_ISSUERS) { cli_usage(CMD, "more than %d --issuer names (A4)", DP_MAX_ISSUERS); goto out; }
+            issuers[n_issuers++] = optarg;
+            break;
+        case 'u': url = optarg; break;
+        case 't':
+            if (!dp_thumbprint_valid(optarg, strlen(optarg))) { cli_usage(CMD, "--thumbprint '%s': not 43 characters of unpadded base64url (H2)", optarg); goto out; }
+            thumbs[n_thumbs++] = optarg;
+            break;
+        case 'p': prefix = optarg; break;
+        case 'd':
+            if (!strcmp(optarg, "01")) mode = DP_MODE_DRAFT01;
+            else if (!strcmp(optarg, "02")) mode = DP_MODE_DRAFT02;
+            else if (!strcmp(optarg, "compat")) mode = DP_MODE_COMPAT;
+            else { cli_usage(CMD, "--draft '%s': use 01, 02 or compat", optarg); goto out; }
+            break;
+        case 'w':
+            if ((warn_days = cli_parse_count(optarg, 100000)) < 0) { cli_usage(CMD, "--warn-days '%s': not a number of days", optarg); goto out; }
+            break;
+        case 'j': json = 1; break;
+        case 'o':
+            if ((timeout = cli_parse_count(optarg, 600000)) <= 0) { cli_usage(CMD, "--timeout '%s': milliseconds, 1 to 600000", optarg); goto out; }
+            break;
+        case 'c':
+            if ((conc = cli_parse_count(optarg, 65536)) <= 0) { cli_usage(CMD, "--concurrency '%s': 1 to 65536", optarg); goto out; }
+            break;
+        case 'n':
+            if (cli_parse_time(optarg, &now)) { cli_usage(CMD, "--now '%s': not UNIX seconds, YYYY-MM-DD or RFC 3339", optarg); goto out; }
+            break;
+        case 'h': help(); rc = 0; goto out;
+        default: cli_bad_option(CMD, c, argv); goto out;
+        }
+    }
+    if (n_issuers == 0) { cli_usage(CMD, "at least one --issuer is required"); goto out; }
+    if (!url) { cli_usage(CMD, "--account-url is required"); goto out; }
+    if (mode != DP_MODE_DRAFT01 && !prefix) { cli_usage(CMD, "--hash-prefix is required (or --draft 01)"); goto out; }
+    if (mode != DP_MODE_DRAFT01 && n_thumbs == 0) { cli_usage(CMD, "at least one --thumbprint is required"); goto out; }
+    if (optind >= argc) { cli_usage(CMD, "at least one DOMAIN is required"); goto out; }
+
+    size_t n = (size_t)(argc - optind);
+    struct dom *doms = calloc(n, sizeof *doms);
+    struct dp_ctx *ctx = NULL;
+    struct dp_verifier *v = NULL;
+    struct dp_resolver *res = NULL;
+    const char **names = calloc(n, sizeof *names);
+    char(*qn)[DP_VALIDATION_NAME_MAX] = calloc(n, sizeof *qn);
+    size_t *idx = calloc(n, sizeof *idx);
+    struct dp_error e;
+    if (!doms || !names || !qn || !idx) { rc = EXIT_FAILURE_INTERNAL; goto done; }
+    for (size_t i = 0; i < n; i++)
+        if (cli_domain(CMD, "DOMAIN", argv[optind + (int)i], doms[i].ident, 1)) goto done;
+    if (!(ctx = dp_ctx_new(&e))) { cli_error(CMD, "%s", e.detail); rc = EXIT_FAILURE_INTERNAL; goto done; }
+    struct dp_verify_params p = {issuers, n_issuers, url, thumbs, n_thumbs, prefix, 0, mode};
+    if (!(v = dp_verifier_new(ctx, &p, &e))) { cli_usage(CMD, "%s (%s)", e.detail, e.rule ? e.rule : "-"); goto done; }
+    if (!(res = cli_resolver(CMD, resolver, ta, (unsigned)timeout, (unsigned)conc))) goto done;
+    for (size_t i = 0; i < n; i++)
+        doms[i].n_cands = dp_scope_candidates(ctx, doms[i].ident, doms[i].cands, MAX_CANDIDATES);
+
+    struct run run = {doms, idx, v, now, 0};
+    for (;;) {
+        size_t m = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (doms[i].decided) continue;
+            snprintf(qn[m], sizeof qn[m], "%s.%s", DP_VALIDATION_LABEL, doms[i].cands[doms[i].level]);
+            names[m] = qn[m];
+            idx[m++] = i;
+        }
+        if (m == 0) break;
+        if (dp_resolver_batch(res, names, m, DP_DNS_TYPE_TXT, on_answer, &run, &e) != DP_OK) {
+            cli_error(CMD, "resolver: %s", e.detail);
+            rc = EXIT_FAILURE_INTERNAL;
+            goto done;
+        }
+    }
+    if (run.failed_internal) { rc = EXIT_FAILURE_INTERNAL; goto done; }
+    rc = EXIT_VALID;
+    for (size_t i = 0; i < n; i++) {
+        print_text(&doms[i], now, warn_days, json);
+        if (doms[i].dns_failed || doms[i].vd.code != DP_OK) rc = EXIT_INVALID;
+    }
+done:
+    for (size_t i = 0; doms && i < n; i++)
+        cli_values_free(doms[i].values, doms[i].n_values);
+    free(doms);
+    free(names);
+    free(qn);
+    free(idx);
+    dp_resolver_free(res);
+    dp_verifier_free(v);
+    dp_ctx_free(ctx);
+out:
+    free(thumbs);
+    return rc;
+}
