@@ -14,6 +14,7 @@
 #   bogus.test   signed with kzonesign, then one TXT record altered after
 #                signing: its RRSIG no longer verifies; trust anchor in DIR/ta-bogus
 # Names outside these zones are REFUSED by the server.
+# KNOT_EXTRA_ZONE=NAME:FILE adds one more unsigned zone (the benchmarks use it).
 set -euo pipefail
 
 cmd=${1:?usage: knot-env.sh start|stop DIR [DNSPERSIST]}
@@ -135,6 +136,9 @@ zone:
   - domain: bogus.test
     file: "$DIR/signed/bogus.test.zone"
 CONF
+  if [ -n "${KNOT_EXTRA_ZONE:-}" ]; then
+      printf '  - domain: %s\n    file: "%s"\n' "${KNOT_EXTRA_ZONE%%:*}" "${KNOT_EXTRA_ZONE#*:}"
+  fi
 } > "$DIR/knot.conf"
 
 knotd -c "$DIR/knot.conf" -d >/dev/null 2>&1 || true

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# bench_check.sh: `dnspersist check` and `audit` over N domains (default
+# 10000) served by a local Knot DNS server; prints checks per second.
+# Usage: bench/bench_check.sh [BUILD_DIR] [N]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${1:-build}
+N=${2:-10000}
+DP=$BUILD/cli/dnspersist
+[ -x "$DP" ] || { echo "bench_check: build first ($DP missing)" >&2; exit 2; }
+dir=$(mktemp -d)
+trap 'bash tests/dns/knot-env.sh stop "$dir"; rm -rf "$dir"' EXIT
+
+KEY=NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs
+seq -f 'host%g.bench.test' 1 "$N" > "$dir/domains"
+{
+    printf '$TTL 300\n@ SOA ns.bench.test. admin.bench.test. 1 3600 600 86400 300\n@ NS ns\nns A 127.0.0.1\n'
+    xargs "$DP" record --issuer ca.test --account-url https://ca.test/acct/1 --thumbprint $KEY \
+        --hash-prefix https://ca.test/account-hash/ < "$dir/domains"
+} > "$dir/bench.zone"
+KNOT_EXTRA_ZONE="bench.test:$dir/bench.zone" bash tests/dns/knot-env.sh start "$dir" "$DP" >/dev/null
+. "$dir/env"
+
+run() {
+    local label=$1; shift
+    local t0 t1 out
+    t0=$(date +%s.%N)
+    out=$(xargs "$DP" "$@" < "$dir/domains" | grep -c '"status":"valid"\|"lookup":"found"' || true)
+    t1=$(date +%s.%N)
+    python3 -c "import sys; n=int(sys.argv[1]); t=float(sys.argv[3])-float(sys.argv[2]); print('%-28s %6d domains  %6.2f s  %8.0f domains/s  (%s answered as expected)' % (sys.argv[4], n, t, n/t, sys.argv[5]))" "$N" "$t0" "$t1" "$label" "$out"
+}
+echo "bench_check: $N domains, Knot DNS on $DNS_RESOLVER, one record each, no DNS cache"
+CK=(check --json --resolver "$DNS_RESOLVER" --issuer ca.test --account-url https://ca.test/acct/1 --thumbprint $KEY --hash-prefix https://ca.test/account-hash/)
+run "check (concurrency 256)" "${CK[@]}"
+run "check (concurrency 32)" "${CK[@]}" --concurrency 32
+run "audit (concurrency 256)" audit --json --resolver "$DNS_RESOLVER"
