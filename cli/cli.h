@@ -48,6 +48,30 @@ struct json_t *cli_json_octets(const char *p, size_t len);
 /* Parses a positive integer option value; -1 when it is not one. */
 long cli_parse_count(const char *s, long max);
 
+/* The CA and account options that `evaluate` and `check` share. */
+#define CLI_MAX_THUMBPRINTS 256
+struct cli_account {
+    const char *issuers[DP_MAX_ISSUERS];
+    size_t n_issuers;
+    const char *thumbs[CLI_MAX_THUMBPRINTS];
+    size_t n_thumbs;
+    const char *url, *prefix;
+    enum dp_mode mode;
+    unsigned accepted;
+};
+#define CLI_ACCOUNT_OPTIONS                                                                        \
+    {"issuer", required_argument, 0, 'i'}, {"account-url", required_argument, 0, 'u'},             \
+        {"thumbprint", required_argument, 0, 't'}, {"hash-prefix", required_argument, 0, 'p'},     \
+        {"draft", required_argument, 0, 'd'},                                                      \
+    {                                                                                              \
+        "accept-algs", required_argument, 0, 'a'                                                   \
+    }
+#define CLI_ACCOUNT_LETTERS "iutpda"
+/* Takes one of those options: 0, or EXIT_USAGE after saying why. */
+int cli_account_opt(const char *cmd, struct cli_account *a, int opt, const char *arg);
+/* After parsing: checks the required ones and fills p. 0 or EXIT_USAGE. */
+int cli_account_finish(const char *cmd, const struct cli_account *a, struct dp_verify_params *p);
+
 int cmd_record(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_audit(int argc, char **argv);

@@ -20,14 +20,15 @@ static const char *const CMD = "audit";
 
 static void help(void)
 {
-    printf("usage: dnspersist audit [--resolver ADDR[@PORT]] [--trust-anchor FILE] [--warn-days N]\n"
-           "           [--json] [--timeout MS] [--concurrency N] [--now UNIX]\n"
-           "           (DOMAIN... | --from FILE)\n\n"
-           "Lists every _validation-persist record of each domain: issuer, account URI,\n"
-           "policy, persistUntil, whether it parses, and expiry warnings. --from reads one\n"
-           "domain per line ('-' for standard input; blank lines and # comments skipped).\n\n"
-           "Exit codes: 0 nothing to report, 1 a record is malformed, expired or expiring, or a\n"
-           "look-up failed, 2 usage error, 3 internal error.\n");
+    printf(
+        "usage: dnspersist audit [--resolver ADDR[@PORT]] [--trust-anchor FILE] [--warn-days N]\n"
+        "           [--json] [--timeout MS] [--concurrency N] [--now UNIX]\n"
+        "           (DOMAIN... | --from FILE)\n\n"
+        "Lists every _validation-persist record of each domain: issuer, account URI,\n"
+        "policy, persistUntil, whether it parses, and expiry warnings. --from reads one\n"
+        "domain per line ('-' for standard input; blank lines and # comments skipped).\n\n"
+        "Exit codes: 0 nothing to report, 1 a record is malformed, expired or expiring, or a\n"
+        "look-up failed, 2 usage error, 3 internal error.\n");
 }
 
 struct audit {
@@ -47,19 +48,26 @@ static json_t *record_json(const char *val, int64_t now, long warn_days, int *pr
     dp_code rc = dp_record_parse(val, len, &r, &e);
     json_t *o = json_object();
     json_object_set_new(o, "value", cli_json_octets(val, len));
-    json_object_set_new(o, "issuer", r.issuer.len ? cli_json_octets(r.issuer.ptr, r.issuer.len) : json_null());
-    json_object_set_new(o, "accounturi", r.has_accounturi ? cli_json_octets(r.accounturi.ptr, r.accounturi.len) : json_null());
-    json_object_set_new(o, "policy", r.has_policy ? cli_json_octets(r.policy.ptr, r.policy.len) : json_null());
+    json_object_set_new(o, "issuer",
+                        r.issuer.len ? cli_json_octets(r.issuer.ptr, r.issuer.len) : json_null());
+    json_object_set_new(o, "accounturi",
+                        r.has_accounturi ? cli_json_octets(r.accounturi.ptr, r.accounturi.len)
+                                         : json_null());
+    json_object_set_new(o, "policy",
+                        r.has_policy ? cli_json_octets(r.policy.ptr, r.policy.len) : json_null());
     json_object_set_new(o, "wildcard", json_boolean(rc == DP_OK && r.wildcard));
-    json_object_set_new(o, "persistUntil", r.has_persist_until ? json_integer(r.persist_until) : json_null());
+    json_object_set_new(o, "persistUntil",
+                        r.has_persist_until ? json_integer(r.persist_until) : json_null());
     json_object_set_new(o, "wellFormed", json_boolean(rc == DP_OK));
     int expired = rc == DP_OK && r.has_persist_until && now > r.persist_until;
-    int expiring = rc == DP_OK && r.has_persist_until && !expired && r.persist_until - now < warn_days * 86400;
+    int expiring =
+        rc == DP_OK && r.has_persist_until && !expired && r.persist_until - now < warn_days * 86400;
     json_object_set_new(o, "expired", json_boolean(expired));
     json_object_set_new(o, "expiring", json_boolean(expiring));
     if (rc != DP_OK)
-        json_object_set_new(o, "error", json_pack("{s:s,s:I,s:s}", "rule", e.rule ? e.rule : "R3",
-                                                  "offset", (json_int_t)e.offset, "detail", e.detail));
+        json_object_set_new(o, "error",
+                            json_pack("{s:s,s:I,s:s}", "rule", e.rule ? e.rule : "R3", "offset",
+                                      (json_int_t)e.offset, "detail", e.detail));
     if (rc != DP_OK || expired || expiring) *problem = 1;
     return o;
 }
@@ -79,18 +87,26 @@ static void print_text(const char *domain, const char *name, const struct dp_dns
     }
     size_t i;
     json_t *r;
-    json_array_foreach(recs, i, r) {
+    json_array_foreach(recs, i, r)
+    {
         json_t *err = json_object_get(r, "error");
-        printf("  [%zu] issuer %s\n", i, json_string_value(json_object_get(r, "issuer")) ? json_string_value(json_object_get(r, "issuer")) : "(none)");
+        printf("  [%zu] issuer %s\n", i,
+               json_string_value(json_object_get(r, "issuer"))
+                   ? json_string_value(json_object_get(r, "issuer"))
+                   : "(none)");
         const char *acct = json_string_value(json_object_get(r, "accounturi"));
-        if (acct) printf("      accounturi %s%s\n", acct, strstr(acct, "/sha-") ? "" : "  (plain URL: draft-01)");
-        if (json_is_true(json_object_get(r, "wildcard"))) printf("      policy wildcard: covers subdomains and wildcards\n");
+        if (acct)
+            printf("      accounturi %s%s\n", acct,
+                   strstr(acct, "/sha-") ? "" : "  (plain URL: draft-01)");
+        if (json_is_true(json_object_get(r, "wildcard")))
+            printf("      policy wildcard: covers subdomains and wildcards\n");
         json_t *pu = json_object_get(r, "persistUntil");
         if (json_is_integer(pu)) {
             char t[40];
             printf("      persistUntil %s%s\n", cli_time_str(json_integer_value(pu), t, sizeof t),
-                   json_is_true(json_object_get(r, "expired")) ? "  EXPIRED"
-                   : json_is_true(json_object_get(r, "expiring")) ? "  EXPIRING SOON" : "");
+                   json_is_true(json_object_get(r, "expired"))    ? "  EXPIRED"
+                   : json_is_true(json_object_get(r, "expiring")) ? "  EXPIRING SOON"
+                                                                  : "");
         }
         if (err)
             printf("      MALFORMED (%s): %s\n", json_string_value(json_object_get(err, "rule")),
@@ -115,7 +131,8 @@ static void on_answer(void *arg, size_t i, const struct dp_dns_answer *a)
                               "lookup", dp_dns_status_name(a->status), "dnssec",
                               sec ? json_string(sec) : json_null(), "records", recs);
         if (a->status == DP_DNS_FAILED)
-            json_object_set_new(o, "error", json_pack("{s:s,s:s}", "type", DP_ACME_DNS, "detail", a->detail));
+            json_object_set_new(o, "error",
+                                json_pack("{s:s,s:s}", "type", DP_ACME_DNS, "detail", a->detail));
         json_object_set_new(o, "problem", json_boolean(problem));
         char *s = json_dumps(o, JSON_COMPACT);
         printf("%s\n", s ? s : "{}");
@@ -150,20 +167,29 @@ static char **read_list(const char *path, size_t *count)
     while (out && (l = getline(&line, &lcap, f)) >= 0) {
         char *s = line;
         s[strcspn(s, "#\r\n")] = '\0';
-        while (*s == ' ' || *s == '\t') s++;
+        while (*s == ' ' || *s == '\t')
+            s++;
         size_t e = strlen(s);
-        while (e && (s[e - 1] == ' ' || s[e - 1] == '\t')) s[--e] = '\0';
+        while (e && (s[e - 1] == ' ' || s[e - 1] == '\t'))
+            s[--e] = '\0';
         if (!*s) continue;
         if (n + 1 >= cap) {
             char **grown = realloc(out, (cap *= 2) * sizeof *out);
-            if (!grown) { free(out); out = NULL; break; }
+            if (!grown) {
+                free(out);
+                out = NULL;
+                break;
+            }
             out = grown;
         }
         out[n++] = strdup(s);
     }
     free(line);
     if (f != stdin) fclose(f);
-    if (!out) { cli_error(CMD, "out of memory"); return NULL; }
+    if (!out) {
+        cli_error(CMD, "out of memory");
+        return NULL;
+    }
     out[n] = NULL;
     *count = n;
     return out;
@@ -171,12 +197,16 @@ static char **read_list(const char *path, size_t *count)
 
 int cmd_audit(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"resolver", required_argument, 0, 'R'},  {"trust-anchor", required_argument, 0, 'T'},
-        {"warn-days", required_argument, 0, 'w'}, {"json", no_argument, 0, 'j'},
-        {"timeout", required_argument, 0, 'o'},   {"concurrency", required_argument, 0, 'c'},
-        {"now", required_argument, 0, 'n'},       {"from", required_argument, 0, 'f'},
-        {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
+    static const struct option opts[] = {{"resolver", required_argument, 0, 'R'},
+                                         {"trust-anchor", required_argument, 0, 'T'},
+                                         {"warn-days", required_argument, 0, 'w'},
+                                         {"json", no_argument, 0, 'j'},
+                                         {"timeout", required_argument, 0, 'o'},
+                                         {"concurrency", required_argument, 0, 'c'},
+                                         {"now", required_argument, 0, 'n'},
+                                         {"from", required_argument, 0, 'f'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
     const char *resolver = NULL, *ta = NULL, *from = NULL;
     long warn_days = 30, timeout = 0, conc = 0;
     int64_t now = (int64_t)time(NULL);
@@ -185,28 +215,45 @@ int cmd_audit(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         switch (c) {
-        case 'R': resolver = optarg; break;
-        case 'T': ta = optarg; break;
-        case 'w':
-            if ((warn_days = cli_parse_count(optarg, 100000)) < 0) return cli_usage(CMD, "--warn-days '%s': not a number of days", optarg);
+        case 'R':
+            resolver = optarg;
             break;
-        case 'j': json = 1; break;
+        case 'T':
+            ta = optarg;
+            break;
+        case 'w':
+            if ((warn_days = cli_parse_count(optarg, 100000)) < 0)
+                return cli_usage(CMD, "--warn-days '%s': not a number of days", optarg);
+            break;
+        case 'j':
+            json = 1;
+            break;
         case 'o':
-            if ((timeout = cli_parse_count(optarg, 600000)) <= 0) return cli_usage(CMD, "--timeout '%s': milliseconds, 1 to 600000", optarg);
+            if ((timeout = cli_parse_count(optarg, 600000)) <= 0)
+                return cli_usage(CMD, "--timeout '%s': milliseconds, 1 to 600000", optarg);
             break;
         case 'c':
-            if ((conc = cli_parse_count(optarg, 65536)) <= 0) return cli_usage(CMD, "--concurrency '%s': 1 to 65536", optarg);
+            if ((conc = cli_parse_count(optarg, 65536)) <= 0)
+                return cli_usage(CMD, "--concurrency '%s': 1 to 65536", optarg);
             break;
         case 'n':
-            if (cli_parse_time(optarg, &now)) return cli_usage(CMD, "--now '%s': not UNIX seconds, YYYY-MM-DD or RFC 3339", optarg);
+            if (cli_parse_time(optarg, &now))
+                return cli_usage(CMD, "--now '%s': not UNIX seconds, YYYY-MM-DD or RFC 3339",
+                                 optarg);
             break;
-        case 'f': from = optarg; break;
-        case 'h': help(); return 0;
-        default: return cli_bad_option(CMD, c, argv);
+        case 'f':
+            from = optarg;
+            break;
+        case 'h':
+            help();
+            return 0;
+        default:
+            return cli_bad_option(CMD, c, argv);
         }
     }
     if (from && optind < argc) return cli_usage(CMD, "give DOMAIN arguments or --from, not both");
-    if (!from && optind >= argc) return cli_usage(CMD, "at least one DOMAIN (or --from FILE) is required");
+    if (!from && optind >= argc)
+        return cli_usage(CMD, "at least one DOMAIN (or --from FILE) is required");
 
     char **list = NULL;
     size_t n = 0;
@@ -227,16 +274,22 @@ int cmd_audit(int argc, char **argv)
     const char **qn = calloc(au.n, sizeof *qn);
     int rc = EXIT_USAGE;
     struct dp_resolver *res = NULL;
-    if (!au.doms || !au.names || !qn) { rc = EXIT_FAILURE_INTERNAL; goto done; }
+    if (!au.doms || !au.names || !qn) {
+        rc = EXIT_FAILURE_INTERNAL;
+        goto done;
+    }
     for (size_t i = 0; i < au.n; i++) {
         const char *in = list ? list[i] : argv[optind + (int)i];
         struct dp_error e;
         if (dp_domain_normalize(in, au.doms[i], DP_DOMAIN_ALLOW_WILDCARD, &e) != DP_OK) {
-            if (list) cli_error(CMD, "%s line with '%s': %s (draft 9.2)", from, in, e.detail);
-            else cli_error(CMD, "DOMAIN '%s': %s (draft 9.2)", in, e.detail);
+            if (list)
+                cli_error(CMD, "%s line with '%s': %s (draft 9.2)", from, in, e.detail);
+            else
+                cli_error(CMD, "DOMAIN '%s': %s (draft 9.2)", in, e.detail);
             goto done;
         }
-        snprintf(au.names[i], sizeof au.names[i], "%s.%s", DP_VALIDATION_LABEL, dp_domain_base(au.doms[i]));
+        snprintf(au.names[i], sizeof au.names[i], "%s.%s", DP_VALIDATION_LABEL,
+                 dp_domain_base(au.doms[i]));
         qn[i] = au.names[i];
     }
     if (!(res = cli_resolver(CMD, resolver, ta, (unsigned)timeout, (unsigned)conc))) goto done;

@@ -27,7 +27,8 @@ static void help(void)
     printf(
         "usage: dnspersist check [--resolver ADDR[@PORT]] [--trust-anchor FILE] --issuer NAME\n"
         "           [--issuer NAME...] --account-url URL --thumbprint B64 [--thumbprint B64...]\n"
-        "           [--hash-prefix URL] [--draft 01|02|compat] [--warn-days N] [--json]\n"
+        "           [--hash-prefix URL] [--draft 01|02|compat] [--accept-algs LIST]\n"
+        "           [--warn-days N] [--json]\n"
         "           [--timeout MS] [--concurrency N] [--now UNIX] DOMAIN...\n\n"
         "Looks up _validation-persist records and evaluates them exactly as the CA will.\n"
         "A *.example.com DOMAIN is checked at _validation-persist.example.com and needs\n"
@@ -167,14 +168,17 @@ static void print_text(const struct dom *d, int64_t now, long warn_days, int jso
         json_object_set_new(o, "name", json_string(d->name));
         json_object_set_new(o, "status", json_string(valid ? "valid" : "invalid"));
         if (!valid)
-            json_object_set_new(o, "error", json_pack("{s:s,s:s}", "type",
-                                                      d->dns_failed ? DP_ACME_DNS : d->vd.acme_type,
-                                                      "detail", d->dns_failed ? d->dns_detail : d->vd.detail));
+            json_object_set_new(o, "error",
+                                json_pack("{s:s,s:s}", "type",
+                                          d->dns_failed ? DP_ACME_DNS : d->vd.acme_type, "detail",
+                                          d->dns_failed ? d->dns_detail : d->vd.detail));
         json_t *recs = json_array();
         for (size_t i = 0; i < d->n_values; i++)
             json_array_append_new(recs, cli_json_octets(d->values[i], strlen(d->values[i])));
         json_object_set_new(o, "records", recs);
-        json_object_set_new(o, "persistUntil", valid && d->vd.has_persist_until ? json_integer(d->vd.persist_until) : json_null());
+        json_object_set_new(o, "persistUntil",
+                            valid && d->vd.has_persist_until ? json_integer(d->vd.persist_until)
+                                                             : json_null());
         json_object_set_new(o, "dnssec", sec ? json_string(sec) : json_null());
         if (warn) {
             char w[128];
@@ -191,7 +195,8 @@ static void print_text(const struct dom *d, int64_t now, long warn_days, int jso
     printf("%s: %s\n", d->ident, valid ? "valid" : "INVALID");
     printf("  %-9s %s\n", "name", d->name);
     if (valid) {
-        printf("  %-9s %s\n", "record", d->values && d->vd.record >= 0 ? d->values[d->vd.record] : "");
+        printf("  %-9s %s\n", "record",
+               d->values && d->vd.record >= 0 ? d->values[d->vd.record] : "");
         if (d->vd.has_persist_until)
             printf("  %-9s %s\n", "until", cli_time_str(d->vd.persist_until, t, sizeof t));
     } else {
@@ -203,73 +208,88 @@ static void print_text(const struct dom *d, int64_t now, long warn_days, int jso
     }
     printf("  %-9s %s\n", "dnssec", sec ? sec : "not validated (no --trust-anchor)");
     if (warn)
-        printf("  %-9s persistUntil %s is less than %ld days away: publish a later one\n", "WARNING",
-               cli_time_str(d->vd.persist_until, t, sizeof t), warn_days);
+        printf("  %-9s persistUntil %s is less than %ld days away: publish a later one\n",
+               "WARNING", cli_time_str(d->vd.persist_until, t, sizeof t), warn_days);
 }
 
 int cmd_check(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"resolver", required_argument, 0, 'R'},    {"trust-anchor", required_argument, 0, 'T'},
-        {"issuer", required_argument, 0, 'i'},      {"account-url", required_argument, 0, 'u'},
-        {"thumbprint", required_argument, 0, 't'},  {"hash-prefix", required_argument, 0, 'p'},
-        {"draft", required_argument, 0, 'd'},       {"warn-days", required_argument, 0, 'w'},
-        {"json", no_argument, 0, 'j'},              {"timeout", required_argument, 0, 'o'},
-        {"concurrency", required_argument, 0, 'c'}, {"now", required_argument, 0, 'n'},
-        {"help", no_argument, 0, 'h'},              {0, 0, 0, 0}};
-    const char *issuers[DP_MAX_ISSUERS];
-    size_t n_issuers = 0, n_thumbs = 0;
-    const char **thumbs = calloc((size_t)argc + 1, sizeof *thumbs);
-    const char *url = NULL, *prefix = NULL, *resolver = NULL, *ta = NULL;
-    enum dp_mode mode = DP_MODE_DRAFT02;
+    static const struct option opts[] = {CLI_ACCOUNT_OPTIONS,
+                                         {"resolver", required_argument, 0, 'R'},
+                                         {"trust-anchor", required_argument, 0, 'T'},
+                                         {"warn-days", required_argument, 0, 'w'},
+                                         {"json", no_argument, 0, 'j'},
+                                         {"timeout", required_argument, 0, 'o'},
+                                         {"concurrency", required_argument, 0, 'c'},
+                                         {"now", required_argument, 0, 'n'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    static struct cli_account acct; /* large: not on the stack */
+    memset(&acct, 0, sizeof acct);
+    const char *resolver = NULL, *ta = NULL;
     long warn_days = 30, timeout = 0, conc = 0;
     int64_t now = (int64_t)time(NULL);
     int json = 0, c, rc = EXIT_USAGE;
-    if (!thumbs) return EXIT_FAILURE_INTERNAL;
     opterr = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         switch (c) {
-        case 'R': resolver = optarg; break;
-        case 'T': ta = optarg; break;
+        case 'R':
+            resolver = optarg;
+            break;
+        case 'T':
+            ta = optarg;
+            break;
         case 'i':
-            if (n_issuers == DP_MAX_ISSUERS) { cli_usage(CMD, "more than %d --issuer names (A4)", DP_MAX_ISSUERS); goto out; }
-            issuers[n_issuers++] = optarg;
-            break;
-        case 'u': url = optarg; break;
+        case 'u':
         case 't':
-            if (!dp_thumbprint_valid(optarg, strlen(optarg))) { cli_usage(CMD, "--thumbprint '%s': not 43 characters of unpadded base64url (H2)", optarg); goto out; }
-            thumbs[n_thumbs++] = optarg;
-            break;
-        case 'p': prefix = optarg; break;
+        case 'p':
         case 'd':
-            if (!strcmp(optarg, "01")) mode = DP_MODE_DRAFT01;
-            else if (!strcmp(optarg, "02")) mode = DP_MODE_DRAFT02;
-            else if (!strcmp(optarg, "compat")) mode = DP_MODE_COMPAT;
-            else { cli_usage(CMD, "--draft '%s': use 01, 02 or compat", optarg); goto out; }
+        case 'a':
+            if (cli_account_opt(CMD, &acct, c, optarg)) goto out;
             break;
         case 'w':
-            if ((warn_days = cli_parse_count(optarg, 100000)) < 0) { cli_usage(CMD, "--warn-days '%s': not a number of days", optarg); goto out; }
+            if ((warn_days = cli_parse_count(optarg, 100000)) < 0) {
+                cli_usage(CMD, "--warn-days '%s': not a number of days", optarg);
+                goto out;
+            }
             break;
-        case 'j': json = 1; break;
+        case 'j':
+            json = 1;
+            break;
         case 'o':
-            if ((timeout = cli_parse_count(optarg, 600000)) <= 0) { cli_usage(CMD, "--timeout '%s': milliseconds, 1 to 600000", optarg); goto out; }
+            if ((timeout = cli_parse_count(optarg, 600000)) <= 0) {
+                cli_usage(CMD, "--timeout '%s': milliseconds, 1 to 600000", optarg);
+                goto out;
+            }
             break;
         case 'c':
-            if ((conc = cli_parse_count(optarg, 65536)) <= 0) { cli_usage(CMD, "--concurrency '%s': 1 to 65536", optarg); goto out; }
+            if ((conc = cli_parse_count(optarg, 65536)) <= 0) {
+                cli_usage(CMD, "--concurrency '%s': 1 to 65536", optarg);
+                goto out;
+            }
             break;
         case 'n':
-            if (cli_parse_time(optarg, &now)) { cli_usage(CMD, "--now '%s': not UNIX seconds, YYYY-MM-DD or RFC 3339", optarg); goto out; }
+            if (cli_parse_time(optarg, &now)) {
+                cli_usage(CMD, "--now '%s': not UNIX seconds, YYYY-MM-DD or RFC 3339", optarg);
+                goto out;
+            }
             break;
-        case 'h': help(); rc = 0; goto out;
-        default: cli_bad_option(CMD, c, argv); goto out;
+        case 'h':
+            help();
+            rc = 0;
+            goto out;
+        default:
+            cli_bad_option(CMD, c, argv);
+            goto out;
         }
     }
-    if (n_issuers == 0) { cli_usage(CMD, "at least one --issuer is required"); goto out; }
-    if (!url) { cli_usage(CMD, "--account-url is required"); goto out; }
-    if (mode != DP_MODE_DRAFT01 && !prefix) { cli_usage(CMD, "--hash-prefix is required (or --draft 01)"); goto out; }
-    if (mode != DP_MODE_DRAFT01 && n_thumbs == 0) { cli_usage(CMD, "at least one --thumbprint is required"); goto out; }
-    if (optind >= argc) { cli_usage(CMD, "at least one DOMAIN is required"); goto out; }
+    struct dp_verify_params p;
+    if (cli_account_finish(CMD, &acct, &p)) goto out;
+    if (optind >= argc) {
+        cli_usage(CMD, "at least one DOMAIN is required");
+        goto out;
+    }
 
     size_t n = (size_t)(argc - optind);
     struct dom *doms = calloc(n, sizeof *doms);
@@ -280,12 +300,21 @@ int cmd_check(int argc, char **argv)
     char(*qn)[DP_VALIDATION_NAME_MAX] = calloc(n, sizeof *qn);
     size_t *idx = calloc(n, sizeof *idx);
     struct dp_error e;
-    if (!doms || !names || !qn || !idx) { rc = EXIT_FAILURE_INTERNAL; goto done; }
+    if (!doms || !names || !qn || !idx) {
+        rc = EXIT_FAILURE_INTERNAL;
+        goto done;
+    }
     for (size_t i = 0; i < n; i++)
         if (cli_domain(CMD, "DOMAIN", argv[optind + (int)i], doms[i].ident, 1)) goto done;
-    if (!(ctx = dp_ctx_new(&e))) { cli_error(CMD, "%s", e.detail); rc = EXIT_FAILURE_INTERNAL; goto done; }
-    struct dp_verify_params p = {issuers, n_issuers, url, thumbs, n_thumbs, prefix, 0, mode};
-    if (!(v = dp_verifier_new(ctx, &p, &e))) { cli_usage(CMD, "%s (%s)", e.detail, e.rule ? e.rule : "-"); goto done; }
+    if (!(ctx = dp_ctx_new(&e))) {
+        cli_error(CMD, "%s", e.detail);
+        rc = EXIT_FAILURE_INTERNAL;
+        goto done;
+    }
+    if (!(v = dp_verifier_new(ctx, &p, &e))) {
+        cli_usage(CMD, "%s (%s)", e.detail, e.rule ? e.rule : "-");
+        goto done;
+    }
     if (!(res = cli_resolver(CMD, resolver, ta, (unsigned)timeout, (unsigned)conc))) goto done;
     for (size_t i = 0; i < n; i++)
         doms[i].n_cands = dp_scope_candidates(ctx, doms[i].ident, doms[i].cands, MAX_CANDIDATES);
@@ -295,7 +324,8 @@ int cmd_check(int argc, char **argv)
         size_t m = 0;
         for (size_t i = 0; i < n; i++) {
             if (doms[i].decided) continue;
-            snprintf(qn[m], sizeof qn[m], "%s.%s", DP_VALIDATION_LABEL, doms[i].cands[doms[i].level]);
+            snprintf(qn[m], sizeof qn[m], "%s.%s", DP_VALIDATION_LABEL,
+                     doms[i].cands[doms[i].level]);
             names[m] = qn[m];
             idx[m++] = i;
         }
@@ -306,7 +336,10 @@ int cmd_check(int argc, char **argv)
             goto done;
         }
     }
-    if (run.failed_internal) { rc = EXIT_FAILURE_INTERNAL; goto done; }
+    if (run.failed_internal) {
+        rc = EXIT_FAILURE_INTERNAL;
+        goto done;
+    }
     rc = EXIT_VALID;
     for (size_t i = 0; i < n; i++) {
         print_text(&doms[i], now, warn_days, json);
@@ -323,6 +356,5 @@ done:
     dp_verifier_free(v);
     dp_ctx_free(ctx);
 out:
-    free(thumbs);
     return rc;
 }

@@ -1,4 +1,5 @@
-/* cmd_evaluate.c: `dnspersist evaluate`, the CA's decision (V2-V6) on records given as arguments. */
+/* cmd_evaluate.c: `dnspersist evaluate`, the CA's decision (V2-V6) on records given as arguments.
+ */
 #define _GNU_SOURCE
 #include <getopt.h>
 #include <stdlib.h>
@@ -23,7 +24,8 @@ static void help(void)
         "authorize the account for IDENTIFIER.\n\n"
         "  --issuer NAME          the challenge's issuerDomainNames (1 to 10)\n"
         "  --account-url URL      the requesting account's URL\n"
-        "  --thumbprint B64       account key thumbprints: current first, then older, newest first\n"
+        "  --thumbprint B64       account key thumbprints: current first, then older, newest "
+        "first\n"
         "  --hash-prefix URL      the CA's accountHashPrefix (required unless --draft 01)\n"
         "  --draft 01|02|compat   01: plain account URLs; compat: hashed or plain (default 02)\n"
         "  --accept-algs LIST     hash algorithms accepted (default sha-256,sha-384,sha-512)\n"
@@ -34,38 +36,18 @@ static void help(void)
         "Exit codes: 0 valid, 1 invalid, 2 usage error, 3 internal error.\n");
 }
 
-static int parse_algs(const char *list, unsigned *out)
-{
-    unsigned set = 0;
-    const char *p = list;
-    while (*p) {
-        const char *e = strchr(p, ',');
-        size_t n = e ? (size_t)(e - p) : strlen(p);
-        dp_hash_alg a;
-        if (dp_hash_from_name(p, n, &a) != DP_OK) return -1;
-        set |= a;
-        p += n + (e ? 1 : 0);
-    }
-    *out = set;
-    return set ? 0 : -1;
-}
-
 int cmd_evaluate(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"issuer", required_argument, 0, 'i'},      {"account-url", required_argument, 0, 'u'},
-        {"thumbprint", required_argument, 0, 't'},  {"hash-prefix", required_argument, 0, 'p'},
-        {"draft", required_argument, 0, 'd'},       {"accept-algs", required_argument, 0, 'a'},
-        {"now", required_argument, 0, 'n'},         {"deactivated", no_argument, 0, 'D'},
-        {"record-domain", required_argument, 0, 'r'}, {"json", no_argument, 0, 'j'},
-        {"help", no_argument, 0, 'h'},              {0, 0, 0, 0}};
-    const char *issuers[DP_MAX_ISSUERS + 1];
-    size_t n_issuers = 0, n_thumbs = 0;
-    const char **thumbs = calloc((size_t)argc + 1, sizeof *thumbs);
-    if (!thumbs) return EXIT_FAILURE_INTERNAL;
-    const char *url = NULL, *prefix = NULL, *rdom_arg = NULL;
-    enum dp_mode mode = DP_MODE_DRAFT02;
-    unsigned accepted = 0;
+    static const struct option opts[] = {CLI_ACCOUNT_OPTIONS,
+                                         {"now", required_argument, 0, 'n'},
+                                         {"deactivated", no_argument, 0, 'D'},
+                                         {"record-domain", required_argument, 0, 'r'},
+                                         {"json", no_argument, 0, 'j'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    static struct cli_account acct; /* large: not on the stack */
+    memset(&acct, 0, sizeof acct);
+    const char *rdom_arg = NULL;
     int64_t now = (int64_t)time(NULL);
     int deactivated = 0, json = 0, c, rc = EXIT_USAGE;
     opterr = 0;
@@ -73,36 +55,12 @@ int cmd_evaluate(int argc, char **argv)
     while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         switch (c) {
         case 'i':
-            if (n_issuers == DP_MAX_ISSUERS) {
-                cli_usage(CMD, "more than %d --issuer names (A4)", DP_MAX_ISSUERS);
-                goto out;
-            }
-            issuers[n_issuers++] = optarg;
-            break;
-        case 'u': url = optarg; break;
+        case 'u':
         case 't':
-            if (!dp_thumbprint_valid(optarg, strlen(optarg))) {
-                cli_usage(CMD, "--thumbprint '%s': not 43 characters of unpadded base64url (H2)", optarg);
-                goto out;
-            }
-            thumbs[n_thumbs++] = optarg;
-            break;
-        case 'p': prefix = optarg; break;
+        case 'p':
         case 'd':
-            if (!strcmp(optarg, "01")) mode = DP_MODE_DRAFT01;
-            else if (!strcmp(optarg, "02")) mode = DP_MODE_DRAFT02;
-            else if (!strcmp(optarg, "compat")) mode = DP_MODE_COMPAT;
-            else {
-                cli_usage(CMD, "--draft '%s': use 01, 02 or compat", optarg);
-                goto out;
-            }
-            break;
         case 'a':
-            if (parse_algs(optarg, &accepted) || !(accepted & DP_HASH_SHA256)) {
-                cli_usage(CMD, "--accept-algs '%s': a comma list of sha-256 (required), sha-384, sha-512 (H1)",
-                          optarg);
-                goto out;
-            }
+            if (cli_account_opt(CMD, &acct, c, optarg)) goto out;
             break;
         case 'n':
             if (cli_parse_time(optarg, &now)) {
@@ -110,26 +68,34 @@ int cmd_evaluate(int argc, char **argv)
                 goto out;
             }
             break;
-        case 'D': deactivated = 1; break;
-        case 'r': rdom_arg = optarg; break;
-        case 'j': json = 1; break;
-        case 'h': help(); rc = 0; goto out;
-        default: cli_bad_option(CMD, c, argv); goto out;
+        case 'D':
+            deactivated = 1;
+            break;
+        case 'r':
+            rdom_arg = optarg;
+            break;
+        case 'j':
+            json = 1;
+            break;
+        case 'h':
+            help();
+            rc = 0;
+            goto out;
+        default:
+            cli_bad_option(CMD, c, argv);
+            goto out;
         }
     }
-    if (n_issuers == 0) { cli_usage(CMD, "at least one --issuer is required"); goto out; }
-    if (!url) { cli_usage(CMD, "--account-url is required"); goto out; }
-    if (mode != DP_MODE_DRAFT01 && !prefix) { cli_usage(CMD, "--hash-prefix is required (or --draft 01)"); goto out; }
-    if (mode != DP_MODE_DRAFT01 && n_thumbs == 0) { cli_usage(CMD, "at least one --thumbprint is required"); goto out; }
-    if (optind >= argc) { cli_usage(CMD, "an IDENTIFIER is required"); goto out; }
+    struct dp_verify_params p;
+    if (cli_account_finish(CMD, &acct, &p)) goto out;
+    if (optind >= argc) {
+        cli_usage(CMD, "an IDENTIFIER is required");
+        goto out;
+    }
 
     char ident[DP_DOMAIN_MAX + 3], rdom[DP_DOMAIN_MAX + 3];
     if (cli_domain(CMD, "IDENTIFIER", argv[optind], ident, 1)) goto out;
     if (rdom_arg && cli_domain(CMD, "--record-domain", rdom_arg, rdom, 0)) goto out;
-    for (size_t i = 0; i < n_issuers; i++) {
-        char tmp[DP_DOMAIN_MAX + 3];
-        if (cli_domain(CMD, "--issuer", issuers[i], tmp, 0)) goto out;
-    }
 
     struct dp_error e;
     struct dp_ctx *ctx = dp_ctx_new(&e);
@@ -138,7 +104,6 @@ int cmd_evaluate(int argc, char **argv)
         rc = EXIT_FAILURE_INTERNAL;
         goto out;
     }
-    struct dp_verify_params p = {issuers, n_issuers, url, thumbs, n_thumbs, prefix, accepted, mode};
     struct dp_verifier *v = dp_verifier_new(ctx, &p, &e);
     if (!v) {
         cli_usage(CMD, "%s (%s)", e.detail, e.rule ? e.rule : "-");
@@ -175,12 +140,14 @@ int cmd_evaluate(int argc, char **argv)
         if (json) {
             json_t *o = json_pack("{s:s}", "status", vd.code == DP_OK ? "valid" : "invalid");
             if (vd.code != DP_OK)
-                json_object_set_new(o, "error", json_pack("{s:s,s:s}", "type", vd.acme_type,
-                                                          "detail", vd.detail));
-            json_object_set_new(o, "record", vd.record >= 0 ? json_integer(vd.record) : json_null());
-            json_object_set_new(o, "persistUntil", vd.code == DP_OK && vd.has_persist_until
-                                                       ? json_integer(vd.persist_until)
-                                                       : json_null());
+                json_object_set_new(
+                    o, "error", json_pack("{s:s,s:s}", "type", vd.acme_type, "detail", vd.detail));
+            json_object_set_new(o, "record",
+                                vd.record >= 0 ? json_integer(vd.record) : json_null());
+            json_object_set_new(o, "persistUntil",
+                                vd.code == DP_OK && vd.has_persist_until
+                                    ? json_integer(vd.persist_until)
+                                    : json_null());
             char *s = json_dumps(o, JSON_COMPACT);
             printf("%s\n", s ? s : "{}");
             free(s);
@@ -189,8 +156,9 @@ int cmd_evaluate(int argc, char **argv)
             char t[40];
             printf("valid: TXT record %ld at %s.%s authorizes %s\n", vd.record, DP_VALIDATION_LABEL,
                    rdom_arg ? rdom : dp_domain_base(ident), ident);
-            if (vd.plain) printf("  matched the plain account URL (draft-01)\n");
-            else if (mode != DP_MODE_DRAFT01)
+            if (vd.plain)
+                printf("  matched the plain account URL (draft-01)\n");
+            else if (acct.mode != DP_MODE_DRAFT01)
                 printf("  matched %s with key %zu (%s) using the %s form\n", dp_hash_name(vd.alg),
                        vd.key_index, vd.key_index == 0 ? "current" : "older",
                        vd.star ? "'*' (any domain)" : "domain-bound");
@@ -208,6 +176,5 @@ int cmd_evaluate(int argc, char **argv)
     dp_verifier_free(v);
     dp_ctx_free(ctx);
 out:
-    free(thumbs);
     return rc;
 }

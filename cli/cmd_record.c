@@ -12,40 +12,44 @@ static const char *const CMD = "record";
 
 static void help(void)
 {
-    printf(
-        "usage: dnspersist record --issuer NAME --account-url URL\n"
-        "           (--thumbprint B64 | --account-key PEMFILE) --hash-prefix URL\n"
-        "           [--hash-alg sha-256|sha-384|sha-512] [--wildcard]\n"
-        "           [--persist-until UNIX|YYYY-MM-DD|RFC3339] [--any-domain] [--draft 01]\n"
-        "           [--format zone|value|json] DOMAIN...\n\n"
-        "Computes the _validation-persist TXT record that authorizes an ACME account at a CA.\n"
-        "A DOMAIN of *.example.com is placed at _validation-persist.example.com with\n"
-        "policy=wildcard. Unicode names are normalized to A-labels (draft 9.2).\n\n"
-        "  --issuer NAME         the CA's issuer domain name (directory issuerDomainNames)\n"
-        "  --account-url URL     the ACME account URL\n"
-        "  --thumbprint B64      RFC 7638 SHA-256 thumbprint of the account key (43 chars)\n"
-        "  --account-key FILE    or the account key itself (PEM, public or private)\n"
-        "  --hash-prefix URL     the CA's accountHashPrefix (directory meta)\n"
-        "  --hash-alg NAME       digest for the hashed URI (default sha-256)\n"
-        "  --wildcard            add policy=wildcard (subdomains and wildcards, S2)\n"
-        "  --persist-until T     add persistUntil (UNIX seconds, YYYY-MM-DD or RFC 3339)\n"
-        "  --any-domain          hash with domain '*' so one value serves every domain\n"
-        "  --draft 01            write the plain account URL (draft-01 CAs)\n"
-        "  --format F            zone (default): a zone-file line; value: the value alone;\n"
-        "                        json: {\"name\",\"value\",\"strings\"}\n\n"
-        "Exit codes: 0 success, 2 usage error, 3 internal error.\n");
+    printf("usage: dnspersist record --issuer NAME --account-url URL\n"
+           "           (--thumbprint B64 | --account-key PEMFILE) --hash-prefix URL\n"
+           "           [--hash-alg sha-256|sha-384|sha-512] [--wildcard]\n"
+           "           [--persist-until UNIX|YYYY-MM-DD|RFC3339] [--any-domain] [--draft 01]\n"
+           "           [--format zone|value|json] DOMAIN...\n\n"
+           "Computes the _validation-persist TXT record that authorizes an ACME account at a CA.\n"
+           "A DOMAIN of *.example.com is placed at _validation-persist.example.com with\n"
+           "policy=wildcard. Unicode names are normalized to A-labels (draft 9.2).\n\n"
+           "  --issuer NAME         the CA's issuer domain name (directory issuerDomainNames)\n"
+           "  --account-url URL     the ACME account URL\n"
+           "  --thumbprint B64      RFC 7638 SHA-256 thumbprint of the account key (43 chars)\n"
+           "  --account-key FILE    or the account key itself (PEM, public or private)\n"
+           "  --hash-prefix URL     the CA's accountHashPrefix (directory meta)\n"
+           "  --hash-alg NAME       digest for the hashed URI (default sha-256)\n"
+           "  --wildcard            add policy=wildcard (subdomains and wildcards, S2)\n"
+           "  --persist-until T     add persistUntil (UNIX seconds, YYYY-MM-DD or RFC 3339)\n"
+           "  --any-domain          hash with domain '*' so one value serves every domain\n"
+           "  --draft 01            write the plain account URL (draft-01 CAs)\n"
+           "  --format F            zone (default): a zone-file line; value: the value alone;\n"
+           "                        json: {\"name\",\"value\",\"strings\"}\n\n"
+           "Exit codes: 0 success, 2 usage error, 3 internal error.\n");
 }
 
 int cmd_record(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"issuer", required_argument, 0, 'i'},     {"account-url", required_argument, 0, 'u'},
-        {"thumbprint", required_argument, 0, 't'}, {"account-key", required_argument, 0, 'k'},
-        {"hash-prefix", required_argument, 0, 'p'}, {"hash-alg", required_argument, 0, 'a'},
-        {"wildcard", no_argument, 0, 'w'},         {"persist-until", required_argument, 0, 'U'},
-        {"any-domain", no_argument, 0, 'A'},       {"draft", required_argument, 0, 'd'},
-        {"format", required_argument, 0, 'f'},     {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
+    static const struct option opts[] = {{"issuer", required_argument, 0, 'i'},
+                                         {"account-url", required_argument, 0, 'u'},
+                                         {"thumbprint", required_argument, 0, 't'},
+                                         {"account-key", required_argument, 0, 'k'},
+                                         {"hash-prefix", required_argument, 0, 'p'},
+                                         {"hash-alg", required_argument, 0, 'a'},
+                                         {"wildcard", no_argument, 0, 'w'},
+                                         {"persist-until", required_argument, 0, 'U'},
+                                         {"any-domain", no_argument, 0, 'A'},
+                                         {"draft", required_argument, 0, 'd'},
+                                         {"format", required_argument, 0, 'f'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
     const char *issuer = NULL, *url = NULL, *thumb = NULL, *keyfile = NULL, *prefix = NULL;
     const char *format = "zone";
     dp_hash_alg alg = DP_HASH_SHA256;
@@ -56,23 +60,39 @@ int cmd_record(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         switch (c) {
-        case 'i': issuer = optarg; break;
-        case 'u': url = optarg; break;
-        case 't': thumb = optarg; break;
-        case 'k': keyfile = optarg; break;
-        case 'p': prefix = optarg; break;
+        case 'i':
+            issuer = optarg;
+            break;
+        case 'u':
+            url = optarg;
+            break;
+        case 't':
+            thumb = optarg;
+            break;
+        case 'k':
+            keyfile = optarg;
+            break;
+        case 'p':
+            prefix = optarg;
+            break;
         case 'a':
             if (dp_hash_from_name(optarg, strlen(optarg), &alg) != DP_OK)
-                return cli_usage(CMD, "--hash-alg '%s': use sha-256, sha-384 or sha-512 (H1)", optarg);
+                return cli_usage(CMD, "--hash-alg '%s': use sha-256, sha-384 or sha-512 (H1)",
+                                 optarg);
             break;
-        case 'w': wildcard = 1; break;
+        case 'w':
+            wildcard = 1;
+            break;
         case 'U':
             if (cli_parse_time(optarg, &until))
-                return cli_usage(CMD, "--persist-until '%s': not UNIX seconds, YYYY-MM-DD or RFC 3339 (R4)",
-                                 optarg);
+                return cli_usage(
+                    CMD, "--persist-until '%s': not UNIX seconds, YYYY-MM-DD or RFC 3339 (R4)",
+                    optarg);
             has_until = 1;
             break;
-        case 'A': any_domain = 1; break;
+        case 'A':
+            any_domain = 1;
+            break;
         case 'd':
             if (strcmp(optarg, "01") && strcmp(optarg, "02"))
                 return cli_usage(CMD, "--draft '%s': use 01 or 02", optarg);
@@ -83,8 +103,11 @@ int cmd_record(int argc, char **argv)
                 return cli_usage(CMD, "--format '%s': use zone, value or json", optarg);
             format = optarg;
             break;
-        case 'h': help(); return 0;
-        default: return cli_bad_option(CMD, c, argv);
+        case 'h':
+            help();
+            return 0;
+        default:
+            return cli_bad_option(CMD, c, argv);
         }
     }
     if (!issuer) return cli_usage(CMD, "--issuer is required");
@@ -111,8 +134,8 @@ int cmd_record(int argc, char **argv)
             }
         } else {
             if (!dp_thumbprint_valid(thumb, strlen(thumb)))
-                return cli_usage(CMD, "--thumbprint '%s': not 43 characters of unpadded base64url (H2)",
-                                 thumb);
+                return cli_usage(
+                    CMD, "--thumbprint '%s': not 43 characters of unpadded base64url (H2)", thumb);
             memcpy(tp, thumb, DP_THUMBPRINT_BUF);
         }
     }
@@ -153,8 +176,10 @@ int cmd_record(int argc, char **argv)
             printf("%s\n", value);
         } else if (!strcmp(format, "zone")) {
             char *pres = dp_txt_presentation_alloc(value, vlen);
-            if (!pres) rc = EXIT_FAILURE_INTERNAL;
-            else printf("%s.%s. IN TXT %s\n", DP_VALIDATION_LABEL, base, pres);
+            if (!pres)
+                rc = EXIT_FAILURE_INTERNAL;
+            else
+                printf("%s.%s. IN TXT %s\n", DP_VALIDATION_LABEL, base, pres);
             free(pres);
         } else {
             size_t ns = dp_txt_count(vlen);
@@ -169,8 +194,10 @@ int cmd_record(int argc, char **argv)
                 json_object_set_new(o, "value", json_string(value));
                 json_object_set(o, "strings", strs);
                 char *s = json_dumps(o, JSON_COMPACT);
-                if (s) printf("%s\n", s);
-                else rc = EXIT_FAILURE_INTERNAL;
+                if (s)
+                    printf("%s\n", s);
+                else
+                    rc = EXIT_FAILURE_INTERNAL;
                 free(s);
             } else {
                 rc = EXIT_FAILURE_INTERNAL;

@@ -21,8 +21,9 @@ static void usage(FILE *f)
                "ACME dns-persist-01 (draft-ietf-acme-dns-persist-02) tools.\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
-    fprintf(f, "\n'dnspersist COMMAND --help' describes a command.\n"
-               "Exit codes: 0 success/valid, 1 invalid/malformed, 2 usage error, 3 internal error.\n");
+    fprintf(f,
+            "\n'dnspersist COMMAND --help' describes a command.\n"
+            "Exit codes: 0 success/valid, 1 invalid/malformed, 2 usage error, 3 internal error.\n");
 }
 
 int main(int argc, char **argv)

@@ -118,8 +118,7 @@ const char *cli_time_str(int64_t t, char *buf, size_t cap)
 {
     time_t tt = (time_t)t;
     struct tm tm;
-    if ((int64_t)tt != t || !gmtime_r(&tt, &tm) ||
-        !strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm))
+    if ((int64_t)tt != t || !gmtime_r(&tt, &tm) || !strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm))
         snprintf(buf, cap, "(out of range)");
     return buf;
 }
@@ -141,8 +140,10 @@ struct dp_resolver *cli_resolver(const char *cmd, const char *resolver, const ch
     struct dp_error e;
     struct dp_resolver *r = dp_resolver_new(&c, &e);
     if (!r)
-        cli_error(cmd, "%s%s", resolver && e.code == DP_ERR_INVAL ? "--resolver: " :
-                               trust_anchor && e.code == DP_ERR_IO ? "--trust-anchor: " : "",
+        cli_error(cmd, "%s%s",
+                  resolver && e.code == DP_ERR_INVAL    ? "--resolver: "
+                  : trust_anchor && e.code == DP_ERR_IO ? "--trust-anchor: "
+                                                        : "",
                   e.detail);
     return r;
 }
@@ -194,4 +195,80 @@ json_t *cli_json_octets(const char *p, size_t len)
     j = json_stringn(c, len);
     free(c);
     return j;
+}
+
+static int parse_algs(const char *list, unsigned *out)
+{
+    unsigned set = 0;
+    const char *p = list;
+    while (*p) {
+        const char *e = strchr(p, ',');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        dp_hash_alg a;
+        if (dp_hash_from_name(p, n, &a) != DP_OK) return -1;
+        set |= a;
+        p += n + (e ? 1 : 0);
+    }
+    *out = set;
+    return set ? 0 : -1;
+}
+
+int cli_account_opt(const char *cmd, struct cli_account *a, int opt, const char *arg)
+{
+    switch (opt) {
+    case 'i':
+        if (a->n_issuers == DP_MAX_ISSUERS)
+            return cli_usage(cmd, "more than %d --issuer names (A4)", DP_MAX_ISSUERS);
+        a->issuers[a->n_issuers++] = arg;
+        return 0;
+    case 'u':
+        a->url = arg;
+        return 0;
+    case 't':
+        if (!dp_thumbprint_valid(arg, strlen(arg)))
+            return cli_usage(cmd, "--thumbprint '%s': not 43 characters of unpadded base64url (H2)",
+                             arg);
+        if (a->n_thumbs == CLI_MAX_THUMBPRINTS)
+            return cli_usage(cmd, "more than %d --thumbprint values", CLI_MAX_THUMBPRINTS);
+        a->thumbs[a->n_thumbs++] = arg;
+        return 0;
+    case 'p':
+        a->prefix = arg;
+        return 0;
+    case 'd':
+        if (!strcmp(arg, "01"))
+            a->mode = DP_MODE_DRAFT01;
+        else if (!strcmp(arg, "02"))
+            a->mode = DP_MODE_DRAFT02;
+        else if (!strcmp(arg, "compat"))
+            a->mode = DP_MODE_COMPAT;
+        else
+            return cli_usage(cmd, "--draft '%s': use 01, 02 or compat", arg);
+        return 0;
+    case 'a':
+        if (parse_algs(arg, &a->accepted) || !(a->accepted & DP_HASH_SHA256))
+            return cli_usage(
+                cmd,
+                "--accept-algs '%s': a comma list of sha-256 (required), sha-384, sha-512 (H1)",
+                arg);
+        return 0;
+    }
+    return cli_usage(cmd, "unexpected option");
+}
+
+int cli_account_finish(const char *cmd, const struct cli_account *a, struct dp_verify_params *p)
+{
+    if (a->n_issuers == 0) return cli_usage(cmd, "at least one --issuer is required");
+    if (!a->url) return cli_usage(cmd, "--account-url is required");
+    if (a->mode != DP_MODE_DRAFT01 && !a->prefix)
+        return cli_usage(cmd, "--hash-prefix is required (or --draft 01)");
+    if (a->mode != DP_MODE_DRAFT01 && a->n_thumbs == 0)
+        return cli_usage(cmd, "at least one --thumbprint is required");
+    for (size_t i = 0; i < a->n_issuers; i++) {
+        char tmp[DP_DOMAIN_MAX + 3];
+        if (cli_domain(cmd, "--issuer", a->issuers[i], tmp, 0)) return EXIT_USAGE;
+    }
+    *p = (struct dp_verify_params){a->issuers,  a->n_issuers, a->url,      a->thumbs,
+                                   a->n_thumbs, a->prefix,    a->accepted, a->mode};
+    return 0;
 }

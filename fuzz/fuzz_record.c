@@ -37,8 +37,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!ctx) {
         static const char *const issuers[] = {"authority.example"};
         static const char *const keys[] = {"NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"};
-        struct dp_verify_params p = {issuers, 1, "https://ca.example/acct/123", keys, 1, PREFIX, 0,
-                                     DP_MODE_COMPAT};
+        struct dp_verify_params p = {
+            issuers, 1, "https://ca.example/acct/123", keys, 1, PREFIX, 0, DP_MODE_COMPAT};
         ctx = dp_ctx_new(NULL);
         v = ctx ? dp_verifier_new(ctx, &p, NULL) : NULL;
         check(v != NULL, "setup");
@@ -53,7 +53,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rc != DP_OK) check(e.offset <= size && e.rule != NULL, "error offset and rule");
     check(inside(r.issuer, buf, size) && inside(r.accounturi, buf, size), "spans");
     for (size_t i = 0; i < r.n_params; i++)
-        check(inside(r.params[i].tag, buf, size) && inside(r.params[i].value, buf, size), "param spans");
+        check(inside(r.params[i].tag, buf, size) && inside(r.params[i].value, buf, size),
+              "param spans");
 
     if (rc == DP_OK && r.issuer.len > 0 && r.issuer.len < 200) {
         char iss[256], norm[DP_DOMAIN_MAX + 3], uri[DP_TXT_VALUE_MAX + 1];
@@ -68,7 +69,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             struct dp_record r2;
             check(dp_record_parse(val, strlen(val), &r2, NULL) == DP_OK, "canonical form parses");
             check(r2.wildcard == r.wildcard && r2.has_persist_until == r.has_persist_until &&
-                      r2.persist_until == r.persist_until && r2.accounturi.len == r.accounturi.len &&
+                      r2.persist_until == r.persist_until &&
+                      r2.accounturi.len == r.accounturi.len &&
                       memcmp(r2.accounturi.ptr, r.accounturi.ptr, r.accounturi.len) == 0,
                   "round trip");
             free(val);
@@ -79,9 +81,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t ns = dp_txt_split(buf, size, sp, sizeof sp / sizeof sp[0]);
     struct dp_txt_rr rr = {sp, ns};
     struct dp_verdict vd;
-    check(dp_verifier_eval(v, "example.com", NULL, &rr, 1, DP_ACCOUNT_VALID, 1790000000, &vd, &e) == DP_OK,
+    check(dp_verifier_eval(v, "example.com", NULL, &rr, 1, DP_ACCOUNT_VALID, 1790000000, &vd, &e) ==
+              DP_OK,
           "verdict reached");
-    check(vd.code == DP_OK || vd.code == DP_ERR_MALFORMED || vd.code == DP_ERR_UNAUTHORIZED, "verdict code");
+    check(vd.code == DP_OK || vd.code == DP_ERR_MALFORMED || vd.code == DP_ERR_UNAUTHORIZED,
+          "verdict code");
     if (vd.code == DP_OK) check(rc == DP_OK, "valid implies well-formed");
 
     /* The same octets as a domain name: no crash, and success means normalized output. */

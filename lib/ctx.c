@@ -37,7 +37,9 @@ dp_code dp_ctx_load_psl(struct dp_ctx *ctx, const char *file, struct dp_error *e
     dp_error_clear(err);
     if (!ctx || !file) return dp__fail(err, DP_ERR_INVAL, NULL, DP_NO_OFFSET, "NULL argument");
     psl_ctx_t *p = psl_load_file(file);
-    if (!p) return dp__fail(err, DP_ERR_IO, "S3", DP_NO_OFFSET, "cannot load Public Suffix List %s", file);
+    if (!p)
+        return dp__fail(err, DP_ERR_IO, "S3", DP_NO_OFFSET, "cannot load Public Suffix List %s",
+                        file);
     psl_free(ctx->psl_owned);
     ctx->psl = ctx->psl_owned = p;
     return DP_OK;

@@ -42,8 +42,7 @@ static dp_code check_ldh(const char *s, size_t len, const char *orig, struct dp_
     for (size_t i = 0; i <= len; i++) {
         if (i == len || s[i] == '.') {
             size_t l = i - start;
-            if (l == 0)
-                return dp__fail(err, DP_ERR_DOMAIN, "9.2", i, "empty label in '%s'", orig);
+            if (l == 0) return dp__fail(err, DP_ERR_DOMAIN, "9.2", i, "empty label in '%s'", orig);
             if (l > DP_LABEL_MAX)
                 return dp__fail(err, DP_ERR_DOMAIN, "9.2", start,
                                 "label '%.*s...' is %zu octets; the limit is %d", 16, s + start, l,

@@ -8,18 +8,30 @@
 const char *dp_strerror(dp_code code)
 {
     switch (code) {
-    case DP_OK: return "success";
-    case DP_ERR_NOMEM: return "out of memory";
-    case DP_ERR_INVAL: return "invalid argument";
-    case DP_ERR_MALFORMED: return "malformed";
-    case DP_ERR_UNAUTHORIZED: return "unauthorized";
-    case DP_ERR_DOMAIN: return "invalid domain name";
-    case DP_ERR_KEY: return "unusable key";
-    case DP_ERR_IO: return "input/output error";
-    case DP_ERR_UNSUPPORTED: return "not supported";
-    case DP_ERR_TOOBIG: return "too big";
-    case DP_ERR_DNS: return "DNS failure";
-    case DP_ERR_CRYPTO: return "cryptographic library failure";
+    case DP_OK:
+        return "success";
+    case DP_ERR_NOMEM:
+        return "out of memory";
+    case DP_ERR_INVAL:
+        return "invalid argument";
+    case DP_ERR_MALFORMED:
+        return "malformed";
+    case DP_ERR_UNAUTHORIZED:
+        return "unauthorized";
+    case DP_ERR_DOMAIN:
+        return "invalid domain name";
+    case DP_ERR_KEY:
+        return "unusable key";
+    case DP_ERR_IO:
+        return "input/output error";
+    case DP_ERR_UNSUPPORTED:
+        return "not supported";
+    case DP_ERR_TOOBIG:
+        return "too big";
+    case DP_ERR_DNS:
+        return "DNS failure";
+    case DP_ERR_CRYPTO:
+        return "cryptographic library failure";
     }
     return "unknown error";
 }

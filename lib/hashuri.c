@@ -50,9 +50,12 @@ dp_code dp_hash_from_name(const char *name, size_t len, dp_hash_alg *alg)
 const EVP_MD *dp__hash_md(dp_hash_alg alg)
 {
     switch (alg) {
-    case DP_HASH_SHA256: return EVP_sha256();
-    case DP_HASH_SHA384: return EVP_sha384();
-    case DP_HASH_SHA512: return EVP_sha512();
+    case DP_HASH_SHA256:
+        return EVP_sha256();
+    case DP_HASH_SHA384:
+        return EVP_sha384();
+    case DP_HASH_SHA512:
+        return EVP_sha512();
     }
     return NULL;
 }
@@ -153,7 +156,8 @@ dp_code dp_hashuri_parse(const char *uri, size_t len, const char *prefix, unsign
                          struct dp_hashuri *out, struct dp_error *err)
 {
     dp_error_clear(err);
-    if (!uri || !prefix || !out) return dp__fail(err, DP_ERR_INVAL, NULL, DP_NO_OFFSET, "NULL argument");
+    if (!uri || !prefix || !out)
+        return dp__fail(err, DP_ERR_INVAL, NULL, DP_NO_OFFSET, "NULL argument");
     if (accepted == 0) accepted = DP_HASH_DEFAULT_ACCEPTED;
     size_t plen = strlen(prefix);
     if (len < plen || memcmp(uri, prefix, plen) != 0)

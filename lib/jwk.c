@@ -66,11 +66,15 @@ static json_t *jwk_from_pkey(EVP_PKEY *pk, struct dp_error *err)
         char group[64];
         const char *crv = NULL;
         int size = 0;
-        if (!EVP_PKEY_get_utf8_string_param(pk, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group, NULL))
+        if (!EVP_PKEY_get_utf8_string_param(pk, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group,
+                                            NULL))
             goto crypto;
-        if (!strcmp(group, "prime256v1") || !strcmp(group, "P-256")) crv = "P-256", size = 32;
-        else if (!strcmp(group, "secp384r1") || !strcmp(group, "P-384")) crv = "P-384", size = 48;
-        else if (!strcmp(group, "secp521r1") || !strcmp(group, "P-521")) crv = "P-521", size = 66;
+        if (!strcmp(group, "prime256v1") || !strcmp(group, "P-256"))
+            crv = "P-256", size = 32;
+        else if (!strcmp(group, "secp384r1") || !strcmp(group, "P-384"))
+            crv = "P-384", size = 48;
+        else if (!strcmp(group, "secp521r1") || !strcmp(group, "P-521"))
+            crv = "P-521", size = 66;
         if (!crv) {
             dp__fail(err, DP_ERR_KEY, NULL, DP_NO_OFFSET,
                      "EC curve %s is not supported (P-256, P-384, P-521)", group);
@@ -208,7 +212,8 @@ static int copy_b64(json_t *src, json_t *dst, const char *k, size_t want, struct
     json_t *v = json_object_get(src, k);
     const char *s = json_string_value(v);
     if (!s) {
-        dp__fail(err, DP_ERR_KEY, NULL, DP_NO_OFFSET, "JWK member \"%s\" is missing or not a string", k);
+        dp__fail(err, DP_ERR_KEY, NULL, DP_NO_OFFSET,
+                 "JWK member \"%s\" is missing or not a string", k);
         return 0;
     }
     size_t sl = strlen(s);
@@ -232,7 +237,8 @@ dp_code dp_jwk_thumbprint_json(const char *json, size_t len, char out[DP_THUMBPR
     json_t *in = json_loadb(json, len, JSON_REJECT_DUPLICATES, &je);
     if (!in || !json_is_object(in)) {
         json_decref(in);
-        return dp__fail(err, DP_ERR_KEY, NULL, DP_NO_OFFSET, "JWK is not a JSON object: %s", je.text);
+        return dp__fail(err, DP_ERR_KEY, NULL, DP_NO_OFFSET, "JWK is not a JSON object: %s",
+                        je.text);
     }
     json_t *o = json_object();
     const char *kty = json_string_value(json_object_get(in, "kty"));
@@ -242,7 +248,11 @@ dp_code dp_jwk_thumbprint_json(const char *json, size_t len, char out[DP_THUMBPR
     if (!o) {
         rc = dp__fail(err, DP_ERR_NOMEM, NULL, DP_NO_OFFSET, "out of memory");
     } else if (kty && !strcmp(kty, "EC")) {
-        size_t size = !crv ? 0 : !strcmp(crv, "P-256") ? 32 : !strcmp(crv, "P-384") ? 48 : !strcmp(crv, "P-521") ? 66 : 0;
+        size_t size = !crv                    ? 0
+                      : !strcmp(crv, "P-256") ? 32
+                      : !strcmp(crv, "P-384") ? 48
+                      : !strcmp(crv, "P-521") ? 66
+                                              : 0;
         if (!size)
             dp__fail(err, DP_ERR_KEY, NULL, DP_NO_OFFSET, "EC JWK needs crv P-256, P-384 or P-521");
         else
@@ -260,8 +270,10 @@ dp_code dp_jwk_thumbprint_json(const char *json, size_t len, char out[DP_THUMBPR
     } else {
         dp__fail(err, DP_ERR_KEY, NULL, DP_NO_OFFSET, "JWK kty must be EC, RSA or OKP");
     }
-    if (ok) rc = thumbprint_of(o, out, err);
-    else if (err) rc = err->code;
+    if (ok)
+        rc = thumbprint_of(o, out, err);
+    else if (err)
+        rc = err->code;
     json_decref(o);
     json_decref(in);
     return rc;

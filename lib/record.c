@@ -94,9 +94,10 @@ static dp_code parse_issuer(struct cursor *c, struct dp_record *rec, struct dp_e
         size_t label_start = c->pos;
         if (!read_ldh(c)) {
             if (c->pos == label_start)
-                return dp__fail(err, DP_ERR_MALFORMED, "R3", c->pos,
-                                "issuer-domain-name: empty label or bad character (%s) at octet %zu",
-                                describe(c, db), c->pos);
+                return dp__fail(
+                    err, DP_ERR_MALFORMED, "R3", c->pos,
+                    "issuer-domain-name: empty label or bad character (%s) at octet %zu",
+                    describe(c, db), c->pos);
             return dp__fail(err, DP_ERR_MALFORMED, "R3", c->pos,
                             "issuer-domain-name: a label may not end with '-' (octet %zu)", c->pos);
         }
@@ -150,8 +151,8 @@ static dp_code apply_param(struct dp_record *rec, const struct dp_param *pm, str
         const struct dp_param *o = &rec->params[i];
         if (o->tag.len == pm->tag.len) {
             size_t k = 0;
-            while (k < o->tag.len &&
-                   dp__lower((unsigned char)o->tag.ptr[k]) == dp__lower((unsigned char)pm->tag.ptr[k]))
+            while (k < o->tag.len && dp__lower((unsigned char)o->tag.ptr[k]) ==
+                                         dp__lower((unsigned char)pm->tag.ptr[k]))
                 k++;
             if (k == o->tag.len)
                 return dp__fail(err, DP_ERR_MALFORMED, "R4", pm->tag_offset,
@@ -205,8 +206,8 @@ static dp_code parse_params(struct cursor *c, struct dp_record *rec, struct dp_e
         skip_wsp(c);
         if (c->pos >= c->len || c->s[c->pos] != '=')
             return dp__fail(err, DP_ERR_MALFORMED, "R3", c->pos,
-                            "parameter '%.*s' has no '=' (found %s at octet %zu)",
-                            (int)pm.tag.len, pm.tag.ptr, describe(c, db), c->pos);
+                            "parameter '%.*s' has no '=' (found %s at octet %zu)", (int)pm.tag.len,
+                            pm.tag.ptr, describe(c, db), c->pos);
         c->pos++;
         skip_wsp(c);
         pm.value_offset = c->pos;
@@ -216,8 +217,8 @@ static dp_code parse_params(struct cursor *c, struct dp_record *rec, struct dp_e
         pm.value.len = c->pos - pm.value_offset;
 
         if (rec->n_params == DP_RECORD_MAX_PARAMS)
-            return dp__fail(err, DP_ERR_MALFORMED, "R3", pm.tag_offset,
-                            "more than %d parameters", DP_RECORD_MAX_PARAMS);
+            return dp__fail(err, DP_ERR_MALFORMED, "R3", pm.tag_offset, "more than %d parameters",
+                            DP_RECORD_MAX_PARAMS);
         rec->params[rec->n_params++] = pm;
 
         /* Grammar first (R3), then meaning (R4), so an error names the first octet at fault. */
@@ -246,7 +247,8 @@ static dp_code parse_params(struct cursor *c, struct dp_record *rec, struct dp_e
 dp_code dp_record_parse(const char *value, size_t len, struct dp_record *rec, struct dp_error *err)
 {
     char db[16];
-    if (!rec || (!value && len)) return dp__fail(err, DP_ERR_INVAL, NULL, DP_NO_OFFSET, "NULL argument");
+    if (!rec || (!value && len))
+        return dp__fail(err, DP_ERR_INVAL, NULL, DP_NO_OFFSET, "NULL argument");
     /* Only the header: params[] is filled as parsed, n_params says how far. */
     memset(rec, 0, offsetof(struct dp_record, params));
     dp_error_clear(err);
@@ -335,8 +337,8 @@ dp_code dp_record_format(const struct dp_record_spec *spec, char *buf, size_t ca
     if (spec->has_persist_until)
         snprintf(until, sizeof until, "; persistUntil=%" PRId64, spec->persist_until);
     const char *policy = spec->wildcard ? "; policy=wildcard" : "";
-    int n = snprintf(buf, cap, "%s; accounturi=%s%s%s", spec->issuer, spec->accounturi, policy,
-                     until);
+    int n =
+        snprintf(buf, cap, "%s; accounturi=%s%s%s", spec->issuer, spec->accounturi, policy, until);
     if (n < 0) return dp__fail(err, DP_ERR_INVAL, NULL, DP_NO_OFFSET, "format failed");
     if (outlen) *outlen = (size_t)n;
     if ((size_t)n >= cap)

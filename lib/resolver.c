@@ -34,10 +34,14 @@ static const char *const rcode_names[] = {"NOERROR", "FORMERR", "SERVFAIL", "NXD
 const char *dp_dns_status_name(enum dp_dns_status s)
 {
     switch (s) {
-    case DP_DNS_FOUND: return "found";
-    case DP_DNS_NODATA: return "nodata";
-    case DP_DNS_NXDOMAIN: return "nxdomain";
-    case DP_DNS_FAILED: return "failed";
+    case DP_DNS_FOUND:
+        return "found";
+    case DP_DNS_NODATA:
+        return "nodata";
+    case DP_DNS_NXDOMAIN:
+        return "nxdomain";
+    case DP_DNS_FAILED:
+        return "failed";
     }
     return "failed";
 }
@@ -45,10 +49,14 @@ const char *dp_dns_status_name(enum dp_dns_status s)
 const char *dp_dnssec_name(enum dp_dnssec s)
 {
     switch (s) {
-    case DP_DNSSEC_SECURE: return "secure";
-    case DP_DNSSEC_INSECURE: return "insecure";
-    case DP_DNSSEC_BOGUS: return "bogus";
-    case DP_DNSSEC_UNKNOWN: break;
+    case DP_DNSSEC_SECURE:
+        return "secure";
+    case DP_DNSSEC_INSECURE:
+        return "insecure";
+    case DP_DNSSEC_BOGUS:
+        return "bogus";
+    case DP_DNSSEC_UNKNOWN:
+        break;
     }
     return NULL;
 }
@@ -89,8 +97,8 @@ struct dp_resolver *dp_resolver_new(const struct dp_resolver_config *cfg, struct
             (rc = ub_ctx_set_option(r->ub, "local-zone:", "test. transparent")) != 0 ||
             (rc = ub_ctx_set_option(r->ub, "local-zone:", "home.arpa. transparent")) != 0 ||
             (rc = ub_ctx_set_fwd(r->ub, cfg->forwarder)) != 0) {
-            dp__fail(err, DP_ERR_INVAL, NULL, DP_NO_OFFSET,
-                     "resolver '%s' is not ADDR[@PORT]: %s", cfg->forwarder, ub_strerror(rc));
+            dp__fail(err, DP_ERR_INVAL, NULL, DP_NO_OFFSET, "resolver '%s' is not ADDR[@PORT]: %s",
+                     cfg->forwarder, ub_strerror(rc));
             goto fail;
         }
     }
@@ -174,8 +182,8 @@ static void deliver(struct query *q, enum dp_dns_status st, enum dp_dnssec sec, 
     struct batch *b = q->b;
     q->state = 2;
     b->in_flight--;
-    struct dp_dns_answer a = {b->names[q->index], b->qtype, st, sec, rcode, canon,
-                              detail ? detail : "", n, rd, txt};
+    struct dp_dns_answer a = {b->names[q->index],   b->qtype, st, sec, rcode, canon,
+                              detail ? detail : "", n,        rd, txt};
     b->cb(b->arg, q->index, &a);
 }
 
@@ -207,8 +215,8 @@ static void on_result(void *mydata, int err, struct ub_result *res)
                  res->rcode < 11 ? rcode_names[res->rcode] : "unexpected RCODE");
         deliver(q, DP_DNS_FAILED, sec, res->rcode, canon, detail, 0, NULL, NULL);
     } else if (!res->havedata) {
-        deliver(q, res->nxdomain ? DP_DNS_NXDOMAIN : DP_DNS_NODATA, sec, res->rcode, canon, NULL,
-                0, NULL, NULL);
+        deliver(q, res->nxdomain ? DP_DNS_NXDOMAIN : DP_DNS_NODATA, sec, res->rcode, canon, NULL, 0,
+                NULL, NULL);
     } else {
         size_t n = 0, total_strings = 0;
         while (res->data[n])
@@ -235,7 +243,8 @@ static void on_result(void *mydata, int err, struct ub_result *res)
                 rd[i].len = (size_t)res->len[i];
                 if (q->b->qtype == DP_DNS_TYPE_TXT) {
                     size_t k = 0;
-                    if (!split_txt((const unsigned char *)res->data[i], rd[i].len, strs + used, &k)) ok = 0;
+                    if (!split_txt((const unsigned char *)res->data[i], rd[i].len, strs + used, &k))
+                        ok = 0;
                     txt[i].strings = strs + used;
                     txt[i].n_strings = k;
                     used += k;
@@ -245,7 +254,8 @@ static void on_result(void *mydata, int err, struct ub_result *res)
                 deliver(q, DP_DNS_FOUND, sec, res->rcode, canon, NULL, n, rd,
                         q->b->qtype == DP_DNS_TYPE_TXT ? txt : NULL);
             else
-                deliver(q, DP_DNS_FAILED, sec, res->rcode, canon, "malformed TXT RDATA", 0, NULL, NULL);
+                deliver(q, DP_DNS_FAILED, sec, res->rcode, canon, "malformed TXT RDATA", 0, NULL,
+                        NULL);
         }
         free(rd);
         free(txt);
@@ -258,7 +268,8 @@ dp_code dp_resolver_batch(struct dp_resolver *r, const char *const *names, size_
                           dp_dns_cb cb, void *arg, struct dp_error *err)
 {
     dp_error_clear(err);
-    if (!r || (!names && n) || !cb) return dp__fail(err, DP_ERR_INVAL, NULL, DP_NO_OFFSET, "NULL argument");
+    if (!r || (!names && n) || !cb)
+        return dp__fail(err, DP_ERR_INVAL, NULL, DP_NO_OFFSET, "NULL argument");
     if (n == 0) return DP_OK;
     struct batch b = {r, names, qtype, cb, arg, calloc(n, sizeof(struct query)), 0};
     if (!b.q) return dp__fail(err, DP_ERR_NOMEM, NULL, DP_NO_OFFSET, "out of memory");
@@ -274,7 +285,9 @@ dp_code dp_resolver_batch(struct dp_resolver *r, const char *const *names, size_
             q->deadline = now_ms() + r->timeout_ms;
             b.in_flight++;
             int e = ub_resolve_async(r->ub, names[q->index], qtype, 1, q, on_result, &q->async_id);
-            if (e) deliver(q, DP_DNS_FAILED, DP_DNSSEC_UNKNOWN, -1, NULL, ub_strerror(e), 0, NULL, NULL);
+            if (e)
+                deliver(q, DP_DNS_FAILED, DP_DNSSEC_UNKNOWN, -1, NULL, ub_strerror(e), 0, NULL,
+                        NULL);
         }
         if (b.in_flight == 0 && next == n) break;
 
@@ -319,7 +332,8 @@ dp_code dp_resolver_batch(struct dp_resolver *r, const char *const *names, size_
             } else {
                 ub_cancel(r->ub, q->async_id);
             }
-            deliver(q, DP_DNS_FAILED, DP_DNSSEC_UNKNOWN, -1, NULL, err ? err->detail : "resolver failure", 0, NULL, NULL);
+            deliver(q, DP_DNS_FAILED, DP_DNSSEC_UNKNOWN, -1, NULL,
+                    err ? err->detail : "resolver failure", 0, NULL, NULL);
         }
     }
     free(b.q);

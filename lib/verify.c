@@ -51,8 +51,8 @@ struct dp_verifier {
     EVP_MD *md[N_ALGS]; /* fetched once: EVP_sha256() would re-fetch on every init */
     size_t n_thumbs;
     EVP_MD_CTX *mctx[N_ALGS]; /* one per algorithm, initialized once, re-initialized cheaply */
-    struct slot *star; /* [alg][key] */
-    struct slot *fqdn; /* [alg][key], valid when gen == eval_gen */
+    struct slot *star;        /* [alg][key] */
+    struct slot *fqdn;        /* [alg][key], valid when gen == eval_gen */
     unsigned eval_gen;
     char *joined; /* DP_TXT_VALUE_MAX + 1 octets */
 };
@@ -94,7 +94,8 @@ struct dp_verifier *dp_verifier_new(const struct dp_ctx *ctx, const struct dp_ve
         return NULL;
     }
     if (p->mode != DP_MODE_DRAFT01 && p->n_thumbprints == 0) {
-        dp__fail(err, DP_ERR_INVAL, "H4", DP_NO_OFFSET, "draft-02 needs at least one key thumbprint");
+        dp__fail(err, DP_ERR_INVAL, "H4", DP_NO_OFFSET,
+                 "draft-02 needs at least one key thumbprint");
         return NULL;
     }
     if (p->n_thumbprints > DP_MAX_THUMBPRINTS) {
@@ -370,7 +371,8 @@ dp_code dp_verifier_eval(struct dp_verifier *v, const char *identifier, const ch
         set_verdict(out, DP_ERR_MALFORMED, first_malformed, mal.rule ? mal.rule : "R3", d);
     } else if (first_unauth >= 0) {
         if (n_unauth > 1)
-            fmt_into(d, sizeof d, "TXT record %ld at %s.%s: %s (%s); %zu other record(s) for this "
+            fmt_into(d, sizeof d,
+                     "TXT record %ld at %s.%s: %s (%s); %zu other record(s) for this "
                      "issuer fail too",
                      first_unauth, DP_VALIDATION_LABEL, rdom, unauth.detail, unauth.rule,
                      n_unauth - 1);

@@ -26,14 +26,16 @@ static void draft_9_2_idn_example(void)
     CHECK_STR(norm("\xc3\xbcNICODE-example.com.", 0), "xn--nicode-example-fsb.com");
     CHECK_STR(norm("\xc3\xa9nicode-example.com", 0), "xn--nicode-example-9jb.com");
     CHECK_STR(norm("\xc3\xbc\xc3\xb1icode-example.com", 0), "xn--icode-example-hkb8n.com");
-    CHECK_STR(norm("\xc3\xbc\xc3\x91ICODE-example.com.", 0), norm("\xc3\xbc\xc3\xb1icode-example.com", 0));
-    CHECK_STR(norm("\xc3\x9cNICODE-EXAMPLE.COM", 0), "xn--nicode-example-fsb.com"); /* Ü folds too */
+    CHECK_STR(norm("\xc3\xbc\xc3\x91ICODE-example.com.", 0),
+              norm("\xc3\xbc\xc3\xb1icode-example.com", 0));
+    CHECK_STR(norm("\xc3\x9cNICODE-EXAMPLE.COM", 0),
+              "xn--nicode-example-fsb.com"); /* Ü folds too */
     /* NFC: u + combining diaeresis equals precomposed ü. */
     CHECK_STR(norm("u\xcc\x88nicode-example.com", 0), "xn--nicode-example-fsb.com");
     /* An A-label input stays as it is, case-folded. */
     CHECK_STR(norm("XN--NICODE-EXAMPLE-FSB.com", 0), "xn--nicode-example-fsb.com");
-    CHECK(norm("xn--zz-.com", 0) == NULL);   /* not valid Punycode */
-    CHECK(norm("\xff\xfe.com", 0) == NULL);  /* not UTF-8 */
+    CHECK(norm("xn--zz-.com", 0) == NULL);  /* not valid Punycode */
+    CHECK(norm("\xff\xfe.com", 0) == NULL); /* not UTF-8 */
 }
 
 static void draft_9_2_lengths(void)
@@ -58,8 +60,19 @@ static void draft_9_2_lengths(void)
 
 static void bad_names(void)
 {
-    const char *bad[] = {"", ".", "a..b", ".a.com", "-a.com", "a-.com", "exa_mple.com", "a b.com",
-                         "192.0.2.1", "example.123", "*.example.com", "a.*.com", "example.com..",
+    const char *bad[] = {"",
+                         ".",
+                         "a..b",
+                         ".a.com",
+                         "-a.com",
+                         "a-.com",
+                         "exa_mple.com",
+                         "a b.com",
+                         "192.0.2.1",
+                         "example.123",
+                         "*.example.com",
+                         "a.*.com",
+                         "example.com..",
                          "ex%ample.com"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct dp_error e;

@@ -57,9 +57,11 @@ static void H2_inputs_are_checked(void)
     CHECK(dp_hashuri_digest(DP_HASH_SHA256, "Example.com", KEY, URL, b64, &e) == DP_ERR_INVAL);
     CHECK(dp_hashuri_digest(DP_HASH_SHA256, "example.com.", KEY, URL, b64, &e) == DP_ERR_INVAL);
     CHECK(dp_hashuri_digest(DP_HASH_SHA256, "example.com", "short", URL, b64, &e) == DP_ERR_INVAL);
-    CHECK(dp_hashuri_digest(DP_HASH_SHA256, "example.com", KEY, "has space", b64, &e) == DP_ERR_INVAL);
+    CHECK(dp_hashuri_digest(DP_HASH_SHA256, "example.com", KEY, "has space", b64, &e) ==
+          DP_ERR_INVAL);
     CHECK(dp_hashuri_digest(DP_HASH_SHA256, "example.com", KEY, "", b64, &e) == DP_ERR_INVAL);
-    CHECK(dp_hashuri_digest((dp_hash_alg)8, "example.com", KEY, URL, b64, &e) == DP_ERR_UNSUPPORTED);
+    CHECK(dp_hashuri_digest((dp_hash_alg)8, "example.com", KEY, URL, b64, &e) ==
+          DP_ERR_UNSUPPORTED);
     CHECK(dp_hashuri_compute_alloc(DP_HASH_SHA256, "", "example.com", KEY, URL, &e) == NULL);
 }
 
@@ -90,20 +92,28 @@ static void H4_malformed_hashed_uris(void)
     CHECK(h.alg == DP_HASH_SHA256 && h.digest.len == 43);
     /* Not under the prefix (includes a draft-01 plain URL and a case change). */
     CHECK(hp(URL, 0, &e) == DP_ERR_MALFORMED && !strcmp(e.rule, "H4"));
-    CHECK(hp("https://CA.example/account-hash/sha-256/5SQm7n6tPh2-PlLbCKGnViTXX5z19SCN4cPGQHSk-kw", 0, &e) == DP_ERR_MALFORMED);
+    CHECK(hp("https://CA.example/account-hash/sha-256/5SQm7n6tPh2-PlLbCKGnViTXX5z19SCN4cPGQHSk-kw",
+             0, &e) == DP_ERR_MALFORMED);
     /* Algorithm unknown, or known but not accepted. */
     CHECK(hp(PREFIX "md5/5SQm7n6tPh2-PlLbCKGnViTXX5z19SCN4cPGQHSk-kw", 0, &e) == DP_ERR_MALFORMED);
-    CHECK(hp(PREFIX "SHA-256/5SQm7n6tPh2-PlLbCKGnViTXX5z19SCN4cPGQHSk-kw", 0, &e) == DP_ERR_MALFORMED);
-    CHECK(hp(PREFIX "sha-512/5SQm7n6tPh2-PlLbCKGnViTXX5z19SCN4cPGQHSk-kw", DP_HASH_SHA256, &e) == DP_ERR_MALFORMED &&
+    CHECK(hp(PREFIX "SHA-256/5SQm7n6tPh2-PlLbCKGnViTXX5z19SCN4cPGQHSk-kw", 0, &e) ==
+          DP_ERR_MALFORMED);
+    CHECK(hp(PREFIX "sha-512/5SQm7n6tPh2-PlLbCKGnViTXX5z19SCN4cPGQHSk-kw", DP_HASH_SHA256, &e) ==
+              DP_ERR_MALFORMED &&
           !strcmp(e.rule, "H4") && strstr(e.detail, "not accepted"));
     CHECK(hp(PREFIX "sha-256", 0, &e) == DP_ERR_MALFORMED);
     /* Digest of the wrong length, alphabet, padding or trailing bits. */
-    CHECK(hp(PREFIX "sha-256/5SQm7n6tPh2-PlLbCKGnViTXX5z19SCN4cPGQHSk-k", 0, &e) == DP_ERR_MALFORMED);
-    CHECK(hp(PREFIX "sha-256/5SQm7n6tPh2-PlLbCKGnViTXX5z19SCN4cPGQHSk-kw=", 0, &e) == DP_ERR_MALFORMED);
-    CHECK(hp(PREFIX "sha-256/5SQm7n6tPh2+PlLbCKGnViTXX5z19SCN4cPGQHSk-kw", 0, &e) == DP_ERR_MALFORMED);
-    CHECK(hp(PREFIX "sha-256/5SQm7n6tPh2-PlLbCKGnViTXX5z19SCN4cPGQHSk-kx", 0, &e) == DP_ERR_MALFORMED);
+    CHECK(hp(PREFIX "sha-256/5SQm7n6tPh2-PlLbCKGnViTXX5z19SCN4cPGQHSk-k", 0, &e) ==
+          DP_ERR_MALFORMED);
+    CHECK(hp(PREFIX "sha-256/5SQm7n6tPh2-PlLbCKGnViTXX5z19SCN4cPGQHSk-kw=", 0, &e) ==
+          DP_ERR_MALFORMED);
+    CHECK(hp(PREFIX "sha-256/5SQm7n6tPh2+PlLbCKGnViTXX5z19SCN4cPGQHSk-kw", 0, &e) ==
+          DP_ERR_MALFORMED);
+    CHECK(hp(PREFIX "sha-256/5SQm7n6tPh2-PlLbCKGnViTXX5z19SCN4cPGQHSk-kx", 0, &e) ==
+          DP_ERR_MALFORMED);
     CHECK(hp(PREFIX "sha-256/", 0, &e) == DP_ERR_MALFORMED);
-    CHECK(hp(PREFIX "sha-384/5SQm7n6tPh2-PlLbCKGnViTXX5z19SCN4cPGQHSk-kw", 0, &e) == DP_ERR_MALFORMED);
+    CHECK(hp(PREFIX "sha-384/5SQm7n6tPh2-PlLbCKGnViTXX5z19SCN4cPGQHSk-kw", 0, &e) ==
+          DP_ERR_MALFORMED);
 }
 
 static void b64url_canonical_round_trip(void)

@@ -11,7 +11,11 @@
 #include "internal.h"
 
 /* RFC 7638 section 3.1 example key and thumbprint. */
-#define RSA_N "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw"
+#define RSA_N                                                                                      \
+    "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_"      \
+    "BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_"     \
+    "FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-"            \
+    "bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw"
 #define RSA_TP "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
 /* RFC 8037 appendix A.1-A.3. */
 #define ED_D "nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A"
@@ -29,8 +33,10 @@ static size_t unb64(const char *s, unsigned char *out, size_t cap)
 static char *pem_of(EVP_PKEY *pk, int private)
 {
     BIO *b = BIO_new(BIO_s_mem());
-    if (private) PEM_write_bio_PrivateKey(b, pk, NULL, NULL, 0, NULL, NULL);
-    else PEM_write_bio_PUBKEY(b, pk);
+    if (private)
+        PEM_write_bio_PrivateKey(b, pk, NULL, NULL, 0, NULL, NULL);
+    else
+        PEM_write_bio_PUBKEY(b, pk);
     char *data;
     long n = BIO_get_mem_data(b, &data);
     char *s = malloc((size_t)n + 1);
@@ -110,8 +116,9 @@ static void rfc7517_ec_p256_from_jwk_and_pem(void)
     char want[DP_THUMBPRINT_BUF], tp[DP_THUMBPRINT_BUF];
     dp__b64url_encode(dg, 32, want);
 
-    const char *jwk = "{\"y\":\"" EC_Y "\",\"use\":\"enc\",\"x\":\"" EC_X "\",\"crv\":\"P-256\",\"kty\":\"EC\","
-                      "\"kid\":\"1\"}";
+    const char *jwk =
+        "{\"y\":\"" EC_Y "\",\"use\":\"enc\",\"x\":\"" EC_X "\",\"crv\":\"P-256\",\"kty\":\"EC\","
+        "\"kid\":\"1\"}";
     CHECK(dp_jwk_thumbprint_json(jwk, strlen(jwk), tp, NULL) == DP_OK);
     CHECK_STR(tp, want);
 
@@ -138,7 +145,7 @@ static void generated_keys_agree_across_paths(void)
     size_t coord[] = {32, 48, 66, 0, 32};
     for (size_t t = 0; t < 5; t++) {
         for (int rep = 0; rep < (t == 2 ? 8 : 1); rep++) {
-            EVP_PKEY *pk = t < 3   ? EVP_PKEY_Q_keygen(NULL, NULL, "EC", types[t])
+            EVP_PKEY *pk = t < 3    ? EVP_PKEY_Q_keygen(NULL, NULL, "EC", types[t])
                            : t == 3 ? EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048)
                                     : EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
             CHECK(pk != NULL);
@@ -171,7 +178,8 @@ static void bad_keys_are_errors(void)
     CHECK(dp_jwk_thumbprint_pem_file("/nonexistent/key.pem", tp, &e) == DP_ERR_IO);
     EVP_PKEY *pk = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "secp256k1");
     char *pem = pem_of(pk, 0);
-    CHECK(dp_jwk_thumbprint_pem(pem, strlen(pem), tp, &e) == DP_ERR_KEY && strstr(e.detail, "secp256k1"));
+    CHECK(dp_jwk_thumbprint_pem(pem, strlen(pem), tp, &e) == DP_ERR_KEY &&
+          strstr(e.detail, "secp256k1"));
     free(pem);
     EVP_PKEY_free(pk);
     /* An encrypted private key is refused, never prompted for. */
@@ -183,15 +191,17 @@ static void bad_keys_are_errors(void)
     CHECK(dp_jwk_thumbprint_pem(data, (size_t)n, tp, &e) == DP_ERR_KEY);
     BIO_free(b);
     EVP_PKEY_free(pk);
-    const char *bad[] = {
-        "[]", "{\"kty\":\"oct\",\"k\":\"AA\"}", "{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"" EC_X "\"}",
-        "{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"" EC_X "\",\"y\":\"AAAA\"}",
-        "{\"kty\":\"EC\",\"crv\":\"P-192\",\"x\":\"" EC_X "\",\"y\":\"" EC_Y "\"}",
-        "{\"kty\":\"RSA\",\"n\":\"AKE\",\"e\":\"AQAB\"}", /* leading zero octet */
-        "{\"kty\":\"RSA\",\"n\":\"a+b/\",\"e\":\"AQAB\"}", /* standard alphabet */
-        "{\"kty\":\"OKP\",\"crv\":\"X25519\",\"x\":\"" ED_X "\"}",
-        "{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"" ED_X "\",\"x\":\"" ED_X "\"}",
-        "{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":7}"};
+    const char *bad[] = {"[]",
+                         "{\"kty\":\"oct\",\"k\":\"AA\"}",
+                         "{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"" EC_X "\"}",
+                         "{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"" EC_X "\",\"y\":\"AAAA\"}",
+                         "{\"kty\":\"EC\",\"crv\":\"P-192\",\"x\":\"" EC_X "\",\"y\":\"" EC_Y "\"}",
+                         "{\"kty\":\"RSA\",\"n\":\"AKE\",\"e\":\"AQAB\"}",  /* leading zero octet */
+                         "{\"kty\":\"RSA\",\"n\":\"a+b/\",\"e\":\"AQAB\"}", /* standard alphabet */
+                         "{\"kty\":\"OKP\",\"crv\":\"X25519\",\"x\":\"" ED_X "\"}",
+                         "{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"" ED_X "\",\"x\":\"" ED_X
+                         "\"}",
+                         "{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":7}"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         CHECK(dp_jwk_thumbprint_json(bad[i], strlen(bad[i]), tp, &e) == DP_ERR_KEY);
 }

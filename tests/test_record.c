@@ -64,11 +64,11 @@ static void R3_R4_malformed_cases(void)
     static const struct bad cases[] = {
         {"authority.example;accounturi=A;accounturi=B", "R4", 31},
         {"authority.example;ACCOUNTURI=A;accounturi=B", "R4", 31},
-        {"authority.example;accounturi=A;foo=1;FOO=2", "R4", 37},   /* duplicate unknown tag */
-        {"authority.example;accounturi=A;invalidparam", "R3", 43},  /* no '=' */
-        {"authority.example;accounturi=A;=abc", "R3", 31},          /* empty tag */
-        {"authority.example;accounturi=", "R4", 29},                /* empty accounturi */
-        {"authority.example;policy=wildcard", "R4", 33},            /* missing accounturi */
+        {"authority.example;accounturi=A;foo=1;FOO=2", "R4", 37},  /* duplicate unknown tag */
+        {"authority.example;accounturi=A;invalidparam", "R3", 43}, /* no '=' */
+        {"authority.example;accounturi=A;=abc", "R3", 31},         /* empty tag */
+        {"authority.example;accounturi=", "R4", 29},               /* empty accounturi */
+        {"authority.example;policy=wildcard", "R4", 33},           /* missing accounturi */
         {"authority.example", "R4", 17},
         {"authority.example;accounturi=A;policy=wild card", "R3", 42},
         {"authority.example;accounturi=A;persistUntil=not-a-unix-timestamp", "R4", 44},
@@ -77,16 +77,16 @@ static void R3_R4_malformed_cases(void)
         {"authority.example;accounturi=A;persistUntil=9223372036854775808", "R4", 44},
         {"authority.example;accounturi=A;persistUntil=+5", "R4", 44},
         {"authority.example;accounturi=A;persistUntil=0x10", "R4", 44},
-        {"authority.example;accounturi=A;", "R3", 30},             /* trailing ';' */
+        {"authority.example;accounturi=A;", "R3", 30}, /* trailing ';' */
         {"authority.example;accounturi=A;  ", "R3", 30},
         {"authority.example;accounturi=A;;policy=wildcard", "R3", 31},
         {"authority..example;accounturi=A", "R3", 10},
         {"-authority.example;accounturi=A", "R3", 0},
         {"authority-.example;accounturi=A", "R3", 9},
-        {"authority.example accounturi=A", "R3", 18},              /* no ';' */
-        {"authority.example;accounturi=\xc3\xa9", "R3", 29},       /* non-ASCII value */
-        {"authority.example;accounturi=A\x01", "R3", 30},          /* control octet */
-        {"authority.example;accounturi=A;tag-=1", "R3", 34},       /* tag ends with '-' */
+        {"authority.example accounturi=A", "R3", 18},        /* no ';' */
+        {"authority.example;accounturi=\xc3\xa9", "R3", 29}, /* non-ASCII value */
+        {"authority.example;accounturi=A\x01", "R3", 30},    /* control octet */
+        {"authority.example;accounturi=A;tag-=1", "R3", 34}, /* tag ends with '-' */
         {"authority_example;accounturi=A", "R3", 9},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -114,14 +114,16 @@ static void R4_persist_until_range(void)
 {
     struct dp_record r;
     struct dp_error e;
-    CHECK(parse("a.example;accounturi=A;persistUntil=-1", &r, &e) == DP_OK && r.persist_until == -1);
+    CHECK(parse("a.example;accounturi=A;persistUntil=-1", &r, &e) == DP_OK &&
+          r.persist_until == -1);
     CHECK(parse("a.example;accounturi=A;persistUntil=9223372036854775807", &r, &e) == DP_OK &&
           r.persist_until == INT64_MAX);
     CHECK(parse("a.example;accounturi=A;persistUntil=-9223372036854775808", &r, &e) == DP_OK &&
           r.persist_until == INT64_MIN);
     CHECK(parse("a.example;accounturi=A;persistUntil=-9223372036854775809", &r, &e) ==
           DP_ERR_MALFORMED);
-    CHECK(parse("a.example;accounturi=A;persistUntil=0001", &r, &e) == DP_OK && r.persist_until == 1);
+    CHECK(parse("a.example;accounturi=A;persistUntil=0001", &r, &e) == DP_OK &&
+          r.persist_until == 1);
 }
 
 static void R3_no_issuer_is_syntactically_valid(void)
@@ -152,7 +154,7 @@ static void V2_issuer_token_and_match(void)
     CHECK(dp_record_issuer_matches(t, "authority.example"));
     CHECK(!dp_record_issuer_matches(t, "authority.example.net"));
     t = dp_record_issuer_token("authority.example..;x", 21);
-    CHECK(!dp_record_issuer_matches(t, "authority.example"));   /* only one dot is tolerated */
+    CHECK(!dp_record_issuer_matches(t, "authority.example")); /* only one dot is tolerated */
     t = dp_record_issuer_token(";accounturi=A", 13);
     CHECK(t.len == 0 && !dp_record_issuer_matches(t, "authority.example"));
     t = dp_record_issuer_token("other.example; junk junk", 24);
@@ -164,20 +166,22 @@ static void V2_issuer_token_and_match(void)
 
 static void R3_format_is_canonical_and_round_trips(void)
 {
-    struct dp_record_spec s = {"authority.example", "https://ca.example/account-hash/sha-256/x", 1, 1,
-                               1721952000};
+    struct dp_record_spec s = {"authority.example", "https://ca.example/account-hash/sha-256/x", 1,
+                               1, 1721952000};
     char *v = dp_record_format_alloc(&s, NULL);
     CHECK_STR(v, "authority.example; accounturi=https://ca.example/account-hash/sha-256/x; "
                  "policy=wildcard; persistUntil=1721952000");
     free(v);
 
     /* Every combination of flags, extreme timestamps and URI shapes parses back. */
-    static const char *uris[] = {"A", "https://ca.example/acct/1", "urn:x:y=z", "!\"#$%&'()*+,-./:<=>?@[\\]^_`{|}~"};
+    static const char *uris[] = {"A", "https://ca.example/acct/1", "urn:x:y=z",
+                                 "!\"#$%&'()*+,-./:<=>?@[\\]^_`{|}~"};
     static const int64_t times[] = {0, -1, INT64_MAX, INT64_MIN, 1721952000};
     for (size_t u = 0; u < 4; u++)
         for (int w = 0; w < 2; w++)
             for (size_t t = 0; t < 6; t++) {
-                struct dp_record_spec sp = {"ca.example.net", uris[u], w, t < 5, t < 5 ? times[t] : 0};
+                struct dp_record_spec sp = {"ca.example.net", uris[u], w, t < 5,
+                                            t < 5 ? times[t] : 0};
                 struct dp_error e;
                 char *val = dp_record_format_alloc(&sp, &e);
                 struct dp_record r;

@@ -59,7 +59,8 @@ static void V1_records_found_and_joined(void)
     CHECK(g.status == DP_DNS_FOUND && g.n_rrs == 2 && g.dnssec == DP_DNSSEC_UNKNOWN);
     g = one(r, "_validation-persist.long.plain.test");
     CHECK(g.status == DP_DNS_FOUND && g.n_rrs == 1 && g.n_strings == 2);
-    CHECK(strlen(g.joined) > 255 && strncmp(g.joined, "ca.test; accounturi=https://ca.test/", 36) == 0);
+    CHECK(strlen(g.joined) > 255 &&
+          strncmp(g.joined, "ca.test; accounturi=https://ca.test/", 36) == 0);
     CHECK(strstr(g.joined, "/sha-256/") != NULL); /* the split fell inside "sha-256": joined back */
     dp_resolver_free(r);
 }
@@ -108,14 +109,16 @@ static void V8_dnssec_secure_insecure_bogus(void)
     /* Without a trust anchor the altered record is served as it is: what V8 guards against. */
     r = mk(env.resolver, NULL, 3000);
     g = one(r, "_validation-persist.bogus.test");
-    CHECK(g.status == DP_DNS_FOUND && g.dnssec == DP_DNSSEC_UNKNOWN && strstr(g.joined, "x=altered"));
+    CHECK(g.status == DP_DNS_FOUND && g.dnssec == DP_DNSSEC_UNKNOWN &&
+          strstr(g.joined, "x=altered"));
     dp_resolver_free(r);
 }
 
 static void batch_answers_every_name_once(void)
 {
-    static const char *kinds[] = {"_validation-persist.plain.test", "_validation-persist.nothing.plain.test",
-                                  "_validation-persist.cname.plain.test", "_validation-persist.example.com"};
+    static const char *kinds[] = {
+        "_validation-persist.plain.test", "_validation-persist.nothing.plain.test",
+        "_validation-persist.cname.plain.test", "_validation-persist.example.com"};
     enum { N = 400 };
     const char *names[N];
     for (int i = 0; i < N; i++)
@@ -126,7 +129,8 @@ static void batch_answers_every_name_once(void)
     CHECK(dp_resolver_batch(r, names, N, DP_DNS_TYPE_TXT, collect, g, NULL) == DP_OK);
     int ok = 1;
     for (int i = 0; i < N; i++) {
-        enum dp_dns_status want = (enum dp_dns_status[]){DP_DNS_FOUND, DP_DNS_NXDOMAIN, DP_DNS_FOUND, DP_DNS_FAILED}[i % 4];
+        enum dp_dns_status want = (enum dp_dns_status[]){DP_DNS_FOUND, DP_DNS_NXDOMAIN,
+                                                         DP_DNS_FOUND, DP_DNS_FAILED}[i % 4];
         if (g[i].calls != 1 || g[i].status != want) ok = 0;
     }
     CHECK(ok);

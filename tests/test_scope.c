@@ -16,15 +16,18 @@ static void S1_without_policy_only_the_name(void)
 {
     const char *rule;
     CHECK(sc("example.com", 0, "example.com", NULL) == DP_OK);
-    CHECK(sc("example.com", 0, "*.example.com", &rule) == DP_ERR_UNAUTHORIZED && !strcmp(rule, "S1"));
-    CHECK(sc("example.com", 0, "www.example.com", &rule) == DP_ERR_UNAUTHORIZED && !strcmp(rule, "S2"));
+    CHECK(sc("example.com", 0, "*.example.com", &rule) == DP_ERR_UNAUTHORIZED &&
+          !strcmp(rule, "S1"));
+    CHECK(sc("example.com", 0, "www.example.com", &rule) == DP_ERR_UNAUTHORIZED &&
+          !strcmp(rule, "S2"));
 }
 
 /* Draft 6.3's permitted and refused lists. */
 static void S2_wildcard_scope(void)
 {
-    const char *ok[] = {"example.com", "www.example.com", "app.example.com", "server.dept.example.com",
-                        "*.example.com", "*.dept.example.com"};
+    const char *ok[] = {"example.com",     "www.example.com",
+                        "app.example.com", "server.dept.example.com",
+                        "*.example.com",   "*.dept.example.com"};
     for (size_t i = 0; i < 6; i++)
         CHECK(sc("example.com", 1, ok[i], NULL) == DP_OK);
     CHECK(sc("example.com", 1, "otherexample.com", NULL) == DP_ERR_UNAUTHORIZED);
@@ -46,7 +49,8 @@ static void S3_never_from_a_public_suffix(void)
     CHECK(sc("com", 1, "*.com", &rule) == DP_ERR_UNAUTHORIZED && !strcmp(rule, "S3"));
     CHECK(sc("github.io", 1, "someone.github.io", NULL) == DP_ERR_UNAUTHORIZED);
     CHECK(sc("someone.github.io", 1, "www.someone.github.io", NULL) == DP_OK);
-    CHECK(sc("example.com", 1, "badexample.com", &rule) == DP_ERR_UNAUTHORIZED && !strcmp(rule, "S3"));
+    CHECK(sc("example.com", 1, "badexample.com", &rule) == DP_ERR_UNAUTHORIZED &&
+          !strcmp(rule, "S3"));
 }
 
 static void candidates_stop_below_the_public_suffix(void)

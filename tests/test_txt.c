@@ -20,7 +20,8 @@ static void R2_split_at_255(void)
 
 static void R2_join_concatenates_without_separator(void)
 {
-    struct dp_span parts[] = {{"authority.example;accounturi=http://ca:4000", 43}, {"/acme/reg/1", 11}};
+    struct dp_span parts[] = {{"authority.example;accounturi=http://ca:4000", 43},
+                              {"/acme/reg/1", 11}};
     struct dp_txt_rr rr = {parts, 2};
     char buf[128];
     size_t n;

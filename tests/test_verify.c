@@ -17,7 +17,8 @@
 
 static struct dp_ctx *ctx;
 
-static struct dp_verifier *mk(enum dp_mode mode, const char *const *thumbs, size_t nt, unsigned algs)
+static struct dp_verifier *mk(enum dp_mode mode, const char *const *thumbs, size_t nt,
+                              unsigned algs)
 {
     static const char *const issuers[] = {"ca.example.net", ISS};
     struct dp_verify_params p = {issuers, 2, A, thumbs, nt, PREFIX, algs, mode};
@@ -28,8 +29,9 @@ static struct dp_verifier *mk(enum dp_mode mode, const char *const *thumbs, size
 }
 
 /* Evaluates values as RRs, each split into 255-octet strings as DNS carries them. */
-static dp_code eval(struct dp_verifier *v, const char *ident, const char *rdom, const char *const *vals,
-                    size_t n, enum dp_account_status st, int64_t now, struct dp_verdict *vd)
+static dp_code eval(struct dp_verifier *v, const char *ident, const char *rdom,
+                    const char *const *vals, size_t n, enum dp_account_status st, int64_t now,
+                    struct dp_verdict *vd)
 {
     struct dp_txt_rr rrs[8];
     struct dp_span spans[8][4];
@@ -53,7 +55,12 @@ struct tcase {
 
 #define R(s) ISS s
 static const struct tcase draft01_cases[] = {
-    {"example.com", {"   authority.example   ;   accounturi   =   " A "   ;   policy   =   wildcard   ;   persistUntil   =   4102444800   "}, DP_OK, 0, "V4"},
+    {"example.com",
+     {"   authority.example   ;   accounturi   =   " A
+      "   ;   policy   =   wildcard   ;   persistUntil   =   4102444800   "},
+     DP_OK,
+     0,
+     "V4"},
     {"*.example.com", {R(";accounturi=" A ";pOlIcY=wIlDcArD")}, DP_OK, 0, "V4"},
     {"example.com", {R(";accounturi=" A ";foo=")}, DP_OK, 0, "V4"},
     {"example.com", {R(";accounturi=" A ";accounturi=B"), R(";accounturi=" A)}, DP_OK, 1, "V4"},
@@ -68,7 +75,11 @@ static const struct tcase draft01_cases[] = {
     {"example.com", {R(";policy=wildcard")}, DP_ERR_MALFORMED, 0, "R4"},
     {"example.com", {R("")}, DP_ERR_MALFORMED, 0, "R4"},
     {"example.com", {R(";accounturi=" A ";policy=wild card")}, DP_ERR_MALFORMED, 0, "R3"},
-    {"example.com", {R(";accounturi=" A ";persistUntil=not-a-unix-timestamp")}, DP_ERR_MALFORMED, 0, "R4"},
+    {"example.com",
+     {R(";accounturi=" A ";persistUntil=not-a-unix-timestamp")},
+     DP_ERR_MALFORMED,
+     0,
+     "R4"},
     {"example.com", {R(";accounturi=" A ";persistUntil=")}, DP_ERR_MALFORMED, 0, "R4"},
     {"example.com", {R(";accounturi=" A ";")}, DP_ERR_MALFORMED, 0, "R3"},
     {"example.com", {R(";accounturi=B")}, DP_ERR_UNAUTHORIZED, 0, "R4"},
@@ -76,13 +87,22 @@ static const struct tcase draft01_cases[] = {
     {"*.example.com", {R(";accounturi=" A ";policy=notwildcard")}, DP_ERR_UNAUTHORIZED, 0, "S1"},
     {"example.com", {R(";accounturi=" A ";persistUntil=1")}, DP_ERR_UNAUTHORIZED, 0, "V3"},
     {"example.com", {R(";accounturi=" A ";persistUntil=-1")}, DP_ERR_UNAUTHORIZED, 0, "V3"},
-    {"example.com", {"other.example;accounturi=" A, "other.example;accounturi=" A ";accounturi=x", "other.example junk junk"}, DP_ERR_UNAUTHORIZED, -1, "V2"},
+    {"example.com",
+     {"other.example;accounturi=" A, "other.example;accounturi=" A ";accounturi=x",
+      "other.example junk junk"},
+     DP_ERR_UNAUTHORIZED,
+     -1,
+     "V2"},
     {"example.com", {";accounturi=" A}, DP_ERR_UNAUTHORIZED, -1, "V2"},
     {"example.com", {"authority.example.com;accounturi=" A}, DP_ERR_UNAUTHORIZED, -1, "V2"},
     {"example.com", {"authority.example..;accounturi=" A}, DP_ERR_UNAUTHORIZED, -1, "V2"},
     {"example.com", {R(";accounturi=" A ";;"), R(";accounturi=B")}, DP_ERR_MALFORMED, 0, "R3"},
     {"example.com", {R(";accounturi=B"), R(";accounturi=" A ";;")}, DP_ERR_MALFORMED, 1, "R3"},
-    {"example.com", {R(";accounturi=" A ";persistUntil=1"), R(";accounturi=B")}, DP_ERR_UNAUTHORIZED, 0, "V3"},
+    {"example.com",
+     {R(";accounturi=" A ";persistUntil=1"), R(";accounturi=B")},
+     DP_ERR_UNAUTHORIZED,
+     0,
+     "V3"},
 };
 
 static size_t count(const char *const *r)
@@ -100,15 +120,18 @@ static void run_table(enum dp_mode mode, const struct tcase *cases, size_t n)
     CHECK(v != NULL);
     for (size_t i = 0; v && i < n; i++) {
         struct dp_verdict vd;
-        CHECK(eval(v, cases[i].ident, NULL, cases[i].recs, count(cases[i].recs), DP_ACCOUNT_VALID, NOW, &vd) == DP_OK);
+        CHECK(eval(v, cases[i].ident, NULL, cases[i].recs, count(cases[i].recs), DP_ACCOUNT_VALID,
+                   NOW, &vd) == DP_OK);
         int good = vd.code == cases[i].want && vd.record == cases[i].record && vd.rule &&
                    !strcmp(vd.rule, cases[i].rule);
-        good = good && (vd.code == DP_OK ? vd.acme_type == NULL
-                        : vd.code == DP_ERR_MALFORMED ? !strcmp(vd.acme_type, DP_ACME_MALFORMED)
-                                                      : !strcmp(vd.acme_type, DP_ACME_UNAUTHORIZED));
+        good =
+            good && (vd.code == DP_OK              ? vd.acme_type == NULL
+                     : vd.code == DP_ERR_MALFORMED ? !strcmp(vd.acme_type, DP_ACME_MALFORMED)
+                                                   : !strcmp(vd.acme_type, DP_ACME_UNAUTHORIZED));
         if (!good)
             fprintf(stderr, "case %zu (%s): code=%d record=%ld rule=%s detail=%s\n", i,
-                    cases[i].recs[0] ? cases[i].recs[0] : "-", vd.code, vd.record, vd.rule ? vd.rule : "-", vd.detail);
+                    cases[i].recs[0] ? cases[i].recs[0] : "-", vd.code, vd.record,
+                    vd.rule ? vd.rule : "-", vd.detail);
         CHECK(good);
     }
     dp_verifier_free(v);
@@ -143,9 +166,11 @@ static void H3_draft_10_2_record_validates(void)
     const char *fig5[] = {"authority.example; accounturi=" H_FQDN};
     struct dp_verdict vd;
     CHECK(eval(v, "example.com", NULL, fig5, 1, DP_ACCOUNT_VALID, NOW, &vd) == DP_OK);
-    CHECK(vd.code == DP_OK && vd.record == 0 && vd.key_index == 0 && !vd.star && vd.alg == DP_HASH_SHA256);
+    CHECK(vd.code == DP_OK && vd.record == 0 && vd.key_index == 0 && !vd.star &&
+          vd.alg == DP_HASH_SHA256);
     /* Same record, uppercase identifier and trailing dot: normalized first. */
-    CHECK(eval(v, "EXAMPLE.com.", NULL, fig5, 1, DP_ACCOUNT_VALID, NOW, &vd) == DP_OK && vd.code == DP_OK);
+    CHECK(eval(v, "EXAMPLE.com.", NULL, fig5, 1, DP_ACCOUNT_VALID, NOW, &vd) == DP_OK &&
+          vd.code == DP_OK);
     /* The domain-bound hash does not transfer to another domain (H2). */
     CHECK(eval(v, "example.net", NULL, fig5, 1, DP_ACCOUNT_VALID, NOW, &vd) == DP_OK);
     CHECK(vd.code == DP_ERR_UNAUTHORIZED && !strcmp(vd.rule, "H4"));
@@ -153,7 +178,8 @@ static void H3_draft_10_2_record_validates(void)
     const char *star[] = {"authority.example; accounturi=" H_STAR};
     CHECK(eval(v, "example.net", NULL, star, 1, DP_ACCOUNT_VALID, NOW, &vd) == DP_OK);
     CHECK(vd.code == DP_OK && vd.star == 1);
-    CHECK(eval(v, "example.com", NULL, star, 1, DP_ACCOUNT_VALID, NOW, &vd) == DP_OK && vd.code == DP_OK);
+    CHECK(eval(v, "example.com", NULL, star, 1, DP_ACCOUNT_VALID, NOW, &vd) == DP_OK &&
+          vd.code == DP_OK);
     /* A draft-01 plain URL is not a hashed URI: malformed under draft-02 (H4). */
     const char *plain[] = {"authority.example; accounturi=" A};
     CHECK(eval(v, "example.com", NULL, plain, 1, DP_ACCOUNT_VALID, NOW, &vd) == DP_OK);
@@ -171,17 +197,21 @@ static void R2_multi_string_record_is_joined(void)
                               {"sha-256/5SQm7n6tPh2-PlLbCKGnViTXX5z19SCN4cPGQHSk-kw", 51}};
     struct dp_txt_rr rr = {parts, 3};
     struct dp_verdict vd;
-    CHECK(dp_verifier_eval(v, "example.com", NULL, &rr, 1, DP_ACCOUNT_VALID, NOW, &vd, NULL) == DP_OK);
+    CHECK(dp_verifier_eval(v, "example.com", NULL, &rr, 1, DP_ACCOUNT_VALID, NOW, &vd, NULL) ==
+          DP_OK);
     CHECK(vd.code == DP_OK);
     dp_verifier_free(v);
 
     const char *draft01_thumbs[] = {KEY};
     static const char *const issuers[] = {ISS};
-    struct dp_verify_params p = {issuers, 1, "http://ca:4000/acme/reg/1", draft01_thumbs, 1, NULL, 0, DP_MODE_DRAFT01};
+    struct dp_verify_params p = {
+        issuers, 1, "http://ca:4000/acme/reg/1", draft01_thumbs, 1, NULL, 0, DP_MODE_DRAFT01};
     v = dp_verifier_new(ctx, &p, NULL);
-    struct dp_span pebble[] = {{"authority.example;accounturi=http://ca:4000", 43}, {"/acme/reg/1", 11}};
+    struct dp_span pebble[] = {{"authority.example;accounturi=http://ca:4000", 43},
+                               {"/acme/reg/1", 11}};
     rr = (struct dp_txt_rr){pebble, 2};
-    CHECK(dp_verifier_eval(v, "example.com", NULL, &rr, 1, DP_ACCOUNT_VALID, NOW, &vd, NULL) == DP_OK);
+    CHECK(dp_verifier_eval(v, "example.com", NULL, &rr, 1, DP_ACCOUNT_VALID, NOW, &vd, NULL) ==
+          DP_OK);
     CHECK(vd.code == DP_OK && vd.plain);
     dp_verifier_free(v);
 }
@@ -211,7 +241,8 @@ static void V5_deactivated_account_never_validates(void)
     CHECK(eval(v, "example.com", NULL, recs, 1, DP_ACCOUNT_DEACTIVATED, NOW, &vd) == DP_OK);
     CHECK(vd.code == DP_ERR_UNAUTHORIZED && !strcmp(vd.rule, "V5"));
     /* Live state: the same verifier validates again once told the account is valid. */
-    CHECK(eval(v, "example.com", NULL, recs, 1, DP_ACCOUNT_VALID, NOW, &vd) == DP_OK && vd.code == DP_OK);
+    CHECK(eval(v, "example.com", NULL, recs, 1, DP_ACCOUNT_VALID, NOW, &vd) == DP_OK &&
+          vd.code == DP_OK);
     dp_verifier_free(v);
 }
 
@@ -259,9 +290,13 @@ static void S2_subdomain_and_wildcard_from_a_parent_record(void)
     const char *exact[] = {"authority.example; accounturi=" H_FQDN};
     struct dp_verdict vd;
     /* The hash binds the domain where the record is (example.com), not the identifier. */
-    CHECK(eval(v, "www.example.com", "example.com", wild, 1, DP_ACCOUNT_VALID, NOW, &vd) == DP_OK && vd.code == DP_OK);
-    CHECK(eval(v, "*.dept.example.com", "example.com", wild, 1, DP_ACCOUNT_VALID, NOW, &vd) == DP_OK && vd.code == DP_OK);
-    CHECK(eval(v, "*.example.com", NULL, wild, 1, DP_ACCOUNT_VALID, NOW, &vd) == DP_OK && vd.code == DP_OK);
+    CHECK(eval(v, "www.example.com", "example.com", wild, 1, DP_ACCOUNT_VALID, NOW, &vd) == DP_OK &&
+          vd.code == DP_OK);
+    CHECK(eval(v, "*.dept.example.com", "example.com", wild, 1, DP_ACCOUNT_VALID, NOW, &vd) ==
+              DP_OK &&
+          vd.code == DP_OK);
+    CHECK(eval(v, "*.example.com", NULL, wild, 1, DP_ACCOUNT_VALID, NOW, &vd) == DP_OK &&
+          vd.code == DP_OK);
     CHECK(eval(v, "www.example.com", "example.com", exact, 1, DP_ACCOUNT_VALID, NOW, &vd) == DP_OK);
     CHECK(vd.code == DP_ERR_UNAUTHORIZED && !strcmp(vd.rule, "S2"));
     CHECK(eval(v, "badexample.com", "example.com", wild, 1, DP_ACCOUNT_VALID, NOW, &vd) == DP_OK);
@@ -280,10 +315,14 @@ static void cache_never_changes_an_outcome(void)
     const char *com[] = {"authority.example; accounturi=" H_FQDN}, *netr[] = {net};
     struct dp_verdict vd;
     for (int round = 0; round < 3; round++) {
-        CHECK(eval(v, "example.com", NULL, com, 1, DP_ACCOUNT_VALID, NOW, &vd) == DP_OK && vd.code == DP_OK);
-        CHECK(eval(v, "example.net", NULL, com, 1, DP_ACCOUNT_VALID, NOW, &vd) == DP_OK && vd.code == DP_ERR_UNAUTHORIZED);
-        CHECK(eval(v, "example.net", NULL, netr, 1, DP_ACCOUNT_VALID, NOW, &vd) == DP_OK && vd.code == DP_OK);
-        CHECK(eval(v, "example.com", NULL, netr, 1, DP_ACCOUNT_VALID, NOW, &vd) == DP_OK && vd.code == DP_ERR_UNAUTHORIZED);
+        CHECK(eval(v, "example.com", NULL, com, 1, DP_ACCOUNT_VALID, NOW, &vd) == DP_OK &&
+              vd.code == DP_OK);
+        CHECK(eval(v, "example.net", NULL, com, 1, DP_ACCOUNT_VALID, NOW, &vd) == DP_OK &&
+              vd.code == DP_ERR_UNAUTHORIZED);
+        CHECK(eval(v, "example.net", NULL, netr, 1, DP_ACCOUNT_VALID, NOW, &vd) == DP_OK &&
+              vd.code == DP_OK);
+        CHECK(eval(v, "example.com", NULL, netr, 1, DP_ACCOUNT_VALID, NOW, &vd) == DP_OK &&
+              vd.code == DP_ERR_UNAUTHORIZED);
     }
     free(for_net);
     dp_verifier_free(v);
@@ -296,8 +335,10 @@ static void compat_mode_accepts_both_forms(void)
     const char *hashed[] = {"authority.example; accounturi=" H_FQDN};
     const char *bad[] = {"authority.example; accounturi=" PREFIX "sha-256/short"};
     struct dp_verdict vd;
-    CHECK(eval(v, "example.com", NULL, hashed, 1, DP_ACCOUNT_VALID, NOW, &vd) == DP_OK && vd.code == DP_OK && !vd.plain);
-    CHECK(eval(v, "example.com", NULL, bad, 1, DP_ACCOUNT_VALID, NOW, &vd) == DP_OK && vd.code == DP_ERR_MALFORMED);
+    CHECK(eval(v, "example.com", NULL, hashed, 1, DP_ACCOUNT_VALID, NOW, &vd) == DP_OK &&
+          vd.code == DP_OK && !vd.plain);
+    CHECK(eval(v, "example.com", NULL, bad, 1, DP_ACCOUNT_VALID, NOW, &vd) == DP_OK &&
+          vd.code == DP_ERR_MALFORMED);
     dp_verifier_free(v);
 }
 
@@ -328,7 +369,8 @@ static void bad_parameters_are_refused(void)
     struct dp_verifier *v = dp_verifier_new(ctx, &p, &e);
     CHECK(v != NULL);
     struct dp_verdict vd;
-    CHECK(dp_verifier_eval(v, "bad..name", NULL, NULL, 0, DP_ACCOUNT_VALID, NOW, &vd, &e) == DP_ERR_DOMAIN);
+    CHECK(dp_verifier_eval(v, "bad..name", NULL, NULL, 0, DP_ACCOUNT_VALID, NOW, &vd, &e) ==
+          DP_ERR_DOMAIN);
     dp_verifier_free(v);
 }
 

@@ -22,8 +22,7 @@
  * checks LDH labels of 1 to 63 octets and at most 253 octets in all. out
  * needs DP_DOMAIN_MAX + 3 octets (a kept "*." plus NUL) and is unspecified
  * on error. DP_OK or DP_ERR_DOMAIN with a detail naming the label. */
-DP_API dp_code dp_domain_normalize(const char *in, char *out, unsigned flags,
-                                   struct dp_error *err);
+DP_API dp_code dp_domain_normalize(const char *in, char *out, unsigned flags, struct dp_error *err);
 
 /* 1 when child is a proper subdomain of parent on a label boundary
  * ("a.example.com" under "example.com"; "badexample.com" is not). Both
@@ -36,7 +35,6 @@ DP_API const char *dp_domain_base(const char *identifier);
 /* Writes "_validation-persist.<base>" for an identifier (R1: a wildcard
  * "*.example.com" is validated at _validation-persist.example.com). out
  * needs DP_VALIDATION_NAME_MAX octets. DP_OK or DP_ERR_DOMAIN. */
-DP_API dp_code dp_domain_validation_name(const char *identifier, char *out,
-                                         struct dp_error *err);
+DP_API dp_code dp_domain_validation_name(const char *identifier, char *out, struct dp_error *err);
 
 #endif

@@ -27,8 +27,8 @@ typedef enum dp_hash_alg {
  * required; the longer SHA-2 digests meet the 256-bit floor). */
 #define DP_HASH_DEFAULT_ACCEPTED DP_HASH_ALL
 
-#define DP_THUMBPRINT_LEN 43          /* unpadded base64url of 32 octets */
-#define DP_HASHURI_DIGEST_B64_MAX 86  /* sha-512: 64 octets */
+#define DP_THUMBPRINT_LEN 43         /* unpadded base64url of 32 octets */
+#define DP_HASHURI_DIGEST_B64_MAX 86 /* sha-512: 64 octets */
 #define DP_HASH_MAX_OCTETS 64
 
 /* "sha-256" etc.; NULL for anything that is not exactly one algorithm. */

@@ -32,16 +32,16 @@ struct dp_param {
 };
 
 struct dp_record {
-    struct dp_span issuer;     /* as written, len 0 when absent (such a record matches no CA) */
+    struct dp_span issuer; /* as written, len 0 when absent (such a record matches no CA) */
     size_t issuer_offset;
     int has_accounturi;
     struct dp_span accounturi; /* compared byte for byte, never case-folded (R4) */
     int has_policy;
     struct dp_span policy;
-    int wildcard;              /* policy value equals "wildcard", any case (R4) */
+    int wildcard; /* policy value equals "wildcard", any case (R4) */
     int has_persist_until;
-    int64_t persist_until;     /* seconds since the epoch; may be negative */
-    size_t n_params;           /* every parameter in order, known and unknown */
+    int64_t persist_until; /* seconds since the epoch; may be negative */
+    size_t n_params;       /* every parameter in order, known and unknown */
     struct dp_param params[DP_RECORD_MAX_PARAMS];
 };
 

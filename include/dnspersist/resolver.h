@@ -42,7 +42,7 @@ enum dp_dns_status {
 };
 
 enum dp_dnssec {
-    DP_DNSSEC_UNKNOWN = 0,  /* no trust anchor configured: not validated */
+    DP_DNSSEC_UNKNOWN = 0, /* no trust anchor configured: not validated */
     DP_DNSSEC_SECURE = 1,
     DP_DNSSEC_INSECURE = 2, /* validated, and provably unsigned */
     DP_DNSSEC_BOGUS = 3     /* validation failed: always DP_DNS_FAILED (V8) */
@@ -54,9 +54,9 @@ struct dp_dns_answer {
     int qtype;
     enum dp_dns_status status;
     enum dp_dnssec dnssec;
-    int rcode;                /* DNS RCODE, -1 when none (timeout, local error) */
-    const char *canonname;    /* after CNAMEs; NULL when none */
-    const char *detail;       /* why it failed, "" otherwise */
+    int rcode;             /* DNS RCODE, -1 when none (timeout, local error) */
+    const char *canonname; /* after CNAMEs; NULL when none */
+    const char *detail;    /* why it failed, "" otherwise */
     size_t n_rrs;
     const struct dp_span *rdata; /* raw RDATA of each record */
     const struct dp_txt_rr *txt; /* for TXT: each record's character-strings */

@@ -33,7 +33,7 @@ enum dp_account_status {
     DP_ACCOUNT_DEACTIVATED = 1 /* never validates (V5) */
 };
 
-#define DP_MAX_ISSUERS 10      /* A1/A4 */
+#define DP_MAX_ISSUERS 10 /* A1/A4 */
 #define DP_MAX_THUMBPRINTS 4096
 
 struct dp_verify_params {
@@ -52,18 +52,18 @@ struct dp_verify_params {
 #define DP_ACME_DNS "urn:ietf:params:acme:error:dns"
 
 struct dp_verdict {
-    dp_code code;           /* DP_OK, DP_ERR_MALFORMED or DP_ERR_UNAUTHORIZED */
-    const char *acme_type;  /* NULL when valid, else one of DP_ACME_* */
-    const char *rule;       /* spec id behind the decision, e.g. "H4" */
-    long record;            /* deciding record's index, -1 when none */
-    int has_persist_until;  /* of the valid record (V6: clamp expires to it) */
+    dp_code code;          /* DP_OK, DP_ERR_MALFORMED or DP_ERR_UNAUTHORIZED */
+    const char *acme_type; /* NULL when valid, else one of DP_ACME_* */
+    const char *rule;      /* spec id behind the decision, e.g. "H4" */
+    long record;           /* deciding record's index, -1 when none */
+    int has_persist_until; /* of the valid record (V6: clamp expires to it) */
     int64_t persist_until;
-    size_t key_index;       /* which thumbprint matched (draft-02) */
-    int star;               /* the match used the "*" opt-out form */
-    dp_hash_alg alg;        /* the matching record's algorithm (draft-02) */
-    int plain;              /* matched by the plain account URL (draft-01) */
-    size_t n_matching;      /* records that named one of the issuers (V2) */
-    char detail[512];       /* why not valid, naming the record and rule; empty when valid */
+    size_t key_index;  /* which thumbprint matched (draft-02) */
+    int star;          /* the match used the "*" opt-out form */
+    dp_hash_alg alg;   /* the matching record's algorithm (draft-02) */
+    int plain;         /* matched by the plain account URL (draft-01) */
+    size_t n_matching; /* records that named one of the issuers (V2) */
+    char detail[512];  /* why not valid, naming the record and rule; empty when valid */
 };
 
 struct dp_verifier;
@@ -85,8 +85,8 @@ DP_API void dp_verifier_free(struct dp_verifier *v);
  * DP_ERR_CRYPTO / DP_ERR_NOMEM when no decision could be made. */
 DP_API dp_code dp_verifier_eval(struct dp_verifier *v, const char *identifier,
                                 const char *record_domain, const struct dp_txt_rr *rrs, size_t n,
-                                enum dp_account_status status, int64_t now,
-                                struct dp_verdict *out, struct dp_error *err);
+                                enum dp_account_status status, int64_t now, struct dp_verdict *out,
+                                struct dp_error *err);
 
 /* V6: the latest an authorization validated by verdict may expire. */
 DP_API int64_t dp_verdict_clamp_expires(const struct dp_verdict *verdict, int64_t expires);
