@@ -15,9 +15,11 @@
 #include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/param_build.h>
 #include <openssl/pem.h>
 
 #include "internal.h"
+#include "jwk_int.h"
 
 #define PEM_MAX (1u << 20) /* a key file larger than 1 MiB is not a key */
 
@@ -50,7 +52,7 @@ static int set_new(json_t *obj, const char *k, json_t *v)
     return v && json_object_set_new(obj, k, v) == 0;
 }
 
-static json_t *jwk_from_pkey(EVP_PKEY *pk, struct dp_error *err)
+json_t *dp__jwk_from_pkey(EVP_PKEY *pk, struct dp_error *err)
 {
     json_t *o = json_object();
     BIGNUM *a = NULL, *b = NULL;
@@ -118,7 +120,7 @@ static int no_password(char *buf, int size, int rwflag, void *u)
     return -1;
 }
 
-static EVP_PKEY *load_pem(const char *pem, size_t len, struct dp_error *err)
+EVP_PKEY *dp__load_pem(const char *pem, size_t len, struct dp_error *err)
 {
     if (!pem || len == 0 || len > PEM_MAX) {
         dp__fail(err, DP_ERR_KEY, NULL, DP_NO_OFFSET, "empty or oversized key");
@@ -158,9 +160,9 @@ dp_code dp_jwk_thumbprint_pem(const char *pem, size_t len, char out[DP_THUMBPRIN
 {
     dp_error_clear(err);
     if (!out) return dp__fail(err, DP_ERR_INVAL, NULL, DP_NO_OFFSET, "NULL argument");
-    EVP_PKEY *pk = load_pem(pem, len, err);
+    EVP_PKEY *pk = dp__load_pem(pem, len, err);
     if (!pk) return err ? err->code : DP_ERR_KEY;
-    json_t *jwk = jwk_from_pkey(pk, err);
+    json_t *jwk = dp__jwk_from_pkey(pk, err);
     EVP_PKEY_free(pk);
     if (!jwk) return err ? err->code : DP_ERR_KEY;
     dp_code rc = thumbprint_of(jwk, out, err);
@@ -171,9 +173,9 @@ dp_code dp_jwk_thumbprint_pem(const char *pem, size_t len, char out[DP_THUMBPRIN
 char *dp_jwk_public_json_alloc(const char *pem, size_t len, struct dp_error *err)
 {
     dp_error_clear(err);
-    EVP_PKEY *pk = load_pem(pem, len, err);
+    EVP_PKEY *pk = dp__load_pem(pem, len, err);
     if (!pk) return NULL;
-    json_t *jwk = jwk_from_pkey(pk, err);
+    json_t *jwk = dp__jwk_from_pkey(pk, err);
     EVP_PKEY_free(pk);
     if (!jwk) return NULL;
     char *s = json_dumps(jwk, JSON_COMPACT | JSON_SORT_KEYS);
@@ -228,27 +230,16 @@ static int copy_b64(json_t *src, json_t *dst, const char *k, size_t want, struct
     return set_new(dst, k, json_string(s));
 }
 
-dp_code dp_jwk_thumbprint_json(const char *json, size_t len, char out[DP_THUMBPRINT_BUF],
-                               struct dp_error *err)
+json_t *dp__jwk_required(json_t *in, struct dp_error *err)
 {
-    dp_error_clear(err);
-    if (!json || !out) return dp__fail(err, DP_ERR_INVAL, NULL, DP_NO_OFFSET, "NULL argument");
-    json_error_t je;
-    json_t *in = json_loadb(json, len, JSON_REJECT_DUPLICATES, &je);
-    if (!in || !json_is_object(in)) {
-        json_decref(in);
-        return dp__fail(err, DP_ERR_KEY, NULL, DP_NO_OFFSET, "JWK is not a JSON object: %s",
-                        je.text);
-    }
     json_t *o = json_object();
     const char *kty = json_string_value(json_object_get(in, "kty"));
     const char *crv = json_string_value(json_object_get(in, "crv"));
     int ok = 0;
-    dp_code rc = DP_ERR_KEY;
     if (!o) {
-        rc = dp__fail(err, DP_ERR_NOMEM, NULL, DP_NO_OFFSET, "out of memory");
+        dp__fail(err, DP_ERR_NOMEM, NULL, DP_NO_OFFSET, "out of memory");
     } else if (kty && !strcmp(kty, "EC")) {
-        size_t size = !crv                    ? 0
+        size_t size = !crv                     ? 0
                       : !strcmp(crv, "P-256") ? 32
                       : !strcmp(crv, "P-384") ? 48
                       : !strcmp(crv, "P-521") ? 66
@@ -270,11 +261,104 @@ dp_code dp_jwk_thumbprint_json(const char *json, size_t len, char out[DP_THUMBPR
     } else {
         dp__fail(err, DP_ERR_KEY, NULL, DP_NO_OFFSET, "JWK kty must be EC, RSA or OKP");
     }
-    if (ok)
-        rc = thumbprint_of(o, out, err);
-    else if (err)
-        rc = err->code;
-    json_decref(o);
+    if (!ok) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+dp_code dp__jwk_thumbprint(json_t *required, char out[DP_THUMBPRINT_BUF], struct dp_error *err)
+{
+    return thumbprint_of(required, out, err);
+}
+
+dp_code dp_jwk_thumbprint_json(const char *json, size_t len, char out[DP_THUMBPRINT_BUF],
+                               struct dp_error *err)
+{
+    dp_error_clear(err);
+    if (!json || !out) return dp__fail(err, DP_ERR_INVAL, NULL, DP_NO_OFFSET, "NULL argument");
+    json_error_t je;
+    json_t *in = json_loadb(json, len, JSON_REJECT_DUPLICATES, &je);
+    if (!in || !json_is_object(in)) {
+        json_decref(in);
+        return dp__fail(err, DP_ERR_KEY, NULL, DP_NO_OFFSET, "JWK is not a JSON object: %s",
+                        je.text);
+    }
+    json_t *o = dp__jwk_required(in, err);
     json_decref(in);
+    if (!o) return err ? err->code : DP_ERR_KEY;
+    dp_code rc = thumbprint_of(o, out, err);
+    json_decref(o);
     return rc;
+}
+
+/* Rebuilds an OpenSSL public key from a JWK's required members (for JWS). */
+EVP_PKEY *dp__pkey_from_jwk(json_t *jwk, struct dp_error *err)
+{
+    json_t *req = dp__jwk_required(jwk, err);
+    if (!req) return NULL;
+    const char *kty = json_string_value(json_object_get(req, "kty"));
+    const char *crv = json_string_value(json_object_get(req, "crv"));
+    unsigned char a[1024], b[1024];
+    size_t al = 0, bl = 0;
+    EVP_PKEY *pk = NULL;
+    if (!strcmp(kty, "OKP")) {
+        const char *x = json_string_value(json_object_get(req, "x"));
+        al = dp__b64url_decode(x, strlen(x), a, sizeof a);
+        pk = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, a, al);
+    } else {
+        const char *k1 = !strcmp(kty, "RSA") ? "n" : "x", *k2 = !strcmp(kty, "RSA") ? "e" : "y";
+        const char *s1 = json_string_value(json_object_get(req, k1));
+        const char *s2 = json_string_value(json_object_get(req, k2));
+        al = dp__b64url_decode(s1, strlen(s1), a, sizeof a);
+        bl = dp__b64url_decode(s2, strlen(s2), b, sizeof b);
+        OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+        BIGNUM *n = NULL, *e = NULL;
+        OSSL_PARAM *params = NULL;
+        EVP_PKEY_CTX *pctx = NULL;
+        if (!bld) goto done;
+        if (!strcmp(kty, "RSA")) {
+            n = BN_bin2bn(a, (int)al, NULL);
+            e = BN_bin2bn(b, (int)bl, NULL);
+            if (!n || !e || !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n) ||
+                !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e))
+                goto done;
+        } else {
+            unsigned char pt[1 + 2 * 66];
+            pt[0] = 4;
+            memcpy(pt + 1, a, al);
+            memcpy(pt + 1 + al, b, bl);
+            const char *group = !strcmp(crv, "P-256")   ? "prime256v1"
+                                : !strcmp(crv, "P-384") ? "secp384r1"
+                                                        : "secp521r1";
+            if (!OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, group, 0) ||
+                !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pt, 1 + al + bl))
+                goto done;
+        }
+        params = OSSL_PARAM_BLD_to_param(bld);
+        pctx = EVP_PKEY_CTX_new_from_name(NULL, !strcmp(kty, "RSA") ? "RSA" : "EC", NULL);
+        if (!params || !pctx || EVP_PKEY_fromdata_init(pctx) <= 0 ||
+            EVP_PKEY_fromdata(pctx, &pk, EVP_PKEY_PUBLIC_KEY, params) <= 0)
+            pk = NULL;
+        /* An EC point off the curve must not become a key. */
+        if (pk && !strcmp(kty, "EC")) {
+            EVP_PKEY_CTX *chk = EVP_PKEY_CTX_new_from_pkey(NULL, pk, NULL);
+            if (!chk || EVP_PKEY_public_check(chk) != 1) {
+                EVP_PKEY_free(pk);
+                pk = NULL;
+            }
+            EVP_PKEY_CTX_free(chk);
+        }
+    done:
+        EVP_PKEY_CTX_free(pctx);
+        OSSL_PARAM_free(params);
+        OSSL_PARAM_BLD_free(bld);
+        BN_free(n);
+        BN_free(e);
+    }
+    json_decref(req);
+    ERR_clear_error();
+    if (!pk) dp__fail(err, DP_ERR_KEY, NULL, DP_NO_OFFSET, "the JWK is not a usable public key");
+    return pk;
 }

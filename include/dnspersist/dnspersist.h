@@ -1,7 +1,7 @@
 /*
  * libdnspersist: ACME dns-persist-01 (draft-ietf-acme-dns-persist-02).
  * The one header to include. Modules: error, ctx, record, txt, domain,
- * hashuri, jwk, scope, verify, resolver.
+ * hashuri, jwk, scope, verify, resolver, key, jws.
  */
 #ifndef DNSPERSIST_H
 #define DNSPERSIST_H
@@ -19,5 +19,7 @@
 #include "scope.h"
 #include "verify.h"
 #include "resolver.h"
+#include "key.h"
+#include "jws.h"
 
 #endif

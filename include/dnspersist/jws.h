@@ -1,0 +1,60 @@
+/*
+ * jws: ACME request signing and checking (RFC 8555 section 6.2, RFC 7515
+ * flattened JSON serialization). Algorithms: ES256, ES384, ES512, RS256
+ * (keys of 2048 bits or more) and EdDSA (Ed25519). "none" and MACs are
+ * refused.
+ */
+#ifndef DNSPERSIST_JWS_H
+#define DNSPERSIST_JWS_H
+
+#include <stddef.h>
+#include "error.h"
+#include "key.h"
+
+/* Bounds on what a request may carry. */
+#define DP_JWS_MAX_BODY (64u * 1024u)
+
+/* Flattened JWS of payload (NULL or "" for POST-as-GET) signed with key;
+ * the header carries kid when given, else the key's jwk. Caller frees. */
+DP_API char *dp_jws_sign_alloc(const struct dp_key *key, const char *kid, const char *nonce,
+                               const char *url, const char *payload, struct dp_error *err);
+
+/* A parsed request; every string is owned by it. */
+struct dp_jws {
+    char *alg;
+    char *nonce;   /* NULL when absent */
+    char *url;     /* NULL when absent */
+    char *kid;     /* exactly one of kid and jwk is set */
+    char *jwk;     /* compact JSON of the header's jwk */
+    char *payload; /* decoded payload, NUL-terminated; "" for POST-as-GET */
+    size_t payload_len;
+    /* What the signature covers, and the signature itself. */
+    char *signing_input;
+    unsigned char *sig;
+    size_t sig_len;
+};
+
+/* Parses a request body. DP_OK; DP_ERR_MALFORMED (not a flattened JWS,
+ * bad base64url, both or neither of jwk/kid, too big); DP_ERR_UNSUPPORTED
+ * (alg not accepted: badSignatureAlgorithm). *out is set only on DP_OK. */
+DP_API dp_code dp_jws_parse(const char *body, size_t len, struct dp_jws **out,
+                            struct dp_error *err);
+
+/* Checks the signature with a public JWK (the header's own, or the
+ * account's). DP_OK; DP_ERR_KEY (unusable key, RSA under 2048 bits:
+ * badPublicKey); DP_ERR_UNSUPPORTED (alg does not fit the key);
+ * DP_ERR_UNAUTHORIZED (the signature does not verify). */
+DP_API dp_code dp_jws_verify(const struct dp_jws *jws, const char *jwk, struct dp_error *err);
+
+/* Thumbprint of the header's jwk into out. */
+DP_API dp_code dp_jws_jwk_thumbprint(const struct dp_jws *jws, char out[DP_THUMBPRINT_BUF],
+                                     struct dp_error *err);
+
+DP_API void dp_jws_free(struct dp_jws *jws);
+
+/* base64url helpers for protocol code (key authorizations, CSRs). Encode
+ * returns a new string; decode returns the length or (size_t)-1. */
+DP_API char *dp_b64url_encode_alloc(const void *data, size_t len);
+DP_API size_t dp_b64url_decode(const char *in, size_t len, unsigned char *out, size_t cap);
+
+#endif

@@ -1,0 +1,260 @@
+/*
+ * jws.c: RFC 8555 6.2 requests. Parsing checks the shape (flattened JSON,
+ * protected header with alg and exactly one of jwk/kid) and refuses
+ * unaccepted algorithms before any key is touched; verification rebuilds the
+ * key from its JWK and checks that the algorithm fits it (an ES256 header
+ * on a P-384 key is refused, as are RSA keys under 2048 bits).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+
+#include "internal.h"
+#include "jwk_int.h"
+
+char *dp_b64url_encode_alloc(const void *data, size_t len)
+{
+    char *s = malloc(dp__b64url_len(len) + 1);
+    if (s) dp__b64url_encode(data, len, s);
+    return s;
+}
+
+size_t dp_b64url_decode(const char *in, size_t len, unsigned char *out, size_t cap)
+{
+    return dp__b64url_decode(in, len, out, cap);
+}
+
+char *dp_jws_sign_alloc(const struct dp_key *key, const char *kid, const char *nonce,
+                        const char *url, const char *payload, struct dp_error *err)
+{
+    dp_error_clear(err);
+    if (!key || !url) {
+        dp__fail(err, DP_ERR_INVAL, NULL, DP_NO_OFFSET, "NULL argument");
+        return NULL;
+    }
+    json_t *hdr = json_pack("{s:s,s:s}", "alg", dp_key_jws_alg(key), "url", url);
+    if (nonce) json_object_set_new(hdr, "nonce", json_string(nonce));
+    if (kid) {
+        json_object_set_new(hdr, "kid", json_string(kid));
+    } else {
+        json_t *jwk = json_loads(dp_key_jwk(key), 0, NULL);
+        json_object_set_new(hdr, "jwk", jwk);
+    }
+    char *h = json_dumps(hdr, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(hdr);
+    if (!payload) payload = "";
+    char *hb = h ? dp_b64url_encode_alloc(h, strlen(h)) : NULL;
+    char *pb = dp_b64url_encode_alloc(payload, strlen(payload));
+    free(h);
+    char *input = NULL, *sb = NULL, *out = NULL;
+    unsigned char *sig = NULL;
+    size_t sl = 0;
+    if (!hb || !pb) goto done;
+    size_t il = strlen(hb) + 1 + strlen(pb);
+    if (!(input = malloc(il + 1))) goto done;
+    snprintf(input, il + 1, "%s.%s", hb, pb);
+    if (dp_key_sign(key, input, il, &sig, &sl, err) != DP_OK) goto done;
+    if (!(sb = dp_b64url_encode_alloc(sig, sl))) goto done;
+    json_t *o = json_pack("{s:s,s:s,s:s}", "protected", hb, "payload", pb, "signature", sb);
+    out = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+done:
+    if (!out && err && err->code == DP_OK) dp__fail(err, DP_ERR_NOMEM, NULL, DP_NO_OFFSET, "out of memory");
+    free(hb);
+    free(pb);
+    free(input);
+    free(sig);
+    free(sb);
+    return out;
+}
+
+void dp_jws_free(struct dp_jws *j)
+{
+    if (!j) return;
+    free(j->alg);
+    free(j->nonce);
+    free(j->url);
+    free(j->kid);
+    free(j->jwk);
+    free(j->payload);
+    free(j->signing_input);
+    free(j->sig);
+    free(j);
+}
+
+/* Decodes a base64url member into a new NUL-terminated buffer. */
+static unsigned char *member(json_t *o, const char *k, size_t *len)
+{
+    const char *s = json_string_value(json_object_get(o, k));
+    if (!s) return NULL;
+    size_t sl = strlen(s);
+    unsigned char *buf = malloc(sl + 1);
+    if (!buf) return NULL;
+    size_t n = dp__b64url_decode(s, sl, buf, sl);
+    if (n == (size_t)-1) {
+        free(buf);
+        return NULL;
+    }
+    buf[n] = '\0';
+    *len = n;
+    return buf;
+}
+
+static char *dup_str(json_t *o, const char *k)
+{
+    const char *s = json_string_value(json_object_get(o, k));
+    return s ? strdup(s) : NULL;
+}
+
+dp_code dp_jws_parse(const char *body, size_t len, struct dp_jws **out, struct dp_error *err)
+{
+    dp_error_clear(err);
+    if (!body || !out) return dp__fail(err, DP_ERR_INVAL, NULL, DP_NO_OFFSET, "NULL argument");
+    *out = NULL;
+    if (len > DP_JWS_MAX_BODY)
+        return dp__fail(err, DP_ERR_MALFORMED, NULL, DP_NO_OFFSET, "request body over %u octets",
+                        DP_JWS_MAX_BODY);
+    json_error_t je;
+    json_t *o = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je), *hdr = NULL;
+    struct dp_jws *j = calloc(1, sizeof *j);
+    dp_code rc = DP_ERR_MALFORMED;
+    if (!j) {
+        rc = dp__fail(err, DP_ERR_NOMEM, NULL, DP_NO_OFFSET, "out of memory");
+        goto fail;
+    }
+    if (!json_is_object(o)) {
+        dp__fail(err, rc, NULL, DP_NO_OFFSET, "request body is not a JSON object: %s", je.text);
+        goto fail;
+    }
+    if (json_object_get(o, "signatures") || json_object_get(o, "header")) {
+        dp__fail(err, rc, NULL, DP_NO_OFFSET, "only the flattened JWS serialization with no unprotected header is accepted");
+        goto fail;
+    }
+    const char *ps = json_string_value(json_object_get(o, "protected"));
+    const char *pl = json_string_value(json_object_get(o, "payload"));
+    size_t hl = 0;
+    unsigned char *h = member(o, "protected", &hl);
+    unsigned char *p = member(o, "payload", &j->payload_len);
+    j->payload = (char *)p;
+    j->sig = member(o, "signature", &j->sig_len);
+    if (!ps || !pl || !h || !p || !j->sig) {
+        free(h);
+        dp__fail(err, rc, NULL, DP_NO_OFFSET, "protected, payload and signature must be base64url strings");
+        goto fail;
+    }
+    hdr = json_loadb((const char *)h, hl, JSON_REJECT_DUPLICATES, &je);
+    free(h);
+    if (!json_is_object(hdr)) {
+        dp__fail(err, rc, NULL, DP_NO_OFFSET, "protected header is not a JSON object");
+        goto fail;
+    }
+    j->alg = dup_str(hdr, "alg");
+    j->nonce = dup_str(hdr, "nonce");
+    j->url = dup_str(hdr, "url");
+    j->kid = dup_str(hdr, "kid");
+    json_t *jwk = json_object_get(hdr, "jwk");
+    if (!j->alg) {
+        dp__fail(err, rc, NULL, DP_NO_OFFSET, "protected header has no alg");
+        goto fail;
+    }
+    static const char *const algs[] = {"ES256", "ES384", "ES512", "RS256", "EdDSA"};
+    int known = 0;
+    for (size_t i = 0; i < 5; i++)
+        known |= !strcmp(j->alg, algs[i]);
+    if (!known) {
+        rc = dp__fail(err, DP_ERR_UNSUPPORTED, NULL, DP_NO_OFFSET,
+                      "alg '%.32s' is not accepted (ES256, ES384, ES512, RS256, EdDSA)", j->alg);
+        goto fail;
+    }
+    if (!j->kid == !jwk || (jwk && !json_is_object(jwk)) || (json_object_get(hdr, "kid") && !j->kid)) {
+        dp__fail(err, rc, NULL, DP_NO_OFFSET, "the protected header needs exactly one of jwk and kid");
+        goto fail;
+    }
+    if (jwk && !(j->jwk = json_dumps(jwk, JSON_COMPACT | JSON_SORT_KEYS))) goto fail;
+    size_t il = strlen(ps) + 1 + strlen(pl);
+    if (!(j->signing_input = malloc(il + 1))) goto fail;
+    snprintf(j->signing_input, il + 1, "%s.%s", ps, pl);
+    json_decref(hdr);
+    json_decref(o);
+    *out = j;
+    return DP_OK;
+fail:
+    json_decref(hdr);
+    json_decref(o);
+    dp_jws_free(j);
+    return err ? err->code : rc;
+}
+
+dp_code dp_jws_jwk_thumbprint(const struct dp_jws *jws, char out[DP_THUMBPRINT_BUF], struct dp_error *err)
+{
+    if (!jws || !jws->jwk) return dp__fail(err, DP_ERR_INVAL, NULL, DP_NO_OFFSET, "no jwk in the header");
+    return dp_jwk_thumbprint_json(jws->jwk, strlen(jws->jwk), out, err);
+}
+
+dp_code dp_jws_verify(const struct dp_jws *j, const char *jwk, struct dp_error *err)
+{
+    dp_error_clear(err);
+    if (!j || !jwk) return dp__fail(err, DP_ERR_INVAL, NULL, DP_NO_OFFSET, "NULL argument");
+    json_t *k = json_loads(jwk, 0, NULL);
+    EVP_PKEY *pk = k ? dp__pkey_from_jwk(k, err) : NULL;
+    json_decref(k);
+    if (!pk) return dp__fail(err, DP_ERR_KEY, NULL, DP_NO_OFFSET, "the account key is not a usable public key");
+    const char *md = NULL;
+    size_t half = 0;
+    int fits;
+    if (EVP_PKEY_is_a(pk, "RSA")) {
+        fits = !strcmp(j->alg, "RS256");
+        md = "SHA256";
+        if (fits && EVP_PKEY_get_bits(pk) < 2048) {
+            EVP_PKEY_free(pk);
+            return dp__fail(err, DP_ERR_KEY, NULL, DP_NO_OFFSET, "RSA keys need at least 2048 bits");
+        }
+    } else if (EVP_PKEY_is_a(pk, "ED25519")) {
+        fits = !strcmp(j->alg, "EdDSA");
+    } else {
+        int bits = EVP_PKEY_get_bits(pk);
+        half = bits <= 256 ? 32 : bits <= 384 ? 48 : 66;
+        const char *want = half == 32 ? "ES256" : half == 48 ? "ES384" : "ES512";
+        md = half == 32 ? "SHA256" : half == 48 ? "SHA384" : "SHA512";
+        fits = !strcmp(j->alg, want);
+    }
+    if (!fits) {
+        EVP_PKEY_free(pk);
+        return dp__fail(err, DP_ERR_UNSUPPORTED, NULL, DP_NO_OFFSET, "alg %s does not fit the key", j->alg);
+    }
+    const unsigned char *sig = j->sig;
+    size_t sl = j->sig_len;
+    unsigned char *der = NULL;
+    int ok = 0;
+    if (half) { /* JWS carries r||s; OpenSSL wants DER */
+        if (sl != 2 * half) goto done;
+        ECDSA_SIG *es = ECDSA_SIG_new();
+        BIGNUM *r = BN_bin2bn(sig, (int)half, NULL), *s = BN_bin2bn(sig + half, (int)half, NULL);
+        if (!es || !r || !s || !ECDSA_SIG_set0(es, r, s)) {
+            BN_free(r);
+            BN_free(s);
+            ECDSA_SIG_free(es);
+            goto done;
+        }
+        int dl = i2d_ECDSA_SIG(es, &der);
+        ECDSA_SIG_free(es);
+        if (dl <= 0) goto done;
+        sig = der;
+        sl = (size_t)dl;
+    }
+    EVP_MD_CTX *m = EVP_MD_CTX_new();
+    ok = m && EVP_DigestVerifyInit_ex(m, NULL, md, NULL, NULL, pk, NULL) == 1 &&
+         EVP_DigestVerify(m, sig, sl, (const unsigned char *)j->signing_input,
+                          strlen(j->signing_input)) == 1;
+    EVP_MD_CTX_free(m);
+done:
+    OPENSSL_free(der);
+    EVP_PKEY_free(pk);
+    ERR_clear_error();
+    if (!ok) return dp__fail(err, DP_ERR_UNAUTHORIZED, NULL, DP_NO_OFFSET, "JWS signature does not verify");
+    return DP_OK;
+}
