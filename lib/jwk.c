@@ -17,6 +17,7 @@
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
 #include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "internal.h"
 #include "jwk_int.h"
@@ -361,4 +362,20 @@ EVP_PKEY *dp__pkey_from_jwk(json_t *jwk, struct dp_error *err)
     ERR_clear_error();
     if (!pk) dp__fail(err, DP_ERR_KEY, NULL, DP_NO_OFFSET, "the JWK is not a usable public key");
     return pk;
+}
+
+dp_code dp_jwk_thumbprint_cert(const unsigned char *der, size_t len, char out[DP_THUMBPRINT_BUF],
+                               struct dp_error *err)
+{
+    dp_error_clear(err);
+    const unsigned char *p = der;
+    X509 *x = der ? d2i_X509(NULL, &p, (long)len) : NULL;
+    EVP_PKEY *pk = x ? X509_get0_pubkey(x) : NULL;
+    json_t *jwk = pk ? dp__jwk_from_pkey(pk, err) : NULL;
+    dp_code rc = jwk ? thumbprint_of(jwk, out, err)
+                     : dp__fail(err, DP_ERR_KEY, NULL, DP_NO_OFFSET, "not a certificate with a supported key");
+    json_decref(jwk);
+    X509_free(x);
+    ERR_clear_error();
+    return rc;
 }

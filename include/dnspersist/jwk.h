@@ -27,6 +27,11 @@ DP_API dp_code dp_jwk_thumbprint_pem_file(const char *path, char out[DP_THUMBPRI
 DP_API dp_code dp_jwk_thumbprint_json(const char *json, size_t len, char out[DP_THUMBPRINT_BUF],
                                       struct dp_error *err);
 
+/* Thumbprint of the public key in a DER X.509 certificate (revocation by
+ * certificate key). DP_OK or DP_ERR_KEY. */
+DP_API dp_code dp_jwk_thumbprint_cert(const unsigned char *der, size_t len,
+                                      char out[DP_THUMBPRINT_BUF], struct dp_error *err);
+
 /* The public JWK of a PEM key with only the required members, as compact
  * JSON in lexicographic member order; caller frees. NULL on error. */
 DP_API char *dp_jwk_public_json_alloc(const char *pem, size_t len, struct dp_error *err);

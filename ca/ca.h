@@ -1,0 +1,63 @@
+/* ca.h: the server's configuration and shared context. */
+#ifndef CA_CA_H
+#define CA_CA_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "dnspersist/dnspersist.h"
+#include "nonce.h"
+#include "pki.h"
+#include "store.h"
+
+#define CA_MAX_CHALLENGES 3
+
+struct ca_config {
+    char listen_host[256]; /* as clients name it: localhost */
+    char listen_addr[256]; /* the IP bound */
+    int port;
+    char data[1024];
+    const char *issuers[DP_MAX_ISSUERS];
+    size_t n_issuers;
+    char hash_prefix[640];
+    const char *caa_identities[DP_MAX_ISSUERS];
+    size_t n_caa;
+    int persist, dns01, http01; /* challenge types offered */
+    int draft01_compat;
+    char resolver[128];
+    char trust_anchor[1024];
+    int http01_port;
+    int64_t authz_lifetime; /* seconds a validation is reused */
+    int64_t cert_lifetime;
+    int64_t order_lifetime;
+    unsigned threads;
+    unsigned va_threads;
+};
+
+struct va;
+
+struct ca {
+    struct ca_config cfg;
+    char base[512]; /* https://host:port */
+    struct store *store;
+    struct pki *pki;
+    struct nonces *nonces;
+    struct dp_ctx *dp;
+    struct va *va;
+};
+
+/* acme.c: the ACME handler for http.c. */
+struct http_req;
+struct http_resp;
+void acme_handle(void *ca, const struct http_req *req, struct http_resp *resp);
+
+/* va.c: validation authority. Challenges are queued and validated by
+ * va_threads workers, each with its own resolver. */
+struct va *va_create(struct ca *ca, char *why, size_t cap);
+void va_destroy(struct va *va);
+void va_enqueue(struct va *va, const char *authz_id);
+
+/* Problem document JSON (compact) for a type suffix and detail; caller frees. */
+char *ca_problem_json(const char *type, const char *detail, int status);
+
+#endif

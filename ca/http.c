@@ -1,0 +1,142 @@
+/*
+ * http.c: libmicrohttpd glue. Collects a request body (bounded), hands the
+ * complete request to one handler, and turns its answer into a response
+ * with the headers ACME needs (Replay-Nonce, Location, Link, Retry-After,
+ * Cache-Control: no-store).
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <microhttpd.h>
+
+#include "http.h"
+
+struct http_server {
+    struct MHD_Daemon *d;
+    http_handler h;
+    void *app;
+};
+
+struct conn {
+    char *buf;
+    size_t len;
+    int too_big;
+};
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_size, void **con_cls)
+{
+    (void)version;
+    struct http_server *s = cls;
+    struct conn *cn = *con_cls;
+    if (!cn) {
+        if (!(cn = calloc(1, sizeof *cn))) return MHD_NO;
+        *con_cls = cn;
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        if (!cn->too_big && cn->len + *upload_size <= HTTP_MAX_BODY) {
+            char *nb = realloc(cn->buf, cn->len + *upload_size + 1);
+            if (!nb) return MHD_NO;
+            cn->buf = nb;
+            memcpy(cn->buf + cn->len, upload_data, *upload_size);
+            cn->len += *upload_size;
+            cn->buf[cn->len] = '\0';
+        } else {
+            cn->too_big = 1;
+        }
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    struct http_req req = {method, url, cn->buf ? cn->buf : "", cn->len, cn->too_big,
+                           MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type")};
+    struct http_resp resp;
+    memset(&resp, 0, sizeof resp);
+    s->h(s->app, &req, &resp);
+    struct MHD_Response *r = MHD_create_response_from_buffer(
+        resp.body ? resp.body_len : 0, resp.body ? resp.body : (void *)"",
+        resp.body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+    if (!r) {
+        free(resp.body);
+        return MHD_NO;
+    }
+    if (resp.content_type) MHD_add_response_header(r, "Content-Type", resp.content_type);
+    if (resp.location[0]) MHD_add_response_header(r, "Location", resp.location);
+    if (resp.link[0]) MHD_add_response_header(r, "Link", resp.link);
+    if (resp.nonce[0]) MHD_add_response_header(r, "Replay-Nonce", resp.nonce);
+    if (resp.retry_after) {
+        char ra[16];
+        snprintf(ra, sizeof ra, "%d", resp.retry_after);
+        MHD_add_response_header(r, "Retry-After", ra);
+    }
+    MHD_add_response_header(r, "Cache-Control", "no-store");
+    enum MHD_Result ret = MHD_queue_response(c, (unsigned)resp.status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static void on_done(void *cls, struct MHD_Connection *c, void **con_cls,
+                    enum MHD_RequestTerminationCode toe)
+{
+    (void)cls, (void)c, (void)toe;
+    struct conn *cn = *con_cls;
+    if (cn) {
+        free(cn->buf);
+        free(cn);
+    }
+    *con_cls = NULL;
+}
+
+struct http_server *http_start(const char *addr, int port, const char *cert_pem,
+                               const char *key_pem, unsigned threads, http_handler h, void *app,
+                               char *why, size_t cap)
+{
+    struct http_server *s = calloc(1, sizeof *s);
+    if (!s) return NULL;
+    s->h = h;
+    s->app = app;
+    struct sockaddr_in sa4;
+    struct sockaddr_in6 sa6;
+    struct sockaddr *sa = NULL;
+    unsigned flags = MHD_USE_TLS | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL;
+    memset(&sa4, 0, sizeof sa4);
+    memset(&sa6, 0, sizeof sa6);
+    if (inet_pton(AF_INET, addr, &sa4.sin_addr) == 1) {
+        sa4.sin_family = AF_INET;
+        sa4.sin_port = htons((unsigned short)port);
+        sa = (struct sockaddr *)&sa4;
+    } else if (inet_pton(AF_INET6, addr, &sa6.sin6_addr) == 1) {
+        sa6.sin6_family = AF_INET6;
+        sa6.sin6_port = htons((unsigned short)port);
+        sa = (struct sockaddr *)&sa6;
+        flags |= MHD_USE_IPv6;
+    } else {
+        snprintf(why, cap, "listen address '%s' is not an IP address", addr);
+        free(s);
+        return NULL;
+    }
+    s->d = MHD_start_daemon(flags, (unsigned short)port, NULL, NULL, on_request, s,
+                            MHD_OPTION_SOCK_ADDR, sa, MHD_OPTION_HTTPS_MEM_CERT, cert_pem,
+                            MHD_OPTION_HTTPS_MEM_KEY, key_pem, MHD_OPTION_THREAD_POOL_SIZE,
+                            threads ? threads : 2, MHD_OPTION_NOTIFY_COMPLETED, on_done, s,
+                            MHD_OPTION_CONNECTION_TIMEOUT, 120u, MHD_OPTION_CONNECTION_LIMIT,
+                            2000u, MHD_OPTION_END);
+    if (!s->d) {
+        snprintf(why, cap, "cannot listen on %s:%d (in use, or no permission)", addr, port);
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void http_stop(struct http_server *s)
+{
+    if (!s) return;
+    MHD_stop_daemon(s->d);
+    free(s);
+}

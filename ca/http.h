@@ -1,0 +1,39 @@
+/* http.h: the HTTPS front end (the only file that includes microhttpd.h). */
+#ifndef CA_HTTP_H
+#define CA_HTTP_H
+
+#include <stddef.h>
+
+#define HTTP_MAX_BODY (64u * 1024u)
+
+struct http_req {
+    const char *method;
+    const char *path;
+    const char *body;
+    size_t body_len;
+    int too_big; /* the body exceeded HTTP_MAX_BODY and was dropped */
+    const char *content_type;
+};
+
+struct http_resp {
+    int status;
+    char *body; /* malloc'ed, freed by the front end; NULL for none */
+    size_t body_len;
+    const char *content_type;
+    char location[512];
+    char link[1024];
+    char nonce[32];
+    int retry_after; /* seconds, 0 for none */
+};
+
+typedef void (*http_handler)(void *app, const struct http_req *req, struct http_resp *resp);
+
+struct http_server;
+
+/* Starts serving HTTPS on addr:port with threads worker threads. */
+struct http_server *http_start(const char *addr, int port, const char *cert_pem,
+                               const char *key_pem, unsigned threads, http_handler h, void *app,
+                               char *why, size_t cap);
+void http_stop(struct http_server *s);
+
+#endif

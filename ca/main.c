@@ -1,0 +1,310 @@
+/*
+ * main.c: dnspersist-ca, an RFC 8555 ACME CA offering dns-persist-01
+ * (draft-02, plus draft-01 compatibility), dns-01 and http-01.
+ *
+ * With no arguments it is the embedded default: data in ./dnspersist-ca-data
+ * (SQLite, root and intermediate CA, TLS certificate), HTTPS on
+ * localhost:14000. Options may also come from a config file (--config),
+ * one "name value" per line, named as the long options.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <curl/curl.h>
+
+#include "ca.h"
+#include "http.h"
+
+static volatile sig_atomic_t stopping;
+static void on_signal(int sig)
+{
+    (void)sig;
+    stopping = 1;
+}
+
+static void help(void)
+{
+    printf("usage: dnspersist-ca [OPTIONS]\n\n"
+           "An ACME (RFC 8555) CA offering dns-persist-01 (draft-ietf-acme-dns-persist-02),\n"
+           "dns-01 and http-01. With no options: data in ./dnspersist-ca-data, HTTPS on\n"
+           "localhost:14000.\n\n"
+           "  --listen HOST:PORT          where to serve (default localhost:14000)\n"
+           "  --data DIR                  SQLite database and CA keys (default ./dnspersist-ca-data)\n"
+           "  --issuer-domain-name NAME   dns-persist-01 issuer name, repeatable (default HOST)\n"
+           "  --hash-prefix URL           accountHashPrefix (default https://HOST:PORT/acme/account-hash/)\n"
+           "  --caa-identity NAME         advertised caaIdentities, repeatable\n"
+           "  --challenges LIST           offered types (default dns-persist-01,dns-01,http-01)\n"
+           "  --draft01-compat            also accept draft-01 records and send draft-01 fields\n"
+           "  --resolver ADDR[@PORT]      DNS server to forward to (default: full recursion)\n"
+           "  --trust-anchor FILE         DNSSEC trust anchors (bogus answers fail validation)\n"
+           "  --http01-port N             port http-01 validation connects to (default 80)\n"
+           "  --authz-lifetime T          how long a validation is reused (default 30d)\n"
+           "  --cert-lifetime T           certificate lifetime (default 90d)\n"
+           "  --threads N                 HTTPS worker threads (default: cores)\n"
+           "  --va-threads N              validation threads (default 2)\n"
+           "  --config FILE               read options from FILE first\n"
+           "T is seconds, or a number with s, m, h or d.\n");
+}
+
+static int64_t parse_duration(const char *s)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || end == s || v <= 0) return -1;
+    long long mul = !*end ? 1 : !strcmp(end, "s") ? 1 : !strcmp(end, "m") ? 60 : !strcmp(end, "h") ? 3600 : !strcmp(end, "d") ? 86400 : -1;
+    if (mul < 0 || v > 100LL * 365 * 86400 / mul) return -1;
+    return v * mul;
+}
+
+/* Strings from argv or the config file live until exit: kept here. */
+static char *keep(const char *s)
+{
+    char *d = strdup(s);
+    if (!d) {
+        fprintf(stderr, "dnspersist-ca: out of memory\n");
+        exit(3);
+    }
+    return d;
+}
+
+static int set_option(struct ca_config *c, const char *name, const char *val)
+{
+    if (!strcmp(name, "listen")) {
+        const char *colon = strrchr(val, ':');
+        long port = colon ? strtol(colon + 1, NULL, 10) : 0;
+        if (!colon || port <= 0 || port > 65535 || colon == val) return -1;
+        snprintf(c->listen_host, sizeof c->listen_host, "%.*s", (int)(colon - val), val);
+        if (c->listen_host[0] == '[') { /* [::1]:14000 */
+            memmove(c->listen_host, c->listen_host + 1, strlen(c->listen_host));
+            char *rb = strchr(c->listen_host, ']');
+            if (rb) *rb = '\0';
+        }
+        c->port = (int)port;
+    } else if (!strcmp(name, "data")) {
+        snprintf(c->data, sizeof c->data, "%s", val);
+    } else if (!strcmp(name, "issuer-domain-name")) {
+        char norm[DP_DOMAIN_MAX + 3];
+        if (c->n_issuers == DP_MAX_ISSUERS || dp_domain_normalize(val, norm, 0, NULL) != DP_OK) return -1;
+        c->issuers[c->n_issuers++] = keep(norm);
+    } else if (!strcmp(name, "hash-prefix")) {
+        snprintf(c->hash_prefix, sizeof c->hash_prefix, "%s", val);
+    } else if (!strcmp(name, "caa-identity")) {
+        char norm[DP_DOMAIN_MAX + 3];
+        if (c->n_caa == DP_MAX_ISSUERS || dp_domain_normalize(val, norm, 0, NULL) != DP_OK) return -1;
+        c->caa_identities[c->n_caa++] = keep(norm);
+    } else if (!strcmp(name, "challenges")) {
+        c->persist = c->dns01 = c->http01 = 0;
+        char buf[256];
+        snprintf(buf, sizeof buf, "%s", val);
+        for (char *t = strtok(buf, ","); t; t = strtok(NULL, ",")) {
+            if (!strcmp(t, "dns-persist-01")) c->persist = 1;
+            else if (!strcmp(t, "dns-01")) c->dns01 = 1;
+            else if (!strcmp(t, "http-01")) c->http01 = 1;
+            else return -1;
+        }
+        if (!c->persist && !c->dns01 && !c->http01) return -1;
+    } else if (!strcmp(name, "draft01-compat")) {
+        c->draft01_compat = !val || !*val || !strcmp(val, "yes") || !strcmp(val, "true") || !strcmp(val, "1");
+    } else if (!strcmp(name, "resolver")) {
+        snprintf(c->resolver, sizeof c->resolver, "%s", val);
+    } else if (!strcmp(name, "trust-anchor")) {
+        snprintf(c->trust_anchor, sizeof c->trust_anchor, "%s", val);
+    } else if (!strcmp(name, "http01-port")) {
+        long p = strtol(val, NULL, 10);
+        if (p <= 0 || p > 65535) return -1;
+        c->http01_port = (int)p;
+    } else if (!strcmp(name, "authz-lifetime")) {
+        if ((c->authz_lifetime = parse_duration(val)) < 0) return -1;
+    } else if (!strcmp(name, "cert-lifetime")) {
+        if ((c->cert_lifetime = parse_duration(val)) < 0) return -1;
+    } else if (!strcmp(name, "threads") || !strcmp(name, "va-threads")) {
+        long n = strtol(val, NULL, 10);
+        if (n <= 0 || n > 64) return -1;
+        *(!strcmp(name, "threads") ? &c->threads : &c->va_threads) = (unsigned)n;
+    } else {
+        return -2;
+    }
+    return 0;
+}
+
+static int read_config(struct ca_config *c, const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "dnspersist-ca: --config %s: cannot open\n", path);
+        return -1;
+    }
+    char line[2048];
+    int n = 0, rc = 0;
+    while (fgets(line, sizeof line, f)) {
+        n++;
+        line[strcspn(line, "#\r\n")] = '\0';
+        char *name = line + strspn(line, " \t");
+        if (!*name) continue;
+        char *val = name + strcspn(name, " \t=");
+        if (*val) *val++ = '\0';
+        val += strspn(val, " \t=");
+        char *end = val + strlen(val);
+        while (end > val && (end[-1] == ' ' || end[-1] == '\t')) *--end = '\0';
+        int r = set_option(c, name, val);
+        if (r) {
+            fprintf(stderr, "dnspersist-ca: %s line %d: %s '%s'\n", path, n,
+                    r == -2 ? "unknown option" : "bad value for", r == -2 ? name : val);
+            rc = -1;
+        }
+    }
+    fclose(f);
+    return rc;
+}
+
+/* The address to bind for the listener's host name. */
+static int bind_address(const char *host, char *out, size_t cap)
+{
+    unsigned char b[16];
+    if (inet_pton(AF_INET, host, b) == 1 || inet_pton(AF_INET6, host, b) == 1) {
+        snprintf(out, cap, "%s", host);
+        return 0;
+    }
+    if (!strcmp(host, "localhost")) {
+        snprintf(out, cap, "127.0.0.1");
+        return 0;
+    }
+    struct addrinfo hints = {0}, *res = NULL;
+    hints.ai_socktype = SOCK_STREAM;
+    if (getaddrinfo(host, NULL, &hints, &res) || !res) return -1;
+    void *addr = res->ai_family == AF_INET ? (void *)&((struct sockaddr_in *)res->ai_addr)->sin_addr
+                                           : (void *)&((struct sockaddr_in6 *)res->ai_addr)->sin6_addr;
+    inet_ntop(res->ai_family, addr, out, (socklen_t)cap);
+    freeaddrinfo(res);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static struct ca ca;
+    struct ca_config *c = &ca.cfg;
+    snprintf(c->listen_host, sizeof c->listen_host, "localhost");
+    c->port = 14000;
+    snprintf(c->data, sizeof c->data, "dnspersist-ca-data");
+    c->persist = c->dns01 = c->http01 = 1;
+    c->http01_port = 80;
+    c->authz_lifetime = 30 * 86400;
+    c->cert_lifetime = 90 * 86400;
+    c->order_lifetime = 7 * 86400;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    c->threads = cores > 0 ? (unsigned)cores : 2;
+    c->va_threads = 2;
+
+    static const struct option opts[] = {
+        {"listen", required_argument, 0, 0},          {"data", required_argument, 0, 0},
+        {"issuer-domain-name", required_argument, 0, 0}, {"hash-prefix", required_argument, 0, 0},
+        {"caa-identity", required_argument, 0, 0},    {"challenges", required_argument, 0, 0},
+        {"draft01-compat", no_argument, 0, 0},        {"resolver", required_argument, 0, 0},
+        {"trust-anchor", required_argument, 0, 0},    {"http01-port", required_argument, 0, 0},
+        {"authz-lifetime", required_argument, 0, 0},  {"cert-lifetime", required_argument, 0, 0},
+        {"threads", required_argument, 0, 0},         {"va-threads", required_argument, 0, 0},
+        {"config", required_argument, 0, 'c'},        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    /* The config file first, so the command line overrides it. */
+    for (int i = 1; i + 1 < argc; i++)
+        if (!strcmp(argv[i], "--config") && read_config(c, argv[i + 1])) return 2;
+    int o, idx;
+    opterr = 0;
+    while ((o = getopt_long(argc, argv, ":h", opts, &idx)) != -1) {
+        if (o == 'h') {
+            help();
+            return 0;
+        }
+        if (o == 'c') continue;
+        if (o != 0) {
+            fprintf(stderr, "dnspersist-ca: %s option '%s' (see --help)\n",
+                    o == ':' ? "missing value for" : "unknown", argv[optind - 1]);
+            return 2;
+        }
+        if (set_option(c, opts[idx].name, optarg ? optarg : "")) {
+            fprintf(stderr, "dnspersist-ca: bad value for --%s: '%s'\n", opts[idx].name, optarg ? optarg : "");
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "dnspersist-ca: unexpected argument '%s' (see --help)\n", argv[optind]);
+        return 2;
+    }
+    snprintf(ca.base, sizeof ca.base, strchr(c->listen_host, ':') ? "https://[%s]:%d" : "https://%s:%d",
+             c->listen_host, c->port);
+    if (!c->n_issuers) {
+        char norm[DP_DOMAIN_MAX + 3];
+        if (dp_domain_normalize(c->listen_host, norm, 0, NULL) != DP_OK) {
+            fprintf(stderr, "dnspersist-ca: the listener host '%s' is not a domain name: give --issuer-domain-name\n", c->listen_host);
+            return 2;
+        }
+        c->issuers[c->n_issuers++] = keep(norm);
+    }
+    if (!c->hash_prefix[0]) snprintf(c->hash_prefix, sizeof c->hash_prefix, "%s/acme/account-hash/", ca.base);
+    /* A1: every challenge issuer name must be a CAA identity when those are advertised. */
+    for (size_t i = 0; c->n_caa && i < c->n_issuers; i++) {
+        int found = 0;
+        for (size_t k = 0; k < c->n_caa; k++)
+            found |= !strcmp(c->issuers[i], c->caa_identities[k]);
+        if (!found) {
+            fprintf(stderr, "dnspersist-ca: issuer domain name %s is not among --caa-identity (A1)\n", c->issuers[i]);
+            return 2;
+        }
+    }
+    if (bind_address(c->listen_host, c->listen_addr, sizeof c->listen_addr)) {
+        fprintf(stderr, "dnspersist-ca: cannot resolve the listener host %s\n", c->listen_host);
+        return 2;
+    }
+    if (mkdir(c->data, 0700) && errno != EEXIST) {
+        fprintf(stderr, "dnspersist-ca: cannot create %s: %s\n", c->data, strerror(errno));
+        return 1;
+    }
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    struct dp_error e = {0};
+    char why[512] = "", db[1100];
+    const char *tls_names[] = {c->listen_host, c->listen_addr};
+    snprintf(db, sizeof db, "%s/ca.sqlite", c->data);
+    int rc = 1;
+    struct http_server *http = NULL;
+    if (!(ca.dp = dp_ctx_new(&e)) || !(ca.pki = pki_open(c->data, tls_names, 2, &e))) {
+        fprintf(stderr, "dnspersist-ca: %s\n", e.detail);
+        goto out;
+    }
+    if (!(ca.store = store_open(db, why, sizeof why)) || !(ca.nonces = nonces_new(200000)) ||
+        !(ca.va = va_create(&ca, why, sizeof why))) {
+        fprintf(stderr, "dnspersist-ca: %s\n", why[0] ? why : "out of memory");
+        goto out;
+    }
+    if (!(http = http_start(c->listen_addr, c->port, pki_tls_cert_pem(ca.pki), pki_tls_key_pem(ca.pki),
+                            c->threads, acme_handle, &ca, why, sizeof why))) {
+        fprintf(stderr, "dnspersist-ca: %s\n", why);
+        goto out;
+    }
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    signal(SIGPIPE, SIG_IGN);
+    printf("dnspersist-ca: directory %s/directory\n", ca.base);
+    printf("dnspersist-ca: root certificate %s/root.pem (clients must trust it)\n", c->data);
+    fflush(stdout);
+    while (!stopping)
+        pause();
+    rc = 0;
+out:
+    http_stop(http);
+    va_destroy(ca.va);
+    nonces_free(ca.nonces);
+    store_close(ca.store);
+    pki_free(ca.pki);
+    dp_ctx_free(ca.dp);
+    curl_global_cleanup();
+    return rc;
+}

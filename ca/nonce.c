@@ -1,0 +1,131 @@
+/*
+ * nonce.c: a bounded set of outstanding nonces. A ring remembers issue order
+ * so the oldest nonce is evicted when the set is full; an open-addressing
+ * table answers "was this issued and not yet used" in O(1). Nonces are 128
+ * random bits, so forgetting one only costs its client a badNonce retry.
+ */
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/rand.h>
+
+#include "dnspersist/dnspersist.h"
+#include "nonce.h"
+
+struct nonces {
+    pthread_mutex_t mu;
+    unsigned cap, size, ring_head, count;
+    unsigned used; /* live entries plus tombstones: rebuilt before probes get long */
+    char (*ring)[24];  /* issue order */
+    char (*table)[24]; /* "" empty, "\x01" tombstone */
+};
+
+static uint64_t hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+struct nonces *nonces_new(unsigned cap)
+{
+    struct nonces *n = calloc(1, sizeof *n);
+    if (!n) return NULL;
+    n->cap = cap;
+    n->size = 1;
+    while (n->size < cap * 2)
+        n->size <<= 1;
+    n->ring = calloc(cap, sizeof *n->ring);
+    n->table = calloc(n->size, sizeof *n->table);
+    if (!n->ring || !n->table) {
+        nonces_free(n);
+        return NULL;
+    }
+    pthread_mutex_init(&n->mu, NULL);
+    return n;
+}
+
+void nonces_free(struct nonces *n)
+{
+    if (!n) return;
+    free(n->ring);
+    free(n->table);
+    free(n);
+}
+
+/* Index of s in the table, or of the first free slot when absent. */
+static unsigned find(const struct nonces *n, const char *s, int want_free)
+{
+    unsigned mask = n->size - 1, i = (unsigned)hash(s) & mask;
+    for (;; i = (i + 1) & mask) {
+        if (n->table[i][0] == '\0') return i;
+        if (want_free && n->table[i][0] == '\x01') return i;
+        if (!want_free && strcmp(n->table[i], s) == 0) return i;
+    }
+}
+
+static void erase(struct nonces *n, const char *s)
+{
+    unsigned i = find(n, s, 0);
+    if (n->table[i][0]) n->table[i][0] = '\x01';
+}
+
+/* Drops tombstones: re-inserts the live nonces of the ring. */
+static void rebuild(struct nonces *n)
+{
+    char(*old)[24] = n->table;
+    char(*fresh)[24] = calloc(n->size, sizeof *fresh);
+    if (!fresh) return;
+    n->used = 0;
+    for (unsigned k = 0; k < n->count; k++) {
+        const char *s = n->ring[(n->ring_head + n->cap - n->count + k) % n->cap];
+        n->table = old;
+        int live = old[find(n, s, 0)][0] != '\0' && old[find(n, s, 0)][0] != '\x01';
+        n->table = fresh;
+        if (live) {
+            strcpy(fresh[find(n, s, 1)], s);
+            n->used++;
+        }
+    }
+    n->table = fresh;
+    free(old);
+}
+
+int nonces_issue(struct nonces *n, char out[32])
+{
+    unsigned char r[16];
+    if (RAND_bytes(r, sizeof r) != 1) return -1;
+    char *b = dp_b64url_encode_alloc(r, sizeof r);
+    if (!b) return -1;
+    strcpy(out, b);
+    free(b);
+    pthread_mutex_lock(&n->mu);
+    if (n->count == n->cap) { /* forget the oldest */
+        erase(n, n->ring[n->ring_head]);
+        n->count--;
+    }
+    if (n->used + 1 > n->size / 4 * 3) rebuild(n);
+    unsigned slot = find(n, out, 1);
+    if (n->table[slot][0] == '\0') n->used++;
+    strcpy(n->table[slot], out);
+    strcpy(n->ring[n->ring_head], out);
+    n->ring_head = (n->ring_head + 1) % n->cap;
+    n->count++;
+    pthread_mutex_unlock(&n->mu);
+    return 0;
+}
+
+int nonces_consume(struct nonces *n, const char *nonce)
+{
+    if (!nonce || strlen(nonce) != 22) return 0;
+    pthread_mutex_lock(&n->mu);
+    unsigned i = find(n, nonce, 0);
+    int ok = n->table[i][0] != '\0';
+    if (ok) n->table[i][0] = '\x01';
+    /* Its ring entry stays; erasing an absent nonce later is harmless. */
+    pthread_mutex_unlock(&n->mu);
+    return ok;
+}

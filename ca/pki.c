@@ -1,0 +1,429 @@
+/*
+ * pki.c: the only file of the server that builds certificates. Keys are
+ * ECDSA P-256 and signatures SHA-256; serials carry 128 random bits (the
+ * Baseline Requirements ask for at least 64).
+ *
+ * First start: root (10 years, self-signed), intermediate (5 years,
+ * pathlen 0), TLS certificate for the listener (signed by the root), all
+ * written 0600/0644 into the data directory; later starts load them.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <arpa/inet.h>
+
+#include <openssl/bn.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "pki.h"
+
+struct pki {
+    EVP_PKEY *root_key, *int_key, *tls_key;
+    X509 *root, *inter, *tls;
+    char *tls_cert_pem, *tls_key_pem, *chain_pem;
+};
+
+static char *pem_cert(X509 *x)
+{
+    BIO *b = BIO_new(BIO_s_mem());
+    char *d, *out = NULL;
+    if (b && PEM_write_bio_X509(b, x)) {
+        long n = BIO_get_mem_data(b, &d);
+        if ((out = malloc((size_t)n + 1))) {
+            memcpy(out, d, (size_t)n);
+            out[n] = '\0';
+        }
+    }
+    BIO_free(b);
+    return out;
+}
+
+static char *pem_key(EVP_PKEY *k)
+{
+    BIO *b = BIO_new(BIO_s_mem());
+    char *d, *out = NULL;
+    if (b && PEM_write_bio_PrivateKey(b, k, NULL, NULL, 0, NULL, NULL)) {
+        long n = BIO_get_mem_data(b, &d);
+        if ((out = malloc((size_t)n + 1))) {
+            memcpy(out, d, (size_t)n);
+            out[n] = '\0';
+        }
+    }
+    BIO_free(b);
+    return out;
+}
+
+static int write_file(const char *dir, const char *name, const char *data, mode_t mode)
+{
+    char path[4096], tmp[4200];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f) return -1;
+    chmod(tmp, mode);
+    int ok = fputs(data, f) >= 0;
+    ok = (fclose(f) == 0) && ok;
+    /* rename: a crash never leaves a half-written key or certificate behind */
+    return ok && rename(tmp, path) == 0 ? 0 : -1;
+}
+
+static int set_serial(X509 *x, char *hex_out)
+{
+    unsigned char r[16];
+    if (RAND_bytes(r, sizeof r) != 1) return 0;
+    r[0] &= 0x7f; /* positive */
+    r[0] |= 0x01; /* and 16 octets long: no leading zero to strip */
+    BIGNUM *bn = BN_bin2bn(r, sizeof r, NULL);
+    ASN1_INTEGER *ai = bn ? BN_to_ASN1_INTEGER(bn, NULL) : NULL;
+    int ok = ai && X509_set_serialNumber(x, ai);
+    if (ok && hex_out) {
+        char *h = BN_bn2hex(bn);
+        snprintf(hex_out, 41, "%s", h ? h : "");
+        for (char *c = hex_out; *c; c++)
+            if (*c >= 'A' && *c <= 'F') *c = (char)(*c + 32);
+        OPENSSL_free(h);
+    }
+    ASN1_INTEGER_free(ai);
+    BN_free(bn);
+    return ok;
+}
+
+static int add_ext(X509 *x, X509 *issuer, int nid, const char *value)
+{
+    X509V3_CTX c;
+    X509V3_set_ctx_nodb(&c);
+    X509V3_set_ctx(&c, issuer, x, NULL, NULL, 0);
+    X509_EXTENSION *e = X509V3_EXT_conf_nid(NULL, &c, nid, value);
+    int ok = e && X509_add_ext(x, e, -1);
+    X509_EXTENSION_free(e);
+    return ok;
+}
+
+/* A certificate for pub, issued by (issuer, issuer_key); issuer NULL: self-signed. */
+static X509 *make_cert(EVP_PKEY *pub, const char *cn, X509 *issuer, int64_t seconds, int ca,
+                       int pathlen)
+{
+    X509 *x = X509_new();
+    if (!x) return NULL;
+    X509_NAME *name = X509_NAME_new();
+    int ok = X509_set_version(x, 2) && set_serial(x, NULL) &&
+             X509_gmtime_adj(X509_getm_notBefore(x), -3600) &&
+             X509_gmtime_adj(X509_getm_notAfter(x), (long)seconds) && X509_set_pubkey(x, pub) &&
+             name &&
+             X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, (const unsigned char *)"dnspersist", -1, -1, 0) &&
+             X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0) &&
+             X509_set_subject_name(x, name) &&
+             X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : name);
+    X509_NAME_free(name);
+    X509 *iss = issuer ? issuer : x;
+    if (ok && ca) {
+        char bc[64];
+        snprintf(bc, sizeof bc, pathlen >= 0 ? "critical,CA:TRUE,pathlen:%d" : "critical,CA:TRUE", pathlen);
+        ok = add_ext(x, iss, NID_basic_constraints, bc) &&
+             add_ext(x, iss, NID_key_usage, "critical,keyCertSign,cRLSign,digitalSignature");
+    }
+    ok = ok && add_ext(x, iss, NID_subject_key_identifier, "hash") &&
+         (!issuer || add_ext(x, iss, NID_authority_key_identifier, "keyid:always"));
+    if (!ok) {
+        X509_free(x);
+        return NULL;
+    }
+    return x;
+}
+
+static int finish(X509 *x, EVP_PKEY *key)
+{
+    return X509_sign(x, key, EVP_sha256()) > 0;
+}
+
+static EVP_PKEY *load_key(const char *dir, const char *name)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "r");
+    if (!f) return NULL;
+    EVP_PKEY *k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+    fclose(f);
+    return k;
+}
+
+static X509 *load_cert(const char *dir, const char *name)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "r");
+    if (!f) return NULL;
+    X509 *x = PEM_read_X509(f, NULL, NULL, NULL);
+    fclose(f);
+    return x;
+}
+
+void pki_free(struct pki *p)
+{
+    if (!p) return;
+    EVP_PKEY_free(p->root_key);
+    EVP_PKEY_free(p->int_key);
+    EVP_PKEY_free(p->tls_key);
+    X509_free(p->root);
+    X509_free(p->inter);
+    X509_free(p->tls);
+    free(p->tls_cert_pem);
+    free(p->tls_key_pem);
+    free(p->chain_pem);
+    free(p);
+}
+
+static int save(const char *dir, const char *kname, EVP_PKEY *k, const char *cname, X509 *x)
+{
+    char *kp = pem_key(k), *cp = pem_cert(x);
+    int ok = kp && cp && write_file(dir, kname, kp, 0600) == 0 && write_file(dir, cname, cp, 0644) == 0;
+    free(kp);
+    free(cp);
+    return ok;
+}
+
+struct pki *pki_open(const char *dir, const char *const *tls_names, size_t n_tls, struct dp_error *err)
+{
+    struct pki *p = calloc(1, sizeof *p);
+    if (!p) return NULL;
+    p->root_key = load_key(dir, "root.key");
+    p->root = load_cert(dir, "root.pem");
+    p->int_key = load_key(dir, "intermediate.key");
+    p->inter = load_cert(dir, "intermediate.pem");
+    if (!p->root_key || !p->root || !p->int_key || !p->inter) {
+        /* All four or none: a partial set is never completed silently. */
+        if (p->root_key || p->root || p->int_key || p->inter) {
+            snprintf(err->detail, sizeof err->detail,
+                     "%s has only part of the CA (root.key, root.pem, intermediate.key, "
+                     "intermediate.pem): restore it or start from an empty directory",
+                     dir);
+            err->code = DP_ERR_IO;
+            goto fail;
+        }
+        p->root_key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+        p->int_key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+        p->root = p->root_key ? make_cert(p->root_key, "dnspersist root CA", NULL, 10L * 365 * 86400, 1, -1) : NULL;
+        if (!p->root || !finish(p->root, p->root_key)) goto crypto;
+        p->inter = p->int_key ? make_cert(p->int_key, "dnspersist intermediate CA", p->root, 5L * 365 * 86400, 1, 0) : NULL;
+        if (!p->inter || !finish(p->inter, p->root_key)) goto crypto;
+        if (!save(dir, "root.key", p->root_key, "root.pem", p->root) ||
+            !save(dir, "intermediate.key", p->int_key, "intermediate.pem", p->inter)) {
+            snprintf(err->detail, sizeof err->detail, "cannot write the CA into %s", dir);
+            err->code = DP_ERR_IO;
+            goto fail;
+        }
+    }
+    /* The TLS certificate is remade when the listener's names change. */
+    p->tls_key = load_key(dir, "tls.key");
+    p->tls = load_cert(dir, "tls.pem");
+    int fits = p->tls_key && p->tls;
+    for (size_t i = 0; fits && i < n_tls; i++)
+        fits = X509_check_host(p->tls, tls_names[i], 0, 0, NULL) == 1 ||
+               X509_check_ip_asc(p->tls, tls_names[i], 0) == 1;
+    if (!fits) {
+        EVP_PKEY_free(p->tls_key);
+        X509_free(p->tls);
+        p->tls_key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+        p->tls = p->tls_key ? make_cert(p->tls_key, n_tls ? tls_names[0] : "localhost", p->root, 825L * 86400, 0, -1) : NULL;
+        char san[2048] = "";
+        size_t o = 0;
+        for (size_t i = 0; i < n_tls && o < sizeof san; i++) {
+            unsigned char buf[16];
+            int ip = inet_pton(AF_INET, tls_names[i], buf) == 1 || inet_pton(AF_INET6, tls_names[i], buf) == 1;
+            o += (size_t)snprintf(san + o, sizeof san - o, "%s%s:%s", i ? "," : "", ip ? "IP" : "DNS", tls_names[i]);
+        }
+        if (!p->tls || (n_tls && !add_ext(p->tls, p->root, NID_subject_alt_name, san)) ||
+            !add_ext(p->tls, p->root, NID_ext_key_usage, "serverAuth") || !finish(p->tls, p->root_key))
+            goto crypto;
+        if (!save(dir, "tls.key", p->tls_key, "tls.pem", p->tls)) {
+            snprintf(err->detail, sizeof err->detail, "cannot write the TLS certificate into %s", dir);
+            err->code = DP_ERR_IO;
+            goto fail;
+        }
+    }
+    p->tls_cert_pem = pem_cert(p->tls);
+    p->tls_key_pem = pem_key(p->tls_key);
+    p->chain_pem = pem_cert(p->inter);
+    if (!p->tls_cert_pem || !p->tls_key_pem || !p->chain_pem) goto crypto;
+    return p;
+crypto:
+    snprintf(err->detail, sizeof err->detail, "OpenSSL failed while creating the CA");
+    err->code = DP_ERR_CRYPTO;
+fail:
+    pki_free(p);
+    ERR_clear_error();
+    return NULL;
+}
+
+const char *pki_tls_cert_pem(const struct pki *p) { return p->tls_cert_pem; }
+const char *pki_tls_key_pem(const struct pki *p) { return p->tls_key_pem; }
+const char *pki_chain_pem(const struct pki *p) { return p->chain_pem; }
+
+/* Collects the CSR's DNS names (SANs, plus CN) in lowercase. */
+static size_t csr_names(X509_REQ *req, char names[][256], size_t max)
+{
+    size_t n = 0;
+    STACK_OF(X509_EXTENSION) *exts = X509_REQ_get_extensions(req);
+    GENERAL_NAMES *gens = exts ? X509V3_get_d2i(exts, NID_subject_alt_name, NULL, NULL) : NULL;
+    for (int i = 0; gens && i < sk_GENERAL_NAME_num(gens); i++) {
+        GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
+        if (g->type != GEN_DNS) {
+            n = max + 1; /* an IP or other name type: not something we validated */
+            break;
+        }
+        const unsigned char *d = ASN1_STRING_get0_data(g->d.dNSName);
+        int l = ASN1_STRING_length(g->d.dNSName);
+        if (n < max && l > 0 && l < 256) {
+            for (int k = 0; k < l; k++)
+                names[n][k] = (char)((d[k] >= 'A' && d[k] <= 'Z') ? d[k] + 32 : d[k]);
+            names[n++][l] = '\0';
+        } else {
+            n = max + 1;
+            break;
+        }
+    }
+    GENERAL_NAMES_free(gens);
+    sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+    X509_NAME *subj = X509_REQ_get_subject_name(req);
+    int idx = X509_NAME_get_index_by_NID(subj, NID_commonName, -1);
+    if (idx >= 0 && n <= max) {
+        ASN1_STRING *s = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subj, idx));
+        char cn[256];
+        int l = ASN1_STRING_length(s);
+        if (l > 0 && l < 256) {
+            for (int k = 0; k < l; k++) {
+                unsigned char c = ASN1_STRING_get0_data(s)[k];
+                cn[k] = (char)((c >= 'A' && c <= 'Z') ? c + 32 : c);
+            }
+            cn[l] = '\0';
+            int found = 0;
+            for (size_t i = 0; i < n; i++)
+                found |= !strcmp(names[i], cn);
+            if (!found && n < max) strcpy(names[n++], cn);
+            else if (!found) n = max + 1;
+        }
+    }
+    return n;
+}
+
+enum pki_csr_result pki_check_csr(const unsigned char *der, size_t len, const char *const *names,
+                                  size_t n, char *why, size_t cap)
+{
+    const unsigned char *p = der;
+    X509_REQ *req = d2i_X509_REQ(NULL, &p, (long)len);
+    enum pki_csr_result r = PKI_CSR_MALFORMED;
+    if (!req || p != der + len) {
+        snprintf(why, cap, "the CSR is not DER PKCS#10");
+        goto out;
+    }
+    EVP_PKEY *pk = X509_REQ_get0_pubkey(req);
+    if (!pk || X509_REQ_verify(req, pk) != 1) {
+        snprintf(why, cap, "the CSR's signature does not verify");
+        goto out;
+    }
+    int bits = EVP_PKEY_get_bits(pk);
+    if (EVP_PKEY_is_a(pk, "RSA") ? bits < 2048 || bits > 8192
+        : EVP_PKEY_is_a(pk, "EC") ? bits != 256 && bits != 384
+                                  : 1) {
+        snprintf(why, cap, "the CSR key is weak or of an unsupported type (RSA 2048-8192, EC P-256, P-384)");
+        r = PKI_CSR_WEAK_KEY;
+        goto out;
+    }
+    char got[101][256];
+    size_t g = csr_names(req, got, 100);
+    int same = g == n;
+    for (size_t i = 0; same && i < n; i++) {
+        int found = 0;
+        for (size_t k = 0; k < g; k++)
+            found |= !strcmp(got[k], names[i]);
+        same = found;
+    }
+    if (!same) {
+        snprintf(why, cap, "the CSR names differ from the order's identifiers");
+        r = PKI_CSR_NAMES;
+        goto out;
+    }
+    r = PKI_CSR_OK;
+out:
+    X509_REQ_free(req);
+    ERR_clear_error();
+    return r;
+}
+
+char *pki_issue(struct pki *pk, const unsigned char *der, size_t len, const char *const *names,
+                size_t n, int64_t lifetime, char *serial_hex, struct dp_error *err)
+{
+    const unsigned char *p = der;
+    X509_REQ *req = d2i_X509_REQ(NULL, &p, (long)len);
+    EVP_PKEY *pub = req ? X509_REQ_get0_pubkey(req) : NULL;
+    X509 *x = X509_new();
+    X509_NAME *subj = X509_NAME_new();
+    char *out = NULL;
+    int ok = req && pub && x && subj && X509_set_version(x, 2) && set_serial(x, serial_hex) &&
+             X509_gmtime_adj(X509_getm_notBefore(x), -60) &&
+             X509_gmtime_adj(X509_getm_notAfter(x), (long)lifetime) && X509_set_pubkey(x, pub) &&
+             X509_NAME_add_entry_by_txt(subj, "CN", MBSTRING_ASC, (const unsigned char *)names[0], -1, -1, 0) &&
+             X509_set_subject_name(x, subj) && X509_set_issuer_name(x, X509_get_subject_name(pk->inter));
+    if (ok) {
+        size_t sl = 0;
+        for (size_t i = 0; i < n; i++)
+            sl += strlen(names[i]) + 5;
+        char *san = malloc(sl + 1);
+        size_t o = 0;
+        for (size_t i = 0; san && i < n; i++)
+            o += (size_t)snprintf(san + o, sl + 1 - o, "%sDNS:%s", i ? "," : "", names[i]);
+        ok = san && add_ext(x, pk->inter, NID_subject_alt_name, san) &&
+             add_ext(x, pk->inter, NID_basic_constraints, "critical,CA:FALSE") &&
+             add_ext(x, pk->inter, NID_key_usage,
+                     EVP_PKEY_is_a(pub, "RSA") ? "critical,digitalSignature,keyEncipherment"
+                                               : "critical,digitalSignature") &&
+             add_ext(x, pk->inter, NID_ext_key_usage, "serverAuth") &&
+             add_ext(x, pk->inter, NID_subject_key_identifier, "hash") &&
+             add_ext(x, pk->inter, NID_authority_key_identifier, "keyid:always") &&
+             finish(x, pk->int_key);
+        free(san);
+    }
+    if (ok) {
+        char *leaf = pem_cert(x);
+        size_t l = leaf ? strlen(leaf) + strlen(pk->chain_pem) + 1 : 0;
+        if (leaf && (out = malloc(l))) snprintf(out, l, "%s%s", leaf, pk->chain_pem);
+        free(leaf);
+    }
+    if (!out) {
+        snprintf(err->detail, sizeof err->detail, "certificate signing failed");
+        err->code = DP_ERR_CRYPTO;
+    }
+    X509_NAME_free(subj);
+    X509_free(x);
+    X509_REQ_free(req);
+    ERR_clear_error();
+    return out;
+}
+
+int pki_cert_serial(const struct pki *pk, const unsigned char *der, size_t len, char *serial_hex)
+{
+    const unsigned char *p = der;
+    X509 *x = d2i_X509(NULL, &p, (long)len);
+    int rc = -1;
+    if (x && X509_check_issued(pk->inter, x) == X509_V_OK) {
+        BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
+        char *h = bn ? BN_bn2hex(bn) : NULL;
+        if (h) {
+            snprintf(serial_hex, 41, "%s", h);
+            for (char *c = serial_hex; *c; c++)
+                if (*c >= 'A' && *c <= 'F') *c = (char)(*c + 32);
+            rc = 0;
+        }
+        OPENSSL_free(h);
+        BN_free(bn);
+    }
+    X509_free(x);
+    ERR_clear_error();
+    return rc;
+}

@@ -1,0 +1,41 @@
+/* pki.h: the CA's keys and certificates: a root, an intermediate that signs
+ * leaves, and the TLS certificate of the HTTPS listener. */
+#ifndef CA_PKI_H
+#define CA_PKI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dnspersist/dnspersist.h"
+
+struct pki;
+
+/* Loads DIR/{root,intermediate,tls}.{pem,key} or creates them. tls_names are
+ * the listener's DNS names or IP addresses (SANs). NULL with err on failure. */
+struct pki *pki_open(const char *dir, const char *const *tls_names, size_t n_tls,
+                     struct dp_error *err);
+void pki_free(struct pki *p);
+
+const char *pki_tls_cert_pem(const struct pki *p); /* borrowed */
+const char *pki_tls_key_pem(const struct pki *p);
+const char *pki_chain_pem(const struct pki *p);   /* the intermediate, appended to leaves */
+
+/* Result of checking a CSR against an order. */
+enum pki_csr_result { PKI_CSR_OK, PKI_CSR_MALFORMED, PKI_CSR_NAMES, PKI_CSR_WEAK_KEY };
+
+/* Checks a DER CSR: signature, key strength (RSA >= 2048, EC P-256/P-384),
+ * and that its names (CN and SANs) equal names[] as a set. */
+enum pki_csr_result pki_check_csr(const unsigned char *der, size_t len, const char *const *names,
+                                  size_t n, char *why, size_t why_cap);
+
+/* Issues a leaf for the CSR's key with names[] as SANs, valid for lifetime
+ * seconds. Returns the PEM chain (leaf + intermediate, caller frees) and the
+ * serial in hex (serial_hex >= 41 octets). */
+char *pki_issue(struct pki *p, const unsigned char *der, size_t len, const char *const *names,
+                size_t n, int64_t lifetime, char *serial_hex, struct dp_error *err);
+
+/* The serial (hex) of a PEM or DER certificate issued by this CA, or -1 when
+ * it is not ours. */
+int pki_cert_serial(const struct pki *p, const unsigned char *der, size_t len, char *serial_hex);
+
+#endif

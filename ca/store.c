@@ -1,0 +1,519 @@
+/*
+ * store.c: SQLite persistence. WAL with synchronous=NORMAL: a committed
+ * order survives a crash of the process; statements are prepared once and
+ * kept (sqlite3_prepare_v3 with SQLITE_PREPARE_PERSISTENT), which is most of
+ * what makes a certificate cheap.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/rand.h>
+#include <sqlite3.h>
+
+#include "dnspersist/dnspersist.h"
+#include "store.h"
+
+#define N_STMTS 32
+
+struct store {
+    sqlite3 *db;
+    pthread_mutex_t mu;
+    const char *sql[N_STMTS];
+    sqlite3_stmt *st[N_STMTS];
+};
+
+static const char *const schema =
+    "PRAGMA journal_mode=WAL;"
+    "PRAGMA synchronous=NORMAL;"
+    "PRAGMA foreign_keys=ON;"
+    "CREATE TABLE IF NOT EXISTS accounts(id TEXT PRIMARY KEY, status TEXT NOT NULL, jwk TEXT NOT NULL,"
+    " thumb TEXT NOT NULL UNIQUE, contact TEXT NOT NULL, did_persist INTEGER NOT NULL DEFAULT 0,"
+    " created INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS account_keys(account TEXT NOT NULL REFERENCES accounts(id),"
+    " thumb TEXT NOT NULL, seq INTEGER PRIMARY KEY AUTOINCREMENT);"
+    "CREATE INDEX IF NOT EXISTS account_keys_by_account ON account_keys(account, seq);"
+    "CREATE TABLE IF NOT EXISTS orders(id TEXT PRIMARY KEY, account TEXT NOT NULL, status TEXT NOT NULL,"
+    " expires INTEGER NOT NULL, identifiers TEXT NOT NULL, authzs TEXT NOT NULL, error TEXT NOT NULL"
+    " DEFAULT '', cert TEXT NOT NULL DEFAULT '');"
+    "CREATE TABLE IF NOT EXISTS authzs(id TEXT PRIMARY KEY, account TEXT NOT NULL, ord TEXT NOT NULL,"
+    " identifier TEXT NOT NULL, wildcard INTEGER NOT NULL, status TEXT NOT NULL, expires INTEGER NOT NULL,"
+    " token TEXT NOT NULL, ch_type TEXT NOT NULL DEFAULT '', ch_status TEXT NOT NULL DEFAULT 'pending',"
+    " ch_validated INTEGER NOT NULL DEFAULT 0, ch_error TEXT NOT NULL DEFAULT '');"
+    "CREATE TABLE IF NOT EXISTS certs(id TEXT PRIMARY KEY, account TEXT NOT NULL, ord TEXT NOT NULL,"
+    " serial TEXT NOT NULL UNIQUE, pem TEXT NOT NULL, revoked INTEGER NOT NULL DEFAULT 0,"
+    " reason INTEGER NOT NULL DEFAULT 0, created INTEGER NOT NULL);";
+
+struct store *store_open(const char *path, char *why, size_t cap)
+{
+    struct store *s = calloc(1, sizeof *s);
+    if (!s) return NULL;
+    pthread_mutex_init(&s->mu, NULL);
+    char *msg = NULL;
+    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
+        sqlite3_busy_timeout(s->db, 5000) != SQLITE_OK ||
+        sqlite3_exec(s->db, schema, NULL, NULL, &msg) != SQLITE_OK) {
+        snprintf(why, cap, "%s: %s", path, msg ? msg : sqlite3_errmsg(s->db));
+        sqlite3_free(msg);
+        store_close(s);
+        return NULL;
+    }
+    return s;
+}
+
+void store_close(struct store *s)
+{
+    if (!s) return;
+    for (int i = 0; i < N_STMTS; i++)
+        sqlite3_finalize(s->st[i]);
+    sqlite3_close(s->db);
+    pthread_mutex_destroy(&s->mu);
+    free(s);
+}
+
+/* The prepared statement for sql (compared by address: each call site passes
+ * its own literal). Called with the mutex held. */
+static sqlite3_stmt *stmt(struct store *s, const char *sql)
+{
+    int i = 0;
+    for (; i < N_STMTS && s->sql[i]; i++)
+        if (s->sql[i] == sql) {
+            sqlite3_reset(s->st[i]);
+            sqlite3_clear_bindings(s->st[i]);
+            return s->st[i];
+        }
+    if (i == N_STMTS) return NULL;
+    if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL) != SQLITE_OK) {
+        fprintf(stderr, "dnspersist-ca: store: %s: %s\n", sqlite3_errmsg(s->db), sql);
+        return NULL;
+    }
+    s->sql[i] = sql;
+    return s->st[i];
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+    sqlite3_bind_text(st, i, v ? v : "", -1, SQLITE_STATIC);
+}
+
+static void col(sqlite3_stmt *st, int i, char *out, size_t cap)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    snprintf(out, cap, "%s", t ? (const char *)t : "");
+}
+
+int store_new_id(char out[ST_ID])
+{
+    unsigned char r[12];
+    if (RAND_bytes(r, sizeof r) != 1) return -1;
+    char *b = dp_b64url_encode_alloc(r, sizeof r);
+    if (!b) return -1;
+    snprintf(out, ST_ID, "%s", b);
+    free(b);
+    return 0;
+}
+
+static const char SQL_ACCT_INS[] = "INSERT INTO accounts(id,status,jwk,thumb,contact,created) VALUES(?,'valid',?,?,?,strftime('%s','now'))";
+static const char SQL_KEY_INS[] = "INSERT INTO account_keys(account,thumb) VALUES(?,?)";
+static const char SQL_ACCT_GET[] = "SELECT id,status,jwk,thumb,contact,did_persist FROM accounts WHERE id=?";
+static const char SQL_ACCT_BY_THUMB[] = "SELECT id,status,jwk,thumb,contact,did_persist FROM accounts WHERE thumb=?";
+
+static int exec(struct store *s, const char *sql)
+{
+    return sqlite3_exec(s->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+}
+
+static int read_account(sqlite3_stmt *st, struct st_account *a)
+{
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE) return 1;
+    if (rc != SQLITE_ROW) return -1;
+    col(st, 0, a->id, sizeof a->id);
+    col(st, 1, a->status, sizeof a->status);
+    col(st, 2, a->jwk, sizeof a->jwk);
+    col(st, 3, a->thumb, sizeof a->thumb);
+    col(st, 4, a->contact, sizeof a->contact);
+    a->did_persist = sqlite3_column_int(st, 5);
+    return 0;
+}
+
+int store_account_create(struct store *s, const char *jwk, const char *thumb, const char *contact,
+                         struct st_account *out)
+{
+    char id[ST_ID];
+    if (store_new_id(id)) return -1;
+    pthread_mutex_lock(&s->mu);
+    int rc = -1;
+    sqlite3_stmt *st;
+    if (exec(s, "BEGIN IMMEDIATE")) goto out;
+    if (!(st = stmt(s, SQL_ACCT_INS))) goto rollback;
+    bind_text(st, 1, id);
+    bind_text(st, 2, jwk);
+    bind_text(st, 3, thumb);
+    bind_text(st, 4, contact);
+    if (sqlite3_step(st) != SQLITE_DONE) goto rollback;
+    if (!(st = stmt(s, SQL_KEY_INS))) goto rollback;
+    bind_text(st, 1, id);
+    bind_text(st, 2, thumb);
+    if (sqlite3_step(st) != SQLITE_DONE || exec(s, "COMMIT")) goto rollback;
+    if ((st = stmt(s, SQL_ACCT_GET))) {
+        bind_text(st, 1, id);
+        rc = read_account(st, out);
+    }
+    goto out;
+rollback:
+    exec(s, "ROLLBACK");
+out:
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+static int get_account(struct store *s, const char *sql, const char *key, struct st_account *out)
+{
+    pthread_mutex_lock(&s->mu);
+    sqlite3_stmt *st = stmt(s, sql);
+    int rc = -1;
+    if (st) {
+        bind_text(st, 1, key);
+        rc = read_account(st, out);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+int store_account_get(struct store *s, const char *id, struct st_account *out)
+{
+    return get_account(s, SQL_ACCT_GET, id, out);
+}
+
+int store_account_by_thumb(struct store *s, const char *thumb, struct st_account *out)
+{
+    return get_account(s, SQL_ACCT_BY_THUMB, thumb, out);
+}
+
+static int run1(struct store *s, const char *sql, const char *a, const char *b, const char *c)
+{
+    pthread_mutex_lock(&s->mu);
+    sqlite3_stmt *st = stmt(s, sql);
+    int rc = -1;
+    if (st) {
+        bind_text(st, 1, a);
+        if (b) bind_text(st, 2, b);
+        if (c) bind_text(st, 3, c);
+        rc = sqlite3_step(st) == SQLITE_DONE ? (sqlite3_changes(s->db) ? 0 : 1) : -1;
+    }
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+static const char SQL_ACCT_UPD[] = "UPDATE accounts SET status=?, contact=? WHERE id=?";
+static const char SQL_ACCT_PERSIST[] = "UPDATE accounts SET did_persist=1 WHERE id=?";
+
+int store_account_update(struct store *s, const char *id, const char *status, const char *contact)
+{
+    return run1(s, SQL_ACCT_UPD, status, contact, id);
+}
+
+int store_account_mark_persist(struct store *s, const char *id)
+{
+    return run1(s, SQL_ACCT_PERSIST, id, NULL, NULL);
+}
+
+static const char SQL_ACCT_ROLL[] = "UPDATE accounts SET jwk=?, thumb=? WHERE id=?";
+
+int store_account_rollover(struct store *s, const char *id, const char *jwk, const char *thumb)
+{
+    pthread_mutex_lock(&s->mu);
+    int rc = -1;
+    sqlite3_stmt *st;
+    if (exec(s, "BEGIN IMMEDIATE")) goto out;
+    if (!(st = stmt(s, SQL_ACCT_ROLL))) goto rollback;
+    bind_text(st, 1, jwk);
+    bind_text(st, 2, thumb);
+    bind_text(st, 3, id);
+    int step = sqlite3_step(st);
+    if (step == SQLITE_CONSTRAINT) {
+        rc = 1;
+        goto rollback;
+    }
+    if (step != SQLITE_DONE || !(st = stmt(s, SQL_KEY_INS))) goto rollback;
+    bind_text(st, 1, id);
+    bind_text(st, 2, thumb);
+    if (sqlite3_step(st) != SQLITE_DONE || exec(s, "COMMIT")) goto rollback;
+    rc = 0;
+    goto out;
+rollback:
+    exec(s, "ROLLBACK");
+out:
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+static const char SQL_KEYS[] = "SELECT thumb FROM account_keys WHERE account=? ORDER BY seq DESC LIMIT ?";
+
+size_t store_account_keys(struct store *s, const char *id, char thumbs[][48], size_t max)
+{
+    pthread_mutex_lock(&s->mu);
+    sqlite3_stmt *st = stmt(s, SQL_KEYS);
+    size_t n = 0;
+    if (st) {
+        bind_text(st, 1, id);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
+        while (n < max && sqlite3_step(st) == SQLITE_ROW)
+            col(st, 0, thumbs[n++], 48);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return n;
+}
+
+static const char SQL_ORDER_INS[] = "INSERT INTO orders(id,account,status,expires,identifiers,authzs) VALUES(?,?,'pending',?,?,?)";
+static const char SQL_AUTHZ_INS[] = "INSERT INTO authzs(id,account,ord,identifier,wildcard,status,expires,token) VALUES(?,?,?,?,?,'pending',?,?)";
+
+/* Joins n strings stored w octets apart with '\n' (identifiers never contain one). */
+static char *join(const char *v, size_t n, size_t w)
+{
+    size_t l = 1;
+    for (size_t i = 0; i < n; i++)
+        l += strlen(v + i * w) + 1;
+    char *out = malloc(l), *p = out;
+    for (size_t i = 0; out && i < n; i++)
+        p += sprintf(p, "%s%s", i ? "\n" : "", v + i * w);
+    if (out) *p = '\0';
+    return out;
+}
+
+static size_t split(const char *in, char *out, size_t w, size_t max)
+{
+    size_t n = 0;
+    while (*in && n < max) {
+        const char *e = strchr(in, '\n');
+        size_t l = e ? (size_t)(e - in) : strlen(in);
+        snprintf(out + n * w, w, "%.*s", (int)l, in);
+        n++;
+        in += l + (e ? 1 : 0);
+    }
+    return n;
+}
+
+int store_order_create(struct store *s, struct st_order *o, const int *wildcard, int64_t authz_expires)
+{
+    if (store_new_id(o->id)) return -1;
+    for (size_t i = 0; i < o->n; i++)
+        if (store_new_id(o->authz[i])) return -1;
+    char *ids = join(&o->identifiers[0][0], o->n, 256), *az = join(&o->authz[0][0], o->n, ST_ID);
+    pthread_mutex_lock(&s->mu);
+    int rc = -1;
+    sqlite3_stmt *st;
+    if (!ids || !az || exec(s, "BEGIN IMMEDIATE")) goto out;
+    if (!(st = stmt(s, SQL_ORDER_INS))) goto rollback;
+    bind_text(st, 1, o->id);
+    bind_text(st, 2, o->account);
+    sqlite3_bind_int64(st, 3, o->expires);
+    bind_text(st, 4, ids);
+    bind_text(st, 5, az);
+    if (sqlite3_step(st) != SQLITE_DONE) goto rollback;
+    for (size_t i = 0; i < o->n; i++) {
+        unsigned char r[32];
+        char *tok = RAND_bytes(r, sizeof r) == 1 ? dp_b64url_encode_alloc(r, sizeof r) : NULL;
+        if (!tok || !(st = stmt(s, SQL_AUTHZ_INS))) {
+            free(tok);
+            goto rollback;
+        }
+        const char *ident = o->identifiers[i];
+        bind_text(st, 1, o->authz[i]);
+        bind_text(st, 2, o->account);
+        bind_text(st, 3, o->id);
+        bind_text(st, 4, wildcard[i] ? ident + 2 : ident);
+        sqlite3_bind_int(st, 5, wildcard[i]);
+        sqlite3_bind_int64(st, 6, authz_expires);
+        bind_text(st, 7, tok);
+        int step = sqlite3_step(st);
+        free(tok);
+        if (step != SQLITE_DONE) goto rollback;
+    }
+    if (exec(s, "COMMIT")) goto rollback;
+    snprintf(o->status, sizeof o->status, "pending");
+    rc = 0;
+    goto out;
+rollback:
+    exec(s, "ROLLBACK");
+out:
+    pthread_mutex_unlock(&s->mu);
+    free(ids);
+    free(az);
+    return rc;
+}
+
+static const char SQL_ORDER_GET[] = "SELECT id,account,status,expires,identifiers,authzs,error,cert FROM orders WHERE id=?";
+
+int store_order_get(struct store *s, const char *id, struct st_order *o)
+{
+    pthread_mutex_lock(&s->mu);
+    sqlite3_stmt *st = stmt(s, SQL_ORDER_GET);
+    int rc = -1;
+    if (st) {
+        bind_text(st, 1, id);
+        int step = sqlite3_step(st);
+        if (step == SQLITE_DONE) {
+            rc = 1;
+        } else if (step == SQLITE_ROW) {
+            col(st, 0, o->id, sizeof o->id);
+            col(st, 1, o->account, sizeof o->account);
+            col(st, 2, o->status, sizeof o->status);
+            o->expires = sqlite3_column_int64(st, 3);
+            o->n = split((const char *)sqlite3_column_text(st, 4), (char *)o->identifiers, 256, ST_MAX_IDENTIFIERS);
+            split((const char *)sqlite3_column_text(st, 5), (char *)o->authz, ST_ID, ST_MAX_IDENTIFIERS);
+            col(st, 6, o->error, sizeof o->error);
+            col(st, 7, o->cert, sizeof o->cert);
+            rc = 0;
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+static const char SQL_ORDER_SET[] = "UPDATE orders SET status=?, error=?, cert=? WHERE id=?";
+
+int store_order_set(struct store *s, const char *id, const char *status, const char *error, const char *cert)
+{
+    pthread_mutex_lock(&s->mu);
+    sqlite3_stmt *st = stmt(s, SQL_ORDER_SET);
+    int rc = -1;
+    if (st) {
+        bind_text(st, 1, status);
+        bind_text(st, 2, error);
+        bind_text(st, 3, cert);
+        bind_text(st, 4, id);
+        rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+    }
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+static const char SQL_AUTHZ_GET[] = "SELECT id,account,ord,identifier,wildcard,status,expires,token,ch_type,ch_status,ch_validated,ch_error FROM authzs WHERE id=?";
+
+int store_authz_get(struct store *s, const char *id, struct st_authz *a)
+{
+    pthread_mutex_lock(&s->mu);
+    sqlite3_stmt *st = stmt(s, SQL_AUTHZ_GET);
+    int rc = -1;
+    if (st) {
+        bind_text(st, 1, id);
+        int step = sqlite3_step(st);
+        if (step == SQLITE_DONE) {
+            rc = 1;
+        } else if (step == SQLITE_ROW) {
+            col(st, 0, a->id, sizeof a->id);
+            col(st, 1, a->account, sizeof a->account);
+            col(st, 2, a->order, sizeof a->order);
+            col(st, 3, a->identifier, sizeof a->identifier);
+            a->wildcard = sqlite3_column_int(st, 4);
+            col(st, 5, a->status, sizeof a->status);
+            a->expires = sqlite3_column_int64(st, 6);
+            col(st, 7, a->token, sizeof a->token);
+            col(st, 8, a->ch_type, sizeof a->ch_type);
+            col(st, 9, a->ch_status, sizeof a->ch_status);
+            a->ch_validated = sqlite3_column_int64(st, 10);
+            col(st, 11, a->ch_error, sizeof a->ch_error);
+            rc = 0;
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+static const char SQL_AUTHZ_SET[] = "UPDATE authzs SET status=?, expires=?, ch_type=?, ch_status=?, ch_validated=?, ch_error=? WHERE id=?";
+
+int store_authz_set(struct store *s, const struct st_authz *a)
+{
+    pthread_mutex_lock(&s->mu);
+    sqlite3_stmt *st = stmt(s, SQL_AUTHZ_SET);
+    int rc = -1;
+    if (st) {
+        bind_text(st, 1, a->status);
+        sqlite3_bind_int64(st, 2, a->expires);
+        bind_text(st, 3, a->ch_type);
+        bind_text(st, 4, a->ch_status);
+        sqlite3_bind_int64(st, 5, a->ch_validated);
+        bind_text(st, 6, a->ch_error);
+        bind_text(st, 7, a->id);
+        rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+    }
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+static const char SQL_CH_START[] = "UPDATE authzs SET ch_type=?, ch_status='processing' WHERE id=? AND status='pending' AND ch_status='pending'";
+
+int store_challenge_start(struct store *s, const char *authz, const char *type)
+{
+    return run1(s, SQL_CH_START, type, authz, NULL);
+}
+
+static const char SQL_CERT_INS[] = "INSERT INTO certs(id,account,ord,serial,pem,created) VALUES(?,?,?,?,?,strftime('%s','now'))";
+
+int store_cert_create(struct store *s, const char *account, const char *order, const char *serial,
+                      const char *pem, char out_id[ST_ID])
+{
+    if (store_new_id(out_id)) return -1;
+    pthread_mutex_lock(&s->mu);
+    sqlite3_stmt *st = stmt(s, SQL_CERT_INS);
+    int rc = -1;
+    if (st) {
+        bind_text(st, 1, out_id);
+        bind_text(st, 2, account);
+        bind_text(st, 3, order);
+        bind_text(st, 4, serial);
+        bind_text(st, 5, pem);
+        rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+    }
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+static const char SQL_CERT_GET[] = "SELECT id,account,serial,pem,revoked FROM certs WHERE id=?";
+static const char SQL_CERT_BY_SERIAL[] = "SELECT id,account,serial,pem,revoked FROM certs WHERE serial=?";
+
+static int get_cert(struct store *s, const char *sql, const char *key, struct st_cert *c)
+{
+    pthread_mutex_lock(&s->mu);
+    sqlite3_stmt *st = stmt(s, sql);
+    int rc = -1;
+    if (st) {
+        bind_text(st, 1, key);
+        int step = sqlite3_step(st);
+        if (step == SQLITE_DONE) {
+            rc = 1;
+        } else if (step == SQLITE_ROW) {
+            col(st, 0, c->id, sizeof c->id);
+            col(st, 1, c->account, sizeof c->account);
+            col(st, 2, c->serial, sizeof c->serial);
+            const unsigned char *pem = sqlite3_column_text(st, 3);
+            c->pem = strdup(pem ? (const char *)pem : "");
+            c->revoked = sqlite3_column_int(st, 4);
+            rc = c->pem ? 0 : -1;
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+int store_cert_get(struct store *s, const char *id, struct st_cert *c)
+{
+    return get_cert(s, SQL_CERT_GET, id, c);
+}
+
+int store_cert_by_serial(struct store *s, const char *serial, struct st_cert *c)
+{
+    return get_cert(s, SQL_CERT_BY_SERIAL, serial, c);
+}
+
+static const char SQL_CERT_REVOKE[] = "UPDATE certs SET revoked=1, reason=? WHERE id=? AND revoked=0";
+
+int store_cert_revoke(struct store *s, const char *id, int reason)
+{
+    char r[16];
+    snprintf(r, sizeof r, "%d", reason);
+    return run1(s, SQL_CERT_REVOKE, r, id, NULL);
+}

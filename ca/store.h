@@ -1,0 +1,97 @@
+/*
+ * store.h: the CA's persistent state, SQLite (the only file that includes
+ * sqlite3.h). Calls are serialized by one mutex; every multi-row change is
+ * one transaction, so a crash never leaves half an order.
+ */
+#ifndef CA_STORE_H
+#define CA_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define ST_ID 24
+#define ST_JWK 4096
+#define ST_TEXT 2048
+#define ST_MAX_KEYS 64       /* retained thumbprints loaded per validation */
+#define ST_MAX_IDENTIFIERS 100
+
+struct st_account {
+    char id[ST_ID];
+    char status[16]; /* valid, deactivated */
+    char jwk[ST_JWK];
+    char thumb[48];
+    char contact[ST_TEXT]; /* JSON array */
+    int did_persist;       /* has completed a dns-persist-01 validation */
+};
+
+struct st_order {
+    char id[ST_ID];
+    char account[ST_ID];
+    char status[16]; /* pending, ready, processing, valid, invalid */
+    int64_t expires;
+    size_t n;
+    char identifiers[ST_MAX_IDENTIFIERS][256];
+    char authz[ST_MAX_IDENTIFIERS][ST_ID];
+    char error[ST_TEXT]; /* problem JSON or "" */
+    char cert[ST_ID];
+};
+
+struct st_authz {
+    char id[ST_ID];
+    char account[ST_ID];
+    char order[ST_ID];
+    char identifier[256]; /* without "*." */
+    int wildcard;
+    char status[16]; /* pending, valid, invalid, deactivated */
+    int64_t expires;
+    char token[64];
+    char ch_type[24];   /* the challenge answered, "" before */
+    char ch_status[16]; /* its status: pending, processing, valid, invalid */
+    int64_t ch_validated;
+    char ch_error[ST_TEXT];
+};
+
+struct st_cert {
+    char id[ST_ID];
+    char account[ST_ID];
+    char serial[48];
+    char *pem; /* caller frees */
+    int revoked;
+};
+
+struct store;
+
+struct store *store_open(const char *path, char *why, size_t cap);
+void store_close(struct store *s);
+
+/* 0 ok, 1 not found, -1 error. */
+int store_new_id(char out[ST_ID]);
+int store_account_create(struct store *s, const char *jwk, const char *thumb, const char *contact,
+                         struct st_account *out);
+int store_account_get(struct store *s, const char *id, struct st_account *out);
+int store_account_by_thumb(struct store *s, const char *thumb, struct st_account *out);
+int store_account_update(struct store *s, const char *id, const char *status, const char *contact);
+int store_account_mark_persist(struct store *s, const char *id);
+/* Replaces the key; the old thumbprint stays in the history (A6). 1: the
+ * new key already belongs to an account. */
+int store_account_rollover(struct store *s, const char *id, const char *jwk, const char *thumb);
+/* Current key first, then older keys newest first. Returns the count. */
+size_t store_account_keys(struct store *s, const char *id, char thumbs[][48], size_t max);
+
+int store_order_create(struct store *s, struct st_order *o, const int *wildcard,
+                       int64_t authz_expires);
+int store_order_get(struct store *s, const char *id, struct st_order *out);
+int store_order_set(struct store *s, const char *id, const char *status, const char *error,
+                    const char *cert);
+int store_authz_get(struct store *s, const char *id, struct st_authz *out);
+int store_authz_set(struct store *s, const struct st_authz *a);
+/* Moves a pending challenge to processing; 1 when it was not pending. */
+int store_challenge_start(struct store *s, const char *authz, const char *type);
+
+int store_cert_create(struct store *s, const char *account, const char *order, const char *serial,
+                      const char *pem, char out_id[ST_ID]);
+int store_cert_get(struct store *s, const char *id, struct st_cert *out);
+int store_cert_by_serial(struct store *s, const char *serial, struct st_cert *out);
+int store_cert_revoke(struct store *s, const char *id, int reason);
+
+#endif

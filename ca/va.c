@@ -1,0 +1,434 @@
+/*
+ * va.c: the validation authority. Challenge answers are queued; each worker
+ * thread owns a resolver, a libcurl handle and reads live state from the
+ * store at every attempt (V1 fresh DNS, V5 live account status).
+ *
+ *   dns-persist-01: TXT at _validation-persist.<name>, the library's
+ *                   verification procedure (hashed URIs over every retained
+ *                   key, draft-01 plain URLs in compat mode), authz expiry
+ *                   clamped to persistUntil (V6)
+ *   dns-01:         TXT at _acme-challenge.<name> = b64url(SHA-256(keyAuth))
+ *   http-01:        GET http://<name>:<http01-port>/.well-known/acme-challenge/<token>
+ *
+ * Failed dns-persist-01 validations are rate-limited per (domain, account)
+ * (V7): after VA_FAIL_LIMIT failures in VA_FAIL_WINDOW seconds the attempt
+ * fails with rateLimited without a look-up.
+ */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+
+#include "ca.h"
+
+#define VA_QUEUE 65536
+#define VA_FAIL_LIMIT 20
+#define VA_FAIL_WINDOW 3600
+#define VA_FAIL_SLOTS 4096
+
+struct fail_slot {
+    char key[256 + ST_ID + 2];
+    int64_t window_start;
+    int count;
+};
+
+struct va {
+    struct ca *ca;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    char (*q)[ST_ID];
+    size_t head, tail, len;
+    int stop;
+    pthread_t threads[16];
+    unsigned n_threads;
+    struct fail_slot fails[VA_FAIL_SLOTS];
+};
+
+void va_enqueue(struct va *va, const char *id)
+{
+    pthread_mutex_lock(&va->mu);
+    if (va->len < VA_QUEUE) {
+        snprintf(va->q[va->tail], ST_ID, "%s", id);
+        va->tail = (va->tail + 1) % VA_QUEUE;
+        va->len++;
+        pthread_cond_signal(&va->cv);
+    }
+    pthread_mutex_unlock(&va->mu);
+}
+
+static struct fail_slot *fail_slot(struct va *va, const char *key)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (const char *p = key; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ull;
+    return &va->fails[h % VA_FAIL_SLOTS];
+}
+
+/* 1 when the (domain, account) pair may be tried again now. */
+static int fail_allowed(struct va *va, const char *key, int64_t now)
+{
+    pthread_mutex_lock(&va->mu);
+    struct fail_slot *s = fail_slot(va, key);
+    int ok = strcmp(s->key, key) || now - s->window_start >= VA_FAIL_WINDOW || s->count < VA_FAIL_LIMIT;
+    pthread_mutex_unlock(&va->mu);
+    return ok;
+}
+
+static void fail_note(struct va *va, const char *key, int64_t now)
+{
+    pthread_mutex_lock(&va->mu);
+    struct fail_slot *s = fail_slot(va, key);
+    if (strcmp(s->key, key) || now - s->window_start >= VA_FAIL_WINDOW) {
+        snprintf(s->key, sizeof s->key, "%s", key);
+        s->window_start = now;
+        s->count = 0;
+    }
+    s->count++;
+    pthread_mutex_unlock(&va->mu);
+}
+
+struct worker {
+    struct va *va;
+    struct dp_resolver *res;
+    CURL *curl;
+};
+
+struct lookup {
+    enum dp_dns_status status;
+    char detail[512];
+    enum dp_dnssec dnssec;
+    char **values;
+    size_t n;
+    struct dp_span *spans; /* one per value, for the verifier */
+    struct dp_txt_rr *rrs;
+    char ip[64];
+};
+
+static void on_txt(void *arg, size_t i, const struct dp_dns_answer *a)
+{
+    (void)i;
+    struct lookup *l = arg;
+    l->status = a->status;
+    l->dnssec = a->dnssec;
+    snprintf(l->detail, sizeof l->detail, "%s", a->detail);
+    if (a->status != DP_DNS_FOUND) return;
+    l->values = calloc(a->n_rrs, sizeof *l->values);
+    l->spans = calloc(a->n_rrs, sizeof *l->spans);
+    l->rrs = calloc(a->n_rrs, sizeof *l->rrs);
+    if (!l->values || !l->spans || !l->rrs) {
+        l->status = DP_DNS_FAILED;
+        snprintf(l->detail, sizeof l->detail, "out of memory");
+        return;
+    }
+    for (size_t k = 0; k < a->n_rrs; k++) {
+        if (a->qtype == DP_DNS_TYPE_TXT) {
+            size_t len = 0;
+            for (size_t s = 0; s < a->txt[k].n_strings; s++)
+                len += a->txt[k].strings[s].len;
+            l->values[k] = malloc(len + 1);
+            if (l->values[k]) dp_txt_join(&a->txt[k], l->values[k], len + 1, &len, NULL);
+            l->spans[k] = (struct dp_span){l->values[k], l->values[k] ? len : 0};
+        } else if (a->rdata[k].len == 4 && !l->ip[0]) { /* A record */
+            const unsigned char *b = (const unsigned char *)a->rdata[k].ptr;
+            snprintf(l->ip, sizeof l->ip, "%u.%u.%u.%u", b[0], b[1], b[2], b[3]);
+        }
+        l->rrs[k] = (struct dp_txt_rr){&l->spans[k], 1};
+    }
+    l->n = a->n_rrs;
+}
+
+static void lookup_free(struct lookup *l)
+{
+    for (size_t i = 0; l->values && i < l->n; i++)
+        free(l->values[i]);
+    free(l->values);
+    free(l->spans);
+    free(l->rrs);
+}
+
+static void lookup(struct worker *w, const char *name, int qtype, struct lookup *l)
+{
+    memset(l, 0, sizeof *l);
+    const char *names[] = {name};
+    struct dp_error e;
+    if (dp_resolver_batch(w->res, names, 1, qtype, on_txt, l, &e) != DP_OK) {
+        l->status = DP_DNS_FAILED;
+        snprintf(l->detail, sizeof l->detail, "%s", e.detail);
+    }
+}
+
+/* Outcome of one validation. */
+struct outcome {
+    int valid;
+    const char *type; /* problem type when not valid */
+    int status;
+    char detail[700];
+    int64_t clamp; /* V6: latest expiry, 0 for none */
+};
+
+static void fail(struct outcome *o, const char *type, int status, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void fail(struct outcome *o, const char *type, int status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(o->detail, sizeof o->detail, fmt, ap);
+    va_end(ap);
+    o->valid = 0;
+    o->type = type;
+    o->status = status;
+}
+
+static void validate_persist(struct worker *w, const struct st_authz *a, struct outcome *o)
+{
+    struct ca *ca = w->va->ca;
+    struct st_account acct;
+    int64_t now = (int64_t)time(NULL);
+    char key[sizeof a->identifier + ST_ID + 2];
+    snprintf(key, sizeof key, "%s|%s", a->identifier, a->account);
+    if (!fail_allowed(w->va, key, now))
+        return fail(o, "rateLimited", 429, "too many failed dns-persist-01 validations of %s by this account: retry later (V7)", a->identifier);
+    if (store_account_get(ca->store, a->account, &acct))
+        return fail(o, "serverInternal", 500, "the account is gone");
+    char thumbs[ST_MAX_KEYS][48];
+    const char *tp[ST_MAX_KEYS];
+    size_t nk = store_account_keys(ca->store, a->account, thumbs, ST_MAX_KEYS);
+    for (size_t i = 0; i < nk; i++)
+        tp[i] = thumbs[i];
+    char acct_url[600];
+    snprintf(acct_url, sizeof acct_url, "%s/acme/acct/%s", ca->base, a->account);
+    struct dp_verify_params p = {ca->cfg.issuers, ca->cfg.n_issuers, acct_url, tp, nk,
+                                 ca->cfg.hash_prefix, 0,
+                                 ca->cfg.draft01_compat ? DP_MODE_COMPAT : DP_MODE_DRAFT02};
+    struct dp_error e;
+    struct dp_verifier *v = dp_verifier_new(ca->dp, &p, &e);
+    if (!v) return fail(o, "serverInternal", 500, "%s", e.detail);
+    char name[DP_VALIDATION_NAME_MAX + 8], ident[sizeof a->identifier + 2];
+    snprintf(name, sizeof name, "%s.%s", DP_VALIDATION_LABEL, a->identifier);
+    snprintf(ident, sizeof ident, "%s%s", a->wildcard ? "*." : "", a->identifier);
+    struct lookup l;
+    lookup(w, name, DP_DNS_TYPE_TXT, &l);
+    if (l.status == DP_DNS_FAILED) {
+        fail(o, "dns", 400, "look-up of %s failed: %s (%s)", name, l.detail,
+             l.dnssec == DP_DNSSEC_BOGUS ? "V8" : "V4");
+    } else {
+        struct dp_verdict vd;
+        /* V5 from live state: the status just read from the store. */
+        enum dp_account_status st = strcmp(acct.status, "valid") ? DP_ACCOUNT_DEACTIVATED : DP_ACCOUNT_VALID;
+        if (dp_verifier_eval(v, ident, NULL, l.rrs, l.n, st, now, &vd, &e) != DP_OK) {
+            fail(o, "serverInternal", 500, "%s", e.detail);
+        } else if (vd.code != DP_OK) {
+            fail(o, vd.code == DP_ERR_MALFORMED ? "malformed" : "unauthorized",
+                 vd.code == DP_ERR_MALFORMED ? 400 : 403, "%s", vd.detail);
+        } else {
+            o->valid = 1;
+            o->clamp = vd.has_persist_until ? vd.persist_until : 0;
+        }
+    }
+    if (!o->valid && strcmp(o->type, "serverInternal")) fail_note(w->va, key, now);
+    lookup_free(&l);
+    dp_verifier_free(v);
+}
+
+static void key_authorization(const struct st_authz *a, const struct st_account *acct, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s.%s", a->token, acct->thumb);
+}
+
+static void validate_dns01(struct worker *w, const struct st_authz *a, struct outcome *o)
+{
+    struct st_account acct;
+    if (store_account_get(w->va->ca->store, a->account, &acct))
+        return fail(o, "serverInternal", 500, "the account is gone");
+    char ka[256], name[sizeof a->identifier + 20];
+    key_authorization(a, &acct, ka, sizeof ka);
+    unsigned char dg[32];
+    unsigned int dl;
+    EVP_Digest(ka, strlen(ka), dg, &dl, EVP_sha256(), NULL);
+    char *want = dp_b64url_encode_alloc(dg, 32);
+    snprintf(name, sizeof name, "_acme-challenge.%s", a->identifier);
+    struct lookup l;
+    lookup(w, name, DP_DNS_TYPE_TXT, &l);
+    if (l.status == DP_DNS_FAILED) {
+        fail(o, "dns", 400, "look-up of %s failed: %s", name, l.detail);
+    } else {
+        int found = 0;
+        for (size_t i = 0; i < l.n && want; i++)
+            found |= l.values[i] && !strcmp(l.values[i], want);
+        if (found) o->valid = 1;
+        else fail(o, "unauthorized", 403, "no TXT record at %s carries the expected digest %s", name, want ? want : "");
+    }
+    free(want);
+    lookup_free(&l);
+}
+
+struct body {
+    char buf[1024];
+    size_t len;
+    int over;
+};
+
+static size_t on_body(char *p, size_t sz, size_t n, void *arg)
+{
+    struct body *b = arg;
+    size_t l = sz * n;
+    if (b->len + l >= sizeof b->buf) {
+        b->over = 1;
+        return 0;
+    }
+    memcpy(b->buf + b->len, p, l);
+    b->len += l;
+    b->buf[b->len] = '\0';
+    return l;
+}
+
+static void validate_http01(struct worker *w, const struct st_authz *a, struct outcome *o)
+{
+    struct ca *ca = w->va->ca;
+    struct st_account acct;
+    if (store_account_get(ca->store, a->account, &acct))
+        return fail(o, "serverInternal", 500, "the account is gone");
+    struct lookup l;
+    lookup(w, a->identifier, 1, &l);
+    char ip[64];
+    snprintf(ip, sizeof ip, "%s", l.ip);
+    lookup_free(&l);
+    if (l.status == DP_DNS_FAILED) return fail(o, "dns", 400, "look-up of %s failed: %s", a->identifier, l.detail);
+    if (!ip[0]) return fail(o, "dns", 400, "%s has no A record", a->identifier);
+    char u[sizeof a->identifier + sizeof a->token + 80], res[sizeof a->identifier + 90], ka[256];
+    snprintf(u, sizeof u, "http://%s:%d/.well-known/acme-challenge/%s", a->identifier, ca->cfg.http01_port, a->token);
+    snprintf(res, sizeof res, "%s:%d:%s", a->identifier, ca->cfg.http01_port, ip);
+    key_authorization(a, &acct, ka, sizeof ka);
+    struct curl_slist *rl = curl_slist_append(NULL, res);
+    struct body b = {.len = 0};
+    CURL *c = w->curl;
+    curl_easy_reset(c);
+    long code = 0;
+    CURLcode rc = CURLE_FAILED_INIT;
+    if (rl && curl_easy_setopt(c, CURLOPT_URL, u) == CURLE_OK &&
+        curl_easy_setopt(c, CURLOPT_RESOLVE, rl) == CURLE_OK &&
+        curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L) == CURLE_OK &&
+        curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http") == CURLE_OK &&
+        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body) == CURLE_OK &&
+        curl_easy_setopt(c, CURLOPT_WRITEDATA, &b) == CURLE_OK)
+        rc = curl_easy_perform(c);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+    curl_slist_free_all(rl);
+    while (b.len && (b.buf[b.len - 1] == '\n' || b.buf[b.len - 1] == '\r' || b.buf[b.len - 1] == ' '))
+        b.buf[--b.len] = '\0';
+    if (rc != CURLE_OK && !b.over) return fail(o, "connection", 400, "fetching %s: %s", u, curl_easy_strerror(rc));
+    if (code != 200) return fail(o, "unauthorized", 403, "%s answered HTTP %ld", u, code);
+    if (b.over || strcmp(b.buf, ka)) return fail(o, "unauthorized", 403, "%s did not return the key authorization", u);
+    o->valid = 1;
+}
+
+static void va_finish(struct ca *ca, struct st_authz *a, const struct outcome *o)
+{
+    int64_t now = (int64_t)time(NULL);
+    if (o->valid) {
+        snprintf(a->status, sizeof a->status, "valid");
+        snprintf(a->ch_status, sizeof a->ch_status, "valid");
+        a->ch_validated = now;
+        a->expires = now + ca->cfg.authz_lifetime;
+        if (o->clamp && o->clamp < a->expires) a->expires = o->clamp; /* V6 */
+        a->ch_error[0] = '\0';
+        if (!strcmp(a->ch_type, "dns-persist-01")) store_account_mark_persist(ca->store, a->account);
+    } else {
+        snprintf(a->status, sizeof a->status, "invalid");
+        snprintf(a->ch_status, sizeof a->ch_status, "invalid");
+        char *pj = ca_problem_json(o->type, o->detail, o->status);
+        snprintf(a->ch_error, sizeof a->ch_error, "%s", pj ? pj : "");
+        free(pj);
+    }
+    store_authz_set(ca->store, a);
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    struct va *va = w->va;
+    for (;;) {
+        char id[ST_ID];
+        pthread_mutex_lock(&va->mu);
+        while (!va->len && !va->stop)
+            pthread_cond_wait(&va->cv, &va->mu);
+        if (va->stop) {
+            pthread_mutex_unlock(&va->mu);
+            break;
+        }
+        memcpy(id, va->q[va->head], ST_ID);
+        va->head = (va->head + 1) % VA_QUEUE;
+        va->len--;
+        pthread_mutex_unlock(&va->mu);
+
+        struct st_authz a;
+        if (store_authz_get(va->ca->store, id, &a) || strcmp(a.ch_status, "processing")) continue;
+        struct outcome o = {0};
+        if (!strcmp(a.ch_type, "dns-persist-01")) validate_persist(w, &a, &o);
+        else if (!strcmp(a.ch_type, "dns-01")) validate_dns01(w, &a, &o);
+        else validate_http01(w, &a, &o);
+        va_finish(va->ca, &a, &o);
+    }
+    dp_resolver_free(w->res);
+    curl_easy_cleanup(w->curl);
+    free(w);
+    return NULL;
+}
+
+struct va *va_create(struct ca *ca, char *why, size_t cap)
+{
+    struct va *va = calloc(1, sizeof *va);
+    if (!va || !(va->q = calloc(VA_QUEUE, sizeof *va->q))) {
+        free(va);
+        snprintf(why, cap, "out of memory");
+        return NULL;
+    }
+    va->ca = ca;
+    pthread_mutex_init(&va->mu, NULL);
+    pthread_cond_init(&va->cv, NULL);
+    unsigned n = ca->cfg.va_threads ? ca->cfg.va_threads : 2;
+    if (n > 16) n = 16;
+    for (unsigned i = 0; i < n; i++) {
+        struct worker *w = calloc(1, sizeof *w);
+        struct dp_resolver_config rc = {ca->cfg.resolver[0] ? ca->cfg.resolver : NULL,
+                                        ca->cfg.trust_anchor[0] ? ca->cfg.trust_anchor : NULL, 0, 0, 0};
+        struct dp_error e;
+        if (!w || !(w->res = dp_resolver_new(&rc, &e)) || !(w->curl = curl_easy_init())) {
+            snprintf(why, cap, "validation worker: %s", w && !w->res ? e.detail : "out of memory");
+            if (w) dp_resolver_free(w->res);
+            free(w);
+            va_destroy(va);
+            return NULL;
+        }
+        w->va = va;
+        if (pthread_create(&va->threads[va->n_threads], NULL, worker_main, w)) {
+            dp_resolver_free(w->res);
+            curl_easy_cleanup(w->curl);
+            free(w);
+            snprintf(why, cap, "cannot start a validation thread");
+            va_destroy(va);
+            return NULL;
+        }
+        va->n_threads++;
+    }
+    return va;
+}
+
+void va_destroy(struct va *va)
+{
+    if (!va) return;
+    pthread_mutex_lock(&va->mu);
+    va->stop = 1;
+    pthread_cond_broadcast(&va->cv);
+    pthread_mutex_unlock(&va->mu);
+    for (unsigned i = 0; i < va->n_threads; i++)
+        pthread_join(va->threads[i], NULL);
+    free(va->q);
+    free(va);
+}
