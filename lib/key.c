@@ -9,6 +9,8 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "internal.h"
 #include "jwk_int.h"
@@ -201,4 +203,55 @@ out:
     ERR_clear_error();
     if (rc != DP_OK) dp__fail(err, rc, NULL, DP_NO_OFFSET, "signing failed");
     return rc;
+}
+
+dp_code dp_key_csr(const struct dp_key *key, const char *const *names, size_t n, unsigned char **der,
+                   size_t *len, struct dp_error *err)
+{
+    if (!key || !names || !n || !der || !len)
+        return dp__fail(err, DP_ERR_INVAL, NULL, DP_NO_OFFSET, "NULL argument");
+    X509_REQ *req = X509_REQ_new();
+    X509_NAME *subj = X509_NAME_new();
+    GENERAL_NAMES *gens = sk_GENERAL_NAME_new_null();
+    STACK_OF(X509_EXTENSION) *exts = sk_X509_EXTENSION_new_null();
+    int ok = req && subj && gens && exts && X509_REQ_set_version(req, 0) &&
+             strlen(names[0]) < 64 &&
+             X509_NAME_add_entry_by_txt(subj, "CN", MBSTRING_ASC, (const unsigned char *)names[0], -1, -1, 0) &&
+             X509_REQ_set_subject_name(req, subj) && X509_REQ_set_pubkey(req, key->pk);
+    for (size_t i = 0; ok && i < n; i++) {
+        GENERAL_NAME *g = GENERAL_NAME_new();
+        ASN1_IA5STRING *s = ASN1_IA5STRING_new();
+        ok = g && s && ASN1_STRING_set(s, names[i], -1);
+        if (ok) {
+            GENERAL_NAME_set0_value(g, GEN_DNS, s);
+            ok = sk_GENERAL_NAME_push(gens, g) > 0;
+            if (!ok) GENERAL_NAME_free(g);
+        } else {
+            GENERAL_NAME_free(g);
+            ASN1_IA5STRING_free(s);
+        }
+    }
+    X509_EXTENSION *san = ok ? X509V3_EXT_i2d(NID_subject_alt_name, 0, gens) : NULL;
+    ok = ok && san && sk_X509_EXTENSION_push(exts, san) > 0 && X509_REQ_add_extensions(req, exts);
+    if (!ok) X509_EXTENSION_free(san);
+    const EVP_MD *md = EVP_PKEY_is_a(key->pk, "ED25519") ? NULL : EVP_sha256();
+    ok = ok && X509_REQ_sign(req, key->pk, md) > 0;
+    unsigned char *out = NULL;
+    int l = ok ? i2d_X509_REQ(req, &out) : -1;
+    if (ok && san) sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+    else sk_X509_EXTENSION_free(exts);
+    GENERAL_NAMES_free(gens);
+    X509_NAME_free(subj);
+    X509_REQ_free(req);
+    ERR_clear_error();
+    if (l <= 0) return dp__fail(err, DP_ERR_CRYPTO, NULL, DP_NO_OFFSET, "cannot build the CSR");
+    *der = malloc((size_t)l);
+    if (!*der) {
+        OPENSSL_free(out);
+        return dp__fail(err, DP_ERR_NOMEM, NULL, DP_NO_OFFSET, "out of memory");
+    }
+    memcpy(*der, out, (size_t)l);
+    OPENSSL_free(out);
+    *len = (size_t)l;
+    return DP_OK;
 }

@@ -10,6 +10,7 @@
 struct dns_env {
     char resolver[64], ta_secure[512], ta_bogus[512], ta_all[512];
     char issuer[64], account_url[128], thumbprint[64], hash_prefix[128];
+    char tsig_secret[128], port[16];
 };
 
 static int dns_env_load(struct dns_env *e)
@@ -39,6 +40,8 @@ static int dns_env_load(struct dns_env *e)
         TAKE("DNS_ACCOUNT_URL", account_url)
         TAKE("DNS_THUMBPRINT", thumbprint)
         TAKE("DNS_HASH_PREFIX", hash_prefix)
+        TAKE("DNS_TSIG_SECRET", tsig_secret)
+        TAKE("DNS_PORT", port)
 #undef TAKE
     }
     fclose(f);

@@ -1,7 +1,7 @@
 /*
  * libdnspersist: ACME dns-persist-01 (draft-ietf-acme-dns-persist-02).
  * The one header to include. Modules: error, ctx, record, txt, domain,
- * hashuri, jwk, scope, verify, resolver, key, jws.
+ * hashuri, jwk, scope, verify, resolver, key, jws, acme.
  */
 #ifndef DNSPERSIST_H
 #define DNSPERSIST_H
@@ -21,5 +21,6 @@
 #include "resolver.h"
 #include "key.h"
 #include "jws.h"
+#include "acme.h"
 
 #endif

@@ -35,4 +35,9 @@ DP_API const char *dp_key_jws_alg(const struct dp_key *key);
 DP_API dp_code dp_key_sign(const struct dp_key *key, const void *data, size_t len,
                            unsigned char **sig, size_t *sig_len, struct dp_error *err);
 
+/* A PKCS#10 CSR (DER) for names, signed with key; CN is the first name.
+ * Caller frees *der. */
+DP_API dp_code dp_key_csr(const struct dp_key *key, const char *const *names, size_t n,
+                          unsigned char **der, size_t *len, struct dp_error *err);
+
 #endif

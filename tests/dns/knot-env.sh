@@ -83,6 +83,9 @@ PY
     rec --format value cname.plain.test | sed 's/^/_validation-persist.target.other.test. TXT "/; s/$/"/'
 } > "$DIR/zones/other.test.zone"
 { soa secure.test; rec secure.test; } > "$DIR/zones/secure.test.zone"
+# web.test: every name is 127.0.0.1 (http-01 and the ACME tests); records for the CA
+# tests are added with dynamic updates (TSIG key in DIR/tsig.key).
+{ soa web.test; echo '* A 127.0.0.1'; } > "$DIR/zones/web.test.zone"
 { soa bogus.test; rec bogus.test | sed 's/"$/; x=signed"/'; } > "$DIR/zones/bogus.test.zone"
 
 common() {
@@ -124,7 +127,14 @@ grep -q RRSIG "$DIR/signed/bogus.test.zone" || { echo "knot-env: kzonesign did n
 sed -i 's/x=signed/x=altered/' "$DIR/signed/bogus.test.zone"
 grep -q 'x=altered' "$DIR/signed/bogus.test.zone"
 
-{ common; cat <<CONF
+TSIG_SECRET=$(head -c 32 /dev/urandom | base64)
+printf 'key:\n  - id: test-key\n    algorithm: hmac-sha256\n    secret: %s\n' "$TSIG_SECRET" > "$DIR/tsig.conf"
+printf 'key "test-key" {\n    algorithm hmac-sha256;\n    secret "%s";\n};\n' "$TSIG_SECRET" > "$DIR/tsig.key"
+{ common; cat "$DIR/tsig.conf"; cat <<CONF
+acl:
+  - id: update
+    key: test-key
+    action: update
 database:
     storage: "$DIR/db"
 zone:
@@ -135,6 +145,8 @@ zone:
     dnssec-policy: p256
   - domain: bogus.test
     file: "$DIR/signed/bogus.test.zone"
+  - domain: web.test
+    acl: update
 CONF
   if [ -n "${KNOT_EXTRA_ZONE:-}" ]; then
       printf '  - domain: %s\n    file: "%s"\n' "${KNOT_EXTRA_ZONE%%:*}" "${KNOT_EXTRA_ZONE#*:}"
@@ -164,5 +176,7 @@ DNS_ISSUER=$ISSUER
 DNS_ACCOUNT_URL=$URL
 DNS_THUMBPRINT=$KEY
 DNS_HASH_PREFIX=$PFX
+DNS_TSIG_KEY=$DIR/tsig.key
+DNS_TSIG_SECRET=$TSIG_SECRET
 ENV
 echo "knot-env: knotd on 127.0.0.1@$PORT ($DIR)"

@@ -1,0 +1,565 @@
+/*
+ * acme.c: RFC 8555 client for dns-persist-01.
+ *
+ * Every POST goes through post(): sign with the current nonce (fetching one
+ * from newNonce when none is held), send, keep the Replay-Nonce of the
+ * answer, and retry once on badNonce with the fresh nonce that answer
+ * carried (RFC 8555 6.5). Problem documents land in a->problem.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "http.h"
+#include "internal.h"
+
+struct dp_acme {
+    struct dp_http *http;
+    const struct dp_key *key;
+    char *dir_url;
+    char new_nonce[1024], new_account[1024], new_order[1024], key_change[1024];
+    char *hash_prefix;
+    char *issuers[DP_MAX_ISSUERS];
+    size_t n_issuers;
+    char account[1024];
+    char nonce[128];
+    unsigned poll_ms;
+    struct dp_acme_problem problem;
+};
+
+static void take_problem(struct dp_acme *a, const struct dp_http_resp *r)
+{
+    memset(&a->problem, 0, sizeof a->problem);
+    a->problem.status = (int)r->status;
+    json_t *o = r->body ? json_loads(r->body, 0, NULL) : NULL;
+    const char *t = json_string_value(json_object_get(o, "type"));
+    const char *d = json_string_value(json_object_get(o, "detail"));
+    snprintf(a->problem.type, sizeof a->problem.type, "%s", t ? t : "");
+    snprintf(a->problem.detail, sizeof a->problem.detail, "%s", d ? d : "");
+    json_decref(o);
+}
+
+/* Maps the CA's problem to a dp_code and a detail. */
+static dp_code problem_fail(struct dp_acme *a, struct dp_error *err, const char *what)
+{
+    const char *t = a->problem.type;
+    const char *suffix = strncmp(t, "urn:ietf:params:acme:error:", 27) ? t : t + 27;
+    dp_code c = !strcmp(suffix, "unauthorized") ? DP_ERR_UNAUTHORIZED
+                : !strcmp(suffix, "malformed")  ? DP_ERR_MALFORMED
+                : !strcmp(suffix, "dns")        ? DP_ERR_DNS
+                                                : DP_ERR_IO;
+    return dp__fail(err, c, NULL, DP_NO_OFFSET, "%s: %s%s%s (HTTP %d)", what,
+                    t[0] ? t : "no problem document", a->problem.detail[0] ? ": " : "",
+                    a->problem.detail, a->problem.status);
+}
+
+static dp_code get_nonce(struct dp_acme *a, struct dp_error *err)
+{
+    struct dp_http_resp r;
+    dp_code rc = dp__http_request(a->http, "HEAD", a->new_nonce, NULL, &r, err);
+    if (rc == DP_OK && !r.nonce[0])
+        rc = dp__fail(err, DP_ERR_IO, NULL, DP_NO_OFFSET, "newNonce gave no Replay-Nonce");
+    if (rc == DP_OK) snprintf(a->nonce, sizeof a->nonce, "%s", r.nonce);
+    dp__http_resp_clear(&r);
+    return rc;
+}
+
+/* Signs payload (NULL: POST-as-GET) for url; kid: use the account URL, else
+ * the jwk. On an HTTP answer >= 400 the problem is kept and DP_ERR_IO... is
+ * NOT returned: the caller reads r->status. */
+static dp_code post(struct dp_acme *a, const char *url, const char *payload, int use_jwk,
+                    struct dp_http_resp *r, struct dp_error *err)
+{
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (!a->nonce[0] && get_nonce(a, err) != DP_OK) return err ? err->code : DP_ERR_IO;
+        char *body = dp_jws_sign_alloc(a->key, use_jwk ? NULL : a->account, a->nonce, url, payload, err);
+        a->nonce[0] = '\0';
+        if (!body) return err ? err->code : DP_ERR_CRYPTO;
+        dp_code rc = dp__http_request(a->http, "POST", url, body, r, err);
+        free(body);
+        if (rc != DP_OK) return rc;
+        if (r->nonce[0]) snprintf(a->nonce, sizeof a->nonce, "%s", r->nonce);
+        if (r->status < 400) return DP_OK;
+        take_problem(a, r);
+        if (attempt == 0 && strstr(a->problem.type, ":badNonce")) {
+            dp__http_resp_clear(r);
+            continue;
+        }
+        return DP_OK;
+    }
+    return DP_OK;
+}
+
+static json_t *body_json(const struct dp_http_resp *r)
+{
+    return r->body ? json_loads(r->body, 0, NULL) : NULL;
+}
+
+static void copy_url(json_t *o, const char *k, char *out, size_t cap)
+{
+    const char *s = json_string_value(json_object_get(o, k));
+    snprintf(out, cap, "%s", s ? s : "");
+}
+
+struct dp_acme *dp_acme_new(const struct dp_acme_config *cfg, const struct dp_key *key, struct dp_error *err)
+{
+    dp_error_clear(err);
+    if (!cfg || !cfg->directory || !key) {
+        dp__fail(err, DP_ERR_INVAL, NULL, DP_NO_OFFSET, "NULL argument");
+        return NULL;
+    }
+    struct dp_acme *a = calloc(1, sizeof *a);
+    if (!a || !(a->dir_url = strdup(cfg->directory)) ||
+        !(a->http = dp__http_new(cfg->ca_bundle, cfg->timeout_ms, err))) {
+        dp_acme_free(a);
+        if (err && !err->code) dp__fail(err, DP_ERR_NOMEM, NULL, DP_NO_OFFSET, "out of memory");
+        return NULL;
+    }
+    a->key = key;
+    a->poll_ms = cfg->poll_ms ? cfg->poll_ms : 60000;
+    struct dp_http_resp r;
+    if (dp__http_request(a->http, "GET", a->dir_url, NULL, &r, err) != DP_OK) {
+        dp_acme_free(a);
+        return NULL;
+    }
+    json_t *d = r.status == 200 ? body_json(&r) : NULL;
+    dp__http_resp_clear(&r);
+    if (!json_is_object(d)) {
+        json_decref(d);
+        dp__fail(err, DP_ERR_IO, NULL, DP_NO_OFFSET, "%s is not an ACME directory", cfg->directory);
+        dp_acme_free(a);
+        return NULL;
+    }
+    copy_url(d, "newNonce", a->new_nonce, sizeof a->new_nonce);
+    copy_url(d, "newAccount", a->new_account, sizeof a->new_account);
+    copy_url(d, "newOrder", a->new_order, sizeof a->new_order);
+    copy_url(d, "keyChange", a->key_change, sizeof a->key_change);
+    json_t *meta = json_object_get(d, "meta");
+    const char *hp = json_string_value(json_object_get(meta, "accountHashPrefix"));
+    if (hp) a->hash_prefix = strdup(hp);
+    json_t *names = json_object_get(meta, "issuerDomainNames");
+    /* Section 3.2: a nonconforming array is treated as absent. */
+    if (json_is_array(names) && json_array_size(names) >= 1 && json_array_size(names) <= DP_MAX_ISSUERS) {
+        size_t i;
+        json_t *v;
+        int good = 1;
+        json_array_foreach(names, i, v) {
+            char norm[DP_DOMAIN_MAX + 3];
+            const char *s = json_string_value(v);
+            good = good && s && dp_domain_normalize(s, norm, 0, NULL) == DP_OK && !strcmp(norm, s);
+        }
+        json_array_foreach(names, i, v) {
+            if (good) a->issuers[a->n_issuers++] = strdup(json_string_value(v));
+        }
+    }
+    json_decref(d);
+    if (!a->new_nonce[0] || !a->new_account[0] || !a->new_order[0]) {
+        dp__fail(err, DP_ERR_IO, NULL, DP_NO_OFFSET, "%s lacks newNonce, newAccount or newOrder", cfg->directory);
+        dp_acme_free(a);
+        return NULL;
+    }
+    return a;
+}
+
+void dp_acme_free(struct dp_acme *a)
+{
+    if (!a) return;
+    dp__http_free(a->http);
+    free(a->dir_url);
+    free(a->hash_prefix);
+    for (size_t i = 0; i < a->n_issuers; i++)
+        free(a->issuers[i]);
+    free(a);
+}
+
+const char *dp_acme_hash_prefix(const struct dp_acme *a)
+{
+    return a ? a->hash_prefix : NULL;
+}
+
+size_t dp_acme_issuer_names(const struct dp_acme *a, const char *const **names)
+{
+    if (names) *names = (const char *const *)a->issuers;
+    return a->n_issuers;
+}
+
+const struct dp_acme_problem *dp_acme_last_problem(const struct dp_acme *a)
+{
+    return &a->problem;
+}
+
+const char *dp_acme_account_url(const struct dp_acme *a)
+{
+    return a->account[0] ? a->account : NULL;
+}
+
+dp_code dp_acme_set_account_url(struct dp_acme *a, const char *url, struct dp_error *err)
+{
+    if (!url || strlen(url) >= sizeof a->account) return dp__fail(err, DP_ERR_INVAL, NULL, DP_NO_OFFSET, "bad account URL");
+    snprintf(a->account, sizeof a->account, "%s", url);
+    return DP_OK;
+}
+
+dp_code dp_acme_account(struct dp_acme *a, int only_existing, const char *contact, int agree_tos, struct dp_error *err)
+{
+    dp_error_clear(err);
+    json_t *p = json_object();
+    if (only_existing) json_object_set_new(p, "onlyReturnExisting", json_true());
+    if (agree_tos) json_object_set_new(p, "termsOfServiceAgreed", json_true());
+    if (contact) json_object_set_new(p, "contact", json_pack("[s]", contact));
+    char *ps = json_dumps(p, JSON_COMPACT);
+    json_decref(p);
+    struct dp_http_resp r;
+    dp_code rc = ps ? post(a, a->new_account, ps, 1, &r, err) : DP_ERR_NOMEM;
+    free(ps);
+    if (rc != DP_OK) return rc;
+    if (r.status >= 400) {
+        dp__http_resp_clear(&r);
+        return problem_fail(a, err, "newAccount");
+    }
+    if (!r.location[0]) rc = dp__fail(err, DP_ERR_IO, NULL, DP_NO_OFFSET, "newAccount gave no Location");
+    else snprintf(a->account, sizeof a->account, "%s", r.location);
+    dp__http_resp_clear(&r);
+    return rc;
+}
+
+dp_code dp_acme_account_check(struct dp_acme *a, struct dp_error *err)
+{
+    dp_error_clear(err);
+    if (!a->account[0]) return dp__fail(err, DP_ERR_INVAL, "A7", DP_NO_OFFSET, "no account URL");
+    struct dp_http_resp r;
+    dp_code rc = post(a, a->account, NULL, 0, &r, err); /* payload "" exactly (A7) */
+    if (rc != DP_OK) return rc;
+    json_t *o = r.status == 200 ? body_json(&r) : NULL;
+    const char *st = json_string_value(json_object_get(o, "status"));
+    if (r.status >= 300 && r.status < 400)
+        rc = dp__fail(err, DP_ERR_UNAUTHORIZED, "A7", DP_NO_OFFSET, "the account URL redirects: refused (A7)");
+    else if (r.status >= 400)
+        rc = problem_fail(a, err, "account check (A7)");
+    else if (!st || strcmp(st, "valid"))
+        rc = dp__fail(err, DP_ERR_UNAUTHORIZED, "A7", DP_NO_OFFSET, "the account is %s, not valid (A7)", st ? st : "of unknown status");
+    json_decref(o);
+    dp__http_resp_clear(&r);
+    return rc;
+}
+
+dp_code dp_acme_key_change(struct dp_acme *a, const struct dp_key *new_key, struct dp_error *err)
+{
+    dp_error_clear(err);
+    if (!a->account[0] || !a->key_change[0] || !new_key)
+        return dp__fail(err, DP_ERR_INVAL, NULL, DP_NO_OFFSET, "no account, keyChange URL or key");
+    json_t *inner_p = json_pack("{s:s,s:o}", "account", a->account, "oldKey", json_loads(dp_key_jwk(a->key), 0, NULL));
+    char *ip = json_dumps(inner_p, JSON_COMPACT);
+    json_decref(inner_p);
+    char *inner = ip ? dp_jws_sign_alloc(new_key, NULL, NULL, a->key_change, ip, err) : NULL;
+    free(ip);
+    if (!inner) return err ? err->code : DP_ERR_NOMEM;
+    struct dp_http_resp r;
+    dp_code rc = post(a, a->key_change, inner, 0, &r, err);
+    free(inner);
+    if (rc != DP_OK) return rc;
+    if (r.status >= 400) rc = problem_fail(a, err, "keyChange");
+    else a->key = new_key;
+    dp__http_resp_clear(&r);
+    return rc;
+}
+
+dp_code dp_acme_deactivate(struct dp_acme *a, struct dp_error *err)
+{
+    dp_error_clear(err);
+    struct dp_http_resp r;
+    dp_code rc = post(a, a->account, "{\"status\":\"deactivated\"}", 0, &r, err);
+    if (rc != DP_OK) return rc;
+    if (r.status >= 400) rc = problem_fail(a, err, "deactivate");
+    dp__http_resp_clear(&r);
+    return rc;
+}
+
+/* POST-as-GET of url into a JSON object; NULL with err on failure. */
+static json_t *fetch(struct dp_acme *a, const char *url, struct dp_http_resp *keep, struct dp_error *err)
+{
+    struct dp_http_resp r;
+    if (post(a, url, NULL, 0, &r, err) != DP_OK) return NULL;
+    json_t *o = NULL;
+    if (r.status >= 400) problem_fail(a, err, url);
+    else if (!(o = body_json(&r))) dp__fail(err, DP_ERR_IO, NULL, DP_NO_OFFSET, "%s: not JSON", url);
+    if (keep) *keep = r;
+    else dp__http_resp_clear(&r);
+    return o;
+}
+
+static void sleep_ms(unsigned ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static double mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* A4 and 3.2: the challenge's issuer list must have 1 to 10 names and
+ * contain every directory name. */
+static dp_code check_challenge(struct dp_acme *a, json_t *ch, struct dp_error *err)
+{
+    json_t *names = json_object_get(ch, "issuerDomainNames");
+    if (!names) names = json_object_get(ch, "issuer-domain-names"); /* draft-01 CAs */
+    size_t n = json_array_size(names);
+    if (!json_is_array(names) || n == 0 || n > DP_MAX_ISSUERS)
+        return dp__fail(err, DP_ERR_MALFORMED, "A4", DP_NO_OFFSET,
+                        "the challenge carries %zu issuer domain names; 1 to 10 are allowed (A4)", n);
+    for (size_t k = 0; k < a->n_issuers; k++) {
+        int found = 0;
+        for (size_t i = 0; i < n; i++) {
+            const char *s = json_string_value(json_array_get(names, i));
+            found |= s && !strcmp(s, a->issuers[k]);
+        }
+        if (!found)
+            return dp__fail(err, DP_ERR_MALFORMED, "A4", DP_NO_OFFSET,
+                            "the challenge lacks the directory's issuer name %s (A4)", a->issuers[k]);
+    }
+    return DP_OK;
+}
+
+/* Polls url until its status leaves pending/processing; returns the object. */
+static json_t *poll_until(struct dp_acme *a, const char *url, double deadline, struct dp_error *err)
+{
+    unsigned wait = 20;
+    for (;;) {
+        struct dp_http_resp r;
+        json_t *o = fetch(a, url, &r, err);
+        int ra = r.retry_after;
+        dp__http_resp_clear(&r);
+        if (!o) return NULL;
+        const char *st = json_string_value(json_object_get(o, "status"));
+        if (!st || (strcmp(st, "pending") && strcmp(st, "processing"))) return o;
+        json_decref(o);
+        if (mono_ms() > deadline) {
+            dp__fail(err, DP_ERR_IO, NULL, DP_NO_OFFSET, "%s still %s after %u ms", url, st, a->poll_ms);
+            return NULL;
+        }
+        sleep_ms(ra > 0 && ra < 10 ? (unsigned)ra * 1000 : wait);
+        if (wait < 1000) wait *= 2;
+    }
+}
+
+struct dp_acme_order {
+    char url[1024];
+    char finalize[1024];
+    char **names;
+    size_t n;
+    json_t *obj;
+};
+
+void dp_acme_order_free(struct dp_acme_order *o)
+{
+    if (!o) return;
+    for (size_t i = 0; i < o->n; i++)
+        free(o->names[i]);
+    free(o->names);
+    json_decref(o->obj);
+    free(o);
+}
+
+const char *dp_acme_order_url(const struct dp_acme_order *o)
+{
+    return o ? o->url : NULL;
+}
+
+dp_code dp_acme_order_new(struct dp_acme *a, const char *const *names, size_t n,
+                          struct dp_acme_order **out, struct dp_error *err)
+{
+    dp_error_clear(err);
+    memset(&a->problem, 0, sizeof a->problem);
+    if (!names || !n || !out) return dp__fail(err, DP_ERR_INVAL, NULL, DP_NO_OFFSET, "NULL argument");
+    if (!a->account[0]) return dp__fail(err, DP_ERR_INVAL, NULL, DP_NO_OFFSET, "no account: call dp_acme_account first");
+    *out = NULL;
+    struct dp_acme_order *o = calloc(1, sizeof *o);
+    if (!o || !(o->names = calloc(n, sizeof *o->names))) {
+        free(o);
+        return dp__fail(err, DP_ERR_NOMEM, NULL, DP_NO_OFFSET, "out of memory");
+    }
+    json_t *ids = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_array_append_new(ids, json_pack("{s:s,s:s}", "type", "dns", "value", names[i]));
+        o->names[o->n++] = strdup(names[i]);
+    }
+    json_t *p = json_pack("{s:o}", "identifiers", ids);
+    char *ps = json_dumps(p, JSON_COMPACT);
+    json_decref(p);
+    struct dp_http_resp r;
+    dp_code rc = ps ? post(a, a->new_order, ps, 0, &r, err) : DP_ERR_NOMEM;
+    free(ps);
+    if (rc != DP_OK) goto fail;
+    if (r.status >= 400) {
+        dp__http_resp_clear(&r);
+        rc = problem_fail(a, err, "newOrder");
+        goto fail;
+    }
+    snprintf(o->url, sizeof o->url, "%s", r.location);
+    o->obj = body_json(&r);
+    dp__http_resp_clear(&r);
+    copy_url(o->obj, "finalize", o->finalize, sizeof o->finalize);
+    if (!json_is_array(json_object_get(o->obj, "authorizations")) || !o->finalize[0] || !o->url[0]) {
+        rc = dp__fail(err, DP_ERR_IO, NULL, DP_NO_OFFSET, "newOrder answered without authorizations, finalize or Location");
+        goto fail;
+    }
+    *out = o;
+    return DP_OK;
+fail:
+    dp_acme_order_free(o);
+    return rc;
+}
+
+dp_code dp_acme_order_validate(struct dp_acme *a, struct dp_acme_order *o, struct dp_error *err)
+{
+    dp_error_clear(err);
+    double deadline = mono_ms() + a->poll_ms;
+    json_t *azs = json_object_get(o->obj, "authorizations"), *authz = NULL, *az;
+    struct dp_http_resp r;
+    dp_code rc = DP_OK;
+    size_t i;
+    /* Answer every pending authorization first, then wait for them together. */
+    json_array_foreach(azs, i, az) {
+        const char *u = json_string_value(az);
+        if (!u || !(authz = fetch(a, u, NULL, err))) {
+            rc = err ? err->code : DP_ERR_IO;
+            goto out;
+        }
+        if (!strcmp(json_string_value(json_object_get(authz, "status")) ?: "", "valid")) {
+            json_decref(authz);
+            authz = NULL;
+            continue; /* already valid: nothing to answer */
+        }
+        json_t *chs = json_object_get(authz, "challenges"), *ch, *mine = NULL;
+        size_t k;
+        json_array_foreach(chs, k, ch) {
+            if (!strcmp(json_string_value(json_object_get(ch, "type")) ?: "", "dns-persist-01")) mine = ch;
+        }
+        if (!mine) {
+            rc = dp__fail(err, DP_ERR_UNSUPPORTED, NULL, DP_NO_OFFSET,
+                          "the CA offers no dns-persist-01 challenge for %s",
+                          json_string_value(json_object_get(json_object_get(authz, "identifier"), "value")) ?: "?");
+            goto out;
+        }
+        if ((rc = check_challenge(a, mine, err)) != DP_OK) goto out;
+        if (!strcmp(json_string_value(json_object_get(mine, "status")) ?: "", "pending")) {
+            const char *cu = json_string_value(json_object_get(mine, "url"));
+            if (!cu) {
+                rc = dp__fail(err, DP_ERR_IO, NULL, DP_NO_OFFSET, "challenge without url");
+                goto out;
+            }
+            if ((rc = post(a, cu, "{}", 0, &r, err)) != DP_OK) goto out;
+            int bad = r.status >= 400;
+            dp__http_resp_clear(&r);
+            if (bad) {
+                rc = problem_fail(a, err, "challenge");
+                goto out;
+            }
+        }
+        json_decref(authz);
+        authz = NULL;
+    }
+    json_array_foreach(azs, i, az) {
+        if (!(authz = poll_until(a, json_string_value(az), deadline, err))) {
+            rc = err ? err->code : DP_ERR_IO;
+            goto out;
+        }
+        const char *st = json_string_value(json_object_get(authz, "status"));
+        if (strcmp(st ?: "", "valid")) {
+            /* The failing challenge's problem is the CA's reason. */
+            json_t *chs = json_object_get(authz, "challenges"), *ch;
+            size_t k;
+            memset(&a->problem, 0, sizeof a->problem);
+            json_array_foreach(chs, k, ch) {
+                json_t *e = json_object_get(ch, "error");
+                if (e) {
+                    snprintf(a->problem.type, sizeof a->problem.type, "%s", json_string_value(json_object_get(e, "type")) ?: "");
+                    snprintf(a->problem.detail, sizeof a->problem.detail, "%s", json_string_value(json_object_get(e, "detail")) ?: "");
+                    a->problem.status = (int)json_integer_value(json_object_get(e, "status"));
+                }
+            }
+            rc = problem_fail(a, err, "validation failed");
+            goto out;
+        }
+        json_decref(authz);
+        authz = NULL;
+    }
+out:
+    json_decref(authz);
+    return rc;
+}
+
+dp_code dp_acme_order_finalize(struct dp_acme *a, struct dp_acme_order *o, const struct dp_key *cert_key,
+                               char **chain_pem, struct dp_error *err)
+{
+    dp_error_clear(err);
+    if (!cert_key || !chain_pem) return dp__fail(err, DP_ERR_INVAL, NULL, DP_NO_OFFSET, "NULL argument");
+    *chain_pem = NULL;
+    double deadline = mono_ms() + a->poll_ms;
+    unsigned char *csr = NULL;
+    char *csr64 = NULL, *fin = NULL, cert_url[1024] = "";
+    size_t csr_len;
+    struct dp_http_resp r;
+    json_t *order = NULL;
+    dp_code rc = dp_key_csr(cert_key, (const char *const *)o->names, o->n, &csr, &csr_len, err);
+    if (rc != DP_OK) goto out;
+    csr64 = dp_b64url_encode_alloc(csr, csr_len);
+    json_t *fp = json_pack("{s:s}", "csr", csr64 ? csr64 : "");
+    fin = json_dumps(fp, JSON_COMPACT);
+    json_decref(fp);
+    if (!fin || (rc = post(a, o->finalize, fin, 0, &r, err)) != DP_OK) {
+        if (!fin) rc = DP_ERR_NOMEM;
+        goto out;
+    }
+    int bad = r.status >= 400;
+    dp__http_resp_clear(&r);
+    if (bad) {
+        rc = problem_fail(a, err, "finalize");
+        goto out;
+    }
+    if (!(order = poll_until(a, o->url, deadline, err))) {
+        rc = err ? err->code : DP_ERR_IO;
+        goto out;
+    }
+    copy_url(order, "certificate", cert_url, sizeof cert_url);
+    if (strcmp(json_string_value(json_object_get(order, "status")) ?: "", "valid") || !cert_url[0]) {
+        rc = dp__fail(err, DP_ERR_IO, NULL, DP_NO_OFFSET, "the order ended %s without a certificate",
+                      json_string_value(json_object_get(order, "status")) ?: "?");
+        goto out;
+    }
+    if ((rc = post(a, cert_url, NULL, 0, &r, err)) != DP_OK) goto out;
+    if (r.status != 200 || !r.body || !strstr(r.body, "-----BEGIN CERTIFICATE-----")) {
+        if (r.status >= 400) rc = problem_fail(a, err, "certificate download");
+        else rc = dp__fail(err, DP_ERR_IO, NULL, DP_NO_OFFSET, "the certificate download is not PEM");
+        dp__http_resp_clear(&r);
+        goto out;
+    }
+    *chain_pem = r.body;
+    r.body = NULL;
+    dp__http_resp_clear(&r);
+out:
+    json_decref(order);
+    free(csr);
+    free(csr64);
+    free(fin);
+    return rc;
+}
+
+dp_code dp_acme_issue(struct dp_acme *a, const char *const *names, size_t n, const struct dp_key *cert_key,
+                      char **chain_pem, struct dp_error *err)
+{
+    struct dp_acme_order *o = NULL;
+    if (chain_pem) *chain_pem = NULL;
+    dp_code rc = dp_acme_order_new(a, names, n, &o, err);
+    if (rc == DP_OK) rc = dp_acme_order_validate(a, o, err);
+    if (rc == DP_OK) rc = dp_acme_order_finalize(a, o, cert_key, chain_pem, err);
+    dp_acme_order_free(o);
+    return rc;
+}

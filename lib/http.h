@@ -1,0 +1,31 @@
+/* http.h: the library's HTTP client (libcurl), internal. The only module that includes curl. */
+#ifndef DP_HTTP_H
+#define DP_HTTP_H
+
+#include <stddef.h>
+
+#include "dnspersist/dnspersist.h"
+
+#define DP_HTTP_MAX_BODY (1u << 20) /* a CA answer larger than 1 MiB is refused */
+
+struct dp_http;
+
+struct dp_http_resp {
+    long status;
+    char *body; /* NUL-terminated, owned; NULL when empty */
+    size_t len;
+    char location[1024];
+    char nonce[128];
+    char content_type[128];
+    int retry_after;
+};
+
+struct dp_http *dp__http_new(const char *ca_bundle, unsigned timeout_ms, struct dp_error *err);
+void dp__http_free(struct dp_http *h);
+/* method GET, HEAD or POST (body sent as application/jose+json). Redirects
+ * are never followed. DP_OK when an HTTP answer came (any status). */
+dp_code dp__http_request(struct dp_http *h, const char *method, const char *url, const char *body,
+                         struct dp_http_resp *resp, struct dp_error *err);
+void dp__http_resp_clear(struct dp_http_resp *r);
+
+#endif

@@ -1,0 +1,425 @@
+/*
+ * test_ca.c: dnspersist-ca end to end with the library's ACME client, the
+ * real Knot DNS server of tests/dns/knot-env.sh (records published with
+ * RFC 2136 updates through knsupdate) and real certificates checked with
+ * OpenSSL against the CA's root.
+ *
+ * Usage: test_ca PATH/TO/dnspersist-ca   (DP_DNS_ENV names the DNS env file)
+ */
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "check.h"
+#include "dns_env.h"
+#include "dnspersist/dnspersist.h"
+
+static struct dns_env env;
+static const char *ca_bin;
+static char tmpdir[256];
+
+struct ca {
+    pid_t pid;
+    int port;
+    char data[512], dir[256], root[600], prefix[256];
+    int compat;
+};
+
+static int free_port(void)
+{
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t l = sizeof a;
+    bind(s, (struct sockaddr *)&a, sizeof a);
+    getsockname(s, (struct sockaddr *)&a, &l);
+    close(s);
+    return ntohs(a.sin_port);
+}
+
+static int ca_start(struct ca *c)
+{
+    char listen[64];
+    snprintf(listen, sizeof listen, "localhost:%d", c->port);
+    fflush(stdout);
+    fflush(stderr);
+    c->pid = fork();
+    if (c->pid == 0) {
+        freopen("/dev/null", "w", stdout);
+        char *args[] = {(char *)ca_bin, "--listen", listen, "--data", c->data, "--resolver",
+                        env.resolver, "--issuer-domain-name", "ca.test", "--issuer-domain-name",
+                        "backup.ca.test", "--threads", "2", c->compat ? "--draft01-compat" : NULL,
+                        NULL};
+        execv(ca_bin, args);
+        _exit(127);
+    }
+    snprintf(c->dir, sizeof c->dir, "https://localhost:%d/directory", c->port);
+    snprintf(c->root, sizeof c->root, "%s/root.pem", c->data);
+    snprintf(c->prefix, sizeof c->prefix, "https://localhost:%d/acme/account-hash/", c->port);
+    for (int i = 0; i < 100; i++) { /* until the directory answers */
+        struct dp_key *k = dp_key_generate(DP_KEY_EC256, NULL);
+        struct dp_acme_config cfg = {c->dir, c->root, 2000, 0};
+        struct dp_acme *a = access(c->root, R_OK) == 0 ? dp_acme_new(&cfg, k, NULL) : NULL;
+        dp_acme_free(a);
+        dp_key_free(k);
+        if (a) return 0;
+        usleep(50000);
+    }
+    return -1;
+}
+
+static void ca_stop(struct ca *c)
+{
+    if (c->pid > 0) {
+        kill(c->pid, SIGTERM);
+        waitpid(c->pid, NULL, 0);
+        c->pid = 0;
+    }
+}
+
+/* RFC 2136 update through knsupdate: add (value) or delete (NULL) the TXT RRset. */
+static int dns_set(const char *name, const char *value)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "knsupdate -y hmac-sha256:test-key:%s", env.tsig_secret);
+    FILE *p = popen(cmd, "w");
+    if (!p) return -1;
+    fprintf(p, "server 127.0.0.1 %s\nzone web.test\nupdate delete %s. TXT\n", env.port, name);
+    if (value) {
+        char *pres = dp_txt_presentation_alloc(value, strlen(value));
+        fprintf(p, "update add %s. 1 TXT %s\n", name, pres);
+        free(pres);
+    }
+    fprintf(p, "send\n");
+    return pclose(p) == 0 ? 0 : -1;
+}
+
+struct acct {
+    struct dp_key *key;
+    struct dp_acme *a;
+};
+
+static int acct_new(const struct ca *c, struct acct *ac)
+{
+    ac->key = dp_key_generate(DP_KEY_EC256, NULL);
+    struct dp_acme_config cfg = {c->dir, c->root, 10000, 20000};
+    struct dp_error e;
+    ac->a = dp_acme_new(&cfg, ac->key, &e);
+    if (!ac->a || dp_acme_account(ac->a, 0, "mailto:ops@web.test", 1, &e) != DP_OK) {
+        fprintf(stderr, "account: %s\n", e.detail);
+        return -1;
+    }
+    return 0;
+}
+
+static void acct_free(struct acct *ac)
+{
+    dp_acme_free(ac->a);
+    dp_key_free(ac->key);
+}
+
+/* The record value for domain (or "*") with this account's key. */
+static char *record_for(const struct ca *c, const struct acct *ac, const char *domain,
+                        const struct dp_key *key, const char *extra)
+{
+    char *uri = dp_hashuri_compute_alloc(DP_HASH_SHA256, c->prefix, domain,
+                                         dp_key_thumbprint(key ? key : ac->key),
+                                         dp_acme_account_url(ac->a), NULL);
+    char *v = malloc(1024);
+    snprintf(v, 1024, "ca.test; accounturi=%s%s", uri ? uri : "?", extra ? extra : "");
+    free(uri);
+    return v;
+}
+
+/* Checks the chain against the CA's root, and that names are the SANs. */
+static int chain_ok(const struct ca *c, const char *pem, const char *const *names, size_t n)
+{
+    BIO *b = BIO_new_mem_buf(pem, -1);
+    X509 *leaf = PEM_read_bio_X509(b, NULL, NULL, NULL), *inter = PEM_read_bio_X509(b, NULL, NULL, NULL);
+    BIO_free(b);
+    FILE *f = fopen(c->root, "r");
+    X509 *root = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
+    if (f) fclose(f);
+    X509_STORE *st = X509_STORE_new();
+    STACK_OF(X509) *chain = sk_X509_new_null();
+    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+    int ok = leaf && inter && root && X509_STORE_add_cert(st, root) && sk_X509_push(chain, inter) &&
+             X509_STORE_CTX_init(ctx, st, leaf, chain) && X509_verify_cert(ctx) == 1;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = X509_check_host(leaf, names[i], 0, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS, NULL) == 1 ||
+             (names[i][0] == '*' && X509_check_host(leaf, names[i] + 2, 0, 0, NULL) != 1 &&
+              X509_check_host(leaf, "x.w.web.test", 0, 0, NULL) == 1);
+    X509_STORE_CTX_free(ctx);
+    sk_X509_free(chain);
+    X509_STORE_free(st);
+    X509_free(leaf);
+    X509_free(inter);
+    X509_free(root);
+    return ok;
+}
+
+static dp_code issue(const struct ca *c, struct acct *ac, const char *name, struct dp_error *e)
+{
+    struct dp_key *ck = dp_key_generate(DP_KEY_EC256, NULL);
+    char *pem = NULL;
+    const char *names[] = {name};
+    dp_code rc = dp_acme_issue(ac->a, names, 1, ck, &pem, e);
+    if (rc == DP_OK && !chain_ok(c, pem, names, 1)) {
+        fprintf(stderr, "chain for %s does not verify\n", name);
+        rc = DP_ERR_CRYPTO;
+    }
+    if (rc != DP_OK && rc != DP_ERR_UNAUTHORIZED && rc != DP_ERR_MALFORMED)
+        fprintf(stderr, "issue %s: %s\n", name, e->detail);
+    free(pem);
+    dp_key_free(ck);
+    return rc;
+}
+
+static const char *problem_type(const struct acct *ac)
+{
+    return dp_acme_last_problem(ac->a)->type;
+}
+
+static struct ca ca02, ca01;
+static unsigned serial;
+
+static void unique(char *out, size_t cap, const char *label)
+{
+    snprintf(out, cap, "%s%u-%ld.web.test", label, ++serial, (long)getpid());
+}
+
+static void H3_persist_fqdn_and_star_forms(void)
+{
+    struct acct ac;
+    CHECK(acct_new(&ca02, &ac) == 0);
+    char d1[128], d2[128], n[200];
+    unique(d1, sizeof d1, "fqdn");
+    unique(d2, sizeof d2, "star");
+    char *v1 = record_for(&ca02, &ac, d1, NULL, NULL), *v2 = record_for(&ca02, &ac, "*", NULL, NULL);
+    snprintf(n, sizeof n, "_validation-persist.%s", d1);
+    CHECK(dns_set(n, v1) == 0);
+    snprintf(n, sizeof n, "_validation-persist.%s", d2);
+    CHECK(dns_set(n, v2) == 0);
+    struct dp_error e;
+    CHECK(issue(&ca02, &ac, d1, &e) == DP_OK);
+    CHECK(issue(&ca02, &ac, d2, &e) == DP_OK);
+    /* Pre-publication check (A7) passes for a live account. */
+    CHECK(dp_acme_account_check(ac.a, &e) == DP_OK);
+    free(v1);
+    free(v2);
+    acct_free(&ac);
+}
+
+static void S2_wildcard_needs_policy(void)
+{
+    struct acct ac;
+    CHECK(acct_new(&ca02, &ac) == 0);
+    char base[128], n[200], wild[140];
+    unique(base, sizeof base, "w");
+    char *v = record_for(&ca02, &ac, base, NULL, "; policy=wildcard");
+    snprintf(n, sizeof n, "_validation-persist.%s", base);
+    CHECK(dns_set(n, v) == 0);
+    snprintf(wild, sizeof wild, "*.%s", base);
+    struct dp_error e;
+    struct dp_key *ck = dp_key_generate(DP_KEY_EC256, NULL);
+    char *pem = NULL;
+    const char *names[] = {wild, base};
+    CHECK(dp_acme_issue(ac.a, names, 2, ck, &pem, &e) == DP_OK && pem);
+    free(pem);
+    free(v);
+    /* Without policy=wildcard the same name set is refused: unauthorized. */
+    v = record_for(&ca02, &ac, base, NULL, NULL);
+    CHECK(dns_set(n, v) == 0);
+    const char *only[] = {wild};
+    CHECK(dp_acme_issue(ac.a, only, 1, ck, &pem, &e) == DP_ERR_UNAUTHORIZED);
+    CHECK(strstr(problem_type(&ac), ":unauthorized") != NULL);
+    free(v);
+    dp_key_free(ck);
+    acct_free(&ac);
+}
+
+static void V3_V6_persist_until(void)
+{
+    struct acct ac;
+    CHECK(acct_new(&ca02, &ac) == 0);
+    char d[128], n[200], extra[64];
+    unique(d, sizeof d, "expired");
+    snprintf(extra, sizeof extra, "; persistUntil=%ld", (long)time(NULL) - 10);
+    char *v = record_for(&ca02, &ac, d, NULL, extra);
+    snprintf(n, sizeof n, "_validation-persist.%s", d);
+    CHECK(dns_set(n, v) == 0);
+    struct dp_error e;
+    CHECK(issue(&ca02, &ac, d, &e) == DP_ERR_UNAUTHORIZED);
+    CHECK(strstr(e.detail, "persistUntil") != NULL);
+    free(v);
+    /* A later persistUntil validates, and the authorization expires no later (V6). */
+    long until = (long)time(NULL) + 3600;
+    snprintf(extra, sizeof extra, "; persistUntil=%ld", until);
+    v = record_for(&ca02, &ac, d, NULL, extra);
+    CHECK(dns_set(n, v) == 0);
+    CHECK(issue(&ca02, &ac, d, &e) == DP_OK);
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "sqlite3 %s/ca.sqlite \"SELECT max(expires) FROM authzs WHERE identifier='%s' AND status='valid'\"", ca02.data, d);
+    FILE *p = popen(cmd, "r");
+    long exp = 0;
+    CHECK(p && fscanf(p, "%ld", &exp) == 1);
+    if (p) pclose(p);
+    CHECK(exp == until);
+    free(v);
+    acct_free(&ac);
+}
+
+static void A6_rollover_keeps_old_records(void)
+{
+    struct acct ac;
+    CHECK(acct_new(&ca02, &ac) == 0);
+    char d[128], n[200];
+    unique(d, sizeof d, "roll");
+    char *v = record_for(&ca02, &ac, d, NULL, NULL);
+    snprintf(n, sizeof n, "_validation-persist.%s", d);
+    CHECK(dns_set(n, v) == 0);
+    struct dp_error e;
+    CHECK(issue(&ca02, &ac, d, &e) == DP_OK);
+    struct dp_key *k2 = dp_key_generate(DP_KEY_EC384, NULL);
+    CHECK(dp_acme_key_change(ac.a, k2, &e) == DP_OK);
+    CHECK(issue(&ca02, &ac, d, &e) == DP_OK); /* the record still names the old key */
+    /* The old key no longer signs for the account. */
+    struct dp_acme_config cfg = {ca02.dir, ca02.root, 10000, 0};
+    struct dp_acme *old = dp_acme_new(&cfg, ac.key, NULL);
+    CHECK(old && dp_acme_account(old, 1, NULL, 0, &e) != DP_OK);
+    dp_acme_free(old);
+    dp_acme_free(ac.a);
+    ac.a = NULL;
+    dp_key_free(k2);
+    free(v);
+    acct_free(&ac);
+}
+
+static void V1_record_removed_between_orders(void)
+{
+    struct acct ac;
+    CHECK(acct_new(&ca02, &ac) == 0);
+    char d[128], n[200];
+    unique(d, sizeof d, "removed");
+    char *v = record_for(&ca02, &ac, d, NULL, NULL);
+    snprintf(n, sizeof n, "_validation-persist.%s", d);
+    CHECK(dns_set(n, v) == 0);
+    struct dp_error e;
+    CHECK(issue(&ca02, &ac, d, &e) == DP_OK);
+    CHECK(dns_set(n, NULL) == 0);
+    CHECK(issue(&ca02, &ac, d, &e) == DP_ERR_UNAUTHORIZED);
+    free(v);
+    acct_free(&ac);
+}
+
+static void V5_deactivated_account(void)
+{
+    struct acct ac;
+    CHECK(acct_new(&ca02, &ac) == 0);
+    char d[128], n[200];
+    unique(d, sizeof d, "deact");
+    char *v = record_for(&ca02, &ac, d, NULL, NULL);
+    snprintf(n, sizeof n, "_validation-persist.%s", d);
+    CHECK(dns_set(n, v) == 0);
+    struct dp_error e;
+    CHECK(dp_acme_deactivate(ac.a, &e) == DP_OK);
+    CHECK(issue(&ca02, &ac, d, &e) == DP_ERR_UNAUTHORIZED);
+    CHECK(dp_acme_account_check(ac.a, &e) != DP_OK); /* A7 refuses a deactivated account */
+    free(v);
+    acct_free(&ac);
+}
+
+static void draft01_plain_url_records(void)
+{
+    struct acct ac, ac2;
+    CHECK(acct_new(&ca01, &ac) == 0);
+    CHECK(acct_new(&ca02, &ac2) == 0);
+    char d[128], n[200], v[700];
+    unique(d, sizeof d, "plain");
+    snprintf(n, sizeof n, "_validation-persist.%s", d);
+    snprintf(v, sizeof v, "ca.test; accounturi=%s", dp_acme_account_url(ac.a));
+    CHECK(dns_set(n, v) == 0);
+    struct dp_error e;
+    CHECK(issue(&ca01, &ac, d, &e) == DP_OK);
+    /* A draft-02 CA calls a plain URL malformed (H4). */
+    snprintf(v, sizeof v, "ca.test; accounturi=%s", dp_acme_account_url(ac2.a));
+    CHECK(dns_set(n, v) == 0);
+    CHECK(issue(&ca02, &ac2, d, &e) == DP_ERR_MALFORMED);
+    CHECK(strstr(problem_type(&ac2), ":malformed") != NULL);
+    /* Compat mode still takes hashed records. */
+    char *hv = record_for(&ca01, &ac, d, NULL, NULL);
+    CHECK(dns_set(n, hv) == 0);
+    CHECK(issue(&ca01, &ac, d, &e) == DP_OK);
+    free(hv);
+    acct_free(&ac);
+    acct_free(&ac2);
+}
+
+static void restart_between_order_and_finalize(void)
+{
+    struct acct ac;
+    CHECK(acct_new(&ca02, &ac) == 0);
+    char d[128], n[200];
+    unique(d, sizeof d, "restart");
+    char *v = record_for(&ca02, &ac, d, NULL, NULL);
+    snprintf(n, sizeof n, "_validation-persist.%s", d);
+    CHECK(dns_set(n, v) == 0);
+    struct dp_error e;
+    struct dp_acme_order *o = NULL;
+    const char *names[] = {d};
+    CHECK(dp_acme_order_new(ac.a, names, 1, &o, &e) == DP_OK);
+    CHECK(o && dp_acme_order_validate(ac.a, o, &e) == DP_OK);
+    ca_stop(&ca02);
+    CHECK(ca_start(&ca02) == 0);
+    struct dp_key *ck = dp_key_generate(DP_KEY_RSA2048, NULL);
+    char *pem = NULL;
+    CHECK(o && dp_acme_order_finalize(ac.a, o, ck, &pem, &e) == DP_OK);
+    if (!pem) fprintf(stderr, "finalize after restart: %s\n", e.detail);
+    CHECK(pem && chain_ok(&ca02, pem, names, 1));
+    free(pem);
+    dp_key_free(ck);
+    dp_acme_order_free(o);
+    free(v);
+    acct_free(&ac);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) return 2;
+    ca_bin = argv[1];
+    if (dns_env_load(&env)) return 77;
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/dp-test-ca-XXXXXX");
+    if (!mkdtemp(tmpdir)) return 1;
+    snprintf(ca02.data, sizeof ca02.data, "%s/ca02", tmpdir);
+    snprintf(ca01.data, sizeof ca01.data, "%s/ca01", tmpdir);
+    ca02.port = free_port();
+    ca01.port = free_port();
+    ca01.compat = 1;
+    CHECK(ca_start(&ca02) == 0);
+    CHECK(ca_start(&ca01) == 0);
+    if (!check_failed) {
+        RUN(H3_persist_fqdn_and_star_forms);
+        RUN(S2_wildcard_needs_policy);
+        RUN(V3_V6_persist_until);
+        RUN(A6_rollover_keeps_old_records);
+        RUN(V1_record_removed_between_orders);
+        RUN(V5_deactivated_account);
+        RUN(draft01_plain_url_records);
+        RUN(restart_between_order_and_finalize);
+    }
+    ca_stop(&ca02);
+    ca_stop(&ca01);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
+    if (system(cmd)) fprintf(stderr, "could not remove %s\n", tmpdir);
+    return check_report();
+}
