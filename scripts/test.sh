@@ -1,19 +1,21 @@
 #!/usr/bin/env bash
-# test.sh: builds warning-free and runs every test: a libFuzzer run of the
-# record parser (bounded), the unit and CLI tests under AddressSanitizer and
+# test.sh: builds warning-free and runs every test: libFuzzer runs of the
+# record and JWS parsers (bounded), the unit and CLI tests under AddressSanitizer and
 # UndefinedBehaviorSanitizer, then the same tests on the normal build.
-# FUZZ_SECONDS (default 45) bounds the fuzzing.
+# FUZZ_SECONDS (default 30 per target) bounds the fuzzing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 JOBS=$(nproc 2>/dev/null || echo 2)
-FUZZ_SECONDS=${FUZZ_SECONDS:-45}
+FUZZ_SECONDS=${FUZZ_SECONDS:-30}
 
-echo "== fuzz: record parser, ${FUZZ_SECONDS}s"
 cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DDP_FUZZ=ON -DBUILD_TESTING=OFF -DDP_WERROR=ON >/dev/null
-cmake --build build-fuzz -j"$JOBS" --target fuzz_record >/dev/null
-mkdir -p build-fuzz/corpus
-./build-fuzz/fuzz/fuzz_record -max_total_time="$FUZZ_SECONDS" -print_final_stats=0 \
-    build-fuzz/corpus fuzz/corpus/record 2>&1 | tail -n 2
+cmake --build build-fuzz -j"$JOBS" --target fuzz_record fuzz_jws >/dev/null
+for t in record jws; do
+    echo "== fuzz: $t parser, ${FUZZ_SECONDS}s"
+    mkdir -p "build-fuzz/corpus-$t"
+    ./build-fuzz/fuzz/fuzz_$t -max_total_time="$FUZZ_SECONDS" -print_final_stats=0 \
+        "build-fuzz/corpus-$t" "fuzz/corpus/$t" 2>&1 | tail -n 2
+done
 
 echo "== tests under AddressSanitizer + UndefinedBehaviorSanitizer"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DDP_SANITIZE=ON -DDP_WERROR=ON >/dev/null

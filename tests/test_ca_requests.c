@@ -1,0 +1,331 @@
+/*
+ * test_ca_requests.c: broken ACME requests against a running dnspersist-ca,
+ * each with the HTTP status and problem type RFC 8555 calls for. Needs no
+ * DNS: the server is started with a resolver nobody answers.
+ *
+ * Usage: test_ca_requests PATH/TO/dnspersist-ca
+ */
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+#include "check.h"
+#include "dnspersist/dnspersist.h"
+
+static char base[128], root[512], dir_url[160];
+
+struct answer {
+    long status;
+    char type[128];
+    char nonce[64];
+    char location[256];
+    char *body;
+};
+
+static size_t on_body(char *p, size_t s, size_t n, void *arg)
+{
+    struct answer *a = arg;
+    size_t old = a->body ? strlen(a->body) : 0;
+    char *nb = realloc(a->body, old + s * n + 1);
+    if (!nb) return 0;
+    memcpy(nb + old, p, s * n);
+    nb[old + s * n] = '\0';
+    a->body = nb;
+    return s * n;
+}
+
+static size_t on_header(char *p, size_t s, size_t n, void *arg)
+{
+    struct answer *a = arg;
+    size_t l = s * n;
+    if (l > 14 && !strncasecmp(p, "Replay-Nonce: ", 14)) snprintf(a->nonce, sizeof a->nonce, "%.*s", (int)(l - 16), p + 14);
+    if (l > 10 && !strncasecmp(p, "Location: ", 10)) snprintf(a->location, sizeof a->location, "%.*s", (int)(l - 12), p + 10);
+    return l;
+}
+
+static struct answer req(const char *method, const char *path, const char *body, const char *ctype)
+{
+    struct answer a = {0};
+    CURL *c = curl_easy_init();
+    char u[512];
+    snprintf(u, sizeof u, "%s%s", base, path);
+    struct curl_slist *h = NULL;
+    char ct[128];
+    snprintf(ct, sizeof ct, "Content-Type: %s", ctype ? ctype : "application/jose+json");
+    h = curl_slist_append(h, ct);
+    curl_easy_setopt(c, CURLOPT_URL, u);
+    curl_easy_setopt(c, CURLOPT_CAINFO, root);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &a);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, &a);
+    if (!strcmp(method, "POST")) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body ? body : "");
+        curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    } else if (!strcmp(method, "HEAD")) {
+        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+    }
+    if (curl_easy_perform(c) == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &a.status);
+    json_t *o = a.body ? json_loads(a.body, 0, NULL) : NULL;
+    const char *t = json_string_value(json_object_get(o, "type"));
+    snprintf(a.type, sizeof a.type, "%s", t ? t + (strncmp(t, "urn:ietf:params:acme:error:", 27) ? 0 : 27) : "");
+    json_decref(o);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    return a;
+}
+
+static char *nonce(void)
+{
+    struct answer a = req("HEAD", "/acme/new-nonce", NULL, NULL);
+    free(a.body);
+    return strdup(a.nonce);
+}
+
+static char *b64(const char *s)
+{
+    return dp_b64url_encode_alloc(s, strlen(s));
+}
+
+/* A JWS with a hand-written protected header, signed by key. */
+static char *forge(const struct dp_key *key, const char *header, const char *payload)
+{
+    char *h = b64(header), *p = b64(payload);
+    char input[8192];
+    snprintf(input, sizeof input, "%s.%s", h, p);
+    unsigned char *sig = NULL;
+    size_t sl = 0;
+    dp_key_sign(key, input, strlen(input), &sig, &sl, NULL);
+    char *s = dp_b64url_encode_alloc(sig, sl);
+    json_t *o = json_pack("{s:s,s:s,s:s}", "protected", h, "payload", p, "signature", s ? s : "");
+    char *out = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    free(h);
+    free(p);
+    free(s);
+    free(sig);
+    return out;
+}
+
+static struct dp_key *key;
+static char acct_url[256];
+
+static void expect(const char *name, struct answer a, long status, const char *type)
+{
+    int good = a.status == status && !strcmp(a.type, type) && a.nonce[0];
+    if (!good) fprintf(stderr, "%s: got %ld %s (nonce '%s'), want %ld %s\n", name, a.status, a.type, a.nonce, status, type);
+    CHECK(good);
+    printf("%s %s\n", good ? "ok  " : "FAIL", name);
+    free(a.body);
+}
+
+static char *signed_req(const struct dp_key *k, const char *kid, const char *path, const char *payload)
+{
+    char u[512], *n = nonce();
+    snprintf(u, sizeof u, "%s%s", base, path);
+    char *b = dp_jws_sign_alloc(k, kid, n, u, payload, NULL);
+    free(n);
+    return b;
+}
+
+static void table(void)
+{
+    char hdr[4096], u[512], *b, *n;
+    expect("not_json", req("POST", "/acme/new-account", "hello", NULL), 400, "malformed");
+    expect("wrong_content_type", req("POST", "/acme/new-account", "{}", "application/json"), 415, "malformed");
+    n = nonce();
+    snprintf(hdr, sizeof hdr, "{\"alg\":\"none\",\"nonce\":\"%s\",\"url\":\"%s/acme/new-account\",\"jwk\":%s}", n, base, dp_key_jwk(key));
+    b = forge(key, hdr, "{}");
+    expect("alg_none", req("POST", "/acme/new-account", b, NULL), 400, "badSignatureAlgorithm");
+    free(b);
+    snprintf(hdr, sizeof hdr, "{\"alg\":\"HS256\",\"nonce\":\"%s\",\"url\":\"%s/acme/new-account\",\"jwk\":%s}", n, base, dp_key_jwk(key));
+    b = forge(key, hdr, "{}");
+    expect("alg_hmac", req("POST", "/acme/new-account", b, NULL), 400, "badSignatureAlgorithm");
+    free(b);
+    free(n);
+    n = nonce();
+    snprintf(hdr, sizeof hdr, "{\"alg\":\"ES256\",\"nonce\":\"%s\",\"url\":\"%s/acme/new-account\",\"jwk\":%s,\"kid\":\"%s\"}", n, base, dp_key_jwk(key), acct_url);
+    b = forge(key, hdr, "{}");
+    expect("jwk_and_kid", req("POST", "/acme/new-account", b, NULL), 400, "malformed");
+    free(b);
+    free(n);
+    n = nonce();
+    snprintf(hdr, sizeof hdr, "{\"alg\":\"ES256\",\"nonce\":\"%s\",\"jwk\":%s}", n, dp_key_jwk(key));
+    b = forge(key, hdr, "{}");
+    expect("no_url", req("POST", "/acme/new-account", b, NULL), 401, "unauthorized");
+    free(b);
+    free(n);
+    b = signed_req(key, NULL, "/acme/new-order", "{}");
+    expect("url_mismatch", req("POST", "/acme/new-account", b, NULL), 401, "unauthorized");
+    free(b);
+    snprintf(u, sizeof u, "%s/acme/new-account", base);
+    b = dp_jws_sign_alloc(key, NULL, "AAAAAAAAAAAAAAAAAAAAAA", u, "{}", NULL);
+    expect("unknown_nonce", req("POST", "/acme/new-account", b, NULL), 400, "badNonce");
+    free(b);
+    b = signed_req(key, NULL, "/acme/new-account", "{}");
+    struct answer first = req("POST", "/acme/new-account", b, NULL);
+    CHECK(first.status == 200);
+    free(first.body);
+    expect("nonce_reuse", req("POST", "/acme/new-account", b, NULL), 400, "badNonce");
+    free(b);
+    b = signed_req(key, "https://nowhere.example/acct_url/1", "/acme/new-order", "{}");
+    expect("kid_unknown", req("POST", "/acme/new-order", b, NULL), 400, "accountDoesNotExist");
+    free(b);
+    snprintf(u, sizeof u, "%s/acme/acct/AAAAAAAAAAAAAAAA", base);
+    b = signed_req(key, u, "/acme/new-order", "{}");
+    expect("kid_no_such_account", req("POST", "/acme/new-order", b, NULL), 400, "accountDoesNotExist");
+    free(b);
+    /* A valid JWS whose payload was swapped after signing. */
+    b = signed_req(key, acct_url, "/acme/new-order", "{\"identifiers\":[]}");
+    json_t *o = json_loads(b, 0, NULL);
+    char *p2 = b64("{\"identifiers\":[{\"type\":\"dns\",\"value\":\"evil.example\"}]}");
+    json_object_set_new(o, "payload", json_string(p2));
+    char *tampered = json_dumps(o, JSON_COMPACT);
+    expect("bad_signature", req("POST", "/acme/new-order", tampered, NULL), 400, "malformed");
+    free(tampered);
+    free(p2);
+    json_decref(o);
+    free(b);
+    b = signed_req(key, NULL, "/acme/new-order", "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"a.example.com\"}]}");
+    expect("order_with_jwk", req("POST", "/acme/new-order", b, NULL), 400, "malformed");
+    free(b);
+    b = signed_req(key, acct_url, "/acme/new-account", "{}");
+    expect("new_account_with_kid", req("POST", "/acme/new-account", b, NULL), 400, "malformed");
+    free(b);
+    /* Keys: RSA under 2048 bits; an algorithm that does not fit the key. */
+    EVP_PKEY *small = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)1024);
+    BIO *bio = BIO_new(BIO_s_mem());
+    PEM_write_bio_PrivateKey(bio, small, NULL, NULL, 0, NULL, NULL);
+    char *pem;
+    long pl = BIO_get_mem_data(bio, &pem);
+    struct dp_key *sk = dp_key_load_pem(pem, (size_t)pl, NULL);
+    b = signed_req(sk, NULL, "/acme/new-account", "{}");
+    expect("rsa_1024", req("POST", "/acme/new-account", b, NULL), 400, "badPublicKey");
+    free(b);
+    dp_key_free(sk);
+    BIO_free(bio);
+    EVP_PKEY_free(small);
+    struct dp_key *p384 = dp_key_generate(DP_KEY_EC384, NULL);
+    n = nonce();
+    snprintf(hdr, sizeof hdr, "{\"alg\":\"ES256\",\"nonce\":\"%s\",\"url\":\"%s/acme/new-account\",\"jwk\":%s}", n, base, dp_key_jwk(p384));
+    b = forge(p384, hdr, "{}");
+    expect("alg_does_not_fit_key", req("POST", "/acme/new-account", b, NULL), 400, "badSignatureAlgorithm");
+    free(b);
+    free(n);
+    dp_key_free(p384);
+    char *big = malloc(70000);
+    memset(big, 'a', 69999);
+    big[69999] = '\0';
+    expect("body_too_big", req("POST", "/acme/new-account", big, NULL), 413, "malformed");
+    free(big);
+    /* Payload checks. */
+    b = signed_req(key, acct_url, "/acme/new-order", "{\"identifiers\":[{\"type\":\"ip\",\"value\":\"192.0.2.1\"}]}");
+    expect("identifier_ip", req("POST", "/acme/new-order", b, NULL), 400, "unsupportedIdentifier");
+    free(b);
+    b = signed_req(key, acct_url, "/acme/new-order", "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"Bad..Name\"}]}");
+    expect("identifier_bad_name", req("POST", "/acme/new-order", b, NULL), 400, "rejectedIdentifier");
+    free(b);
+    b = signed_req(key, acct_url, "/acme/new-order", "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"co.uk\"}]}");
+    expect("identifier_public_suffix", req("POST", "/acme/new-order", b, NULL), 400, "rejectedIdentifier");
+    free(b);
+    b = signed_req(key, acct_url, "/acme/new-order", "{\"identifiers\":[]}");
+    expect("identifiers_empty", req("POST", "/acme/new-order", b, NULL), 400, "malformed");
+    free(b);
+    struct dp_key *k2 = dp_key_generate(DP_KEY_ED25519, NULL);
+    b = signed_req(k2, NULL, "/acme/new-account", "{\"contact\":[\"http://example.com\"]}");
+    expect("contact_unsupported", req("POST", "/acme/new-account", b, NULL), 400, "unsupportedContact");
+    free(b);
+    b = signed_req(k2, NULL, "/acme/new-account", "{\"onlyReturnExisting\":true}");
+    expect("only_return_existing", req("POST", "/acme/new-account", b, NULL), 400, "accountDoesNotExist");
+    free(b);
+    /* Orders: finalize too early; another account's order. */
+    b = signed_req(key, acct_url, "/acme/new-order", "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"a.example.com\"}]}");
+    struct answer ord = req("POST", "/acme/new-order", b, NULL);
+    free(b);
+    CHECK(ord.status == 201 && ord.location[0]);
+    char fin[320], opath[300];
+    snprintf(opath, sizeof opath, "%s", ord.location + strlen(base));
+    snprintf(fin, sizeof fin, "%s/finalize", opath);
+    free(ord.body);
+    b = signed_req(key, acct_url, fin, "{\"csr\":\"AAAA\"}");
+    expect("finalize_not_ready", req("POST", fin, b, NULL), 403, "orderNotReady");
+    free(b);
+    b = signed_req(k2, NULL, "/acme/new-account", "{}");
+    struct answer a2 = req("POST", "/acme/new-account", b, NULL);
+    free(b);
+    char acct2[256];
+    snprintf(acct2, sizeof acct2, "%s", a2.location);
+    free(a2.body);
+    b = signed_req(k2, acct2, opath, NULL);
+    expect("other_accounts_order", req("POST", opath, b, NULL), 404, "malformed");
+    free(b);
+    b = signed_req(k2, acct2, "/acme/acct/AAAA", "{\"status\":\"deactivated\"}");
+    expect("deactivate_other_account", req("POST", "/acme/acct/AAAA", b, NULL), 401, "unauthorized");
+    free(b);
+    b = signed_req(key, acct_url, acct_url + strlen(base), "{\"status\":\"valid\"}");
+    expect("account_status_not_deactivated", req("POST", acct_url + strlen(base), b, NULL), 400, "malformed");
+    free(b);
+    expect("get_on_post_resource", req("GET", "/acme/new-account", NULL, NULL), 405, "malformed");
+    dp_key_free(k2);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) return 2;
+    char tmp[] = "/tmp/dp-test-req-XXXXXX";
+    if (!mkdtemp(tmp)) return 1;
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t l = sizeof a;
+    bind(s, (struct sockaddr *)&a, sizeof a);
+    getsockname(s, (struct sockaddr *)&a, &l);
+    close(s);
+    int port = ntohs(a.sin_port);
+    char listen[64], data[256];
+    snprintf(listen, sizeof listen, "localhost:%d", port);
+    snprintf(data, sizeof data, "%s/ca", tmp);
+    snprintf(base, sizeof base, "https://localhost:%d", port);
+    snprintf(root, sizeof root, "%s/root.pem", data);
+    snprintf(dir_url, sizeof dir_url, "%s/directory", base);
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (!freopen("/dev/null", "w", stdout)) _exit(127);
+        execl(argv[1], argv[1], "--listen", listen, "--data", data, "--resolver", "127.0.0.2@9",
+              "--threads", "2", (char *)NULL);
+        _exit(127);
+    }
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    key = dp_key_generate(DP_KEY_EC256, NULL);
+    struct dp_acme *ac = NULL;
+    for (int i = 0; i < 100 && !ac; i++) {
+        struct dp_acme_config cfg = {dir_url, root, 2000, 0};
+        if (access(root, R_OK) == 0) ac = dp_acme_new(&cfg, key, NULL);
+        if (!ac) usleep(50000);
+    }
+    CHECK(ac && dp_acme_account(ac, 0, NULL, 1, NULL) == DP_OK);
+    if (ac) {
+        snprintf(acct_url, sizeof acct_url, "%s", dp_acme_account_url(ac));
+        table();
+    }
+    dp_acme_free(ac);
+    dp_key_free(key);
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
+    if (system(cmd)) fprintf(stderr, "could not remove %s\n", tmp);
+    curl_global_cleanup();
+    return check_report();
+}
