@@ -330,7 +330,7 @@ static dp_code check_challenge(struct dp_acme *a, json_t *ch, struct dp_error *e
 /* Polls url until its status leaves pending/processing; returns the object. */
 static json_t *poll_until(struct dp_acme *a, const char *url, double deadline, struct dp_error *err)
 {
-    unsigned wait = 20;
+    unsigned wait = 5; /* validations on a near CA finish in milliseconds */
     for (;;) {
         struct dp_http_resp r;
         json_t *o = fetch(a, url, &r, err);
@@ -518,13 +518,20 @@ dp_code dp_acme_order_finalize(struct dp_acme *a, struct dp_acme_order *o, const
         if (!fin) rc = DP_ERR_NOMEM;
         goto out;
     }
-    int bad = r.status >= 400;
-    dp__http_resp_clear(&r);
-    if (bad) {
+    if (r.status >= 400) {
+        dp__http_resp_clear(&r);
         rc = problem_fail(a, err, "finalize");
         goto out;
     }
-    if (!(order = poll_until(a, o->url, deadline, err))) {
+    /* The finalize answer is the order: poll only while it is not done. */
+    order = body_json(&r);
+    dp__http_resp_clear(&r);
+    const char *fst = json_string_value(json_object_get(order, "status"));
+    if (!fst || !strcmp(fst, "processing") || !strcmp(fst, "ready")) {
+        json_decref(order);
+        order = poll_until(a, o->url, deadline, err);
+    }
+    if (!order) {
         rc = err ? err->code : DP_ERR_IO;
         goto out;
     }

@@ -301,7 +301,9 @@ EVP_PKEY *dp__pkey_from_jwk(json_t *jwk, struct dp_error *err)
     if (!req) return NULL;
     const char *kty = json_string_value(json_object_get(req, "kty"));
     const char *crv = json_string_value(json_object_get(req, "crv"));
-    unsigned char a[1024], b[1024];
+    /* pt outlives the parameter builder: OSSL_PARAM_BLD keeps a pointer to
+     * octet strings until OSSL_PARAM_BLD_to_param (found by fuzz_jws). */
+    unsigned char a[1024], b[1024], pt[1 + 2 * 66];
     size_t al = 0, bl = 0;
     EVP_PKEY *pk = NULL;
     if (!strcmp(kty, "OKP")) {
@@ -326,7 +328,7 @@ EVP_PKEY *dp__pkey_from_jwk(json_t *jwk, struct dp_error *err)
                 !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e))
                 goto done;
         } else {
-            unsigned char pt[1 + 2 * 66];
+            if (al > 66 || bl > 66) goto done;
             pt[0] = 4;
             memcpy(pt + 1, a, al);
             memcpy(pt + 1 + al, b, bl);

@@ -1,0 +1,216 @@
+/*
+ * bench_ca: certificates issued end to end by dnspersist-ca with
+ * dns-persist-01, driven by the library's ACME client over kept-alive
+ * connections (ES256 account keys, P-256 certificate keys). Records are
+ * published beforehand: one wildcard TXT per client account
+ * (*.c<k>.web.test, the "*" hashed form), so every name below validates.
+ *
+ * Prints certificates per second at each concurrency, the server's CPU time
+ * per certificate (utime+stime from /proc/PID/stat) and its peak RSS
+ * (VmHWM) once every certificate is issued.
+ *
+ * Usage: bench_ca DNSPERSIST_CA DNS_ENV_FILE [CERTS_AT_32]   (default 10000)
+ * The DNS env file comes from tests/dns/knot-env.sh; bench/bench_ca.sh runs it all.
+ */
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dnspersist/dnspersist.h"
+
+#define MAX_CLIENTS 32
+
+static char dir_url[160], root[512], prefix[256], tsig[512], dns_port[512];
+static pid_t server;
+
+struct client {
+    int id;
+    struct dp_key *key;
+    struct dp_acme *a;
+    long todo, done, failed;
+    int round;
+};
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double server_cpu(void)
+{
+    char path[64], buf[2048];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)server);
+    FILE *f = fopen(path, "r");
+    if (!f || !fgets(buf, sizeof buf, f)) {
+        if (f) fclose(f);
+        return 0;
+    }
+    fclose(f);
+    char *p = strrchr(buf, ')');
+    unsigned long ut = 0, st = 0;
+    /* fields after ')': state(3) ... utime(14) stime(15) */
+    if (p) sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st);
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static long server_hwm_kb(void)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)server);
+    FILE *f = fopen(path, "r");
+    long kb = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "VmHWM:", 6)) kb = atol(line + 6);
+    if (f) fclose(f);
+    return kb;
+}
+
+static void *run(void *arg)
+{
+    struct client *c = arg;
+    for (long i = 0; i < c->todo; i++) {
+        char name[128];
+        snprintf(name, sizeof name, "h%d-%ld.c%d.web.test", c->round, i, c->id);
+        const char *names[] = {name};
+        struct dp_key *ck = dp_key_generate(DP_KEY_EC256, NULL);
+        char *pem = NULL;
+        struct dp_error e;
+        if (ck && dp_acme_issue(c->a, names, 1, ck, &pem, &e) == DP_OK) {
+            c->done++;
+        } else {
+            if (c->failed++ < 3) fprintf(stderr, "bench_ca: %s: %s\n", name, e.detail);
+        }
+        free(pem);
+        dp_key_free(ck);
+    }
+    return NULL;
+}
+
+static int publish(struct client *c)
+{
+    char *uri = dp_hashuri_compute_alloc(DP_HASH_SHA256, prefix, "*", dp_key_thumbprint(c->key),
+                                         dp_acme_account_url(c->a), NULL);
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "knsupdate -y hmac-sha256:test-key:%s", tsig);
+    FILE *p = popen(cmd, "w");
+    if (!p || !uri) return -1;
+    fprintf(p, "server 127.0.0.1 %s\nzone web.test\nupdate add *.c%d.web.test. 300 TXT \"ca.test; accounturi=%s\"\nsend\n",
+            dns_port, c->id, uri);
+    free(uri);
+    return pclose(p) == 0 ? 0 : -1;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 3) {
+        fprintf(stderr, "usage: bench_ca DNSPERSIST_CA DNS_ENV_FILE [CERTS_AT_32]\n");
+        return 2;
+    }
+    long total32 = argc > 3 ? atol(argv[3]) : 10000;
+    char resolver[512] = "", line[512];
+    FILE *f = fopen(argv[2], "r");
+    while (f && fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\n")] = '\0';
+        if (!strncmp(line, "DNS_RESOLVER=", 13)) snprintf(resolver, sizeof resolver, "%s", line + 13);
+        if (!strncmp(line, "DNS_TSIG_SECRET=", 16)) snprintf(tsig, sizeof tsig, "%s", line + 16);
+        if (!strncmp(line, "DNS_PORT=", 9)) snprintf(dns_port, sizeof dns_port, "%s", line + 9);
+    }
+    if (f) fclose(f);
+    if (!resolver[0]) {
+        fprintf(stderr, "bench_ca: no DNS_RESOLVER in %s\n", argv[2]);
+        return 2;
+    }
+    char tmp[] = "/tmp/dp-bench-ca-XXXXXX";
+    if (!mkdtemp(tmp)) return 1;
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {0};
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t sl = sizeof sa;
+    bind(s, (struct sockaddr *)&sa, sizeof sa);
+    getsockname(s, (struct sockaddr *)&sa, &sl);
+    close(s);
+    int port = ntohs(sa.sin_port);
+    char listen[64], data[300];
+    snprintf(listen, sizeof listen, "localhost:%d", port);
+    snprintf(data, sizeof data, "%s/ca", tmp);
+    snprintf(dir_url, sizeof dir_url, "https://localhost:%d/directory", port);
+    snprintf(root, sizeof root, "%s/root.pem", data);
+    snprintf(prefix, sizeof prefix, "https://localhost:%d/acme/account-hash/", port);
+    fflush(stdout);
+    server = fork();
+    if (server == 0) {
+        if (!freopen("/dev/null", "w", stdout)) _exit(127);
+        execl(argv[1], argv[1], "--listen", listen, "--data", data, "--resolver", resolver,
+              "--issuer-domain-name", "ca.test", (char *)NULL);
+        _exit(127);
+    }
+    static struct client cl[MAX_CLIENTS];
+    int ready = 0;
+    for (int i = 0; i < 200 && !ready; i++) {
+        usleep(50000);
+        ready = access(root, R_OK) == 0;
+    }
+    usleep(200000);
+    for (int i = 0; i < MAX_CLIENTS; i++) {
+        cl[i].id = i;
+        cl[i].key = dp_key_generate(DP_KEY_EC256, NULL);
+        struct dp_acme_config cfg = {dir_url, root, 30000, 60000};
+        struct dp_error e;
+        cl[i].a = dp_acme_new(&cfg, cl[i].key, &e);
+        if (!cl[i].a || dp_acme_account(cl[i].a, 0, NULL, 1, &e) != DP_OK || publish(&cl[i])) {
+            fprintf(stderr, "bench_ca: client %d: %s\n", i, e.detail);
+            kill(server, SIGTERM);
+            return 1;
+        }
+    }
+    printf("bench_ca: dnspersist-ca on %s, Knot DNS on %s, dns-persist-01, ES256 accounts, P-256 certificates\n",
+           listen, resolver);
+    const int conc[] = {1, 8, 32};
+    const long counts[] = {total32 / 50 > 20 ? total32 / 50 : 20, total32 / 5 > 80 ? total32 / 5 : 80, total32};
+    long all = 0;
+    int failed = 0;
+    for (int r = 0; r < 3; r++) {
+        int n = conc[r];
+        pthread_t th[MAX_CLIENTS];
+        double cpu0 = server_cpu(), t0 = now_s();
+        for (int i = 0; i < n; i++) {
+            cl[i].todo = counts[r] / n;
+            cl[i].done = cl[i].failed = 0;
+            cl[i].round = r;
+            pthread_create(&th[i], NULL, run, &cl[i]);
+        }
+        long done = 0, fails = 0;
+        for (int i = 0; i < n; i++) {
+            pthread_join(th[i], NULL);
+            done += cl[i].done;
+            fails += cl[i].failed;
+        }
+        double dt = now_s() - t0, cpu = server_cpu() - cpu0;
+        all += done;
+        failed |= fails > 0;
+        printf("concurrency %2d: %6ld certificates in %6.2f s = %7.1f certificates/s; server CPU %.3f ms/certificate; %ld failed\n",
+               n, done, dt, done / dt, done ? cpu * 1e3 / done : 0.0, fails);
+        fflush(stdout);
+    }
+    printf("server peak RSS after %ld certificates: %.1f MB\n", all, server_hwm_kb() / 1024.0);
+    for (int i = 0; i < MAX_CLIENTS; i++) {
+        dp_acme_free(cl[i].a);
+        dp_key_free(cl[i].key);
+    }
+    kill(server, SIGTERM);
+    waitpid(server, NULL, 0);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
+    if (system(cmd)) fprintf(stderr, "bench_ca: could not remove %s\n", tmp);
+    return failed;
+}
