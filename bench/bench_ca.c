@@ -99,7 +99,7 @@ static int publish(struct client *c)
 {
     char *uri = dp_hashuri_compute_alloc(DP_HASH_SHA256, prefix, "*", dp_key_thumbprint(c->key),
                                          dp_acme_account_url(c->a), NULL);
-    char cmd[256];
+    char cmd[600];
     snprintf(cmd, sizeof cmd, "knsupdate -y hmac-sha256:test-key:%s", tsig);
     FILE *p = popen(cmd, "w");
     if (!p || !uri) return -1;
