@@ -267,6 +267,27 @@ static json_t *order_view(const struct ca *ca, const struct st_order *o)
 
 /* ---- the JWS gate ---- */
 
+/* A held reference to the account key with this thumbprint (cached). */
+static struct dp_pubkey *account_key(struct ca *ca, const char *thumb, const char *jwk, struct dp_error *e)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (const char *p = thumb; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ull;
+    struct ca_keyslot *s = &ca->keys[h % CA_KEYCACHE];
+    struct dp_pubkey *k = NULL;
+    pthread_mutex_lock(&ca->keys_mu);
+    if (s->key && !strcmp(s->thumb, thumb)) k = dp_pubkey_ref(s->key);
+    pthread_mutex_unlock(&ca->keys_mu);
+    if (k) return k;
+    if (!(k = dp_pubkey_new(jwk, e))) return NULL;
+    pthread_mutex_lock(&ca->keys_mu);
+    dp_pubkey_free(s->key);
+    s->key = dp_pubkey_ref(k);
+    snprintf(s->thumb, sizeof s->thumb, "%s", thumb);
+    pthread_mutex_unlock(&ca->keys_mu);
+    return k;
+}
+
 struct post {
     struct dp_jws *jws;
     struct st_account acct; /* when signed with kid */
@@ -331,7 +352,13 @@ static int check_post(struct ca *ca, const struct http_req *req, struct http_res
         problem(r, 400, "malformed", "this request must carry kid (the account URL), not jwk");
         return -1;
     }
-    rc = dp_jws_verify(p->jws, jwk, &e);
+    if (p->by_kid) {
+        struct dp_pubkey *k = account_key(ca, p->acct.thumb, jwk, &e);
+        rc = k ? dp_jws_verify_key(p->jws, k, &e) : e.code;
+        dp_pubkey_free(k);
+    } else {
+        rc = dp_jws_verify(p->jws, jwk, &e);
+    }
     if (rc == DP_ERR_KEY) {
         problem(r, 400, "badPublicKey", "%s", e.detail);
         return -1;

@@ -36,6 +36,13 @@ struct ca_config {
 
 struct va;
 
+/* Parsed account keys by thumbprint, so a request does not rebuild its key. */
+#define CA_KEYCACHE 1024
+struct ca_keyslot {
+    char thumb[48];
+    struct dp_pubkey *key;
+};
+
 struct ca {
     struct ca_config cfg;
     char base[512]; /* https://host:port */
@@ -44,6 +51,8 @@ struct ca {
     struct nonces *nonces;
     struct dp_ctx *dp;
     struct va *va;
+    pthread_mutex_t keys_mu;
+    struct ca_keyslot keys[CA_KEYCACHE];
 };
 
 /* acme.c: the ACME handler for http.c. */

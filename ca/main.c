@@ -269,6 +269,7 @@ int main(int argc, char **argv)
         return 1;
     }
     curl_global_init(CURL_GLOBAL_DEFAULT);
+    pthread_mutex_init(&ca.keys_mu, NULL);
     struct dp_error e = {0};
     char why[512] = "", db[1100];
     const char *tls_names[] = {c->listen_host, c->listen_addr};
@@ -305,6 +306,8 @@ out:
     store_close(ca.store);
     pki_free(ca.pki);
     dp_ctx_free(ca.dp);
+    for (int i = 0; i < CA_KEYCACHE; i++)
+        dp_pubkey_free(ca.keys[i].key);
     curl_global_cleanup();
     return rc;
 }

@@ -195,45 +195,85 @@ dp_code dp_jws_jwk_thumbprint(const struct dp_jws *jws, char out[DP_THUMBPRINT_B
     return dp_jwk_thumbprint_json(jws->jwk, strlen(jws->jwk), out, err);
 }
 
-dp_code dp_jws_verify(const struct dp_jws *j, const char *jwk, struct dp_error *err)
+struct dp_pubkey {
+    EVP_PKEY *pk;
+    EVP_MD *md;   /* fetched once; NULL for Ed25519 */
+    size_t half;  /* ECDSA: octets per signature half */
+    const char *alg;
+    int refs;
+};
+
+struct dp_pubkey *dp_pubkey_new(const char *jwk, struct dp_error *err)
 {
     dp_error_clear(err);
-    if (!j || !jwk) return dp__fail(err, DP_ERR_INVAL, NULL, DP_NO_OFFSET, "NULL argument");
-    json_t *k = json_loads(jwk, 0, NULL);
+    json_t *k = jwk ? json_loads(jwk, 0, NULL) : NULL;
     EVP_PKEY *pk = k ? dp__pkey_from_jwk(k, err) : NULL;
     json_decref(k);
-    if (!pk) return dp__fail(err, DP_ERR_KEY, NULL, DP_NO_OFFSET, "the account key is not a usable public key");
+    if (!pk) {
+        dp__fail(err, DP_ERR_KEY, NULL, DP_NO_OFFSET, "the key is not a usable public key");
+        return NULL;
+    }
+    struct dp_pubkey *p = calloc(1, sizeof *p);
+    if (!p) {
+        EVP_PKEY_free(pk);
+        dp__fail(err, DP_ERR_NOMEM, NULL, DP_NO_OFFSET, "out of memory");
+        return NULL;
+    }
+    p->pk = pk;
+    p->refs = 1;
     const char *md = NULL;
-    size_t half = 0;
-    int fits;
     if (EVP_PKEY_is_a(pk, "RSA")) {
-        fits = !strcmp(j->alg, "RS256");
+        p->alg = "RS256";
         md = "SHA256";
-        if (fits && EVP_PKEY_get_bits(pk) < 2048) {
-            EVP_PKEY_free(pk);
-            return dp__fail(err, DP_ERR_KEY, NULL, DP_NO_OFFSET, "RSA keys need at least 2048 bits");
+        if (EVP_PKEY_get_bits(pk) < 2048) {
+            dp_pubkey_free(p);
+            dp__fail(err, DP_ERR_KEY, NULL, DP_NO_OFFSET, "RSA keys need at least 2048 bits");
+            return NULL;
         }
     } else if (EVP_PKEY_is_a(pk, "ED25519")) {
-        fits = !strcmp(j->alg, "EdDSA");
+        p->alg = "EdDSA";
     } else {
         int bits = EVP_PKEY_get_bits(pk);
-        half = bits <= 256 ? 32 : bits <= 384 ? 48 : 66;
-        const char *want = half == 32 ? "ES256" : half == 48 ? "ES384" : "ES512";
-        md = half == 32 ? "SHA256" : half == 48 ? "SHA384" : "SHA512";
-        fits = !strcmp(j->alg, want);
+        p->half = bits <= 256 ? 32 : bits <= 384 ? 48 : 66;
+        p->alg = p->half == 32 ? "ES256" : p->half == 48 ? "ES384" : "ES512";
+        md = p->half == 32 ? "SHA256" : p->half == 48 ? "SHA384" : "SHA512";
     }
-    if (!fits) {
-        EVP_PKEY_free(pk);
+    if (md && !(p->md = EVP_MD_fetch(NULL, md, NULL))) {
+        dp_pubkey_free(p);
+        dp__fail(err, DP_ERR_CRYPTO, NULL, DP_NO_OFFSET, "no %s in OpenSSL", md);
+        return NULL;
+    }
+    return p;
+}
+
+struct dp_pubkey *dp_pubkey_ref(struct dp_pubkey *k)
+{
+    if (k) __atomic_add_fetch(&k->refs, 1, __ATOMIC_RELAXED);
+    return k;
+}
+
+void dp_pubkey_free(struct dp_pubkey *k)
+{
+    if (!k || __atomic_sub_fetch(&k->refs, 1, __ATOMIC_ACQ_REL) > 0) return;
+    EVP_PKEY_free(k->pk);
+    EVP_MD_free(k->md);
+    free(k);
+}
+
+dp_code dp_jws_verify_key(const struct dp_jws *j, const struct dp_pubkey *k, struct dp_error *err)
+{
+    dp_error_clear(err);
+    if (!j || !k) return dp__fail(err, DP_ERR_INVAL, NULL, DP_NO_OFFSET, "NULL argument");
+    if (strcmp(j->alg, k->alg))
         return dp__fail(err, DP_ERR_UNSUPPORTED, NULL, DP_NO_OFFSET, "alg %s does not fit the key", j->alg);
-    }
     const unsigned char *sig = j->sig;
     size_t sl = j->sig_len;
     unsigned char *der = NULL;
     int ok = 0;
-    if (half) { /* JWS carries r||s; OpenSSL wants DER */
-        if (sl != 2 * half) goto done;
+    if (k->half) { /* JWS carries r||s; OpenSSL wants DER */
+        if (sl != 2 * k->half) goto done;
         ECDSA_SIG *es = ECDSA_SIG_new();
-        BIGNUM *r = BN_bin2bn(sig, (int)half, NULL), *s = BN_bin2bn(sig + half, (int)half, NULL);
+        BIGNUM *r = BN_bin2bn(sig, (int)k->half, NULL), *s = BN_bin2bn(sig + k->half, (int)k->half, NULL);
         if (!es || !r || !s || !ECDSA_SIG_set0(es, r, s)) {
             BN_free(r);
             BN_free(s);
@@ -247,14 +287,24 @@ dp_code dp_jws_verify(const struct dp_jws *j, const char *jwk, struct dp_error *
         sl = (size_t)dl;
     }
     EVP_MD_CTX *m = EVP_MD_CTX_new();
-    ok = m && EVP_DigestVerifyInit_ex(m, NULL, md, NULL, NULL, pk, NULL) == 1 &&
+    ok = m && EVP_DigestVerifyInit(m, NULL, k->md, NULL, k->pk) == 1 &&
          EVP_DigestVerify(m, sig, sl, (const unsigned char *)j->signing_input,
                           strlen(j->signing_input)) == 1;
     EVP_MD_CTX_free(m);
 done:
     OPENSSL_free(der);
-    EVP_PKEY_free(pk);
     ERR_clear_error();
     if (!ok) return dp__fail(err, DP_ERR_UNAUTHORIZED, NULL, DP_NO_OFFSET, "JWS signature does not verify");
     return DP_OK;
+}
+
+dp_code dp_jws_verify(const struct dp_jws *j, const char *jwk, struct dp_error *err)
+{
+    dp_error_clear(err);
+    if (!j || !jwk) return dp__fail(err, DP_ERR_INVAL, NULL, DP_NO_OFFSET, "NULL argument");
+    struct dp_pubkey *k = dp_pubkey_new(jwk, err);
+    if (!k) return err ? err->code : DP_ERR_KEY;
+    dp_code rc = dp_jws_verify_key(j, k, err);
+    dp_pubkey_free(k);
+    return rc;
 }

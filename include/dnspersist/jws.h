@@ -46,6 +46,17 @@ DP_API dp_code dp_jws_parse(const char *body, size_t len, struct dp_jws **out,
  * DP_ERR_UNAUTHORIZED (the signature does not verify). */
 DP_API dp_code dp_jws_verify(const struct dp_jws *jws, const char *jwk, struct dp_error *err);
 
+/* A public JWK parsed once and verified against many times (a server's
+ * account-key cache). Reference-counted: dp_pubkey_ref adds a holder,
+ * dp_pubkey_free drops one; safe to share between threads. */
+struct dp_pubkey;
+DP_API struct dp_pubkey *dp_pubkey_new(const char *jwk, struct dp_error *err);
+DP_API struct dp_pubkey *dp_pubkey_ref(struct dp_pubkey *k);
+DP_API void dp_pubkey_free(struct dp_pubkey *k);
+/* dp_jws_verify with a parsed key; same results. */
+DP_API dp_code dp_jws_verify_key(const struct dp_jws *jws, const struct dp_pubkey *k,
+                                 struct dp_error *err);
+
 /* Thumbprint of the header's jwk into out. */
 DP_API dp_code dp_jws_jwk_thumbprint(const struct dp_jws *jws, char out[DP_THUMBPRINT_BUF],
                                      struct dp_error *err);
