@@ -625,17 +625,21 @@ static void finalize(struct ca *ca, struct http_resp *r, struct st_order *o, jso
     const char *names[ST_MAX_IDENTIFIERS];
     for (size_t i = 0; i < o->n; i++)
         names[i] = o->identifiers[i];
-    char why[256];
-    if (dl == (size_t)-1 || pki_check_csr(der, dl, names, o->n, why, sizeof why) != PKI_CSR_OK) {
-        problem(r, 400, "badCSR", "%s", dl == (size_t)-1 ? "the csr is not base64url" : why);
+    char why[256], serial[48], cert_id[ST_ID], *pem = NULL;
+    if (dl == (size_t)-1) {
+        problem(r, 400, "badCSR", "the csr is not base64url");
         return;
     }
     store_order_set(ca->store, o->id, "processing", "", "");
-    char serial[48];
-    struct dp_error e = {0};
-    char *pem = pki_issue(ca->pki, der, dl, names, o->n, ca->cfg.cert_lifetime, serial, &e);
-    char cert_id[ST_ID];
-    if (!pem || store_cert_create(ca->store, o->account, o->id, serial, pem, cert_id)) {
+    enum pki_csr_result cr =
+        pki_issue(ca->pki, der, dl, names, o->n, ca->cfg.cert_lifetime, &pem, serial, why, sizeof why);
+    if (cr != PKI_CSR_OK && cr != PKI_ISSUE_FAILED) {
+        /* A bad CSR leaves the order ready for a better one (RFC 8555 7.4). */
+        store_order_set(ca->store, o->id, "ready", "", "");
+        problem(r, 400, "badCSR", "%s", why);
+        return;
+    }
+    if (cr != PKI_CSR_OK || store_cert_create(ca->store, o->account, o->id, serial, pem, cert_id)) {
         char *pj = ca_problem_json("serverInternal", "issuance failed", 500);
         store_order_set(ca->store, o->id, "invalid", pj ? pj : "", "");
         free(pj);

@@ -312,25 +312,29 @@ static size_t csr_names(X509_REQ *req, char names[][256], size_t max)
     return n;
 }
 
-enum pki_csr_result pki_check_csr(const unsigned char *der, size_t len, const char *const *names,
-                                  size_t n, char *why, size_t cap)
+enum pki_csr_result pki_issue(struct pki *pk, const unsigned char *der, size_t len,
+                              const char *const *names, size_t n, int64_t lifetime, char **pem,
+                              char *serial_hex, char *why, size_t cap)
 {
+    *pem = NULL;
     const unsigned char *p = der;
     X509_REQ *req = d2i_X509_REQ(NULL, &p, (long)len);
     enum pki_csr_result r = PKI_CSR_MALFORMED;
+    X509 *x = NULL;
+    X509_NAME *subj = NULL;
     if (!req || p != der + len) {
         snprintf(why, cap, "the CSR is not DER PKCS#10");
         goto out;
     }
-    EVP_PKEY *pk = X509_REQ_get0_pubkey(req);
-    if (!pk || X509_REQ_verify(req, pk) != 1) {
+    EVP_PKEY *pub = X509_REQ_get0_pubkey(req);
+    if (!pub || X509_REQ_verify(req, pub) != 1) {
         snprintf(why, cap, "the CSR's signature does not verify");
         goto out;
     }
-    int bits = EVP_PKEY_get_bits(pk);
-    if (EVP_PKEY_is_a(pk, "RSA") ? bits < 2048 || bits > 8192
-        : EVP_PKEY_is_a(pk, "EC") ? bits != 256 && bits != 384
-                                  : 1) {
+    int bits = EVP_PKEY_get_bits(pub);
+    if (EVP_PKEY_is_a(pub, "RSA") ? bits < 2048 || bits > 8192
+        : EVP_PKEY_is_a(pub, "EC") ? bits != 256 && bits != 384
+                                   : 1) {
         snprintf(why, cap, "the CSR key is weak or of an unsupported type (RSA 2048-8192, EC P-256, P-384)");
         r = PKI_CSR_WEAK_KEY;
         goto out;
@@ -349,23 +353,11 @@ enum pki_csr_result pki_check_csr(const unsigned char *der, size_t len, const ch
         r = PKI_CSR_NAMES;
         goto out;
     }
-    r = PKI_CSR_OK;
-out:
-    X509_REQ_free(req);
-    ERR_clear_error();
-    return r;
-}
-
-char *pki_issue(struct pki *pk, const unsigned char *der, size_t len, const char *const *names,
-                size_t n, int64_t lifetime, char *serial_hex, struct dp_error *err)
-{
-    const unsigned char *p = der;
-    X509_REQ *req = d2i_X509_REQ(NULL, &p, (long)len);
-    EVP_PKEY *pub = req ? X509_REQ_get0_pubkey(req) : NULL;
-    X509 *x = X509_new();
-    X509_NAME *subj = X509_NAME_new();
-    char *out = NULL;
-    int ok = req && pub && x && subj && X509_set_version(x, 2) && set_serial(x, serial_hex) &&
+    r = PKI_ISSUE_FAILED;
+    snprintf(why, cap, "certificate signing failed");
+    x = X509_new();
+    subj = X509_NAME_new();
+    int ok = x && subj && X509_set_version(x, 2) && set_serial(x, serial_hex) &&
              X509_gmtime_adj(X509_getm_notBefore(x), -60) &&
              X509_gmtime_adj(X509_getm_notAfter(x), (long)lifetime) && X509_set_pubkey(x, pub) &&
              X509_NAME_add_entry_by_txt(subj, "CN", MBSTRING_ASC, (const unsigned char *)names[0], -1, -1, 0) &&
@@ -392,18 +384,16 @@ char *pki_issue(struct pki *pk, const unsigned char *der, size_t len, const char
     if (ok) {
         char *leaf = pem_cert(x);
         size_t l = leaf ? strlen(leaf) + strlen(pk->chain_pem) + 1 : 0;
-        if (leaf && (out = malloc(l))) snprintf(out, l, "%s%s", leaf, pk->chain_pem);
+        if (leaf && (*pem = malloc(l))) snprintf(*pem, l, "%s%s", leaf, pk->chain_pem);
         free(leaf);
     }
-    if (!out) {
-        snprintf(err->detail, sizeof err->detail, "certificate signing failed");
-        err->code = DP_ERR_CRYPTO;
-    }
+    if (*pem) r = PKI_CSR_OK;
+out:
     X509_NAME_free(subj);
     X509_free(x);
     X509_REQ_free(req);
     ERR_clear_error();
-    return out;
+    return r;
 }
 
 int pki_cert_serial(const struct pki *pk, const unsigned char *der, size_t len, char *serial_hex)

@@ -20,19 +20,18 @@ const char *pki_tls_cert_pem(const struct pki *p); /* borrowed */
 const char *pki_tls_key_pem(const struct pki *p);
 const char *pki_chain_pem(const struct pki *p);   /* the intermediate, appended to leaves */
 
-/* Result of checking a CSR against an order. */
-enum pki_csr_result { PKI_CSR_OK, PKI_CSR_MALFORMED, PKI_CSR_NAMES, PKI_CSR_WEAK_KEY };
+/* Result of a finalization. */
+enum pki_csr_result { PKI_CSR_OK, PKI_CSR_MALFORMED, PKI_CSR_NAMES, PKI_CSR_WEAK_KEY, PKI_ISSUE_FAILED };
 
-/* Checks a DER CSR: signature, key strength (RSA >= 2048, EC P-256/P-384),
- * and that its names (CN and SANs) equal names[] as a set. */
-enum pki_csr_result pki_check_csr(const unsigned char *der, size_t len, const char *const *names,
-                                  size_t n, char *why, size_t why_cap);
-
-/* Issues a leaf for the CSR's key with names[] as SANs, valid for lifetime
- * seconds. Returns the PEM chain (leaf + intermediate, caller frees) and the
- * serial in hex (serial_hex >= 41 octets). */
-char *pki_issue(struct pki *p, const unsigned char *der, size_t len, const char *const *names,
-                size_t n, int64_t lifetime, char *serial_hex, struct dp_error *err);
+/* Checks a DER CSR (signature; key RSA 2048-8192 or EC P-256/P-384; its
+ * names, CN and SANs, equal names[] as a set) and issues a leaf for its key
+ * with names[] as SANs, valid for lifetime seconds. On PKI_CSR_OK *pem is
+ * the chain (leaf + intermediate, caller frees) and serial_hex (>= 41
+ * octets) the serial; otherwise why says what is wrong. The CSR is parsed
+ * once: OpenSSL 3 decodes a public key slowly, and this is the CA's hot path. */
+enum pki_csr_result pki_issue(struct pki *p, const unsigned char *der, size_t len,
+                              const char *const *names, size_t n, int64_t lifetime, char **pem,
+                              char *serial_hex, char *why, size_t why_cap);
 
 /* The serial (hex) of a PEM or DER certificate issued by this CA, or -1 when
  * it is not ours. */
