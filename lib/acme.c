@@ -12,6 +12,8 @@
 #include <time.h>
 
 #include <jansson.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "http.h"
 #include "internal.h"
@@ -20,7 +22,7 @@ struct dp_acme {
     struct dp_http *http;
     const struct dp_key *key;
     char *dir_url;
-    char new_nonce[1024], new_account[1024], new_order[1024], key_change[1024];
+    char new_nonce[1024], new_account[1024], new_order[1024], key_change[1024], revoke[1024];
     char *hash_prefix;
     char *issuers[DP_MAX_ISSUERS];
     size_t n_issuers;
@@ -137,6 +139,7 @@ struct dp_acme *dp_acme_new(const struct dp_acme_config *cfg, const struct dp_ke
     copy_url(d, "newAccount", a->new_account, sizeof a->new_account);
     copy_url(d, "newOrder", a->new_order, sizeof a->new_order);
     copy_url(d, "keyChange", a->key_change, sizeof a->key_change);
+    copy_url(d, "revokeCert", a->revoke, sizeof a->revoke);
     json_t *meta = json_object_get(d, "meta");
     const char *hp = json_string_value(json_object_get(meta, "accountHashPrefix"));
     if (hp) a->hash_prefix = strdup(hp);
@@ -568,5 +571,37 @@ dp_code dp_acme_issue(struct dp_acme *a, const char *const *names, size_t n, con
     if (rc == DP_OK) rc = dp_acme_order_validate(a, o, err);
     if (rc == DP_OK) rc = dp_acme_order_finalize(a, o, cert_key, chain_pem, err);
     dp_acme_order_free(o);
+    return rc;
+}
+
+dp_code dp_acme_revoke(struct dp_acme *a, const char *cert_pem, int reason, const struct dp_key *cert_key,
+                       struct dp_error *err)
+{
+    dp_error_clear(err);
+    if (!cert_pem || !a->revoke[0]) return dp__fail(err, DP_ERR_INVAL, NULL, DP_NO_OFFSET, "no certificate or no revokeCert URL");
+    if (!cert_key && !a->account[0]) return dp__fail(err, DP_ERR_INVAL, NULL, DP_NO_OFFSET, "no account");
+    BIO *b = BIO_new_mem_buf(cert_pem, -1);
+    X509 *x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+    BIO_free(b);
+    unsigned char *der = NULL;
+    int dl = x ? i2d_X509(x, &der) : -1;
+    X509_free(x);
+    if (dl <= 0) return dp__fail(err, DP_ERR_INVAL, NULL, DP_NO_OFFSET, "not a PEM certificate");
+    char *c64 = dp_b64url_encode_alloc(der, (size_t)dl);
+    OPENSSL_free(der);
+    json_t *p = json_pack("{s:s,s:i}", "certificate", c64 ? c64 : "", "reason", reason);
+    char *ps = json_dumps(p, JSON_COMPACT);
+    json_decref(p);
+    free(c64);
+    if (!ps) return dp__fail(err, DP_ERR_NOMEM, NULL, DP_NO_OFFSET, "out of memory");
+    const struct dp_key *saved = a->key;
+    if (cert_key) a->key = cert_key; /* signed by the certificate key, with its jwk */
+    struct dp_http_resp r;
+    dp_code rc = post(a, a->revoke, ps, cert_key != NULL, &r, err);
+    a->key = saved;
+    free(ps);
+    if (rc != DP_OK) return rc;
+    if (r.status >= 400) rc = problem_fail(a, err, "revokeCert");
+    dp__http_resp_clear(&r);
     return rc;
 }

@@ -219,6 +219,41 @@ static void H3_persist_fqdn_and_star_forms(void)
     acct_free(&ac);
 }
 
+static void revocation_by_account_and_by_key(void)
+{
+    struct acct ac, other;
+    CHECK(acct_new(&ca02, &ac) == 0);
+    CHECK(acct_new(&ca02, &other) == 0);
+    char d[128], n[200];
+    unique(d, sizeof d, "revoke");
+    char *v = record_for(&ca02, &ac, d, NULL, NULL);
+    snprintf(n, sizeof n, "_validation-persist.%s", d);
+    CHECK(dns_set(n, v) == 0);
+    struct dp_error e;
+    const char *names[] = {d};
+    char *pem1 = NULL, *pem2 = NULL;
+    struct dp_key *k1 = dp_key_generate(DP_KEY_EC256, NULL), *k2 = dp_key_generate(DP_KEY_RSA2048, NULL);
+    CHECK(dp_acme_issue(ac.a, names, 1, k1, &pem1, &e) == DP_OK);
+    CHECK(dp_acme_issue(ac.a, names, 1, k2, &pem2, &e) == DP_OK);
+    /* Another account may not revoke it. */
+    CHECK(pem1 && dp_acme_revoke(other.a, pem1, 0, NULL, &e) == DP_ERR_UNAUTHORIZED);
+    CHECK(pem1 && dp_acme_revoke(ac.a, pem1, 1, NULL, &e) == DP_OK);
+    CHECK(pem1 && dp_acme_revoke(ac.a, pem1, 1, NULL, &e) != DP_OK &&
+          strstr(problem_type(&ac), ":alreadyRevoked"));
+    /* The certificate's own key may (jwk-signed), a wrong key may not. */
+    CHECK(pem2 && dp_acme_revoke(other.a, pem2, 0, k1, &e) == DP_ERR_UNAUTHORIZED);
+    CHECK(pem2 && dp_acme_revoke(other.a, pem2, 4, k2, &e) == DP_OK);
+    CHECK(pem1 && dp_acme_revoke(ac.a, pem1, 7, NULL, &e) != DP_OK && /* reason 7 is unused */
+          strstr(problem_type(&ac), ":badRevocationReason"));
+    free(pem1);
+    free(pem2);
+    dp_key_free(k1);
+    dp_key_free(k2);
+    free(v);
+    acct_free(&ac);
+    acct_free(&other);
+}
+
 static void S2_wildcard_needs_policy(void)
 {
     struct acct ac;
@@ -409,6 +444,7 @@ int main(int argc, char **argv)
     if (!check_failed) {
         RUN(H3_persist_fqdn_and_star_forms);
         RUN(S2_wildcard_needs_policy);
+        RUN(revocation_by_account_and_by_key);
         RUN(V3_V6_persist_until);
         RUN(A6_rollover_keeps_old_records);
         RUN(V1_record_removed_between_orders);

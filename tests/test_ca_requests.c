@@ -275,6 +275,50 @@ static void table(void)
     expect("account_status_not_deactivated", req("POST", acct_url + strlen(base), b, NULL), 400, "malformed");
     free(b);
     expect("get_on_post_resource", req("GET", "/acme/new-account", NULL, NULL), 405, "malformed");
+
+    /* A wildcard is offered DNS-based challenges only (RFC 8555 7.1.3); its
+     * dns-persist-01 challenge carries every issuer name and no token (A2). */
+    b = signed_req(key, acct_url, "/acme/new-order", "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"*.w.example.com\"}]}");
+    struct answer wo = req("POST", "/acme/new-order", b, NULL);
+    free(b);
+    json_t *wj = json_loads(wo.body ? wo.body : "", 0, NULL);
+    const char *az = json_string_value(json_array_get(json_object_get(wj, "authorizations"), 0));
+    char azpath[300] = "";
+    if (az) snprintf(azpath, sizeof azpath, "%s", az + strlen(base));
+    json_decref(wj);
+    free(wo.body);
+    b = signed_req(key, acct_url, azpath, NULL);
+    struct answer aw = req("POST", azpath, b, NULL);
+    free(b);
+    json_t *aj = json_loads(aw.body ? aw.body : "", 0, NULL);
+    json_t *chs = json_object_get(aj, "challenges"), *ch;
+    size_t i;
+    int http = 0, persist = 0, dns01 = 0, shape = 0;
+    json_array_foreach(chs, i, ch) {
+        const char *t = json_string_value(json_object_get(ch, "type"));
+        http |= !strcmp(t, "http-01");
+        dns01 |= !strcmp(t, "dns-01");
+        if (!strcmp(t, "dns-persist-01")) {
+            persist = 1;
+            json_t *names = json_object_get(ch, "issuerDomainNames");
+            shape = json_array_size(names) == 1 && !json_object_get(ch, "token") &&
+                    !json_object_get(ch, "issuer-domain-names");
+        }
+    }
+    CHECK(aw.status == 200 && persist && dns01 && !http && shape);
+    CHECK(json_is_true(json_object_get(aj, "wildcard")));
+    printf("%s wildcard_offers_dns_challenges_only\n", aw.status == 200 && persist && dns01 && !http && shape ? "ok  " : "FAIL");
+    json_decref(aj);
+    free(aw.body);
+    /* Deactivating the authorization makes the order invalid. */
+    b = signed_req(key, acct_url, azpath, "{\"status\":\"deactivated\"}");
+    struct answer ad = req("POST", azpath, b, NULL);
+    free(b);
+    CHECK(ad.status == 200 && ad.body && strstr(ad.body, "\"status\":\"deactivated\""));
+    free(ad.body);
+    b = signed_req(key, acct_url, azpath, "{\"status\":\"deactivated\"}");
+    expect("deactivate_twice", req("POST", azpath, b, NULL), 403, "unauthorized");
+    free(b);
     dp_key_free(k2);
 }
 

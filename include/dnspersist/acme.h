@@ -71,6 +71,12 @@ DP_API dp_code dp_acme_order_finalize(struct dp_acme *a, struct dp_acme_order *o
 DP_API const char *dp_acme_order_url(const struct dp_acme_order *o);
 DP_API void dp_acme_order_free(struct dp_acme_order *o);
 
+/* Revokes a certificate (PEM, the first certificate counts) with an RFC 5280
+ * reason code (0 unspecified). cert_key NULL signs with the account (kid);
+ * otherwise the request is signed with the certificate's own key (jwk). */
+DP_API dp_code dp_acme_revoke(struct dp_acme *a, const char *cert_pem, int reason,
+                              const struct dp_key *cert_key, struct dp_error *err);
+
 /* Issues one certificate for names with dns-persist-01 (records published
  * beforehand; authorizations already valid are not touched again).
  * Checks every challenge per A4. *chain_pem gets the PEM chain (caller
