@@ -1,7 +1,7 @@
 /*
  * libdnspersist: ACME dns-persist-01 (draft-ietf-acme-dns-persist-02).
  * The one header to include. Modules: error, ctx, record, txt, domain,
- * hashuri, jwk, scope, verify, resolver, key, jws, acme.
+ * hashuri, jwk, scope, verify, resolver, key, jws, acme, update.
  */
 #ifndef DNSPERSIST_H
 #define DNSPERSIST_H
@@ -22,5 +22,6 @@
 #include "key.h"
 #include "jws.h"
 #include "acme.h"
+#include "update.h"
 
 #endif

@@ -1,0 +1,31 @@
+/*
+ * update: RFC 2136 dynamic updates signed with TSIG (RFC 8945), to publish
+ * and withdraw _validation-persist records on an authoritative server.
+ * Only the one record named is added or removed: other CAs' records at the
+ * same name stay.
+ */
+#ifndef DNSPERSIST_UPDATE_H
+#define DNSPERSIST_UPDATE_H
+
+#include "error.h"
+
+struct dp_tsig {
+    char name[256];
+    char algorithm[64]; /* hmac-sha256, hmac-sha512, ... */
+    char secret[256];   /* base64 */
+};
+
+/* Reads a BIND/knsupdate key file: key "NAME" { algorithm ALG; secret "B64"; };
+ * DP_OK, DP_ERR_IO, DP_ERR_MALFORMED. */
+DP_API dp_code dp_tsig_load(const char *path, struct dp_tsig *out, struct dp_error *err);
+
+/* Adds (add=1) or deletes (add=0) the TXT record value at name on server
+ * ("ADDR[@PORT]"), in the zone found by asking the server for name's SOA.
+ * Then waits, up to wait_ms, until the server answers accordingly.
+ * DP_OK; DP_ERR_UNAUTHORIZED (the server refused: NOTAUTH/REFUSED, a bad
+ * TSIG key); DP_ERR_DNS (no answer, no zone); DP_ERR_INVAL. */
+DP_API dp_code dp_update_txt(const char *server, const struct dp_tsig *key, const char *name,
+                             const char *value, int add, unsigned ttl, unsigned wait_ms,
+                             struct dp_error *err);
+
+#endif

@@ -1,0 +1,209 @@
+/*
+ * update.c: RFC 2136 with TSIG through libldns (the only file that
+ * includes it). The zone comes from the server itself (the SOA in the answer
+ * or authority section of a SOA query for the name), so callers name only the
+ * record. After the update the server is asked directly, over TCP, until it
+ * answers with (or without) the record: what "published" means here.
+ */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <ldns/ldns.h>
+
+#include "internal.h"
+
+dp_code dp_tsig_load(const char *path, struct dp_tsig *out, struct dp_error *err)
+{
+    dp_error_clear(err);
+    FILE *f = path ? fopen(path, "r") : NULL;
+    if (!f) return dp__fail(err, DP_ERR_IO, NULL, DP_NO_OFFSET, "cannot read TSIG key file %s", path ? path : "(null)");
+    char buf[4096];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    memset(out, 0, sizeof *out);
+    const char *k = strstr(buf, "key");
+    const char *q1 = k ? strchr(k, '"') : NULL, *q2 = q1 ? strchr(q1 + 1, '"') : NULL;
+    const char *alg = strstr(buf, "algorithm"), *sec = strstr(buf, "secret");
+    if (!q2 || !alg || !sec || (size_t)(q2 - q1 - 1) >= sizeof out->name)
+        return dp__fail(err, DP_ERR_MALFORMED, NULL, DP_NO_OFFSET,
+                        "%s is not a key file: key \"NAME\" { algorithm ALG; secret \"B64\"; };", path);
+    snprintf(out->name, sizeof out->name, "%.*s", (int)(q2 - q1 - 1), q1 + 1);
+    if (sscanf(alg, "algorithm %63[A-Za-z0-9-]", out->algorithm) != 1)
+        return dp__fail(err, DP_ERR_MALFORMED, NULL, DP_NO_OFFSET, "%s: no algorithm", path);
+    const char *s1 = strchr(sec, '"'), *s2 = s1 ? strchr(s1 + 1, '"') : NULL;
+    if (!s2 || (size_t)(s2 - s1 - 1) >= sizeof out->secret || s2 == s1 + 1)
+        return dp__fail(err, DP_ERR_MALFORMED, NULL, DP_NO_OFFSET, "%s: no secret", path);
+    snprintf(out->secret, sizeof out->secret, "%.*s", (int)(s2 - s1 - 1), s1 + 1);
+    return DP_OK;
+}
+
+/* A resolver that talks to exactly one server, over TCP (updates and checks). */
+static ldns_resolver *server_resolver(const char *server, struct dp_error *err)
+{
+    char host[128];
+    int port = 53;
+    const char *at = strchr(server, '@');
+    snprintf(host, sizeof host, "%.*s", (int)(at ? (size_t)(at - server) : strlen(server)), server);
+    if (at) port = atoi(at + 1);
+    ldns_rdf *addr = ldns_rdf_new_frm_str(strchr(host, ':') ? LDNS_RDF_TYPE_AAAA : LDNS_RDF_TYPE_A, host);
+    if (!addr || port <= 0 || port > 65535) {
+        ldns_rdf_deep_free(addr);
+        dp__fail(err, DP_ERR_INVAL, NULL, DP_NO_OFFSET, "server '%s' is not ADDR[@PORT]", server);
+        return NULL;
+    }
+    ldns_resolver *r = ldns_resolver_new();
+    if (!r) {
+        ldns_rdf_deep_free(addr);
+        dp__fail(err, DP_ERR_NOMEM, NULL, DP_NO_OFFSET, "out of memory");
+        return NULL;
+    }
+    ldns_resolver_push_nameserver(r, addr);
+    ldns_rdf_deep_free(addr);
+    ldns_resolver_set_port(r, (uint16_t)port);
+    ldns_resolver_set_usevc(r, true);
+    ldns_resolver_set_recursive(r, false);
+    ldns_resolver_set_retry(r, 1);
+    struct timeval tv = {5, 0};
+    ldns_resolver_set_timeout(r, tv);
+    return r;
+}
+
+/* The zone holding name, from the server's SOA answer or authority. */
+static ldns_rdf *find_zone(ldns_resolver *r, ldns_rdf *name)
+{
+    ldns_pkt *p = ldns_resolver_query(r, name, LDNS_RR_TYPE_SOA, LDNS_RR_CLASS_IN, 0);
+    ldns_rdf *zone = NULL;
+    if (p) {
+        ldns_rr_list *l = ldns_pkt_rr_list_by_type(p, LDNS_RR_TYPE_SOA, LDNS_SECTION_ANSWER);
+        if (!l) l = ldns_pkt_rr_list_by_type(p, LDNS_RR_TYPE_SOA, LDNS_SECTION_AUTHORITY);
+        if (l && ldns_rr_list_rr_count(l)) zone = ldns_rdf_clone(ldns_rr_owner(ldns_rr_list_rr(l, 0)));
+        ldns_rr_list_deep_free(l);
+        ldns_pkt_free(p);
+    }
+    return zone;
+}
+
+/* 1 when the server answers the TXT RRset of name with value in it. */
+static int has_value(ldns_resolver *r, ldns_rdf *name, const char *value)
+{
+    ldns_pkt *p = ldns_resolver_query(r, name, LDNS_RR_TYPE_TXT, LDNS_RR_CLASS_IN, 0);
+    int found = 0;
+    ldns_rr_list *l = p ? ldns_pkt_rr_list_by_type(p, LDNS_RR_TYPE_TXT, LDNS_SECTION_ANSWER) : NULL;
+    for (size_t i = 0; l && i < ldns_rr_list_rr_count(l) && !found; i++) {
+        ldns_rr *rr = ldns_rr_list_rr(l, i);
+        char joined[DP_TXT_VALUE_MAX + 1];
+        size_t o = 0;
+        for (size_t k = 0; k < ldns_rr_rd_count(rr); k++) {
+            ldns_rdf *s = ldns_rr_rdf(rr, k);
+            const uint8_t *d = ldns_rdf_data(s);
+            size_t len = ldns_rdf_size(s) ? d[0] : 0;
+            if (len && o + len < sizeof joined) {
+                memcpy(joined + o, d + 1, len);
+                o += len;
+            }
+        }
+        joined[o] = '\0';
+        found = !strcmp(joined, value);
+    }
+    ldns_rr_list_deep_free(l);
+    if (p) ldns_pkt_free(p);
+    return found;
+}
+
+dp_code dp_update_txt(const char *server, const struct dp_tsig *key, const char *name,
+                      const char *value, int add, unsigned ttl, unsigned wait_ms, struct dp_error *err)
+{
+    dp_error_clear(err);
+    if (!server || !key || !name || !value) return dp__fail(err, DP_ERR_INVAL, NULL, DP_NO_OFFSET, "NULL argument");
+    ldns_resolver *r = server_resolver(server, err);
+    if (!r) return err ? err->code : DP_ERR_INVAL;
+    ldns_rdf *owner = ldns_dname_new_frm_str(name), *zone = NULL;
+    ldns_rr *rr = NULL;
+    ldns_rr_list *up = ldns_rr_list_new();
+    ldns_pkt *pkt = NULL, *ans = NULL;
+    dp_code rc = DP_ERR_DNS;
+    char *pres = dp_txt_presentation_alloc(value, strlen(value));
+    char line[DP_TXT_VALUE_MAX * 4 + 512];
+    if (!owner || !pres || !up) {
+        rc = dp__fail(err, DP_ERR_INVAL, NULL, DP_NO_OFFSET, "cannot build the update for %s", name);
+        goto out;
+    }
+    if (!(zone = find_zone(r, owner))) {
+        rc = dp__fail(err, DP_ERR_DNS, NULL, DP_NO_OFFSET, "%s answers no SOA for %s: not its zone, or unreachable", server, name);
+        goto out;
+    }
+    /* RFC 2136 2.5.1 adds with class IN; 2.5.4 deletes one RR with class NONE, TTL 0. */
+    snprintf(line, sizeof line, "%s. %u %s TXT %s", name, add ? ttl : 0, add ? "IN" : "NONE", pres);
+    if (ldns_rr_new_frm_str(&rr, line, 0, NULL, NULL) != LDNS_STATUS_OK) {
+        rc = dp__fail(err, DP_ERR_INVAL, NULL, DP_NO_OFFSET, "cannot encode the record for %s", name);
+        goto out;
+    }
+    if (!add) ldns_rr_set_class(rr, LDNS_RR_CLASS_NONE);
+    ldns_rr_list_push_rr(up, rr);
+    rr = NULL;
+    pkt = ldns_update_pkt_new(ldns_rdf_clone(zone), LDNS_RR_CLASS_IN, NULL, up, NULL);
+    up = NULL; /* owned by the packet */
+    /* The resolver carries the key: ldns_send verifies the answer's TSIG with it. */
+    char alg[80];
+    snprintf(alg, sizeof alg, "%s.", key->algorithm);
+    ldns_resolver_set_tsig_keyname(r, key->name);
+    ldns_resolver_set_tsig_keydata(r, key->secret);
+    ldns_resolver_set_tsig_algorithm(r, alg);
+    if (!pkt || ldns_update_pkt_tsig_add(pkt, r) != LDNS_STATUS_OK) {
+        rc = dp__fail(err, DP_ERR_INVAL, NULL, DP_NO_OFFSET, "cannot sign the update with TSIG key %s (%s)", key->name, key->algorithm);
+        goto out;
+    }
+    ldns_status st = ldns_resolver_send_pkt(&ans, r, pkt);
+    if (st == LDNS_STATUS_CRYPTO_TSIG_BOGUS || st == LDNS_STATUS_CRYPTO_TSIG_ERR) {
+        rc = dp__fail(err, DP_ERR_UNAUTHORIZED, NULL, DP_NO_OFFSET, "%s: TSIG failed (%s): wrong key?", server, ldns_get_errorstr_by_id(st));
+        goto out;
+    }
+    if (!ans) {
+        rc = dp__fail(err, DP_ERR_DNS, NULL, DP_NO_OFFSET, "%s did not answer the update: %s", server, ldns_get_errorstr_by_id(st));
+        goto out;
+    }
+    /* Queries after the update go unsigned: a fresh resolver without the key. */
+    ldns_resolver_deep_free(r);
+    if (!(r = server_resolver(server, err))) {
+        rc = err ? err->code : DP_ERR_NOMEM;
+        goto out;
+    }
+    ldns_pkt_rcode rcode = ldns_pkt_get_rcode(ans);
+    if (rcode != LDNS_RCODE_NOERROR) {
+        ldns_lookup_table *t = ldns_lookup_by_id(ldns_rcodes, (int)rcode);
+        rc = dp__fail(err, rcode == LDNS_RCODE_NOTAUTH || rcode == LDNS_RCODE_REFUSED ? DP_ERR_UNAUTHORIZED : DP_ERR_DNS,
+                      NULL, DP_NO_OFFSET, "%s refused the update of %s: %s%s", server, name, t ? t->name : "error",
+                      rcode == LDNS_RCODE_NOTAUTH ? " (wrong TSIG key, or not allowed to update)" : "");
+        goto out;
+    }
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (;;) {
+        if (has_value(r, owner, value) == add) {
+            rc = DP_OK;
+            break;
+        }
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000 > (long)wait_ms) {
+            rc = dp__fail(err, DP_ERR_DNS, NULL, DP_NO_OFFSET, "%s took the update but does not answer %s the record after %u ms",
+                          server, add ? "with" : "without", wait_ms);
+            break;
+        }
+        struct timespec ts = {0, 100 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+out:
+    free(pres);
+    ldns_rr_free(rr);
+    ldns_rr_list_deep_free(up);
+    if (pkt) ldns_pkt_free(pkt);
+    if (ans) ldns_pkt_free(ans);
+    ldns_rdf_deep_free(owner);
+    ldns_rdf_deep_free(zone);
+    if (r) ldns_resolver_deep_free(r);
+    return rc;
+}
