@@ -72,6 +72,12 @@ int cli_account_opt(const char *cmd, struct cli_account *a, int opt, const char 
 /* After parsing: checks the required ones and fills p. 0 or EXIT_USAGE. */
 int cli_account_finish(const char *cmd, const struct cli_account *a, struct dp_verify_params *p);
 
+/* Looks up and evaluates domains as `check` does and prints the verdicts
+ * (only the invalid ones when only_problems). Returns the exit code. */
+int cli_check_domains(const char *cmd, const struct dp_verify_params *p, const char *resolver,
+                      const char *ta, long timeout, long conc, const char *const *domains, size_t n,
+                      int64_t now, long warn_days, int json, int only_problems);
+
 int cmd_record(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_audit(int argc, char **argv);

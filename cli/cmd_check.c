@@ -212,6 +212,78 @@ static void print_text(const struct dom *d, int64_t now, long warn_days, int jso
                "WARNING", cli_time_str(d->vd.persist_until, t, sizeof t), warn_days);
 }
 
+int cli_check_domains(const char *cmd, const struct dp_verify_params *p, const char *resolver,
+                      const char *ta, long timeout, long conc, const char *const *domains, size_t n,
+                      int64_t now, long warn_days, int json, int only_problems)
+{
+    int rc = EXIT_USAGE;
+    struct dom *doms = calloc(n, sizeof *doms);
+    struct dp_ctx *ctx = NULL;
+    struct dp_verifier *v = NULL;
+    struct dp_resolver *res = NULL;
+    const char **names = calloc(n, sizeof *names);
+    char(*qn)[DP_VALIDATION_NAME_MAX] = calloc(n, sizeof *qn);
+    size_t *idx = calloc(n, sizeof *idx);
+    struct dp_error e;
+    if (!doms || !names || !qn || !idx) {
+        rc = EXIT_FAILURE_INTERNAL;
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (cli_domain(cmd, "DOMAIN", domains[i], doms[i].ident, 1)) goto done;
+    if (!(ctx = dp_ctx_new(&e))) {
+        cli_error(cmd, "%s", e.detail);
+        rc = EXIT_FAILURE_INTERNAL;
+        goto done;
+    }
+    if (!(v = dp_verifier_new(ctx, p, &e))) {
+        cli_usage(cmd, "%s (%s)", e.detail, e.rule ? e.rule : "-");
+        goto done;
+    }
+    if (!(res = cli_resolver(cmd, resolver, ta, (unsigned)timeout, (unsigned)conc))) goto done;
+    for (size_t i = 0; i < n; i++)
+        doms[i].n_cands = dp_scope_candidates(ctx, doms[i].ident, doms[i].cands, MAX_CANDIDATES);
+
+    struct run run = {doms, idx, v, now, 0};
+    for (;;) {
+        size_t m = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (doms[i].decided) continue;
+            snprintf(qn[m], sizeof qn[m], "%s.%s", DP_VALIDATION_LABEL,
+                     doms[i].cands[doms[i].level]);
+            names[m] = qn[m];
+            idx[m++] = i;
+        }
+        if (m == 0) break;
+        if (dp_resolver_batch(res, names, m, DP_DNS_TYPE_TXT, on_answer, &run, &e) != DP_OK) {
+            cli_error(cmd, "resolver: %s", e.detail);
+            rc = EXIT_FAILURE_INTERNAL;
+            goto done;
+        }
+    }
+    if (run.failed_internal) {
+        rc = EXIT_FAILURE_INTERNAL;
+        goto done;
+    }
+    rc = EXIT_VALID;
+    for (size_t i = 0; i < n; i++) {
+        int bad = doms[i].dns_failed || doms[i].vd.code != DP_OK;
+        if (bad || !only_problems) print_text(&doms[i], now, warn_days, json);
+        if (doms[i].dns_failed || doms[i].vd.code != DP_OK) rc = EXIT_INVALID;
+    }
+done:
+    for (size_t i = 0; doms && i < n; i++)
+        cli_values_free(doms[i].values, doms[i].n_values);
+    free(doms);
+    free(names);
+    free(qn);
+    free(idx);
+    dp_resolver_free(res);
+    dp_verifier_free(v);
+    dp_ctx_free(ctx);
+    return rc;
+}
+
 int cmd_check(int argc, char **argv)
 {
     static const struct option opts[] = {CLI_ACCOUNT_OPTIONS,
@@ -291,70 +363,8 @@ int cmd_check(int argc, char **argv)
         goto out;
     }
 
-    size_t n = (size_t)(argc - optind);
-    struct dom *doms = calloc(n, sizeof *doms);
-    struct dp_ctx *ctx = NULL;
-    struct dp_verifier *v = NULL;
-    struct dp_resolver *res = NULL;
-    const char **names = calloc(n, sizeof *names);
-    char(*qn)[DP_VALIDATION_NAME_MAX] = calloc(n, sizeof *qn);
-    size_t *idx = calloc(n, sizeof *idx);
-    struct dp_error e;
-    if (!doms || !names || !qn || !idx) {
-        rc = EXIT_FAILURE_INTERNAL;
-        goto done;
-    }
-    for (size_t i = 0; i < n; i++)
-        if (cli_domain(CMD, "DOMAIN", argv[optind + (int)i], doms[i].ident, 1)) goto done;
-    if (!(ctx = dp_ctx_new(&e))) {
-        cli_error(CMD, "%s", e.detail);
-        rc = EXIT_FAILURE_INTERNAL;
-        goto done;
-    }
-    if (!(v = dp_verifier_new(ctx, &p, &e))) {
-        cli_usage(CMD, "%s (%s)", e.detail, e.rule ? e.rule : "-");
-        goto done;
-    }
-    if (!(res = cli_resolver(CMD, resolver, ta, (unsigned)timeout, (unsigned)conc))) goto done;
-    for (size_t i = 0; i < n; i++)
-        doms[i].n_cands = dp_scope_candidates(ctx, doms[i].ident, doms[i].cands, MAX_CANDIDATES);
-
-    struct run run = {doms, idx, v, now, 0};
-    for (;;) {
-        size_t m = 0;
-        for (size_t i = 0; i < n; i++) {
-            if (doms[i].decided) continue;
-            snprintf(qn[m], sizeof qn[m], "%s.%s", DP_VALIDATION_LABEL,
-                     doms[i].cands[doms[i].level]);
-            names[m] = qn[m];
-            idx[m++] = i;
-        }
-        if (m == 0) break;
-        if (dp_resolver_batch(res, names, m, DP_DNS_TYPE_TXT, on_answer, &run, &e) != DP_OK) {
-            cli_error(CMD, "resolver: %s", e.detail);
-            rc = EXIT_FAILURE_INTERNAL;
-            goto done;
-        }
-    }
-    if (run.failed_internal) {
-        rc = EXIT_FAILURE_INTERNAL;
-        goto done;
-    }
-    rc = EXIT_VALID;
-    for (size_t i = 0; i < n; i++) {
-        print_text(&doms[i], now, warn_days, json);
-        if (doms[i].dns_failed || doms[i].vd.code != DP_OK) rc = EXIT_INVALID;
-    }
-done:
-    for (size_t i = 0; doms && i < n; i++)
-        cli_values_free(doms[i].values, doms[i].n_values);
-    free(doms);
-    free(names);
-    free(qn);
-    free(idx);
-    dp_resolver_free(res);
-    dp_verifier_free(v);
-    dp_ctx_free(ctx);
+    rc = cli_check_domains(CMD, &p, resolver, ta, timeout, conc, (const char *const *)argv + optind,
+                           (size_t)(argc - optind), now, warn_days, json, 0);
 out:
     return rc;
 }
