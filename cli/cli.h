@@ -80,6 +80,11 @@ int cli_check_domains(const char *cmd, const struct dp_verify_params *p, const c
 
 int cmd_record(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+int cmd_account(int argc, char **argv);
+int cmd_publish(int argc, char **argv);
+int cmd_unpublish(int argc, char **argv);
+int cmd_issue(int argc, char **argv);
+int cmd_renew(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_evaluate(int argc, char **argv);
 int cmd_parse(int argc, char **argv);

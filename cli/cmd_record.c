@@ -1,4 +1,9 @@
-/* cmd_record.c: `dnspersist record`, the offline record calculator (R1, R2, H1-H3). */
+/*
+ * cmd_record.c: `dnspersist record` (R1, R2, H1-H3), offline from the given
+ * values or live from a CA's directory and the stored account (after the
+ * draft's A7 account check), and `publish` / `unpublish`, which compute the
+ * same records and add or remove them with RFC 2136 + TSIG.
+ */
 #define _GNU_SOURCE
 #include <getopt.h>
 #include <stdlib.h>
@@ -7,8 +12,10 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "session.h"
 
-static const char *const CMD = "record";
+enum mode { MODE_RECORD, MODE_PUBLISH, MODE_UNPUBLISH };
+static const char *CMD = "record";
 
 static void help(void)
 {
@@ -32,10 +39,36 @@ static void help(void)
            "  --draft 01            write the plain account URL (draft-01 CAs)\n"
            "  --format F            zone (default): a zone-file line; value: the value alone;\n"
            "                        json: {\"name\",\"value\",\"strings\"}\n\n"
-           "Exit codes: 0 success, 2 usage error, 3 internal error.\n");
+           "Live, from a CA (the values come from its directory and the stored account):\n"
+        "  dnspersist record --directory URL [--issuer NAME] [--state DIR] [--ca-bundle FILE]\n"
+        "           [--wildcard] [--persist-until T] [--any-domain] [--format F] DOMAIN...\n\n"
+        "dnspersist publish|unpublish --nsupdate SERVER[@PORT] --tsig-key FILE [record options] DOMAIN...\n"
+        "adds or removes the record with an RFC 2136 update signed with TSIG, leaving\n"
+        "other records at the name alone, then waits until the server answers accordingly.\n\n"
+        "Exit codes: 0 success, 1 the CA or the DNS server refused, 2 usage error, 3 internal error.\n");
 }
 
+static int record_main(int argc, char **argv, enum mode mode);
+
 int cmd_record(int argc, char **argv)
+{
+    CMD = "record";
+    return record_main(argc, argv, MODE_RECORD);
+}
+
+int cmd_publish(int argc, char **argv)
+{
+    CMD = "publish";
+    return record_main(argc, argv, MODE_PUBLISH);
+}
+
+int cmd_unpublish(int argc, char **argv)
+{
+    CMD = "unpublish";
+    return record_main(argc, argv, MODE_UNPUBLISH);
+}
+
+static int record_main(int argc, char **argv, enum mode mode)
 {
     static const struct option opts[] = {{"issuer", required_argument, 0, 'i'},
                                          {"account-url", required_argument, 0, 'u'},
@@ -49,7 +82,15 @@ int cmd_record(int argc, char **argv)
                                          {"draft", required_argument, 0, 'd'},
                                          {"format", required_argument, 0, 'f'},
                                          {"help", no_argument, 0, 'h'},
+                                         {"state", required_argument, 0, 'S'},
+                                         {"directory", required_argument, 0, 'D'},
+                                         {"ca-bundle", required_argument, 0, 'B'},
+                                         {"nsupdate", required_argument, 0, 'N'},
+                                         {"tsig-key", required_argument, 0, 'K'},
+                                         {"wait", required_argument, 0, 'W'},
                                          {0, 0, 0, 0}};
+    const char *state = NULL, *directory = NULL, *bundle = NULL, *nsupdate = NULL, *tsig = NULL;
+    long wait_ms = 30000;
     const char *issuer = NULL, *url = NULL, *thumb = NULL, *keyfile = NULL, *prefix = NULL;
     const char *format = "zone";
     dp_hash_alg alg = DP_HASH_SHA256;
@@ -103,6 +144,14 @@ int cmd_record(int argc, char **argv)
                 return cli_usage(CMD, "--format '%s': use zone, value or json", optarg);
             format = optarg;
             break;
+        case 'S': state = optarg; break;
+        case 'D': directory = optarg; break;
+        case 'B': bundle = optarg; break;
+        case 'N': nsupdate = optarg; break;
+        case 'K': tsig = optarg; break;
+        case 'W':
+            if ((wait_ms = cli_parse_count(optarg, 600000)) < 0) return cli_usage(CMD, "--wait '%s': milliseconds", optarg);
+            break;
         case 'h':
             help();
             return 0;
@@ -110,9 +159,65 @@ int cmd_record(int argc, char **argv)
             return cli_bad_option(CMD, c, argv);
         }
     }
-    if (!issuer) return cli_usage(CMD, "--issuer is required");
-    if (!url) return cli_usage(CMD, "--account-url is required");
     if (optind >= argc) return cli_usage(CMD, "a DOMAIN is required");
+    struct dp_tsig key;
+    struct dp_error e;
+    if (mode != MODE_RECORD) {
+        if (!nsupdate) return cli_usage(CMD, "--nsupdate SERVER[@PORT] is required");
+        if (!tsig) return cli_usage(CMD, "--tsig-key FILE is required");
+        if (dp_tsig_load(tsig, &key, &e) != DP_OK) {
+            cli_error(CMD, "--tsig-key: %s", e.detail);
+            return EXIT_USAGE;
+        }
+    }
+    /* Live mode: the values come from the CA and the stored account. */
+    struct session sess;
+    int live = directory != NULL;
+    char live_issuer[DP_DOMAIN_MAX + 3], live_prefix[1024], live_url[1024], live_thumb[DP_THUMBPRINT_BUF];
+    if (live) {
+        if (url || thumb || keyfile || prefix)
+            return cli_usage(CMD, "--directory takes the account and prefix from the CA: drop --account-url, --thumbprint, --account-key and --hash-prefix");
+        int rc = session_open(CMD, state, directory, bundle, 1, &sess);
+        if (rc) return rc;
+        const char *const *names;
+        size_t n_names = dp_acme_issuer_names(sess.acme, &names);
+        if (!n_names) {
+            cli_error(CMD, "%s advertises no issuerDomainNames: it cannot take pre-provisioned dns-persist-01 records", sess.directory);
+            session_close(&sess);
+            return EXIT_INVALID;
+        }
+        int found = !issuer;
+        for (size_t i = 0; issuer && i < n_names; i++)
+            found |= !strcmp(issuer, names[i]);
+        if (!found) {
+            cli_error(CMD, "--issuer %s is not among the CA's issuerDomainNames", issuer);
+            session_close(&sess);
+            return EXIT_USAGE;
+        }
+        snprintf(live_issuer, sizeof live_issuer, "%s", issuer ? issuer : names[0]);
+        /* A7: the exact account URL answers POST-as-GET "" with status valid, no redirects. */
+        if (dp_acme_account_check(sess.acme, &e) != DP_OK) {
+            session_error(CMD, &sess, "account check (A7)", &e);
+            session_close(&sess);
+            return EXIT_INVALID;
+        }
+        const char *hp = dp_acme_hash_prefix(sess.acme);
+        if (!hp) {
+            fprintf(stderr, "dnspersist: %s: %s has no accountHashPrefix: a draft-01 CA; writing the plain account URL\n", CMD, sess.directory);
+            draft01 = 1;
+            any_domain = 0;
+        }
+        snprintf(live_prefix, sizeof live_prefix, "%s", hp ? hp : "");
+        snprintf(live_url, sizeof live_url, "%s", sess.acct.url);
+        snprintf(live_thumb, sizeof live_thumb, "%s", dp_key_thumbprint(sess.acct.key));
+        session_close(&sess);
+        issuer = live_issuer;
+        url = live_url;
+        prefix = draft01 ? NULL : live_prefix;
+        thumb = live_thumb;
+    }
+    if (!issuer) return cli_usage(CMD, "--issuer is required (or --directory)");
+    if (!url) return cli_usage(CMD, "--account-url is required (or --directory)");
     if (draft01 && any_domain)
         return cli_usage(CMD, "--any-domain hashes the account URI; draft 01 has no hash");
     if (!draft01) {
@@ -125,7 +230,6 @@ int cmd_record(int argc, char **argv)
     if (cli_domain(CMD, "--issuer", issuer, iss, 0)) return EXIT_USAGE;
 
     char tp[DP_THUMBPRINT_BUF] = "";
-    struct dp_error e;
     if (!draft01) {
         if (keyfile) {
             if (dp_jwk_thumbprint_pem_file(keyfile, tp, &e) != DP_OK) {
@@ -172,7 +276,16 @@ int cmd_record(int argc, char **argv)
             break;
         }
         size_t vlen = strlen(value);
-        if (!strcmp(format, "value")) {
+        if (mode != MODE_RECORD) {
+            char name[DP_VALIDATION_NAME_MAX];
+            snprintf(name, sizeof name, "%s.%s", DP_VALIDATION_LABEL, base);
+            if (dp_update_txt(nsupdate, &key, name, value, mode == MODE_PUBLISH, 300, (unsigned)wait_ms, &e) != DP_OK) {
+                cli_error(CMD, "%s: %s", name, e.detail);
+                rc = e.code == DP_ERR_INVAL ? EXIT_USAGE : EXIT_INVALID;
+            } else {
+                printf("%s %s. TXT \"%s\"\n", mode == MODE_PUBLISH ? "published" : "removed", name, value);
+            }
+        } else if (!strcmp(format, "value")) {
             printf("%s\n", value);
         } else if (!strcmp(format, "zone")) {
             char *pres = dp_txt_presentation_alloc(value, vlen);

@@ -13,6 +13,11 @@ static const struct {
     {"parse", cmd_parse, "explain a record value field by field"},
     {"check", cmd_check, "look records up and evaluate them as the CA will"},
     {"audit", cmd_audit, "inventory every _validation-persist record of many domains"},
+    {"account", cmd_account, "create, show, roll over or deactivate an ACME account"},
+    {"publish", cmd_publish, "add the record with an RFC 2136 update (TSIG)"},
+    {"unpublish", cmd_unpublish, "remove the record with an RFC 2136 update (TSIG)"},
+    {"issue", cmd_issue, "obtain certificates with dns-persist-01 (one, or a batch)"},
+    {"renew", cmd_renew, "renew the certificates issue wrote that are near expiry"},
 };
 
 static void usage(FILE *f)

@@ -1,0 +1,169 @@
+/* cmd_account.c: `dnspersist account new|show|key-rollover|deactivate`. */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "session.h"
+
+static const char *const CMD = "account";
+
+static void help(void)
+{
+    printf("usage: dnspersist account new --directory URL [--key FILE] [--key-type ec256|ec384|rsa2048|ed25519]\n"
+           "           [--contact mailto:ADDR] [--agree-tos] [--eab-kid ID --eab-hmac-key B64]\n"
+           "       dnspersist account show --directory URL\n"
+           "       dnspersist account key-rollover --directory URL [--key-type T]\n"
+           "       dnspersist account deactivate --directory URL [--yes]\n"
+           "common: [--state DIR] [--ca-bundle FILE]; --directory takes a URL or an alias\n"
+           "(\"alias NAME URL\" lines in STATE/config).\n\n"
+           "Exit codes: 0 success, 1 the CA or the state refused, 2 usage error.\n");
+}
+
+int cmd_account(int argc, char **argv)
+{
+    static const struct option opts[] = {CLI_SESSION_OPTIONS,
+                                         {"key", required_argument, 0, 'k'},
+                                         {"key-type", required_argument, 0, 't'},
+                                         {"contact", required_argument, 0, 'c'},
+                                         {"agree-tos", no_argument, 0, 'a'},
+                                         {"eab-kid", required_argument, 0, 'e'},
+                                         {"eab-hmac-key", required_argument, 0, 'm'},
+                                         {"yes", no_argument, 0, 'y'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        help();
+        return argc < 2 ? EXIT_USAGE : 0;
+    }
+    const char *verb = argv[1];
+    if (strcmp(verb, "new") && strcmp(verb, "show") && strcmp(verb, "key-rollover") && strcmp(verb, "deactivate"))
+        return cli_usage(CMD, "unknown verb '%s': new, show, key-rollover or deactivate", verb);
+    const char *state = NULL, *dir = NULL, *bundle = NULL, *keyfile = NULL, *contact = NULL, *eab = NULL;
+    enum dp_key_type kt = DP_KEY_EC256;
+    int tos = 0, yes = 0, c;
+    opterr = 0;
+    optind = 2;
+    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'S': state = optarg; break;
+        case 'D': dir = optarg; break;
+        case 'B': bundle = optarg; break;
+        case 'k': keyfile = optarg; break;
+        case 't':
+            if (dp_key_type_from_name(optarg, &kt) != DP_OK)
+                return cli_usage(CMD, "--key-type '%s': ec256, ec384, rsa2048 or ed25519", optarg);
+            break;
+        case 'c':
+            if (strncmp(optarg, "mailto:", 7)) return cli_usage(CMD, "--contact '%s': a mailto: URL", optarg);
+            contact = optarg;
+            break;
+        case 'a': tos = 1; break;
+        case 'e': case 'm': eab = optarg; break;
+        case 'y': yes = 1; break;
+        case 'h': help(); return 0;
+        default: return cli_bad_option(CMD, c, argv);
+        }
+    }
+    if (optind < argc) return cli_usage(CMD, "unexpected argument '%s'", argv[optind]);
+    if (eab) return cli_usage(CMD, "external account binding (--eab-kid, --eab-hmac-key) is not supported yet");
+    struct session s;
+    struct dp_error e;
+    int rc = session_open(CMD, state, dir, bundle, strcmp(verb, "new") != 0, &s);
+    if (rc) return rc;
+    rc = EXIT_INVALID;
+
+    if (!strcmp(verb, "new")) {
+        if (s.acct.url[0]) {
+            printf("account %s (already registered)\nthumbprint %s\n", s.acct.url, dp_key_thumbprint(s.acct.key));
+            rc = 0;
+            goto out;
+        }
+        if (!s.acct.key) {
+            /* The key is stored before the CA hears of it: a crash then loses nothing. */
+            s.acct.key = keyfile ? dp_key_load_file(keyfile, &e) : dp_key_generate(kt, &e);
+            if (!s.acct.key) {
+                cli_error(CMD, "%s%s", keyfile ? "--key: " : "", e.detail);
+                rc = keyfile ? EXIT_USAGE : EXIT_FAILURE_INTERNAL;
+                goto out;
+            }
+            if (state_account_save(CMD, &s.acct, 1)) goto out;
+        }
+        struct dp_acme_config cfg = {s.directory, bundle, 30000, 0};
+        if (!(s.acme = dp_acme_new(&cfg, s.acct.key, &e))) {
+            cli_error(CMD, "directory %s: %s", s.directory, e.detail);
+            goto out;
+        }
+        if (dp_acme_account(s.acme, 0, contact, tos, &e) != DP_OK) {
+            session_error(CMD, &s, "newAccount", &e);
+            goto out;
+        }
+        snprintf(s.acct.url, sizeof s.acct.url, "%s", dp_acme_account_url(s.acme));
+        if (state_account_save(CMD, &s.acct, 0)) goto out;
+        printf("account %s\nthumbprint %s\n", s.acct.url, dp_key_thumbprint(s.acct.key));
+        rc = 0;
+    } else if (!strcmp(verb, "show")) {
+        printf("directory  %s\naccount    %s\nkey        %s, thumbprint %s\nstate      %s\n", s.directory,
+               s.acct.url, dp_key_jws_alg(s.acct.key), dp_key_thumbprint(s.acct.key), s.acct.dir);
+        if (dp_acme_account_check(s.acme, &e) == DP_OK) {
+            printf("status     valid (checked with POST-as-GET, A7)\n");
+            rc = 0;
+        } else {
+            session_error(CMD, &s, "account check (A7)", &e);
+        }
+    } else if (!strcmp(verb, "key-rollover")) {
+        char newp[1300], oldp[1400], cur[1300];
+        snprintf(newp, sizeof newp, "%s/account.key.new", s.acct.dir);
+        snprintf(cur, sizeof cur, "%s/account.key", s.acct.dir);
+        if (access(newp, F_OK) == 0) {
+            cli_error(CMD, "%s exists: an earlier key rollover did not finish; check with 'account show' which key the CA has, then remove one of them", newp);
+            goto out;
+        }
+        struct dp_key *nk = dp_key_generate(kt, &e);
+        char *pem = nk ? dp_key_private_pem_alloc(nk, &e) : NULL;
+        if (!pem || state_write(s.acct.dir, "account.key.new", pem, 0600)) {
+            cli_error(CMD, "cannot store the new key: %s", e.detail);
+            free(pem);
+            dp_key_free(nk);
+            goto out;
+        }
+        free(pem);
+        if (dp_acme_key_change(s.acme, nk, &e) != DP_OK) {
+            session_error(CMD, &s, "keyChange", &e);
+            unlink(newp);
+            dp_key_free(nk);
+            goto out;
+        }
+        snprintf(oldp, sizeof oldp, "%s/account.key.old-%ld", s.acct.dir, (long)time(NULL));
+        if (rename(cur, oldp) || rename(newp, cur)) {
+            cli_error(CMD, "the CA took the new key but %s could not be moved into place: rename %s to account.key by hand", newp, newp);
+            dp_key_free(nk);
+            goto out;
+        }
+        printf("account %s\nnew thumbprint %s\nold key kept as %s (records made with it still validate, A6)\n",
+               s.acct.url, dp_key_thumbprint(nk), oldp);
+        dp_key_free(nk);
+        rc = 0;
+    } else {
+        if (!yes) {
+            fprintf(stderr, "Deactivate %s? Its records stop validating at once and this cannot be undone. Type 'yes': ", s.acct.url);
+            char line[16] = "";
+            if (!fgets(line, sizeof line, stdin) || strcmp(line, "yes\n")) {
+                cli_error(CMD, "not confirmed: nothing changed");
+                goto out;
+            }
+        }
+        if (dp_acme_deactivate(s.acme, &e) != DP_OK) {
+            session_error(CMD, &s, "deactivate", &e);
+            goto out;
+        }
+        printf("account %s deactivated\n", s.acct.url);
+        rc = 0;
+    }
+out:
+    session_close(&s);
+    return rc;
+}

@@ -1,0 +1,53 @@
+/* session.c: state + account + ACME session for the client commands. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "session.h"
+
+int session_open(const char *cmd, const char *state_dir, const char *directory,
+                 const char *ca_bundle, int need_account, struct session *s)
+{
+    memset(s, 0, sizeof s->acct);
+    s->acme = NULL;
+    if (!directory) return cli_usage(cmd, "--directory is required (a URL or an alias)");
+    if (state_open(cmd, state_dir, &s->st)) return EXIT_USAGE;
+    snprintf(s->directory, sizeof s->directory, "%s",
+             state_directory(&s->st, directory, s->directory, sizeof s->directory));
+    if (!strstr(s->directory, "://"))
+        return cli_usage(cmd, "--directory '%s' is neither a URL nor an alias in %s/config", directory, s->st.dir);
+    int rc = state_account_load(cmd, &s->st, s->directory, &s->acct);
+    if (rc < 0) return EXIT_INVALID;
+    if (need_account && (rc == 1 || !s->acct.url[0])) {
+        cli_error(cmd, "no account for %s in %s: run 'dnspersist account new --directory %s' first",
+                  s->directory, s->st.dir, s->directory);
+        state_account_free(&s->acct);
+        return EXIT_INVALID;
+    }
+    if (!s->acct.key) return 0; /* account new creates the key before the session */
+    struct dp_acme_config cfg = {s->directory, ca_bundle, 30000, 120000};
+    struct dp_error e;
+    if (!(s->acme = dp_acme_new(&cfg, s->acct.key, &e))) {
+        cli_error(cmd, "directory %s: %s", s->directory, e.detail);
+        state_account_free(&s->acct);
+        return EXIT_INVALID;
+    }
+    if (s->acct.url[0]) dp_acme_set_account_url(s->acme, s->acct.url, NULL);
+    return 0;
+}
+
+void session_close(struct session *s)
+{
+    dp_acme_free(s->acme);
+    s->acme = NULL;
+    state_account_free(&s->acct);
+}
+
+void session_error(const char *cmd, const struct session *s, const char *what, const struct dp_error *e)
+{
+    const struct dp_acme_problem *p = s->acme ? dp_acme_last_problem(s->acme) : NULL;
+    if (p && p->type[0])
+        cli_error(cmd, "%s: %s: %s", what, p->type, p->detail);
+    else
+        cli_error(cmd, "%s: %s", what, e->detail);
+}

@@ -1,0 +1,30 @@
+/* session.h: a CLI command's connection to one CA with the stored account. */
+#ifndef DP_CLI_SESSION_H
+#define DP_CLI_SESSION_H
+
+#include "state.h"
+
+struct session {
+    struct state st;
+    struct account acct;
+    struct dp_acme *acme;
+    char directory[1024];
+};
+
+/* Opens the state, loads the account for directory (an alias is expanded),
+ * fetches the directory. need_account: 1 the account must exist, 0 it may
+ * not yet. Returns 0, or the exit code after printing why. */
+int session_open(const char *cmd, const char *state_dir, const char *directory,
+                 const char *ca_bundle, int need_account, struct session *s);
+void session_close(struct session *s);
+/* Prints the CA's problem (or the library's detail) for a failed call. */
+void session_error(const char *cmd, const struct session *s, const char *what,
+                   const struct dp_error *e);
+
+/* The options every CA command takes. */
+#define CLI_SESSION_OPTIONS                                                                        \
+    {"state", required_argument, 0, 'S'}, {"directory", required_argument, 0, 'D'}, {             \
+        "ca-bundle", required_argument, 0, 'B'                                                     \
+    }
+
+#endif
