@@ -210,29 +210,49 @@ static void validate_persist(struct worker *w, const struct st_authz *a, struct 
     struct dp_verifier *v = dp_verifier_new(ca->dp, &p, &e);
     if (!v) return fail(o, "serverInternal", 500, "%s", e.detail);
     char name[DP_VALIDATION_NAME_MAX + 8], ident[sizeof a->identifier + 2];
-    snprintf(name, sizeof name, "%s.%s", DP_VALIDATION_LABEL, a->identifier);
     snprintf(ident, sizeof ident, "%s%s", a->wildcard ? "*." : "", a->identifier);
-    struct lookup l;
-    lookup(w, name, DP_DNS_TYPE_TXT, &l);
-    if (l.status == DP_DNS_FAILED) {
-        fail(o, "dns", 400, "look-up of %s failed: %s (%s)", name, l.detail,
-             l.dnssec == DP_DNSSEC_BOGUS ? "V8" : "V4");
-    } else {
+    /* The name's own record first, then each parent below the public suffix,
+     * where only a policy=wildcard record counts (S2, S3; draft section 6).
+     * The verdict reported is the own name's unless it found no record for
+     * this CA and a parent's record is what fails. */
+    const char *cands[128];
+    size_t nc = dp_scope_candidates(ca->dp, ident, cands, 128);
+    struct dp_verdict first = {0};
+    int have_first = 0;
+    /* V5 from live state: the status just read from the store. */
+    enum dp_account_status st = strcmp(acct.status, "valid") ? DP_ACCOUNT_DEACTIVATED : DP_ACCOUNT_VALID;
+    for (size_t c = 0; c < nc && !o->valid; c++) {
+        snprintf(name, sizeof name, "%s.%s", DP_VALIDATION_LABEL, cands[c]);
+        struct lookup l;
+        lookup(w, name, DP_DNS_TYPE_TXT, &l);
+        if (l.status == DP_DNS_FAILED) {
+            fail(o, "dns", 400, "look-up of %s failed: %s (%s)", name, l.detail,
+                 l.dnssec == DP_DNSSEC_BOGUS ? "V8" : "V4");
+            lookup_free(&l);
+            have_first = 0;
+            break;
+        }
         struct dp_verdict vd;
-        /* V5 from live state: the status just read from the store. */
-        enum dp_account_status st = strcmp(acct.status, "valid") ? DP_ACCOUNT_DEACTIVATED : DP_ACCOUNT_VALID;
-        if (dp_verifier_eval(v, ident, NULL, l.rrs, l.n, st, now, &vd, &e) != DP_OK) {
+        if (dp_verifier_eval(v, ident, cands[c], l.rrs, l.n, st, now, &vd, &e) != DP_OK) {
             fail(o, "serverInternal", 500, "%s", e.detail);
-        } else if (vd.code != DP_OK) {
-            fail(o, vd.code == DP_ERR_MALFORMED ? "malformed" : "unauthorized",
-                 vd.code == DP_ERR_MALFORMED ? 400 : 403, "%s", vd.detail);
-        } else {
+            lookup_free(&l);
+            have_first = 0;
+            break;
+        }
+        lookup_free(&l);
+        if (vd.code == DP_OK) {
             o->valid = 1;
             o->clamp = vd.has_persist_until ? vd.persist_until : 0;
+        } else if (!have_first || (first.n_matching == 0 && vd.n_matching > 0)) {
+            first = vd;
+            have_first = 1;
         }
+        if (st == DP_ACCOUNT_DEACTIVATED) break; /* V5: no record can help */
     }
+    if (!o->valid && have_first)
+        fail(o, first.code == DP_ERR_MALFORMED ? "malformed" : "unauthorized",
+             first.code == DP_ERR_MALFORMED ? 400 : 403, "%s", first.detail);
     if (!o->valid && strcmp(o->type, "serverInternal")) fail_note(w->va, key, now);
-    lookup_free(&l);
     dp_verifier_free(v);
 }
 

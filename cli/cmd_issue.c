@@ -285,6 +285,10 @@ static int run_batch(const struct opts *o, struct session *s)
         free(jobs);
         return cli_usage(CMD, "--batch %s lists no certificates", o->batch);
     }
+    /* realloc may have moved the jobs: point names at their final storage. */
+    for (size_t i = 0; i < n; i++)
+        for (int k = 0; k < jobs[i].n; k++)
+            jobs[i].names[k] = jobs[i].store[k];
     struct batch b = {o, s, jobs, n, 0, 0, 0, PTHREAD_MUTEX_INITIALIZER, isatty(STDERR_FILENO)};
     long t = o->concurrency < (long)n ? o->concurrency : (long)n;
     pthread_t *th = calloc((size_t)t, sizeof *th);
