@@ -51,29 +51,6 @@ struct opts {
     int no_check;
 };
 
-/* The account's key thumbprints: current first, then kept older keys newest first (A6). */
-static size_t thumbprints(const struct account *a, char th[][DP_THUMBPRINT_BUF], size_t max)
-{
-    size_t n = 0;
-    snprintf(th[n++], DP_THUMBPRINT_BUF, "%s", dp_key_thumbprint(a->key));
-    DIR *d = opendir(a->dir);
-    struct dirent *de;
-    char names[64][300];
-    size_t k = 0;
-    while (d && (de = readdir(d)) && k < 64)
-        if (!strncmp(de->d_name, "account.key.old-", 16)) snprintf(names[k++], sizeof names[0], "%s", de->d_name);
-    if (d) closedir(d);
-    qsort(names, k, sizeof names[0], (int (*)(const void *, const void *))strcmp);
-    for (size_t i = k; i-- > 0 && n < max;) {
-        char p[1600];
-        snprintf(p, sizeof p, "%s/%s", a->dir, names[i]);
-        struct dp_key *old = dp_key_load_file(p, NULL);
-        if (old) snprintf(th[n++], DP_THUMBPRINT_BUF, "%s", dp_key_thumbprint(old));
-        dp_key_free(old);
-    }
-    return n;
-}
-
 /* Checks names as the CA will; prints the problems. 0 when all would pass. */
 static int precheck(const struct opts *o, struct session *s, char **names, size_t n)
 {
@@ -82,12 +59,15 @@ static int precheck(const struct opts *o, struct session *s, char **names, size_
     if (!ni) return 0; /* no directory names: nothing to check against; the CA will tell */
     char th[16][DP_THUMBPRINT_BUF];
     const char *tp[16];
-    size_t nt = thumbprints(&s->acct, th, 16);
+    size_t nt = session_thumbprints(&s->acct, th, 16);
     for (size_t i = 0; i < nt; i++)
         tp[i] = th[i];
     const char *prefix = dp_acme_hash_prefix(s->acme);
+    /* Compat: a CA that advertises a prefix may still take draft-01 records
+     * (--draft01-compat), and the directory does not say; the pre-check must
+     * not refuse what the CA would accept, and the CA has the last word. */
     struct dp_verify_params p = {issuers, ni, s->acct.url, tp, nt, prefix, 0,
-                                 prefix ? DP_MODE_DRAFT02 : DP_MODE_DRAFT01};
+                                 prefix ? DP_MODE_COMPAT : DP_MODE_DRAFT01};
     int rc = cli_check_domains(CMD, &p, o->resolver, o->ta, 0, 0, (const char *const *)names, n,
                                (int64_t)time(NULL), 30, 0, 1);
     if (rc == EXIT_INVALID)

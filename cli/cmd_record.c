@@ -174,6 +174,8 @@ static int record_main(int argc, char **argv, enum mode mode)
     struct session sess;
     int live = directory != NULL;
     char live_issuer[DP_DOMAIN_MAX + 3], live_prefix[1024], live_url[1024], live_thumb[DP_THUMBPRINT_BUF];
+    char all_thumbs[16][DP_THUMBPRINT_BUF];
+    size_t n_thumbs = 0;
     if (live) {
         if (url || thumb || keyfile || prefix)
             return cli_usage(CMD, "--directory takes the account and prefix from the CA: drop --account-url, --thumbprint, --account-key and --hash-prefix");
@@ -210,10 +212,11 @@ static int record_main(int argc, char **argv, enum mode mode)
         snprintf(live_prefix, sizeof live_prefix, "%s", hp ? hp : "");
         snprintf(live_url, sizeof live_url, "%s", sess.acct.url);
         snprintf(live_thumb, sizeof live_thumb, "%s", dp_key_thumbprint(sess.acct.key));
+        n_thumbs = session_thumbprints(&sess.acct, all_thumbs, 16);
         session_close(&sess);
         issuer = live_issuer;
         url = live_url;
-        prefix = draft01 ? NULL : live_prefix;
+        prefix = draft01 ? NULL : live_prefix; /* --draft 01 forces the plain URL on a compat CA */
         thumb = live_thumb;
     }
     if (!issuer) return cli_usage(CMD, "--issuer is required (or --directory)");
@@ -276,7 +279,43 @@ static int record_main(int argc, char **argv, enum mode mode)
             break;
         }
         size_t vlen = strlen(value);
-        if (mode != MODE_RECORD) {
+        if (mode == MODE_UNPUBLISH && live) {
+            /* Every record of this account for this CA at the name, whatever its key
+             * (A6: older keys' records validate too), form, policy or persistUntil. */
+            char name[DP_VALIDATION_NAME_MAX];
+            snprintf(name, sizeof name, "%s.%s", DP_VALIDATION_LABEL, base);
+            char **vals = NULL;
+            size_t nv = 0;
+            if (dp_update_txt_fetch(nsupdate, name, &vals, &nv, &e) != DP_OK) {
+                cli_error(CMD, "%s: %s", name, e.detail);
+                rc = EXIT_INVALID;
+            }
+            size_t removed = 0;
+            for (size_t k = 0; k < nv && rc == 0; k++) {
+                struct dp_record rec;
+                if (dp_record_parse(vals[k], strlen(vals[k]), &rec, NULL) != DP_OK ||
+                    !dp_record_issuer_matches(rec.issuer, iss))
+                    continue;
+                int mine = rec.accounturi.len == strlen(url) && !memcmp(rec.accounturi.ptr, url, rec.accounturi.len);
+                for (size_t t = 0; !mine && !draft01 && t < n_thumbs; t++)
+                    for (int form = 0; !mine && form < 2; form++)
+                        for (unsigned a = DP_HASH_SHA256; !mine && a <= DP_HASH_SHA512; a <<= 1) {
+                            char *u = dp_hashuri_compute_alloc((dp_hash_alg)a, prefix, form ? "*" : base, all_thumbs[t], url, NULL);
+                            mine = u && strlen(u) == rec.accounturi.len && !memcmp(u, rec.accounturi.ptr, rec.accounturi.len);
+                            free(u);
+                        }
+                if (!mine) continue;
+                if (dp_update_txt(nsupdate, &key, name, vals[k], 0, 300, (unsigned)wait_ms, &e) != DP_OK) {
+                    cli_error(CMD, "%s: %s", name, e.detail);
+                    rc = e.code == DP_ERR_INVAL ? EXIT_USAGE : EXIT_INVALID;
+                } else {
+                    printf("removed %s. TXT \"%s\"\n", name, vals[k]);
+                    removed++;
+                }
+            }
+            if (rc == 0 && !removed) printf("nothing to remove at %s: no record of this account for %s\n", name, iss);
+            dp_update_values_free(vals, nv);
+        } else if (mode != MODE_RECORD) {
             char name[DP_VALIDATION_NAME_MAX];
             snprintf(name, sizeof name, "%s.%s", DP_VALIDATION_LABEL, base);
             if (dp_update_txt(nsupdate, &key, name, value, mode == MODE_PUBLISH, 300, (unsigned)wait_ms, &e) != DP_OK) {

@@ -1,4 +1,5 @@
 /* session.c: state + account + ACME session for the client commands. */
+#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,3 +52,27 @@ void session_error(const char *cmd, const struct session *s, const char *what, c
     else
         cli_error(cmd, "%s: %s", what, e->detail);
 }
+
+/* The account's key thumbprints: current first, then kept older keys newest first (A6). */
+size_t session_thumbprints(const struct account *a, char th[][DP_THUMBPRINT_BUF], size_t max)
+{
+    size_t n = 0;
+    snprintf(th[n++], DP_THUMBPRINT_BUF, "%s", dp_key_thumbprint(a->key));
+    DIR *d = opendir(a->dir);
+    struct dirent *de;
+    char names[64][300];
+    size_t k = 0;
+    while (d && (de = readdir(d)) && k < 64)
+        if (!strncmp(de->d_name, "account.key.old-", 16)) snprintf(names[k++], sizeof names[0], "%s", de->d_name);
+    if (d) closedir(d);
+    qsort(names, k, sizeof names[0], (int (*)(const void *, const void *))strcmp);
+    for (size_t i = k; i-- > 0 && n < max;) {
+        char p[1600];
+        snprintf(p, sizeof p, "%s/%s", a->dir, names[i]);
+        struct dp_key *old = dp_key_load_file(p, NULL);
+        if (old) snprintf(th[n++], DP_THUMBPRINT_BUF, "%s", dp_key_thumbprint(old));
+        dp_key_free(old);
+    }
+    return n;
+}
+

@@ -21,6 +21,10 @@ void session_close(struct session *s);
 void session_error(const char *cmd, const struct session *s, const char *what,
                    const struct dp_error *e);
 
+/* The account's key thumbprints: current first, then the older keys a
+ * rollover kept (account.key.old-*), newest first (A6). Returns the count. */
+size_t session_thumbprints(const struct account *a, char th[][DP_THUMBPRINT_BUF], size_t max);
+
 /* The options every CA command takes. */
 #define CLI_SESSION_OPTIONS                                                                        \
     {"state", required_argument, 0, 'S'}, {"directory", required_argument, 0, 'D'}, {             \

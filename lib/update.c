@@ -87,11 +87,12 @@ static ldns_rdf *find_zone(ldns_resolver *r, ldns_rdf *name)
     return zone;
 }
 
-/* 1 when the server answers the TXT RRset of name with value in it. */
-static int has_value(ldns_resolver *r, ldns_rdf *name, const char *value)
+/* Calls fn with each TXT value (strings joined) the server holds at name;
+ * stops when fn returns non-zero and returns that, or -1 when no answer came. */
+static int each_value(ldns_resolver *r, ldns_rdf *name, int (*fn)(void *, const char *), void *arg)
 {
     ldns_pkt *p = ldns_resolver_query(r, name, LDNS_RR_TYPE_TXT, LDNS_RR_CLASS_IN, 0);
-    int found = 0;
+    int found = p ? 0 : -1;
     ldns_rr_list *l = p ? ldns_pkt_rr_list_by_type(p, LDNS_RR_TYPE_TXT, LDNS_SECTION_ANSWER) : NULL;
     for (size_t i = 0; l && i < ldns_rr_list_rr_count(l) && !found; i++) {
         ldns_rr *rr = ldns_rr_list_rr(l, i);
@@ -107,11 +108,74 @@ static int has_value(ldns_resolver *r, ldns_rdf *name, const char *value)
             }
         }
         joined[o] = '\0';
-        found = !strcmp(joined, value);
+        found = fn(arg, joined);
     }
     ldns_rr_list_deep_free(l);
     if (p) ldns_pkt_free(p);
     return found;
+}
+
+static int equals(void *arg, const char *v)
+{
+    return !strcmp(arg, v);
+}
+
+/* 1 when the server answers the TXT RRset of name with value in it. */
+static int has_value(ldns_resolver *r, ldns_rdf *name, const char *value)
+{
+    return each_value(r, name, equals, (void *)value) == 1;
+}
+
+struct collect {
+    char **v;
+    size_t n;
+    int oom;
+};
+
+static int collect(void *arg, const char *v)
+{
+    struct collect *c = arg;
+    char **g = realloc(c->v, (c->n + 1) * sizeof *g);
+    char *d = strdup(v);
+    if (!g || !d) {
+        free(d);
+        if (g) c->v = g;
+        c->oom = 1;
+        return 1;
+    }
+    c->v = g;
+    c->v[c->n++] = d;
+    return 0;
+}
+
+void dp_update_values_free(char **values, size_t n)
+{
+    for (size_t i = 0; values && i < n; i++)
+        free(values[i]);
+    free(values);
+}
+
+dp_code dp_update_txt_fetch(const char *server, const char *name, char ***values, size_t *n,
+                            struct dp_error *err)
+{
+    dp_error_clear(err);
+    if (!server || !name || !values || !n) return dp__fail(err, DP_ERR_INVAL, NULL, DP_NO_OFFSET, "NULL argument");
+    *values = NULL;
+    *n = 0;
+    ldns_resolver *r = server_resolver(server, err);
+    if (!r) return err ? err->code : DP_ERR_INVAL;
+    ldns_rdf *owner = ldns_dname_new_frm_str(name);
+    struct collect c = {0};
+    int rc = owner ? each_value(r, owner, collect, &c) : -1;
+    ldns_rdf_deep_free(owner);
+    ldns_resolver_deep_free(r);
+    if (rc < 0 || c.oom) {
+        dp_update_values_free(c.v, c.n);
+        return dp__fail(err, c.oom ? DP_ERR_NOMEM : DP_ERR_DNS, NULL, DP_NO_OFFSET, "%s did not answer for %s", server, name);
+    }
+    *values = c.v;
+    *n = c.n;
+    return DP_OK;
 }
 
 dp_code dp_update_txt(const char *server, const struct dp_tsig *key, const char *name,

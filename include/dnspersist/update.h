@@ -28,4 +28,11 @@ DP_API dp_code dp_update_txt(const char *server, const struct dp_tsig *key, cons
                              const char *value, int add, unsigned ttl, unsigned wait_ms,
                              struct dp_error *err);
 
+/* The TXT values the server holds at name (strings joined), asked directly
+ * over TCP. Returns DP_OK with *values (caller frees with dp_update_values_free)
+ * and *n, or DP_ERR_DNS / DP_ERR_INVAL. */
+DP_API dp_code dp_update_txt_fetch(const char *server, const char *name, char ***values, size_t *n,
+                                   struct dp_error *err);
+DP_API void dp_update_values_free(char **values, size_t n);
+
 #endif

@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# client_cli_test.sh: dnspersist as an ACME client against dnspersist-ca and
+# the real Knot DNS server: the whole life cycle (account, record, publish
+# over TSIG, issue, key rollover then issue with the old record, renew,
+# unpublish then the CA's unauthorized, deactivate then refusal) in draft-02
+# mode and against a --draft01-compat CA with draft-01 records; a batch of
+# 200; bad input.
+# Usage: client_cli_test.sh DNSPERSIST DNSPERSIST_CA ENVFILE
+set -u
+DP=${1:?DNSPERSIST}
+CA=${2:?DNSPERSIST_CA}
+ENVF=${3:?ENVFILE}
+[ -f "$ENVF" ] || { echo "SKIP: no DNS test server ($ENVF missing)"; exit 77; }
+. "$ENVF"
+pass=0 fail=0
+ok() { pass=$((pass + 1)); echo "ok   $1"; }
+bad() { fail=$((fail + 1)); echo "FAIL $1" >&2; }
+tmp=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$tmp"; }
+trap cleanup EXIT
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+start_ca() { # NAME EXTRA...
+    local name=$1 p; shift
+    p=$(port)
+    "$CA" --listen "localhost:$p" --data "$tmp/$name" --resolver "$DNS_RESOLVER" --issuer-domain-name ca.test "$@" > "$tmp/$name.log" 2>&1 &
+    pids+=($!)
+    for _ in $(seq 100); do [ -f "$tmp/$name/root.pem" ] && curl -s --cacert "$tmp/$name/root.pem" "https://localhost:$p/directory" >/dev/null && break; sleep 0.1; done
+    echo "https://localhost:$p/directory"
+}
+txt() { kdig +short +tcp @127.0.0.1 -p "$DNS_PORT" "$1" TXT; }
+other() { printf "server 127.0.0.1 %s\nzone web.test\nupdate add %s 300 TXT \"other.example; accounturi=https://other.example/acct/9\"\nsend\n" "$DNS_PORT" "$1" | knsupdate -y "hmac-sha256:test-key:$DNS_TSIG_SECRET"; }
+run() { out=$("$DP" "$@" 2>"$tmp/err"); rc=$?; }
+
+life() { # LABEL DIRECTORY ROOT [--draft 01]
+    local L=$1 DIR=$2 ROOT=$3; shift 3
+    local ST=$tmp/state-$L D=$L$RANDOM.web.test
+    local C=(--state "$ST" --ca-bundle "$ROOT")
+    local NS=(--nsupdate "$DNS_RESOLVER" --tsig-key "$DNS_TSIG_KEY")
+    run account new --directory "$DIR" "${C[@]}" --contact mailto:ops@web.test --agree-tos
+    [ $rc = 0 ] && [[ "$out" == account\ https://* ]] && [ "$(stat -c %a "$ST"/accounts/*/account.key)" = 600 ] && ok "$L account_new" || bad "$L account_new: $out $(cat "$tmp/err")"
+    run account new --directory "$DIR" "${C[@]}"
+    [ $rc = 0 ] && [[ "$out" == *"already registered"* ]] && ok "$L account_new_again" || bad "$L account_new_again: $out"
+    run account show --directory "$DIR" "${C[@]}"
+    [ $rc = 0 ] && [[ "$out" == *"status     valid"* ]] && ok "$L account_show_A7" || bad "$L account_show: $out $(cat "$tmp/err")"
+    # The live record equals the offline one computed from the stored key and URL.
+    run record --directory "$DIR" "${C[@]}" --format value "$@" "$D"
+    local live=$out url key prefix offline
+    url=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["url"])' "$ST"/accounts/*/account.json)
+    key=$(echo "$ST"/accounts/*/account.key)
+    prefix=$(curl -s --cacert "$ROOT" "$DIR" | python3 -c 'import json,sys; print(json.load(sys.stdin)["meta"]["accountHashPrefix"])')
+    if [ $# -gt 0 ]; then offline=$("$DP" record --issuer ca.test --account-url "$url" --draft 01 --format value "$D")
+    else offline=$("$DP" record --issuer ca.test --account-url "$url" --account-key "$key" --hash-prefix "$prefix" --format value "$D"); fi
+    [ $rc = 0 ] && [ -n "$live" ] && [ "$live" = "$offline" ] && ok "$L record_directory" || bad "$L record_directory: '$live' vs '$offline' $(cat "$tmp/err")"
+    other "_validation-persist.$D."
+    run publish --directory "$DIR" "${C[@]}" "${NS[@]}" "$@" "$D"
+    [ $rc = 0 ] && txt "_validation-persist.$D" | grep -qF "$live" && [ "$(txt "_validation-persist.$D" | wc -l)" = 2 ] && ok "$L publish_tsig" || bad "$L publish: $out $(cat "$tmp/err")"
+    run issue --directory "$DIR" "${C[@]}" --resolver "$DNS_RESOLVER" "$D"
+    local cdir=$ST/certs/$D
+    [ $rc = 0 ] && openssl verify -CAfile "$ROOT" -untrusted "$cdir/chain.pem" "$cdir/cert.pem" >/dev/null 2>&1 &&
+        [ "$(stat -c %a "$cdir/key.pem")" = 600 ] && ok "$L issue" || bad "$L issue: $out $(cat "$tmp/err")"
+    run account key-rollover --directory "$DIR" "${C[@]}"
+    [ $rc = 0 ] && ok "$L key_rollover" || bad "$L key_rollover: $out $(cat "$tmp/err")"
+    run issue --directory "$DIR" "${C[@]}" --resolver "$DNS_RESOLVER" "$D"
+    [ $rc = 0 ] && ok "$L issue_with_old_record_A6" || bad "$L issue after rollover: $out $(cat "$tmp/err")"
+    run renew "${C[@]}" --days 0
+    [ $rc = 0 ] && [[ "$out" == *"0 renewed, 0 failed, 1 not yet due"* ]] && ok "$L renew_not_due" || bad "$L renew_not_due: $out"
+    local before; before=$(md5sum < "$cdir/cert.pem")
+    run renew "${C[@]}" --days 1000
+    [ $rc = 0 ] && [[ "$out" == *"1 renewed"* ]] && [ "$(md5sum < "$cdir/cert.pem")" != "$before" ] && ok "$L renew" || bad "$L renew: $out $(cat "$tmp/err")"
+    run unpublish --directory "$DIR" "${C[@]}" "${NS[@]}" "$@" "$D"
+    [ $rc = 0 ] && ! txt "_validation-persist.$D" | grep -qF "$url" && ! txt "_validation-persist.$D" | grep -q account-hash &&
+        txt "_validation-persist.$D" | grep -q other.example && ok "$L unpublish_leaves_others" || bad "$L unpublish: $out $(cat "$tmp/err") $(txt "_validation-persist.$D")"
+    run issue --directory "$DIR" "${C[@]}" --resolver "$DNS_RESOLVER" "$D"
+    [ $rc = 1 ] && grep -q "the CA would refuse" "$tmp/err" && ok "$L issue_prechecked" || bad "$L issue prechecked: $rc $(cat "$tmp/err")"
+    run issue --directory "$DIR" "${C[@]}" --no-check "$D"
+    [ $rc = 1 ] && grep -q "error:unauthorized" "$tmp/err" && ok "$L issue_unpublished_unauthorized" || bad "$L issue unpublished: $rc $(cat "$tmp/err")"
+    run account deactivate --directory "$DIR" "${C[@]}" < /dev/null
+    [ $rc = 1 ] && grep -q "not confirmed" "$tmp/err" && ok "$L deactivate_needs_confirmation" || bad "$L deactivate confirm: $rc $(cat "$tmp/err")"
+    run publish --directory "$DIR" "${C[@]}" "${NS[@]}" "$@" "$D"
+    run account deactivate --directory "$DIR" "${C[@]}" --yes
+    [ $rc = 0 ] && ok "$L deactivate" || bad "$L deactivate: $(cat "$tmp/err")"
+    run issue --directory "$DIR" "${C[@]}" --no-check "$D"
+    [ $rc = 1 ] && grep -q "unauthorized" "$tmp/err" && ok "$L issue_after_deactivate" || bad "$L issue after deactivate: $rc $(cat "$tmp/err")"
+}
+
+DIR02=$(start_ca ca02)
+DIR01=$(start_ca ca01 --draft01-compat)
+DIRX=$(start_ca cax --challenges http-01,dns-01)
+life draft02 "$DIR02" "$tmp/ca02/root.pem"
+life draft01 "$DIR01" "$tmp/ca01/root.pem" --draft 01
+
+# A batch of 200 certificates under one policy=wildcard record.
+C=(--state "$tmp/state-batch" --ca-bundle "$tmp/ca02/root.pem")
+B=batch$RANDOM.web.test
+"$DP" account new --directory "$DIR02" "${C[@]}" > /dev/null
+"$DP" publish --directory "$DIR02" "${C[@]}" --nsupdate "$DNS_RESOLVER" --tsig-key "$DNS_TSIG_KEY" --wildcard "$B" > /dev/null
+for i in $(seq 200); do echo "h$i.$B   # certificate $i"; done > "$tmp/batch.txt"
+run issue --directory "$DIR02" "${C[@]}" --batch "$tmp/batch.txt" --concurrency 8
+[ $rc = 0 ] && [ "$(grep -c '"status":"issued"' <<<"$out")" = 200 ] && ok batch_200 || bad "batch_200: rc=$rc $(grep -c issued <<<"$out") issued $(tail -3 "$tmp/err")"
+
+# Bad input: each a clear message, nothing lost or overwritten.
+run account new --directory https://127.0.0.1:1/directory --state "$tmp/state-x"
+[ $rc = 1 ] && grep -q "directory https://127.0.0.1:1/directory" "$tmp/err" && ok unreachable_directory || bad "unreachable: $rc $(cat "$tmp/err")"
+C=(--state "$tmp/state-nop" --ca-bundle "$tmp/cax/root.pem")
+"$DP" account new --directory "$DIRX" "${C[@]}" > /dev/null
+run issue --directory "$DIRX" "${C[@]}" --no-check "nop$RANDOM.web.test"
+[ $rc = 1 ] && grep -q "does not offer dns-persist-01" "$tmp/err" && ok ca_without_persist || bad "no persist: $rc $(cat "$tmp/err")"
+run record --directory "$DIRX" "${C[@]}" x.web.test
+[ $rc = 1 ] && grep -q "advertises no issuerDomainNames" "$tmp/err" && ok record_ca_without_persist || bad "record no persist: $rc $(cat "$tmp/err")"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$tmp/fake.key" -out "$tmp/fake.pem" -days 1 -subj /CN=localhost -addext subjectAltName=DNS:localhost >/dev/null 2>&1
+for n in 0 11; do
+    fp=$(port)
+    python3 "$(dirname "$0")/fake_acme.py" "$fp" "$tmp/fake.pem" "$tmp/fake.key" $n &
+    pids+=($!)
+    for _ in $(seq 50); do curl -s --cacert "$tmp/fake.pem" "https://localhost:$fp/" >/dev/null && break; sleep 0.1; done
+    C=(--state "$tmp/state-fake$n" --ca-bundle "$tmp/fake.pem")
+    "$DP" account new --directory "https://localhost:$fp/" "${C[@]}" > /dev/null 2>&1
+    run issue --directory "https://localhost:$fp/" "${C[@]}" --no-check x.web.test
+    [ $rc = 1 ] && grep -q "1 to 10 are allowed (A4)" "$tmp/err" && ok "challenge_with_${n}_issuers_A4" || bad "A4 $n: $rc $(cat "$tmp/err")"
+done
+printf 'key "test-key" {\n    algorithm hmac-sha256;\n    secret "%s";\n};\n' "$(head -c 32 /dev/urandom | base64)" > "$tmp/wrong.key"
+C=(--state "$tmp/state-ca02x" --ca-bundle "$tmp/ca02/root.pem")
+"$DP" account new --directory "$DIR02" "${C[@]}" > /dev/null
+run publish --directory "$DIR02" "${C[@]}" --nsupdate "$DNS_RESOLVER" --tsig-key "$tmp/wrong.key" "tsig$RANDOM.web.test"
+[ $rc = 1 ] && grep -qi "tsig" "$tmp/err" && ok wrong_tsig_key || bad "wrong tsig: $rc $(cat "$tmp/err")"
+acct_json=$(echo "$tmp"/state-ca02x/accounts/*/account.json)
+sum=$(md5sum < "$acct_json")
+mv "$(dirname "$acct_json")/account.key" "$tmp/saved.key"
+run account show --directory "$DIR02" "${C[@]}"
+r1=$rc; grep -q "half-written" "$tmp/err"; h1=$?
+run account new --directory "$DIR02" "${C[@]}"
+[ $r1 = 1 ] && [ $h1 = 0 ] && [ $rc = 1 ] && [ "$(md5sum < "$acct_json")" = "$sum" ] && [ ! -e "$(dirname "$acct_json")/account.key" ] && ok half_written_state || bad "half-written: $r1 $rc $(cat "$tmp/err")"
+
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]
