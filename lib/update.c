@@ -209,8 +209,8 @@ dp_code dp_update_txt(const char *server, const struct dp_tsig *key, const char 
     if (!add) ldns_rr_set_class(rr, LDNS_RR_CLASS_NONE);
     ldns_rr_list_push_rr(up, rr);
     rr = NULL;
+    /* The packet keeps the zone name and a copy of the update list. */
     pkt = ldns_update_pkt_new(ldns_rdf_clone(zone), LDNS_RR_CLASS_IN, NULL, up, NULL);
-    up = NULL; /* owned by the packet */
     /* The resolver carries the key: ldns_send verifies the answer's TSIG with it. */
     char alg[80];
     snprintf(alg, sizeof alg, "%s.", key->algorithm);
