@@ -123,7 +123,7 @@ static void directory(struct ca *ca, struct http_resp *r)
     EP("keyChange", "/acme/key-change");
 #undef EP
     json_t *meta = json_object();
-    json_object_set_new(meta, "externalAccountRequired", json_false());
+    json_object_set_new(meta, "externalAccountRequired", json_boolean(ca->cfg.n_eab > 0));
     if (ca->cfg.persist) {
         json_t *names = json_array();
         for (size_t i = 0; i < ca->cfg.n_issuers; i++)
@@ -441,6 +441,26 @@ static void new_account(struct ca *ca, const struct http_req *req, struct http_r
     }
     json_t *contact = pl ? json_object_get(pl, "contact") : NULL;
     if (!contacts_ok(contact, r)) goto out;
+    if (ca->cfg.n_eab) { /* RFC 8555 7.3.4 */
+        json_t *eab = pl ? json_object_get(pl, "externalAccountBinding") : NULL;
+        char *es = eab ? json_dumps(eab, JSON_COMPACT) : NULL, kid[256], want[600];
+        if (!es) {
+            problem(r, 400, "externalAccountRequired", "this CA requires an externalAccountBinding");
+            goto out;
+        }
+        snprintf(want, sizeof want, "%s/acme/new-account", ca->base);
+        size_t k = ca->cfg.n_eab;
+        if (dp_jws_eab_kid(es, kid, sizeof kid, &e) == DP_OK)
+            for (k = 0; k < ca->cfg.n_eab && strcmp(ca->cfg.eab_kid[k], kid); k++)
+                ;
+        dp_code vr = k < ca->cfg.n_eab ? dp_jws_eab_verify(es, ca->cfg.eab_key[k], want, p.jws->jwk, &e) : DP_ERR_UNAUTHORIZED;
+        free(es);
+        if (vr != DP_OK) {
+            if (k == ca->cfg.n_eab) problem(r, 401, "unauthorized", "unknown external account key id");
+            else problem(r, vr == DP_ERR_MALFORMED ? 400 : 401, vr == DP_ERR_MALFORMED ? "malformed" : "unauthorized", "%s", e.detail);
+            goto out;
+        }
+    }
     char *cs = json_dumps(contact ? contact : json_array(), JSON_COMPACT | JSON_ENCODE_ANY);
     if (contact == NULL) {
         free(cs);

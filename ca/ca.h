@@ -32,6 +32,8 @@ struct ca_config {
     int64_t order_lifetime;
     unsigned threads;
     unsigned va_threads;
+    const char *eab_kid[16], *eab_key[16]; /* external account binding keys */
+    size_t n_eab;
 };
 
 struct va;

@@ -50,6 +50,7 @@ static void help(void)
            "  --cert-lifetime T           certificate lifetime (default 90d)\n"
            "  --threads N                 HTTPS worker threads (default: cores)\n"
            "  --va-threads N              validation threads (default 2)\n"
+           "  --eab-key KID:B64URL        require external account binding; repeatable\n"
            "  --config FILE               read options from FILE first\n"
            "T is seconds, or a number with s, m, h or d.\n");
 }
@@ -126,6 +127,16 @@ static int set_option(struct ca_config *c, const char *name, const char *val)
         if ((c->authz_lifetime = parse_duration(val)) < 0) return -1;
     } else if (!strcmp(name, "cert-lifetime")) {
         if ((c->cert_lifetime = parse_duration(val)) < 0) return -1;
+    } else if (!strcmp(name, "eab-key")) {
+        const char *colon = strchr(val, ':');
+        unsigned char k[256];
+        if (!colon || colon == val || c->n_eab == 16 ||
+            dp_b64url_decode(colon + 1, strlen(colon + 1), k, sizeof k) == (size_t)-1)
+            return -1;
+        char *kid = keep(val);
+        kid[colon - val] = '\0';
+        c->eab_kid[c->n_eab] = kid;
+        c->eab_key[c->n_eab++] = kid + (colon - val) + 1;
     } else if (!strcmp(name, "threads") || !strcmp(name, "va-threads")) {
         long n = strtol(val, NULL, 10);
         if (n <= 0 || n > 64) return -1;
@@ -212,6 +223,7 @@ int main(int argc, char **argv)
         {"trust-anchor", required_argument, 0, 0},    {"http01-port", required_argument, 0, 0},
         {"authz-lifetime", required_argument, 0, 0},  {"cert-lifetime", required_argument, 0, 0},
         {"threads", required_argument, 0, 0},         {"va-threads", required_argument, 0, 0},
+        {"eab-key", required_argument, 0, 0},
         {"config", required_argument, 0, 'c'},        {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     /* The config file first, so the command line overrides it. */

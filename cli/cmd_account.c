@@ -42,7 +42,8 @@ int cmd_account(int argc, char **argv)
     const char *verb = argv[1];
     if (strcmp(verb, "new") && strcmp(verb, "show") && strcmp(verb, "key-rollover") && strcmp(verb, "deactivate"))
         return cli_usage(CMD, "unknown verb '%s': new, show, key-rollover or deactivate", verb);
-    const char *state = NULL, *dir = NULL, *bundle = NULL, *keyfile = NULL, *contact = NULL, *eab = NULL;
+    const char *state = NULL, *dir = NULL, *bundle = NULL, *keyfile = NULL, *contact = NULL;
+    const char *eab_kid = NULL, *eab_key = NULL;
     enum dp_key_type kt = DP_KEY_EC256;
     int tos = 0, yes = 0, c;
     opterr = 0;
@@ -62,14 +63,15 @@ int cmd_account(int argc, char **argv)
             contact = optarg;
             break;
         case 'a': tos = 1; break;
-        case 'e': case 'm': eab = optarg; break;
+        case 'e': eab_kid = optarg; break;
+        case 'm': eab_key = optarg; break;
         case 'y': yes = 1; break;
         case 'h': help(); return 0;
         default: return cli_bad_option(CMD, c, argv);
         }
     }
     if (optind < argc) return cli_usage(CMD, "unexpected argument '%s'", argv[optind]);
-    if (eab) return cli_usage(CMD, "external account binding (--eab-kid, --eab-hmac-key) is not supported yet");
+    if (!eab_kid != !eab_key) return cli_usage(CMD, "--eab-kid and --eab-hmac-key go together");
     struct session s;
     struct dp_error e;
     int rc = session_open(CMD, state, dir, bundle, strcmp(verb, "new") != 0, &s);
@@ -95,6 +97,11 @@ int cmd_account(int argc, char **argv)
         struct dp_acme_config cfg = {s.directory, bundle, 30000, 0};
         if (!(s.acme = dp_acme_new(&cfg, s.acct.key, &e))) {
             cli_error(CMD, "directory %s: %s", s.directory, e.detail);
+            goto out;
+        }
+        if (eab_kid && dp_acme_set_eab(s.acme, eab_kid, eab_key, &e) != DP_OK) {
+            cli_error(CMD, "--eab-hmac-key: %s", e.detail);
+            rc = EXIT_USAGE;
             goto out;
         }
         if (dp_acme_account(s.acme, 0, contact, tos, &e) != DP_OK) {

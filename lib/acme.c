@@ -28,6 +28,7 @@ struct dp_acme {
     size_t n_issuers;
     char account[1024];
     char nonce[128];
+    char eab_kid[256], eab_key[256];
     unsigned poll_ms;
     struct dp_acme_problem problem;
 };
@@ -206,10 +207,31 @@ dp_code dp_acme_set_account_url(struct dp_acme *a, const char *url, struct dp_er
     return DP_OK;
 }
 
+dp_code dp_acme_set_eab(struct dp_acme *a, const char *kid, const char *hmac_b64url, struct dp_error *err)
+{
+    unsigned char k[256];
+    if (!kid || !hmac_b64url || strlen(kid) >= sizeof a->eab_kid || strlen(hmac_b64url) >= sizeof a->eab_key ||
+        dp__b64url_decode(hmac_b64url, strlen(hmac_b64url), k, sizeof k) == (size_t)-1)
+        return dp__fail(err, DP_ERR_INVAL, NULL, DP_NO_OFFSET, "the EAB key id or HMAC key (base64url) is unusable");
+    snprintf(a->eab_kid, sizeof a->eab_kid, "%s", kid);
+    snprintf(a->eab_key, sizeof a->eab_key, "%s", hmac_b64url);
+    return DP_OK;
+}
+
 dp_code dp_acme_account(struct dp_acme *a, int only_existing, const char *contact, int agree_tos, struct dp_error *err)
 {
     dp_error_clear(err);
     json_t *p = json_object();
+    if (a->eab_kid[0]) {
+        char *eab = dp_jws_eab_alloc(a->key, a->eab_kid, a->eab_key, a->new_account, err);
+        json_t *e = eab ? json_loads(eab, 0, NULL) : NULL;
+        free(eab);
+        if (!e) {
+            json_decref(p);
+            return err && err->code ? err->code : DP_ERR_NOMEM;
+        }
+        json_object_set_new(p, "externalAccountBinding", e);
+    }
     if (only_existing) json_object_set_new(p, "onlyReturnExisting", json_true());
     if (agree_tos) json_object_set_new(p, "termsOfServiceAgreed", json_true());
     if (contact) json_object_set_new(p, "contact", json_pack("[s]", contact));

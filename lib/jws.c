@@ -11,6 +11,7 @@
 #include <jansson.h>
 #include <openssl/ec.h>
 #include <openssl/err.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include "internal.h"
@@ -306,5 +307,134 @@ dp_code dp_jws_verify(const struct dp_jws *j, const char *jwk, struct dp_error *
     if (!k) return err ? err->code : DP_ERR_KEY;
     dp_code rc = dp_jws_verify_key(j, k, err);
     dp_pubkey_free(k);
+    return rc;
+}
+
+/* HMAC of data under a base64url key; returns the MAC length or 0. */
+static size_t eab_mac(const char *md, const char *key_b64, const char *data, unsigned char out[64])
+{
+    unsigned char key[256];
+    size_t kl = dp__b64url_decode(key_b64, strlen(key_b64), key, sizeof key);
+    size_t ol = 0;
+    if (kl == (size_t)-1 || kl == 0) return 0;
+    if (!EVP_Q_mac(NULL, "HMAC", NULL, md, NULL, key, kl, (const unsigned char *)data, strlen(data),
+                   out, 64, &ol))
+        ol = 0;
+    OPENSSL_cleanse(key, sizeof key);
+    return ol;
+}
+
+char *dp_jws_eab_alloc(const struct dp_key *account_key, const char *kid, const char *hmac_b64url,
+                       const char *url, struct dp_error *err)
+{
+    dp_error_clear(err);
+    if (!account_key || !kid || !hmac_b64url || !url) {
+        dp__fail(err, DP_ERR_INVAL, NULL, DP_NO_OFFSET, "NULL argument");
+        return NULL;
+    }
+    json_t *h = json_pack("{s:s,s:s,s:s}", "alg", "HS256", "kid", kid, "url", url);
+    char *hs = json_dumps(h, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(h);
+    const char *jwk = dp_key_jwk(account_key);
+    char *hb = hs ? dp_b64url_encode_alloc(hs, strlen(hs)) : NULL, *pb = dp_b64url_encode_alloc(jwk, strlen(jwk));
+    free(hs);
+    char *input = NULL, *sb = NULL, *out = NULL;
+    unsigned char mac[64];
+    size_t ml;
+    if (!hb || !pb || !(input = malloc(strlen(hb) + strlen(pb) + 2))) goto done;
+    sprintf(input, "%s.%s", hb, pb);
+    if (!(ml = eab_mac("SHA256", hmac_b64url, input, mac))) {
+        dp__fail(err, DP_ERR_INVAL, NULL, DP_NO_OFFSET, "the EAB HMAC key is not base64url");
+        goto done;
+    }
+    sb = dp_b64url_encode_alloc(mac, ml);
+    json_t *o = sb ? json_pack("{s:s,s:s,s:s}", "protected", hb, "payload", pb, "signature", sb) : NULL;
+    out = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+done:
+    free(hb);
+    free(pb);
+    free(input);
+    free(sb);
+    return out;
+}
+
+/* Decodes the EAB's protected header; NULL when it is not one. */
+static json_t *eab_header(json_t *o)
+{
+    const char *p = json_string_value(json_object_get(o, "protected"));
+    if (!p) return NULL;
+    size_t pl = strlen(p);
+    unsigned char *buf = malloc(pl + 1);
+    size_t n = buf ? dp__b64url_decode(p, pl, buf, pl) : (size_t)-1;
+    json_t *h = n == (size_t)-1 ? NULL : json_loadb((const char *)buf, n, JSON_REJECT_DUPLICATES, NULL);
+    free(buf);
+    if (!json_is_object(h)) {
+        json_decref(h);
+        return NULL;
+    }
+    return h;
+}
+
+dp_code dp_jws_eab_kid(const char *eab_json, char *kid, size_t cap, struct dp_error *err)
+{
+    dp_error_clear(err);
+    json_t *o = eab_json ? json_loads(eab_json, 0, NULL) : NULL, *h = o ? eab_header(o) : NULL;
+    const char *k = json_string_value(json_object_get(h, "kid"));
+    dp_code rc = k ? DP_OK : dp__fail(err, DP_ERR_MALFORMED, NULL, DP_NO_OFFSET, "externalAccountBinding has no kid");
+    if (k) snprintf(kid, cap, "%s", k);
+    json_decref(h);
+    json_decref(o);
+    return rc;
+}
+
+dp_code dp_jws_eab_verify(const char *eab_json, const char *hmac_b64url, const char *url,
+                          const char *account_jwk, struct dp_error *err)
+{
+    dp_error_clear(err);
+    json_t *o = eab_json ? json_loads(eab_json, 0, NULL) : NULL, *h = o ? eab_header(o) : NULL;
+    const char *alg = json_string_value(json_object_get(h, "alg"));
+    const char *hurl = json_string_value(json_object_get(h, "url"));
+    const char *pb = json_string_value(json_object_get(o, "payload"));
+    const char *sig = json_string_value(json_object_get(o, "signature"));
+    const char *pr = json_string_value(json_object_get(o, "protected"));
+    dp_code rc = DP_ERR_MALFORMED;
+    const char *md = !alg ? NULL : !strcmp(alg, "HS256") ? "SHA256" : !strcmp(alg, "HS384") ? "SHA384" : !strcmp(alg, "HS512") ? "SHA512" : NULL;
+    if (!h || !pb || !sig || !pr || json_object_get(h, "nonce")) {
+        dp__fail(err, rc, NULL, DP_NO_OFFSET, "externalAccountBinding is not a flattened JWS without nonce");
+        goto out;
+    }
+    if (!md) {
+        dp__fail(err, rc, NULL, DP_NO_OFFSET, "externalAccountBinding alg must be HS256, HS384 or HS512");
+        goto out;
+    }
+    if (!hurl || !url || strcmp(hurl, url)) {
+        dp__fail(err, rc, NULL, DP_NO_OFFSET, "externalAccountBinding url must be %s", url ? url : "newAccount");
+        goto out;
+    }
+    char *input = malloc(strlen(pr) + strlen(pb) + 2);
+    unsigned char mac[64], given[64];
+    size_t ml = 0, gl = dp__b64url_decode(sig, strlen(sig), given, sizeof given);
+    if (input) {
+        sprintf(input, "%s.%s", pr, pb);
+        ml = eab_mac(md, hmac_b64url, input, mac);
+        free(input);
+    }
+    if (!ml || gl != ml || CRYPTO_memcmp(mac, given, ml)) {
+        rc = dp__fail(err, DP_ERR_UNAUTHORIZED, NULL, DP_NO_OFFSET, "externalAccountBinding MAC does not verify");
+        goto out;
+    }
+    unsigned char jwk[4096];
+    size_t jl = dp__b64url_decode(pb, strlen(pb), jwk, sizeof jwk - 1);
+    char t1[DP_THUMBPRINT_BUF], t2[DP_THUMBPRINT_BUF];
+    if (jl == (size_t)-1 || dp_jwk_thumbprint_json((const char *)jwk, jl, t1, NULL) != DP_OK ||
+        dp_jwk_thumbprint_json(account_jwk, strlen(account_jwk), t2, NULL) != DP_OK || strcmp(t1, t2)) {
+        rc = dp__fail(err, DP_ERR_UNAUTHORIZED, NULL, DP_NO_OFFSET, "externalAccountBinding binds another key");
+        goto out;
+    }
+    rc = DP_OK;
+out:
+    json_decref(h);
+    json_decref(o);
     return rc;
 }

@@ -44,6 +44,10 @@ DP_API const struct dp_acme_problem *dp_acme_last_problem(const struct dp_acme *
  * onlyReturnExisting. contact may be NULL. */
 DP_API dp_code dp_acme_account(struct dp_acme *a, int only_existing, const char *contact,
                                int agree_tos, struct dp_error *err);
+/* External account binding for the next dp_acme_account (RFC 8555 7.3.4):
+ * the CA's key id and its base64url HMAC key. */
+DP_API dp_code dp_acme_set_eab(struct dp_acme *a, const char *kid, const char *hmac_b64url,
+                               struct dp_error *err);
 /* Uses a known account URL instead of asking newAccount. */
 DP_API dp_code dp_acme_set_account_url(struct dp_acme *a, const char *url, struct dp_error *err);
 DP_API const char *dp_acme_account_url(const struct dp_acme *a);

@@ -57,6 +57,18 @@ DP_API void dp_pubkey_free(struct dp_pubkey *k);
 DP_API dp_code dp_jws_verify_key(const struct dp_jws *jws, const struct dp_pubkey *k,
                                  struct dp_error *err);
 
+/* External account binding (RFC 8555 7.3.4): the inner JWS, MACed with
+ * HS256 under the CA-issued key (base64url), over the account's JWK. */
+DP_API char *dp_jws_eab_alloc(const struct dp_key *account_key, const char *kid,
+                              const char *hmac_b64url, const char *url, struct dp_error *err);
+/* The kid of an EAB object (JSON text); DP_OK or DP_ERR_MALFORMED. */
+DP_API dp_code dp_jws_eab_kid(const char *eab_json, char *kid, size_t cap, struct dp_error *err);
+/* Checks an EAB object: HS256/384/512 MAC under hmac_b64url, url as given, and
+ * a payload that is the account's own JWK. DP_OK, DP_ERR_MALFORMED or
+ * DP_ERR_UNAUTHORIZED (wrong MAC or another key). */
+DP_API dp_code dp_jws_eab_verify(const char *eab_json, const char *hmac_b64url, const char *url,
+                                 const char *account_jwk, struct dp_error *err);
+
 /* Thumbprint of the header's jwk into out. */
 DP_API dp_code dp_jws_jwk_thumbprint(const struct dp_jws *jws, char out[DP_THUMBPRINT_BUF],
                                      struct dp_error *err);

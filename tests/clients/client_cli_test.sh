@@ -132,5 +132,19 @@ r1=$rc; grep -q "half-written" "$tmp/err"; h1=$?
 run account new --directory "$DIR02" "${C[@]}"
 [ $r1 = 1 ] && [ $h1 = 0 ] && [ $rc = 1 ] && [ "$(md5sum < "$acct_json")" = "$sum" ] && [ ! -e "$(dirname "$acct_json")/account.key" ] && ok half_written_state || bad "half-written: $r1 $rc $(cat "$tmp/err")"
 
+# External account binding (RFC 8555 7.3.4) against a CA that requires it.
+EABK=$(head -c 32 /dev/urandom | basenc --base64url -w0 | tr -d =)
+WRONG=$(head -c 32 /dev/urandom | basenc --base64url -w0 | tr -d =)
+DIRE=$(start_ca cae --eab-key "kid-1:$EABK")
+C=(--ca-bundle "$tmp/cae/root.pem")
+run account new --directory "$DIRE" --state "$tmp/state-e1" "${C[@]}"
+[ $rc = 1 ] && grep -q "externalAccountRequired" "$tmp/err" && ok eab_required || bad "eab required: $rc $(cat "$tmp/err")"
+run account new --directory "$DIRE" --state "$tmp/state-e2" "${C[@]}" --eab-kid kid-1 --eab-hmac-key "$WRONG"
+[ $rc = 1 ] && grep -q "unauthorized" "$tmp/err" && ok eab_wrong_key || bad "eab wrong key: $rc $(cat "$tmp/err")"
+run account new --directory "$DIRE" --state "$tmp/state-e3" "${C[@]}" --eab-kid kid-2 --eab-hmac-key "$EABK"
+[ $rc = 1 ] && grep -q "unknown external account" "$tmp/err" && ok eab_unknown_kid || bad "eab unknown kid: $rc $(cat "$tmp/err")"
+run account new --directory "$DIRE" --state "$tmp/state-e4" "${C[@]}" --eab-kid kid-1 --eab-hmac-key "$EABK"
+[ $rc = 0 ] && [[ "$out" == account\ https://* ]] && ok eab_account || bad "eab account: $rc $(cat "$tmp/err")"
+
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
