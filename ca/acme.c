@@ -121,6 +121,7 @@ static void directory(struct ca *ca, struct http_resp *r)
     EP("newOrder", "/acme/new-order");
     EP("revokeCert", "/acme/revoke-cert");
     EP("keyChange", "/acme/key-change");
+    EP("renewalInfo", "/acme/renewal-info");
 #undef EP
     json_t *meta = json_object();
     json_object_set_new(meta, "externalAccountRequired", json_boolean(ca->cfg.n_eab > 0));
@@ -822,6 +823,40 @@ out:
     post_free(&p);
 }
 
+/* ---- ARI (RFC 9773) ---- */
+
+/* GET /acme/renewal-info/<AKI>.<serial>: the window in which to renew: the
+ * last third of the lifetime, or now for a revoked certificate. */
+static void renewal_info(struct ca *ca, const char *id, struct http_resp *r)
+{
+    const char *dot = strchr(id, '.');
+    unsigned char aki[64], ser[64];
+    size_t al = dot ? dp_b64url_decode(id, (size_t)(dot - id), aki, sizeof aki) : (size_t)-1;
+    size_t sl = dot ? dp_b64url_decode(dot + 1, strlen(dot + 1), ser, sizeof ser) : (size_t)-1;
+    if (al == (size_t)-1 || sl == (size_t)-1 || sl == 0)
+        return problem(r, 400, "malformed", "renewalInfo needs base64url(AKI).base64url(serial)");
+    char hex[2 * sizeof ser + 1], *h = hex;
+    size_t i = 0;
+    while (i + 1 < sl && ser[i] == 0)
+        i++; /* the serial's leading zero octet is not part of our hex form */
+    for (; i < sl; i++)
+        h += sprintf(h, "%02x", ser[i]);
+    struct st_cert c = {0};
+    int64_t nb = 0, na = 0;
+    if (store_cert_by_serial(ca->store, hex, &c) || pki_cert_times(c.pem, &nb, &na)) {
+        free(c.pem);
+        return problem(r, 404, "malformed", "no certificate with that serial");
+    }
+    int64_t now = (int64_t)time(NULL), start = nb + (na - nb) * 2 / 3, end = nb + (na - nb) * 5 / 6;
+    if (c.revoked) {
+        start = now - 3600;
+        end = now;
+    }
+    free(c.pem);
+    r->retry_after = 21600;
+    reply_json(r, 200, json_pack("{s:{s:o,s:o}}", "suggestedWindow", "start", time_json(start), "end", time_json(end)));
+}
+
 /* ---- dispatch ---- */
 
 void acme_handle(void *app, const struct http_req *req, struct http_resp *r)
@@ -833,6 +868,7 @@ void acme_handle(void *app, const struct http_req *req, struct http_resp *r)
     int get = !strcmp(req->method, "GET") || !strcmp(req->method, "HEAD");
     int post = !strcmp(req->method, "POST");
     if (!strcmp(path, "/directory") && get) return directory(ca, r);
+    if (get && (id = path_id(path, "renewal-info"))) return renewal_info(ca, id, r);
     if (!strcmp(path, "/acme/new-nonce") && get) {
         r->status = !strcmp(req->method, "GET") ? 204 : 200;
         return;

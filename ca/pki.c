@@ -7,6 +7,7 @@
  * pathlen 0), TLS certificate for the listener (signed by the root), all
  * written 0600/0644 into the data directory; later starts load them.
  */
+#define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -446,4 +447,20 @@ int pki_cert_serial(const struct pki *pk, const unsigned char *der, size_t len, 
     X509_free(x);
     ERR_clear_error();
     return rc;
+}
+
+int pki_cert_times(const char *pem, int64_t *nb, int64_t *na)
+{
+    BIO *b = BIO_new_mem_buf(pem, -1);
+    X509 *x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+    BIO_free(b);
+    struct tm t1, t2;
+    int ok = x && ASN1_TIME_to_tm(X509_get0_notBefore(x), &t1) && ASN1_TIME_to_tm(X509_get0_notAfter(x), &t2);
+    if (ok) {
+        *nb = (int64_t)timegm(&t1);
+        *na = (int64_t)timegm(&t2);
+    }
+    X509_free(x);
+    ERR_clear_error();
+    return ok ? 0 : -1;
 }

@@ -37,4 +37,7 @@ enum pki_csr_result pki_issue(struct pki *p, const unsigned char *der, size_t le
  * it is not ours. */
 int pki_cert_serial(const struct pki *p, const unsigned char *der, size_t len, char *serial_hex);
 
+/* notBefore and notAfter (seconds) of the first certificate in pem; 0 or -1. */
+int pki_cert_times(const char *pem, int64_t *not_before, int64_t *not_after);
+
 #endif

@@ -423,11 +423,6 @@ int cmd_renew(int argc, char **argv)
             json_decref(m);
             continue;
         }
-        if (na - now > o.days * 86400) {
-            kept++;
-            json_decref(m);
-            continue;
-        }
         struct session s;
         char *names[100];
         size_t n = 0;
@@ -438,23 +433,105 @@ int cmd_renew(int argc, char **argv)
         snprintf(outdir, sizeof outdir, "%s/%s", certs, de->d_name);
         oo.out = outdir;
         oo.directory = dir;
-        if (session_open(CMD, o.state, dir, o.bundle, 1, &s) == 0) {
-            struct dp_error e;
+        if (session_open(CMD, o.state, dir, o.bundle, 1, &s) != 0) {
+            failed++;
+            json_decref(m);
+            continue;
+        }
+        /* ARI (RFC 9773) when the CA offers it: renew once its window opens.
+         * Otherwise renew within --days of notAfter. */
+        char cp[1500], *pem = NULL;
+        snprintf(cp, sizeof cp, "%s/cert.pem", outdir);
+        FILE *cf = fopen(cp, "r");
+        if (cf) {
+            pem = calloc(1, 65536);
+            if (pem && fread(pem, 1, 65535, cf) == 0) pem[0] = '\0';
+            fclose(cf);
+        }
+        int64_t ws = 0, we = 0;
+        struct dp_error e;
+        dp_code ari = pem ? dp_acme_renewal_info(s.acme, pem, &ws, &we, &e) : DP_ERR_UNSUPPORTED;
+        free(pem);
+        int due;
+        char why[128];
+        if (ari == DP_OK) {
+            char t[40];
+            due = now >= ws;
+            snprintf(why, sizeof why, "ARI window opens %s", cli_time_str(ws, t, sizeof t));
+        } else {
+            if (ari != DP_ERR_UNSUPPORTED) cli_error(CMD, "%s: renewalInfo: %s (using --days)", names[0], e.detail);
+            due = na - now <= o.days * 86400;
+            snprintf(why, sizeof why, "not within %ld days of notAfter", o.days);
+        }
+        if (!due) {
+            printf("not yet due: %s (%s)\n", names[0], why);
+            kept++;
+        } else {
             char w[1600];
             if (issue_one(&oo, &s, s.acme, names, n, w, sizeof w, &e) == DP_OK) {
-                printf("renewed %s\n", names[0]);
+                printf("renewed %s%s\n", names[0], ari == DP_OK ? " (ARI window open)" : "");
                 renewed++;
             } else {
                 session_error(CMD, &s, names[0], &e);
                 failed++;
             }
-            session_close(&s);
-        } else {
-            failed++;
         }
+        session_close(&s);
         json_decref(m);
     }
     if (d) closedir(d);
     printf("renew: %zu renewed, %zu failed, %zu not yet due\n", renewed, failed, kept);
     return failed ? EXIT_INVALID : EXIT_VALID;
+}
+
+int cmd_revoke(int argc, char **argv)
+{
+    CMD = "revoke";
+    static const struct option opts[] = {CLI_SESSION_OPTIONS,
+                                         {"reason", required_argument, 0, 'r'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    const char *state = NULL, *dir = NULL, *bundle = NULL;
+    long reason = 0;
+    int c;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'S': state = optarg; break;
+        case 'D': dir = optarg; break;
+        case 'B': bundle = optarg; break;
+        case 'r':
+            if ((reason = cli_parse_count(optarg, 10)) < 0 || reason == 7)
+                return cli_usage(CMD, "--reason '%s': an RFC 5280 reason code, 0-10 but not 7", optarg);
+            break;
+        case 'h':
+            printf("usage: dnspersist revoke --directory URL [--reason N] [--state DIR] [--ca-bundle FILE] CERTFILE\n");
+            return 0;
+        default: return cli_bad_option(CMD, c, argv);
+        }
+    }
+    if (argc - optind != 1) return cli_usage(CMD, "exactly one CERTFILE is required");
+    FILE *f = fopen(argv[optind], "r");
+    char *pem = f ? calloc(1, 65536) : NULL;
+    if (pem && fread(pem, 1, 65535, f) == 0) pem[0] = '\0';
+    if (f) fclose(f);
+    if (!pem || !strstr(pem, "BEGIN CERTIFICATE")) {
+        free(pem);
+        return cli_usage(CMD, "CERTFILE %s: not a PEM certificate", argv[optind]);
+    }
+    struct session s;
+    int rc = session_open(CMD, state, dir, bundle, 1, &s);
+    if (!rc) {
+        struct dp_error e;
+        if (dp_acme_revoke(s.acme, pem, (int)reason, NULL, &e) == DP_OK) {
+            printf("revoked %s\n", argv[optind]);
+        } else {
+            session_error(CMD, &s, "revokeCert", &e);
+            rc = EXIT_INVALID;
+        }
+        session_close(&s);
+    }
+    free(pem);
+    return rc;
 }

@@ -6,6 +6,7 @@
  * answer, and retry once on badNonce with the fresh nonce that answer
  * carried (RFC 8555 6.5). Problem documents land in a->problem.
  */
+#define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include <jansson.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "http.h"
 #include "internal.h"
@@ -22,7 +24,7 @@ struct dp_acme {
     struct dp_http *http;
     const struct dp_key *key;
     char *dir_url;
-    char new_nonce[1024], new_account[1024], new_order[1024], key_change[1024], revoke[1024];
+    char new_nonce[1024], new_account[1024], new_order[1024], key_change[1024], revoke[1024], ari[1024];
     char *hash_prefix;
     char *issuers[DP_MAX_ISSUERS];
     size_t n_issuers;
@@ -141,6 +143,7 @@ struct dp_acme *dp_acme_new(const struct dp_acme_config *cfg, const struct dp_ke
     copy_url(d, "newOrder", a->new_order, sizeof a->new_order);
     copy_url(d, "keyChange", a->key_change, sizeof a->key_change);
     copy_url(d, "revokeCert", a->revoke, sizeof a->revoke);
+    copy_url(d, "renewalInfo", a->ari, sizeof a->ari);
     json_t *meta = json_object_get(d, "meta");
     const char *hp = json_string_value(json_object_get(meta, "accountHashPrefix"));
     if (hp) a->hash_prefix = strdup(hp);
@@ -625,5 +628,65 @@ dp_code dp_acme_revoke(struct dp_acme *a, const char *cert_pem, int reason, cons
     if (rc != DP_OK) return rc;
     if (r.status >= 400) rc = problem_fail(a, err, "revokeCert");
     dp__http_resp_clear(&r);
+    return rc;
+}
+
+static int64_t parse_rfc3339(const char *s)
+{
+    struct tm tm = {0};
+    if (!s || !strptime(s, "%Y-%m-%dT%H:%M:%S", &tm)) return -1;
+    return (int64_t)timegm(&tm);
+}
+
+dp_code dp_acme_renewal_info(struct dp_acme *a, const char *cert_pem, int64_t *start, int64_t *end,
+                             struct dp_error *err)
+{
+    dp_error_clear(err);
+    if (!a->ari[0]) return dp__fail(err, DP_ERR_UNSUPPORTED, NULL, DP_NO_OFFSET, "the directory offers no renewalInfo");
+    BIO *b = cert_pem ? BIO_new_mem_buf(cert_pem, -1) : NULL;
+    X509 *x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+    BIO_free(b);
+    const ASN1_OCTET_STRING *kid = x ? X509_get0_authority_key_id(x) : NULL;
+    const ASN1_INTEGER *ser = x ? X509_get0_serialNumber(x) : NULL;
+    char *k64 = kid ? dp_b64url_encode_alloc(ASN1_STRING_get0_data(kid), (size_t)ASN1_STRING_length(kid)) : NULL;
+    /* The serial as DER INTEGER content: a leading zero keeps it positive. */
+    unsigned char sb[64];
+    size_t sl = 0;
+    if (ser) {
+        const unsigned char *d = ASN1_STRING_get0_data(ser);
+        int l = ASN1_STRING_length(ser);
+        if (l > 0 && l < 60) {
+            if (d[0] & 0x80) sb[sl++] = 0;
+            memcpy(sb + sl, d, (size_t)l);
+            sl += (size_t)l;
+        }
+    }
+    char *s64 = sl ? dp_b64url_encode_alloc(sb, sl) : NULL;
+    X509_free(x);
+    dp_code rc;
+    if (!k64 || !s64) {
+        rc = dp__fail(err, DP_ERR_INVAL, NULL, DP_NO_OFFSET, "not a PEM certificate with an authority key identifier");
+    } else {
+        char u[2048];
+        snprintf(u, sizeof u, "%s/%s.%s", a->ari, k64, s64);
+        struct dp_http_resp r;
+        rc = dp__http_request(a->http, "GET", u, NULL, &r, err);
+        if (rc == DP_OK) {
+            json_t *o = r.status == 200 ? body_json(&r) : NULL;
+            json_t *w = json_object_get(o, "suggestedWindow");
+            *start = parse_rfc3339(json_string_value(json_object_get(w, "start")));
+            *end = parse_rfc3339(json_string_value(json_object_get(w, "end")));
+            if (r.status != 200) {
+                take_problem(a, &r);
+                rc = problem_fail(a, err, "renewalInfo");
+            } else if (*start < 0 || *end < *start) {
+                rc = dp__fail(err, DP_ERR_IO, NULL, DP_NO_OFFSET, "renewalInfo answered without a usable suggestedWindow");
+            }
+            json_decref(o);
+            dp__http_resp_clear(&r);
+        }
+    }
+    free(k64);
+    free(s64);
     return rc;
 }

@@ -10,6 +10,7 @@
 #define DNSPERSIST_ACME_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include "error.h"
 #include "key.h"
 
@@ -80,6 +81,12 @@ DP_API void dp_acme_order_free(struct dp_acme_order *o);
  * otherwise the request is signed with the certificate's own key (jwk). */
 DP_API dp_code dp_acme_revoke(struct dp_acme *a, const char *cert_pem, int reason,
                               const struct dp_key *cert_key, struct dp_error *err);
+
+/* ARI (RFC 9773): the CA's suggested renewal window for a certificate (PEM,
+ * the first certificate; the issuer's key identifier comes from its AKI).
+ * DP_OK; DP_ERR_UNSUPPORTED when the directory has no renewalInfo. */
+DP_API dp_code dp_acme_renewal_info(struct dp_acme *a, const char *cert_pem, int64_t *start,
+                                    int64_t *end, struct dp_error *err);
 
 /* Issues one certificate for names with dns-persist-01 (records published
  * beforehand; authorizations already valid are not touched again).

@@ -63,11 +63,14 @@ life() { # LABEL DIRECTORY ROOT [--draft 01]
     [ $rc = 0 ] && ok "$L key_rollover" || bad "$L key_rollover: $out $(cat "$tmp/err")"
     run issue --directory "$DIR" "${C[@]}" --resolver "$DNS_RESOLVER" "$D"
     [ $rc = 0 ] && ok "$L issue_with_old_record_A6" || bad "$L issue after rollover: $out $(cat "$tmp/err")"
-    run renew "${C[@]}" --days 0
-    [ $rc = 0 ] && [[ "$out" == *"0 renewed, 0 failed, 1 not yet due"* ]] && ok "$L renew_not_due" || bad "$L renew_not_due: $out"
-    local before; before=$(md5sum < "$cdir/cert.pem")
+    # ARI (RFC 9773): the CA's window decides, not --days: a fresh certificate is not due.
     run renew "${C[@]}" --days 1000
-    [ $rc = 0 ] && [[ "$out" == *"1 renewed"* ]] && [ "$(md5sum < "$cdir/cert.pem")" != "$before" ] && ok "$L renew" || bad "$L renew: $out $(cat "$tmp/err")"
+    [ $rc = 0 ] && [[ "$out" == *"0 renewed, 0 failed, 1 not yet due"* ]] && [[ "$out" == *"ARI window opens"* ]] && ok "$L renew_ari_not_due" || bad "$L renew_ari_not_due: $out $(cat "$tmp/err")"
+    local before; before=$(md5sum < "$cdir/cert.pem")
+    run revoke --directory "$DIR" "${C[@]}" --reason 4 "$cdir/cert.pem"
+    [ $rc = 0 ] && ok "$L revoke" || bad "$L revoke: $out $(cat "$tmp/err")"
+    run renew "${C[@]}"
+    [ $rc = 0 ] && [[ "$out" == *"1 renewed"* ]] && [[ "$out" == *"ARI window open"* ]] && [ "$(md5sum < "$cdir/cert.pem")" != "$before" ] && ok "$L renew_ari_revoked" || bad "$L renew: $out $(cat "$tmp/err")"
     run unpublish --directory "$DIR" "${C[@]}" "${NS[@]}" "$@" "$D"
     [ $rc = 0 ] && ! txt "_validation-persist.$D" | grep -qF "$url" && ! txt "_validation-persist.$D" | grep -q account-hash &&
         txt "_validation-persist.$D" | grep -q other.example && ok "$L unpublish_leaves_others" || bad "$L unpublish: $out $(cat "$tmp/err") $(txt "_validation-persist.$D")"
