@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ca_harness.h"
 #include "dnspersist/dnspersist.h"
 
 #define MAX_CLIENTS 32
@@ -103,7 +104,9 @@ static int publish(struct client *c)
     snprintf(cmd, sizeof cmd, "knsupdate -y hmac-sha256:test-key:%s", tsig);
     FILE *p = popen(cmd, "w");
     if (!p || !uri) return -1;
-    fprintf(p, "server 127.0.0.1 %s\nzone web.test\nupdate add *.c%d.web.test. 300 TXT \"ca.test; accounturi=%s\"\nsend\n",
+    fprintf(p,
+            "server 127.0.0.1 %s\nzone web.test\nupdate add *.c%d.web.test. 300 TXT \"ca.test; "
+            "accounturi=%s\"\nsend\n",
             dns_port, c->id, uri);
     free(uri);
     return pclose(p) == 0 ? 0 : -1;
@@ -120,7 +123,8 @@ int main(int argc, char **argv)
     FILE *f = fopen(argv[2], "r");
     while (f && fgets(line, sizeof line, f)) {
         line[strcspn(line, "\n")] = '\0';
-        if (!strncmp(line, "DNS_RESOLVER=", 13)) snprintf(resolver, sizeof resolver, "%s", line + 13);
+        if (!strncmp(line, "DNS_RESOLVER=", 13))
+            snprintf(resolver, sizeof resolver, "%s", line + 13);
         if (!strncmp(line, "DNS_TSIG_SECRET=", 16)) snprintf(tsig, sizeof tsig, "%s", line + 16);
         if (!strncmp(line, "DNS_PORT=", 9)) snprintf(dns_port, sizeof dns_port, "%s", line + 9);
     }
@@ -131,29 +135,17 @@ int main(int argc, char **argv)
     }
     char tmp[] = "/tmp/dp-bench-ca-XXXXXX";
     if (!mkdtemp(tmp)) return 1;
-    int s = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {0};
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t sl = sizeof sa;
-    bind(s, (struct sockaddr *)&sa, sizeof sa);
-    getsockname(s, (struct sockaddr *)&sa, &sl);
-    close(s);
-    int port = ntohs(sa.sin_port);
+    int port = harness_free_port();
     char listen[64], data[300];
     snprintf(listen, sizeof listen, "localhost:%d", port);
     snprintf(data, sizeof data, "%s/ca", tmp);
     snprintf(dir_url, sizeof dir_url, "https://localhost:%d/directory", port);
     snprintf(root, sizeof root, "%s/root.pem", data);
     snprintf(prefix, sizeof prefix, "https://localhost:%d/acme/account-hash/", port);
-    fflush(stdout);
-    server = fork();
-    if (server == 0) {
-        if (!freopen("/dev/null", "w", stdout)) _exit(127);
-        execl(argv[1], argv[1], "--listen", listen, "--data", data, "--resolver", resolver,
-              "--issuer-domain-name", "ca.test", (char *)NULL);
-        _exit(127);
-    }
+    char *args[] = {argv[1],   "--listen",   listen,   "--data",
+                    data,      "--resolver", resolver, "--issuer-domain-name",
+                    "ca.test", NULL};
+    server = harness_spawn(argv[1], args);
     static struct client cl[MAX_CLIENTS];
     int ready = 0;
     for (int i = 0; i < 200 && !ready; i++) {
@@ -169,14 +161,16 @@ int main(int argc, char **argv)
         cl[i].a = dp_acme_new(&cfg, cl[i].key, &e);
         if (!cl[i].a || dp_acme_account(cl[i].a, 0, NULL, 1, &e) != DP_OK || publish(&cl[i])) {
             fprintf(stderr, "bench_ca: client %d: %s\n", i, e.detail);
-            kill(server, SIGTERM);
+            harness_stop(server);
             return 1;
         }
     }
-    printf("bench_ca: dnspersist-ca on %s, Knot DNS on %s, dns-persist-01, ES256 accounts, P-256 certificates\n",
+    printf("bench_ca: dnspersist-ca on %s, Knot DNS on %s, dns-persist-01, ES256 accounts, P-256 "
+           "certificates\n",
            listen, resolver);
     const int conc[] = {1, 8, 32};
-    const long counts[] = {total32 / 50 > 20 ? total32 / 50 : 20, total32 / 5 > 80 ? total32 / 5 : 80, total32};
+    const long counts[] = {total32 / 50 > 20 ? total32 / 50 : 20,
+                           total32 / 5 > 80 ? total32 / 5 : 80, total32};
     long all = 0;
     int failed = 0;
     for (int r = 0; r < 3; r++) {
@@ -198,7 +192,8 @@ int main(int argc, char **argv)
         double dt = now_s() - t0, cpu = server_cpu() - cpu0;
         all += done;
         failed |= fails > 0;
-        printf("concurrency %2d: %6ld certificates in %6.2f s = %7.1f certificates/s; server CPU %.3f ms/certificate; %ld failed\n",
+        printf("concurrency %2d: %6ld certificates in %6.2f s = %7.1f certificates/s; server CPU "
+               "%.3f ms/certificate; %ld failed\n",
                n, done, dt, done / dt, done ? cpu * 1e3 / done : 0.0, fails);
         fflush(stdout);
     }
@@ -207,8 +202,7 @@ int main(int argc, char **argv)
         dp_acme_free(cl[i].a);
         dp_key_free(cl[i].key);
     }
-    kill(server, SIGTERM);
-    waitpid(server, NULL, 0);
+    harness_stop(server);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
     if (system(cmd)) fprintf(stderr, "bench_ca: could not remove %s\n", tmp);

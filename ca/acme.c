@@ -102,7 +102,8 @@ static void url(const struct ca *ca, char *out, size_t cap, const char *kind, co
 static const char *path_id(const char *path, const char *kind)
 {
     size_t kl = strlen(kind);
-    if (strncmp(path, "/acme/", 6) || strncmp(path + 6, kind, kl) || path[6 + kl] != '/') return NULL;
+    if (strncmp(path, "/acme/", 6) || strncmp(path + 6, kind, kl) || path[6 + kl] != '/')
+        return NULL;
     const char *id = path + 7 + kl;
     return *id && strlen(id) < ST_ID + 32 ? id : NULL;
 }
@@ -213,9 +214,9 @@ static json_t *authz_view(const struct ca *ca, const struct st_authz *a)
     json_t *chs = json_array();
     for (int t = 0; t < CA_MAX_CHALLENGES; t++)
         if (offered(ca, t, a->wildcard)) json_array_append_new(chs, challenge_view(ca, a, t));
-    json_t *o = json_pack("{s:{s:s,s:s},s:s,s:o,s:o}", "identifier", "type", "dns", "value",
-                          a->identifier, "status", authz_status(a), "expires", time_json(a->expires),
-                          "challenges", chs);
+    json_t *o =
+        json_pack("{s:{s:s,s:s},s:s,s:o,s:o}", "identifier", "type", "dns", "value", a->identifier,
+                  "status", authz_status(a), "expires", time_json(a->expires), "challenges", chs);
     if (a->wildcard) json_object_set_new(o, "wildcard", json_true());
     return o;
 }
@@ -249,15 +250,16 @@ static json_t *order_view(const struct ca *ca, const struct st_order *o)
     json_t *ids = json_array(), *azs = json_array();
     char u[700];
     for (size_t i = 0; i < o->n; i++) {
-        json_array_append_new(ids, json_pack("{s:s,s:s}", "type", "dns", "value", o->identifiers[i]));
+        json_array_append_new(ids,
+                              json_pack("{s:s,s:s}", "type", "dns", "value", o->identifiers[i]));
         url(ca, u, sizeof u, "authz", o->authz[i]);
         json_array_append_new(azs, json_string(u));
     }
     url(ca, u, sizeof u, "order", o->id);
     strcat(u, "/finalize");
-    json_t *v = json_pack("{s:s,s:o,s:o,s:o,s:s}", "status", o->status, "expires",
-                          time_json(o->expires), "identifiers", ids, "authorizations", azs,
-                          "finalize", u);
+    json_t *v =
+        json_pack("{s:s,s:o,s:o,s:o,s:s}", "status", o->status, "expires", time_json(o->expires),
+                  "identifiers", ids, "authorizations", azs, "finalize", u);
     if (o->cert[0]) {
         url(ca, u, sizeof u, "cert", o->cert);
         json_object_set_new(v, "certificate", json_string(u));
@@ -269,7 +271,8 @@ static json_t *order_view(const struct ca *ca, const struct st_order *o)
 /* ---- the JWS gate ---- */
 
 /* A held reference to the account key with this thumbprint (cached). */
-static struct dp_pubkey *account_key(struct ca *ca, const char *thumb, const char *jwk, struct dp_error *e)
+static struct dp_pubkey *account_key(struct ca *ca, const char *thumb, const char *jwk,
+                                     struct dp_error *e)
 {
     uint64_t h = 1469598103934665603ull;
     for (const char *p = thumb; *p; p++)
@@ -293,12 +296,12 @@ struct post {
     struct dp_jws *jws;
     struct st_account acct; /* when signed with kid */
     int by_kid;
-    json_t *payload;        /* NULL for POST-as-GET */
+    json_t *payload; /* NULL for POST-as-GET */
 };
 
 /* 0 when the request may proceed; else the problem is already in r. */
-static int check_post(struct ca *ca, const struct http_req *req, struct http_resp *r,
-                      int allow_jwk, int allow_kid, struct post *p)
+static int check_post(struct ca *ca, const struct http_req *req, struct http_resp *r, int allow_jwk,
+                      int allow_kid, struct post *p)
 {
     memset(p, 0, sizeof *p);
     struct dp_error e;
@@ -326,7 +329,8 @@ static int check_post(struct ca *ca, const struct http_req *req, struct http_res
         return -1;
     }
     if (!nonces_consume(ca->nonces, p->jws->nonce)) {
-        problem(r, 400, "badNonce", "the nonce is unknown or already used: ask newNonce for another");
+        problem(r, 400, "badNonce",
+                "the nonce is unknown or already used: ask newNonce for another");
         return -1;
     }
     const char *jwk = p->jws->jwk;
@@ -400,7 +404,8 @@ static int contacts_ok(json_t *c, struct http_resp *r)
         problem(r, 400, "malformed", "contact must be an array of at most 10 URLs");
         return 0;
     }
-    json_array_foreach(c, i, v) {
+    json_array_foreach(c, i, v)
+    {
         const char *s = json_string_value(v);
         if (!s) {
             problem(r, 400, "malformed", "contact entries must be strings");
@@ -446,7 +451,8 @@ static void new_account(struct ca *ca, const struct http_req *req, struct http_r
         json_t *eab = pl ? json_object_get(pl, "externalAccountBinding") : NULL;
         char *es = eab ? json_dumps(eab, JSON_COMPACT) : NULL, kid[256], want[600];
         if (!es) {
-            problem(r, 400, "externalAccountRequired", "this CA requires an externalAccountBinding");
+            problem(r, 400, "externalAccountRequired",
+                    "this CA requires an externalAccountBinding");
             goto out;
         }
         snprintf(want, sizeof want, "%s/acme/new-account", ca->base);
@@ -454,11 +460,16 @@ static void new_account(struct ca *ca, const struct http_req *req, struct http_r
         if (dp_jws_eab_kid(es, kid, sizeof kid, &e) == DP_OK)
             for (k = 0; k < ca->cfg.n_eab && strcmp(ca->cfg.eab_kid[k], kid); k++)
                 ;
-        dp_code vr = k < ca->cfg.n_eab ? dp_jws_eab_verify(es, ca->cfg.eab_key[k], want, p.jws->jwk, &e) : DP_ERR_UNAUTHORIZED;
+        dp_code vr = k < ca->cfg.n_eab
+                         ? dp_jws_eab_verify(es, ca->cfg.eab_key[k], want, p.jws->jwk, &e)
+                         : DP_ERR_UNAUTHORIZED;
         free(es);
         if (vr != DP_OK) {
-            if (k == ca->cfg.n_eab) problem(r, 401, "unauthorized", "unknown external account key id");
-            else problem(r, vr == DP_ERR_MALFORMED ? 400 : 401, vr == DP_ERR_MALFORMED ? "malformed" : "unauthorized", "%s", e.detail);
+            if (k == ca->cfg.n_eab)
+                problem(r, 401, "unauthorized", "unknown external account key id");
+            else
+                problem(r, vr == DP_ERR_MALFORMED ? 400 : 401,
+                        vr == DP_ERR_MALFORMED ? "malformed" : "unauthorized", "%s", e.detail);
             goto out;
         }
     }
@@ -479,7 +490,8 @@ out:
     post_free(&p);
 }
 
-static void account_post(struct ca *ca, const struct http_req *req, struct http_resp *r, const char *id)
+static void account_post(struct ca *ca, const struct http_req *req, struct http_resp *r,
+                         const char *id)
 {
     struct post p;
     if (check_post(ca, req, r, 0, 1, &p)) goto out;
@@ -488,14 +500,16 @@ static void account_post(struct ca *ca, const struct http_req *req, struct http_
         goto out;
     }
     if (p.payload) {
-        json_t *st = json_object_get(p.payload, "status"), *contact = json_object_get(p.payload, "contact");
+        json_t *st = json_object_get(p.payload, "status"),
+               *contact = json_object_get(p.payload, "contact");
         if (st && (!json_is_string(st) || strcmp(json_string_value(st), "deactivated"))) {
             problem(r, 400, "malformed", "status may only be set to \"deactivated\"");
             goto out;
         }
         if (!contacts_ok(contact, r)) goto out;
         char *cs = contact ? json_dumps(contact, JSON_COMPACT) : NULL;
-        int rc = store_account_update(ca->store, id, st ? "deactivated" : p.acct.status, cs ? cs : p.acct.contact);
+        int rc = store_account_update(ca->store, id, st ? "deactivated" : p.acct.status,
+                                      cs ? cs : p.acct.contact);
         free(cs);
         if (rc || store_account_get(ca->store, id, &p.acct)) {
             problem(r, 500, "serverInternal", "cannot update the account");
@@ -513,7 +527,8 @@ static void key_change(struct ca *ca, const struct http_req *req, struct http_re
     struct dp_jws *inner = NULL;
     if (check_post(ca, req, r, 0, 1, &p)) goto out;
     struct dp_error e;
-    if (!p.jws->payload_len || dp_jws_parse(p.jws->payload, p.jws->payload_len, &inner, &e) != DP_OK) {
+    if (!p.jws->payload_len ||
+        dp_jws_parse(p.jws->payload, p.jws->payload_len, &inner, &e) != DP_OK) {
         problem(r, 400, "malformed", "the payload must be a JWS signed by the new key");
         goto out;
     }
@@ -527,7 +542,10 @@ static void key_change(struct ca *ca, const struct http_req *req, struct http_re
     }
     dp_code rc = dp_jws_verify(inner, inner->jwk, &e);
     if (rc != DP_OK) {
-        problem(r, 400, rc == DP_ERR_KEY ? "badPublicKey" : rc == DP_ERR_UNSUPPORTED ? "badSignatureAlgorithm" : "malformed",
+        problem(r, 400,
+                rc == DP_ERR_KEY           ? "badPublicKey"
+                : rc == DP_ERR_UNSUPPORTED ? "badSignatureAlgorithm"
+                                           : "malformed",
                 "inner JWS: %s", e.detail);
         goto out;
     }
@@ -542,7 +560,8 @@ static void key_change(struct ca *ca, const struct http_req *req, struct http_re
     free(olds);
     json_decref(in);
     if (!ok) {
-        problem(r, 400, "malformed", "the inner payload must name this account and its current key");
+        problem(r, 400, "malformed",
+                "the inner payload must name this account and its current key");
         goto out;
     }
     dp_jws_jwk_thumbprint(inner, t_new, NULL);
@@ -576,8 +595,10 @@ static void new_order(struct ca *ca, const struct http_req *req, struct http_res
     }
     if (check_post(ca, req, r, 0, 1, &p)) goto out;
     json_t *ids = p.payload ? json_object_get(p.payload, "identifiers") : NULL;
-    if (!json_is_array(ids) || json_array_size(ids) == 0 || json_array_size(ids) > ST_MAX_IDENTIFIERS) {
-        problem(r, 400, "malformed", "identifiers must be an array of 1 to %d identifiers", ST_MAX_IDENTIFIERS);
+    if (!json_is_array(ids) || json_array_size(ids) == 0 ||
+        json_array_size(ids) > ST_MAX_IDENTIFIERS) {
+        problem(r, 400, "malformed", "identifiers must be an array of 1 to %d identifiers",
+                ST_MAX_IDENTIFIERS);
         goto out;
     }
     if (json_object_get(p.payload, "notBefore") || json_object_get(p.payload, "notAfter")) {
@@ -586,7 +607,8 @@ static void new_order(struct ca *ca, const struct http_req *req, struct http_res
     }
     size_t i;
     json_t *v;
-    json_array_foreach(ids, i, v) {
+    json_array_foreach(ids, i, v)
+    {
         const char *type = json_string_value(json_object_get(v, "type"));
         const char *val = json_string_value(json_object_get(v, "value"));
         if (!type || !val) {
@@ -599,10 +621,11 @@ static void new_order(struct ca *ca, const struct http_req *req, struct http_res
         }
         char norm[DP_DOMAIN_MAX + 3];
         struct dp_error e;
-        if (dp_domain_normalize(val, norm, DP_DOMAIN_ALLOW_WILDCARD, &e) != DP_OK || strcmp(norm, val) ||
-            strchr(norm + 1, '*')) {
-            problem(r, 400, "rejectedIdentifier", "'%.260s' is not a lowercase A-label domain name: %s",
-                    val, e.code ? e.detail : "not in normalized form");
+        if (dp_domain_normalize(val, norm, DP_DOMAIN_ALLOW_WILDCARD, &e) != DP_OK ||
+            strcmp(norm, val) || strchr(norm + 1, '*')) {
+            problem(r, 400, "rejectedIdentifier",
+                    "'%.260s' is not a lowercase A-label domain name: %s", val,
+                    e.code ? e.detail : "not in normalized form");
             goto out;
         }
         if (dp_scope_is_public_suffix(ca->dp, dp_domain_base(norm))) {
@@ -652,8 +675,8 @@ static void finalize(struct ca *ca, struct http_resp *r, struct st_order *o, jso
         return;
     }
     store_order_set(ca->store, o->id, "processing", "", "");
-    enum pki_csr_result cr =
-        pki_issue(ca->pki, der, dl, names, o->n, ca->cfg.cert_lifetime, &pem, serial, why, sizeof why);
+    enum pki_csr_result cr = pki_issue(ca->pki, der, dl, names, o->n, ca->cfg.cert_lifetime, &pem,
+                                       serial, why, sizeof why);
     if (cr != PKI_CSR_OK && cr != PKI_ISSUE_FAILED) {
         /* A bad CSR leaves the order ready for a better one (RFC 8555 7.4). */
         store_order_set(ca->store, o->id, "ready", "", "");
@@ -674,7 +697,8 @@ static void finalize(struct ca *ca, struct http_resp *r, struct st_order *o, jso
     reply_json(r, 200, order_view(ca, o));
 }
 
-static void order_post(struct ca *ca, const struct http_req *req, struct http_resp *r, const char *id)
+static void order_post(struct ca *ca, const struct http_req *req, struct http_resp *r,
+                       const char *id)
 {
     struct post p;
     struct st_order *o = calloc(1, sizeof *o);
@@ -703,7 +727,8 @@ out:
 
 /* ---- authorizations and challenges ---- */
 
-static void authz_post(struct ca *ca, const struct http_req *req, struct http_resp *r, const char *id)
+static void authz_post(struct ca *ca, const struct http_req *req, struct http_resp *r,
+                       const char *id)
 {
     struct post p;
     struct st_authz a;
@@ -730,7 +755,8 @@ out:
     post_free(&p);
 }
 
-static void challenge_post(struct ca *ca, const struct http_req *req, struct http_resp *r, const char *rest)
+static void challenge_post(struct ca *ca, const struct http_req *req, struct http_resp *r,
+                           const char *rest)
 {
     struct post p;
     struct st_authz a;
@@ -751,7 +777,8 @@ static void challenge_post(struct ca *ca, const struct http_req *req, struct htt
             va_enqueue(ca->va, a.id);
             store_authz_get(ca->store, aid, &a);
         } else if (!strcmp(a.status, "pending") && strcmp(a.ch_type, CH_TYPES[t]) && a.ch_type[0]) {
-            problem(r, 400, "malformed", "another challenge of this authorization is being validated");
+            problem(r, 400, "malformed",
+                    "another challenge of this authorization is being validated");
             goto out;
         }
     }
@@ -762,7 +789,8 @@ out:
 
 /* ---- certificates ---- */
 
-static void cert_post(struct ca *ca, const struct http_req *req, struct http_resp *r, const char *id)
+static void cert_post(struct ca *ca, const struct http_req *req, struct http_resp *r,
+                      const char *id)
 {
     struct post p;
     struct st_cert c = {0};
@@ -810,7 +838,8 @@ static void revoke(struct ca *ca, const struct http_req *req, struct http_resp *
                   dp_jwk_thumbprint_cert(der, dl, k, NULL) == DP_OK && !strcmp(a, k);
     }
     if (!allowed) {
-        problem(r, 403, "unauthorized", "neither the certificate's account nor its key signed this");
+        problem(r, 403, "unauthorized",
+                "neither the certificate's account nor its key signed this");
         goto out;
     }
     if (store_cert_revoke(ca->store, c.id, code)) {
@@ -854,7 +883,9 @@ static void renewal_info(struct ca *ca, const char *id, struct http_resp *r)
     }
     free(c.pem);
     r->retry_after = 21600;
-    reply_json(r, 200, json_pack("{s:{s:o,s:o}}", "suggestedWindow", "start", time_json(start), "end", time_json(end)));
+    reply_json(r, 200,
+               json_pack("{s:{s:o,s:o}}", "suggestedWindow", "start", time_json(start), "end",
+                         time_json(end)));
 }
 
 /* ---- dispatch ---- */

@@ -28,8 +28,8 @@ struct conn {
 };
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_size, void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_size, void **con_cls)
 {
     (void)version;
     struct http_server *s = cls;
@@ -53,8 +53,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         *upload_size = 0;
         return MHD_YES;
     }
-    struct http_req req = {method, url, cn->buf ? cn->buf : "", cn->len, cn->too_big,
-                           MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type")};
+    struct http_req req = {
+        method,  url,         cn->buf ? cn->buf : "",
+        cn->len, cn->too_big, MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type")};
     struct http_resp resp;
     memset(&resp, 0, sizeof resp);
     s->h(s->app, &req, &resp);
@@ -121,12 +122,11 @@ struct http_server *http_start(const char *addr, int port, const char *cert_pem,
         free(s);
         return NULL;
     }
-    s->d = MHD_start_daemon(flags, (unsigned short)port, NULL, NULL, on_request, s,
-                            MHD_OPTION_SOCK_ADDR, sa, MHD_OPTION_HTTPS_MEM_CERT, cert_pem,
-                            MHD_OPTION_HTTPS_MEM_KEY, key_pem, MHD_OPTION_THREAD_POOL_SIZE,
-                            threads ? threads : 2, MHD_OPTION_NOTIFY_COMPLETED, on_done, s,
-                            MHD_OPTION_CONNECTION_TIMEOUT, 120u, MHD_OPTION_CONNECTION_LIMIT,
-                            2000u, MHD_OPTION_END);
+    s->d = MHD_start_daemon(
+        flags, (unsigned short)port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, sa,
+        MHD_OPTION_HTTPS_MEM_CERT, cert_pem, MHD_OPTION_HTTPS_MEM_KEY, key_pem,
+        MHD_OPTION_THREAD_POOL_SIZE, threads ? threads : 2, MHD_OPTION_NOTIFY_COMPLETED, on_done, s,
+        MHD_OPTION_CONNECTION_TIMEOUT, 120u, MHD_OPTION_CONNECTION_LIMIT, 2000u, MHD_OPTION_END);
     if (!s->d) {
         snprintf(why, cap, "cannot listen on %s:%d (in use, or no permission)", addr, port);
         free(s);

@@ -32,27 +32,29 @@ static void on_signal(int sig)
 
 static void help(void)
 {
-    printf("usage: dnspersist-ca [OPTIONS]\n\n"
-           "An ACME (RFC 8555) CA offering dns-persist-01 (draft-ietf-acme-dns-persist-02),\n"
-           "dns-01 and http-01. With no options: data in ./dnspersist-ca-data, HTTPS on\n"
-           "localhost:14000.\n\n"
-           "  --listen HOST:PORT          where to serve (default localhost:14000)\n"
-           "  --data DIR                  SQLite database and CA keys (default ./dnspersist-ca-data)\n"
-           "  --issuer-domain-name NAME   dns-persist-01 issuer name, repeatable (default HOST)\n"
-           "  --hash-prefix URL           accountHashPrefix (default https://HOST:PORT/acme/account-hash/)\n"
-           "  --caa-identity NAME         advertised caaIdentities, repeatable\n"
-           "  --challenges LIST           offered types (default dns-persist-01,dns-01,http-01)\n"
-           "  --draft01-compat            also accept draft-01 records and send draft-01 fields\n"
-           "  --resolver ADDR[@PORT]      DNS server to forward to (default: full recursion)\n"
-           "  --trust-anchor FILE         DNSSEC trust anchors (bogus answers fail validation)\n"
-           "  --http01-port N             port http-01 validation connects to (default 80)\n"
-           "  --authz-lifetime T          how long a validation is reused (default 30d)\n"
-           "  --cert-lifetime T           certificate lifetime (default 90d)\n"
-           "  --threads N                 HTTPS worker threads (default: cores)\n"
-           "  --va-threads N              validation threads (default 2)\n"
-           "  --eab-key KID:B64URL        require external account binding; repeatable\n"
-           "  --config FILE               read options from FILE first\n"
-           "T is seconds, or a number with s, m, h or d.\n");
+    printf(
+        "usage: dnspersist-ca [OPTIONS]\n\n"
+        "An ACME (RFC 8555) CA offering dns-persist-01 (draft-ietf-acme-dns-persist-02),\n"
+        "dns-01 and http-01. With no options: data in ./dnspersist-ca-data, HTTPS on\n"
+        "localhost:14000.\n\n"
+        "  --listen HOST:PORT          where to serve (default localhost:14000)\n"
+        "  --data DIR                  SQLite database and CA keys (default ./dnspersist-ca-data)\n"
+        "  --issuer-domain-name NAME   dns-persist-01 issuer name, repeatable (default HOST)\n"
+        "  --hash-prefix URL           accountHashPrefix (default "
+        "https://HOST:PORT/acme/account-hash/)\n"
+        "  --caa-identity NAME         advertised caaIdentities, repeatable\n"
+        "  --challenges LIST           offered types (default dns-persist-01,dns-01,http-01)\n"
+        "  --draft01-compat            also accept draft-01 records and send draft-01 fields\n"
+        "  --resolver ADDR[@PORT]      DNS server to forward to (default: full recursion)\n"
+        "  --trust-anchor FILE         DNSSEC trust anchors (bogus answers fail validation)\n"
+        "  --http01-port N             port http-01 validation connects to (default 80)\n"
+        "  --authz-lifetime T          how long a validation is reused (default 30d)\n"
+        "  --cert-lifetime T           certificate lifetime (default 90d)\n"
+        "  --threads N                 HTTPS worker threads (default: cores)\n"
+        "  --va-threads N              validation threads (default 2)\n"
+        "  --eab-key KID:B64URL        require external account binding; repeatable\n"
+        "  --config FILE               read options from FILE first\n"
+        "T is seconds, or a number with s, m, h or d.\n");
 }
 
 static int64_t parse_duration(const char *s)
@@ -61,7 +63,12 @@ static int64_t parse_duration(const char *s)
     errno = 0;
     long long v = strtoll(s, &end, 10);
     if (errno || end == s || v <= 0) return -1;
-    long long mul = !*end ? 1 : !strcmp(end, "s") ? 1 : !strcmp(end, "m") ? 60 : !strcmp(end, "h") ? 3600 : !strcmp(end, "d") ? 86400 : -1;
+    long long mul = !*end               ? 1
+                    : !strcmp(end, "s") ? 1
+                    : !strcmp(end, "m") ? 60
+                    : !strcmp(end, "h") ? 3600
+                    : !strcmp(end, "d") ? 86400
+                                        : -1;
     if (mul < 0 || v > 100LL * 365 * 86400 / mul) return -1;
     return v * mul;
 }
@@ -94,27 +101,34 @@ static int set_option(struct ca_config *c, const char *name, const char *val)
         snprintf(c->data, sizeof c->data, "%s", val);
     } else if (!strcmp(name, "issuer-domain-name")) {
         char norm[DP_DOMAIN_MAX + 3];
-        if (c->n_issuers == DP_MAX_ISSUERS || dp_domain_normalize(val, norm, 0, NULL) != DP_OK) return -1;
+        if (c->n_issuers == DP_MAX_ISSUERS || dp_domain_normalize(val, norm, 0, NULL) != DP_OK)
+            return -1;
         c->issuers[c->n_issuers++] = keep(norm);
     } else if (!strcmp(name, "hash-prefix")) {
         snprintf(c->hash_prefix, sizeof c->hash_prefix, "%s", val);
     } else if (!strcmp(name, "caa-identity")) {
         char norm[DP_DOMAIN_MAX + 3];
-        if (c->n_caa == DP_MAX_ISSUERS || dp_domain_normalize(val, norm, 0, NULL) != DP_OK) return -1;
+        if (c->n_caa == DP_MAX_ISSUERS || dp_domain_normalize(val, norm, 0, NULL) != DP_OK)
+            return -1;
         c->caa_identities[c->n_caa++] = keep(norm);
     } else if (!strcmp(name, "challenges")) {
         c->persist = c->dns01 = c->http01 = 0;
         char buf[256];
         snprintf(buf, sizeof buf, "%s", val);
         for (char *t = strtok(buf, ","); t; t = strtok(NULL, ",")) {
-            if (!strcmp(t, "dns-persist-01")) c->persist = 1;
-            else if (!strcmp(t, "dns-01")) c->dns01 = 1;
-            else if (!strcmp(t, "http-01")) c->http01 = 1;
-            else return -1;
+            if (!strcmp(t, "dns-persist-01"))
+                c->persist = 1;
+            else if (!strcmp(t, "dns-01"))
+                c->dns01 = 1;
+            else if (!strcmp(t, "http-01"))
+                c->http01 = 1;
+            else
+                return -1;
         }
         if (!c->persist && !c->dns01 && !c->http01) return -1;
     } else if (!strcmp(name, "draft01-compat")) {
-        c->draft01_compat = !val || !*val || !strcmp(val, "yes") || !strcmp(val, "true") || !strcmp(val, "1");
+        c->draft01_compat =
+            !val || !*val || !strcmp(val, "yes") || !strcmp(val, "true") || !strcmp(val, "1");
     } else if (!strcmp(name, "resolver")) {
         snprintf(c->resolver, sizeof c->resolver, "%s", val);
     } else if (!strcmp(name, "trust-anchor")) {
@@ -165,7 +179,8 @@ static int read_config(struct ca_config *c, const char *path)
         if (*val) *val++ = '\0';
         val += strspn(val, " \t=");
         char *end = val + strlen(val);
-        while (end > val && (end[-1] == ' ' || end[-1] == '\t')) *--end = '\0';
+        while (end > val && (end[-1] == ' ' || end[-1] == '\t'))
+            *--end = '\0';
         int r = set_option(c, name, val);
         if (r) {
             fprintf(stderr, "dnspersist-ca: %s line %d: %s '%s'\n", path, n,
@@ -192,8 +207,9 @@ static int bind_address(const char *host, char *out, size_t cap)
     struct addrinfo hints = {0}, *res = NULL;
     hints.ai_socktype = SOCK_STREAM;
     if (getaddrinfo(host, NULL, &hints, &res) || !res) return -1;
-    void *addr = res->ai_family == AF_INET ? (void *)&((struct sockaddr_in *)res->ai_addr)->sin_addr
-                                           : (void *)&((struct sockaddr_in6 *)res->ai_addr)->sin6_addr;
+    void *addr = res->ai_family == AF_INET
+                     ? (void *)&((struct sockaddr_in *)res->ai_addr)->sin_addr
+                     : (void *)&((struct sockaddr_in6 *)res->ai_addr)->sin6_addr;
     inet_ntop(res->ai_family, addr, out, (socklen_t)cap);
     freeaddrinfo(res);
     return 0;
@@ -215,17 +231,24 @@ int main(int argc, char **argv)
     c->threads = cores > 0 ? (unsigned)cores : 2;
     c->va_threads = 2;
 
-    static const struct option opts[] = {
-        {"listen", required_argument, 0, 0},          {"data", required_argument, 0, 0},
-        {"issuer-domain-name", required_argument, 0, 0}, {"hash-prefix", required_argument, 0, 0},
-        {"caa-identity", required_argument, 0, 0},    {"challenges", required_argument, 0, 0},
-        {"draft01-compat", no_argument, 0, 0},        {"resolver", required_argument, 0, 0},
-        {"trust-anchor", required_argument, 0, 0},    {"http01-port", required_argument, 0, 0},
-        {"authz-lifetime", required_argument, 0, 0},  {"cert-lifetime", required_argument, 0, 0},
-        {"threads", required_argument, 0, 0},         {"va-threads", required_argument, 0, 0},
-        {"eab-key", required_argument, 0, 0},
-        {"config", required_argument, 0, 'c'},        {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
+    static const struct option opts[] = {{"listen", required_argument, 0, 0},
+                                         {"data", required_argument, 0, 0},
+                                         {"issuer-domain-name", required_argument, 0, 0},
+                                         {"hash-prefix", required_argument, 0, 0},
+                                         {"caa-identity", required_argument, 0, 0},
+                                         {"challenges", required_argument, 0, 0},
+                                         {"draft01-compat", no_argument, 0, 0},
+                                         {"resolver", required_argument, 0, 0},
+                                         {"trust-anchor", required_argument, 0, 0},
+                                         {"http01-port", required_argument, 0, 0},
+                                         {"authz-lifetime", required_argument, 0, 0},
+                                         {"cert-lifetime", required_argument, 0, 0},
+                                         {"threads", required_argument, 0, 0},
+                                         {"va-threads", required_argument, 0, 0},
+                                         {"eab-key", required_argument, 0, 0},
+                                         {"config", required_argument, 0, 'c'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
     /* The config file first, so the command line overrides it. */
     for (int i = 1; i + 1 < argc; i++)
         if (!strcmp(argv[i], "--config") && read_config(c, argv[i + 1])) return 2;
@@ -243,7 +266,8 @@ int main(int argc, char **argv)
             return 2;
         }
         if (set_option(c, opts[idx].name, optarg ? optarg : "")) {
-            fprintf(stderr, "dnspersist-ca: bad value for --%s: '%s'\n", opts[idx].name, optarg ? optarg : "");
+            fprintf(stderr, "dnspersist-ca: bad value for --%s: '%s'\n", opts[idx].name,
+                    optarg ? optarg : "");
             return 2;
         }
     }
@@ -251,24 +275,31 @@ int main(int argc, char **argv)
         fprintf(stderr, "dnspersist-ca: unexpected argument '%s' (see --help)\n", argv[optind]);
         return 2;
     }
-    snprintf(ca.base, sizeof ca.base, strchr(c->listen_host, ':') ? "https://[%s]:%d" : "https://%s:%d",
-             c->listen_host, c->port);
+    snprintf(ca.base, sizeof ca.base,
+             strchr(c->listen_host, ':') ? "https://[%s]:%d" : "https://%s:%d", c->listen_host,
+             c->port);
     if (!c->n_issuers) {
         char norm[DP_DOMAIN_MAX + 3];
         if (dp_domain_normalize(c->listen_host, norm, 0, NULL) != DP_OK) {
-            fprintf(stderr, "dnspersist-ca: the listener host '%s' is not a domain name: give --issuer-domain-name\n", c->listen_host);
+            fprintf(stderr,
+                    "dnspersist-ca: the listener host '%s' is not a domain name: give "
+                    "--issuer-domain-name\n",
+                    c->listen_host);
             return 2;
         }
         c->issuers[c->n_issuers++] = keep(norm);
     }
-    if (!c->hash_prefix[0]) snprintf(c->hash_prefix, sizeof c->hash_prefix, "%s/acme/account-hash/", ca.base);
+    if (!c->hash_prefix[0])
+        snprintf(c->hash_prefix, sizeof c->hash_prefix, "%s/acme/account-hash/", ca.base);
     /* A1: every challenge issuer name must be a CAA identity when those are advertised. */
     for (size_t i = 0; c->n_caa && i < c->n_issuers; i++) {
         int found = 0;
         for (size_t k = 0; k < c->n_caa; k++)
             found |= !strcmp(c->issuers[i], c->caa_identities[k]);
         if (!found) {
-            fprintf(stderr, "dnspersist-ca: issuer domain name %s is not among --caa-identity (A1)\n", c->issuers[i]);
+            fprintf(stderr,
+                    "dnspersist-ca: issuer domain name %s is not among --caa-identity (A1)\n",
+                    c->issuers[i]);
             return 2;
         }
     }
@@ -297,8 +328,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "dnspersist-ca: %s\n", why[0] ? why : "out of memory");
         goto out;
     }
-    if (!(http = http_start(c->listen_addr, c->port, pki_tls_cert_pem(ca.pki), pki_tls_key_pem(ca.pki),
-                            c->threads, acme_handle, &ca, why, sizeof why))) {
+    if (!(http =
+              http_start(c->listen_addr, c->port, pki_tls_cert_pem(ca.pki), pki_tls_key_pem(ca.pki),
+                         c->threads, acme_handle, &ca, why, sizeof why))) {
         fprintf(stderr, "dnspersist-ca: %s\n", why);
         goto out;
     }

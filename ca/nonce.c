@@ -17,7 +17,7 @@
 struct nonces {
     pthread_mutex_t mu;
     unsigned cap, size, ring_head, count;
-    unsigned used; /* live entries plus tombstones: rebuilt before probes get long */
+    unsigned used;     /* live entries plus tombstones: rebuilt before probes get long */
     char (*ring)[24];  /* issue order */
     char (*table)[24]; /* "" empty, "\x01" tombstone */
 };

@@ -30,11 +30,12 @@ struct pki {
     char *tls_cert_pem, *tls_key_pem, *chain_pem;
 };
 
-static char *pem_cert(X509 *x)
+/* The PEM text that write() puts into a memory BIO; NULL on failure. */
+static char *pem_of(const void *obj, int (*write)(BIO *, const void *))
 {
     BIO *b = BIO_new(BIO_s_mem());
     char *d, *out = NULL;
-    if (b && PEM_write_bio_X509(b, x)) {
+    if (b && write(b, obj)) {
         long n = BIO_get_mem_data(b, &d);
         if ((out = malloc((size_t)n + 1))) {
             memcpy(out, d, (size_t)n);
@@ -45,19 +46,24 @@ static char *pem_cert(X509 *x)
     return out;
 }
 
+static int write_cert(BIO *b, const void *x)
+{
+    return PEM_write_bio_X509(b, (X509 *)x);
+}
+
+static int write_key(BIO *b, const void *k)
+{
+    return PEM_write_bio_PrivateKey(b, (EVP_PKEY *)k, NULL, NULL, 0, NULL, NULL);
+}
+
+static char *pem_cert(X509 *x)
+{
+    return pem_of(x, write_cert);
+}
+
 static char *pem_key(EVP_PKEY *k)
 {
-    BIO *b = BIO_new(BIO_s_mem());
-    char *d, *out = NULL;
-    if (b && PEM_write_bio_PrivateKey(b, k, NULL, NULL, 0, NULL, NULL)) {
-        long n = BIO_get_mem_data(b, &d);
-        if ((out = malloc((size_t)n + 1))) {
-            memcpy(out, d, (size_t)n);
-            out[n] = '\0';
-        }
-    }
-    BIO_free(b);
-    return out;
+    return pem_of(k, write_key);
 }
 
 static int write_file(const char *dir, const char *name, const char *data, mode_t mode)
@@ -117,15 +123,18 @@ static X509 *make_cert(EVP_PKEY *pub, const char *cn, X509 *issuer, int64_t seco
              X509_gmtime_adj(X509_getm_notBefore(x), -3600) &&
              X509_gmtime_adj(X509_getm_notAfter(x), (long)seconds) && X509_set_pubkey(x, pub) &&
              name &&
-             X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, (const unsigned char *)"dnspersist", -1, -1, 0) &&
-             X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0) &&
+             X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC,
+                                        (const unsigned char *)"dnspersist", -1, -1, 0) &&
+             X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1,
+                                        0) &&
              X509_set_subject_name(x, name) &&
              X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : name);
     X509_NAME_free(name);
     X509 *iss = issuer ? issuer : x;
     if (ok && ca) {
         char bc[64];
-        snprintf(bc, sizeof bc, pathlen >= 0 ? "critical,CA:TRUE,pathlen:%d" : "critical,CA:TRUE", pathlen);
+        snprintf(bc, sizeof bc, pathlen >= 0 ? "critical,CA:TRUE,pathlen:%d" : "critical,CA:TRUE",
+                 pathlen);
         ok = add_ext(x, iss, NID_basic_constraints, bc) &&
              add_ext(x, iss, NID_key_usage, "critical,keyCertSign,cRLSign,digitalSignature");
     }
@@ -183,13 +192,15 @@ void pki_free(struct pki *p)
 static int save(const char *dir, const char *kname, EVP_PKEY *k, const char *cname, X509 *x)
 {
     char *kp = pem_key(k), *cp = pem_cert(x);
-    int ok = kp && cp && write_file(dir, kname, kp, 0600) == 0 && write_file(dir, cname, cp, 0644) == 0;
+    int ok =
+        kp && cp && write_file(dir, kname, kp, 0600) == 0 && write_file(dir, cname, cp, 0644) == 0;
     free(kp);
     free(cp);
     return ok;
 }
 
-struct pki *pki_open(const char *dir, const char *const *tls_names, size_t n_tls, struct dp_error *err)
+struct pki *pki_open(const char *dir, const char *const *tls_names, size_t n_tls,
+                     struct dp_error *err)
 {
     struct pki *p = calloc(1, sizeof *p);
     if (!p) return NULL;
@@ -209,9 +220,13 @@ struct pki *pki_open(const char *dir, const char *const *tls_names, size_t n_tls
         }
         p->root_key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
         p->int_key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-        p->root = p->root_key ? make_cert(p->root_key, "dnspersist root CA", NULL, 10L * 365 * 86400, 1, -1) : NULL;
+        p->root = p->root_key
+                      ? make_cert(p->root_key, "dnspersist root CA", NULL, 10L * 365 * 86400, 1, -1)
+                      : NULL;
         if (!p->root || !finish(p->root, p->root_key)) goto crypto;
-        p->inter = p->int_key ? make_cert(p->int_key, "dnspersist intermediate CA", p->root, 5L * 365 * 86400, 1, 0) : NULL;
+        p->inter = p->int_key ? make_cert(p->int_key, "dnspersist intermediate CA", p->root,
+                                          5L * 365 * 86400, 1, 0)
+                              : NULL;
         if (!p->inter || !finish(p->inter, p->root_key)) goto crypto;
         if (!save(dir, "root.key", p->root_key, "root.pem", p->root) ||
             !save(dir, "intermediate.key", p->int_key, "intermediate.pem", p->inter)) {
@@ -231,19 +246,25 @@ struct pki *pki_open(const char *dir, const char *const *tls_names, size_t n_tls
         EVP_PKEY_free(p->tls_key);
         X509_free(p->tls);
         p->tls_key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-        p->tls = p->tls_key ? make_cert(p->tls_key, n_tls ? tls_names[0] : "localhost", p->root, 825L * 86400, 0, -1) : NULL;
+        p->tls = p->tls_key ? make_cert(p->tls_key, n_tls ? tls_names[0] : "localhost", p->root,
+                                        825L * 86400, 0, -1)
+                            : NULL;
         char san[2048] = "";
         size_t o = 0;
         for (size_t i = 0; i < n_tls && o < sizeof san; i++) {
             unsigned char buf[16];
-            int ip = inet_pton(AF_INET, tls_names[i], buf) == 1 || inet_pton(AF_INET6, tls_names[i], buf) == 1;
-            o += (size_t)snprintf(san + o, sizeof san - o, "%s%s:%s", i ? "," : "", ip ? "IP" : "DNS", tls_names[i]);
+            int ip = inet_pton(AF_INET, tls_names[i], buf) == 1 ||
+                     inet_pton(AF_INET6, tls_names[i], buf) == 1;
+            o += (size_t)snprintf(san + o, sizeof san - o, "%s%s:%s", i ? "," : "",
+                                  ip ? "IP" : "DNS", tls_names[i]);
         }
         if (!p->tls || (n_tls && !add_ext(p->tls, p->root, NID_subject_alt_name, san)) ||
-            !add_ext(p->tls, p->root, NID_ext_key_usage, "serverAuth") || !finish(p->tls, p->root_key))
+            !add_ext(p->tls, p->root, NID_ext_key_usage, "serverAuth") ||
+            !finish(p->tls, p->root_key))
             goto crypto;
         if (!save(dir, "tls.key", p->tls_key, "tls.pem", p->tls)) {
-            snprintf(err->detail, sizeof err->detail, "cannot write the TLS certificate into %s", dir);
+            snprintf(err->detail, sizeof err->detail, "cannot write the TLS certificate into %s",
+                     dir);
             err->code = DP_ERR_IO;
             goto fail;
         }
@@ -262,9 +283,18 @@ fail:
     return NULL;
 }
 
-const char *pki_tls_cert_pem(const struct pki *p) { return p->tls_cert_pem; }
-const char *pki_tls_key_pem(const struct pki *p) { return p->tls_key_pem; }
-const char *pki_chain_pem(const struct pki *p) { return p->chain_pem; }
+const char *pki_tls_cert_pem(const struct pki *p)
+{
+    return p->tls_cert_pem;
+}
+const char *pki_tls_key_pem(const struct pki *p)
+{
+    return p->tls_key_pem;
+}
+const char *pki_chain_pem(const struct pki *p)
+{
+    return p->chain_pem;
+}
 
 /* Collects the CSR's DNS names (SANs, plus CN) in lowercase. */
 static size_t csr_names(X509_REQ *req, char names[][256], size_t max)
@@ -306,8 +336,10 @@ static size_t csr_names(X509_REQ *req, char names[][256], size_t max)
             int found = 0;
             for (size_t i = 0; i < n; i++)
                 found |= !strcmp(names[i], cn);
-            if (!found && n < max) strcpy(names[n++], cn);
-            else if (!found) n = max + 1;
+            if (!found && n < max)
+                strcpy(names[n++], cn);
+            else if (!found)
+                n = max + 1;
         }
     }
     return n;
@@ -329,9 +361,12 @@ static int copy_spki(X509 *x, X509_REQ *req)
     const void *pval = NULL;
     X509_ALGOR_get0(&pobj, &ptype, &pval, pa);
     void *param = NULL;
-    if (ptype == V_ASN1_OBJECT) param = OBJ_dup(pval);
-    else if (ptype == V_ASN1_SEQUENCE) param = ASN1_STRING_dup(pval);
-    else if (ptype != V_ASN1_NULL && ptype != V_ASN1_UNDEF) return 0;
+    if (ptype == V_ASN1_OBJECT)
+        param = OBJ_dup(pval);
+    else if (ptype == V_ASN1_SEQUENCE)
+        param = ASN1_STRING_dup(pval);
+    else if (ptype != V_ASN1_NULL && ptype != V_ASN1_UNDEF)
+        return 0;
     unsigned char *enc = OPENSSL_memdup(bits, (size_t)len);
     ASN1_OBJECT *a = OBJ_dup(alg);
     if (!enc || !a || (ptype != V_ASN1_NULL && ptype != V_ASN1_UNDEF && !param) ||
@@ -363,10 +398,11 @@ enum pki_csr_result pki_issue(struct pki *pk, const unsigned char *der, size_t l
         goto out;
     }
     int bits = EVP_PKEY_get_bits(pub);
-    if (EVP_PKEY_is_a(pub, "RSA") ? bits < 2048 || bits > 8192
+    if (EVP_PKEY_is_a(pub, "RSA")  ? bits < 2048 || bits > 8192
         : EVP_PKEY_is_a(pub, "EC") ? bits != 256 && bits != 384
                                    : 1) {
-        snprintf(why, cap, "the CSR key is weak or of an unsupported type (RSA 2048-8192, EC P-256, P-384)");
+        snprintf(why, cap,
+                 "the CSR key is weak or of an unsupported type (RSA 2048-8192, EC P-256, P-384)");
         r = PKI_CSR_WEAK_KEY;
         goto out;
     }
@@ -391,8 +427,10 @@ enum pki_csr_result pki_issue(struct pki *pk, const unsigned char *der, size_t l
     int ok = x && subj && X509_set_version(x, 2) && set_serial(x, serial_hex) &&
              X509_gmtime_adj(X509_getm_notBefore(x), -60) &&
              X509_gmtime_adj(X509_getm_notAfter(x), (long)lifetime) && copy_spki(x, req) &&
-             X509_NAME_add_entry_by_txt(subj, "CN", MBSTRING_ASC, (const unsigned char *)names[0], -1, -1, 0) &&
-             X509_set_subject_name(x, subj) && X509_set_issuer_name(x, X509_get_subject_name(pk->inter));
+             X509_NAME_add_entry_by_txt(subj, "CN", MBSTRING_ASC, (const unsigned char *)names[0],
+                                        -1, -1, 0) &&
+             X509_set_subject_name(x, subj) &&
+             X509_set_issuer_name(x, X509_get_subject_name(pk->inter));
     if (ok) {
         size_t sl = 0;
         for (size_t i = 0; i < n; i++)
@@ -455,7 +493,8 @@ int pki_cert_times(const char *pem, int64_t *nb, int64_t *na)
     X509 *x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
     BIO_free(b);
     struct tm t1, t2;
-    int ok = x && ASN1_TIME_to_tm(X509_get0_notBefore(x), &t1) && ASN1_TIME_to_tm(X509_get0_notAfter(x), &t2);
+    int ok = x && ASN1_TIME_to_tm(X509_get0_notBefore(x), &t1) &&
+             ASN1_TIME_to_tm(X509_get0_notAfter(x), &t2);
     if (ok) {
         *nb = (int64_t)timegm(&t1);
         *na = (int64_t)timegm(&t2);

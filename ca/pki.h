@@ -18,10 +18,16 @@ void pki_free(struct pki *p);
 
 const char *pki_tls_cert_pem(const struct pki *p); /* borrowed */
 const char *pki_tls_key_pem(const struct pki *p);
-const char *pki_chain_pem(const struct pki *p);   /* the intermediate, appended to leaves */
+const char *pki_chain_pem(const struct pki *p); /* the intermediate, appended to leaves */
 
 /* Result of a finalization. */
-enum pki_csr_result { PKI_CSR_OK, PKI_CSR_MALFORMED, PKI_CSR_NAMES, PKI_CSR_WEAK_KEY, PKI_ISSUE_FAILED };
+enum pki_csr_result {
+    PKI_CSR_OK,
+    PKI_CSR_MALFORMED,
+    PKI_CSR_NAMES,
+    PKI_CSR_WEAK_KEY,
+    PKI_ISSUE_FAILED
+};
 
 /* Checks a DER CSR (signature; key RSA 2048-8192 or EC P-256/P-384; its
  * names, CN and SANs, equal names[] as a set) and issues a leaf for its key

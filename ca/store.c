@@ -28,20 +28,27 @@ static const char *const schema =
     "PRAGMA journal_mode=WAL;"
     "PRAGMA synchronous=NORMAL;"
     "PRAGMA foreign_keys=ON;"
-    "CREATE TABLE IF NOT EXISTS accounts(id TEXT PRIMARY KEY, status TEXT NOT NULL, jwk TEXT NOT NULL,"
+    "CREATE TABLE IF NOT EXISTS accounts(id TEXT PRIMARY KEY, status TEXT NOT NULL, jwk TEXT NOT "
+    "NULL,"
     " thumb TEXT NOT NULL UNIQUE, contact TEXT NOT NULL, did_persist INTEGER NOT NULL DEFAULT 0,"
     " created INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS account_keys(account TEXT NOT NULL REFERENCES accounts(id),"
     " thumb TEXT NOT NULL, seq INTEGER PRIMARY KEY AUTOINCREMENT);"
     "CREATE INDEX IF NOT EXISTS account_keys_by_account ON account_keys(account, seq);"
-    "CREATE TABLE IF NOT EXISTS orders(id TEXT PRIMARY KEY, account TEXT NOT NULL, status TEXT NOT NULL,"
-    " expires INTEGER NOT NULL, identifiers TEXT NOT NULL, authzs TEXT NOT NULL, error TEXT NOT NULL"
+    "CREATE TABLE IF NOT EXISTS orders(id TEXT PRIMARY KEY, account TEXT NOT NULL, status TEXT NOT "
+    "NULL,"
+    " expires INTEGER NOT NULL, identifiers TEXT NOT NULL, authzs TEXT NOT NULL, error TEXT NOT "
+    "NULL"
     " DEFAULT '', cert TEXT NOT NULL DEFAULT '');"
-    "CREATE TABLE IF NOT EXISTS authzs(id TEXT PRIMARY KEY, account TEXT NOT NULL, ord TEXT NOT NULL,"
-    " identifier TEXT NOT NULL, wildcard INTEGER NOT NULL, status TEXT NOT NULL, expires INTEGER NOT NULL,"
-    " token TEXT NOT NULL, ch_type TEXT NOT NULL DEFAULT '', ch_status TEXT NOT NULL DEFAULT 'pending',"
+    "CREATE TABLE IF NOT EXISTS authzs(id TEXT PRIMARY KEY, account TEXT NOT NULL, ord TEXT NOT "
+    "NULL,"
+    " identifier TEXT NOT NULL, wildcard INTEGER NOT NULL, status TEXT NOT NULL, expires INTEGER "
+    "NOT NULL,"
+    " token TEXT NOT NULL, ch_type TEXT NOT NULL DEFAULT '', ch_status TEXT NOT NULL DEFAULT "
+    "'pending',"
     " ch_validated INTEGER NOT NULL DEFAULT 0, ch_error TEXT NOT NULL DEFAULT '');"
-    "CREATE TABLE IF NOT EXISTS certs(id TEXT PRIMARY KEY, account TEXT NOT NULL, ord TEXT NOT NULL,"
+    "CREATE TABLE IF NOT EXISTS certs(id TEXT PRIMARY KEY, account TEXT NOT NULL, ord TEXT NOT "
+    "NULL,"
     " serial TEXT NOT NULL UNIQUE, pem TEXT NOT NULL, revoked INTEGER NOT NULL DEFAULT 0,"
     " reason INTEGER NOT NULL DEFAULT 0, created INTEGER NOT NULL);";
 
@@ -51,7 +58,9 @@ struct store *store_open(const char *path, char *why, size_t cap)
     if (!s) return NULL;
     pthread_mutex_init(&s->mu, NULL);
     char *msg = NULL;
-    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
+    if (sqlite3_open_v2(path, &s->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                        NULL) != SQLITE_OK ||
         sqlite3_busy_timeout(s->db, 5000) != SQLITE_OK ||
         sqlite3_exec(s->db, schema, NULL, NULL, &msg) != SQLITE_OK) {
         snprintf(why, cap, "%s: %s", path, msg ? msg : sqlite3_errmsg(s->db));
@@ -84,7 +93,8 @@ static sqlite3_stmt *stmt(struct store *s, const char *sql)
             return s->st[i];
         }
     if (i == N_STMTS) return NULL;
-    if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL) !=
+        SQLITE_OK) {
         fprintf(stderr, "dnspersist-ca: store: %s: %s\n", sqlite3_errmsg(s->db), sql);
         return NULL;
     }
@@ -114,10 +124,13 @@ int store_new_id(char out[ST_ID])
     return 0;
 }
 
-static const char SQL_ACCT_INS[] = "INSERT INTO accounts(id,status,jwk,thumb,contact,created) VALUES(?,'valid',?,?,?,strftime('%s','now'))";
+static const char SQL_ACCT_INS[] = "INSERT INTO accounts(id,status,jwk,thumb,contact,created) "
+                                   "VALUES(?,'valid',?,?,?,strftime('%s','now'))";
 static const char SQL_KEY_INS[] = "INSERT INTO account_keys(account,thumb) VALUES(?,?)";
-static const char SQL_ACCT_GET[] = "SELECT id,status,jwk,thumb,contact,did_persist FROM accounts WHERE id=?";
-static const char SQL_ACCT_BY_THUMB[] = "SELECT id,status,jwk,thumb,contact,did_persist FROM accounts WHERE thumb=?";
+static const char SQL_ACCT_GET[] =
+    "SELECT id,status,jwk,thumb,contact,did_persist FROM accounts WHERE id=?";
+static const char SQL_ACCT_BY_THUMB[] =
+    "SELECT id,status,jwk,thumb,contact,did_persist FROM accounts WHERE thumb=?";
 
 static int exec(struct store *s, const char *sql)
 {
@@ -250,7 +263,8 @@ out:
     return rc;
 }
 
-static const char SQL_KEYS[] = "SELECT thumb FROM account_keys WHERE account=? ORDER BY seq DESC LIMIT ?";
+static const char SQL_KEYS[] =
+    "SELECT thumb FROM account_keys WHERE account=? ORDER BY seq DESC LIMIT ?";
 
 size_t store_account_keys(struct store *s, const char *id, char thumbs[][48], size_t max)
 {
@@ -267,8 +281,11 @@ size_t store_account_keys(struct store *s, const char *id, char thumbs[][48], si
     return n;
 }
 
-static const char SQL_ORDER_INS[] = "INSERT INTO orders(id,account,status,expires,identifiers,authzs) VALUES(?,?,'pending',?,?,?)";
-static const char SQL_AUTHZ_INS[] = "INSERT INTO authzs(id,account,ord,identifier,wildcard,status,expires,token) VALUES(?,?,?,?,?,'pending',?,?)";
+static const char SQL_ORDER_INS[] =
+    "INSERT INTO orders(id,account,status,expires,identifiers,authzs) VALUES(?,?,'pending',?,?,?)";
+static const char SQL_AUTHZ_INS[] =
+    "INSERT INTO authzs(id,account,ord,identifier,wildcard,status,expires,token) "
+    "VALUES(?,?,?,?,?,'pending',?,?)";
 
 /* Joins n strings stored w octets apart with '\n' (identifiers never contain one). */
 static char *join(const char *v, size_t n, size_t w)
@@ -296,7 +313,8 @@ static size_t split(const char *in, char *out, size_t w, size_t max)
     return n;
 }
 
-int store_order_create(struct store *s, struct st_order *o, const int *wildcard, int64_t authz_expires)
+int store_order_create(struct store *s, struct st_order *o, const int *wildcard,
+                       int64_t authz_expires)
 {
     if (store_new_id(o->id)) return -1;
     for (size_t i = 0; i < o->n; i++)
@@ -345,7 +363,8 @@ out:
     return rc;
 }
 
-static const char SQL_ORDER_GET[] = "SELECT id,account,status,expires,identifiers,authzs,error,cert FROM orders WHERE id=?";
+static const char SQL_ORDER_GET[] =
+    "SELECT id,account,status,expires,identifiers,authzs,error,cert FROM orders WHERE id=?";
 
 int store_order_get(struct store *s, const char *id, struct st_order *o)
 {
@@ -362,8 +381,10 @@ int store_order_get(struct store *s, const char *id, struct st_order *o)
             col(st, 1, o->account, sizeof o->account);
             col(st, 2, o->status, sizeof o->status);
             o->expires = sqlite3_column_int64(st, 3);
-            o->n = split((const char *)sqlite3_column_text(st, 4), (char *)o->identifiers, 256, ST_MAX_IDENTIFIERS);
-            split((const char *)sqlite3_column_text(st, 5), (char *)o->authz, ST_ID, ST_MAX_IDENTIFIERS);
+            o->n = split((const char *)sqlite3_column_text(st, 4), (char *)o->identifiers, 256,
+                         ST_MAX_IDENTIFIERS);
+            split((const char *)sqlite3_column_text(st, 5), (char *)o->authz, ST_ID,
+                  ST_MAX_IDENTIFIERS);
             col(st, 6, o->error, sizeof o->error);
             col(st, 7, o->cert, sizeof o->cert);
             rc = 0;
@@ -375,7 +396,8 @@ int store_order_get(struct store *s, const char *id, struct st_order *o)
 
 static const char SQL_ORDER_SET[] = "UPDATE orders SET status=?, error=?, cert=? WHERE id=?";
 
-int store_order_set(struct store *s, const char *id, const char *status, const char *error, const char *cert)
+int store_order_set(struct store *s, const char *id, const char *status, const char *error,
+                    const char *cert)
 {
     pthread_mutex_lock(&s->mu);
     sqlite3_stmt *st = stmt(s, SQL_ORDER_SET);
@@ -391,7 +413,9 @@ int store_order_set(struct store *s, const char *id, const char *status, const c
     return rc;
 }
 
-static const char SQL_AUTHZ_GET[] = "SELECT id,account,ord,identifier,wildcard,status,expires,token,ch_type,ch_status,ch_validated,ch_error FROM authzs WHERE id=?";
+static const char SQL_AUTHZ_GET[] = "SELECT "
+                                    "id,account,ord,identifier,wildcard,status,expires,token,ch_"
+                                    "type,ch_status,ch_validated,ch_error FROM authzs WHERE id=?";
 
 int store_authz_get(struct store *s, const char *id, struct st_authz *a)
 {
@@ -423,7 +447,8 @@ int store_authz_get(struct store *s, const char *id, struct st_authz *a)
     return rc;
 }
 
-static const char SQL_AUTHZ_SET[] = "UPDATE authzs SET status=?, expires=?, ch_type=?, ch_status=?, ch_validated=?, ch_error=? WHERE id=?";
+static const char SQL_AUTHZ_SET[] = "UPDATE authzs SET status=?, expires=?, ch_type=?, "
+                                    "ch_status=?, ch_validated=?, ch_error=? WHERE id=?";
 
 int store_authz_set(struct store *s, const struct st_authz *a)
 {
@@ -444,14 +469,16 @@ int store_authz_set(struct store *s, const struct st_authz *a)
     return rc;
 }
 
-static const char SQL_CH_START[] = "UPDATE authzs SET ch_type=?, ch_status='processing' WHERE id=? AND status='pending' AND ch_status='pending'";
+static const char SQL_CH_START[] = "UPDATE authzs SET ch_type=?, ch_status='processing' WHERE id=? "
+                                   "AND status='pending' AND ch_status='pending'";
 
 int store_challenge_start(struct store *s, const char *authz, const char *type)
 {
     return run1(s, SQL_CH_START, type, authz, NULL);
 }
 
-static const char SQL_CERT_INS[] = "INSERT INTO certs(id,account,ord,serial,pem,created) VALUES(?,?,?,?,?,strftime('%s','now'))";
+static const char SQL_CERT_INS[] =
+    "INSERT INTO certs(id,account,ord,serial,pem,created) VALUES(?,?,?,?,?,strftime('%s','now'))";
 
 int store_cert_create(struct store *s, const char *account, const char *order, const char *serial,
                       const char *pem, char out_id[ST_ID])
@@ -473,7 +500,8 @@ int store_cert_create(struct store *s, const char *account, const char *order, c
 }
 
 static const char SQL_CERT_GET[] = "SELECT id,account,serial,pem,revoked FROM certs WHERE id=?";
-static const char SQL_CERT_BY_SERIAL[] = "SELECT id,account,serial,pem,revoked FROM certs WHERE serial=?";
+static const char SQL_CERT_BY_SERIAL[] =
+    "SELECT id,account,serial,pem,revoked FROM certs WHERE serial=?";
 
 static int get_cert(struct store *s, const char *sql, const char *key, struct st_cert *c)
 {
@@ -509,7 +537,8 @@ int store_cert_by_serial(struct store *s, const char *serial, struct st_cert *c)
     return get_cert(s, SQL_CERT_BY_SERIAL, serial, c);
 }
 
-static const char SQL_CERT_REVOKE[] = "UPDATE certs SET revoked=1, reason=? WHERE id=? AND revoked=0";
+static const char SQL_CERT_REVOKE[] =
+    "UPDATE certs SET revoked=1, reason=? WHERE id=? AND revoked=0";
 
 int store_cert_revoke(struct store *s, const char *id, int reason)
 {

@@ -12,7 +12,7 @@
 #define ST_ID 24
 #define ST_JWK 4096
 #define ST_TEXT 2048
-#define ST_MAX_KEYS 64       /* retained thumbprints loaded per validation */
+#define ST_MAX_KEYS 64 /* retained thumbprints loaded per validation */
 #define ST_MAX_IDENTIFIERS 100
 
 struct st_account {

@@ -75,7 +75,8 @@ static int fail_allowed(struct va *va, const char *key, int64_t now)
 {
     pthread_mutex_lock(&va->mu);
     struct fail_slot *s = fail_slot(va, key);
-    int ok = strcmp(s->key, key) || now - s->window_start >= VA_FAIL_WINDOW || s->count < VA_FAIL_LIMIT;
+    int ok =
+        strcmp(s->key, key) || now - s->window_start >= VA_FAIL_WINDOW || s->count < VA_FAIL_LIMIT;
     pthread_mutex_unlock(&va->mu);
     return ok;
 }
@@ -193,7 +194,10 @@ static void validate_persist(struct worker *w, const struct st_authz *a, struct 
     char key[sizeof a->identifier + ST_ID + 2];
     snprintf(key, sizeof key, "%s|%s", a->identifier, a->account);
     if (!fail_allowed(w->va, key, now))
-        return fail(o, "rateLimited", 429, "too many failed dns-persist-01 validations of %s by this account: retry later (V7)", a->identifier);
+        return fail(
+            o, "rateLimited", 429,
+            "too many failed dns-persist-01 validations of %s by this account: retry later (V7)",
+            a->identifier);
     if (store_account_get(ca->store, a->account, &acct))
         return fail(o, "serverInternal", 500, "the account is gone");
     char thumbs[ST_MAX_KEYS][48];
@@ -203,8 +207,13 @@ static void validate_persist(struct worker *w, const struct st_authz *a, struct 
         tp[i] = thumbs[i];
     char acct_url[600];
     snprintf(acct_url, sizeof acct_url, "%s/acme/acct/%s", ca->base, a->account);
-    struct dp_verify_params p = {ca->cfg.issuers, ca->cfg.n_issuers, acct_url, tp, nk,
-                                 ca->cfg.hash_prefix, 0,
+    struct dp_verify_params p = {ca->cfg.issuers,
+                                 ca->cfg.n_issuers,
+                                 acct_url,
+                                 tp,
+                                 nk,
+                                 ca->cfg.hash_prefix,
+                                 0,
                                  ca->cfg.draft01_compat ? DP_MODE_COMPAT : DP_MODE_DRAFT02};
     struct dp_error e;
     struct dp_verifier *v = dp_verifier_new(ca->dp, &p, &e);
@@ -220,7 +229,8 @@ static void validate_persist(struct worker *w, const struct st_authz *a, struct 
     struct dp_verdict first = {0};
     int have_first = 0;
     /* V5 from live state: the status just read from the store. */
-    enum dp_account_status st = strcmp(acct.status, "valid") ? DP_ACCOUNT_DEACTIVATED : DP_ACCOUNT_VALID;
+    enum dp_account_status st =
+        strcmp(acct.status, "valid") ? DP_ACCOUNT_DEACTIVATED : DP_ACCOUNT_VALID;
     for (size_t c = 0; c < nc && !o->valid; c++) {
         snprintf(name, sizeof name, "%s.%s", DP_VALIDATION_LABEL, cands[c]);
         struct lookup l;
@@ -256,7 +266,8 @@ static void validate_persist(struct worker *w, const struct st_authz *a, struct 
     dp_verifier_free(v);
 }
 
-static void key_authorization(const struct st_authz *a, const struct st_account *acct, char *out, size_t cap)
+static void key_authorization(const struct st_authz *a, const struct st_account *acct, char *out,
+                              size_t cap)
 {
     snprintf(out, cap, "%s.%s", a->token, acct->thumb);
 }
@@ -281,8 +292,11 @@ static void validate_dns01(struct worker *w, const struct st_authz *a, struct ou
         int found = 0;
         for (size_t i = 0; i < l.n && want; i++)
             found |= l.values[i] && !strcmp(l.values[i], want);
-        if (found) o->valid = 1;
-        else fail(o, "unauthorized", 403, "no TXT record at %s carries the expected digest %s", name, want ? want : "");
+        if (found)
+            o->valid = 1;
+        else
+            fail(o, "unauthorized", 403, "no TXT record at %s carries the expected digest %s", name,
+                 want ? want : "");
     }
     free(want);
     lookup_free(&l);
@@ -319,10 +333,12 @@ static void validate_http01(struct worker *w, const struct st_authz *a, struct o
     char ip[64];
     snprintf(ip, sizeof ip, "%s", l.ip);
     lookup_free(&l);
-    if (l.status == DP_DNS_FAILED) return fail(o, "dns", 400, "look-up of %s failed: %s", a->identifier, l.detail);
+    if (l.status == DP_DNS_FAILED)
+        return fail(o, "dns", 400, "look-up of %s failed: %s", a->identifier, l.detail);
     if (!ip[0]) return fail(o, "dns", 400, "%s has no A record", a->identifier);
     char u[sizeof a->identifier + sizeof a->token + 80], res[sizeof a->identifier + 90], ka[256];
-    snprintf(u, sizeof u, "http://%s:%d/.well-known/acme-challenge/%s", a->identifier, ca->cfg.http01_port, a->token);
+    snprintf(u, sizeof u, "http://%s:%d/.well-known/acme-challenge/%s", a->identifier,
+             ca->cfg.http01_port, a->token);
     snprintf(res, sizeof res, "%s:%d:%s", a->identifier, ca->cfg.http01_port, ip);
     key_authorization(a, &acct, ka, sizeof ka);
     struct curl_slist *rl = curl_slist_append(NULL, res);
@@ -340,11 +356,14 @@ static void validate_http01(struct worker *w, const struct st_authz *a, struct o
         rc = curl_easy_perform(c);
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
     curl_slist_free_all(rl);
-    while (b.len && (b.buf[b.len - 1] == '\n' || b.buf[b.len - 1] == '\r' || b.buf[b.len - 1] == ' '))
+    while (b.len &&
+           (b.buf[b.len - 1] == '\n' || b.buf[b.len - 1] == '\r' || b.buf[b.len - 1] == ' '))
         b.buf[--b.len] = '\0';
-    if (rc != CURLE_OK && !b.over) return fail(o, "connection", 400, "fetching %s: %s", u, curl_easy_strerror(rc));
+    if (rc != CURLE_OK && !b.over)
+        return fail(o, "connection", 400, "fetching %s: %s", u, curl_easy_strerror(rc));
     if (code != 200) return fail(o, "unauthorized", 403, "%s answered HTTP %ld", u, code);
-    if (b.over || strcmp(b.buf, ka)) return fail(o, "unauthorized", 403, "%s did not return the key authorization", u);
+    if (b.over || strcmp(b.buf, ka))
+        return fail(o, "unauthorized", 403, "%s did not return the key authorization", u);
     o->valid = 1;
 }
 
@@ -358,7 +377,8 @@ static void va_finish(struct ca *ca, struct st_authz *a, const struct outcome *o
         a->expires = now + ca->cfg.authz_lifetime;
         if (o->clamp && o->clamp < a->expires) a->expires = o->clamp; /* V6 */
         a->ch_error[0] = '\0';
-        if (!strcmp(a->ch_type, "dns-persist-01")) store_account_mark_persist(ca->store, a->account);
+        if (!strcmp(a->ch_type, "dns-persist-01"))
+            store_account_mark_persist(ca->store, a->account);
     } else {
         snprintf(a->status, sizeof a->status, "invalid");
         snprintf(a->ch_status, sizeof a->ch_status, "invalid");
@@ -390,9 +410,12 @@ static void *worker_main(void *arg)
         struct st_authz a;
         if (store_authz_get(va->ca->store, id, &a) || strcmp(a.ch_status, "processing")) continue;
         struct outcome o = {0};
-        if (!strcmp(a.ch_type, "dns-persist-01")) validate_persist(w, &a, &o);
-        else if (!strcmp(a.ch_type, "dns-01")) validate_dns01(w, &a, &o);
-        else validate_http01(w, &a, &o);
+        if (!strcmp(a.ch_type, "dns-persist-01"))
+            validate_persist(w, &a, &o);
+        else if (!strcmp(a.ch_type, "dns-01"))
+            validate_dns01(w, &a, &o);
+        else
+            validate_http01(w, &a, &o);
         va_finish(va->ca, &a, &o);
     }
     dp_resolver_free(w->res);
@@ -417,7 +440,8 @@ struct va *va_create(struct ca *ca, char *why, size_t cap)
     for (unsigned i = 0; i < n; i++) {
         struct worker *w = calloc(1, sizeof *w);
         struct dp_resolver_config rc = {ca->cfg.resolver[0] ? ca->cfg.resolver : NULL,
-                                        ca->cfg.trust_anchor[0] ? ca->cfg.trust_anchor : NULL, 0, 0, 0};
+                                        ca->cfg.trust_anchor[0] ? ca->cfg.trust_anchor : NULL, 0, 0,
+                                        0};
         struct dp_error e;
         if (!w || !(w->res = dp_resolver_new(&rc, &e)) || !(w->curl = curl_easy_init())) {
             snprintf(why, cap, "validation worker: %s", w && !w->res ? e.detail : "out of memory");

@@ -13,7 +13,8 @@ static const char *const CMD = "account";
 
 static void help(void)
 {
-    printf("usage: dnspersist account new --directory URL [--key FILE] [--key-type ec256|ec384|rsa2048|ed25519]\n"
+    printf("usage: dnspersist account new --directory URL [--key FILE] [--key-type "
+           "ec256|ec384|rsa2048|ed25519]\n"
            "           [--contact mailto:ADDR] [--agree-tos] [--eab-kid ID --eab-hmac-key B64]\n"
            "       dnspersist account show --directory URL\n"
            "       dnspersist account key-rollover --directory URL [--key-type T]\n"
@@ -40,7 +41,8 @@ int cmd_account(int argc, char **argv)
         return argc < 2 ? EXIT_USAGE : 0;
     }
     const char *verb = argv[1];
-    if (strcmp(verb, "new") && strcmp(verb, "show") && strcmp(verb, "key-rollover") && strcmp(verb, "deactivate"))
+    if (strcmp(verb, "new") && strcmp(verb, "show") && strcmp(verb, "key-rollover") &&
+        strcmp(verb, "deactivate"))
         return cli_usage(CMD, "unknown verb '%s': new, show, key-rollover or deactivate", verb);
     const char *state = NULL, *dir = NULL, *bundle = NULL, *keyfile = NULL, *contact = NULL;
     const char *eab_kid = NULL, *eab_key = NULL;
@@ -50,24 +52,44 @@ int cmd_account(int argc, char **argv)
     optind = 2;
     while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         switch (c) {
-        case 'S': state = optarg; break;
-        case 'D': dir = optarg; break;
-        case 'B': bundle = optarg; break;
-        case 'k': keyfile = optarg; break;
+        case 'S':
+            state = optarg;
+            break;
+        case 'D':
+            dir = optarg;
+            break;
+        case 'B':
+            bundle = optarg;
+            break;
+        case 'k':
+            keyfile = optarg;
+            break;
         case 't':
             if (dp_key_type_from_name(optarg, &kt) != DP_OK)
                 return cli_usage(CMD, "--key-type '%s': ec256, ec384, rsa2048 or ed25519", optarg);
             break;
         case 'c':
-            if (strncmp(optarg, "mailto:", 7)) return cli_usage(CMD, "--contact '%s': a mailto: URL", optarg);
+            if (strncmp(optarg, "mailto:", 7))
+                return cli_usage(CMD, "--contact '%s': a mailto: URL", optarg);
             contact = optarg;
             break;
-        case 'a': tos = 1; break;
-        case 'e': eab_kid = optarg; break;
-        case 'm': eab_key = optarg; break;
-        case 'y': yes = 1; break;
-        case 'h': help(); return 0;
-        default: return cli_bad_option(CMD, c, argv);
+        case 'a':
+            tos = 1;
+            break;
+        case 'e':
+            eab_kid = optarg;
+            break;
+        case 'm':
+            eab_key = optarg;
+            break;
+        case 'y':
+            yes = 1;
+            break;
+        case 'h':
+            help();
+            return 0;
+        default:
+            return cli_bad_option(CMD, c, argv);
         }
     }
     if (optind < argc) return cli_usage(CMD, "unexpected argument '%s'", argv[optind]);
@@ -80,7 +102,8 @@ int cmd_account(int argc, char **argv)
 
     if (!strcmp(verb, "new")) {
         if (s.acct.url[0]) {
-            printf("account %s (already registered)\nthumbprint %s\n", s.acct.url, dp_key_thumbprint(s.acct.key));
+            printf("account %s (already registered)\nthumbprint %s\n", s.acct.url,
+                   dp_key_thumbprint(s.acct.key));
             rc = 0;
             goto out;
         }
@@ -113,8 +136,9 @@ int cmd_account(int argc, char **argv)
         printf("account %s\nthumbprint %s\n", s.acct.url, dp_key_thumbprint(s.acct.key));
         rc = 0;
     } else if (!strcmp(verb, "show")) {
-        printf("directory  %s\naccount    %s\nkey        %s, thumbprint %s\nstate      %s\n", s.directory,
-               s.acct.url, dp_key_jws_alg(s.acct.key), dp_key_thumbprint(s.acct.key), s.acct.dir);
+        printf("directory  %s\naccount    %s\nkey        %s, thumbprint %s\nstate      %s\n",
+               s.directory, s.acct.url, dp_key_jws_alg(s.acct.key), dp_key_thumbprint(s.acct.key),
+               s.acct.dir);
         if (dp_acme_account_check(s.acme, &e) == DP_OK) {
             printf("status     valid (checked with POST-as-GET, A7)\n");
             rc = 0;
@@ -126,7 +150,10 @@ int cmd_account(int argc, char **argv)
         snprintf(newp, sizeof newp, "%s/account.key.new", s.acct.dir);
         snprintf(cur, sizeof cur, "%s/account.key", s.acct.dir);
         if (access(newp, F_OK) == 0) {
-            cli_error(CMD, "%s exists: an earlier key rollover did not finish; check with 'account show' which key the CA has, then remove one of them", newp);
+            cli_error(CMD,
+                      "%s exists: an earlier key rollover did not finish; check with 'account "
+                      "show' which key the CA has, then remove one of them",
+                      newp);
             goto out;
         }
         struct dp_key *nk = dp_key_generate(kt, &e);
@@ -146,17 +173,24 @@ int cmd_account(int argc, char **argv)
         }
         snprintf(oldp, sizeof oldp, "%s/account.key.old-%ld", s.acct.dir, (long)time(NULL));
         if (rename(cur, oldp) || rename(newp, cur)) {
-            cli_error(CMD, "the CA took the new key but %s could not be moved into place: rename %s to account.key by hand", newp, newp);
+            cli_error(CMD,
+                      "the CA took the new key but %s could not be moved into place: rename %s to "
+                      "account.key by hand",
+                      newp, newp);
             dp_key_free(nk);
             goto out;
         }
-        printf("account %s\nnew thumbprint %s\nold key kept as %s (records made with it still validate, A6)\n",
+        printf("account %s\nnew thumbprint %s\nold key kept as %s (records made with it still "
+               "validate, A6)\n",
                s.acct.url, dp_key_thumbprint(nk), oldp);
         dp_key_free(nk);
         rc = 0;
     } else {
         if (!yes) {
-            fprintf(stderr, "Deactivate %s? Its records stop validating at once and this cannot be undone. Type 'yes': ", s.acct.url);
+            fprintf(stderr,
+                    "Deactivate %s? Its records stop validating at once and this cannot be undone. "
+                    "Type 'yes': ",
+                    s.acct.url);
             char line[16] = "";
             if (!fgets(line, sizeof line, stdin) || strcmp(line, "yes\n")) {
                 cli_error(CMD, "not confirmed: nothing changed");

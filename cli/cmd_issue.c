@@ -30,18 +30,20 @@ static const char *CMD = "issue";
 
 static void help(void)
 {
-    printf("usage: dnspersist issue --directory URL [--key-type ec256|ec384|rsa2048|ed25519] [--out DIR]\n"
-           "           [--resolver ADDR[@PORT]] [--trust-anchor FILE] [--no-check] DOMAIN...\n"
-           "       dnspersist issue --directory URL --batch FILE [--concurrency N] [--retries N] ...\n"
-           "       dnspersist renew [--days N] [--state DIR] [--ca-bundle FILE] [--resolver ...]\n"
-           "common: [--state DIR] [--ca-bundle FILE]\n\n"
-           "issue obtains one certificate for DOMAIN... with dns-persist-01, after checking the\n"
-           "records as the CA will. Files: DIR (default STATE/certs/FIRST-NAME)/key.pem (0600),\n"
-           "cert.pem, chain.pem, fullchain.pem, meta.json.\n"
-           "--batch: one certificate per line (its names, blank-separated; # comments), issued\n"
-           "in parallel over kept-alive connections; one JSON line per certificate on stdout.\n"
-           "renew reissues every certificate issue wrote that expires within --days (default 30).\n\n"
-           "Exit codes: 0 every certificate issued, 1 a certificate failed, 2 usage error.\n");
+    printf(
+        "usage: dnspersist issue --directory URL [--key-type ec256|ec384|rsa2048|ed25519] [--out "
+        "DIR]\n"
+        "           [--resolver ADDR[@PORT]] [--trust-anchor FILE] [--no-check] DOMAIN...\n"
+        "       dnspersist issue --directory URL --batch FILE [--concurrency N] [--retries N] ...\n"
+        "       dnspersist renew [--days N] [--state DIR] [--ca-bundle FILE] [--resolver ...]\n"
+        "common: [--state DIR] [--ca-bundle FILE]\n\n"
+        "issue obtains one certificate for DOMAIN... with dns-persist-01, after checking the\n"
+        "records as the CA will. Files: DIR (default STATE/certs/FIRST-NAME)/key.pem (0600),\n"
+        "cert.pem, chain.pem, fullchain.pem, meta.json.\n"
+        "--batch: one certificate per line (its names, blank-separated; # comments), issued\n"
+        "in parallel over kept-alive connections; one JSON line per certificate on stdout.\n"
+        "renew reissues every certificate issue wrote that expires within --days (default 30).\n\n"
+        "Exit codes: 0 every certificate issued, 1 a certificate failed, 2 usage error.\n");
 }
 
 struct opts {
@@ -66,18 +68,20 @@ static int precheck(const struct opts *o, struct session *s, char **names, size_
     /* Compat: a CA that advertises a prefix may still take draft-01 records
      * (--draft01-compat), and the directory does not say; the pre-check must
      * not refuse what the CA would accept, and the CA has the last word. */
-    struct dp_verify_params p = {issuers, ni, s->acct.url, tp, nt, prefix, 0,
-                                 prefix ? DP_MODE_COMPAT : DP_MODE_DRAFT01};
+    struct dp_verify_params p = {
+        issuers, ni, s->acct.url, tp, nt, prefix, 0, prefix ? DP_MODE_COMPAT : DP_MODE_DRAFT01};
     int rc = cli_check_domains(CMD, &p, o->resolver, o->ta, 0, 0, (const char *const *)names, n,
                                (int64_t)time(NULL), 30, 0, 1);
     if (rc == EXIT_INVALID)
-        cli_error(CMD, "the CA would refuse: fix the records above first (or --no-check to order anyway)");
+        cli_error(
+            CMD,
+            "the CA would refuse: fix the records above first (or --no-check to order anyway)");
     return rc;
 }
 
 /* Writes key, certificate, chain and meta into dir. */
-static int write_files(const char *dir, const struct dp_key *ck, const char *chain, char **names, size_t n,
-                       const char *directory)
+static int write_files(const char *dir, const struct dp_key *ck, const char *chain, char **names,
+                       size_t n, const char *directory)
 {
     if (state_mkdir(dir)) return -1;
     const char *second = strstr(chain + 1, "-----BEGIN CERTIFICATE-----");
@@ -95,21 +99,25 @@ static int write_files(const char *dir, const struct dp_key *ck, const char *cha
     json_t *ns = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(ns, json_string(names[i]));
-    json_t *meta = json_pack("{s:o,s:s,s:I}", "names", ns, "directory", directory, "notAfter", (json_int_t)not_after);
+    json_t *meta = json_pack("{s:o,s:s,s:I}", "names", ns, "directory", directory, "notAfter",
+                             (json_int_t)not_after);
     char *ms = json_dumps(meta, JSON_INDENT(2));
     json_decref(meta);
-    int rc = (!leaf || !key || !ms || state_write(dir, "key.pem", key, 0600) ||
-              state_write(dir, "cert.pem", leaf, 0644) || state_write(dir, "chain.pem", second ? second : "", 0644) ||
-              state_write(dir, "fullchain.pem", chain, 0644) || state_write(dir, "meta.json", ms, 0644))
-                 ? -1
-                 : 0;
+    int rc =
+        (!leaf || !key || !ms || state_write(dir, "key.pem", key, 0600) ||
+         state_write(dir, "cert.pem", leaf, 0644) ||
+         state_write(dir, "chain.pem", second ? second : "", 0644) ||
+         state_write(dir, "fullchain.pem", chain, 0644) || state_write(dir, "meta.json", ms, 0644))
+            ? -1
+            : 0;
     free(leaf);
     free(key);
     free(ms);
     return rc;
 }
 
-static void out_dir(const struct opts *o, const struct session *s, const char *first, char *buf, size_t cap)
+static void out_dir(const struct opts *o, const struct session *s, const char *first, char *buf,
+                    size_t cap)
 {
     if (o->out) {
         snprintf(buf, cap, "%s", o->out);
@@ -120,8 +128,8 @@ static void out_dir(const struct opts *o, const struct session *s, const char *f
 }
 
 /* One certificate: order, validate, finalize, write. Returns a dp_code. */
-static dp_code issue_one(const struct opts *o, struct session *s, struct dp_acme *acme, char **names, size_t n,
-                         char *dir, size_t dircap, struct dp_error *e)
+static dp_code issue_one(const struct opts *o, struct session *s, struct dp_acme *acme,
+                         char **names, size_t n, char *dir, size_t dircap, struct dp_error *e)
 {
     struct dp_key *ck = dp_key_generate(o->kt, e);
     if (!ck) return e->code;
@@ -145,7 +153,8 @@ static int parse_line(char *line, char **names, int max, char (*store)[DP_DOMAIN
     line[strcspn(line, "#\r\n")] = '\0';
     int n = 0;
     for (char *t = strtok(line, " \t,"); t; t = strtok(NULL, " \t,")) {
-        if (n == max || dp_domain_normalize(t, store[n], DP_DOMAIN_ALLOW_WILDCARD, NULL) != DP_OK) return -1;
+        if (n == max || dp_domain_normalize(t, store[n], DP_DOMAIN_ALLOW_WILDCARD, NULL) != DP_OK)
+            return -1;
         names[n] = store[n];
         n++;
     }
@@ -188,15 +197,20 @@ static void *worker(void *arg)
         long wait = b->o->backoff_ms;
         for (;;) {
             j->attempts++;
-            dp_code rc = acme ? issue_one(b->o, b->s, acme, j->names, (size_t)j->n, j->dir, sizeof j->dir, &e) : DP_ERR_IO;
+            dp_code rc = acme ? issue_one(b->o, b->s, acme, j->names, (size_t)j->n, j->dir,
+                                          sizeof j->dir, &e)
+                              : DP_ERR_IO;
             if (rc == DP_OK) {
                 j->ok = 1;
                 break;
             }
             const struct dp_acme_problem *p = acme ? dp_acme_last_problem(acme) : NULL;
-            snprintf(j->error, sizeof j->error, "%s%s%s", p && p->type[0] ? p->type : "", p && p->type[0] ? ": " : "",
-                     acme ? (p && p->type[0] ? p->detail : e.detail) : "cannot reach the directory");
-            int permanent = rc == DP_ERR_UNAUTHORIZED || rc == DP_ERR_MALFORMED || rc == DP_ERR_UNSUPPORTED;
+            snprintf(j->error, sizeof j->error, "%s%s%s", p && p->type[0] ? p->type : "",
+                     p && p->type[0] ? ": " : "",
+                     acme ? (p && p->type[0] ? p->detail : e.detail)
+                          : "cannot reach the directory");
+            int permanent =
+                rc == DP_ERR_UNAUTHORIZED || rc == DP_ERR_MALFORMED || rc == DP_ERR_UNSUPPORTED;
             if (permanent || j->attempts > b->o->retries) break;
             struct timespec ts = {wait / 1000, (wait % 1000) * 1000000L};
             nanosleep(&ts, NULL);
@@ -208,16 +222,20 @@ static void *worker(void *arg)
         json_t *ns = json_array();
         for (int k = 0; k < j->n; k++)
             json_array_append_new(ns, json_string(j->names[k]));
-        json_t *r = json_pack("{s:o,s:s,s:i}", "names", ns, "status", j->ok ? "issued" : "failed", "attempts", j->attempts);
-        if (j->ok) json_object_set_new(r, "certificate", json_string(j->dir));
-        else json_object_set_new(r, "error", json_string(j->error));
+        json_t *r = json_pack("{s:o,s:s,s:i}", "names", ns, "status", j->ok ? "issued" : "failed",
+                              "attempts", j->attempts);
+        if (j->ok)
+            json_object_set_new(r, "certificate", json_string(j->dir));
+        else
+            json_object_set_new(r, "error", json_string(j->error));
         char *line = json_dumps(r, JSON_COMPACT);
         json_decref(r);
         if (b->progress) fprintf(stderr, "\r\033[K");
         printf("%s\n", line ? line : "{}");
         fflush(stdout);
         free(line);
-        if (b->progress) fprintf(stderr, "issue: %zu/%zu done, %zu failed", b->done, b->n, b->failed);
+        if (b->progress)
+            fprintf(stderr, "issue: %zu/%zu done, %zu failed", b->done, b->n, b->failed);
         pthread_mutex_unlock(&b->mu);
     }
     dp_acme_free(acme);
@@ -248,8 +266,8 @@ static int run_batch(const struct opts *o, struct session *s)
         snprintf(copy, sizeof copy, "%s", line);
         int k = parse_line(line, jobs[n].names, 100, jobs[n].store);
         if (k < 0) {
-            cli_error(CMD, "--batch %s line %zu: '%.*s' is not a list of domain names (draft 9.2)", o->batch, lineno,
-                      (int)strcspn(copy, "\r\n"), copy);
+            cli_error(CMD, "--batch %s line %zu: '%.*s' is not a list of domain names (draft 9.2)",
+                      o->batch, lineno, (int)strcspn(copy, "\r\n"), copy);
             rc = EXIT_USAGE;
             break;
         }
@@ -281,7 +299,9 @@ static int run_batch(const struct opts *o, struct session *s)
     if (b.failed) {
         cli_error(CMD, "%zu of %zu certificates failed:", b.failed, n);
         for (size_t i = 0; i < n; i++)
-            if (!jobs[i].ok) fprintf(stderr, "  %s: %s (%d attempts)\n", jobs[i].names[0], jobs[i].error, jobs[i].attempts);
+            if (!jobs[i].ok)
+                fprintf(stderr, "  %s: %s (%d attempts)\n", jobs[i].names[0], jobs[i].error,
+                        jobs[i].attempts);
     }
     free(jobs);
     return b.failed ? EXIT_INVALID : EXIT_VALID;
@@ -313,32 +333,55 @@ static int parse_opts(int argc, char **argv, int first, struct opts *o)
     optind = first;
     while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         switch (c) {
-        case 'S': o->state = optarg; break;
-        case 'D': o->directory = optarg; break;
-        case 'B': o->bundle = optarg; break;
+        case 'S':
+            o->state = optarg;
+            break;
+        case 'D':
+            o->directory = optarg;
+            break;
+        case 'B':
+            o->bundle = optarg;
+            break;
         case 't':
             if (dp_key_type_from_name(optarg, &o->kt) != DP_OK)
                 return cli_usage(CMD, "--key-type '%s': ec256, ec384, rsa2048 or ed25519", optarg);
             break;
-        case 'o': o->out = optarg; break;
-        case 'R': o->resolver = optarg; break;
-        case 'T': o->ta = optarg; break;
-        case 'n': o->no_check = 1; break;
-        case 'b': o->batch = optarg; break;
+        case 'o':
+            o->out = optarg;
+            break;
+        case 'R':
+            o->resolver = optarg;
+            break;
+        case 'T':
+            o->ta = optarg;
+            break;
+        case 'n':
+            o->no_check = 1;
+            break;
+        case 'b':
+            o->batch = optarg;
+            break;
         case 'c':
-            if ((o->concurrency = cli_parse_count(optarg, 256)) <= 0) return cli_usage(CMD, "--concurrency '%s': 1 to 256", optarg);
+            if ((o->concurrency = cli_parse_count(optarg, 256)) <= 0)
+                return cli_usage(CMD, "--concurrency '%s': 1 to 256", optarg);
             break;
         case 'r':
-            if ((o->retries = cli_parse_count(optarg, 10)) < 0) return cli_usage(CMD, "--retries '%s': 0 to 10", optarg);
+            if ((o->retries = cli_parse_count(optarg, 10)) < 0)
+                return cli_usage(CMD, "--retries '%s': 0 to 10", optarg);
             break;
         case 'w':
-            if ((o->backoff_ms = cli_parse_count(optarg, 600000)) < 0) return cli_usage(CMD, "--backoff-ms '%s'", optarg);
+            if ((o->backoff_ms = cli_parse_count(optarg, 600000)) < 0)
+                return cli_usage(CMD, "--backoff-ms '%s'", optarg);
             break;
         case 'd':
-            if ((o->days = cli_parse_count(optarg, 3650)) < 0) return cli_usage(CMD, "--days '%s': 0 to 3650", optarg);
+            if ((o->days = cli_parse_count(optarg, 3650)) < 0)
+                return cli_usage(CMD, "--days '%s': 0 to 3650", optarg);
             break;
-        case 'h': help(); return -1;
-        default: return cli_bad_option(CMD, c, argv);
+        case 'h':
+            help();
+            return -1;
+        default:
+            return cli_bad_option(CMD, c, argv);
         }
     }
     return 0;
@@ -350,8 +393,10 @@ int cmd_issue(int argc, char **argv)
     struct opts o;
     int rc = parse_opts(argc, argv, 1, &o);
     if (rc) return rc < 0 ? 0 : rc;
-    if (o.batch && optind < argc) return cli_usage(CMD, "give DOMAIN arguments or --batch, not both");
-    if (!o.batch && optind >= argc) return cli_usage(CMD, "at least one DOMAIN (or --batch FILE) is required");
+    if (o.batch && optind < argc)
+        return cli_usage(CMD, "give DOMAIN arguments or --batch, not both");
+    if (!o.batch && optind >= argc)
+        return cli_usage(CMD, "at least one DOMAIN (or --batch FILE) is required");
     size_t n = (size_t)(argc - optind);
     char(*store)[DP_DOMAIN_MAX + 3] = calloc(n ? n : 1, sizeof *store);
     char **names = calloc(n ? n : 1, sizeof *names);
@@ -459,7 +504,8 @@ int cmd_renew(int argc, char **argv)
             due = now >= ws;
             snprintf(why, sizeof why, "ARI window opens %s", cli_time_str(ws, t, sizeof t));
         } else {
-            if (ari != DP_ERR_UNSUPPORTED) cli_error(CMD, "%s: renewalInfo: %s (using --days)", names[0], e.detail);
+            if (ari != DP_ERR_UNSUPPORTED)
+                cli_error(CMD, "%s: renewalInfo: %s (using --days)", names[0], e.detail);
             due = na - now <= o.days * 86400;
             snprintf(why, sizeof why, "not within %ld days of notAfter", o.days);
         }
@@ -498,17 +544,26 @@ int cmd_revoke(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         switch (c) {
-        case 'S': state = optarg; break;
-        case 'D': dir = optarg; break;
-        case 'B': bundle = optarg; break;
+        case 'S':
+            state = optarg;
+            break;
+        case 'D':
+            dir = optarg;
+            break;
+        case 'B':
+            bundle = optarg;
+            break;
         case 'r':
             if ((reason = cli_parse_count(optarg, 10)) < 0 || reason == 7)
-                return cli_usage(CMD, "--reason '%s': an RFC 5280 reason code, 0-10 but not 7", optarg);
+                return cli_usage(CMD, "--reason '%s': an RFC 5280 reason code, 0-10 but not 7",
+                                 optarg);
             break;
         case 'h':
-            printf("usage: dnspersist revoke --directory URL [--reason N] [--state DIR] [--ca-bundle FILE] CERTFILE\n");
+            printf("usage: dnspersist revoke --directory URL [--reason N] [--state DIR] "
+                   "[--ca-bundle FILE] CERTFILE\n");
             return 0;
-        default: return cli_bad_option(CMD, c, argv);
+        default:
+            return cli_bad_option(CMD, c, argv);
         }
     }
     if (argc - optind != 1) return cli_usage(CMD, "exactly one CERTFILE is required");

@@ -40,12 +40,14 @@ static void help(void)
            "  --format F            zone (default): a zone-file line; value: the value alone;\n"
            "                        json: {\"name\",\"value\",\"strings\"}\n\n"
            "Live, from a CA (the values come from its directory and the stored account):\n"
-        "  dnspersist record --directory URL [--issuer NAME] [--state DIR] [--ca-bundle FILE]\n"
-        "           [--wildcard] [--persist-until T] [--any-domain] [--format F] DOMAIN...\n\n"
-        "dnspersist publish|unpublish --nsupdate SERVER[@PORT] --tsig-key FILE [record options] DOMAIN...\n"
-        "adds or removes the record with an RFC 2136 update signed with TSIG, leaving\n"
-        "other records at the name alone, then waits until the server answers accordingly.\n\n"
-        "Exit codes: 0 success, 1 the CA or the DNS server refused, 2 usage error, 3 internal error.\n");
+           "  dnspersist record --directory URL [--issuer NAME] [--state DIR] [--ca-bundle FILE]\n"
+           "           [--wildcard] [--persist-until T] [--any-domain] [--format F] DOMAIN...\n\n"
+           "dnspersist publish|unpublish --nsupdate SERVER[@PORT] --tsig-key FILE [record options] "
+           "DOMAIN...\n"
+           "adds or removes the record with an RFC 2136 update signed with TSIG, leaving\n"
+           "other records at the name alone, then waits until the server answers accordingly.\n\n"
+           "Exit codes: 0 success, 1 the CA or the DNS server refused, 2 usage error, 3 internal "
+           "error.\n");
 }
 
 static int record_main(int argc, char **argv, enum mode mode);
@@ -144,13 +146,24 @@ static int record_main(int argc, char **argv, enum mode mode)
                 return cli_usage(CMD, "--format '%s': use zone, value or json", optarg);
             format = optarg;
             break;
-        case 'S': state = optarg; break;
-        case 'D': directory = optarg; break;
-        case 'B': bundle = optarg; break;
-        case 'N': nsupdate = optarg; break;
-        case 'K': tsig = optarg; break;
+        case 'S':
+            state = optarg;
+            break;
+        case 'D':
+            directory = optarg;
+            break;
+        case 'B':
+            bundle = optarg;
+            break;
+        case 'N':
+            nsupdate = optarg;
+            break;
+        case 'K':
+            tsig = optarg;
+            break;
         case 'W':
-            if ((wait_ms = cli_parse_count(optarg, 600000)) < 0) return cli_usage(CMD, "--wait '%s': milliseconds", optarg);
+            if ((wait_ms = cli_parse_count(optarg, 600000)) < 0)
+                return cli_usage(CMD, "--wait '%s': milliseconds", optarg);
             break;
         case 'h':
             help();
@@ -173,18 +186,23 @@ static int record_main(int argc, char **argv, enum mode mode)
     /* Live mode: the values come from the CA and the stored account. */
     struct session sess;
     int live = directory != NULL;
-    char live_issuer[DP_DOMAIN_MAX + 3], live_prefix[1024], live_url[1024], live_thumb[DP_THUMBPRINT_BUF];
+    char live_issuer[DP_DOMAIN_MAX + 3], live_prefix[1024], live_url[1024],
+        live_thumb[DP_THUMBPRINT_BUF];
     char all_thumbs[16][DP_THUMBPRINT_BUF];
     size_t n_thumbs = 0;
     if (live) {
         if (url || thumb || keyfile || prefix)
-            return cli_usage(CMD, "--directory takes the account and prefix from the CA: drop --account-url, --thumbprint, --account-key and --hash-prefix");
+            return cli_usage(CMD, "--directory takes the account and prefix from the CA: drop "
+                                  "--account-url, --thumbprint, --account-key and --hash-prefix");
         int rc = session_open(CMD, state, directory, bundle, 1, &sess);
         if (rc) return rc;
         const char *const *names;
         size_t n_names = dp_acme_issuer_names(sess.acme, &names);
         if (!n_names) {
-            cli_error(CMD, "%s advertises no issuerDomainNames: it cannot take pre-provisioned dns-persist-01 records", sess.directory);
+            cli_error(CMD,
+                      "%s advertises no issuerDomainNames: it cannot take pre-provisioned "
+                      "dns-persist-01 records",
+                      sess.directory);
             session_close(&sess);
             return EXIT_INVALID;
         }
@@ -205,7 +223,10 @@ static int record_main(int argc, char **argv, enum mode mode)
         }
         const char *hp = dp_acme_hash_prefix(sess.acme);
         if (!hp) {
-            fprintf(stderr, "dnspersist: %s: %s has no accountHashPrefix: a draft-01 CA; writing the plain account URL\n", CMD, sess.directory);
+            fprintf(stderr,
+                    "dnspersist: %s: %s has no accountHashPrefix: a draft-01 CA; writing the plain "
+                    "account URL\n",
+                    CMD, sess.directory);
             draft01 = 1;
             any_domain = 0;
         }
@@ -296,16 +317,21 @@ static int record_main(int argc, char **argv, enum mode mode)
                 if (dp_record_parse(vals[k], strlen(vals[k]), &rec, NULL) != DP_OK ||
                     !dp_record_issuer_matches(rec.issuer, iss))
                     continue;
-                int mine = rec.accounturi.len == strlen(url) && !memcmp(rec.accounturi.ptr, url, rec.accounturi.len);
+                int mine = rec.accounturi.len == strlen(url) &&
+                           !memcmp(rec.accounturi.ptr, url, rec.accounturi.len);
                 for (size_t t = 0; !mine && !draft01 && t < n_thumbs; t++)
                     for (int form = 0; !mine && form < 2; form++)
                         for (unsigned a = DP_HASH_SHA256; !mine && a <= DP_HASH_SHA512; a <<= 1) {
-                            char *u = dp_hashuri_compute_alloc((dp_hash_alg)a, prefix, form ? "*" : base, all_thumbs[t], url, NULL);
-                            mine = u && strlen(u) == rec.accounturi.len && !memcmp(u, rec.accounturi.ptr, rec.accounturi.len);
+                            char *u =
+                                dp_hashuri_compute_alloc((dp_hash_alg)a, prefix, form ? "*" : base,
+                                                         all_thumbs[t], url, NULL);
+                            mine = u && strlen(u) == rec.accounturi.len &&
+                                   !memcmp(u, rec.accounturi.ptr, rec.accounturi.len);
                             free(u);
                         }
                 if (!mine) continue;
-                if (dp_update_txt(nsupdate, &key, name, vals[k], 0, 300, (unsigned)wait_ms, &e) != DP_OK) {
+                if (dp_update_txt(nsupdate, &key, name, vals[k], 0, 300, (unsigned)wait_ms, &e) !=
+                    DP_OK) {
                     cli_error(CMD, "%s: %s", name, e.detail);
                     rc = e.code == DP_ERR_INVAL ? EXIT_USAGE : EXIT_INVALID;
                 } else {
@@ -313,16 +339,19 @@ static int record_main(int argc, char **argv, enum mode mode)
                     removed++;
                 }
             }
-            if (rc == 0 && !removed) printf("nothing to remove at %s: no record of this account for %s\n", name, iss);
+            if (rc == 0 && !removed)
+                printf("nothing to remove at %s: no record of this account for %s\n", name, iss);
             dp_update_values_free(vals, nv);
         } else if (mode != MODE_RECORD) {
             char name[DP_VALIDATION_NAME_MAX];
             snprintf(name, sizeof name, "%s.%s", DP_VALIDATION_LABEL, base);
-            if (dp_update_txt(nsupdate, &key, name, value, mode == MODE_PUBLISH, 300, (unsigned)wait_ms, &e) != DP_OK) {
+            if (dp_update_txt(nsupdate, &key, name, value, mode == MODE_PUBLISH, 300,
+                              (unsigned)wait_ms, &e) != DP_OK) {
                 cli_error(CMD, "%s: %s", name, e.detail);
                 rc = e.code == DP_ERR_INVAL ? EXIT_USAGE : EXIT_INVALID;
             } else {
-                printf("%s %s. TXT \"%s\"\n", mode == MODE_PUBLISH ? "published" : "removed", name, value);
+                printf("%s %s. TXT \"%s\"\n", mode == MODE_PUBLISH ? "published" : "removed", name,
+                       value);
             }
         } else if (!strcmp(format, "value")) {
             printf("%s\n", value);

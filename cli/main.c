@@ -17,7 +17,8 @@ static const struct {
     {"publish", cmd_publish, "add the record with an RFC 2136 update (TSIG)"},
     {"unpublish", cmd_unpublish, "remove the record with an RFC 2136 update (TSIG)"},
     {"issue", cmd_issue, "obtain certificates with dns-persist-01 (one, or a batch)"},
-    {"renew", cmd_renew, "renew the certificates issue wrote that are near expiry (ARI when offered)"},
+    {"renew", cmd_renew,
+     "renew the certificates issue wrote that are near expiry (ARI when offered)"},
     {"revoke", cmd_revoke, "revoke a certificate with the account"},
 };
 

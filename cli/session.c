@@ -16,7 +16,8 @@ int session_open(const char *cmd, const char *state_dir, const char *directory,
     snprintf(s->directory, sizeof s->directory, "%s",
              state_directory(&s->st, directory, s->directory, sizeof s->directory));
     if (!strstr(s->directory, "://"))
-        return cli_usage(cmd, "--directory '%s' is neither a URL nor an alias in %s/config", directory, s->st.dir);
+        return cli_usage(cmd, "--directory '%s' is neither a URL nor an alias in %s/config",
+                         directory, s->st.dir);
     int rc = state_account_load(cmd, &s->st, s->directory, &s->acct);
     if (rc < 0) return EXIT_INVALID;
     if (need_account && (rc == 1 || !s->acct.url[0])) {
@@ -44,7 +45,8 @@ void session_close(struct session *s)
     state_account_free(&s->acct);
 }
 
-void session_error(const char *cmd, const struct session *s, const char *what, const struct dp_error *e)
+void session_error(const char *cmd, const struct session *s, const char *what,
+                   const struct dp_error *e)
 {
     const struct dp_acme_problem *p = s->acme ? dp_acme_last_problem(s->acme) : NULL;
     if (p && p->type[0])
@@ -63,7 +65,8 @@ size_t session_thumbprints(const struct account *a, char th[][DP_THUMBPRINT_BUF]
     char names[64][300];
     size_t k = 0;
     while (d && (de = readdir(d)) && k < 64)
-        if (!strncmp(de->d_name, "account.key.old-", 16)) snprintf(names[k++], sizeof names[0], "%s", de->d_name);
+        if (!strncmp(de->d_name, "account.key.old-", 16))
+            snprintf(names[k++], sizeof names[0], "%s", de->d_name);
     if (d) closedir(d);
     qsort(names, k, sizeof names[0], (int (*)(const void *, const void *))strcmp);
     for (size_t i = k; i-- > 0 && n < max;) {
@@ -75,4 +78,3 @@ size_t session_thumbprints(const struct account *a, char th[][DP_THUMBPRINT_BUF]
     }
     return n;
 }
-

@@ -27,7 +27,8 @@ size_t session_thumbprints(const struct account *a, char th[][DP_THUMBPRINT_BUF]
 
 /* The options every CA command takes. */
 #define CLI_SESSION_OPTIONS                                                                        \
-    {"state", required_argument, 0, 'S'}, {"directory", required_argument, 0, 'D'}, {             \
+    {"state", required_argument, 0, 'S'}, {"directory", required_argument, 0, 'D'},                \
+    {                                                                                              \
         "ca-bundle", required_argument, 0, 'B'                                                     \
     }
 

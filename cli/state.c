@@ -51,9 +51,12 @@ int state_write(const char *dir, const char *name, const char *data, int mode)
 int state_open(const char *cmd, const char *opt, struct state *st)
 {
     const char *xdg = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
-    if (opt) snprintf(st->dir, sizeof st->dir, "%s", opt);
-    else if (xdg && *xdg) snprintf(st->dir, sizeof st->dir, "%s/dnspersist", xdg);
-    else if (home && *home) snprintf(st->dir, sizeof st->dir, "%s/.local/share/dnspersist", home);
+    if (opt)
+        snprintf(st->dir, sizeof st->dir, "%s", opt);
+    else if (xdg && *xdg)
+        snprintf(st->dir, sizeof st->dir, "%s/dnspersist", xdg);
+    else if (home && *home)
+        snprintf(st->dir, sizeof st->dir, "%s/.local/share/dnspersist", home);
     else {
         cli_error(cmd, "no --state and no HOME: cannot place the state directory");
         return -1;
@@ -87,11 +90,12 @@ static void account_dir(const struct state *st, const char *directory, char *out
     unsigned char dg[32];
     unsigned int dl;
     EVP_Digest(directory, strlen(directory), dg, &dl, EVP_sha256(), NULL);
-    snprintf(out, cap, "%s/accounts/%02x%02x%02x%02x%02x%02x%02x%02x", st->dir, dg[0], dg[1], dg[2], dg[3],
-             dg[4], dg[5], dg[6], dg[7]);
+    snprintf(out, cap, "%s/accounts/%02x%02x%02x%02x%02x%02x%02x%02x", st->dir, dg[0], dg[1], dg[2],
+             dg[3], dg[4], dg[5], dg[6], dg[7]);
 }
 
-int state_account_load(const char *cmd, const struct state *st, const char *directory, struct account *a)
+int state_account_load(const char *cmd, const struct state *st, const char *directory,
+                       struct account *a)
 {
     memset(a, 0, sizeof *a);
     snprintf(a->directory, sizeof a->directory, "%s", directory);
@@ -102,7 +106,10 @@ int state_account_load(const char *cmd, const struct state *st, const char *dire
     int has_key = access(kp, F_OK) == 0, has_json = access(jp, F_OK) == 0;
     if (!has_key && !has_json) return 1;
     if (has_json && !has_key) {
-        cli_error(cmd, "%s: account.json without account.key: the state is half-written; restore the key or move the directory away", a->dir);
+        cli_error(cmd,
+                  "%s: account.json without account.key: the state is half-written; restore the "
+                  "key or move the directory away",
+                  a->dir);
         return -1;
     }
     struct dp_error e;
@@ -116,7 +123,8 @@ int state_account_load(const char *cmd, const struct state *st, const char *dire
         const char *url = json_string_value(json_object_get(o, "url"));
         if (!url) {
             json_decref(o);
-            cli_error(cmd, "%s: unreadable (%s): the state is half-written; fix or remove it", jp, je.text);
+            cli_error(cmd, "%s: unreadable (%s): the state is half-written; fix or remove it", jp,
+                      je.text);
             state_account_free(a);
             return -1;
         }

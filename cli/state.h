@@ -33,7 +33,8 @@ struct account {
 /* Resolves the state directory (creating it 0700). -1 after printing why. */
 int state_open(const char *cmd, const char *opt_dir, struct state *st);
 /* Expands a directory alias from the config file; returns url itself otherwise. */
-const char *state_directory(const struct state *st, const char *url_or_alias, char *buf, size_t cap);
+const char *state_directory(const struct state *st, const char *url_or_alias, char *buf,
+                            size_t cap);
 /* Loads the account for directory. Returns 0 (found), 1 (none yet), -1
  * (half-written or unreadable: printed). */
 int state_account_load(const char *cmd, const struct state *st, const char *directory,

@@ -37,7 +37,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check(v == DP_OK || v == DP_ERR_KEY || v == DP_ERR_UNSUPPORTED || v == DP_ERR_UNAUTHORIZED,
               "verify result");
         char tp[DP_THUMBPRINT_BUF];
-        if (v == DP_OK) check(dp_jws_jwk_thumbprint(j, tp, NULL) == DP_OK, "a verified key has a thumbprint");
+        if (v == DP_OK)
+            check(dp_jws_jwk_thumbprint(j, tp, NULL) == DP_OK, "a verified key has a thumbprint");
     }
     dp_jws_free(j);
     return 0;

@@ -24,7 +24,8 @@ struct dp_acme {
     struct dp_http *http;
     const struct dp_key *key;
     char *dir_url;
-    char new_nonce[1024], new_account[1024], new_order[1024], key_change[1024], revoke[1024], ari[1024];
+    char new_nonce[1024], new_account[1024], new_order[1024], key_change[1024], revoke[1024],
+        ari[1024];
     char *hash_prefix;
     char *issuers[DP_MAX_ISSUERS];
     size_t n_issuers;
@@ -80,7 +81,8 @@ static dp_code post(struct dp_acme *a, const char *url, const char *payload, int
 {
     for (int attempt = 0; attempt < 2; attempt++) {
         if (!a->nonce[0] && get_nonce(a, err) != DP_OK) return err ? err->code : DP_ERR_IO;
-        char *body = dp_jws_sign_alloc(a->key, use_jwk ? NULL : a->account, a->nonce, url, payload, err);
+        char *body =
+            dp_jws_sign_alloc(a->key, use_jwk ? NULL : a->account, a->nonce, url, payload, err);
         a->nonce[0] = '\0';
         if (!body) return err ? err->code : DP_ERR_CRYPTO;
         dp_code rc = dp__http_request(a->http, "POST", url, body, r, err);
@@ -109,7 +111,8 @@ static void copy_url(json_t *o, const char *k, char *out, size_t cap)
     snprintf(out, cap, "%s", s ? s : "");
 }
 
-struct dp_acme *dp_acme_new(const struct dp_acme_config *cfg, const struct dp_key *key, struct dp_error *err)
+struct dp_acme *dp_acme_new(const struct dp_acme_config *cfg, const struct dp_key *key,
+                            struct dp_error *err)
 {
     dp_error_clear(err);
     if (!cfg || !cfg->directory || !key) {
@@ -149,22 +152,26 @@ struct dp_acme *dp_acme_new(const struct dp_acme_config *cfg, const struct dp_ke
     if (hp) a->hash_prefix = strdup(hp);
     json_t *names = json_object_get(meta, "issuerDomainNames");
     /* Section 3.2: a nonconforming array is treated as absent. */
-    if (json_is_array(names) && json_array_size(names) >= 1 && json_array_size(names) <= DP_MAX_ISSUERS) {
+    if (json_is_array(names) && json_array_size(names) >= 1 &&
+        json_array_size(names) <= DP_MAX_ISSUERS) {
         size_t i;
         json_t *v;
         int good = 1;
-        json_array_foreach(names, i, v) {
+        json_array_foreach(names, i, v)
+        {
             char norm[DP_DOMAIN_MAX + 3];
             const char *s = json_string_value(v);
             good = good && s && dp_domain_normalize(s, norm, 0, NULL) == DP_OK && !strcmp(norm, s);
         }
-        json_array_foreach(names, i, v) {
+        json_array_foreach(names, i, v)
+        {
             if (good) a->issuers[a->n_issuers++] = strdup(json_string_value(v));
         }
     }
     json_decref(d);
     if (!a->new_nonce[0] || !a->new_account[0] || !a->new_order[0]) {
-        dp__fail(err, DP_ERR_IO, NULL, DP_NO_OFFSET, "%s lacks newNonce, newAccount or newOrder", cfg->directory);
+        dp__fail(err, DP_ERR_IO, NULL, DP_NO_OFFSET, "%s lacks newNonce, newAccount or newOrder",
+                 cfg->directory);
         dp_acme_free(a);
         return NULL;
     }
@@ -205,23 +212,28 @@ const char *dp_acme_account_url(const struct dp_acme *a)
 
 dp_code dp_acme_set_account_url(struct dp_acme *a, const char *url, struct dp_error *err)
 {
-    if (!url || strlen(url) >= sizeof a->account) return dp__fail(err, DP_ERR_INVAL, NULL, DP_NO_OFFSET, "bad account URL");
+    if (!url || strlen(url) >= sizeof a->account)
+        return dp__fail(err, DP_ERR_INVAL, NULL, DP_NO_OFFSET, "bad account URL");
     snprintf(a->account, sizeof a->account, "%s", url);
     return DP_OK;
 }
 
-dp_code dp_acme_set_eab(struct dp_acme *a, const char *kid, const char *hmac_b64url, struct dp_error *err)
+dp_code dp_acme_set_eab(struct dp_acme *a, const char *kid, const char *hmac_b64url,
+                        struct dp_error *err)
 {
     unsigned char k[256];
-    if (!kid || !hmac_b64url || strlen(kid) >= sizeof a->eab_kid || strlen(hmac_b64url) >= sizeof a->eab_key ||
+    if (!kid || !hmac_b64url || strlen(kid) >= sizeof a->eab_kid ||
+        strlen(hmac_b64url) >= sizeof a->eab_key ||
         dp__b64url_decode(hmac_b64url, strlen(hmac_b64url), k, sizeof k) == (size_t)-1)
-        return dp__fail(err, DP_ERR_INVAL, NULL, DP_NO_OFFSET, "the EAB key id or HMAC key (base64url) is unusable");
+        return dp__fail(err, DP_ERR_INVAL, NULL, DP_NO_OFFSET,
+                        "the EAB key id or HMAC key (base64url) is unusable");
     snprintf(a->eab_kid, sizeof a->eab_kid, "%s", kid);
     snprintf(a->eab_key, sizeof a->eab_key, "%s", hmac_b64url);
     return DP_OK;
 }
 
-dp_code dp_acme_account(struct dp_acme *a, int only_existing, const char *contact, int agree_tos, struct dp_error *err)
+dp_code dp_acme_account(struct dp_acme *a, int only_existing, const char *contact, int agree_tos,
+                        struct dp_error *err)
 {
     dp_error_clear(err);
     json_t *p = json_object();
@@ -248,8 +260,10 @@ dp_code dp_acme_account(struct dp_acme *a, int only_existing, const char *contac
         dp__http_resp_clear(&r);
         return problem_fail(a, err, "newAccount");
     }
-    if (!r.location[0]) rc = dp__fail(err, DP_ERR_IO, NULL, DP_NO_OFFSET, "newAccount gave no Location");
-    else snprintf(a->account, sizeof a->account, "%s", r.location);
+    if (!r.location[0])
+        rc = dp__fail(err, DP_ERR_IO, NULL, DP_NO_OFFSET, "newAccount gave no Location");
+    else
+        snprintf(a->account, sizeof a->account, "%s", r.location);
     dp__http_resp_clear(&r);
     return rc;
 }
@@ -264,11 +278,13 @@ dp_code dp_acme_account_check(struct dp_acme *a, struct dp_error *err)
     json_t *o = r.status == 200 ? body_json(&r) : NULL;
     const char *st = json_string_value(json_object_get(o, "status"));
     if (r.status >= 300 && r.status < 400)
-        rc = dp__fail(err, DP_ERR_UNAUTHORIZED, "A7", DP_NO_OFFSET, "the account URL redirects: refused (A7)");
+        rc = dp__fail(err, DP_ERR_UNAUTHORIZED, "A7", DP_NO_OFFSET,
+                      "the account URL redirects: refused (A7)");
     else if (r.status >= 400)
         rc = problem_fail(a, err, "account check (A7)");
     else if (!st || strcmp(st, "valid"))
-        rc = dp__fail(err, DP_ERR_UNAUTHORIZED, "A7", DP_NO_OFFSET, "the account is %s, not valid (A7)", st ? st : "of unknown status");
+        rc = dp__fail(err, DP_ERR_UNAUTHORIZED, "A7", DP_NO_OFFSET,
+                      "the account is %s, not valid (A7)", st ? st : "of unknown status");
     json_decref(o);
     dp__http_resp_clear(&r);
     return rc;
@@ -279,7 +295,8 @@ dp_code dp_acme_key_change(struct dp_acme *a, const struct dp_key *new_key, stru
     dp_error_clear(err);
     if (!a->account[0] || !a->key_change[0] || !new_key)
         return dp__fail(err, DP_ERR_INVAL, NULL, DP_NO_OFFSET, "no account, keyChange URL or key");
-    json_t *inner_p = json_pack("{s:s,s:o}", "account", a->account, "oldKey", json_loads(dp_key_jwk(a->key), 0, NULL));
+    json_t *inner_p = json_pack("{s:s,s:o}", "account", a->account, "oldKey",
+                                json_loads(dp_key_jwk(a->key), 0, NULL));
     char *ip = json_dumps(inner_p, JSON_COMPACT);
     json_decref(inner_p);
     char *inner = ip ? dp_jws_sign_alloc(new_key, NULL, NULL, a->key_change, ip, err) : NULL;
@@ -289,8 +306,10 @@ dp_code dp_acme_key_change(struct dp_acme *a, const struct dp_key *new_key, stru
     dp_code rc = post(a, a->key_change, inner, 0, &r, err);
     free(inner);
     if (rc != DP_OK) return rc;
-    if (r.status >= 400) rc = problem_fail(a, err, "keyChange");
-    else a->key = new_key;
+    if (r.status >= 400)
+        rc = problem_fail(a, err, "keyChange");
+    else
+        a->key = new_key;
     dp__http_resp_clear(&r);
     return rc;
 }
@@ -307,15 +326,20 @@ dp_code dp_acme_deactivate(struct dp_acme *a, struct dp_error *err)
 }
 
 /* POST-as-GET of url into a JSON object; NULL with err on failure. */
-static json_t *fetch(struct dp_acme *a, const char *url, struct dp_http_resp *keep, struct dp_error *err)
+static json_t *fetch(struct dp_acme *a, const char *url, struct dp_http_resp *keep,
+                     struct dp_error *err)
 {
     struct dp_http_resp r;
     if (post(a, url, NULL, 0, &r, err) != DP_OK) return NULL;
     json_t *o = NULL;
-    if (r.status >= 400) problem_fail(a, err, url);
-    else if (!(o = body_json(&r))) dp__fail(err, DP_ERR_IO, NULL, DP_NO_OFFSET, "%s: not JSON", url);
-    if (keep) *keep = r;
-    else dp__http_resp_clear(&r);
+    if (r.status >= 400)
+        problem_fail(a, err, url);
+    else if (!(o = body_json(&r)))
+        dp__fail(err, DP_ERR_IO, NULL, DP_NO_OFFSET, "%s: not JSON", url);
+    if (keep)
+        *keep = r;
+    else
+        dp__http_resp_clear(&r);
     return o;
 }
 
@@ -341,7 +365,8 @@ static dp_code check_challenge(struct dp_acme *a, json_t *ch, struct dp_error *e
     size_t n = json_array_size(names);
     if (!json_is_array(names) || n == 0 || n > DP_MAX_ISSUERS)
         return dp__fail(err, DP_ERR_MALFORMED, "A4", DP_NO_OFFSET,
-                        "the challenge carries %zu issuer domain names; 1 to 10 are allowed (A4)", n);
+                        "the challenge carries %zu issuer domain names; 1 to 10 are allowed (A4)",
+                        n);
     for (size_t k = 0; k < a->n_issuers; k++) {
         int found = 0;
         for (size_t i = 0; i < n; i++) {
@@ -350,7 +375,8 @@ static dp_code check_challenge(struct dp_acme *a, json_t *ch, struct dp_error *e
         }
         if (!found)
             return dp__fail(err, DP_ERR_MALFORMED, "A4", DP_NO_OFFSET,
-                            "the challenge lacks the directory's issuer name %s (A4)", a->issuers[k]);
+                            "the challenge lacks the directory's issuer name %s (A4)",
+                            a->issuers[k]);
     }
     return DP_OK;
 }
@@ -369,7 +395,8 @@ static json_t *poll_until(struct dp_acme *a, const char *url, double deadline, s
         if (!st || (strcmp(st, "pending") && strcmp(st, "processing"))) return o;
         json_decref(o);
         if (mono_ms() > deadline) {
-            dp__fail(err, DP_ERR_IO, NULL, DP_NO_OFFSET, "%s still %s after %u ms", url, st, a->poll_ms);
+            dp__fail(err, DP_ERR_IO, NULL, DP_NO_OFFSET, "%s still %s after %u ms", url, st,
+                     a->poll_ms);
             return NULL;
         }
         sleep_ms(ra > 0 && ra < 10 ? (unsigned)ra * 1000 : wait);
@@ -405,8 +432,11 @@ dp_code dp_acme_order_new(struct dp_acme *a, const char *const *names, size_t n,
 {
     dp_error_clear(err);
     memset(&a->problem, 0, sizeof a->problem);
-    if (!names || !n || !out) return dp__fail(err, DP_ERR_INVAL, NULL, DP_NO_OFFSET, "NULL argument");
-    if (!a->account[0]) return dp__fail(err, DP_ERR_INVAL, NULL, DP_NO_OFFSET, "no account: call dp_acme_account first");
+    if (!names || !n || !out)
+        return dp__fail(err, DP_ERR_INVAL, NULL, DP_NO_OFFSET, "NULL argument");
+    if (!a->account[0])
+        return dp__fail(err, DP_ERR_INVAL, NULL, DP_NO_OFFSET,
+                        "no account: call dp_acme_account first");
     *out = NULL;
     struct dp_acme_order *o = calloc(1, sizeof *o);
     if (!o || !(o->names = calloc(n, sizeof *o->names))) {
@@ -434,8 +464,10 @@ dp_code dp_acme_order_new(struct dp_acme *a, const char *const *names, size_t n,
     o->obj = body_json(&r);
     dp__http_resp_clear(&r);
     copy_url(o->obj, "finalize", o->finalize, sizeof o->finalize);
-    if (!json_is_array(json_object_get(o->obj, "authorizations")) || !o->finalize[0] || !o->url[0]) {
-        rc = dp__fail(err, DP_ERR_IO, NULL, DP_NO_OFFSET, "newOrder answered without authorizations, finalize or Location");
+    if (!json_is_array(json_object_get(o->obj, "authorizations")) || !o->finalize[0] ||
+        !o->url[0]) {
+        rc = dp__fail(err, DP_ERR_IO, NULL, DP_NO_OFFSET,
+                      "newOrder answered without authorizations, finalize or Location");
         goto fail;
     }
     *out = o;
@@ -454,7 +486,8 @@ dp_code dp_acme_order_validate(struct dp_acme *a, struct dp_acme_order *o, struc
     dp_code rc = DP_OK;
     size_t i;
     /* Answer every pending authorization first, then wait for them together. */
-    json_array_foreach(azs, i, az) {
+    json_array_foreach(azs, i, az)
+    {
         const char *u = json_string_value(az);
         if (!u || !(authz = fetch(a, u, NULL, err))) {
             rc = err ? err->code : DP_ERR_IO;
@@ -467,13 +500,17 @@ dp_code dp_acme_order_validate(struct dp_acme *a, struct dp_acme_order *o, struc
         }
         json_t *chs = json_object_get(authz, "challenges"), *ch, *mine = NULL;
         size_t k;
-        json_array_foreach(chs, k, ch) {
-            if (!strcmp(json_string_value(json_object_get(ch, "type")) ?: "", "dns-persist-01")) mine = ch;
+        json_array_foreach(chs, k, ch)
+        {
+            if (!strcmp(json_string_value(json_object_get(ch, "type")) ?: "", "dns-persist-01"))
+                mine = ch;
         }
         if (!mine) {
-            rc = dp__fail(err, DP_ERR_UNSUPPORTED, NULL, DP_NO_OFFSET,
-                          "the CA offers no dns-persist-01 challenge for %s",
-                          json_string_value(json_object_get(json_object_get(authz, "identifier"), "value")) ?: "?");
+            rc = dp__fail(
+                err, DP_ERR_UNSUPPORTED, NULL, DP_NO_OFFSET,
+                "the CA offers no dns-persist-01 challenge for %s",
+                json_string_value(json_object_get(json_object_get(authz, "identifier"), "value"))
+                    ?: "?");
             goto out;
         }
         if ((rc = check_challenge(a, mine, err)) != DP_OK) goto out;
@@ -494,7 +531,8 @@ dp_code dp_acme_order_validate(struct dp_acme *a, struct dp_acme_order *o, struc
         json_decref(authz);
         authz = NULL;
     }
-    json_array_foreach(azs, i, az) {
+    json_array_foreach(azs, i, az)
+    {
         if (!(authz = poll_until(a, json_string_value(az), deadline, err))) {
             rc = err ? err->code : DP_ERR_IO;
             goto out;
@@ -505,11 +543,14 @@ dp_code dp_acme_order_validate(struct dp_acme *a, struct dp_acme_order *o, struc
             json_t *chs = json_object_get(authz, "challenges"), *ch;
             size_t k;
             memset(&a->problem, 0, sizeof a->problem);
-            json_array_foreach(chs, k, ch) {
+            json_array_foreach(chs, k, ch)
+            {
                 json_t *e = json_object_get(ch, "error");
                 if (e) {
-                    snprintf(a->problem.type, sizeof a->problem.type, "%s", json_string_value(json_object_get(e, "type")) ?: "");
-                    snprintf(a->problem.detail, sizeof a->problem.detail, "%s", json_string_value(json_object_get(e, "detail")) ?: "");
+                    snprintf(a->problem.type, sizeof a->problem.type, "%s",
+                             json_string_value(json_object_get(e, "type")) ?: "");
+                    snprintf(a->problem.detail, sizeof a->problem.detail, "%s",
+                             json_string_value(json_object_get(e, "detail")) ?: "");
                     a->problem.status = (int)json_integer_value(json_object_get(e, "status"));
                 }
             }
@@ -524,11 +565,13 @@ out:
     return rc;
 }
 
-dp_code dp_acme_order_finalize(struct dp_acme *a, struct dp_acme_order *o, const struct dp_key *cert_key,
-                               char **chain_pem, struct dp_error *err)
+dp_code dp_acme_order_finalize(struct dp_acme *a, struct dp_acme_order *o,
+                               const struct dp_key *cert_key, char **chain_pem,
+                               struct dp_error *err)
 {
     dp_error_clear(err);
-    if (!cert_key || !chain_pem) return dp__fail(err, DP_ERR_INVAL, NULL, DP_NO_OFFSET, "NULL argument");
+    if (!cert_key || !chain_pem)
+        return dp__fail(err, DP_ERR_INVAL, NULL, DP_NO_OFFSET, "NULL argument");
     *chain_pem = NULL;
     double deadline = mono_ms() + a->poll_ms;
     unsigned char *csr = NULL;
@@ -564,15 +607,20 @@ dp_code dp_acme_order_finalize(struct dp_acme *a, struct dp_acme_order *o, const
         goto out;
     }
     copy_url(order, "certificate", cert_url, sizeof cert_url);
-    if (strcmp(json_string_value(json_object_get(order, "status")) ?: "", "valid") || !cert_url[0]) {
-        rc = dp__fail(err, DP_ERR_IO, NULL, DP_NO_OFFSET, "the order ended %s without a certificate",
-                      json_string_value(json_object_get(order, "status")) ?: "?");
+    if (strcmp(json_string_value(json_object_get(order, "status")) ?: "", "valid") ||
+        !cert_url[0]) {
+        rc =
+            dp__fail(err, DP_ERR_IO, NULL, DP_NO_OFFSET, "the order ended %s without a certificate",
+                     json_string_value(json_object_get(order, "status")) ?: "?");
         goto out;
     }
     if ((rc = post(a, cert_url, NULL, 0, &r, err)) != DP_OK) goto out;
     if (r.status != 200 || !r.body || !strstr(r.body, "-----BEGIN CERTIFICATE-----")) {
-        if (r.status >= 400) rc = problem_fail(a, err, "certificate download");
-        else rc = dp__fail(err, DP_ERR_IO, NULL, DP_NO_OFFSET, "the certificate download is not PEM");
+        if (r.status >= 400)
+            rc = problem_fail(a, err, "certificate download");
+        else
+            rc =
+                dp__fail(err, DP_ERR_IO, NULL, DP_NO_OFFSET, "the certificate download is not PEM");
         dp__http_resp_clear(&r);
         goto out;
     }
@@ -587,8 +635,8 @@ out:
     return rc;
 }
 
-dp_code dp_acme_issue(struct dp_acme *a, const char *const *names, size_t n, const struct dp_key *cert_key,
-                      char **chain_pem, struct dp_error *err)
+dp_code dp_acme_issue(struct dp_acme *a, const char *const *names, size_t n,
+                      const struct dp_key *cert_key, char **chain_pem, struct dp_error *err)
 {
     struct dp_acme_order *o = NULL;
     if (chain_pem) *chain_pem = NULL;
@@ -599,12 +647,15 @@ dp_code dp_acme_issue(struct dp_acme *a, const char *const *names, size_t n, con
     return rc;
 }
 
-dp_code dp_acme_revoke(struct dp_acme *a, const char *cert_pem, int reason, const struct dp_key *cert_key,
-                       struct dp_error *err)
+dp_code dp_acme_revoke(struct dp_acme *a, const char *cert_pem, int reason,
+                       const struct dp_key *cert_key, struct dp_error *err)
 {
     dp_error_clear(err);
-    if (!cert_pem || !a->revoke[0]) return dp__fail(err, DP_ERR_INVAL, NULL, DP_NO_OFFSET, "no certificate or no revokeCert URL");
-    if (!cert_key && !a->account[0]) return dp__fail(err, DP_ERR_INVAL, NULL, DP_NO_OFFSET, "no account");
+    if (!cert_pem || !a->revoke[0])
+        return dp__fail(err, DP_ERR_INVAL, NULL, DP_NO_OFFSET,
+                        "no certificate or no revokeCert URL");
+    if (!cert_key && !a->account[0])
+        return dp__fail(err, DP_ERR_INVAL, NULL, DP_NO_OFFSET, "no account");
     BIO *b = BIO_new_mem_buf(cert_pem, -1);
     X509 *x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
     BIO_free(b);
@@ -642,13 +693,17 @@ dp_code dp_acme_renewal_info(struct dp_acme *a, const char *cert_pem, int64_t *s
                              struct dp_error *err)
 {
     dp_error_clear(err);
-    if (!a->ari[0]) return dp__fail(err, DP_ERR_UNSUPPORTED, NULL, DP_NO_OFFSET, "the directory offers no renewalInfo");
+    if (!a->ari[0])
+        return dp__fail(err, DP_ERR_UNSUPPORTED, NULL, DP_NO_OFFSET,
+                        "the directory offers no renewalInfo");
     BIO *b = cert_pem ? BIO_new_mem_buf(cert_pem, -1) : NULL;
     X509 *x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
     BIO_free(b);
     const ASN1_OCTET_STRING *kid = x ? X509_get0_authority_key_id(x) : NULL;
     const ASN1_INTEGER *ser = x ? X509_get0_serialNumber(x) : NULL;
-    char *k64 = kid ? dp_b64url_encode_alloc(ASN1_STRING_get0_data(kid), (size_t)ASN1_STRING_length(kid)) : NULL;
+    char *k64 =
+        kid ? dp_b64url_encode_alloc(ASN1_STRING_get0_data(kid), (size_t)ASN1_STRING_length(kid))
+            : NULL;
     /* The serial as DER INTEGER content: a leading zero keeps it positive. */
     unsigned char sb[64];
     size_t sl = 0;
@@ -665,7 +720,8 @@ dp_code dp_acme_renewal_info(struct dp_acme *a, const char *cert_pem, int64_t *s
     X509_free(x);
     dp_code rc;
     if (!k64 || !s64) {
-        rc = dp__fail(err, DP_ERR_INVAL, NULL, DP_NO_OFFSET, "not a PEM certificate with an authority key identifier");
+        rc = dp__fail(err, DP_ERR_INVAL, NULL, DP_NO_OFFSET,
+                      "not a PEM certificate with an authority key identifier");
     } else {
         char u[2048];
         snprintf(u, sizeof u, "%s/%s.%s", a->ari, k64, s64);
@@ -680,7 +736,8 @@ dp_code dp_acme_renewal_info(struct dp_acme *a, const char *cert_pem, int64_t *s
                 take_problem(a, &r);
                 rc = problem_fail(a, err, "renewalInfo");
             } else if (*start < 0 || *end < *start) {
-                rc = dp__fail(err, DP_ERR_IO, NULL, DP_NO_OFFSET, "renewalInfo answered without a usable suggestedWindow");
+                rc = dp__fail(err, DP_ERR_IO, NULL, DP_NO_OFFSET,
+                              "renewalInfo answered without a usable suggestedWindow");
             }
             json_decref(o);
             dp__http_resp_clear(&r);

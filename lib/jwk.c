@@ -240,7 +240,7 @@ json_t *dp__jwk_required(json_t *in, struct dp_error *err)
     if (!o) {
         dp__fail(err, DP_ERR_NOMEM, NULL, DP_NO_OFFSET, "out of memory");
     } else if (kty && !strcmp(kty, "EC")) {
-        size_t size = !crv                     ? 0
+        size_t size = !crv                    ? 0
                       : !strcmp(crv, "P-256") ? 32
                       : !strcmp(crv, "P-384") ? 48
                       : !strcmp(crv, "P-521") ? 66
@@ -375,7 +375,8 @@ dp_code dp_jwk_thumbprint_cert(const unsigned char *der, size_t len, char out[DP
     EVP_PKEY *pk = x ? X509_get0_pubkey(x) : NULL;
     json_t *jwk = pk ? dp__jwk_from_pkey(pk, err) : NULL;
     dp_code rc = jwk ? thumbprint_of(jwk, out, err)
-                     : dp__fail(err, DP_ERR_KEY, NULL, DP_NO_OFFSET, "not a certificate with a supported key");
+                     : dp__fail(err, DP_ERR_KEY, NULL, DP_NO_OFFSET,
+                                "not a certificate with a supported key");
     json_decref(jwk);
     X509_free(x);
     ERR_clear_error();

@@ -64,7 +64,8 @@ char *dp_jws_sign_alloc(const struct dp_key *key, const char *kid, const char *n
     out = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
 done:
-    if (!out && err && err->code == DP_OK) dp__fail(err, DP_ERR_NOMEM, NULL, DP_NO_OFFSET, "out of memory");
+    if (!out && err && err->code == DP_OK)
+        dp__fail(err, DP_ERR_NOMEM, NULL, DP_NO_OFFSET, "out of memory");
     free(hb);
     free(pb);
     free(input);
@@ -132,7 +133,8 @@ dp_code dp_jws_parse(const char *body, size_t len, struct dp_jws **out, struct d
         goto fail;
     }
     if (json_object_get(o, "signatures") || json_object_get(o, "header")) {
-        dp__fail(err, rc, NULL, DP_NO_OFFSET, "only the flattened JWS serialization with no unprotected header is accepted");
+        dp__fail(err, rc, NULL, DP_NO_OFFSET,
+                 "only the flattened JWS serialization with no unprotected header is accepted");
         goto fail;
     }
     const char *ps = json_string_value(json_object_get(o, "protected"));
@@ -144,7 +146,8 @@ dp_code dp_jws_parse(const char *body, size_t len, struct dp_jws **out, struct d
     j->sig = member(o, "signature", &j->sig_len);
     if (!ps || !pl || !h || !p || !j->sig) {
         free(h);
-        dp__fail(err, rc, NULL, DP_NO_OFFSET, "protected, payload and signature must be base64url strings");
+        dp__fail(err, rc, NULL, DP_NO_OFFSET,
+                 "protected, payload and signature must be base64url strings");
         goto fail;
     }
     hdr = json_loadb((const char *)h, hl, JSON_REJECT_DUPLICATES, &je);
@@ -171,8 +174,10 @@ dp_code dp_jws_parse(const char *body, size_t len, struct dp_jws **out, struct d
                       "alg '%.32s' is not accepted (ES256, ES384, ES512, RS256, EdDSA)", j->alg);
         goto fail;
     }
-    if (!j->kid == !jwk || (jwk && !json_is_object(jwk)) || (json_object_get(hdr, "kid") && !j->kid)) {
-        dp__fail(err, rc, NULL, DP_NO_OFFSET, "the protected header needs exactly one of jwk and kid");
+    if (!j->kid == !jwk || (jwk && !json_is_object(jwk)) ||
+        (json_object_get(hdr, "kid") && !j->kid)) {
+        dp__fail(err, rc, NULL, DP_NO_OFFSET,
+                 "the protected header needs exactly one of jwk and kid");
         goto fail;
     }
     if (jwk && !(j->jwk = json_dumps(jwk, JSON_COMPACT | JSON_SORT_KEYS))) goto fail;
@@ -190,16 +195,18 @@ fail:
     return err ? err->code : rc;
 }
 
-dp_code dp_jws_jwk_thumbprint(const struct dp_jws *jws, char out[DP_THUMBPRINT_BUF], struct dp_error *err)
+dp_code dp_jws_jwk_thumbprint(const struct dp_jws *jws, char out[DP_THUMBPRINT_BUF],
+                              struct dp_error *err)
 {
-    if (!jws || !jws->jwk) return dp__fail(err, DP_ERR_INVAL, NULL, DP_NO_OFFSET, "no jwk in the header");
+    if (!jws || !jws->jwk)
+        return dp__fail(err, DP_ERR_INVAL, NULL, DP_NO_OFFSET, "no jwk in the header");
     return dp_jwk_thumbprint_json(jws->jwk, strlen(jws->jwk), out, err);
 }
 
 struct dp_pubkey {
     EVP_PKEY *pk;
-    EVP_MD *md;   /* fetched once; NULL for Ed25519 */
-    size_t half;  /* ECDSA: octets per signature half */
+    EVP_MD *md;  /* fetched once; NULL for Ed25519 */
+    size_t half; /* ECDSA: octets per signature half */
     const char *alg;
     int refs;
 };
@@ -266,7 +273,8 @@ dp_code dp_jws_verify_key(const struct dp_jws *j, const struct dp_pubkey *k, str
     dp_error_clear(err);
     if (!j || !k) return dp__fail(err, DP_ERR_INVAL, NULL, DP_NO_OFFSET, "NULL argument");
     if (strcmp(j->alg, k->alg))
-        return dp__fail(err, DP_ERR_UNSUPPORTED, NULL, DP_NO_OFFSET, "alg %s does not fit the key", j->alg);
+        return dp__fail(err, DP_ERR_UNSUPPORTED, NULL, DP_NO_OFFSET, "alg %s does not fit the key",
+                        j->alg);
     const unsigned char *sig = j->sig;
     size_t sl = j->sig_len;
     unsigned char *der = NULL;
@@ -274,7 +282,8 @@ dp_code dp_jws_verify_key(const struct dp_jws *j, const struct dp_pubkey *k, str
     if (k->half) { /* JWS carries r||s; OpenSSL wants DER */
         if (sl != 2 * k->half) goto done;
         ECDSA_SIG *es = ECDSA_SIG_new();
-        BIGNUM *r = BN_bin2bn(sig, (int)k->half, NULL), *s = BN_bin2bn(sig + k->half, (int)k->half, NULL);
+        BIGNUM *r = BN_bin2bn(sig, (int)k->half, NULL),
+               *s = BN_bin2bn(sig + k->half, (int)k->half, NULL);
         if (!es || !r || !s || !ECDSA_SIG_set0(es, r, s)) {
             BN_free(r);
             BN_free(s);
@@ -295,7 +304,9 @@ dp_code dp_jws_verify_key(const struct dp_jws *j, const struct dp_pubkey *k, str
 done:
     OPENSSL_free(der);
     ERR_clear_error();
-    if (!ok) return dp__fail(err, DP_ERR_UNAUTHORIZED, NULL, DP_NO_OFFSET, "JWS signature does not verify");
+    if (!ok)
+        return dp__fail(err, DP_ERR_UNAUTHORIZED, NULL, DP_NO_OFFSET,
+                        "JWS signature does not verify");
     return DP_OK;
 }
 
@@ -336,7 +347,8 @@ char *dp_jws_eab_alloc(const struct dp_key *account_key, const char *kid, const 
     char *hs = json_dumps(h, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(h);
     const char *jwk = dp_key_jwk(account_key);
-    char *hb = hs ? dp_b64url_encode_alloc(hs, strlen(hs)) : NULL, *pb = dp_b64url_encode_alloc(jwk, strlen(jwk));
+    char *hb = hs ? dp_b64url_encode_alloc(hs, strlen(hs)) : NULL,
+         *pb = dp_b64url_encode_alloc(jwk, strlen(jwk));
     free(hs);
     char *input = NULL, *sb = NULL, *out = NULL;
     unsigned char mac[64];
@@ -348,7 +360,8 @@ char *dp_jws_eab_alloc(const struct dp_key *account_key, const char *kid, const 
         goto done;
     }
     sb = dp_b64url_encode_alloc(mac, ml);
-    json_t *o = sb ? json_pack("{s:s,s:s,s:s}", "protected", hb, "payload", pb, "signature", sb) : NULL;
+    json_t *o =
+        sb ? json_pack("{s:s,s:s,s:s}", "protected", hb, "payload", pb, "signature", sb) : NULL;
     out = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
 done:
@@ -367,7 +380,8 @@ static json_t *eab_header(json_t *o)
     size_t pl = strlen(p);
     unsigned char *buf = malloc(pl + 1);
     size_t n = buf ? dp__b64url_decode(p, pl, buf, pl) : (size_t)-1;
-    json_t *h = n == (size_t)-1 ? NULL : json_loadb((const char *)buf, n, JSON_REJECT_DUPLICATES, NULL);
+    json_t *h =
+        n == (size_t)-1 ? NULL : json_loadb((const char *)buf, n, JSON_REJECT_DUPLICATES, NULL);
     free(buf);
     if (!json_is_object(h)) {
         json_decref(h);
@@ -381,7 +395,9 @@ dp_code dp_jws_eab_kid(const char *eab_json, char *kid, size_t cap, struct dp_er
     dp_error_clear(err);
     json_t *o = eab_json ? json_loads(eab_json, 0, NULL) : NULL, *h = o ? eab_header(o) : NULL;
     const char *k = json_string_value(json_object_get(h, "kid"));
-    dp_code rc = k ? DP_OK : dp__fail(err, DP_ERR_MALFORMED, NULL, DP_NO_OFFSET, "externalAccountBinding has no kid");
+    dp_code rc = k ? DP_OK
+                   : dp__fail(err, DP_ERR_MALFORMED, NULL, DP_NO_OFFSET,
+                              "externalAccountBinding has no kid");
     if (k) snprintf(kid, cap, "%s", k);
     json_decref(h);
     json_decref(o);
@@ -399,17 +415,24 @@ dp_code dp_jws_eab_verify(const char *eab_json, const char *hmac_b64url, const c
     const char *sig = json_string_value(json_object_get(o, "signature"));
     const char *pr = json_string_value(json_object_get(o, "protected"));
     dp_code rc = DP_ERR_MALFORMED;
-    const char *md = !alg ? NULL : !strcmp(alg, "HS256") ? "SHA256" : !strcmp(alg, "HS384") ? "SHA384" : !strcmp(alg, "HS512") ? "SHA512" : NULL;
+    const char *md = !alg                    ? NULL
+                     : !strcmp(alg, "HS256") ? "SHA256"
+                     : !strcmp(alg, "HS384") ? "SHA384"
+                     : !strcmp(alg, "HS512") ? "SHA512"
+                                             : NULL;
     if (!h || !pb || !sig || !pr || json_object_get(h, "nonce")) {
-        dp__fail(err, rc, NULL, DP_NO_OFFSET, "externalAccountBinding is not a flattened JWS without nonce");
+        dp__fail(err, rc, NULL, DP_NO_OFFSET,
+                 "externalAccountBinding is not a flattened JWS without nonce");
         goto out;
     }
     if (!md) {
-        dp__fail(err, rc, NULL, DP_NO_OFFSET, "externalAccountBinding alg must be HS256, HS384 or HS512");
+        dp__fail(err, rc, NULL, DP_NO_OFFSET,
+                 "externalAccountBinding alg must be HS256, HS384 or HS512");
         goto out;
     }
     if (!hurl || !url || strcmp(hurl, url)) {
-        dp__fail(err, rc, NULL, DP_NO_OFFSET, "externalAccountBinding url must be %s", url ? url : "newAccount");
+        dp__fail(err, rc, NULL, DP_NO_OFFSET, "externalAccountBinding url must be %s",
+                 url ? url : "newAccount");
         goto out;
     }
     char *input = malloc(strlen(pr) + strlen(pb) + 2);
@@ -421,15 +444,18 @@ dp_code dp_jws_eab_verify(const char *eab_json, const char *hmac_b64url, const c
         free(input);
     }
     if (!ml || gl != ml || CRYPTO_memcmp(mac, given, ml)) {
-        rc = dp__fail(err, DP_ERR_UNAUTHORIZED, NULL, DP_NO_OFFSET, "externalAccountBinding MAC does not verify");
+        rc = dp__fail(err, DP_ERR_UNAUTHORIZED, NULL, DP_NO_OFFSET,
+                      "externalAccountBinding MAC does not verify");
         goto out;
     }
     unsigned char jwk[4096];
     size_t jl = dp__b64url_decode(pb, strlen(pb), jwk, sizeof jwk - 1);
     char t1[DP_THUMBPRINT_BUF], t2[DP_THUMBPRINT_BUF];
     if (jl == (size_t)-1 || dp_jwk_thumbprint_json((const char *)jwk, jl, t1, NULL) != DP_OK ||
-        dp_jwk_thumbprint_json(account_jwk, strlen(account_jwk), t2, NULL) != DP_OK || strcmp(t1, t2)) {
-        rc = dp__fail(err, DP_ERR_UNAUTHORIZED, NULL, DP_NO_OFFSET, "externalAccountBinding binds another key");
+        dp_jwk_thumbprint_json(account_jwk, strlen(account_jwk), t2, NULL) != DP_OK ||
+        strcmp(t1, t2)) {
+        rc = dp__fail(err, DP_ERR_UNAUTHORIZED, NULL, DP_NO_OFFSET,
+                      "externalAccountBinding binds another key");
         goto out;
     }
     rc = DP_OK;

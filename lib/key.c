@@ -76,10 +76,18 @@ struct dp_key *dp_key_generate(enum dp_key_type type, struct dp_error *err)
     dp_error_clear(err);
     EVP_PKEY *pk = NULL;
     switch (type) {
-    case DP_KEY_EC256: pk = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256"); break;
-    case DP_KEY_EC384: pk = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384"); break;
-    case DP_KEY_RSA2048: pk = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048); break;
-    case DP_KEY_ED25519: pk = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519"); break;
+    case DP_KEY_EC256:
+        pk = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+        break;
+    case DP_KEY_EC384:
+        pk = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
+        break;
+    case DP_KEY_RSA2048:
+        pk = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+        break;
+    case DP_KEY_ED25519:
+        pk = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+        break;
     }
     if (!pk) {
         dp__fail(err, DP_ERR_CRYPTO, NULL, DP_NO_OFFSET, "key generation failed");
@@ -119,7 +127,8 @@ struct dp_key *dp_key_load_file(const char *path, struct dp_error *err)
     }
     struct dp_key *k = dp_key_load_pem(buf, n, err);
     free(buf);
-    if (!k && err) snprintf(err->detail, sizeof err->detail, "%s: not an unencrypted PEM private key", path);
+    if (!k && err)
+        snprintf(err->detail, sizeof err->detail, "%s: not an unencrypted PEM private key", path);
     return k;
 }
 
@@ -166,15 +175,17 @@ const char *dp_key_jws_alg(const struct dp_key *key)
 dp_code dp_key_sign(const struct dp_key *key, const void *data, size_t len, unsigned char **sig,
                     size_t *sig_len, struct dp_error *err)
 {
-    if (!key || !sig || !sig_len) return dp__fail(err, DP_ERR_INVAL, NULL, DP_NO_OFFSET, "NULL argument");
+    if (!key || !sig || !sig_len)
+        return dp__fail(err, DP_ERR_INVAL, NULL, DP_NO_OFFSET, "NULL argument");
     *sig = NULL;
     EVP_MD_CTX *m = EVP_MD_CTX_new();
     const char *md = key->coord == 48 ? "SHA384" : key->coord == 66 ? "SHA512" : "SHA256";
     size_t dl = 0;
     unsigned char *der = NULL;
     dp_code rc = DP_ERR_CRYPTO;
-    if (!m || EVP_DigestSignInit_ex(m, NULL, EVP_PKEY_is_a(key->pk, "ED25519") ? NULL : md, NULL,
-                                    NULL, key->pk, NULL) != 1 ||
+    if (!m ||
+        EVP_DigestSignInit_ex(m, NULL, EVP_PKEY_is_a(key->pk, "ED25519") ? NULL : md, NULL, NULL,
+                              key->pk, NULL) != 1 ||
         EVP_DigestSign(m, NULL, &dl, data, len) != 1 || !(der = malloc(dl)) ||
         EVP_DigestSign(m, der, &dl, data, len) != 1)
         goto out;
@@ -205,8 +216,8 @@ out:
     return rc;
 }
 
-dp_code dp_key_csr(const struct dp_key *key, const char *const *names, size_t n, unsigned char **der,
-                   size_t *len, struct dp_error *err)
+dp_code dp_key_csr(const struct dp_key *key, const char *const *names, size_t n,
+                   unsigned char **der, size_t *len, struct dp_error *err)
 {
     if (!key || !names || !n || !der || !len)
         return dp__fail(err, DP_ERR_INVAL, NULL, DP_NO_OFFSET, "NULL argument");
@@ -214,9 +225,9 @@ dp_code dp_key_csr(const struct dp_key *key, const char *const *names, size_t n,
     X509_NAME *subj = X509_NAME_new();
     GENERAL_NAMES *gens = sk_GENERAL_NAME_new_null();
     STACK_OF(X509_EXTENSION) *exts = sk_X509_EXTENSION_new_null();
-    int ok = req && subj && gens && exts && X509_REQ_set_version(req, 0) &&
-             strlen(names[0]) < 64 &&
-             X509_NAME_add_entry_by_txt(subj, "CN", MBSTRING_ASC, (const unsigned char *)names[0], -1, -1, 0) &&
+    int ok = req && subj && gens && exts && X509_REQ_set_version(req, 0) && strlen(names[0]) < 64 &&
+             X509_NAME_add_entry_by_txt(subj, "CN", MBSTRING_ASC, (const unsigned char *)names[0],
+                                        -1, -1, 0) &&
              X509_REQ_set_subject_name(req, subj) && X509_REQ_set_pubkey(req, key->pk);
     for (size_t i = 0; ok && i < n; i++) {
         GENERAL_NAME *g = GENERAL_NAME_new();
@@ -238,8 +249,10 @@ dp_code dp_key_csr(const struct dp_key *key, const char *const *names, size_t n,
     ok = ok && X509_REQ_sign(req, key->pk, md) > 0;
     unsigned char *out = NULL;
     int l = ok ? i2d_X509_REQ(req, &out) : -1;
-    if (ok && san) sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
-    else sk_X509_EXTENSION_free(exts);
+    if (ok && san)
+        sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+    else
+        sk_X509_EXTENSION_free(exts);
     GENERAL_NAMES_free(gens);
     X509_NAME_free(subj);
     X509_REQ_free(req);

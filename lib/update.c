@@ -19,7 +19,9 @@ dp_code dp_tsig_load(const char *path, struct dp_tsig *out, struct dp_error *err
 {
     dp_error_clear(err);
     FILE *f = path ? fopen(path, "r") : NULL;
-    if (!f) return dp__fail(err, DP_ERR_IO, NULL, DP_NO_OFFSET, "cannot read TSIG key file %s", path ? path : "(null)");
+    if (!f)
+        return dp__fail(err, DP_ERR_IO, NULL, DP_NO_OFFSET, "cannot read TSIG key file %s",
+                        path ? path : "(null)");
     char buf[4096];
     size_t n = fread(buf, 1, sizeof buf - 1, f);
     fclose(f);
@@ -30,7 +32,8 @@ dp_code dp_tsig_load(const char *path, struct dp_tsig *out, struct dp_error *err
     const char *alg = strstr(buf, "algorithm"), *sec = strstr(buf, "secret");
     if (!q2 || !alg || !sec || (size_t)(q2 - q1 - 1) >= sizeof out->name)
         return dp__fail(err, DP_ERR_MALFORMED, NULL, DP_NO_OFFSET,
-                        "%s is not a key file: key \"NAME\" { algorithm ALG; secret \"B64\"; };", path);
+                        "%s is not a key file: key \"NAME\" { algorithm ALG; secret \"B64\"; };",
+                        path);
     snprintf(out->name, sizeof out->name, "%.*s", (int)(q2 - q1 - 1), q1 + 1);
     if (sscanf(alg, "algorithm %63[A-Za-z0-9-]", out->algorithm) != 1)
         return dp__fail(err, DP_ERR_MALFORMED, NULL, DP_NO_OFFSET, "%s: no algorithm", path);
@@ -49,7 +52,8 @@ static ldns_resolver *server_resolver(const char *server, struct dp_error *err)
     const char *at = strchr(server, '@');
     snprintf(host, sizeof host, "%.*s", (int)(at ? (size_t)(at - server) : strlen(server)), server);
     if (at) port = atoi(at + 1);
-    ldns_rdf *addr = ldns_rdf_new_frm_str(strchr(host, ':') ? LDNS_RDF_TYPE_AAAA : LDNS_RDF_TYPE_A, host);
+    ldns_rdf *addr =
+        ldns_rdf_new_frm_str(strchr(host, ':') ? LDNS_RDF_TYPE_AAAA : LDNS_RDF_TYPE_A, host);
     if (!addr || port <= 0 || port > 65535) {
         ldns_rdf_deep_free(addr);
         dp__fail(err, DP_ERR_INVAL, NULL, DP_NO_OFFSET, "server '%s' is not ADDR[@PORT]", server);
@@ -80,7 +84,8 @@ static ldns_rdf *find_zone(ldns_resolver *r, ldns_rdf *name)
     if (p) {
         ldns_rr_list *l = ldns_pkt_rr_list_by_type(p, LDNS_RR_TYPE_SOA, LDNS_SECTION_ANSWER);
         if (!l) l = ldns_pkt_rr_list_by_type(p, LDNS_RR_TYPE_SOA, LDNS_SECTION_AUTHORITY);
-        if (l && ldns_rr_list_rr_count(l)) zone = ldns_rdf_clone(ldns_rr_owner(ldns_rr_list_rr(l, 0)));
+        if (l && ldns_rr_list_rr_count(l))
+            zone = ldns_rdf_clone(ldns_rr_owner(ldns_rr_list_rr(l, 0)));
         ldns_rr_list_deep_free(l);
         ldns_pkt_free(p);
     }
@@ -159,7 +164,8 @@ dp_code dp_update_txt_fetch(const char *server, const char *name, char ***values
                             struct dp_error *err)
 {
     dp_error_clear(err);
-    if (!server || !name || !values || !n) return dp__fail(err, DP_ERR_INVAL, NULL, DP_NO_OFFSET, "NULL argument");
+    if (!server || !name || !values || !n)
+        return dp__fail(err, DP_ERR_INVAL, NULL, DP_NO_OFFSET, "NULL argument");
     *values = NULL;
     *n = 0;
     ldns_resolver *r = server_resolver(server, err);
@@ -171,7 +177,8 @@ dp_code dp_update_txt_fetch(const char *server, const char *name, char ***values
     ldns_resolver_deep_free(r);
     if (rc < 0 || c.oom) {
         dp_update_values_free(c.v, c.n);
-        return dp__fail(err, c.oom ? DP_ERR_NOMEM : DP_ERR_DNS, NULL, DP_NO_OFFSET, "%s did not answer for %s", server, name);
+        return dp__fail(err, c.oom ? DP_ERR_NOMEM : DP_ERR_DNS, NULL, DP_NO_OFFSET,
+                        "%s did not answer for %s", server, name);
     }
     *values = c.v;
     *n = c.n;
@@ -179,10 +186,12 @@ dp_code dp_update_txt_fetch(const char *server, const char *name, char ***values
 }
 
 dp_code dp_update_txt(const char *server, const struct dp_tsig *key, const char *name,
-                      const char *value, int add, unsigned ttl, unsigned wait_ms, struct dp_error *err)
+                      const char *value, int add, unsigned ttl, unsigned wait_ms,
+                      struct dp_error *err)
 {
     dp_error_clear(err);
-    if (!server || !key || !name || !value) return dp__fail(err, DP_ERR_INVAL, NULL, DP_NO_OFFSET, "NULL argument");
+    if (!server || !key || !name || !value)
+        return dp__fail(err, DP_ERR_INVAL, NULL, DP_NO_OFFSET, "NULL argument");
     ldns_resolver *r = server_resolver(server, err);
     if (!r) return err ? err->code : DP_ERR_INVAL;
     ldns_rdf *owner = ldns_dname_new_frm_str(name), *zone = NULL;
@@ -193,17 +202,20 @@ dp_code dp_update_txt(const char *server, const struct dp_tsig *key, const char 
     char *pres = dp_txt_presentation_alloc(value, strlen(value));
     char line[DP_TXT_VALUE_MAX * 4 + 512];
     if (!owner || !pres || !up) {
-        rc = dp__fail(err, DP_ERR_INVAL, NULL, DP_NO_OFFSET, "cannot build the update for %s", name);
+        rc =
+            dp__fail(err, DP_ERR_INVAL, NULL, DP_NO_OFFSET, "cannot build the update for %s", name);
         goto out;
     }
     if (!(zone = find_zone(r, owner))) {
-        rc = dp__fail(err, DP_ERR_DNS, NULL, DP_NO_OFFSET, "%s answers no SOA for %s: not its zone, or unreachable", server, name);
+        rc = dp__fail(err, DP_ERR_DNS, NULL, DP_NO_OFFSET,
+                      "%s answers no SOA for %s: not its zone, or unreachable", server, name);
         goto out;
     }
     /* RFC 2136 2.5.1 adds with class IN; 2.5.4 deletes one RR with class NONE, TTL 0. */
     snprintf(line, sizeof line, "%s. %u %s TXT %s", name, add ? ttl : 0, add ? "IN" : "NONE", pres);
     if (ldns_rr_new_frm_str(&rr, line, 0, NULL, NULL) != LDNS_STATUS_OK) {
-        rc = dp__fail(err, DP_ERR_INVAL, NULL, DP_NO_OFFSET, "cannot encode the record for %s", name);
+        rc = dp__fail(err, DP_ERR_INVAL, NULL, DP_NO_OFFSET, "cannot encode the record for %s",
+                      name);
         goto out;
     }
     if (!add) ldns_rr_set_class(rr, LDNS_RR_CLASS_NONE);
@@ -218,16 +230,19 @@ dp_code dp_update_txt(const char *server, const struct dp_tsig *key, const char 
     ldns_resolver_set_tsig_keydata(r, key->secret);
     ldns_resolver_set_tsig_algorithm(r, alg);
     if (!pkt || ldns_update_pkt_tsig_add(pkt, r) != LDNS_STATUS_OK) {
-        rc = dp__fail(err, DP_ERR_INVAL, NULL, DP_NO_OFFSET, "cannot sign the update with TSIG key %s (%s)", key->name, key->algorithm);
+        rc = dp__fail(err, DP_ERR_INVAL, NULL, DP_NO_OFFSET,
+                      "cannot sign the update with TSIG key %s (%s)", key->name, key->algorithm);
         goto out;
     }
     ldns_status st = ldns_resolver_send_pkt(&ans, r, pkt);
     if (st == LDNS_STATUS_CRYPTO_TSIG_BOGUS || st == LDNS_STATUS_CRYPTO_TSIG_ERR) {
-        rc = dp__fail(err, DP_ERR_UNAUTHORIZED, NULL, DP_NO_OFFSET, "%s: TSIG failed (%s): wrong key?", server, ldns_get_errorstr_by_id(st));
+        rc = dp__fail(err, DP_ERR_UNAUTHORIZED, NULL, DP_NO_OFFSET,
+                      "%s: TSIG failed (%s): wrong key?", server, ldns_get_errorstr_by_id(st));
         goto out;
     }
     if (!ans) {
-        rc = dp__fail(err, DP_ERR_DNS, NULL, DP_NO_OFFSET, "%s did not answer the update: %s", server, ldns_get_errorstr_by_id(st));
+        rc = dp__fail(err, DP_ERR_DNS, NULL, DP_NO_OFFSET, "%s did not answer the update: %s",
+                      server, ldns_get_errorstr_by_id(st));
         goto out;
     }
     /* Queries after the update go unsigned: a fresh resolver without the key. */
@@ -239,9 +254,13 @@ dp_code dp_update_txt(const char *server, const struct dp_tsig *key, const char 
     ldns_pkt_rcode rcode = ldns_pkt_get_rcode(ans);
     if (rcode != LDNS_RCODE_NOERROR) {
         ldns_lookup_table *t = ldns_lookup_by_id(ldns_rcodes, (int)rcode);
-        rc = dp__fail(err, rcode == LDNS_RCODE_NOTAUTH || rcode == LDNS_RCODE_REFUSED ? DP_ERR_UNAUTHORIZED : DP_ERR_DNS,
-                      NULL, DP_NO_OFFSET, "%s refused the update of %s: %s%s", server, name, t ? t->name : "error",
-                      rcode == LDNS_RCODE_NOTAUTH ? " (wrong TSIG key, or not allowed to update)" : "");
+        rc = dp__fail(
+            err,
+            rcode == LDNS_RCODE_NOTAUTH || rcode == LDNS_RCODE_REFUSED ? DP_ERR_UNAUTHORIZED
+                                                                       : DP_ERR_DNS,
+            NULL, DP_NO_OFFSET, "%s refused the update of %s: %s%s", server, name,
+            t ? t->name : "error",
+            rcode == LDNS_RCODE_NOTAUTH ? " (wrong TSIG key, or not allowed to update)" : "");
         goto out;
     }
     struct timespec start, now;
@@ -252,8 +271,10 @@ dp_code dp_update_txt(const char *server, const struct dp_tsig *key, const char 
             break;
         }
         clock_gettime(CLOCK_MONOTONIC, &now);
-        if ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000 > (long)wait_ms) {
-            rc = dp__fail(err, DP_ERR_DNS, NULL, DP_NO_OFFSET, "%s took the update but does not answer %s the record after %u ms",
+        if ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000 >
+            (long)wait_ms) {
+            rc = dp__fail(err, DP_ERR_DNS, NULL, DP_NO_OFFSET,
+                          "%s took the update but does not answer %s the record after %u ms",
                           server, add ? "with" : "without", wait_ms);
             break;
         }

@@ -18,6 +18,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "ca_harness.h"
 #include "check.h"
 #include "dns_env.h"
 #include "dnspersist/dnspersist.h"
@@ -33,35 +34,26 @@ struct ca {
     int compat;
 };
 
-static int free_port(void)
-{
-    int s = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {0};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t l = sizeof a;
-    bind(s, (struct sockaddr *)&a, sizeof a);
-    getsockname(s, (struct sockaddr *)&a, &l);
-    close(s);
-    return ntohs(a.sin_port);
-}
-
 static int ca_start(struct ca *c)
 {
     char listen[64];
     snprintf(listen, sizeof listen, "localhost:%d", c->port);
-    fflush(stdout);
-    fflush(stderr);
-    c->pid = fork();
-    if (c->pid == 0) {
-        freopen("/dev/null", "w", stdout);
-        char *args[] = {(char *)ca_bin, "--listen", listen, "--data", c->data, "--resolver",
-                        env.resolver, "--issuer-domain-name", "ca.test", "--issuer-domain-name",
-                        "backup.ca.test", "--threads", "2", c->compat ? "--draft01-compat" : NULL,
-                        NULL};
-        execv(ca_bin, args);
-        _exit(127);
-    }
+    char *args[] = {(char *)ca_bin,
+                    "--listen",
+                    listen,
+                    "--data",
+                    c->data,
+                    "--resolver",
+                    env.resolver,
+                    "--issuer-domain-name",
+                    "ca.test",
+                    "--issuer-domain-name",
+                    "backup.ca.test",
+                    "--threads",
+                    "2",
+                    c->compat ? "--draft01-compat" : NULL,
+                    NULL};
+    c->pid = harness_spawn(ca_bin, args);
     snprintf(c->dir, sizeof c->dir, "https://localhost:%d/directory", c->port);
     snprintf(c->root, sizeof c->root, "%s/root.pem", c->data);
     snprintf(c->prefix, sizeof c->prefix, "https://localhost:%d/acme/account-hash/", c->port);
@@ -79,11 +71,8 @@ static int ca_start(struct ca *c)
 
 static void ca_stop(struct ca *c)
 {
-    if (c->pid > 0) {
-        kill(c->pid, SIGTERM);
-        waitpid(c->pid, NULL, 0);
-        c->pid = 0;
-    }
+    harness_stop(c->pid);
+    c->pid = 0;
 }
 
 /* RFC 2136 update through knsupdate: add (value) or delete (NULL) the TXT RRset. */
@@ -144,7 +133,8 @@ static char *record_for(const struct ca *c, const struct acct *ac, const char *d
 static int chain_ok(const struct ca *c, const char *pem, const char *const *names, size_t n)
 {
     BIO *b = BIO_new_mem_buf(pem, -1);
-    X509 *leaf = PEM_read_bio_X509(b, NULL, NULL, NULL), *inter = PEM_read_bio_X509(b, NULL, NULL, NULL);
+    X509 *leaf = PEM_read_bio_X509(b, NULL, NULL, NULL),
+         *inter = PEM_read_bio_X509(b, NULL, NULL, NULL);
     BIO_free(b);
     FILE *f = fopen(c->root, "r");
     X509 *root = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
@@ -220,7 +210,8 @@ static void H3_persist_fqdn_and_star_forms(void)
     char d1[128], d2[128], n[200];
     unique(d1, sizeof d1, "fqdn");
     unique(d2, sizeof d2, "star");
-    char *v1 = record_for(&ca02, &ac, d1, NULL, NULL), *v2 = record_for(&ca02, &ac, "*", NULL, NULL);
+    char *v1 = record_for(&ca02, &ac, d1, NULL, NULL),
+         *v2 = record_for(&ca02, &ac, "*", NULL, NULL);
     snprintf(n, sizeof n, "_validation-persist.%s", d1);
     CHECK(dns_set(n, v1) == 0);
     snprintf(n, sizeof n, "_validation-persist.%s", d2);
@@ -248,7 +239,8 @@ static void revocation_by_account_and_by_key(void)
     struct dp_error e;
     const char *names[] = {d};
     char *pem1 = NULL, *pem2 = NULL;
-    struct dp_key *k1 = dp_key_generate(DP_KEY_EC256, NULL), *k2 = dp_key_generate(DP_KEY_RSA2048, NULL);
+    struct dp_key *k1 = dp_key_generate(DP_KEY_EC256, NULL),
+                  *k2 = dp_key_generate(DP_KEY_RSA2048, NULL);
     CHECK(dp_acme_issue(ac.a, names, 1, k1, &pem1, &e) == DP_OK);
     CHECK(dp_acme_issue(ac.a, names, 1, k2, &pem2, &e) == DP_OK);
     /* Another account may not revoke it. */
@@ -319,7 +311,10 @@ static void V3_V6_persist_until(void)
     CHECK(dns_set(n, v) == 0);
     CHECK(issue(&ca02, &ac, d, &e) == DP_OK);
     char cmd[1024];
-    snprintf(cmd, sizeof cmd, "sqlite3 %s/ca.sqlite \"SELECT max(expires) FROM authzs WHERE identifier='%s' AND status='valid'\"", ca02.data, d);
+    snprintf(cmd, sizeof cmd,
+             "sqlite3 %s/ca.sqlite \"SELECT max(expires) FROM authzs WHERE identifier='%s' AND "
+             "status='valid'\"",
+             ca02.data, d);
     FILE *p = popen(cmd, "r");
     long exp = 0;
     CHECK(p && fscanf(p, "%ld", &exp) == 1);
@@ -452,8 +447,8 @@ int main(int argc, char **argv)
     if (!mkdtemp(tmpdir)) return 1;
     snprintf(ca02.data, sizeof ca02.data, "%s/ca02", tmpdir);
     snprintf(ca01.data, sizeof ca01.data, "%s/ca01", tmpdir);
-    ca02.port = free_port();
-    ca01.port = free_port();
+    ca02.port = harness_free_port();
+    ca01.port = harness_free_port();
     ca01.compat = 1;
     CHECK(ca_start(&ca02) == 0);
     CHECK(ca_start(&ca01) == 0);

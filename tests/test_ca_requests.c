@@ -18,6 +18,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include "ca_harness.h"
 #include "check.h"
 #include "dnspersist/dnspersist.h"
 
@@ -47,8 +48,10 @@ static size_t on_header(char *p, size_t s, size_t n, void *arg)
 {
     struct answer *a = arg;
     size_t l = s * n;
-    if (l > 14 && !strncasecmp(p, "Replay-Nonce: ", 14)) snprintf(a->nonce, sizeof a->nonce, "%.*s", (int)(l - 16), p + 14);
-    if (l > 10 && !strncasecmp(p, "Location: ", 10)) snprintf(a->location, sizeof a->location, "%.*s", (int)(l - 12), p + 10);
+    if (l > 14 && !strncasecmp(p, "Replay-Nonce: ", 14))
+        snprintf(a->nonce, sizeof a->nonce, "%.*s", (int)(l - 16), p + 14);
+    if (l > 10 && !strncasecmp(p, "Location: ", 10))
+        snprintf(a->location, sizeof a->location, "%.*s", (int)(l - 12), p + 10);
     return l;
 }
 
@@ -77,7 +80,8 @@ static struct answer req(const char *method, const char *path, const char *body,
     if (curl_easy_perform(c) == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &a.status);
     json_t *o = a.body ? json_loads(a.body, 0, NULL) : NULL;
     const char *t = json_string_value(json_object_get(o, "type"));
-    snprintf(a.type, sizeof a.type, "%s", t ? t + (strncmp(t, "urn:ietf:params:acme:error:", 27) ? 0 : 27) : "");
+    snprintf(a.type, sizeof a.type, "%s",
+             t ? t + (strncmp(t, "urn:ietf:params:acme:error:", 27) ? 0 : 27) : "");
     json_decref(o);
     curl_slist_free_all(h);
     curl_easy_cleanup(c);
@@ -122,13 +126,16 @@ static char acct_url[256];
 static void expect(const char *name, struct answer a, long status, const char *type)
 {
     int good = a.status == status && !strcmp(a.type, type) && a.nonce[0];
-    if (!good) fprintf(stderr, "%s: got %ld %s (nonce '%s'), want %ld %s\n", name, a.status, a.type, a.nonce, status, type);
+    if (!good)
+        fprintf(stderr, "%s: got %ld %s (nonce '%s'), want %ld %s\n", name, a.status, a.type,
+                a.nonce, status, type);
     CHECK(good);
     printf("%s %s\n", good ? "ok  " : "FAIL", name);
     free(a.body);
 }
 
-static char *signed_req(const struct dp_key *k, const char *kid, const char *path, const char *payload)
+static char *signed_req(const struct dp_key *k, const char *kid, const char *path,
+                        const char *payload)
 {
     char u[512], *n = nonce();
     snprintf(u, sizeof u, "%s%s", base, path);
@@ -141,25 +148,34 @@ static void table(void)
 {
     char hdr[4096], u[512], *b, *n;
     expect("not_json", req("POST", "/acme/new-account", "hello", NULL), 400, "malformed");
-    expect("wrong_content_type", req("POST", "/acme/new-account", "{}", "application/json"), 415, "malformed");
+    expect("wrong_content_type", req("POST", "/acme/new-account", "{}", "application/json"), 415,
+           "malformed");
     n = nonce();
-    snprintf(hdr, sizeof hdr, "{\"alg\":\"none\",\"nonce\":\"%s\",\"url\":\"%s/acme/new-account\",\"jwk\":%s}", n, base, dp_key_jwk(key));
+    snprintf(hdr, sizeof hdr,
+             "{\"alg\":\"none\",\"nonce\":\"%s\",\"url\":\"%s/acme/new-account\",\"jwk\":%s}", n,
+             base, dp_key_jwk(key));
     b = forge(key, hdr, "{}");
     expect("alg_none", req("POST", "/acme/new-account", b, NULL), 400, "badSignatureAlgorithm");
     free(b);
-    snprintf(hdr, sizeof hdr, "{\"alg\":\"HS256\",\"nonce\":\"%s\",\"url\":\"%s/acme/new-account\",\"jwk\":%s}", n, base, dp_key_jwk(key));
+    snprintf(hdr, sizeof hdr,
+             "{\"alg\":\"HS256\",\"nonce\":\"%s\",\"url\":\"%s/acme/new-account\",\"jwk\":%s}", n,
+             base, dp_key_jwk(key));
     b = forge(key, hdr, "{}");
     expect("alg_hmac", req("POST", "/acme/new-account", b, NULL), 400, "badSignatureAlgorithm");
     free(b);
     free(n);
     n = nonce();
-    snprintf(hdr, sizeof hdr, "{\"alg\":\"ES256\",\"nonce\":\"%s\",\"url\":\"%s/acme/new-account\",\"jwk\":%s,\"kid\":\"%s\"}", n, base, dp_key_jwk(key), acct_url);
+    snprintf(hdr, sizeof hdr,
+             "{\"alg\":\"ES256\",\"nonce\":\"%s\",\"url\":\"%s/acme/"
+             "new-account\",\"jwk\":%s,\"kid\":\"%s\"}",
+             n, base, dp_key_jwk(key), acct_url);
     b = forge(key, hdr, "{}");
     expect("jwk_and_kid", req("POST", "/acme/new-account", b, NULL), 400, "malformed");
     free(b);
     free(n);
     n = nonce();
-    snprintf(hdr, sizeof hdr, "{\"alg\":\"ES256\",\"nonce\":\"%s\",\"jwk\":%s}", n, dp_key_jwk(key));
+    snprintf(hdr, sizeof hdr, "{\"alg\":\"ES256\",\"nonce\":\"%s\",\"jwk\":%s}", n,
+             dp_key_jwk(key));
     b = forge(key, hdr, "{}");
     expect("no_url", req("POST", "/acme/new-account", b, NULL), 401, "unauthorized");
     free(b);
@@ -182,7 +198,8 @@ static void table(void)
     free(b);
     snprintf(u, sizeof u, "%s/acme/acct/AAAAAAAAAAAAAAAA", base);
     b = signed_req(key, u, "/acme/new-order", "{}");
-    expect("kid_no_such_account", req("POST", "/acme/new-order", b, NULL), 400, "accountDoesNotExist");
+    expect("kid_no_such_account", req("POST", "/acme/new-order", b, NULL), 400,
+           "accountDoesNotExist");
     free(b);
     /* A valid JWS whose payload was swapped after signing. */
     b = signed_req(key, acct_url, "/acme/new-order", "{\"identifiers\":[]}");
@@ -195,7 +212,8 @@ static void table(void)
     free(p2);
     json_decref(o);
     free(b);
-    b = signed_req(key, NULL, "/acme/new-order", "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"a.example.com\"}]}");
+    b = signed_req(key, NULL, "/acme/new-order",
+                   "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"a.example.com\"}]}");
     expect("order_with_jwk", req("POST", "/acme/new-order", b, NULL), 400, "malformed");
     free(b);
     b = signed_req(key, acct_url, "/acme/new-account", "{}");
@@ -216,9 +234,12 @@ static void table(void)
     EVP_PKEY_free(small);
     struct dp_key *p384 = dp_key_generate(DP_KEY_EC384, NULL);
     n = nonce();
-    snprintf(hdr, sizeof hdr, "{\"alg\":\"ES256\",\"nonce\":\"%s\",\"url\":\"%s/acme/new-account\",\"jwk\":%s}", n, base, dp_key_jwk(p384));
+    snprintf(hdr, sizeof hdr,
+             "{\"alg\":\"ES256\",\"nonce\":\"%s\",\"url\":\"%s/acme/new-account\",\"jwk\":%s}", n,
+             base, dp_key_jwk(p384));
     b = forge(p384, hdr, "{}");
-    expect("alg_does_not_fit_key", req("POST", "/acme/new-account", b, NULL), 400, "badSignatureAlgorithm");
+    expect("alg_does_not_fit_key", req("POST", "/acme/new-account", b, NULL), 400,
+           "badSignatureAlgorithm");
     free(b);
     free(n);
     dp_key_free(p384);
@@ -228,27 +249,35 @@ static void table(void)
     expect("body_too_big", req("POST", "/acme/new-account", big, NULL), 413, "malformed");
     free(big);
     /* Payload checks. */
-    b = signed_req(key, acct_url, "/acme/new-order", "{\"identifiers\":[{\"type\":\"ip\",\"value\":\"192.0.2.1\"}]}");
+    b = signed_req(key, acct_url, "/acme/new-order",
+                   "{\"identifiers\":[{\"type\":\"ip\",\"value\":\"192.0.2.1\"}]}");
     expect("identifier_ip", req("POST", "/acme/new-order", b, NULL), 400, "unsupportedIdentifier");
     free(b);
-    b = signed_req(key, acct_url, "/acme/new-order", "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"Bad..Name\"}]}");
-    expect("identifier_bad_name", req("POST", "/acme/new-order", b, NULL), 400, "rejectedIdentifier");
+    b = signed_req(key, acct_url, "/acme/new-order",
+                   "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"Bad..Name\"}]}");
+    expect("identifier_bad_name", req("POST", "/acme/new-order", b, NULL), 400,
+           "rejectedIdentifier");
     free(b);
-    b = signed_req(key, acct_url, "/acme/new-order", "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"co.uk\"}]}");
-    expect("identifier_public_suffix", req("POST", "/acme/new-order", b, NULL), 400, "rejectedIdentifier");
+    b = signed_req(key, acct_url, "/acme/new-order",
+                   "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"co.uk\"}]}");
+    expect("identifier_public_suffix", req("POST", "/acme/new-order", b, NULL), 400,
+           "rejectedIdentifier");
     free(b);
     b = signed_req(key, acct_url, "/acme/new-order", "{\"identifiers\":[]}");
     expect("identifiers_empty", req("POST", "/acme/new-order", b, NULL), 400, "malformed");
     free(b);
     struct dp_key *k2 = dp_key_generate(DP_KEY_ED25519, NULL);
     b = signed_req(k2, NULL, "/acme/new-account", "{\"contact\":[\"http://example.com\"]}");
-    expect("contact_unsupported", req("POST", "/acme/new-account", b, NULL), 400, "unsupportedContact");
+    expect("contact_unsupported", req("POST", "/acme/new-account", b, NULL), 400,
+           "unsupportedContact");
     free(b);
     b = signed_req(k2, NULL, "/acme/new-account", "{\"onlyReturnExisting\":true}");
-    expect("only_return_existing", req("POST", "/acme/new-account", b, NULL), 400, "accountDoesNotExist");
+    expect("only_return_existing", req("POST", "/acme/new-account", b, NULL), 400,
+           "accountDoesNotExist");
     free(b);
     /* Orders: finalize too early; another account's order. */
-    b = signed_req(key, acct_url, "/acme/new-order", "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"a.example.com\"}]}");
+    b = signed_req(key, acct_url, "/acme/new-order",
+                   "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"a.example.com\"}]}");
     struct answer ord = req("POST", "/acme/new-order", b, NULL);
     free(b);
     CHECK(ord.status == 201 && ord.location[0]);
@@ -269,16 +298,19 @@ static void table(void)
     expect("other_accounts_order", req("POST", opath, b, NULL), 404, "malformed");
     free(b);
     b = signed_req(k2, acct2, "/acme/acct/AAAA", "{\"status\":\"deactivated\"}");
-    expect("deactivate_other_account", req("POST", "/acme/acct/AAAA", b, NULL), 401, "unauthorized");
+    expect("deactivate_other_account", req("POST", "/acme/acct/AAAA", b, NULL), 401,
+           "unauthorized");
     free(b);
     b = signed_req(key, acct_url, acct_url + strlen(base), "{\"status\":\"valid\"}");
-    expect("account_status_not_deactivated", req("POST", acct_url + strlen(base), b, NULL), 400, "malformed");
+    expect("account_status_not_deactivated", req("POST", acct_url + strlen(base), b, NULL), 400,
+           "malformed");
     free(b);
     expect("get_on_post_resource", req("GET", "/acme/new-account", NULL, NULL), 405, "malformed");
 
     /* A wildcard is offered DNS-based challenges only (RFC 8555 7.1.3); its
      * dns-persist-01 challenge carries every issuer name and no token (A2). */
-    b = signed_req(key, acct_url, "/acme/new-order", "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"*.w.example.com\"}]}");
+    b = signed_req(key, acct_url, "/acme/new-order",
+                   "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"*.w.example.com\"}]}");
     struct answer wo = req("POST", "/acme/new-order", b, NULL);
     free(b);
     json_t *wj = json_loads(wo.body ? wo.body : "", 0, NULL);
@@ -294,7 +326,8 @@ static void table(void)
     json_t *chs = json_object_get(aj, "challenges"), *ch;
     size_t i;
     int http = 0, persist = 0, dns01 = 0, shape = 0;
-    json_array_foreach(chs, i, ch) {
+    json_array_foreach(chs, i, ch)
+    {
         const char *t = json_string_value(json_object_get(ch, "type"));
         http |= !strcmp(t, "http-01");
         dns01 |= !strcmp(t, "dns-01");
@@ -307,7 +340,8 @@ static void table(void)
     }
     CHECK(aw.status == 200 && persist && dns01 && !http && shape);
     CHECK(json_is_true(json_object_get(aj, "wildcard")));
-    printf("%s wildcard_offers_dns_challenges_only\n", aw.status == 200 && persist && dns01 && !http && shape ? "ok  " : "FAIL");
+    printf("%s wildcard_offers_dns_challenges_only\n",
+           aw.status == 200 && persist && dns01 && !http && shape ? "ok  " : "FAIL");
     json_decref(aj);
     free(aw.body);
     /* Deactivating the authorization makes the order invalid. */
@@ -327,29 +361,16 @@ int main(int argc, char **argv)
     if (argc < 2) return 2;
     char tmp[] = "/tmp/dp-test-req-XXXXXX";
     if (!mkdtemp(tmp)) return 1;
-    int s = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {0};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t l = sizeof a;
-    bind(s, (struct sockaddr *)&a, sizeof a);
-    getsockname(s, (struct sockaddr *)&a, &l);
-    close(s);
-    int port = ntohs(a.sin_port);
+    int port = harness_free_port();
     char listen[64], data[256];
     snprintf(listen, sizeof listen, "localhost:%d", port);
     snprintf(data, sizeof data, "%s/ca", tmp);
     snprintf(base, sizeof base, "https://localhost:%d", port);
     snprintf(root, sizeof root, "%s/root.pem", data);
     snprintf(dir_url, sizeof dir_url, "%s/directory", base);
-    fflush(stdout);
-    pid_t pid = fork();
-    if (pid == 0) {
-        if (!freopen("/dev/null", "w", stdout)) _exit(127);
-        execl(argv[1], argv[1], "--listen", listen, "--data", data, "--resolver", "127.0.0.2@9",
-              "--threads", "2", (char *)NULL);
-        _exit(127);
-    }
+    char *args[] = {argv[1],      "--listen",    listen,      "--data", data,
+                    "--resolver", "127.0.0.2@9", "--threads", "2",      NULL};
+    pid_t pid = harness_spawn(argv[1], args);
     curl_global_init(CURL_GLOBAL_DEFAULT);
     key = dp_key_generate(DP_KEY_EC256, NULL);
     struct dp_acme *ac = NULL;
@@ -365,8 +386,7 @@ int main(int argc, char **argv)
     }
     dp_acme_free(ac);
     dp_key_free(key);
-    kill(pid, SIGTERM);
-    waitpid(pid, NULL, 0);
+    harness_stop(pid);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
     if (system(cmd)) fprintf(stderr, "could not remove %s\n", tmp);

@@ -97,10 +97,12 @@ static void refusals(void)
     char *b = forge(none_hdr, "{}", "");
     CHECK(dp_jws_parse(b, strlen(b), &j, &e) == DP_ERR_UNSUPPORTED);
     free(b);
-    b = forge("{\"alg\":\"HS256\",\"nonce\":\"n\",\"url\":\"" URL "\",\"kid\":\"k\"}", "{}", "AAAA");
+    b = forge("{\"alg\":\"HS256\",\"nonce\":\"n\",\"url\":\"" URL "\",\"kid\":\"k\"}", "{}",
+              "AAAA");
     CHECK(dp_jws_parse(b, strlen(b), &j, &e) == DP_ERR_UNSUPPORTED);
     free(b);
-    snprintf(hdr, sizeof hdr, "{\"alg\":\"ES384\",\"kid\":\"k\",\"jwk\":%s,\"url\":\"" URL "\"}", dp_key_jwk(k));
+    snprintf(hdr, sizeof hdr, "{\"alg\":\"ES384\",\"kid\":\"k\",\"jwk\":%s,\"url\":\"" URL "\"}",
+             dp_key_jwk(k));
     b = forge(hdr, "{}", "AAAA");
     CHECK(dp_jws_parse(b, strlen(b), &j, &e) == DP_ERR_MALFORMED);
     free(b);
@@ -108,7 +110,8 @@ static void refusals(void)
     CHECK(dp_jws_parse(b, strlen(b), &j, &e) == DP_ERR_MALFORMED);
     free(b);
     CHECK(dp_jws_parse("[]", 2, &j, &e) == DP_ERR_MALFORMED);
-    CHECK(dp_jws_parse("{\"protected\":\"@@\",\"payload\":\"\",\"signature\":\"\"}", 48, &j, &e) == DP_ERR_MALFORMED);
+    CHECK(dp_jws_parse("{\"protected\":\"@@\",\"payload\":\"\",\"signature\":\"\"}", 48, &j, &e) ==
+          DP_ERR_MALFORMED);
     /* ES256 claimed over a P-384 key: the algorithm must fit the key. */
     snprintf(hdr, sizeof hdr, "{\"alg\":\"ES256\",\"jwk\":%s,\"url\":\"" URL "\"}", dp_key_jwk(k));
     b = forge(hdr, "{}", "AAAA");

@@ -95,7 +95,6 @@ DP_API dp_code dp_acme_renewal_info(struct dp_acme *a, const char *cert_pem, int
  * CA's problem (see dp_acme_last_problem); DP_ERR_UNSUPPORTED when the CA
  * offers no dns-persist-01 challenge. */
 DP_API dp_code dp_acme_issue(struct dp_acme *a, const char *const *names, size_t n,
-                             const struct dp_key *cert_key, char **chain_pem,
-                             struct dp_error *err);
+                             const struct dp_key *cert_key, char **chain_pem, struct dp_error *err);
 
 #endif
