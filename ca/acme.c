@@ -674,7 +674,10 @@ static void finalize(struct ca *ca, struct http_resp *r, struct st_order *o, jso
         problem(r, 400, "badCSR", "the csr is not base64url");
         return;
     }
-    store_order_set(ca->store, o->id, "processing", "", "");
+    if (store_order_claim(ca->store, o->id)) {
+        problem(r, 403, "orderNotReady", "the order is being finalized already");
+        return;
+    }
     enum pki_csr_result cr = pki_issue(ca->pki, der, dl, names, o->n, ca->cfg.cert_lifetime, &pem,
                                        serial, why, sizeof why);
     if (cr != PKI_CSR_OK && cr != PKI_ISSUE_FAILED) {
@@ -692,7 +695,6 @@ static void finalize(struct ca *ca, struct http_resp *r, struct st_order *o, jso
         return;
     }
     free(pem);
-    store_order_set(ca->store, o->id, "valid", "", cert_id);
     store_order_get(ca->store, o->id, o);
     reply_json(r, 200, order_view(ca, o));
 }

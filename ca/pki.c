@@ -24,10 +24,15 @@
 
 #include "pki.h"
 
+/* Extensions every leaf carries, built once: X509V3_EXT_conf_nid parses its
+ * text on every call, and the AKI is the same for every leaf. */
+enum { EXT_BC, EXT_KU_EC, EXT_KU_RSA, EXT_EKU, EXT_AKI, N_EXT };
+
 struct pki {
     EVP_PKEY *root_key, *int_key, *tls_key;
     X509 *root, *inter, *tls;
     char *tls_cert_pem, *tls_key_pem, *chain_pem;
+    X509_EXTENSION *leaf_ext[N_EXT];
 };
 
 /* The PEM text that write() puts into a memory BIO; NULL on failure. */
@@ -177,6 +182,8 @@ static X509 *load_cert(const char *dir, const char *name)
 void pki_free(struct pki *p)
 {
     if (!p) return;
+    for (int i = 0; i < N_EXT; i++)
+        X509_EXTENSION_free(p->leaf_ext[i]);
     EVP_PKEY_free(p->root_key);
     EVP_PKEY_free(p->int_key);
     EVP_PKEY_free(p->tls_key);
@@ -269,6 +276,17 @@ struct pki *pki_open(const char *dir, const char *const *tls_names, size_t n_tls
             goto fail;
         }
     }
+    X509V3_CTX xc;
+    X509V3_set_ctx_nodb(&xc);
+    X509V3_set_ctx(&xc, p->inter, NULL, NULL, NULL, 0);
+    p->leaf_ext[EXT_BC] = X509V3_EXT_conf_nid(NULL, &xc, NID_basic_constraints, "critical,CA:FALSE");
+    p->leaf_ext[EXT_KU_EC] = X509V3_EXT_conf_nid(NULL, &xc, NID_key_usage, "critical,digitalSignature");
+    p->leaf_ext[EXT_KU_RSA] =
+        X509V3_EXT_conf_nid(NULL, &xc, NID_key_usage, "critical,digitalSignature,keyEncipherment");
+    p->leaf_ext[EXT_EKU] = X509V3_EXT_conf_nid(NULL, &xc, NID_ext_key_usage, "serverAuth");
+    p->leaf_ext[EXT_AKI] = X509V3_EXT_conf_nid(NULL, &xc, NID_authority_key_identifier, "keyid:always");
+    for (int i = 0; i < N_EXT; i++)
+        if (!p->leaf_ext[i]) goto crypto;
     p->tls_cert_pem = pem_cert(p->tls);
     p->tls_key_pem = pem_key(p->tls_key);
     p->chain_pem = pem_cert(p->inter);
@@ -440,13 +458,11 @@ enum pki_csr_result pki_issue(struct pki *pk, const unsigned char *der, size_t l
         for (size_t i = 0; san && i < n; i++)
             o += (size_t)snprintf(san + o, sl + 1 - o, "%sDNS:%s", i ? "," : "", names[i]);
         ok = san && add_ext(x, pk->inter, NID_subject_alt_name, san) &&
-             add_ext(x, pk->inter, NID_basic_constraints, "critical,CA:FALSE") &&
-             add_ext(x, pk->inter, NID_key_usage,
-                     EVP_PKEY_is_a(pub, "RSA") ? "critical,digitalSignature,keyEncipherment"
-                                               : "critical,digitalSignature") &&
-             add_ext(x, pk->inter, NID_ext_key_usage, "serverAuth") &&
+             X509_add_ext(x, pk->leaf_ext[EXT_BC], -1) &&
+             X509_add_ext(x, pk->leaf_ext[EVP_PKEY_is_a(pub, "RSA") ? EXT_KU_RSA : EXT_KU_EC], -1) &&
+             X509_add_ext(x, pk->leaf_ext[EXT_EKU], -1) &&
              add_ext(x, pk->inter, NID_subject_key_identifier, "hash") &&
-             add_ext(x, pk->inter, NID_authority_key_identifier, "keyid:always") &&
+             X509_add_ext(x, pk->leaf_ext[EXT_AKI], -1) &&
              finish(x, pk->int_key);
         free(san);
     }

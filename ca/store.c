@@ -477,6 +477,15 @@ int store_challenge_start(struct store *s, const char *authz, const char *type)
     return run1(s, SQL_CH_START, type, authz, NULL);
 }
 
+static const char SQL_ORDER_CLAIM[] = "UPDATE orders SET status='processing' WHERE id=? AND status='ready'";
+
+int store_order_claim(struct store *s, const char *id)
+{
+    return run1(s, SQL_ORDER_CLAIM, id, NULL, NULL);
+}
+
+static const char SQL_ORDER_DONE[] = "UPDATE orders SET status='valid', error='', cert=? WHERE id=?";
+
 static const char SQL_CERT_INS[] =
     "INSERT INTO certs(id,account,ord,serial,pem,created) VALUES(?,?,?,?,?,strftime('%s','now'))";
 
@@ -484,17 +493,26 @@ int store_cert_create(struct store *s, const char *account, const char *order, c
                       const char *pem, char out_id[ST_ID])
 {
     if (store_new_id(out_id)) return -1;
+    /* The certificate and its order's move to valid commit together. */
     pthread_mutex_lock(&s->mu);
-    sqlite3_stmt *st = stmt(s, SQL_CERT_INS);
+    sqlite3_stmt *st;
     int rc = -1;
-    if (st) {
-        bind_text(st, 1, out_id);
-        bind_text(st, 2, account);
-        bind_text(st, 3, order);
-        bind_text(st, 4, serial);
-        bind_text(st, 5, pem);
-        rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-    }
+    if (exec(s, "BEGIN IMMEDIATE")) goto out;
+    if (!(st = stmt(s, SQL_CERT_INS))) goto rollback;
+    bind_text(st, 1, out_id);
+    bind_text(st, 2, account);
+    bind_text(st, 3, order);
+    bind_text(st, 4, serial);
+    bind_text(st, 5, pem);
+    if (sqlite3_step(st) != SQLITE_DONE || !(st = stmt(s, SQL_ORDER_DONE))) goto rollback;
+    bind_text(st, 1, out_id);
+    bind_text(st, 2, order);
+    if (sqlite3_step(st) != SQLITE_DONE || exec(s, "COMMIT")) goto rollback;
+    rc = 0;
+    goto out;
+rollback:
+    exec(s, "ROLLBACK");
+out:
     pthread_mutex_unlock(&s->mu);
     return rc;
 }

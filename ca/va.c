@@ -171,6 +171,7 @@ struct outcome {
     int status;
     char detail[700];
     int64_t clamp; /* V6: latest expiry, 0 for none */
+    int persist_known; /* the account already has a dns-persist-01 validation */
 };
 
 static void fail(struct outcome *o, const char *type, int status, const char *fmt, ...)
@@ -200,6 +201,7 @@ static void validate_persist(struct worker *w, const struct st_authz *a, struct 
             a->identifier);
     if (store_account_get(ca->store, a->account, &acct))
         return fail(o, "serverInternal", 500, "the account is gone");
+    o->persist_known = acct.did_persist;
     char thumbs[ST_MAX_KEYS][48];
     const char *tp[ST_MAX_KEYS];
     size_t nk = store_account_keys(ca->store, a->account, thumbs, ST_MAX_KEYS);
@@ -377,7 +379,7 @@ static void va_finish(struct ca *ca, struct st_authz *a, const struct outcome *o
         a->expires = now + ca->cfg.authz_lifetime;
         if (o->clamp && o->clamp < a->expires) a->expires = o->clamp; /* V6 */
         a->ch_error[0] = '\0';
-        if (!strcmp(a->ch_type, "dns-persist-01"))
+        if (!strcmp(a->ch_type, "dns-persist-01") && !o->persist_known)
             store_account_mark_persist(ca->store, a->account);
     } else {
         snprintf(a->status, sizeof a->status, "invalid");
