@@ -137,11 +137,26 @@ static int exec(struct store *s, const char *sql)
     return sqlite3_exec(s->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
 }
 
-static int read_account(sqlite3_stmt *st, struct st_account *a)
+/* Runs sql with one text parameter and hands the first row to fill.
+ * 0 found (fill's result), 1 no row, -1 error. */
+static int query_one(struct store *s, const char *sql, const char *key,
+                     int (*fill)(sqlite3_stmt *, void *), void *out)
 {
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_DONE) return 1;
-    if (rc != SQLITE_ROW) return -1;
+    pthread_mutex_lock(&s->mu);
+    sqlite3_stmt *st = stmt(s, sql);
+    int rc = -1;
+    if (st) {
+        bind_text(st, 1, key);
+        int step = sqlite3_step(st);
+        rc = step == SQLITE_DONE ? 1 : step == SQLITE_ROW ? fill(st, out) : -1;
+    }
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+static int fill_account(sqlite3_stmt *st, void *out)
+{
+    struct st_account *a = out;
     col(st, 0, a->id, sizeof a->id);
     col(st, 1, a->status, sizeof a->status);
     col(st, 2, a->jwk, sizeof a->jwk);
@@ -170,39 +185,23 @@ int store_account_create(struct store *s, const char *jwk, const char *thumb, co
     bind_text(st, 1, id);
     bind_text(st, 2, thumb);
     if (sqlite3_step(st) != SQLITE_DONE || exec(s, "COMMIT")) goto rollback;
-    if ((st = stmt(s, SQL_ACCT_GET))) {
-        bind_text(st, 1, id);
-        rc = read_account(st, out);
-    }
+    rc = 0;
     goto out;
 rollback:
     exec(s, "ROLLBACK");
 out:
     pthread_mutex_unlock(&s->mu);
-    return rc;
-}
-
-static int get_account(struct store *s, const char *sql, const char *key, struct st_account *out)
-{
-    pthread_mutex_lock(&s->mu);
-    sqlite3_stmt *st = stmt(s, sql);
-    int rc = -1;
-    if (st) {
-        bind_text(st, 1, key);
-        rc = read_account(st, out);
-    }
-    pthread_mutex_unlock(&s->mu);
-    return rc;
+    return rc ? rc : store_account_get(s, id, out);
 }
 
 int store_account_get(struct store *s, const char *id, struct st_account *out)
 {
-    return get_account(s, SQL_ACCT_GET, id, out);
+    return query_one(s, SQL_ACCT_GET, id, fill_account, out);
 }
 
 int store_account_by_thumb(struct store *s, const char *thumb, struct st_account *out)
 {
-    return get_account(s, SQL_ACCT_BY_THUMB, thumb, out);
+    return query_one(s, SQL_ACCT_BY_THUMB, thumb, fill_account, out);
 }
 
 static int run1(struct store *s, const char *sql, const char *a, const char *b, const char *c)
@@ -366,32 +365,24 @@ out:
 static const char SQL_ORDER_GET[] =
     "SELECT id,account,status,expires,identifiers,authzs,error,cert FROM orders WHERE id=?";
 
+static int fill_order(sqlite3_stmt *st, void *out)
+{
+    struct st_order *o = out;
+    col(st, 0, o->id, sizeof o->id);
+    col(st, 1, o->account, sizeof o->account);
+    col(st, 2, o->status, sizeof o->status);
+    o->expires = sqlite3_column_int64(st, 3);
+    o->n = split((const char *)sqlite3_column_text(st, 4), (char *)o->identifiers, 256,
+                 ST_MAX_IDENTIFIERS);
+    split((const char *)sqlite3_column_text(st, 5), (char *)o->authz, ST_ID, ST_MAX_IDENTIFIERS);
+    col(st, 6, o->error, sizeof o->error);
+    col(st, 7, o->cert, sizeof o->cert);
+    return 0;
+}
+
 int store_order_get(struct store *s, const char *id, struct st_order *o)
 {
-    pthread_mutex_lock(&s->mu);
-    sqlite3_stmt *st = stmt(s, SQL_ORDER_GET);
-    int rc = -1;
-    if (st) {
-        bind_text(st, 1, id);
-        int step = sqlite3_step(st);
-        if (step == SQLITE_DONE) {
-            rc = 1;
-        } else if (step == SQLITE_ROW) {
-            col(st, 0, o->id, sizeof o->id);
-            col(st, 1, o->account, sizeof o->account);
-            col(st, 2, o->status, sizeof o->status);
-            o->expires = sqlite3_column_int64(st, 3);
-            o->n = split((const char *)sqlite3_column_text(st, 4), (char *)o->identifiers, 256,
-                         ST_MAX_IDENTIFIERS);
-            split((const char *)sqlite3_column_text(st, 5), (char *)o->authz, ST_ID,
-                  ST_MAX_IDENTIFIERS);
-            col(st, 6, o->error, sizeof o->error);
-            col(st, 7, o->cert, sizeof o->cert);
-            rc = 0;
-        }
-    }
-    pthread_mutex_unlock(&s->mu);
-    return rc;
+    return query_one(s, SQL_ORDER_GET, id, fill_order, o);
 }
 
 static const char SQL_ORDER_SET[] = "UPDATE orders SET status=?, error=?, cert=? WHERE id=?";
@@ -417,34 +408,27 @@ static const char SQL_AUTHZ_GET[] = "SELECT "
                                     "id,account,ord,identifier,wildcard,status,expires,token,ch_"
                                     "type,ch_status,ch_validated,ch_error FROM authzs WHERE id=?";
 
+static int fill_authz(sqlite3_stmt *st, void *out)
+{
+    struct st_authz *a = out;
+    col(st, 0, a->id, sizeof a->id);
+    col(st, 1, a->account, sizeof a->account);
+    col(st, 2, a->order, sizeof a->order);
+    col(st, 3, a->identifier, sizeof a->identifier);
+    a->wildcard = sqlite3_column_int(st, 4);
+    col(st, 5, a->status, sizeof a->status);
+    a->expires = sqlite3_column_int64(st, 6);
+    col(st, 7, a->token, sizeof a->token);
+    col(st, 8, a->ch_type, sizeof a->ch_type);
+    col(st, 9, a->ch_status, sizeof a->ch_status);
+    a->ch_validated = sqlite3_column_int64(st, 10);
+    col(st, 11, a->ch_error, sizeof a->ch_error);
+    return 0;
+}
+
 int store_authz_get(struct store *s, const char *id, struct st_authz *a)
 {
-    pthread_mutex_lock(&s->mu);
-    sqlite3_stmt *st = stmt(s, SQL_AUTHZ_GET);
-    int rc = -1;
-    if (st) {
-        bind_text(st, 1, id);
-        int step = sqlite3_step(st);
-        if (step == SQLITE_DONE) {
-            rc = 1;
-        } else if (step == SQLITE_ROW) {
-            col(st, 0, a->id, sizeof a->id);
-            col(st, 1, a->account, sizeof a->account);
-            col(st, 2, a->order, sizeof a->order);
-            col(st, 3, a->identifier, sizeof a->identifier);
-            a->wildcard = sqlite3_column_int(st, 4);
-            col(st, 5, a->status, sizeof a->status);
-            a->expires = sqlite3_column_int64(st, 6);
-            col(st, 7, a->token, sizeof a->token);
-            col(st, 8, a->ch_type, sizeof a->ch_type);
-            col(st, 9, a->ch_status, sizeof a->ch_status);
-            a->ch_validated = sqlite3_column_int64(st, 10);
-            col(st, 11, a->ch_error, sizeof a->ch_error);
-            rc = 0;
-        }
-    }
-    pthread_mutex_unlock(&s->mu);
-    return rc;
+    return query_one(s, SQL_AUTHZ_GET, id, fill_authz, a);
 }
 
 static const char SQL_AUTHZ_SET[] = "UPDATE authzs SET status=?, expires=?, ch_type=?, "
@@ -477,14 +461,16 @@ int store_challenge_start(struct store *s, const char *authz, const char *type)
     return run1(s, SQL_CH_START, type, authz, NULL);
 }
 
-static const char SQL_ORDER_CLAIM[] = "UPDATE orders SET status='processing' WHERE id=? AND status='ready'";
+static const char SQL_ORDER_CLAIM[] =
+    "UPDATE orders SET status='processing' WHERE id=? AND status='ready'";
 
 int store_order_claim(struct store *s, const char *id)
 {
     return run1(s, SQL_ORDER_CLAIM, id, NULL, NULL);
 }
 
-static const char SQL_ORDER_DONE[] = "UPDATE orders SET status='valid', error='', cert=? WHERE id=?";
+static const char SQL_ORDER_DONE[] =
+    "UPDATE orders SET status='valid', error='', cert=? WHERE id=?";
 
 static const char SQL_CERT_INS[] =
     "INSERT INTO certs(id,account,ord,serial,pem,created) VALUES(?,?,?,?,?,strftime('%s','now'))";
@@ -521,38 +507,26 @@ static const char SQL_CERT_GET[] = "SELECT id,account,serial,pem,revoked FROM ce
 static const char SQL_CERT_BY_SERIAL[] =
     "SELECT id,account,serial,pem,revoked FROM certs WHERE serial=?";
 
-static int get_cert(struct store *s, const char *sql, const char *key, struct st_cert *c)
+static int fill_cert(sqlite3_stmt *st, void *out)
 {
-    pthread_mutex_lock(&s->mu);
-    sqlite3_stmt *st = stmt(s, sql);
-    int rc = -1;
-    if (st) {
-        bind_text(st, 1, key);
-        int step = sqlite3_step(st);
-        if (step == SQLITE_DONE) {
-            rc = 1;
-        } else if (step == SQLITE_ROW) {
-            col(st, 0, c->id, sizeof c->id);
-            col(st, 1, c->account, sizeof c->account);
-            col(st, 2, c->serial, sizeof c->serial);
-            const unsigned char *pem = sqlite3_column_text(st, 3);
-            c->pem = strdup(pem ? (const char *)pem : "");
-            c->revoked = sqlite3_column_int(st, 4);
-            rc = c->pem ? 0 : -1;
-        }
-    }
-    pthread_mutex_unlock(&s->mu);
-    return rc;
+    struct st_cert *c = out;
+    col(st, 0, c->id, sizeof c->id);
+    col(st, 1, c->account, sizeof c->account);
+    col(st, 2, c->serial, sizeof c->serial);
+    const unsigned char *pem = sqlite3_column_text(st, 3);
+    c->pem = strdup(pem ? (const char *)pem : "");
+    c->revoked = sqlite3_column_int(st, 4);
+    return c->pem ? 0 : -1;
 }
 
 int store_cert_get(struct store *s, const char *id, struct st_cert *c)
 {
-    return get_cert(s, SQL_CERT_GET, id, c);
+    return query_one(s, SQL_CERT_GET, id, fill_cert, c);
 }
 
 int store_cert_by_serial(struct store *s, const char *serial, struct st_cert *c)
 {
-    return get_cert(s, SQL_CERT_BY_SERIAL, serial, c);
+    return query_one(s, SQL_CERT_BY_SERIAL, serial, fill_cert, c);
 }
 
 static const char SQL_CERT_REVOKE[] =
