@@ -29,6 +29,8 @@ struct dp_acme {
     char *hash_prefix;
     char *issuers[DP_MAX_ISSUERS];
     size_t n_issuers;
+    char *caa[DP_MAX_ISSUERS]; /* directory caaIdentities, when conforming */
+    size_t n_caa;
     char account[1024];
     char nonce[128];
     char eab_kid[256], eab_key[256];
@@ -168,6 +170,25 @@ struct dp_acme *dp_acme_new(const struct dp_acme_config *cfg, const struct dp_ke
             if (good) a->issuers[a->n_issuers++] = strdup(json_string_value(v));
         }
     }
+    /* Section 3.2: caaIdentities, when present and conforming, bound the challenge's names. */
+    json_t *caa = json_object_get(meta, "caaIdentities");
+    if (json_is_array(caa) && json_array_size(caa) >= 1 && json_array_size(caa) <= DP_MAX_ISSUERS) {
+        size_t i;
+        json_t *v;
+        int good = 1;
+        json_array_foreach(caa, i, v)
+        {
+            char norm[DP_DOMAIN_MAX + 3];
+            const char *s2 = json_string_value(v);
+            good = good && s2 && dp_domain_normalize(s2, norm, 0, NULL) == DP_OK;
+        }
+        json_array_foreach(caa, i, v)
+        {
+            char norm[DP_DOMAIN_MAX + 3];
+            if (good && dp_domain_normalize(json_string_value(v), norm, 0, NULL) == DP_OK)
+                a->caa[a->n_caa++] = strdup(norm);
+        }
+    }
     json_decref(d);
     if (!a->new_nonce[0] || !a->new_account[0] || !a->new_order[0]) {
         dp__fail(err, DP_ERR_IO, NULL, DP_NO_OFFSET, "%s lacks newNonce, newAccount or newOrder",
@@ -186,6 +207,8 @@ void dp_acme_free(struct dp_acme *a)
     free(a->hash_prefix);
     for (size_t i = 0; i < a->n_issuers; i++)
         free(a->issuers[i]);
+    for (size_t i = 0; i < a->n_caa; i++)
+        free(a->caa[i]);
     free(a);
 }
 

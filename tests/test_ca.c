@@ -32,6 +32,7 @@ struct ca {
     int port;
     char data[512], dir[256], root[600], prefix[256];
     int compat;
+    int caa;
 };
 
 static int ca_start(struct ca *c)
@@ -52,7 +53,17 @@ static int ca_start(struct ca *c)
                     "--threads",
                     "2",
                     c->compat ? "--draft01-compat" : NULL,
+                    NULL,
+                    NULL,
+                    NULL,
+                    NULL,
                     NULL};
+    if (c->caa) {
+        args[13] = "--caa-identity";
+        args[14] = "ca.test";
+        args[15] = "--caa-identity";
+        args[16] = "backup.ca.test";
+    }
     c->pid = harness_spawn(ca_bin, args);
     snprintf(c->dir, sizeof c->dir, "https://localhost:%d/directory", c->port);
     snprintf(c->root, sizeof c->root, "%s/root.pem", c->data);
@@ -88,6 +99,19 @@ static int dns_set(const char *name, const char *value)
         fprintf(p, "update add %s. 1 TXT %s\n", name, pres);
         free(pres);
     }
+    fprintf(p, "send\n");
+    return pclose(p) == 0 ? 0 : -1;
+}
+
+/* Replaces the CAA RRset of name (NULL value: deletes it). */
+static int dns_caa(const char *name, const char *value)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "knsupdate -y hmac-sha256:test-key:%s", env.tsig_secret);
+    FILE *p = popen(cmd, "w");
+    if (!p) return -1;
+    fprintf(p, "server 127.0.0.1 %s\nzone web.test\nupdate delete %s. CAA\n", env.port, name);
+    if (value) fprintf(p, "update add %s. 1 CAA %s\n", name, value);
     fprintf(p, "send\n");
     return pclose(p) == 0 ? 0 : -1;
 }
@@ -195,7 +219,7 @@ static const char *problem_type(const struct acct *ac)
     return dp_acme_last_problem(ac->a)->type;
 }
 
-static struct ca ca02, ca01;
+static struct ca ca02, ca01, cacaa;
 static unsigned serial;
 
 static void unique(char *out, size_t cap, const char *label)
@@ -410,6 +434,36 @@ static void draft01_plain_url_records(void)
     acct_free(&ac2);
 }
 
+/* RFC 8659 CAA with RFC 8657 parameters, checked after the method passed. */
+static void caa_is_checked(void)
+{
+    struct acct ac;
+    CHECK(acct_new(&cacaa, &ac) == 0);
+    char d[128], n[200], caa[700];
+    unique(d, sizeof d, "caa");
+    char *v = record_for(&cacaa, &ac, d, NULL, NULL);
+    snprintf(n, sizeof n, "_validation-persist.%s", d);
+    CHECK(dns_set(n, v) == 0);
+    struct dp_error e;
+    CHECK(issue(&cacaa, &ac, d, &e) == DP_OK); /* no CAA anywhere: permitted */
+    CHECK(dns_caa(d, "0 issue \"other.example\"") == 0);
+    CHECK(issue(&cacaa, &ac, d, &e) != DP_OK && strstr(problem_type(&ac), ":caa"));
+    snprintf(caa, sizeof caa,
+             "0 issue \"ca.test; accounturi=%s; validationmethods=dns-persist-01\"",
+             dp_acme_account_url(ac.a));
+    CHECK(dns_caa(d, caa) == 0);
+    CHECK(issue(&cacaa, &ac, d, &e) == DP_OK);
+    CHECK(dns_caa(d, "0 issue \"ca.test; validationmethods=http-01\"") == 0);
+    CHECK(issue(&cacaa, &ac, d, &e) != DP_OK && strstr(problem_type(&ac), ":caa"));
+    CHECK(dns_caa(d, "0 issue \"ca.test; accounturi=https://other.example/acct/1\"") == 0);
+    CHECK(issue(&cacaa, &ac, d, &e) != DP_OK);
+    CHECK(dns_caa(d, "128 tbs \"unknown\"") == 0); /* critical and not understood */
+    CHECK(issue(&cacaa, &ac, d, &e) != DP_OK && strstr(problem_type(&ac), ":caa"));
+    CHECK(dns_caa(d, NULL) == 0);
+    free(v);
+    acct_free(&ac);
+}
+
 static void restart_between_order_and_finalize(void)
 {
     struct acct ac;
@@ -450,8 +504,12 @@ int main(int argc, char **argv)
     ca02.port = harness_free_port();
     ca01.port = harness_free_port();
     ca01.compat = 1;
+    snprintf(cacaa.data, sizeof cacaa.data, "%s/cacaa", tmpdir);
+    cacaa.port = harness_free_port();
+    cacaa.caa = 1;
     CHECK(ca_start(&ca02) == 0);
     CHECK(ca_start(&ca01) == 0);
+    CHECK(ca_start(&cacaa) == 0);
     if (!check_failed) {
         RUN(H3_persist_fqdn_and_star_forms);
         RUN(S2_wildcard_needs_policy);
@@ -461,10 +519,12 @@ int main(int argc, char **argv)
         RUN(V1_record_removed_between_orders);
         RUN(V5_deactivated_account);
         RUN(draft01_plain_url_records);
+        RUN(caa_is_checked);
         RUN(restart_between_order_and_finalize);
     }
     ca_stop(&ca02);
     ca_stop(&ca01);
+    ca_stop(&cacaa);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
     if (system(cmd)) fprintf(stderr, "could not remove %s\n", tmpdir);

@@ -86,6 +86,8 @@ PY
 # web.test: every name is 127.0.0.1 (http-01 and the ACME tests); records for the CA
 # tests are added with dynamic updates (TSIG key in DIR/tsig.key).
 { soa web.test; echo '* A 127.0.0.1'; } > "$DIR/zones/web.test.zone"
+# test: the parent of every zone here, so CAA tree climbing (RFC 8659) ends in an answer.
+soa test > "$DIR/zones/test.zone"
 { soa bogus.test; rec bogus.test | sed 's/"$/; x=signed"/'; } > "$DIR/zones/bogus.test.zone"
 
 common() {
@@ -138,6 +140,7 @@ acl:
 database:
     storage: "$DIR/db"
 zone:
+  - domain: test
   - domain: plain.test
   - domain: other.test
   - domain: secure.test
