@@ -27,6 +27,7 @@
 #include <jansson.h>
 
 #include "ca.h"
+#include "hash.h"
 #include "http.h"
 
 #define ERR "urn:ietf:params:acme:error:"
@@ -274,10 +275,7 @@ static json_t *order_view(const struct ca *ca, const struct st_order *o)
 static struct dp_pubkey *account_key(struct ca *ca, const char *thumb, const char *jwk,
                                      struct dp_error *e)
 {
-    uint64_t h = 1469598103934665603ull;
-    for (const char *p = thumb; *p; p++)
-        h = (h ^ (unsigned char)*p) * 1099511628211ull;
-    struct ca_keyslot *s = &ca->keys[h % CA_KEYCACHE];
+    struct ca_keyslot *s = &ca->keys[ca_hash(thumb) % CA_KEYCACHE];
     struct dp_pubkey *k = NULL;
     pthread_mutex_lock(&ca->keys_mu);
     if (s->key && !strcmp(s->thumb, thumb)) k = dp_pubkey_ref(s->key);

@@ -12,6 +12,7 @@
 #include <openssl/rand.h>
 
 #include "dnspersist/dnspersist.h"
+#include "hash.h"
 #include "nonce.h"
 
 struct nonces {
@@ -21,14 +22,6 @@ struct nonces {
     char (*ring)[24];  /* issue order */
     char (*table)[24]; /* "" empty, "\x01" tombstone */
 };
-
-static uint64_t hash(const char *s)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
-}
 
 struct nonces *nonces_new(unsigned cap)
 {
@@ -59,7 +52,7 @@ void nonces_free(struct nonces *n)
 /* Index of s in the table, or of the first free slot when absent. */
 static unsigned find(const struct nonces *n, const char *s, int want_free)
 {
-    unsigned mask = n->size - 1, i = (unsigned)hash(s) & mask;
+    unsigned mask = n->size - 1, i = (unsigned)ca_hash(s) & mask;
     for (;; i = (i + 1) & mask) {
         if (n->table[i][0] == '\0') return i;
         if (want_free && n->table[i][0] == '\x01') return i;

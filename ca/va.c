@@ -27,6 +27,7 @@
 #include <openssl/evp.h>
 
 #include "ca.h"
+#include "hash.h"
 
 #define VA_QUEUE 65536
 #define VA_FAIL_LIMIT 20
@@ -65,10 +66,7 @@ void va_enqueue(struct va *va, const char *id)
 
 static struct fail_slot *fail_slot(struct va *va, const char *key)
 {
-    uint64_t h = 1469598103934665603ull;
-    for (const char *p = key; *p; p++)
-        h = (h ^ (unsigned char)*p) * 1099511628211ull;
-    return &va->fails[h % VA_FAIL_SLOTS];
+    return &va->fails[ca_hash(key) % VA_FAIL_SLOTS];
 }
 
 /* 1 when the (domain, account) pair may be tried again now. */

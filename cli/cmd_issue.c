@@ -116,6 +116,16 @@ static int write_files(const char *dir, const struct dp_key *ck, const char *cha
     return rc;
 }
 
+/* A certificate file's text (at most 64 KiB), or NULL when it cannot be read. */
+static char *read_pem(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char *pem = f ? calloc(1, 65536) : NULL;
+    if (pem && fread(pem, 1, 65535, f) == 0) pem[0] = '\0';
+    if (f) fclose(f);
+    return pem;
+}
+
 static void out_dir(const struct opts *o, const struct session *s, const char *first, char *buf,
                     size_t cap)
 {
@@ -485,14 +495,9 @@ int cmd_renew(int argc, char **argv)
         }
         /* ARI (RFC 9773) when the CA offers it: renew once its window opens.
          * Otherwise renew within --days of notAfter. */
-        char cp[1500], *pem = NULL;
+        char cp[1500];
         snprintf(cp, sizeof cp, "%s/cert.pem", outdir);
-        FILE *cf = fopen(cp, "r");
-        if (cf) {
-            pem = calloc(1, 65536);
-            if (pem && fread(pem, 1, 65535, cf) == 0) pem[0] = '\0';
-            fclose(cf);
-        }
+        char *pem = read_pem(cp);
         int64_t ws = 0, we = 0;
         struct dp_error e;
         dp_code ari = pem ? dp_acme_renewal_info(s.acme, pem, &ws, &we, &e) : DP_ERR_UNSUPPORTED;
@@ -567,10 +572,7 @@ int cmd_revoke(int argc, char **argv)
         }
     }
     if (argc - optind != 1) return cli_usage(CMD, "exactly one CERTFILE is required");
-    FILE *f = fopen(argv[optind], "r");
-    char *pem = f ? calloc(1, 65536) : NULL;
-    if (pem && fread(pem, 1, 65535, f) == 0) pem[0] = '\0';
-    if (f) fclose(f);
+    char *pem = read_pem(argv[optind]);
     if (!pem || !strstr(pem, "BEGIN CERTIFICATE")) {
         free(pem);
         return cli_usage(CMD, "CERTFILE %s: not a PEM certificate", argv[optind]);
