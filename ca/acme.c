@@ -582,6 +582,28 @@ out:
 
 /* ---- orders ---- */
 
+/* Draft 4.4: an account that has passed a dns-persist-01 challenge before
+ * gets its authorizations valid at once when its records authorize them
+ * now; the rest stay pending with their challenges. Each is logged, since
+ * no challenge exchange shows the account holder it happened. */
+static void jit(struct ca *ca, const struct st_order *o, struct st_authz_init *init, int64_t now)
+{
+    struct va_jit items[ST_MAX_IDENTIFIERS];
+    for (size_t i = 0; i < o->n; i++)
+        items[i] = (struct va_jit){o->account, o->identifiers[i], 0, 0};
+    va_jit(ca->va, items, o->n);
+    for (size_t i = 0; i < o->n; i++) {
+        if (!items[i].valid) continue;
+        init[i].validated = now;
+        init[i].expires = now + ca->cfg.authz_lifetime;
+        if (items[i].clamp && items[i].clamp < init[i].expires) init[i].expires = items[i].clamp;
+        fprintf(stderr,
+                "dnspersist-ca: account %s: %s authorized just in time by its "
+                "dns-persist-01 record\n",
+                o->account, o->identifiers[i]);
+    }
+}
+
 static void new_order(struct ca *ca, const struct http_req *req, struct http_resp *r)
 {
     struct post p;
@@ -638,8 +660,13 @@ static void new_order(struct ca *ca, const struct http_req *req, struct http_res
         wild[o->n++] = norm[0] == '*';
     }
     snprintf(o->account, sizeof o->account, "%s", p.acct.id);
-    o->expires = (int64_t)time(NULL) + ca->cfg.order_lifetime;
-    if (store_order_create(ca->store, o, wild, o->expires)) {
+    int64_t now = (int64_t)time(NULL);
+    o->expires = now + ca->cfg.order_lifetime;
+    struct st_authz_init init[ST_MAX_IDENTIFIERS];
+    for (i = 0; i < o->n; i++)
+        init[i] = (struct st_authz_init){wild[i], o->expires, 0};
+    if (ca->cfg.jit && ca->cfg.persist && p.acct.did_persist) jit(ca, o, init, now);
+    if (store_order_create(ca->store, o, init)) {
         problem(r, 500, "serverInternal", "cannot store the order");
         goto out;
     }

@@ -32,6 +32,7 @@ struct ca_config {
     int64_t order_lifetime;
     unsigned threads;
     unsigned va_threads;
+    int jit; /* Just-in-Time dns-persist-01 validation at new-order (A5) */
     const char *eab_kid[16], *eab_key[16]; /* external account binding keys */
     size_t n_eab;
 };
@@ -67,6 +68,17 @@ void acme_handle(void *ca, const struct http_req *req, struct http_resp *resp);
 struct va *va_create(struct ca *ca, char *why, size_t cap);
 void va_destroy(struct va *va);
 void va_enqueue(struct va *va, const char *authz_id);
+
+/* Just-in-Time validation (A5; draft 4.4): one identifier of a new order. */
+struct va_jit {
+    const char *account;
+    const char *identifier; /* as ordered, "*." included */
+    int valid;              /* out: a dns-persist-01 record authorizes it now */
+    int64_t clamp;          /* out: V6 persistUntil, 0 for none */
+};
+/* Checks the items on the validation workers and waits for them all. An
+ * item whose domain has had too many look-ups lately is not tried. */
+void va_jit(struct va *va, struct va_jit *items, size_t n);
 
 /* Problem document JSON (compact) for a type suffix and detail; caller frees. */
 char *ca_problem_json(const char *type, const char *detail, int status);

@@ -45,6 +45,10 @@ static void help(void)
         "  --caa-identity NAME         advertised caaIdentities, repeatable\n"
         "  --challenges LIST           offered types (default dns-persist-01,dns-01,http-01)\n"
         "  --draft01-compat            also accept draft-01 records and send draft-01 fields\n"
+        "  --no-jit                    no Just-in-Time validation: every authorization of a new\n"
+        "                              order starts pending (default: an account that passed\n"
+        "                              dns-persist-01 before gets authorizations its records\n"
+        "                              already cover valid at once; draft section 4.4)\n"
         "  --resolver ADDR[@PORT]      DNS server to forward to (default: full recursion)\n"
         "  --trust-anchor FILE         DNSSEC trust anchors (bogus answers fail validation)\n"
         "  --http01-port N             port http-01 validation connects to (default 80)\n"
@@ -126,6 +130,9 @@ static int set_option(struct ca_config *c, const char *name, const char *val)
                 return -1;
         }
         if (!c->persist && !c->dns01 && !c->http01) return -1;
+    } else if (!strcmp(name, "no-jit")) {
+        c->jit =
+            !(!val || !*val || !strcmp(val, "yes") || !strcmp(val, "true") || !strcmp(val, "1"));
     } else if (!strcmp(name, "draft01-compat")) {
         c->draft01_compat =
             !val || !*val || !strcmp(val, "yes") || !strcmp(val, "true") || !strcmp(val, "1");
@@ -230,6 +237,7 @@ int main(int argc, char **argv)
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     c->threads = cores > 0 ? (unsigned)cores : 2;
     c->va_threads = 2;
+    c->jit = 1;
 
     static const struct option opts[] = {{"listen", required_argument, 0, 0},
                                          {"data", required_argument, 0, 0},
@@ -238,6 +246,7 @@ int main(int argc, char **argv)
                                          {"caa-identity", required_argument, 0, 0},
                                          {"challenges", required_argument, 0, 0},
                                          {"draft01-compat", no_argument, 0, 0},
+                                         {"no-jit", no_argument, 0, 0},
                                          {"resolver", required_argument, 0, 0},
                                          {"trust-anchor", required_argument, 0, 0},
                                          {"http01-port", required_argument, 0, 0},

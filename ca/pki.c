@@ -279,12 +279,15 @@ struct pki *pki_open(const char *dir, const char *const *tls_names, size_t n_tls
     X509V3_CTX xc;
     X509V3_set_ctx_nodb(&xc);
     X509V3_set_ctx(&xc, p->inter, NULL, NULL, NULL, 0);
-    p->leaf_ext[EXT_BC] = X509V3_EXT_conf_nid(NULL, &xc, NID_basic_constraints, "critical,CA:FALSE");
-    p->leaf_ext[EXT_KU_EC] = X509V3_EXT_conf_nid(NULL, &xc, NID_key_usage, "critical,digitalSignature");
+    p->leaf_ext[EXT_BC] =
+        X509V3_EXT_conf_nid(NULL, &xc, NID_basic_constraints, "critical,CA:FALSE");
+    p->leaf_ext[EXT_KU_EC] =
+        X509V3_EXT_conf_nid(NULL, &xc, NID_key_usage, "critical,digitalSignature");
     p->leaf_ext[EXT_KU_RSA] =
         X509V3_EXT_conf_nid(NULL, &xc, NID_key_usage, "critical,digitalSignature,keyEncipherment");
     p->leaf_ext[EXT_EKU] = X509V3_EXT_conf_nid(NULL, &xc, NID_ext_key_usage, "serverAuth");
-    p->leaf_ext[EXT_AKI] = X509V3_EXT_conf_nid(NULL, &xc, NID_authority_key_identifier, "keyid:always");
+    p->leaf_ext[EXT_AKI] =
+        X509V3_EXT_conf_nid(NULL, &xc, NID_authority_key_identifier, "keyid:always");
     for (int i = 0; i < N_EXT; i++)
         if (!p->leaf_ext[i]) goto crypto;
     p->tls_cert_pem = pem_cert(p->tls);
@@ -457,13 +460,13 @@ enum pki_csr_result pki_issue(struct pki *pk, const unsigned char *der, size_t l
         size_t o = 0;
         for (size_t i = 0; san && i < n; i++)
             o += (size_t)snprintf(san + o, sl + 1 - o, "%sDNS:%s", i ? "," : "", names[i]);
-        ok = san && add_ext(x, pk->inter, NID_subject_alt_name, san) &&
-             X509_add_ext(x, pk->leaf_ext[EXT_BC], -1) &&
-             X509_add_ext(x, pk->leaf_ext[EVP_PKEY_is_a(pub, "RSA") ? EXT_KU_RSA : EXT_KU_EC], -1) &&
-             X509_add_ext(x, pk->leaf_ext[EXT_EKU], -1) &&
-             add_ext(x, pk->inter, NID_subject_key_identifier, "hash") &&
-             X509_add_ext(x, pk->leaf_ext[EXT_AKI], -1) &&
-             finish(x, pk->int_key);
+        ok =
+            san && add_ext(x, pk->inter, NID_subject_alt_name, san) &&
+            X509_add_ext(x, pk->leaf_ext[EXT_BC], -1) &&
+            X509_add_ext(x, pk->leaf_ext[EVP_PKEY_is_a(pub, "RSA") ? EXT_KU_RSA : EXT_KU_EC], -1) &&
+            X509_add_ext(x, pk->leaf_ext[EXT_EKU], -1) &&
+            add_ext(x, pk->inter, NID_subject_key_identifier, "hash") &&
+            X509_add_ext(x, pk->leaf_ext[EXT_AKI], -1) && finish(x, pk->int_key);
         free(san);
     }
     if (ok) {

@@ -281,10 +281,10 @@ size_t store_account_keys(struct store *s, const char *id, char thumbs[][48], si
 }
 
 static const char SQL_ORDER_INS[] =
-    "INSERT INTO orders(id,account,status,expires,identifiers,authzs) VALUES(?,?,'pending',?,?,?)";
+    "INSERT INTO orders(id,account,status,expires,identifiers,authzs) VALUES(?,?,?,?,?,?)";
 static const char SQL_AUTHZ_INS[] =
-    "INSERT INTO authzs(id,account,ord,identifier,wildcard,status,expires,token) "
-    "VALUES(?,?,?,?,?,'pending',?,?)";
+    "INSERT INTO authzs(id,account,ord,identifier,wildcard,status,expires,token,ch_type,ch_status,"
+    "ch_validated) VALUES(?,?,?,?,?,?,?,?,?,?,?)";
 
 /* Joins n strings stored w octets apart with '\n' (identifiers never contain one). */
 static char *join(const char *v, size_t n, size_t w)
@@ -312,9 +312,12 @@ static size_t split(const char *in, char *out, size_t w, size_t max)
     return n;
 }
 
-int store_order_create(struct store *s, struct st_order *o, const int *wildcard,
-                       int64_t authz_expires)
+int store_order_create(struct store *s, struct st_order *o, const struct st_authz_init *init)
 {
+    int all_valid = 1;
+    for (size_t i = 0; i < o->n; i++)
+        all_valid &= init[i].validated != 0;
+    const char *status = all_valid ? "ready" : "pending";
     if (store_new_id(o->id)) return -1;
     for (size_t i = 0; i < o->n; i++)
         if (store_new_id(o->authz[i])) return -1;
@@ -326,9 +329,10 @@ int store_order_create(struct store *s, struct st_order *o, const int *wildcard,
     if (!(st = stmt(s, SQL_ORDER_INS))) goto rollback;
     bind_text(st, 1, o->id);
     bind_text(st, 2, o->account);
-    sqlite3_bind_int64(st, 3, o->expires);
-    bind_text(st, 4, ids);
-    bind_text(st, 5, az);
+    bind_text(st, 3, status);
+    sqlite3_bind_int64(st, 4, o->expires);
+    bind_text(st, 5, ids);
+    bind_text(st, 6, az);
     if (sqlite3_step(st) != SQLITE_DONE) goto rollback;
     for (size_t i = 0; i < o->n; i++) {
         unsigned char r[32];
@@ -341,16 +345,21 @@ int store_order_create(struct store *s, struct st_order *o, const int *wildcard,
         bind_text(st, 1, o->authz[i]);
         bind_text(st, 2, o->account);
         bind_text(st, 3, o->id);
-        bind_text(st, 4, wildcard[i] ? ident + 2 : ident);
-        sqlite3_bind_int(st, 5, wildcard[i]);
-        sqlite3_bind_int64(st, 6, authz_expires);
-        bind_text(st, 7, tok);
+        const struct st_authz_init *in = &init[i];
+        bind_text(st, 4, in->wildcard ? ident + 2 : ident);
+        sqlite3_bind_int(st, 5, in->wildcard);
+        bind_text(st, 6, in->validated ? "valid" : "pending");
+        sqlite3_bind_int64(st, 7, in->expires);
+        bind_text(st, 8, tok);
+        bind_text(st, 9, in->validated ? "dns-persist-01" : "");
+        bind_text(st, 10, in->validated ? "valid" : "pending");
+        sqlite3_bind_int64(st, 11, in->validated);
         int step = sqlite3_step(st);
         free(tok);
         if (step != SQLITE_DONE) goto rollback;
     }
     if (exec(s, "COMMIT")) goto rollback;
-    snprintf(o->status, sizeof o->status, "pending");
+    snprintf(o->status, sizeof o->status, "%s", status);
     rc = 0;
     goto out;
 rollback:

@@ -78,8 +78,16 @@ int store_account_rollover(struct store *s, const char *id, const char *jwk, con
 /* Current key first, then older keys newest first. Returns the count. */
 size_t store_account_keys(struct store *s, const char *id, char thumbs[][48], size_t max);
 
-int store_order_create(struct store *s, struct st_order *o, const int *wildcard,
-                       int64_t authz_expires);
+/* An order's authorization as it is created: pending, or already valid by
+ * Just-in-Time dns-persist-01 validation (A5; draft 4.4). */
+struct st_authz_init {
+    int wildcard;
+    int64_t expires;
+    int64_t validated; /* 0: pending */
+};
+/* Creates the order and its authorizations in one transaction; the order is
+ * ready at once when every authorization is valid. */
+int store_order_create(struct store *s, struct st_order *o, const struct st_authz_init *init);
 int store_order_get(struct store *s, const char *id, struct st_order *out);
 int store_order_set(struct store *s, const char *id, const char *status, const char *error,
                     const char *cert);

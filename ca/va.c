@@ -33,6 +33,8 @@
 #define VA_FAIL_LIMIT 20
 #define VA_FAIL_WINDOW 3600
 #define VA_FAIL_SLOTS 4096
+#define VA_JIT_LIMIT 10 /* Just-in-Time look-ups of one domain per window */
+#define VA_JIT_WINDOW 60
 
 struct fail_slot {
     char key[256 + ST_ID + 2];
@@ -40,27 +42,78 @@ struct fail_slot {
     int count;
 };
 
+/* One queued validation: an answered challenge (authz), or one identifier
+ * of a new order tried Just-in-Time (jit, whose waiter counts down left). */
+struct job {
+    char authz[ST_ID];
+    struct va_jit *jit;
+    size_t *left;
+};
+
 struct va {
     struct ca *ca;
     pthread_mutex_t mu;
-    pthread_cond_t cv;
-    char (*q)[ST_ID];
+    pthread_cond_t cv;     /* work queued */
+    pthread_cond_t jit_cv; /* a Just-in-Time item finished */
+    struct job *q;
     size_t head, tail, len;
     int stop;
     pthread_t threads[16];
     unsigned n_threads;
     struct fail_slot fails[VA_FAIL_SLOTS];
+    struct fail_slot jits[VA_FAIL_SLOTS]; /* Just-in-Time look-ups per domain */
 };
+
+/* Caller holds va->mu. 0 when the queue is full. */
+static int push(struct va *va, const struct job *j)
+{
+    if (va->len == VA_QUEUE || va->stop) return 0;
+    va->q[va->tail] = *j;
+    va->tail = (va->tail + 1) % VA_QUEUE;
+    va->len++;
+    pthread_cond_signal(&va->cv);
+    return 1;
+}
 
 void va_enqueue(struct va *va, const char *id)
 {
+    struct job j = {.jit = NULL};
+    snprintf(j.authz, ST_ID, "%s", id);
     pthread_mutex_lock(&va->mu);
-    if (va->len < VA_QUEUE) {
-        snprintf(va->q[va->tail], ST_ID, "%s", id);
-        va->tail = (va->tail + 1) % VA_QUEUE;
-        va->len++;
-        pthread_cond_signal(&va->cv);
+    push(va, &j);
+    pthread_mutex_unlock(&va->mu);
+}
+
+/* Draft 4.4: Just-in-Time look-ups are limited per domain, whatever the
+ * account, so many accounts cannot turn the CA against one zone. Caller
+ * holds va->mu. */
+static int jit_allowed(struct va *va, const char *domain, int64_t now)
+{
+    struct fail_slot *s = &va->jits[ca_hash(domain) % VA_FAIL_SLOTS];
+    if (strcmp(s->key, domain) || now - s->window_start >= VA_JIT_WINDOW) {
+        snprintf(s->key, sizeof s->key, "%s", domain);
+        s->window_start = now;
+        s->count = 0;
     }
+    return s->count++ < VA_JIT_LIMIT;
+}
+
+void va_jit(struct va *va, struct va_jit *items, size_t n)
+{
+    size_t left = 0;
+    int64_t now = (int64_t)time(NULL);
+    pthread_mutex_lock(&va->mu);
+    for (size_t i = 0; i < n; i++) {
+        items[i].valid = 0;
+        items[i].clamp = 0;
+        struct job j = {.jit = &items[i], .left = &left};
+        const char *id = items[i].identifier;
+        if (jit_allowed(va, id + (strncmp(id, "*.", 2) ? 0 : 2), now) && push(va, &j)) left++;
+    }
+    /* No time limit here: the resolver bounds every look-up, and workers
+     * finish queued Just-in-Time items even while stopping. */
+    while (left)
+        pthread_cond_wait(&va->jit_cv, &va->mu);
     pthread_mutex_unlock(&va->mu);
 }
 
@@ -171,6 +224,7 @@ struct outcome {
     char detail[700];
     int64_t clamp;     /* V6: latest expiry, 0 for none */
     int persist_known; /* the account already has a dns-persist-01 validation */
+    int jit;           /* Just-in-Time: a miss is not a failure (no V7 count) */
 };
 
 static void fail(struct outcome *o, const char *type, int status, const char *fmt, ...)
@@ -263,7 +317,7 @@ static void validate_persist(struct worker *w, const struct st_authz *a, struct 
     if (!o->valid && have_first)
         fail(o, first.code == DP_ERR_MALFORMED ? "malformed" : "unauthorized",
              first.code == DP_ERR_MALFORMED ? 400 : 403, "%s", first.detail);
-    if (!o->valid && strcmp(o->type, "serverInternal")) fail_note(w->va, key, now);
+    if (!o->valid && !o->jit && strcmp(o->type, "serverInternal")) fail_note(w->va, key, now);
     dp_verifier_free(v);
 }
 
@@ -478,6 +532,31 @@ static void check_caa(struct worker *w, const struct st_authz *a, struct outcome
     }
 }
 
+/* CAA when the CA advertises caaIdentities, after the method passed. */
+static void caa_after(struct worker *w, const struct st_authz *a, struct outcome *o)
+{
+    if (!o->valid || !w->va->ca->cfg.n_caa) return;
+    o->valid = 0;
+    check_caa(w, a, o);
+    if (!o->type) o->valid = 1;
+}
+
+/* One identifier of a new order, checked as its dns-persist-01 challenge
+ * would be; nothing is stored here (new_order stores the order at once). */
+static void run_jit(struct worker *w, struct va_jit *it)
+{
+    struct st_authz a = {.wildcard = !strncmp(it->identifier, "*.", 2)};
+    snprintf(a.account, sizeof a.account, "%s", it->account);
+    snprintf(a.identifier, sizeof a.identifier, "%s", it->identifier + (a.wildcard ? 2 : 0));
+    snprintf(a.ch_type, sizeof a.ch_type, "dns-persist-01");
+    struct outcome o = {.jit = 1};
+    if (w->va->stop) return;
+    validate_persist(w, &a, &o);
+    caa_after(w, &a, &o);
+    it->valid = o.valid;
+    it->clamp = o.clamp;
+}
+
 static void va_finish(struct ca *ca, struct st_authz *a, const struct outcome *o)
 {
     int64_t now = (int64_t)time(NULL);
@@ -509,15 +588,25 @@ static void *worker_main(void *arg)
         pthread_mutex_lock(&va->mu);
         while (!va->len && !va->stop)
             pthread_cond_wait(&va->cv, &va->mu);
-        if (va->stop) {
+        if (va->stop && !va->len) {
             pthread_mutex_unlock(&va->mu);
             break;
         }
-        memcpy(id, va->q[va->head], ST_ID);
+        struct job j = va->q[va->head];
         va->head = (va->head + 1) % VA_QUEUE;
         va->len--;
+        int stopping = va->stop; /* drain: answer Just-in-Time waiters, drop the rest */
         pthread_mutex_unlock(&va->mu);
 
+        if (j.jit) {
+            run_jit(w, j.jit);
+            pthread_mutex_lock(&va->mu);
+            if (--*j.left == 0) pthread_cond_broadcast(&va->jit_cv);
+            pthread_mutex_unlock(&va->mu);
+            continue;
+        }
+        if (stopping) continue;
+        memcpy(id, j.authz, ST_ID);
         struct st_authz a;
         if (store_authz_get(va->ca->store, id, &a) || strcmp(a.ch_status, "processing")) continue;
         struct outcome o = {0};
@@ -527,12 +616,7 @@ static void *worker_main(void *arg)
             validate_dns01(w, &a, &o);
         else
             validate_http01(w, &a, &o);
-        /* CAA when the CA advertises caaIdentities, after the method passed. */
-        if (o.valid && va->ca->cfg.n_caa) {
-            o.valid = 0;
-            check_caa(w, &a, &o);
-            if (!o.type) o.valid = 1;
-        }
+        caa_after(w, &a, &o);
         va_finish(va->ca, &a, &o);
     }
     dp_resolver_free(w->res);
@@ -552,6 +636,7 @@ struct va *va_create(struct ca *ca, char *why, size_t cap)
     va->ca = ca;
     pthread_mutex_init(&va->mu, NULL);
     pthread_cond_init(&va->cv, NULL);
+    pthread_cond_init(&va->jit_cv, NULL);
     unsigned n = ca->cfg.va_threads ? ca->cfg.va_threads : 2;
     if (n > 16) n = 16;
     for (unsigned i = 0; i < n; i++) {

@@ -445,6 +445,11 @@ void dp_acme_order_free(struct dp_acme_order *o)
     free(o);
 }
 
+const char *dp_acme_order_status(const struct dp_acme_order *o)
+{
+    return o ? json_string_value(json_object_get(o->obj, "status")) ?: "" : "";
+}
+
 const char *dp_acme_order_url(const struct dp_acme_order *o)
 {
     return o ? o->url : NULL;
@@ -508,6 +513,12 @@ dp_code dp_acme_order_validate(struct dp_acme *a, struct dp_acme_order *o, struc
     struct dp_http_resp r;
     dp_code rc = DP_OK;
     size_t i;
+    /* RFC 8555 7.1.6: a ready order has every authorization valid already
+     * (reused, or Just-in-Time validated: draft 4.4). Nothing to answer. */
+    const char *ost = json_string_value(json_object_get(o->obj, "status")) ?: "";
+    if (!strcmp(ost, "ready") || !strcmp(ost, "processing") || !strcmp(ost, "valid")) return DP_OK;
+    unsigned char *was_valid = calloc(json_array_size(azs) + 1, 1);
+    if (!was_valid) return dp__fail(err, DP_ERR_NOMEM, NULL, DP_NO_OFFSET, "out of memory");
     /* Answer every pending authorization first, then wait for them together. */
     json_array_foreach(azs, i, az)
     {
@@ -519,7 +530,8 @@ dp_code dp_acme_order_validate(struct dp_acme *a, struct dp_acme_order *o, struc
         if (!strcmp(json_string_value(json_object_get(authz, "status")) ?: "", "valid")) {
             json_decref(authz);
             authz = NULL;
-            continue; /* already valid: nothing to answer */
+            was_valid[i] = 1;
+            continue; /* already valid: nothing to answer or wait for */
         }
         json_t *chs = json_object_get(authz, "challenges"), *ch, *mine = NULL;
         size_t k;
@@ -556,6 +568,7 @@ dp_code dp_acme_order_validate(struct dp_acme *a, struct dp_acme_order *o, struc
     }
     json_array_foreach(azs, i, az)
     {
+        if (was_valid[i]) continue;
         if (!(authz = poll_until(a, json_string_value(az), deadline, err))) {
             rc = err ? err->code : DP_ERR_IO;
             goto out;
@@ -585,6 +598,7 @@ dp_code dp_acme_order_validate(struct dp_acme *a, struct dp_acme_order *o, struc
     }
 out:
     json_decref(authz);
+    free(was_valid);
     return rc;
 }
 

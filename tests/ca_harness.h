@@ -27,17 +27,24 @@ static int harness_free_port(void)
 }
 
 /* Runs bin with the NULL-terminated args (args[0] is bin), stdout to /dev/null. */
-static pid_t harness_spawn(const char *bin, char *const *args)
+/* Starts bin; its standard error goes to log when given (appended). */
+static pid_t harness_spawn_log(const char *bin, char *const *args, const char *log)
 {
     fflush(stdout);
     fflush(stderr);
     pid_t pid = fork();
     if (pid == 0) {
         if (!freopen("/dev/null", "w", stdout)) _exit(127);
+        if (log && !freopen(log, "a", stderr)) _exit(127);
         execv(bin, args);
         _exit(127);
     }
     return pid;
+}
+
+static inline pid_t harness_spawn(const char *bin, char *const *args)
+{
+    return harness_spawn_log(bin, args, NULL);
 }
 
 static void harness_stop(pid_t pid)

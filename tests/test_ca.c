@@ -33,6 +33,8 @@ struct ca {
     char data[512], dir[256], root[600], prefix[256];
     int compat;
     int caa;
+    int no_jit;
+    char log[600]; /* the server's standard error */
 };
 
 static int ca_start(struct ca *c)
@@ -57,14 +59,19 @@ static int ca_start(struct ca *c)
                     NULL,
                     NULL,
                     NULL,
+                    NULL,
+                    NULL,
                     NULL};
+    int ai = c->compat ? 14 : 13;
     if (c->caa) {
-        args[13] = "--caa-identity";
-        args[14] = "ca.test";
-        args[15] = "--caa-identity";
-        args[16] = "backup.ca.test";
+        args[ai++] = "--caa-identity";
+        args[ai++] = "ca.test";
+        args[ai++] = "--caa-identity";
+        args[ai++] = "backup.ca.test";
     }
-    c->pid = harness_spawn(ca_bin, args);
+    if (c->no_jit) args[ai++] = "--no-jit";
+    snprintf(c->log, sizeof c->log, "%s.log", c->data);
+    c->pid = harness_spawn_log(ca_bin, args, c->log);
     snprintf(c->dir, sizeof c->dir, "https://localhost:%d/directory", c->port);
     snprintf(c->root, sizeof c->root, "%s/root.pem", c->data);
     snprintf(c->prefix, sizeof c->prefix, "https://localhost:%d/acme/account-hash/", c->port);
@@ -492,6 +499,159 @@ static void restart_between_order_and_finalize(void)
     acct_free(&ac);
 }
 
+/* Status of a new order for name, or "" when the CA refused it. */
+static void order_status(struct acct *ac, const char *name, char out[16])
+{
+    struct dp_acme_order *o = NULL;
+    struct dp_error e;
+    const char *names[] = {name};
+    out[0] = '\0';
+    if (dp_acme_order_new(ac->a, names, 1, &o, &e) == DP_OK)
+        snprintf(out, 16, "%s", dp_acme_order_status(o));
+    dp_acme_order_free(o);
+}
+
+/* The authorization expiry the CA stored for name's latest valid authz. */
+static long authz_expires(const struct ca *c, const char *name)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd,
+             "sqlite3 %s/ca.sqlite \"SELECT max(expires) FROM authzs WHERE identifier='%s' AND "
+             "status='valid'\"",
+             c->data, name);
+    FILE *p = popen(cmd, "r");
+    long exp = 0;
+    if (!p || fscanf(p, "%ld", &exp) != 1) exp = -1;
+    if (p) pclose(p);
+    return exp;
+}
+
+static int log_has(const struct ca *c, const char *a, const char *b)
+{
+    FILE *f = fopen(c->log, "r");
+    char line[1024];
+    int found = 0;
+    while (f && fgets(line, sizeof line, f))
+        found |= strstr(line, a) && strstr(line, b);
+    if (f) fclose(f);
+    return found;
+}
+
+/* Draft 4.4: an account that has passed dns-persist-01 gets new orders
+ * ready at once when its records cover every name; otherwise the order is
+ * pending with its challenges, as without Just-in-Time validation. */
+static void A5_just_in_time(void)
+{
+    struct acct ac;
+    CHECK(acct_new(&ca02, &ac) == 0);
+    char d1[128], d2[128], d3[128], d4[128], n[200], st[16], extra[64];
+    unique(d1, sizeof d1, "jit");
+    unique(d2, sizeof d2, "jit");
+    unique(d3, sizeof d3, "jitnone");
+    unique(d4, sizeof d4, "jituntil");
+    long until = (long)time(NULL) + 7200;
+    snprintf(extra, sizeof extra, "; persistUntil=%ld", until);
+    char *v1 = record_for(&ca02, &ac, d1, NULL, NULL), *v2 = record_for(&ca02, &ac, d2, NULL, NULL),
+         *v4 = record_for(&ca02, &ac, d4, NULL, extra);
+    snprintf(n, sizeof n, "_validation-persist.%s", d1);
+    CHECK(dns_set(n, v1) == 0);
+    snprintf(n, sizeof n, "_validation-persist.%s", d2);
+    CHECK(dns_set(n, v2) == 0);
+    snprintf(n, sizeof n, "_validation-persist.%s", d4);
+    CHECK(dns_set(n, v4) == 0);
+    /* Not before the account's first dns-persist-01 validation. */
+    order_status(&ac, d1, st);
+    CHECK_STR(st, "pending");
+    struct dp_error e;
+    CHECK(issue(&ca02, &ac, d1, &e) == DP_OK);
+    /* Now a name its record covers is authorized at order time, and logged. */
+    order_status(&ac, d2, st);
+    CHECK_STR(st, "ready");
+    CHECK(log_has(&ca02, d2, "just in time"));
+    CHECK(issue(&ca02, &ac, d2, &e) == DP_OK);
+    /* No record: pending with the challenge, which then fails as usual. */
+    order_status(&ac, d3, st);
+    CHECK_STR(st, "pending");
+    CHECK(issue(&ca02, &ac, d3, &e) == DP_ERR_UNAUTHORIZED);
+    /* V6: the Just-in-Time authorization ends at persistUntil. */
+    order_status(&ac, d4, st);
+    CHECK_STR(st, "ready");
+    CHECK(authz_expires(&ca02, d4) == until);
+    /* V1: every order looks again; a removed record stops it. */
+    snprintf(n, sizeof n, "_validation-persist.%s", d2);
+    CHECK(dns_set(n, NULL) == 0);
+    order_status(&ac, d2, st);
+    CHECK_STR(st, "pending");
+    /* Another account's order for the same name is not covered (V3). */
+    struct acct other;
+    CHECK(acct_new(&ca02, &other) == 0);
+    CHECK(issue(&ca02, &other, d1, &e) == DP_ERR_UNAUTHORIZED);
+    char *ov = record_for(&ca02, &other, d3, NULL, NULL);
+    snprintf(n, sizeof n, "_validation-persist.%s", d3);
+    CHECK(dns_set(n, ov) == 0);
+    CHECK(issue(&ca02, &other, d3, &e) == DP_OK);
+    order_status(&other, d1, st);
+    CHECK_STR(st, "pending");
+    /* --no-jit: every order starts pending. */
+    struct acct c1;
+    CHECK(acct_new(&ca01, &c1) == 0);
+    char *c1v = record_for(&ca01, &c1, "*", NULL, NULL);
+    char d5[128], d6[128];
+    unique(d5, sizeof d5, "nojit");
+    unique(d6, sizeof d6, "nojit");
+    snprintf(n, sizeof n, "_validation-persist.%s", d5);
+    CHECK(dns_set(n, c1v) == 0);
+    snprintf(n, sizeof n, "_validation-persist.%s", d6);
+    CHECK(dns_set(n, c1v) == 0);
+    CHECK(issue(&ca01, &c1, d5, &e) == DP_OK);
+    order_status(&c1, d6, st);
+    CHECK_STR(st, "pending");
+    CHECK(issue(&ca01, &c1, d6, &e) == DP_OK);
+    free(v1);
+    free(v2);
+    free(v4);
+    free(ov);
+    free(c1v);
+    acct_free(&ac);
+    acct_free(&other);
+    acct_free(&c1);
+}
+
+/* Wildcards need policy=wildcard just as with the challenge (S2), and one
+ * domain gets at most 10 Just-in-Time look-ups a minute whatever the
+ * account (draft 4.4's amplification limit); past it orders stay pending. */
+static void A5_just_in_time_limits(void)
+{
+    struct acct ac;
+    CHECK(acct_new(&ca02, &ac) == 0);
+    char d[128], w[140], n[200], st[16];
+    unique(d, sizeof d, "jitlimit");
+    char *v = record_for(&ca02, &ac, d, NULL, NULL);
+    snprintf(n, sizeof n, "_validation-persist.%s", d);
+    CHECK(dns_set(n, v) == 0);
+    struct dp_error e;
+    CHECK(issue(&ca02, &ac, d, &e) == DP_OK);
+    snprintf(w, sizeof w, "*.%s", d);
+    order_status(&ac, w, st); /* no policy=wildcard: not covered */
+    CHECK_STR(st, "pending");
+    free(v);
+    v = record_for(&ca02, &ac, d, NULL, "; policy=wildcard");
+    CHECK(dns_set(n, v) == 0);
+    order_status(&ac, w, st);
+    CHECK_STR(st, "ready");
+    /* The two wildcard orders looked up d's record: 8 look-ups are left. */
+    int ready = 0;
+    for (int i = 0; i < 8; i++) {
+        order_status(&ac, d, st);
+        ready += !strcmp(st, "ready");
+    }
+    CHECK(ready == 8);
+    order_status(&ac, d, st);
+    CHECK_STR(st, "pending");
+    free(v);
+    acct_free(&ac);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) return 2;
@@ -504,6 +664,7 @@ int main(int argc, char **argv)
     ca02.port = harness_free_port();
     ca01.port = harness_free_port();
     ca01.compat = 1;
+    ca01.no_jit = 1;
     snprintf(cacaa.data, sizeof cacaa.data, "%s/cacaa", tmpdir);
     cacaa.port = harness_free_port();
     cacaa.caa = 1;
@@ -521,6 +682,8 @@ int main(int argc, char **argv)
         RUN(draft01_plain_url_records);
         RUN(caa_is_checked);
         RUN(restart_between_order_and_finalize);
+        RUN(A5_just_in_time);
+        RUN(A5_just_in_time_limits);
     }
     ca_stop(&ca02);
     ca_stop(&ca01);

@@ -74,6 +74,10 @@ DP_API dp_code dp_acme_order_finalize(struct dp_acme *a, struct dp_acme_order *o
                                       const struct dp_key *cert_key, char **chain_pem,
                                       struct dp_error *err);
 DP_API const char *dp_acme_order_url(const struct dp_acme_order *o);
+/* The order's status as the CA last sent it: "pending", or "ready" when
+ * every authorization was valid already (reused, or Just-in-Time validated
+ * by a dns-persist-01 CA: draft section 4.4), ... */
+DP_API const char *dp_acme_order_status(const struct dp_acme_order *o);
 DP_API void dp_acme_order_free(struct dp_acme_order *o);
 
 /* Revokes a certificate (PEM, the first certificate counts) with an RFC 5280
