@@ -677,14 +677,49 @@ out:
     free(o);
 }
 
+/* 0 when this thread may finalize order id (until finalize_done); 1 when
+ * another request is finalizing it now. */
+static int finalize_claim(struct ca *ca, const char *id)
+{
+    int busy = 0, slot = -1;
+    pthread_mutex_lock(&ca->fin_mu);
+    for (int i = 0; i < 64; i++) {
+        if (!strcmp(ca->finalizing[i], id)) busy = 1;
+        if (!ca->finalizing[i][0] && slot < 0) slot = i;
+    }
+    if (!busy && slot >= 0) snprintf(ca->finalizing[slot], ST_ID, "%s", id);
+    pthread_mutex_unlock(&ca->fin_mu);
+    return busy || slot < 0;
+}
+
+static void finalize_done(struct ca *ca, const char *id)
+{
+    pthread_mutex_lock(&ca->fin_mu);
+    for (int i = 0; i < 64; i++)
+        if (!strcmp(ca->finalizing[i], id)) ca->finalizing[i][0] = '\0';
+    pthread_mutex_unlock(&ca->fin_mu);
+}
+
+static void issue(struct ca *ca, struct http_resp *r, struct st_order *o, const char *csr);
+
 static void finalize(struct ca *ca, struct http_resp *r, struct st_order *o, json_t *payload)
+{
+    const char *csr = payload ? json_string_value(json_object_get(payload, "csr")) : NULL;
+    if (finalize_claim(ca, o->id)) {
+        problem(r, 403, "orderNotReady", "the order is being finalized already");
+        return;
+    }
+    issue(ca, r, o, csr);
+    finalize_done(ca, o->id);
+}
+
+static void issue(struct ca *ca, struct http_resp *r, struct st_order *o, const char *csr)
 {
     order_refresh(ca, o);
     if (strcmp(o->status, "ready")) {
         problem(r, 403, "orderNotReady", "the order is %s, not ready", o->status);
         return;
     }
-    const char *csr = payload ? json_string_value(json_object_get(payload, "csr")) : NULL;
     if (!csr || strlen(csr) > 16384) {
         problem(r, 400, "malformed", "finalize needs a csr (base64url DER)");
         return;
@@ -699,19 +734,22 @@ static void finalize(struct ca *ca, struct http_resp *r, struct st_order *o, jso
         problem(r, 400, "badCSR", "the csr is not base64url");
         return;
     }
-    if (store_order_claim(ca->store, o->id)) {
-        problem(r, 403, "orderNotReady", "the order is being finalized already");
-        return;
-    }
     enum pki_csr_result cr = pki_issue(ca->pki, der, dl, names, o->n, ca->cfg.cert_lifetime, &pem,
                                        serial, why, sizeof why);
     if (cr != PKI_CSR_OK && cr != PKI_ISSUE_FAILED) {
         /* A bad CSR leaves the order ready for a better one (RFC 8555 7.4). */
-        store_order_set(ca->store, o->id, "ready", "", "");
         problem(r, 400, "badCSR", "%s", why);
         return;
     }
-    if (cr != PKI_CSR_OK || store_cert_create(ca->store, o->account, o->id, serial, pem, cert_id)) {
+    int stored = cr == PKI_CSR_OK
+                     ? store_cert_create(ca->store, o->account, o->id, serial, pem, cert_id)
+                     : -1;
+    if (stored == 1) { /* deactivated or expired meanwhile: the certificate is dropped */
+        free(pem);
+        problem(r, 403, "orderNotReady", "the order is no longer ready");
+        return;
+    }
+    if (stored) {
         char *pj = ca_problem_json("serverInternal", "issuance failed", 500);
         store_order_set(ca->store, o->id, "invalid", pj ? pj : "", "");
         free(pj);
@@ -720,7 +758,9 @@ static void finalize(struct ca *ca, struct http_resp *r, struct st_order *o, jso
         return;
     }
     free(pem);
-    store_order_get(ca->store, o->id, o);
+    snprintf(o->status, sizeof o->status, "valid");
+    snprintf(o->cert, sizeof o->cert, "%s", cert_id);
+    o->error[0] = '\0';
     reply_json(r, 200, order_view(ca, o));
 }
 

@@ -55,6 +55,10 @@ struct ca {
     struct dp_ctx *dp;
     struct va *va;
     pthread_mutex_t keys_mu;
+    /* Orders being finalized ("processing"), held in memory: one HTTPS
+     * thread each at most, and a crash leaves the order ready, not stuck. */
+    pthread_mutex_t fin_mu;
+    char finalizing[64][ST_ID];
     struct ca_keyslot keys[CA_KEYCACHE];
 };
 

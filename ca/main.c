@@ -322,6 +322,7 @@ int main(int argc, char **argv)
     }
     curl_global_init(CURL_GLOBAL_DEFAULT);
     pthread_mutex_init(&ca.keys_mu, NULL);
+    pthread_mutex_init(&ca.fin_mu, NULL);
     struct dp_error e = {0};
     char why[512] = "", db[1100];
     const char *tls_names[] = {c->listen_host, c->listen_addr};

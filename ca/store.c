@@ -470,16 +470,8 @@ int store_challenge_start(struct store *s, const char *authz, const char *type)
     return run1(s, SQL_CH_START, type, authz, NULL);
 }
 
-static const char SQL_ORDER_CLAIM[] =
-    "UPDATE orders SET status='processing' WHERE id=? AND status='ready'";
-
-int store_order_claim(struct store *s, const char *id)
-{
-    return run1(s, SQL_ORDER_CLAIM, id, NULL, NULL);
-}
-
 static const char SQL_ORDER_DONE[] =
-    "UPDATE orders SET status='valid', error='', cert=? WHERE id=?";
+    "UPDATE orders SET status='valid', error='', cert=? WHERE id=? AND status='ready'";
 
 static const char SQL_CERT_INS[] =
     "INSERT INTO certs(id,account,ord,serial,pem,created) VALUES(?,?,?,?,?,strftime('%s','now'))";
@@ -502,7 +494,12 @@ int store_cert_create(struct store *s, const char *account, const char *order, c
     if (sqlite3_step(st) != SQLITE_DONE || !(st = stmt(s, SQL_ORDER_DONE))) goto rollback;
     bind_text(st, 1, out_id);
     bind_text(st, 2, order);
-    if (sqlite3_step(st) != SQLITE_DONE || exec(s, "COMMIT")) goto rollback;
+    if (sqlite3_step(st) != SQLITE_DONE) goto rollback;
+    if (sqlite3_changes(s->db) != 1) { /* not ready any more: keep nothing */
+        rc = 1;
+        goto rollback;
+    }
+    if (exec(s, "COMMIT")) goto rollback;
     rc = 0;
     goto out;
 rollback:

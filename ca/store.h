@@ -96,11 +96,10 @@ int store_authz_set(struct store *s, const struct st_authz *a);
 /* Moves a pending challenge to processing; 1 when it was not pending. */
 int store_challenge_start(struct store *s, const char *authz, const char *type);
 
+/* Stores the certificate and moves its order from ready to valid, in one
+ * transaction; 1 (nothing stored) when the order is not ready. */
 int store_cert_create(struct store *s, const char *account, const char *order, const char *serial,
                       const char *pem, char out_id[ST_ID]);
-/* Moves an order from ready to processing; 1 when it was not ready (another
- * finalize got there first). */
-int store_order_claim(struct store *s, const char *id);
 int store_cert_get(struct store *s, const char *id, struct st_cert *out);
 int store_cert_by_serial(struct store *s, const char *serial, struct st_cert *out);
 int store_cert_revoke(struct store *s, const char *id, int reason);

@@ -35,6 +35,7 @@
 #define VA_FAIL_SLOTS 4096
 #define VA_JIT_LIMIT 10 /* Just-in-Time look-ups of one domain per window */
 #define VA_JIT_WINDOW 60
+#define VA_JIT_TIMEOUT_MS 2000
 
 struct fail_slot {
     char key[256 + ST_ID + 2];
@@ -42,45 +43,35 @@ struct fail_slot {
     int count;
 };
 
-/* One queued validation: an answered challenge (authz), or one identifier
- * of a new order tried Just-in-Time (jit, whose waiter counts down left). */
-struct job {
-    char authz[ST_ID];
-    struct va_jit *jit;
-    size_t *left;
-};
+struct worker;
 
 struct va {
     struct ca *ca;
     pthread_mutex_t mu;
-    pthread_cond_t cv;     /* work queued */
-    pthread_cond_t jit_cv; /* a Just-in-Time item finished */
-    struct job *q;
+    pthread_cond_t cv; /* work queued */
+    char (*q)[ST_ID];
     size_t head, tail, len;
     int stop;
     pthread_t threads[16];
     unsigned n_threads;
     struct fail_slot fails[VA_FAIL_SLOTS];
+    /* Just-in-Time validation runs on the requesting thread with a resolver
+     * of its own (short time-out), not behind queued challenges. */
+    pthread_cond_t jit_cv; /* a resolver came back */
+    struct worker *jit_all[64], *jit_free[64];
+    unsigned n_jit, n_jit_free;
     struct fail_slot jits[VA_FAIL_SLOTS]; /* Just-in-Time look-ups per domain */
 };
 
-/* Caller holds va->mu. 0 when the queue is full. */
-static int push(struct va *va, const struct job *j)
-{
-    if (va->len == VA_QUEUE || va->stop) return 0;
-    va->q[va->tail] = *j;
-    va->tail = (va->tail + 1) % VA_QUEUE;
-    va->len++;
-    pthread_cond_signal(&va->cv);
-    return 1;
-}
-
 void va_enqueue(struct va *va, const char *id)
 {
-    struct job j = {.jit = NULL};
-    snprintf(j.authz, ST_ID, "%s", id);
     pthread_mutex_lock(&va->mu);
-    push(va, &j);
+    if (va->len < VA_QUEUE && !va->stop) {
+        snprintf(va->q[va->tail], ST_ID, "%s", id);
+        va->tail = (va->tail + 1) % VA_QUEUE;
+        va->len++;
+        pthread_cond_signal(&va->cv);
+    }
     pthread_mutex_unlock(&va->mu);
 }
 
@@ -98,22 +89,29 @@ static int jit_allowed(struct va *va, const char *domain, int64_t now)
     return s->count++ < VA_JIT_LIMIT;
 }
 
+static void run_jit(struct worker *w, struct va_jit *it);
+
 void va_jit(struct va *va, struct va_jit *items, size_t n)
 {
-    size_t left = 0;
     int64_t now = (int64_t)time(NULL);
+    int allowed[ST_MAX_IDENTIFIERS] = {0};
     pthread_mutex_lock(&va->mu);
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n && i < ST_MAX_IDENTIFIERS; i++) {
+        const char *id = items[i].identifier;
         items[i].valid = 0;
         items[i].clamp = 0;
-        struct job j = {.jit = &items[i], .left = &left};
-        const char *id = items[i].identifier;
-        if (jit_allowed(va, id + (strncmp(id, "*.", 2) ? 0 : 2), now) && push(va, &j)) left++;
+        allowed[i] = jit_allowed(va, id + (strncmp(id, "*.", 2) ? 0 : 2), now);
     }
-    /* No time limit here: the resolver bounds every look-up, and workers
-     * finish queued Just-in-Time items even while stopping. */
-    while (left)
+    while (!va->n_jit_free && !va->stop)
         pthread_cond_wait(&va->jit_cv, &va->mu);
+    struct worker *w = va->stop ? NULL : va->jit_free[--va->n_jit_free];
+    pthread_mutex_unlock(&va->mu);
+    if (!w) return;
+    for (size_t i = 0; i < n && i < ST_MAX_IDENTIFIERS; i++)
+        if (allowed[i]) run_jit(w, &items[i]);
+    pthread_mutex_lock(&va->mu);
+    va->jit_free[va->n_jit_free++] = w;
+    pthread_cond_signal(&va->jit_cv);
     pthread_mutex_unlock(&va->mu);
 }
 
@@ -550,7 +548,6 @@ static void run_jit(struct worker *w, struct va_jit *it)
     snprintf(a.identifier, sizeof a.identifier, "%s", it->identifier + (a.wildcard ? 2 : 0));
     snprintf(a.ch_type, sizeof a.ch_type, "dns-persist-01");
     struct outcome o = {.jit = 1};
-    if (w->va->stop) return;
     validate_persist(w, &a, &o);
     caa_after(w, &a, &o);
     it->valid = o.valid;
@@ -588,25 +585,15 @@ static void *worker_main(void *arg)
         pthread_mutex_lock(&va->mu);
         while (!va->len && !va->stop)
             pthread_cond_wait(&va->cv, &va->mu);
-        if (va->stop && !va->len) {
+        if (va->stop) {
             pthread_mutex_unlock(&va->mu);
             break;
         }
-        struct job j = va->q[va->head];
+        memcpy(id, va->q[va->head], ST_ID);
         va->head = (va->head + 1) % VA_QUEUE;
         va->len--;
-        int stopping = va->stop; /* drain: answer Just-in-Time waiters, drop the rest */
         pthread_mutex_unlock(&va->mu);
 
-        if (j.jit) {
-            run_jit(w, j.jit);
-            pthread_mutex_lock(&va->mu);
-            if (--*j.left == 0) pthread_cond_broadcast(&va->jit_cv);
-            pthread_mutex_unlock(&va->mu);
-            continue;
-        }
-        if (stopping) continue;
-        memcpy(id, j.authz, ST_ID);
         struct st_authz a;
         if (store_authz_get(va->ca->store, id, &a) || strcmp(a.ch_status, "processing")) continue;
         struct outcome o = {0};
@@ -663,6 +650,26 @@ struct va *va_create(struct ca *ca, char *why, size_t cap)
         }
         va->n_threads++;
     }
+    /* One Just-in-Time resolver per HTTPS thread, so a new-order never
+     * waits for another's look-up; a short time-out, since the request
+     * waits (a slow zone just leaves the authorization pending). */
+    unsigned nj = ca->cfg.jit && ca->cfg.persist ? ca->cfg.threads : 0;
+    for (unsigned i = 0; i < nj && i < 64; i++) {
+        struct worker *w = calloc(1, sizeof *w);
+        struct dp_resolver_config rc = {ca->cfg.resolver[0] ? ca->cfg.resolver : NULL,
+                                        ca->cfg.trust_anchor[0] ? ca->cfg.trust_anchor : NULL,
+                                        VA_JIT_TIMEOUT_MS, 0, 0};
+        struct dp_error e;
+        if (!w || !(w->res = dp_resolver_new(&rc, &e))) {
+            snprintf(why, cap, "Just-in-Time resolver: %s", w ? e.detail : "out of memory");
+            free(w);
+            va_destroy(va);
+            return NULL;
+        }
+        w->va = va;
+        va->jit_all[va->n_jit++] = w;
+        va->jit_free[va->n_jit_free++] = w;
+    }
     return va;
 }
 
@@ -672,9 +679,14 @@ void va_destroy(struct va *va)
     pthread_mutex_lock(&va->mu);
     va->stop = 1;
     pthread_cond_broadcast(&va->cv);
+    pthread_cond_broadcast(&va->jit_cv);
     pthread_mutex_unlock(&va->mu);
     for (unsigned i = 0; i < va->n_threads; i++)
         pthread_join(va->threads[i], NULL);
+    for (unsigned i = 0; i < va->n_jit; i++) { /* the HTTPS threads have stopped */
+        dp_resolver_free(va->jit_all[i]->res);
+        free(va->jit_all[i]);
+    }
     free(va->q);
     free(va);
 }
