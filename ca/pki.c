@@ -22,6 +22,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "csr.h"
 #include "pki.h"
 
 /* Extensions every leaf carries, built once: X509V3_EXT_conf_nid parses its
@@ -317,107 +318,21 @@ const char *pki_chain_pem(const struct pki *p)
     return p->chain_pem;
 }
 
-/* Collects the CSR's DNS names (SANs, plus CN) in lowercase. */
-static size_t csr_names(X509_REQ *req, char names[][256], size_t max)
-{
-    size_t n = 0;
-    STACK_OF(X509_EXTENSION) *exts = X509_REQ_get_extensions(req);
-    GENERAL_NAMES *gens = exts ? X509V3_get_d2i(exts, NID_subject_alt_name, NULL, NULL) : NULL;
-    for (int i = 0; gens && i < sk_GENERAL_NAME_num(gens); i++) {
-        GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
-        if (g->type != GEN_DNS) {
-            n = max + 1; /* an IP or other name type: not something we validated */
-            break;
-        }
-        const unsigned char *d = ASN1_STRING_get0_data(g->d.dNSName);
-        int l = ASN1_STRING_length(g->d.dNSName);
-        if (n < max && l > 0 && l < 256) {
-            for (int k = 0; k < l; k++)
-                names[n][k] = (char)((d[k] >= 'A' && d[k] <= 'Z') ? d[k] + 32 : d[k]);
-            names[n++][l] = '\0';
-        } else {
-            n = max + 1;
-            break;
-        }
-    }
-    GENERAL_NAMES_free(gens);
-    sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
-    X509_NAME *subj = X509_REQ_get_subject_name(req);
-    int idx = X509_NAME_get_index_by_NID(subj, NID_commonName, -1);
-    if (idx >= 0 && n <= max) {
-        ASN1_STRING *s = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subj, idx));
-        char cn[256];
-        int l = ASN1_STRING_length(s);
-        if (l > 0 && l < 256) {
-            for (int k = 0; k < l; k++) {
-                unsigned char c = ASN1_STRING_get0_data(s)[k];
-                cn[k] = (char)((c >= 'A' && c <= 'Z') ? c + 32 : c);
-            }
-            cn[l] = '\0';
-            int found = 0;
-            for (size_t i = 0; i < n; i++)
-                found |= !strcmp(names[i], cn);
-            if (!found && n < max)
-                strcpy(names[n++], cn);
-            else if (!found)
-                n = max + 1;
-        }
-    }
-    return n;
-}
-
-/* Copies the CSR's SubjectPublicKeyInfo into the certificate field by field.
- * X509_set_pubkey would instead re-encode the key through OpenSSL 3's
- * encoders and decode it back, a tenth of the CA's CPU per certificate. */
-static int copy_spki(X509 *x, X509_REQ *req)
-{
-    X509_PUBKEY *src = X509_REQ_get_X509_PUBKEY(req), *dst = X509_get_X509_PUBKEY(x);
-    ASN1_OBJECT *alg = NULL;
-    const unsigned char *bits = NULL;
-    int len = 0;
-    X509_ALGOR *pa = NULL;
-    if (!src || !dst || !X509_PUBKEY_get0_param(&alg, &bits, &len, &pa, src)) return 0;
-    const ASN1_OBJECT *pobj = NULL;
-    int ptype = V_ASN1_UNDEF;
-    const void *pval = NULL;
-    X509_ALGOR_get0(&pobj, &ptype, &pval, pa);
-    void *param = NULL;
-    if (ptype == V_ASN1_OBJECT)
-        param = OBJ_dup(pval);
-    else if (ptype == V_ASN1_SEQUENCE)
-        param = ASN1_STRING_dup(pval);
-    else if (ptype != V_ASN1_NULL && ptype != V_ASN1_UNDEF)
-        return 0;
-    unsigned char *enc = OPENSSL_memdup(bits, (size_t)len);
-    ASN1_OBJECT *a = OBJ_dup(alg);
-    if (!enc || !a || (ptype != V_ASN1_NULL && ptype != V_ASN1_UNDEF && !param) ||
-        !X509_PUBKEY_set0_param(dst, a, ptype, param, enc, len)) {
-        OPENSSL_free(enc);
-        ASN1_OBJECT_free(a);
-        return 0;
-    }
-    return 1;
-}
-
 enum pki_csr_result pki_issue(struct pki *pk, const unsigned char *der, size_t len,
                               const char *const *names, size_t n, int64_t lifetime, char **pem,
                               char *serial_hex, char *why, size_t cap)
 {
     *pem = NULL;
-    const unsigned char *p = der;
-    X509_REQ *req = d2i_X509_REQ(NULL, &p, (long)len);
+    struct csr *req = NULL;
     enum pki_csr_result r = PKI_CSR_MALFORMED;
     X509 *x = NULL;
     X509_NAME *subj = NULL;
-    if (!req || p != der + len) {
-        snprintf(why, cap, "the CSR is not DER PKCS#10");
+    enum csr_result cr = csr_parse(der, len, &req, why, cap);
+    if (cr != CSR_OK) {
+        r = cr == CSR_UNSUPPORTED ? PKI_CSR_WEAK_KEY : PKI_CSR_MALFORMED;
         goto out;
     }
-    EVP_PKEY *pub = X509_REQ_get0_pubkey(req);
-    if (!pub || X509_REQ_verify(req, pub) != 1) {
-        snprintf(why, cap, "the CSR's signature does not verify");
-        goto out;
-    }
+    EVP_PKEY *pub = csr_pubkey(req);
     int bits = EVP_PKEY_get_bits(pub);
     if (EVP_PKEY_is_a(pub, "RSA")  ? bits < 2048 || bits > 8192
         : EVP_PKEY_is_a(pub, "EC") ? bits != 256 && bits != 384
@@ -447,7 +362,7 @@ enum pki_csr_result pki_issue(struct pki *pk, const unsigned char *der, size_t l
     subj = X509_NAME_new();
     int ok = x && subj && X509_set_version(x, 2) && set_serial(x, serial_hex) &&
              X509_gmtime_adj(X509_getm_notBefore(x), -60) &&
-             X509_gmtime_adj(X509_getm_notAfter(x), (long)lifetime) && copy_spki(x, req) &&
+             X509_gmtime_adj(X509_getm_notAfter(x), (long)lifetime) && csr_copy_spki(req, x) &&
              X509_NAME_add_entry_by_txt(subj, "CN", MBSTRING_ASC, (const unsigned char *)names[0],
                                         -1, -1, 0) &&
              X509_set_subject_name(x, subj) &&
@@ -479,7 +394,7 @@ enum pki_csr_result pki_issue(struct pki *pk, const unsigned char *der, size_t l
 out:
     X509_NAME_free(subj);
     X509_free(x);
-    X509_REQ_free(req);
+    csr_free(req);
     ERR_clear_error();
     return r;
 }
