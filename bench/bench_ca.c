@@ -9,7 +9,10 @@
  * per certificate (utime+stime from /proc/PID/stat) and its peak RSS
  * (VmHWM) once every certificate is issued.
  *
- * Usage: bench_ca DNSPERSIST_CA DNS_ENV_FILE [CERTS_AT_32]   (default 10000)
+ * Usage: bench_ca DNSPERSIST_CA DNS_ENV_FILE [CERTS_AT_32 [no-jit]]   (default 10000)
+ * With no-jit the CA runs --no-jit: every order answers its dns-persist-01
+ * challenge. By default an account's orders after its first validation are
+ * authorized Just-in-Time (draft 4.4); the count of those is printed.
  * The DNS env file comes from tests/dns/knot-env.sh; bench/bench_ca.sh runs it all.
  */
 #include <netinet/in.h>
@@ -115,10 +118,11 @@ static int publish(struct client *c)
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: bench_ca DNSPERSIST_CA DNS_ENV_FILE [CERTS_AT_32]\n");
+        fprintf(stderr, "usage: bench_ca DNSPERSIST_CA DNS_ENV_FILE [CERTS_AT_32 [no-jit]]\n");
         return 2;
     }
     long total32 = argc > 3 ? atol(argv[3]) : 10000;
+    int no_jit = argc > 4 && !strcmp(argv[4], "no-jit");
     char resolver[512] = "", line[512];
     FILE *f = fopen(argv[2], "r");
     while (f && fgets(line, sizeof line, f)) {
@@ -142,10 +146,15 @@ int main(int argc, char **argv)
     snprintf(dir_url, sizeof dir_url, "https://localhost:%d/directory", port);
     snprintf(root, sizeof root, "%s/root.pem", data);
     snprintf(prefix, sizeof prefix, "https://localhost:%d/acme/account-hash/", port);
-    char *args[] = {argv[1],   "--listen",   listen,   "--data",
-                    data,      "--resolver", resolver, "--issuer-domain-name",
-                    "ca.test", NULL};
-    server = harness_spawn(argv[1], args);
+    char *args[] = {argv[1],   "--listen",
+                    listen,    "--data",
+                    data,      "--resolver",
+                    resolver,  "--issuer-domain-name",
+                    "ca.test", no_jit ? "--no-jit" : NULL,
+                    NULL};
+    char log[400];
+    snprintf(log, sizeof log, "%s/ca.log", tmp);
+    server = harness_spawn_log(argv[1], args, log);
     static struct client cl[MAX_CLIENTS];
     int ready = 0;
     for (int i = 0; i < 200 && !ready; i++) {
@@ -165,9 +174,9 @@ int main(int argc, char **argv)
             return 1;
         }
     }
-    printf("bench_ca: dnspersist-ca on %s, Knot DNS on %s, dns-persist-01, ES256 accounts, P-256 "
-           "certificates\n",
-           listen, resolver);
+    printf("bench_ca: dnspersist-ca%s on %s, Knot DNS on %s, dns-persist-01, ES256 accounts, "
+           "P-256 certificates\n",
+           no_jit ? " --no-jit" : "", listen, resolver);
     const int conc[] = {1, 8, 32};
     const long counts[] = {total32 / 50 > 20 ? total32 / 50 : 20,
                            total32 / 5 > 80 ? total32 / 5 : 80, total32};
@@ -198,6 +207,12 @@ int main(int argc, char **argv)
         fflush(stdout);
     }
     printf("server peak RSS after %ld certificates: %.1f MB\n", all, server_hwm_kb() / 1024.0);
+    long jit = 0;
+    FILE *lf = fopen(log, "r");
+    while (lf && fgets(line, sizeof line, lf))
+        jit += strstr(line, "just in time") != NULL;
+    if (lf) fclose(lf);
+    printf("orders authorized Just-in-Time (no challenge): %ld of %ld\n", jit, all);
     for (int i = 0; i < MAX_CLIENTS; i++) {
         dp_acme_free(cl[i].a);
         dp_key_free(cl[i].key);
