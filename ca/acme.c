@@ -868,9 +868,21 @@ static void cert_post(struct ca *ca, const struct http_req *req, struct http_res
     }
     r->status = 200;
     r->content_type = "application/pem-certificate-chain";
-    r->body = c.pem;
-    r->body_len = strlen(c.pem);
-    c.pem = NULL;
+    /* The store keeps the leaf alone (data from before kept the chain). */
+    const char *begin = "-----BEGIN CERTIFICATE-----", *first = strstr(c.pem, begin);
+    if (first && !strstr(first + 1, begin)) {
+        size_t l = strlen(c.pem) + strlen(pki_chain_pem(ca->pki)) + 1;
+        r->body = malloc(l);
+        if (r->body) snprintf(r->body, l, "%s%s", c.pem, pki_chain_pem(ca->pki));
+    } else {
+        r->body = c.pem;
+        c.pem = NULL;
+    }
+    if (!r->body) {
+        problem(r, 500, "serverInternal", "out of memory");
+        goto out;
+    }
+    r->body_len = strlen(r->body);
 out:
     free(c.pem);
     post_free(&p);

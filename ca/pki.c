@@ -385,10 +385,7 @@ enum pki_csr_result pki_issue(struct pki *pk, const unsigned char *der, size_t l
         free(san);
     }
     if (ok) {
-        char *leaf = pem_cert(x);
-        size_t l = leaf ? strlen(leaf) + strlen(pk->chain_pem) + 1 : 0;
-        if (leaf && (*pem = malloc(l))) snprintf(*pem, l, "%s%s", leaf, pk->chain_pem);
-        free(leaf);
+        *pem = pem_cert(x);
     }
     if (*pem) r = PKI_CSR_OK;
 out:

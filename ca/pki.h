@@ -32,9 +32,8 @@ enum pki_csr_result {
 /* Checks a DER CSR (signature; key RSA 2048-8192 or EC P-256/P-384; its
  * names, CN and SANs, equal names[] as a set) and issues a leaf for its key
  * with names[] as SANs, valid for lifetime seconds. On PKI_CSR_OK *pem is
- * the chain (leaf + intermediate, caller frees) and serial_hex (>= 41
- * octets) the serial; otherwise why says what is wrong. The CSR is parsed
- * once: OpenSSL 3 decodes a public key slowly, and this is the CA's hot path. */
+ * the leaf (caller frees; pki_chain_pem follows it on download) and
+ * serial_hex (>= 41 octets) the serial; otherwise why says what is wrong. */
 enum pki_csr_result pki_issue(struct pki *p, const unsigned char *der, size_t len,
                               const char *const *names, size_t n, int64_t lifetime, char **pem,
                               char *serial_hex, char *why, size_t why_cap);

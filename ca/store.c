@@ -132,9 +132,17 @@ static const char SQL_ACCT_GET[] =
 static const char SQL_ACCT_BY_THUMB[] =
     "SELECT id,status,jwk,thumb,contact,did_persist FROM accounts WHERE thumb=?";
 
-static int exec(struct store *s, const char *sql)
+/* Transaction control through cached statements: sqlite3_exec would parse
+ * the SQL again at every write. */
+static const char SQL_BEGIN[] = "BEGIN IMMEDIATE", SQL_COMMIT[] = "COMMIT",
+                  SQL_ROLLBACK[] = "ROLLBACK";
+
+static int tx(struct store *s, const char *sql)
 {
-    return sqlite3_exec(s->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+    sqlite3_stmt *st = stmt(s, sql);
+    int rc = st && sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+    if (st) sqlite3_reset(st);
+    return rc;
 }
 
 /* Runs sql with one text parameter and hands the first row to fill.
@@ -174,7 +182,7 @@ int store_account_create(struct store *s, const char *jwk, const char *thumb, co
     pthread_mutex_lock(&s->mu);
     int rc = -1;
     sqlite3_stmt *st;
-    if (exec(s, "BEGIN IMMEDIATE")) goto out;
+    if (tx(s, SQL_BEGIN)) goto out;
     if (!(st = stmt(s, SQL_ACCT_INS))) goto rollback;
     bind_text(st, 1, id);
     bind_text(st, 2, jwk);
@@ -184,11 +192,11 @@ int store_account_create(struct store *s, const char *jwk, const char *thumb, co
     if (!(st = stmt(s, SQL_KEY_INS))) goto rollback;
     bind_text(st, 1, id);
     bind_text(st, 2, thumb);
-    if (sqlite3_step(st) != SQLITE_DONE || exec(s, "COMMIT")) goto rollback;
+    if (sqlite3_step(st) != SQLITE_DONE || tx(s, SQL_COMMIT)) goto rollback;
     rc = 0;
     goto out;
 rollback:
-    exec(s, "ROLLBACK");
+    tx(s, SQL_ROLLBACK);
 out:
     pthread_mutex_unlock(&s->mu);
     return rc ? rc : store_account_get(s, id, out);
@@ -239,7 +247,7 @@ int store_account_rollover(struct store *s, const char *id, const char *jwk, con
     pthread_mutex_lock(&s->mu);
     int rc = -1;
     sqlite3_stmt *st;
-    if (exec(s, "BEGIN IMMEDIATE")) goto out;
+    if (tx(s, SQL_BEGIN)) goto out;
     if (!(st = stmt(s, SQL_ACCT_ROLL))) goto rollback;
     bind_text(st, 1, jwk);
     bind_text(st, 2, thumb);
@@ -252,11 +260,11 @@ int store_account_rollover(struct store *s, const char *id, const char *jwk, con
     if (step != SQLITE_DONE || !(st = stmt(s, SQL_KEY_INS))) goto rollback;
     bind_text(st, 1, id);
     bind_text(st, 2, thumb);
-    if (sqlite3_step(st) != SQLITE_DONE || exec(s, "COMMIT")) goto rollback;
+    if (sqlite3_step(st) != SQLITE_DONE || tx(s, SQL_COMMIT)) goto rollback;
     rc = 0;
     goto out;
 rollback:
-    exec(s, "ROLLBACK");
+    tx(s, SQL_ROLLBACK);
 out:
     pthread_mutex_unlock(&s->mu);
     return rc;
@@ -325,7 +333,7 @@ int store_order_create(struct store *s, struct st_order *o, const struct st_auth
     pthread_mutex_lock(&s->mu);
     int rc = -1;
     sqlite3_stmt *st;
-    if (!ids || !az || exec(s, "BEGIN IMMEDIATE")) goto out;
+    if (!ids || !az || tx(s, SQL_BEGIN)) goto out;
     if (!(st = stmt(s, SQL_ORDER_INS))) goto rollback;
     bind_text(st, 1, o->id);
     bind_text(st, 2, o->account);
@@ -358,12 +366,12 @@ int store_order_create(struct store *s, struct st_order *o, const struct st_auth
         free(tok);
         if (step != SQLITE_DONE) goto rollback;
     }
-    if (exec(s, "COMMIT")) goto rollback;
+    if (tx(s, SQL_COMMIT)) goto rollback;
     snprintf(o->status, sizeof o->status, "%s", status);
     rc = 0;
     goto out;
 rollback:
-    exec(s, "ROLLBACK");
+    tx(s, SQL_ROLLBACK);
 out:
     pthread_mutex_unlock(&s->mu);
     free(ids);
@@ -484,7 +492,7 @@ int store_cert_create(struct store *s, const char *account, const char *order, c
     pthread_mutex_lock(&s->mu);
     sqlite3_stmt *st;
     int rc = -1;
-    if (exec(s, "BEGIN IMMEDIATE")) goto out;
+    if (tx(s, SQL_BEGIN)) goto out;
     if (!(st = stmt(s, SQL_CERT_INS))) goto rollback;
     bind_text(st, 1, out_id);
     bind_text(st, 2, account);
@@ -499,11 +507,11 @@ int store_cert_create(struct store *s, const char *account, const char *order, c
         rc = 1;
         goto rollback;
     }
-    if (exec(s, "COMMIT")) goto rollback;
+    if (tx(s, SQL_COMMIT)) goto rollback;
     rc = 0;
     goto out;
 rollback:
-    exec(s, "ROLLBACK");
+    tx(s, SQL_ROLLBACK);
 out:
     pthread_mutex_unlock(&s->mu);
     return rc;
