@@ -5,6 +5,7 @@
  *
  *   account:  valid --(POST {"status":"deactivated"})--> deactivated   account_post()
  *   order:    pending --(every authz valid)--> ready                   order_refresh()
+ *             (derived on each read; stored only when created ready: JIT)
  *             pending --(an authz invalid/deactivated, or expiry)--> invalid  order_refresh()
  *             ready --(finalize with a good CSR)--> processing --> valid      finalize()
  *   authz:    pending --(challenge passes)--> valid                    va.c: va_finish()
@@ -242,7 +243,10 @@ static void order_refresh(struct ca *ca, struct st_order *o)
     const char *next = failed || o->expires < now ? "invalid" : all_valid ? "ready" : "pending";
     if (strcmp(next, o->status)) {
         snprintf(o->status, sizeof o->status, "%s", next);
-        store_order_set(ca->store, o->id, o->status, o->error, o->cert);
+        /* "ready" follows from the authorizations at every read: only the
+         * terminal "invalid" is worth a write. */
+        if (!strcmp(next, "invalid"))
+            store_order_set(ca->store, o->id, o->status, o->error, o->cert);
     }
 }
 

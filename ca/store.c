@@ -479,7 +479,8 @@ int store_challenge_start(struct store *s, const char *authz, const char *type)
 }
 
 static const char SQL_ORDER_DONE[] =
-    "UPDATE orders SET status='valid', error='', cert=? WHERE id=? AND status='ready'";
+    "UPDATE orders SET status='valid', error='', cert=? WHERE id=? AND status IN "
+    "('pending','ready')";
 
 static const char SQL_CERT_INS[] =
     "INSERT INTO certs(id,account,ord,serial,pem,created) VALUES(?,?,?,?,?,strftime('%s','now'))";

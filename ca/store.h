@@ -96,8 +96,9 @@ int store_authz_set(struct store *s, const struct st_authz *a);
 /* Moves a pending challenge to processing; 1 when it was not pending. */
 int store_challenge_start(struct store *s, const char *authz, const char *type);
 
-/* Stores the certificate and moves its order from ready to valid, in one
- * transaction; 1 (nothing stored) when the order is not ready. */
+/* Stores the certificate and moves its order to valid, in one transaction;
+ * 1 (nothing stored) when the order is already valid or invalid. The caller
+ * has checked that every authorization is valid ("ready" is derived). */
 int store_cert_create(struct store *s, const char *account, const char *order, const char *serial,
                       const char *pem, char out_id[ST_ID]);
 int store_cert_get(struct store *s, const char *id, struct st_cert *out);
