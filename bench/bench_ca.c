@@ -9,7 +9,8 @@
  * per certificate (utime+stime from /proc/PID/stat) and its peak RSS
  * (VmHWM) once every certificate is issued.
  *
- * Usage: bench_ca DNSPERSIST_CA DNS_ENV_FILE [CERTS_AT_32 [no-jit]]   (default 10000)
+ * Usage: bench_ca DNSPERSIST_CA DNS_ENV_FILE [CERTS_AT_32 [jit|no-jit [SERVER_ARGS...]]]
+ * (default 10000 certificates at concurrency 32, jit)
  * With no-jit the CA runs --no-jit: every order answers its dns-persist-01
  * challenge. By default an account's orders after its first validation are
  * authorized Just-in-Time (draft 4.4); the count of those is printed.
@@ -146,12 +147,14 @@ int main(int argc, char **argv)
     snprintf(dir_url, sizeof dir_url, "https://localhost:%d/directory", port);
     snprintf(root, sizeof root, "%s/root.pem", data);
     snprintf(prefix, sizeof prefix, "https://localhost:%d/acme/account-hash/", port);
-    char *args[] = {argv[1],   "--listen",
-                    listen,    "--data",
-                    data,      "--resolver",
-                    resolver,  "--issuer-domain-name",
-                    "ca.test", no_jit ? "--no-jit" : NULL,
-                    NULL};
+    /* Arguments after the mode go to the server as they are (--threads 1, ...). */
+    char *args[32] = {argv[1],  "--listen",   listen,   "--data",
+                      data,     "--resolver", resolver, "--issuer-domain-name",
+                      "ca.test"};
+    int na = 9;
+    if (no_jit) args[na++] = "--no-jit";
+    for (int i = 5; i < argc && na < 31; i++)
+        args[na++] = argv[i];
     char log[400];
     snprintf(log, sizeof log, "%s/ca.log", tmp);
     server = harness_spawn_log(argv[1], args, log);
