@@ -13,6 +13,7 @@
  *             pending|valid --(POST {"status":"deactivated"})--> deactivated  authz_post()
  *             valid --(expires, clamped to persistUntil: V6)--> expired      authz_view()
  *   challenge: pending --(POST {})--> processing                        challenge_post()
+ *             (processing is held by va.c in memory until the result is stored)
  *             processing --> valid | invalid                            va.c: va_finish()
  *
  * Every POST is a JWS checked in this order: shape and algorithm, url
@@ -821,6 +822,7 @@ static void authz_post(struct ca *ca, const struct http_req *req, struct http_re
         snprintf(a.status, sizeof a.status, "deactivated");
         store_authz_set(ca->store, &a);
     }
+    va_overlay(ca->va, &a);
     reply_json(r, 200, authz_view(ca, &a));
 out:
     post_free(&p);
@@ -843,16 +845,20 @@ static void challenge_post(struct ca *ca, const struct http_req *req, struct htt
         goto out;
     }
     snprintf(r->link, sizeof r->link, "<%s/acme/authz/%s>;rel=\"up\"", ca->base, a.id);
-    if (p.payload) { /* {} answers the challenge (A3); POST-as-GET only reads it */
-        if (store_challenge_start(ca->store, a.id, CH_TYPES[t]) == 0) {
-            va_enqueue(ca->va, a.id);
-            store_authz_get(ca->store, aid, &a);
-        } else if (!strcmp(a.status, "pending") && strcmp(a.ch_type, CH_TYPES[t]) && a.ch_type[0]) {
-            problem(r, 400, "malformed",
-                    "another challenge of this authorization is being validated");
-            goto out;
-        }
+    /* {} answers a pending challenge (A3); POST-as-GET, or answering again,
+     * only reads it. */
+    int answer = p.payload && !strcmp(a.status, "pending") && !strcmp(a.ch_status, "pending");
+    int started = answer ? va_answer(ca->va, &a, CH_TYPES[t]) : 2;
+    if (started == 1) {
+        problem(r, 400, "malformed", "another challenge of this authorization is being validated");
+        goto out;
     }
+    if (started == -1) {
+        r->retry_after = 5;
+        problem(r, 503, "rateLimited", "the validation queue is full: answer again later");
+        goto out;
+    }
+    va_overlay(ca->va, &a);
     reply_json(r, 200, challenge_view(ca, &a, t));
 out:
     post_free(&p);

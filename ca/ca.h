@@ -71,7 +71,12 @@ void acme_handle(void *ca, const struct http_req *req, struct http_resp *resp);
  * va_threads workers, each with its own resolver. */
 struct va *va_create(struct ca *ca, char *why, size_t cap);
 void va_destroy(struct va *va);
-void va_enqueue(struct va *va, const char *authz_id);
+/* Queues the validation of a's challenge of this type (answered by the
+ * client) and shows a as processing. 0 queued; 1 another challenge of a is
+ * being validated; 2 this one already is; -1 the queue is full. */
+int va_answer(struct va *va, struct st_authz *a, const char *type);
+/* Shows a's challenge as processing while it is being validated. */
+void va_overlay(struct va *va, struct st_authz *a);
 
 /* Just-in-Time validation (A5; draft 4.4): one identifier of a new order. */
 struct va_jit {

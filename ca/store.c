@@ -470,14 +470,6 @@ int store_authz_set(struct store *s, const struct st_authz *a)
     return rc;
 }
 
-static const char SQL_CH_START[] = "UPDATE authzs SET ch_type=?, ch_status='processing' WHERE id=? "
-                                   "AND status='pending' AND ch_status='pending'";
-
-int store_challenge_start(struct store *s, const char *authz, const char *type)
-{
-    return run1(s, SQL_CH_START, type, authz, NULL);
-}
-
 static const char SQL_ORDER_DONE[] =
     "UPDATE orders SET status='valid', error='', cert=? WHERE id=? AND status IN "
     "('pending','ready')";

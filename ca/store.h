@@ -93,8 +93,6 @@ int store_order_set(struct store *s, const char *id, const char *status, const c
                     const char *cert);
 int store_authz_get(struct store *s, const char *id, struct st_authz *out);
 int store_authz_set(struct store *s, const struct st_authz *a);
-/* Moves a pending challenge to processing; 1 when it was not pending. */
-int store_challenge_start(struct store *s, const char *authz, const char *type);
 
 /* Stores the certificate and moves its order to valid, in one transaction;
  * 1 (nothing stored) when the order is already valid or invalid. The caller

@@ -36,6 +36,8 @@
 #define VA_JIT_LIMIT 10 /* Just-in-Time look-ups of one domain per window */
 #define VA_JIT_WINDOW 60
 #define VA_JIT_TIMEOUT_MS 2000
+#define VA_PROC_BUCKETS 2048 /* challenges validated at once: up to 8 per bucket */
+#define VA_PROC_WAYS 8
 
 struct fail_slot {
     char key[256 + ST_ID + 2];
@@ -61,17 +63,67 @@ struct va {
     struct worker *jit_all[64], *jit_free[64];
     unsigned n_jit, n_jit_free;
     struct fail_slot jits[VA_FAIL_SLOTS]; /* Just-in-Time look-ups per domain */
+    /* Answered challenges until their result is stored: the "processing"
+     * state lives here, not in the store, which saves a write per
+     * challenge; after a crash the challenge is simply pending again. */
+    struct proc {
+        char authz[ST_ID];
+        char type[24];
+    } procs[VA_PROC_BUCKETS][VA_PROC_WAYS];
 };
 
-void va_enqueue(struct va *va, const char *id)
+/* Caller holds va->mu. The slot of authz, or NULL; *free_slot gets an empty
+ * slot of its bucket (or NULL when the bucket is full). */
+static struct proc *proc_find(struct va *va, const char *authz, struct proc **free_slot)
+{
+    struct proc *b = va->procs[ca_hash(authz) % VA_PROC_BUCKETS];
+    if (free_slot) *free_slot = NULL;
+    for (int i = 0; i < VA_PROC_WAYS; i++) {
+        if (!strcmp(b[i].authz, authz)) return &b[i];
+        if (free_slot && !*free_slot && !b[i].authz[0]) *free_slot = &b[i];
+    }
+    return NULL;
+}
+
+int va_answer(struct va *va, struct st_authz *a, const char *type)
 {
     pthread_mutex_lock(&va->mu);
-    if (va->len < VA_QUEUE && !va->stop) {
-        snprintf(va->q[va->tail], ST_ID, "%s", id);
+    struct proc *free_slot, *p = proc_find(va, a->id, &free_slot);
+    int rc = 0;
+    if (p)
+        rc = strcmp(p->type, type) ? 1 : 2;
+    else if (!free_slot || va->len == VA_QUEUE || va->stop)
+        rc = -1;
+    if (rc == 0) {
+        snprintf(free_slot->authz, ST_ID, "%s", a->id);
+        snprintf(free_slot->type, sizeof free_slot->type, "%s", type);
+        snprintf(va->q[va->tail], ST_ID, "%s", a->id);
         va->tail = (va->tail + 1) % VA_QUEUE;
         va->len++;
         pthread_cond_signal(&va->cv);
     }
+    pthread_mutex_unlock(&va->mu);
+    if (rc == 0) va_overlay(va, a);
+    return rc;
+}
+
+void va_overlay(struct va *va, struct st_authz *a)
+{
+    if (strcmp(a->status, "pending")) return;
+    pthread_mutex_lock(&va->mu);
+    struct proc *p = proc_find(va, a->id, NULL);
+    if (p) {
+        snprintf(a->ch_type, sizeof a->ch_type, "%s", p->type);
+        snprintf(a->ch_status, sizeof a->ch_status, "processing");
+    }
+    pthread_mutex_unlock(&va->mu);
+}
+
+static void proc_done(struct va *va, const char *authz)
+{
+    pthread_mutex_lock(&va->mu);
+    struct proc *p = proc_find(va, authz, NULL);
+    if (p) p->authz[0] = '\0';
     pthread_mutex_unlock(&va->mu);
 }
 
@@ -595,7 +647,13 @@ static void *worker_main(void *arg)
         pthread_mutex_unlock(&va->mu);
 
         struct st_authz a;
-        if (store_authz_get(va->ca->store, id, &a) || strcmp(a.ch_status, "processing")) continue;
+        /* Still pending (not deactivated meanwhile): validate the answer. */
+        if (store_authz_get(va->ca->store, id, &a) || strcmp(a.status, "pending") ||
+            strcmp(a.ch_status, "pending")) {
+            proc_done(va, id);
+            continue;
+        }
+        va_overlay(va, &a);
         struct outcome o = {0};
         if (!strcmp(a.ch_type, "dns-persist-01"))
             validate_persist(w, &a, &o);
@@ -605,6 +663,7 @@ static void *worker_main(void *arg)
             validate_http01(w, &a, &o);
         caa_after(w, &a, &o);
         va_finish(va->ca, &a, &o);
+        proc_done(va, id); /* after the result is stored: no gap shows pending */
     }
     dp_resolver_free(w->res);
     curl_easy_cleanup(w->curl);

@@ -307,6 +307,40 @@ static void table(void)
     free(b);
     expect("get_on_post_resource", req("GET", "/acme/new-account", NULL, NULL), 405, "malformed");
 
+    /* An answered challenge is processing (the resolver here never answers,
+     * so it stays so); answering it again is harmless, answering another
+     * challenge of the same authorization is refused. */
+    b = signed_req(key, acct_url, "/acme/new-order",
+                   "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"p.example.com\"}]}");
+    struct answer po = req("POST", "/acme/new-order", b, NULL);
+    free(b);
+    json_t *pj = json_loads(po.body ? po.body : "", 0, NULL);
+    const char *paz = json_string_value(json_array_get(json_object_get(pj, "authorizations"), 0));
+    char pazpath[300] = "", chp[340], chd[340];
+    if (paz) snprintf(pazpath, sizeof pazpath, "%s", paz + strlen(base));
+    json_decref(pj);
+    free(po.body);
+    snprintf(chp, sizeof chp, "/acme/chall/%s/dns-persist-01", pazpath + strlen("/acme/authz/"));
+    snprintf(chd, sizeof chd, "/acme/chall/%s/dns-01", pazpath + strlen("/acme/authz/"));
+    for (int round = 0; round < 2; round++) {
+        b = signed_req(key, acct_url, chp, "{}");
+        struct answer pc = req("POST", chp, b, NULL);
+        free(b);
+        CHECK(pc.status == 200 && pc.body && strstr(pc.body, "\"status\":\"processing\""));
+        free(pc.body);
+    }
+    b = signed_req(key, acct_url, chd, "{}");
+    expect("answer_second_challenge_while_processing", req("POST", chd, b, NULL), 400, "malformed");
+    free(b);
+    b = signed_req(key, acct_url, pazpath, NULL);
+    struct answer pa = req("POST", pazpath, b, NULL);
+    free(b);
+    CHECK(pa.status == 200 && pa.body && strstr(pa.body, "\"status\":\"processing\"") &&
+          strstr(pa.body, "\"status\":\"pending\""));
+    printf("%s answered_challenge_is_processing\n",
+           pa.status == 200 && pa.body && strstr(pa.body, "processing") ? "ok  " : "FAIL");
+    free(pa.body);
+
     /* A wildcard is offered DNS-based challenges only (RFC 8555 7.1.3); its
      * dns-persist-01 challenge carries every issuer name and no token (A2). */
     b = signed_req(key, acct_url, "/acme/new-order",
