@@ -115,6 +115,11 @@ struct dp_resolver *dp_resolver_new(const struct dp_resolver_config *cfg, struct
             goto fail;
         }
         r->validates = 1;
+    } else if ((rc = ub_ctx_set_option(r->ub, "module-config:", "iterator")) != 0) {
+        /* No anchor, nothing to validate: the validator module would only
+         * mark every answer insecure, at a cost on each query. */
+        ub_fail(err, "resolver options", rc);
+        goto fail;
     }
     return r;
 fail:
