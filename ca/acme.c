@@ -276,21 +276,32 @@ static json_t *order_view(const struct ca *ca, const struct st_order *o)
 
 /* ---- the JWS gate ---- */
 
-/* A held reference to the account key with this thumbprint (cached). */
+/* A held reference to the account key with this thumbprint (cached). The
+ * cache is 4-way set associative: a direct-mapped one let two busy accounts
+ * whose thumbprints collide evict each other on every request. */
 static struct dp_pubkey *account_key(struct ca *ca, const char *thumb, const char *jwk,
                                      struct dp_error *e)
 {
-    struct ca_keyslot *s = &ca->keys[ca_hash(thumb) % CA_KEYCACHE];
+    struct ca_keyslot *set = &ca->keys[(ca_hash(thumb) % (CA_KEYCACHE / CA_KEYWAYS)) * CA_KEYWAYS];
     struct dp_pubkey *k = NULL;
     pthread_mutex_lock(&ca->keys_mu);
-    if (s->key && !strcmp(s->thumb, thumb)) k = dp_pubkey_ref(s->key);
+    uint64_t now = ++ca->keys_clock;
+    for (int i = 0; i < CA_KEYWAYS && !k; i++)
+        if (set[i].key && !strcmp(set[i].thumb, thumb)) {
+            k = dp_pubkey_ref(set[i].key);
+            set[i].used = now;
+        }
     pthread_mutex_unlock(&ca->keys_mu);
     if (k) return k;
     if (!(k = dp_pubkey_new(jwk, e))) return NULL;
     pthread_mutex_lock(&ca->keys_mu);
-    dp_pubkey_free(s->key);
-    s->key = dp_pubkey_ref(k);
-    snprintf(s->thumb, sizeof s->thumb, "%s", thumb);
+    struct ca_keyslot *victim = &set[0];
+    for (int i = 1; i < CA_KEYWAYS; i++)
+        if (set[i].used < victim->used) victim = &set[i];
+    dp_pubkey_free(victim->key);
+    victim->key = dp_pubkey_ref(k);
+    victim->used = ++ca->keys_clock;
+    snprintf(victim->thumb, sizeof victim->thumb, "%s", thumb);
     pthread_mutex_unlock(&ca->keys_mu);
     return k;
 }

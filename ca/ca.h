@@ -41,9 +41,11 @@ struct va;
 
 /* Parsed account keys by thumbprint, so a request does not rebuild its key. */
 #define CA_KEYCACHE 1024
+#define CA_KEYWAYS 4
 struct ca_keyslot {
     char thumb[48];
     struct dp_pubkey *key;
+    uint64_t used; /* keys_clock at the last hit: the least recent is evicted */
 };
 
 struct ca {
@@ -60,6 +62,7 @@ struct ca {
     pthread_mutex_t fin_mu;
     char finalizing[64][ST_ID];
     struct ca_keyslot keys[CA_KEYCACHE];
+    uint64_t keys_clock;
 };
 
 /* acme.c: the ACME handler for http.c. */
