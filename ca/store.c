@@ -13,15 +13,28 @@
 #include <sqlite3.h>
 
 #include "dnspersist/dnspersist.h"
+#include "hash.h"
 #include "store.h"
 
 #define N_STMTS 32
+
+/* Accounts are read on every request (kid lookup, status for V5). This
+ * process is the database's only writer, so a write-through copy of the
+ * busiest rows stays exact: every account write drops its row here. */
+#define ACCT_SETS 64
+#define ACCT_WAYS 4
+struct acct_slot {
+    struct st_account a;
+    uint64_t used; /* 0: empty */
+};
 
 struct store {
     sqlite3 *db;
     pthread_mutex_t mu;
     const char *sql[N_STMTS];
     sqlite3_stmt *st[N_STMTS];
+    struct acct_slot accts[ACCT_SETS * ACCT_WAYS];
+    uint64_t accts_clock;
 };
 
 static const char *const schema =
@@ -147,10 +160,9 @@ static int tx(struct store *s, const char *sql)
 
 /* Runs sql with one text parameter and hands the first row to fill.
  * 0 found (fill's result), 1 no row, -1 error. */
-static int query_one(struct store *s, const char *sql, const char *key,
-                     int (*fill)(sqlite3_stmt *, void *), void *out)
+static int query_locked(struct store *s, const char *sql, const char *key,
+                        int (*fill)(sqlite3_stmt *, void *), void *out)
 {
-    pthread_mutex_lock(&s->mu);
     sqlite3_stmt *st = stmt(s, sql);
     int rc = -1;
     if (st) {
@@ -158,8 +170,43 @@ static int query_one(struct store *s, const char *sql, const char *key,
         int step = sqlite3_step(st);
         rc = step == SQLITE_DONE ? 1 : step == SQLITE_ROW ? fill(st, out) : -1;
     }
+    return rc;
+}
+
+static int query_one(struct store *s, const char *sql, const char *key,
+                     int (*fill)(sqlite3_stmt *, void *), void *out)
+{
+    pthread_mutex_lock(&s->mu);
+    int rc = query_locked(s, sql, key, fill, out);
     pthread_mutex_unlock(&s->mu);
     return rc;
+}
+
+/* Caller holds s->mu. The cached row of account id, or NULL. */
+static struct acct_slot *acct_cached(struct store *s, const char *id)
+{
+    struct acct_slot *set = &s->accts[(ca_hash(id) % ACCT_SETS) * ACCT_WAYS];
+    for (int i = 0; i < ACCT_WAYS; i++)
+        if (set[i].used && !strcmp(set[i].a.id, id)) return &set[i];
+    return NULL;
+}
+
+/* Caller holds s->mu: keeps a in the least recently used way of its set. */
+static void acct_keep(struct store *s, const struct st_account *a)
+{
+    struct acct_slot *set = &s->accts[(ca_hash(a->id) % ACCT_SETS) * ACCT_WAYS], *v = set;
+    for (int i = 1; i < ACCT_WAYS; i++)
+        if (set[i].used < v->used) v = &set[i];
+    v->a = *a;
+    v->used = ++s->accts_clock;
+}
+
+static void acct_drop(struct store *s, const char *id)
+{
+    pthread_mutex_lock(&s->mu);
+    struct acct_slot *c = acct_cached(s, id);
+    if (c) c->used = 0;
+    pthread_mutex_unlock(&s->mu);
 }
 
 static int fill_account(sqlite3_stmt *st, void *out)
@@ -204,7 +251,17 @@ out:
 
 int store_account_get(struct store *s, const char *id, struct st_account *out)
 {
-    return query_one(s, SQL_ACCT_GET, id, fill_account, out);
+    pthread_mutex_lock(&s->mu);
+    struct acct_slot *c = acct_cached(s, id);
+    int rc = 0;
+    if (c) {
+        *out = c->a;
+        c->used = ++s->accts_clock;
+    } else if ((rc = query_locked(s, SQL_ACCT_GET, id, fill_account, out)) == 0) {
+        acct_keep(s, out);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return rc;
 }
 
 int store_account_by_thumb(struct store *s, const char *thumb, struct st_account *out)
@@ -230,20 +287,29 @@ static int run1(struct store *s, const char *sql, const char *a, const char *b, 
 static const char SQL_ACCT_UPD[] = "UPDATE accounts SET status=?, contact=? WHERE id=?";
 static const char SQL_ACCT_PERSIST[] = "UPDATE accounts SET did_persist=1 WHERE id=?";
 
+/* Account writes drop the cached row before and after: a reader between
+ * the two sees the row as it was before this (unanswered) request. */
 int store_account_update(struct store *s, const char *id, const char *status, const char *contact)
 {
-    return run1(s, SQL_ACCT_UPD, status, contact, id);
+    acct_drop(s, id);
+    int rc = run1(s, SQL_ACCT_UPD, status, contact, id);
+    acct_drop(s, id);
+    return rc;
 }
 
 int store_account_mark_persist(struct store *s, const char *id)
 {
-    return run1(s, SQL_ACCT_PERSIST, id, NULL, NULL);
+    acct_drop(s, id);
+    int rc = run1(s, SQL_ACCT_PERSIST, id, NULL, NULL);
+    acct_drop(s, id);
+    return rc;
 }
 
 static const char SQL_ACCT_ROLL[] = "UPDATE accounts SET jwk=?, thumb=? WHERE id=?";
 
 int store_account_rollover(struct store *s, const char *id, const char *jwk, const char *thumb)
 {
+    acct_drop(s, id);
     pthread_mutex_lock(&s->mu);
     int rc = -1;
     sqlite3_stmt *st;
@@ -267,6 +333,7 @@ rollback:
     tx(s, SQL_ROLLBACK);
 out:
     pthread_mutex_unlock(&s->mu);
+    acct_drop(s, id);
     return rc;
 }
 
