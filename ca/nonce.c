@@ -18,9 +18,11 @@
 struct nonces {
     pthread_mutex_t mu;
     unsigned cap, size, ring_head, count;
-    unsigned used;     /* live entries plus tombstones: rebuilt before probes get long */
-    char (*ring)[24];  /* issue order */
-    char (*table)[24]; /* "" empty, "\x01" tombstone */
+    unsigned used;            /* live entries plus tombstones: rebuilt before probes get long */
+    char (*ring)[24];         /* issue order */
+    char (*table)[24];        /* "" empty, "\x01" tombstone */
+    unsigned char pool[4096]; /* random bytes not yet used */
+    size_t pool_left;
 };
 
 struct nonces *nonces_new(unsigned cap)
@@ -90,12 +92,20 @@ static void rebuild(struct nonces *n)
 int nonces_issue(struct nonces *n, char out[32])
 {
     unsigned char r[16];
-    if (RAND_bytes(r, sizeof r) != 1) return -1;
-    char *b = dp_b64url_encode_alloc(r, sizeof r);
-    if (!b) return -1;
-    strcpy(out, b);
-    free(b);
     pthread_mutex_lock(&n->mu);
+    /* Random bytes come from the DRBG a page at a time: one RAND_bytes per
+     * 256 nonces instead of one each (every response carries a nonce). */
+    if (n->pool_left < sizeof r) {
+        if (RAND_bytes(n->pool, sizeof n->pool) != 1) {
+            pthread_mutex_unlock(&n->mu);
+            return -1;
+        }
+        n->pool_left = sizeof n->pool;
+    }
+    n->pool_left -= sizeof r;
+    memcpy(r, n->pool + n->pool_left, sizeof r);
+    OPENSSL_cleanse(n->pool + n->pool_left, sizeof r);
+    dp_b64url_encode(r, sizeof r, out, 32);
     if (n->count == n->cap) { /* forget the oldest */
         erase(n, n->ring[n->ring_head]);
         n->count--;

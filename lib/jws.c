@@ -24,6 +24,14 @@ char *dp_b64url_encode_alloc(const void *data, size_t len)
     return s;
 }
 
+size_t dp_b64url_encode(const void *data, size_t len, char *out, size_t cap)
+{
+    size_t n = dp__b64url_len(len);
+    if (n + 1 > cap) return (size_t)-1;
+    dp__b64url_encode(data, len, out);
+    return n;
+}
+
 size_t dp_b64url_decode(const char *in, size_t len, unsigned char *out, size_t cap)
 {
     return dp__b64url_decode(in, len, out, cap);

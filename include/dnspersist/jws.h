@@ -76,8 +76,11 @@ DP_API dp_code dp_jws_jwk_thumbprint(const struct dp_jws *jws, char out[DP_THUMB
 DP_API void dp_jws_free(struct dp_jws *jws);
 
 /* base64url helpers for protocol code (key authorizations, CSRs). Encode
- * returns a new string; decode returns the length or (size_t)-1. */
+ * returns a new string, or writes into out (NUL-terminated) and returns the
+ * length, (size_t)-1 when cap is too small; decode returns the length or
+ * (size_t)-1. */
 DP_API char *dp_b64url_encode_alloc(const void *data, size_t len);
+DP_API size_t dp_b64url_encode(const void *data, size_t len, char *out, size_t cap);
 DP_API size_t dp_b64url_decode(const char *in, size_t len, unsigned char *out, size_t cap);
 
 #endif
