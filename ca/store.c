@@ -18,14 +18,16 @@
 
 #define N_STMTS 32
 
-/* Accounts are read on every request (kid lookup, status for V5). This
- * process is the database's only writer, so a write-through copy of the
- * busiest rows stays exact: every account write drops its row here. */
-#define ACCT_SETS 64
-#define ACCT_WAYS 4
-struct acct_slot {
-    struct st_account a;
-    uint64_t used; /* 0: empty */
+/* Rows read on most requests (accounts: kid and V5 status; authorizations:
+ * every poll) are kept in set-associative caches. This process is the
+ * database's only writer and updates a cached row under the same lock as
+ * the write, so a cached row is always the stored one. */
+#define CACHE_WAYS 4
+struct row_cache {
+    size_t row_size, sets;
+    unsigned char *rows; /* sets * CACHE_WAYS rows; each starts with its id */
+    uint64_t *used;      /* 0: empty slot */
+    uint64_t clock;
 };
 
 struct store {
@@ -33,8 +35,7 @@ struct store {
     pthread_mutex_t mu;
     const char *sql[N_STMTS];
     sqlite3_stmt *st[N_STMTS];
-    struct acct_slot accts[ACCT_SETS * ACCT_WAYS];
-    uint64_t accts_clock;
+    struct row_cache accts, authzs;
 };
 
 static const char *const schema =
@@ -65,11 +66,32 @@ static const char *const schema =
     " serial TEXT NOT NULL UNIQUE, pem TEXT NOT NULL, revoked INTEGER NOT NULL DEFAULT 0,"
     " reason INTEGER NOT NULL DEFAULT 0, created INTEGER NOT NULL);";
 
+static int cache_init(struct row_cache *c, size_t row_size, size_t sets)
+{
+    c->row_size = row_size;
+    c->sets = sets;
+    c->rows = calloc(sets * CACHE_WAYS, row_size);
+    c->used = calloc(sets * CACHE_WAYS, sizeof *c->used);
+    return c->rows && c->used ? 0 : -1;
+}
+
+static void cache_free(struct row_cache *c)
+{
+    free(c->rows);
+    free(c->used);
+}
+
 struct store *store_open(const char *path, char *why, size_t cap)
 {
     struct store *s = calloc(1, sizeof *s);
     if (!s) return NULL;
     pthread_mutex_init(&s->mu, NULL);
+    if (cache_init(&s->accts, sizeof(struct st_account), 64) ||
+        cache_init(&s->authzs, sizeof(struct st_authz), 256)) {
+        snprintf(why, cap, "out of memory");
+        store_close(s);
+        return NULL;
+    }
     char *msg = NULL;
     if (sqlite3_open_v2(path, &s->db,
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
@@ -91,6 +113,8 @@ void store_close(struct store *s)
         sqlite3_finalize(s->st[i]);
     sqlite3_close(s->db);
     pthread_mutex_destroy(&s->mu);
+    cache_free(&s->accts);
+    cache_free(&s->authzs);
     free(s);
 }
 
@@ -182,30 +206,60 @@ static int query_one(struct store *s, const char *sql, const char *key,
     return rc;
 }
 
-/* Caller holds s->mu. The cached row of account id, or NULL. */
-static struct acct_slot *acct_cached(struct store *s, const char *id)
+/* The callers below hold s->mu. Rows are structs whose first member is
+ * their id (char[ST_ID]). */
+static size_t cache_find(const struct row_cache *c, const char *id)
 {
-    struct acct_slot *set = &s->accts[(ca_hash(id) % ACCT_SETS) * ACCT_WAYS];
-    for (int i = 0; i < ACCT_WAYS; i++)
-        if (set[i].used && !strcmp(set[i].a.id, id)) return &set[i];
-    return NULL;
+    size_t set = (ca_hash(id) % c->sets) * CACHE_WAYS;
+    for (size_t i = set; i < set + CACHE_WAYS; i++)
+        if (c->used[i] && !strcmp((const char *)c->rows + i * c->row_size, id)) return i;
+    return (size_t)-1;
 }
 
-/* Caller holds s->mu: keeps a in the least recently used way of its set. */
-static void acct_keep(struct store *s, const struct st_account *a)
+static int cache_get(struct row_cache *c, const char *id, void *out)
 {
-    struct acct_slot *set = &s->accts[(ca_hash(a->id) % ACCT_SETS) * ACCT_WAYS], *v = set;
-    for (int i = 1; i < ACCT_WAYS; i++)
-        if (set[i].used < v->used) v = &set[i];
-    v->a = *a;
-    v->used = ++s->accts_clock;
+    size_t i = cache_find(c, id);
+    if (i == (size_t)-1) return 0;
+    memcpy(out, c->rows + i * c->row_size, c->row_size);
+    c->used[i] = ++c->clock;
+    return 1;
+}
+
+static void cache_put(struct row_cache *c, const void *row)
+{
+    size_t i = cache_find(c, row);
+    if (i == (size_t)-1) { /* the least recently used way of its set */
+        size_t set = (ca_hash(row) % c->sets) * CACHE_WAYS;
+        i = set;
+        for (size_t k = set + 1; k < set + CACHE_WAYS; k++)
+            if (c->used[k] < c->used[i]) i = k;
+    }
+    memcpy(c->rows + i * c->row_size, row, c->row_size);
+    c->used[i] = ++c->clock;
+}
+
+static void cache_drop(struct row_cache *c, const char *id)
+{
+    size_t i = cache_find(c, id);
+    if (i != (size_t)-1) c->used[i] = 0;
+}
+
+/* Reads one row through cache c. */
+static int cached_query(struct store *s, struct row_cache *c, const char *sql, const char *id,
+                        int (*fill)(sqlite3_stmt *, void *), void *out)
+{
+    pthread_mutex_lock(&s->mu);
+    int rc = 0;
+    if (!cache_get(c, id, out) && (rc = query_locked(s, sql, id, fill, out)) == 0)
+        cache_put(c, out);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
 }
 
 static void acct_drop(struct store *s, const char *id)
 {
     pthread_mutex_lock(&s->mu);
-    struct acct_slot *c = acct_cached(s, id);
-    if (c) c->used = 0;
+    cache_drop(&s->accts, id);
     pthread_mutex_unlock(&s->mu);
 }
 
@@ -251,17 +305,7 @@ out:
 
 int store_account_get(struct store *s, const char *id, struct st_account *out)
 {
-    pthread_mutex_lock(&s->mu);
-    struct acct_slot *c = acct_cached(s, id);
-    int rc = 0;
-    if (c) {
-        *out = c->a;
-        c->used = ++s->accts_clock;
-    } else if ((rc = query_locked(s, SQL_ACCT_GET, id, fill_account, out)) == 0) {
-        acct_keep(s, out);
-    }
-    pthread_mutex_unlock(&s->mu);
-    return rc;
+    return cached_query(s, &s->accts, SQL_ACCT_GET, id, fill_account, out);
 }
 
 int store_account_by_thumb(struct store *s, const char *thumb, struct st_account *out)
@@ -512,7 +556,7 @@ static int fill_authz(sqlite3_stmt *st, void *out)
 
 int store_authz_get(struct store *s, const char *id, struct st_authz *a)
 {
-    return query_one(s, SQL_AUTHZ_GET, id, fill_authz, a);
+    return cached_query(s, &s->authzs, SQL_AUTHZ_GET, id, fill_authz, a);
 }
 
 static const char SQL_AUTHZ_SET[] = "UPDATE authzs SET status=?, expires=?, ch_type=?, "
@@ -533,6 +577,10 @@ int store_authz_set(struct store *s, const struct st_authz *a)
         bind_text(st, 7, a->id);
         rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
     }
+    if (rc == 0)
+        cache_put(&s->authzs, a);
+    else
+        cache_drop(&s->authzs, a->id);
     pthread_mutex_unlock(&s->mu);
     return rc;
 }

@@ -15,6 +15,7 @@
 #define ST_MAX_KEYS 64 /* retained thumbprints loaded per validation */
 #define ST_MAX_IDENTIFIERS 100
 
+/* Rows start with their id: the store's caches key on it. */
 struct st_account {
     char id[ST_ID];
     char status[16]; /* valid, deactivated */
