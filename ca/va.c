@@ -35,9 +35,17 @@
 #define VA_FAIL_SLOTS 4096
 #define VA_JIT_LIMIT 10 /* Just-in-Time look-ups of one domain per window */
 #define VA_JIT_WINDOW 60
-#define VA_JIT_TIMEOUT_MS 2000
-#define VA_PROC_BUCKETS 2048 /* challenges validated at once: up to 8 per bucket */
+#define VA_JIT_LOOKUP_MS 1000 /* per Just-in-Time look-up */
+#define VA_JIT_BUDGET_MS 2000 /* no Just-in-Time look-up starts later in a request */
+#define VA_PROC_BUCKETS 2048  /* challenges validated at once: up to 8 per bucket */
 #define VA_PROC_WAYS 8
+
+static double mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
 
 struct fail_slot {
     char key[256 + ST_ID + 2];
@@ -141,7 +149,7 @@ static int jit_allowed(struct va *va, const char *domain, int64_t now)
     return s->count++ < VA_JIT_LIMIT;
 }
 
-static void run_jit(struct worker *w, struct va_jit *it);
+static void run_jit(struct worker *w, struct va_jit *it, double deadline);
 
 void va_jit(struct va *va, struct va_jit *items, size_t n)
 {
@@ -159,8 +167,11 @@ void va_jit(struct va *va, struct va_jit *items, size_t n)
     struct worker *w = va->stop ? NULL : va->jit_free[--va->n_jit_free];
     pthread_mutex_unlock(&va->mu);
     if (!w) return;
+    /* The request waits: all of an order's look-ups share one time budget,
+     * and what it does not cover stays pending. */
+    double deadline = mono_ms() + VA_JIT_BUDGET_MS;
     for (size_t i = 0; i < n && i < ST_MAX_IDENTIFIERS; i++)
-        if (allowed[i]) run_jit(w, &items[i]);
+        if (allowed[i]) run_jit(w, &items[i], deadline);
     pthread_mutex_lock(&va->mu);
     va->jit_free[va->n_jit_free++] = w;
     pthread_cond_signal(&va->jit_cv);
@@ -275,6 +286,7 @@ struct outcome {
     int64_t clamp;     /* V6: latest expiry, 0 for none */
     int persist_known; /* the account already has a dns-persist-01 validation */
     int jit;           /* Just-in-Time: a miss is not a failure (no V7 count) */
+    double deadline;   /* Just-in-Time: no look-up starts after it (ms, monotonic) */
 };
 
 static void fail(struct outcome *o, const char *type, int status, const char *fmt, ...)
@@ -337,6 +349,11 @@ static void validate_persist(struct worker *w, const struct st_authz *a, struct 
     enum dp_account_status st =
         strcmp(acct.status, "valid") ? DP_ACCOUNT_DEACTIVATED : DP_ACCOUNT_VALID;
     for (size_t c = 0; c < nc && !o->valid; c++) {
+        if (o->deadline && mono_ms() > o->deadline) {
+            fail(o, "dns", 400, "Just-in-Time validation ran out of time");
+            have_first = 0;
+            break;
+        }
         snprintf(name, sizeof name, "%s.%s", DP_VALIDATION_LABEL, cands[c]);
         struct lookup l;
         lookup(w, name, DP_DNS_TYPE_TXT, &l);
@@ -593,13 +610,13 @@ static void caa_after(struct worker *w, const struct st_authz *a, struct outcome
 
 /* One identifier of a new order, checked as its dns-persist-01 challenge
  * would be; nothing is stored here (new_order stores the order at once). */
-static void run_jit(struct worker *w, struct va_jit *it)
+static void run_jit(struct worker *w, struct va_jit *it, double deadline)
 {
     struct st_authz a = {.wildcard = !strncmp(it->identifier, "*.", 2)};
     snprintf(a.account, sizeof a.account, "%s", it->account);
     snprintf(a.identifier, sizeof a.identifier, "%s", it->identifier + (a.wildcard ? 2 : 0));
     snprintf(a.ch_type, sizeof a.ch_type, "dns-persist-01");
-    struct outcome o = {.jit = 1};
+    struct outcome o = {.jit = 1, .deadline = deadline};
     validate_persist(w, &a, &o);
     caa_after(w, &a, &o);
     it->valid = o.valid;
@@ -717,7 +734,7 @@ struct va *va_create(struct ca *ca, char *why, size_t cap)
         struct worker *w = calloc(1, sizeof *w);
         struct dp_resolver_config rc = {ca->cfg.resolver[0] ? ca->cfg.resolver : NULL,
                                         ca->cfg.trust_anchor[0] ? ca->cfg.trust_anchor : NULL,
-                                        VA_JIT_TIMEOUT_MS, 0, 0};
+                                        VA_JIT_LOOKUP_MS, 0, 0};
         struct dp_error e;
         if (!w || !(w->res = dp_resolver_new(&rc, &e))) {
             snprintf(why, cap, "Just-in-Time resolver: %s", w ? e.detail : "out of memory");
