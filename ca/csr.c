@@ -73,6 +73,59 @@ struct csr {
     EVP_PKEY *pub;
 };
 
+static const int CURVES[] = {NID_X9_62_prime256v1, NID_secp384r1, NID_secp521r1};
+#define N_CURVES (sizeof CURVES / sizeof CURVES[0])
+
+struct csr_curves {
+    EVP_PKEY *tmpl[N_CURVES]; /* domain parameters only */
+};
+
+struct csr_curves *csr_curves_new(void)
+{
+    struct csr_curves *c = calloc(1, sizeof *c);
+    for (size_t i = 0; c && i < N_CURVES; i++) {
+        OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
+                                                                (char *)OBJ_nid2sn(CURVES[i]), 0),
+                               OSSL_PARAM_construct_end()};
+        EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+        if (!ctx || EVP_PKEY_fromdata_init(ctx) <= 0 ||
+            EVP_PKEY_fromdata(ctx, &c->tmpl[i], EVP_PKEY_KEY_PARAMETERS, params) <= 0) {
+            EVP_PKEY_CTX_free(ctx);
+            csr_curves_free(c);
+            return NULL;
+        }
+        EVP_PKEY_CTX_free(ctx);
+    }
+    return c;
+}
+
+void csr_curves_free(struct csr_curves *c)
+{
+    if (!c) return;
+    for (size_t i = 0; i < N_CURVES; i++)
+        EVP_PKEY_free(c->tmpl[i]);
+    free(c);
+}
+
+/* A copy of curve's template with this point (EC_POINT_oct2point refuses a
+ * point off the curve); NULL when no template fits or the point is bad. */
+static EVP_PKEY *ec_from_template(const struct csr_curves *c, int curve, const unsigned char *pt,
+                                  size_t len, int *no_template)
+{
+    *no_template = 1;
+    for (size_t i = 0; c && i < N_CURVES; i++) {
+        if (CURVES[i] != curve) continue;
+        *no_template = 0;
+        EVP_PKEY *pk = EVP_PKEY_dup(c->tmpl[i]);
+        if (pk &&
+            EVP_PKEY_set_octet_string_param(pk, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, pt, len) == 1)
+            return pk;
+        EVP_PKEY_free(pk);
+        return NULL;
+    }
+    return NULL;
+}
+
 void csr_free(struct csr *c)
 {
     if (!c) return;
@@ -88,7 +141,7 @@ EVP_PKEY *csr_pubkey(const struct csr *c)
 
 /* RSA and EC named-curve keys from their SubjectPublicKeyInfo fields; NULL
  * with *unsupported set for any other type. */
-static EVP_PKEY *pkey_from_spki(const CA_SPKI *s, int *unsupported)
+static EVP_PKEY *pkey_from_spki(const struct csr_curves *curves, const CA_SPKI *s, int *unsupported)
 {
     const ASN1_OBJECT *aobj = NULL;
     int ptype = V_ASN1_UNDEF;
@@ -114,6 +167,9 @@ static EVP_PKEY *pkey_from_spki(const CA_SPKI *s, int *unsupported)
             *unsupported = 1;
             goto out;
         }
+        int no_template;
+        pk = ec_from_template(curves, curve, key, (size_t)klen, &no_template);
+        if (!no_template) goto out;
         if (!OSSL_PARAM_BLD_push_utf8_string(b, OSSL_PKEY_PARAM_GROUP_NAME, group, 0) ||
             !OSSL_PARAM_BLD_push_octet_string(b, OSSL_PKEY_PARAM_PUB_KEY, key, (size_t)klen))
             goto out;
@@ -148,8 +204,8 @@ out:
     return pk;
 }
 
-enum csr_result csr_parse(const unsigned char *der, size_t len, struct csr **out, char *why,
-                          size_t cap)
+enum csr_result csr_parse(const struct csr_curves *curves, const unsigned char *der, size_t len,
+                          struct csr **out, char *why, size_t cap)
 {
     *out = NULL;
     struct csr *c = calloc(1, sizeof *c);
@@ -170,7 +226,7 @@ enum csr_result csr_parse(const unsigned char *der, size_t len, struct csr **out
         goto fail;
     }
     int unsupported = 0;
-    if (!(c->pub = pkey_from_spki(c->raw->info->spki, &unsupported))) {
+    if (!(c->pub = pkey_from_spki(curves, c->raw->info->spki, &unsupported))) {
         if (unsupported) {
             snprintf(why, cap,
                      "the CSR key is weak or of an unsupported type (RSA 2048-8192, EC P-256, "

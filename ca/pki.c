@@ -34,6 +34,7 @@ struct pki {
     X509 *root, *inter, *tls;
     char *tls_cert_pem, *tls_key_pem, *chain_pem;
     X509_EXTENSION *leaf_ext[N_EXT];
+    struct csr_curves *curves; /* for reading CSR keys; NULL works too, slower */
 };
 
 /* The PEM text that write() puts into a memory BIO; NULL on failure. */
@@ -183,6 +184,7 @@ static X509 *load_cert(const char *dir, const char *name)
 void pki_free(struct pki *p)
 {
     if (!p) return;
+    csr_curves_free(p->curves);
     for (int i = 0; i < N_EXT; i++)
         X509_EXTENSION_free(p->leaf_ext[i]);
     EVP_PKEY_free(p->root_key);
@@ -212,6 +214,7 @@ struct pki *pki_open(const char *dir, const char *const *tls_names, size_t n_tls
 {
     struct pki *p = calloc(1, sizeof *p);
     if (!p) return NULL;
+    p->curves = csr_curves_new();
     p->root_key = load_key(dir, "root.key");
     p->root = load_cert(dir, "root.pem");
     p->int_key = load_key(dir, "intermediate.key");
@@ -327,7 +330,7 @@ enum pki_csr_result pki_issue(struct pki *pk, const unsigned char *der, size_t l
     enum pki_csr_result r = PKI_CSR_MALFORMED;
     X509 *x = NULL;
     X509_NAME *subj = NULL;
-    enum csr_result cr = csr_parse(der, len, &req, why, cap);
+    enum csr_result cr = csr_parse(pk->curves, der, len, &req, why, cap);
     if (cr != CSR_OK) {
         r = cr == CSR_UNSUPPORTED ? PKI_CSR_WEAK_KEY : PKI_CSR_MALFORMED;
         goto out;

@@ -20,9 +20,12 @@ static void check(int cond, const char *what)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    /* Both key paths: curve templates (odd inputs) and from scratch (even). */
+    static struct csr_curves *curves;
+    if (!curves) curves = csr_curves_new();
     struct csr *c = NULL;
     char why[256] = "";
-    enum csr_result r = csr_parse(data, size, &c, why, sizeof why);
+    enum csr_result r = csr_parse(size % 2 ? curves : NULL, data, size, &c, why, sizeof why);
     if (r != CSR_OK) {
         check(c == NULL && why[0] != '\0', "refusal without object, with a reason");
         return 0;

@@ -2,6 +2,7 @@
  * test_csr.c: the CA's PKCS#10 reader (ca/csr.c) on requests made by
  * OpenSSL's own X509_REQ API: key types, names, signatures, tampering.
  */
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -38,9 +39,11 @@ static EVP_PKEY *ec(const char *curve)
     return EVP_PKEY_Q_keygen(NULL, NULL, "EC", curve);
 }
 
+static struct csr_curves *curves; /* NULL in the first pass, templates in the second */
+
 static enum csr_result parse(const unsigned char *der, int len, struct csr **c, char *why)
 {
-    return csr_parse(der, (size_t)len, c, why, 256);
+    return csr_parse(curves, der, (size_t)len, c, why, 256);
 }
 
 static void ec_and_rsa_keys_round_trip(void)
@@ -163,11 +166,43 @@ static void tampering_is_malformed(void)
     EVP_PKEY_free(other);
 }
 
+/* A point changed in the request is refused before its signature is
+ * looked at: the key cannot be built (off the curve). */
+static void point_off_the_curve(void)
+{
+    EVP_PKEY *k = ec("P-256");
+    unsigned char pt[65], *der = NULL;
+    size_t pl = 0;
+    CHECK(EVP_PKEY_get_octet_string_param(k, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, pt, sizeof pt,
+                                          &pl) == 1 &&
+          pl == 65);
+    int len = make_csr(k, NULL, NULL, "DNS:a.example", &der);
+    unsigned char *at = NULL;
+    for (int i = 0; i + 65 <= len && !at; i++)
+        if (!memcmp(der + i, pt, 65)) at = der + i;
+    CHECK(at != NULL);
+    if (at) {
+        at[64] ^= 1; /* the last octet of y */
+        struct csr *c = NULL;
+        char why[256] = "";
+        CHECK(parse(der, len, &c, why) == CSR_MALFORMED && c == NULL);
+        CHECK(strstr(why, "public key cannot be read") != NULL);
+    }
+    OPENSSL_free(der);
+    EVP_PKEY_free(k);
+}
+
 int main(void)
 {
-    RUN(ec_and_rsa_keys_round_trip);
-    RUN(names_are_sans_plus_cn_lowercase);
-    RUN(unsupported_key_types);
-    RUN(tampering_is_malformed);
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass) CHECK((curves = csr_curves_new()) != NULL);
+        printf("-- keys built %s\n", pass ? "from curve templates" : "from scratch");
+        RUN(ec_and_rsa_keys_round_trip);
+        RUN(names_are_sans_plus_cn_lowercase);
+        RUN(unsupported_key_types);
+        RUN(tampering_is_malformed);
+        RUN(point_off_the_curve);
+    }
+    csr_curves_free(curves);
     return check_report();
 }
