@@ -137,14 +137,22 @@ static void out_dir(const struct opts *o, const struct session *s, const char *f
     if (first[0] == '*') buf[strlen(s->st.dir) + 7] = '_'; /* "*.x" is stored as "_.x" */
 }
 
-/* One certificate: order, validate, finalize, write. Returns a dp_code. */
+/* One certificate: order, validate, finalize, write. Returns a dp_code;
+ * *jit tells whether the CA authorized the order at once from the records
+ * (Just-in-Time validation, draft 4.4: no challenge was answered). */
 static dp_code issue_one(const struct opts *o, struct session *s, struct dp_acme *acme,
-                         char **names, size_t n, char *dir, size_t dircap, struct dp_error *e)
+                         char **names, size_t n, char *dir, size_t dircap, int *jit,
+                         struct dp_error *e)
 {
     struct dp_key *ck = dp_key_generate(o->kt, e);
     if (!ck) return e->code;
     char *chain = NULL;
-    dp_code rc = dp_acme_issue(acme, (const char *const *)names, n, ck, &chain, e);
+    struct dp_acme_order *ord = NULL;
+    dp_code rc = dp_acme_order_new(acme, (const char *const *)names, n, &ord, e);
+    *jit = rc == DP_OK && !strcmp(dp_acme_order_status(ord), "ready");
+    if (rc == DP_OK) rc = dp_acme_order_validate(acme, ord, e);
+    if (rc == DP_OK) rc = dp_acme_order_finalize(acme, ord, ck, &chain, e);
+    dp_acme_order_free(ord);
     if (rc == DP_OK) {
         out_dir(o, s, names[0], dir, dircap);
         if (write_files(dir, ck, chain, names, n, s->directory)) {
@@ -178,6 +186,7 @@ struct job {
     int n;
     int attempts;
     int ok;
+    int jit; /* authorized without a challenge */
     char error[1024];
     char dir[1600];
 };
@@ -208,7 +217,7 @@ static void *worker(void *arg)
         for (;;) {
             j->attempts++;
             dp_code rc = acme ? issue_one(b->o, b->s, acme, j->names, (size_t)j->n, j->dir,
-                                          sizeof j->dir, &e)
+                                          sizeof j->dir, &j->jit, &e)
                               : DP_ERR_IO;
             if (rc == DP_OK) {
                 j->ok = 1;
@@ -234,9 +243,10 @@ static void *worker(void *arg)
             json_array_append_new(ns, json_string(j->names[k]));
         json_t *r = json_pack("{s:o,s:s,s:i}", "names", ns, "status", j->ok ? "issued" : "failed",
                               "attempts", j->attempts);
-        if (j->ok)
+        if (j->ok) {
             json_object_set_new(r, "certificate", json_string(j->dir));
-        else
+            json_object_set_new(r, "justInTime", json_boolean(j->jit));
+        } else
             json_object_set_new(r, "error", json_string(j->error));
         char *line = json_dumps(r, JSON_COMPACT);
         json_decref(r);
@@ -432,9 +442,11 @@ int cmd_issue(int argc, char **argv)
     } else {
         struct dp_error e;
         char dir[1600];
-        dp_code c = issue_one(&o, &s, s.acme, names, n, dir, sizeof dir, &e);
+        int jit = 0;
+        dp_code c = issue_one(&o, &s, s.acme, names, n, dir, sizeof dir, &jit, &e);
         if (c == DP_OK) {
-            printf("issued %s: %s/fullchain.pem (key %s/key.pem)\n", names[0], dir, dir);
+            printf("issued %s: %s/fullchain.pem (key %s/key.pem)%s\n", names[0], dir, dir,
+                   jit ? "; authorized just in time by the records, no challenge" : "");
             rc = EXIT_VALID;
         } else if (c == DP_ERR_UNSUPPORTED) {
             cli_error(CMD, "%s: %s: this CA does not offer dns-persist-01", s.directory, e.detail);
@@ -519,7 +531,8 @@ int cmd_renew(int argc, char **argv)
             kept++;
         } else {
             char w[1600];
-            if (issue_one(&oo, &s, s.acme, names, n, w, sizeof w, &e) == DP_OK) {
+            int jit = 0;
+            if (issue_one(&oo, &s, s.acme, names, n, w, sizeof w, &jit, &e) == DP_OK) {
                 printf("renewed %s%s\n", names[0], ari == DP_OK ? " (ARI window open)" : "");
                 renewed++;
             } else {
