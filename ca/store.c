@@ -64,7 +64,12 @@ static const char *const schema =
     "CREATE TABLE IF NOT EXISTS certs(id TEXT PRIMARY KEY, account TEXT NOT NULL, ord TEXT NOT "
     "NULL,"
     " serial TEXT NOT NULL UNIQUE, pem TEXT NOT NULL, revoked INTEGER NOT NULL DEFAULT 0,"
-    " reason INTEGER NOT NULL DEFAULT 0, created INTEGER NOT NULL);";
+    " reason INTEGER NOT NULL DEFAULT 0, created INTEGER NOT NULL);"
+    /* Validation in progress is not stored any more (va.c holds it); data
+     * from earlier versions may hold challenges left processing by a stop:
+     * they are pending again, to be answered anew. */
+    "UPDATE authzs SET ch_type='', ch_status='pending' WHERE status='pending' AND "
+    "ch_status='processing';";
 
 static int cache_init(struct row_cache *c, size_t row_size, size_t sets)
 {
