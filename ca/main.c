@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -318,6 +320,18 @@ int main(int argc, char **argv)
     }
     if (mkdir(c->data, 0700) && errno != EEXIST) {
         fprintf(stderr, "dnspersist-ca: cannot create %s: %s\n", c->data, strerror(errno));
+        return 1;
+    }
+    /* One server per data directory: the store keeps rows in memory on the
+     * promise that no other process writes the database. The lock goes with
+     * the process, however it ends. */
+    char lock[1100];
+    snprintf(lock, sizeof lock, "%s/lock", c->data);
+    int lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (lock_fd < 0 || flock(lock_fd, LOCK_EX | LOCK_NB)) {
+        fprintf(stderr, "dnspersist-ca: %s: %s\n", c->data,
+                lock_fd < 0 ? strerror(errno)
+                            : "another dnspersist-ca is using this data directory");
         return 1;
     }
     curl_global_init(CURL_GLOBAL_DEFAULT);

@@ -420,6 +420,25 @@ int main(int argc, char **argv)
     if (ac) {
         snprintf(acct_url, sizeof acct_url, "%s", dp_acme_account_url(ac));
         table();
+        /* A second server on the same data directory refuses to start: the
+         * first keeps rows in memory and must be the only writer. */
+        char listen2[64], log2[300];
+        snprintf(listen2, sizeof listen2, "localhost:%d", harness_free_port());
+        snprintf(log2, sizeof log2, "%s/second.log", tmp);
+        char *args2[] = {argv[1], "--listen", listen2, "--data", data, NULL};
+        pid_t second = harness_spawn_log(argv[1], args2, log2);
+        int st2 = 0;
+        for (int i = 0; i < 100 && waitpid(second, &st2, WNOHANG) == 0; i++)
+            usleep(50000);
+        char msg[512] = "";
+        FILE *lf = fopen(log2, "r");
+        if (lf && !fgets(msg, sizeof msg, lf)) msg[0] = '\0';
+        if (lf) fclose(lf);
+        int refused = WIFEXITED(st2) && WEXITSTATUS(st2) == 1 &&
+                      strstr(msg, "another dnspersist-ca is using this data directory");
+        if (!refused) harness_stop(second);
+        CHECK(refused);
+        printf("%s second_server_on_same_data_refused\n", refused ? "ok  " : "FAIL");
         /* A crash while a challenge is being validated leaves it pending,
          * to be answered again: the processing state is not stored. (A
          * graceful stop lets the validation finish and store its result.) */
