@@ -16,6 +16,8 @@
 
 #include <curl/curl.h>
 #include <jansson.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
@@ -393,6 +395,83 @@ static void table(void)
     dp_key_free(k2);
 }
 
+/* A base64url DER CSR for key with these SANs (comma-separated DNS names),
+ * signed by sign (NULL: key). Caller frees. */
+static char *csr_b64(EVP_PKEY *pub, EVP_PKEY *sign, const char *sans)
+{
+    X509_REQ *r = X509_REQ_new();
+    STACK_OF(X509_EXTENSION) *exts = sk_X509_EXTENSION_new_null();
+    X509_EXTENSION *e = X509V3_EXT_conf_nid(NULL, NULL, NID_subject_alt_name, sans);
+    unsigned char *der = NULL;
+    int ok = r && exts && e && X509_REQ_set_version(r, 0) && X509_REQ_set_pubkey(r, pub) &&
+             sk_X509_EXTENSION_push(exts, e) && X509_REQ_add_extensions(r, exts);
+    if (!ok) X509_EXTENSION_free(e);
+    sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+    EVP_PKEY *s = sign ? sign : pub;
+    ok = ok && X509_REQ_sign(r, s, EVP_PKEY_is_a(s, "ED25519") ? NULL : EVP_sha256()) > 0;
+    int len = ok ? i2d_X509_REQ(r, &der) : -1;
+    X509_REQ_free(r);
+    char *b = len > 0 ? dp_b64url_encode_alloc(der, (size_t)len) : NULL;
+    OPENSSL_free(der);
+    return b;
+}
+
+static struct answer finalize_with(const char *fin, const char *csr)
+{
+    char payload[8192];
+    snprintf(payload, sizeof payload, "{\"csr\":\"%s\"}", csr ? csr : "");
+    char *b = signed_req(key, acct_url, fin, payload);
+    struct answer a = req("POST", fin, b, NULL);
+    free(b);
+    return a;
+}
+
+/* Finalize on a ready order: each bad CSR is badCSR and leaves the order
+ * ready (RFC 8555 7.4); then a good one issues. */
+static void finalize_table(const char *opath)
+{
+    char fin[340];
+    snprintf(fin, sizeof fin, "%s/finalize", opath);
+    EVP_PKEY *ec = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256"),
+             *other = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256"),
+             *rsa1024 = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)1024),
+             *p521 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-521"),
+             *ed = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+    struct {
+        const char *name;
+        char *csr;
+    } bad[] = {
+        {"csr_not_base64url", strdup("not*base64")},
+        {"csr_not_der", strdup("AAAAAAAA")},
+        {"csr_other_names", csr_b64(ec, NULL, "DNS:f.example.com,DNS:g.example.com")},
+        {"csr_wrong_signer", csr_b64(ec, other, "DNS:f.example.com")},
+        {"csr_rsa_1024", csr_b64(rsa1024, NULL, "DNS:f.example.com")},
+        {"csr_ec_p521", csr_b64(p521, NULL, "DNS:f.example.com")},
+        {"csr_ed25519", csr_b64(ed, NULL, "DNS:f.example.com")},
+        {"csr_ip_address", csr_b64(ec, NULL, "DNS:f.example.com,IP:192.0.2.1")},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        CHECK(bad[i].csr != NULL);
+        expect(bad[i].name, finalize_with(fin, bad[i].csr), 400, "badCSR");
+        free(bad[i].csr);
+    }
+    char *good = csr_b64(ec, NULL, "DNS:F.example.com");
+    struct answer g = finalize_with(fin, good);
+    int issued = g.status == 200 && g.body && strstr(g.body, "\"status\":\"valid\"") &&
+                 strstr(g.body, "\"certificate\"");
+    CHECK(issued);
+    printf("%s csr_good_after_bad_ones_issues\n", issued ? "ok  " : "FAIL");
+    free(g.body);
+    /* Once valid, the order cannot be finalized again. */
+    expect("finalize_twice", finalize_with(fin, good), 403, "orderNotReady");
+    free(good);
+    EVP_PKEY_free(ec);
+    EVP_PKEY_free(other);
+    EVP_PKEY_free(rsa1024);
+    EVP_PKEY_free(p521);
+    EVP_PKEY_free(ed);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) return 2;
@@ -442,8 +521,25 @@ int main(int argc, char **argv)
         /* A crash while a challenge is being validated leaves it pending,
          * to be answered again: the processing state is not stored. (A
          * graceful stop lets the validation finish and store its result.) */
+        /* An order made ready below by editing its authorization (no DNS
+         * here), for the finalize table. */
+        char *fb = signed_req(key, acct_url, "/acme/new-order",
+                              "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"f.example.com\"}]}");
+        struct answer fo = req("POST", "/acme/new-order", fb, NULL);
+        free(fb);
+        char fpath[300] = "";
+        if (fo.status == 201) snprintf(fpath, sizeof fpath, "%s", fo.location + strlen(base));
+        free(fo.body);
         kill(pid, SIGKILL);
         waitpid(pid, NULL, 0);
+        char ready_sql[600];
+        snprintf(
+            ready_sql, sizeof ready_sql,
+            "sqlite3 %s/ca.sqlite \"UPDATE authzs SET status='valid', ch_type='dns-persist-01', "
+            "ch_status='valid', expires=strftime('%%s','now')+3600 WHERE "
+            "identifier='f.example.com'\"",
+            data);
+        CHECK(system(ready_sql) == 0);
         /* Data from earlier versions stored "processing": it is reset too. */
         char fix[600];
         snprintf(fix, sizeof fix,
@@ -473,6 +569,8 @@ int main(int argc, char **argv)
         if (!pending) fprintf(stderr, "after restart: %s\n", pa.body ? pa.body : "");
         CHECK(pending);
         printf("%s processing_is_pending_after_restart\n", pending ? "ok  " : "FAIL");
+        CHECK(fpath[0] != '\0');
+        if (fpath[0]) finalize_table(fpath);
         free(pa.body);
         /* Just-in-Time validation against a resolver that never answers:
          * the account is marked as having passed dns-persist-01 (in the
