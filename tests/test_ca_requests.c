@@ -472,21 +472,148 @@ static void finalize_table(const char *opath)
     EVP_PKEY_free(ed);
 }
 
+/* The server under test, restarted by the tests below. */
+static const char *ca_bin;
+static char *const *ca_args;
+static pid_t ca_pid;
+static char data_dir[256], tmp_dir[64];
+
+/* Until the directory answers. */
+static void wait_up(void)
+{
+    for (int i = 0; i < 100; i++) {
+        struct answer d = req("GET", "/directory", NULL, NULL);
+        free(d.body);
+        if (d.status == 200) return;
+        usleep(50000);
+    }
+}
+
+/* Stops the server: SIGTERM lets it finish what it does, SIGKILL is a crash. */
+static void server_stop(int sig)
+{
+    kill(ca_pid, sig);
+    waitpid(ca_pid, NULL, 0);
+}
+
+static void server_start(void)
+{
+    ca_pid = harness_spawn(ca_bin, ca_args);
+    wait_up();
+}
+
+/* One SQL statement on the stopped server's database. */
+static int db_exec(const char *sql)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "sqlite3 %s/ca.sqlite \"%s\"", data_dir, sql);
+    return system(cmd);
+}
+
+/* A second server on the same data directory refuses to start: the first
+ * keeps rows in memory and must be the only writer. */
+static void second_server_on_same_data_refused(void)
+{
+    char listen2[64], log2[300];
+    snprintf(listen2, sizeof listen2, "localhost:%d", harness_free_port());
+    snprintf(log2, sizeof log2, "%s/second.log", tmp_dir);
+    char *args2[] = {(char *)ca_bin, "--listen", listen2, "--data", data_dir, NULL};
+    pid_t second = harness_spawn_log(ca_bin, args2, log2);
+    int st2 = 0;
+    for (int i = 0; i < 100 && waitpid(second, &st2, WNOHANG) == 0; i++)
+        usleep(50000);
+    char msg[512] = "";
+    FILE *lf = fopen(log2, "r");
+    if (lf && !fgets(msg, sizeof msg, lf)) msg[0] = '\0';
+    if (lf) fclose(lf);
+    int refused = WIFEXITED(st2) && WEXITSTATUS(st2) == 1 &&
+                  strstr(msg, "another dnspersist-ca is using this data directory");
+    if (!refused) harness_stop(second);
+    CHECK(refused);
+}
+
+/* A crash while a challenge is being validated leaves it pending, to be
+ * answered again: the processing state is not stored. (A graceful stop
+ * lets the validation finish and store its result.) Data from earlier
+ * versions that stored "processing" is reset too. The restart also makes
+ * an order ready by editing its authorization (no DNS here), for the
+ * finalize table. */
+static void processing_is_pending_after_restart(void)
+{
+    char *fb = signed_req(key, acct_url, "/acme/new-order",
+                          "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"f.example.com\"}]}");
+    struct answer fo = req("POST", "/acme/new-order", fb, NULL);
+    free(fb);
+    char fpath[300] = "";
+    if (fo.status == 201) snprintf(fpath, sizeof fpath, "%s", fo.location + strlen(base));
+    free(fo.body);
+    server_stop(SIGKILL);
+    CHECK(db_exec("UPDATE authzs SET status='valid', ch_type='dns-persist-01', ch_status='valid', "
+                  "expires=strftime('%s','now')+3600 WHERE identifier='f.example.com'") == 0);
+    CHECK(db_exec("UPDATE authzs SET ch_type='dns-persist-01', ch_status='processing' WHERE "
+                  "status='pending'") == 0);
+    server_start();
+    char *pb = signed_req(key, acct_url, processing_authz, NULL);
+    struct answer pa = req("POST", processing_authz, pb, NULL);
+    free(pb);
+    json_t *pj = json_loads(pa.body ? pa.body : "", 0, NULL), *pch;
+    size_t pi;
+    int pending = pa.status == 200 &&
+                  !strcmp(json_string_value(json_object_get(pj, "status")) ?: "", "pending");
+    json_array_foreach(json_object_get(pj, "challenges"), pi, pch)
+    {
+        pending &= !strcmp(json_string_value(json_object_get(pch, "status")) ?: "", "pending");
+    }
+    json_decref(pj);
+    if (!pending) fprintf(stderr, "after restart: %s\n", pa.body ? pa.body : "");
+    CHECK(pending);
+    free(pa.body);
+    CHECK(fpath[0] != '\0');
+    if (fpath[0]) finalize_table(fpath);
+}
+
+/* Just-in-Time validation against a resolver that never answers: the
+ * account is marked as having passed dns-persist-01 (in the database, with
+ * the server stopped: it caches account rows), and a new order for three
+ * names must still come back within the 2 s budget (plus one 1 s
+ * look-up), pending. */
+static void jit_lookups_bounded_by_budget(void)
+{
+    server_stop(SIGTERM);
+    CHECK(db_exec("UPDATE accounts SET did_persist=1") == 0);
+    server_start();
+    char *b = signed_req(key, acct_url, "/acme/new-order",
+                         "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"a.jit.example.com\"},"
+                         "{\"type\":\"dns\",\"value\":\"b.jit.example.com\"},"
+                         "{\"type\":\"dns\",\"value\":\"c.jit.example.com\"}]}");
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    struct answer o = req("POST", "/acme/new-order", b, NULL);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double dt = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    CHECK(o.status == 201 && o.body && strstr(o.body, "\"status\":\"pending\"") && dt < 3.5);
+    printf("     new-order with 3 unanswered names took %.2f s\n", dt);
+    free(o.body);
+    free(b);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) return 2;
-    char tmp[] = "/tmp/dp-test-req-XXXXXX";
-    if (!mkdtemp(tmp)) return 1;
+    ca_bin = argv[1];
+    snprintf(tmp_dir, sizeof tmp_dir, "/tmp/dp-test-req-XXXXXX");
+    if (!mkdtemp(tmp_dir)) return 1;
     int port = harness_free_port();
-    char listen[64], data[256];
+    char listen[64];
     snprintf(listen, sizeof listen, "localhost:%d", port);
-    snprintf(data, sizeof data, "%s/ca", tmp);
+    snprintf(data_dir, sizeof data_dir, "%s/ca", tmp_dir);
     snprintf(base, sizeof base, "https://localhost:%d", port);
-    snprintf(root, sizeof root, "%s/root.pem", data);
+    snprintf(root, sizeof root, "%s/root.pem", data_dir);
     snprintf(dir_url, sizeof dir_url, "%s/directory", base);
-    char *args[] = {argv[1],      "--listen",    listen,      "--data", data,
+    char *args[] = {argv[1],      "--listen",    listen,      "--data", data_dir,
                     "--resolver", "127.0.0.2@9", "--threads", "2",      NULL};
-    pid_t pid = harness_spawn(argv[1], args);
+    ca_args = args;
+    ca_pid = harness_spawn(argv[1], args);
     curl_global_init(CURL_GLOBAL_DEFAULT);
     key = dp_key_generate(DP_KEY_EC256, NULL);
     struct dp_acme *ac = NULL;
@@ -499,116 +626,16 @@ int main(int argc, char **argv)
     if (ac) {
         snprintf(acct_url, sizeof acct_url, "%s", dp_acme_account_url(ac));
         table();
-        /* A second server on the same data directory refuses to start: the
-         * first keeps rows in memory and must be the only writer. */
-        char listen2[64], log2[300];
-        snprintf(listen2, sizeof listen2, "localhost:%d", harness_free_port());
-        snprintf(log2, sizeof log2, "%s/second.log", tmp);
-        char *args2[] = {argv[1], "--listen", listen2, "--data", data, NULL};
-        pid_t second = harness_spawn_log(argv[1], args2, log2);
-        int st2 = 0;
-        for (int i = 0; i < 100 && waitpid(second, &st2, WNOHANG) == 0; i++)
-            usleep(50000);
-        char msg[512] = "";
-        FILE *lf = fopen(log2, "r");
-        if (lf && !fgets(msg, sizeof msg, lf)) msg[0] = '\0';
-        if (lf) fclose(lf);
-        int refused = WIFEXITED(st2) && WEXITSTATUS(st2) == 1 &&
-                      strstr(msg, "another dnspersist-ca is using this data directory");
-        if (!refused) harness_stop(second);
-        CHECK(refused);
-        printf("%s second_server_on_same_data_refused\n", refused ? "ok  " : "FAIL");
-        /* A crash while a challenge is being validated leaves it pending,
-         * to be answered again: the processing state is not stored. (A
-         * graceful stop lets the validation finish and store its result.) */
-        /* An order made ready below by editing its authorization (no DNS
-         * here), for the finalize table. */
-        char *fb = signed_req(key, acct_url, "/acme/new-order",
-                              "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"f.example.com\"}]}");
-        struct answer fo = req("POST", "/acme/new-order", fb, NULL);
-        free(fb);
-        char fpath[300] = "";
-        if (fo.status == 201) snprintf(fpath, sizeof fpath, "%s", fo.location + strlen(base));
-        free(fo.body);
-        kill(pid, SIGKILL);
-        waitpid(pid, NULL, 0);
-        char ready_sql[600];
-        snprintf(
-            ready_sql, sizeof ready_sql,
-            "sqlite3 %s/ca.sqlite \"UPDATE authzs SET status='valid', ch_type='dns-persist-01', "
-            "ch_status='valid', expires=strftime('%%s','now')+3600 WHERE "
-            "identifier='f.example.com'\"",
-            data);
-        CHECK(system(ready_sql) == 0);
-        /* Data from earlier versions stored "processing": it is reset too. */
-        char fix[600];
-        snprintf(fix, sizeof fix,
-                 "sqlite3 %s/ca.sqlite \"UPDATE authzs SET ch_type='dns-persist-01', "
-                 "ch_status='processing' WHERE status='pending'\"",
-                 data);
-        CHECK(system(fix) == 0);
-        pid = harness_spawn(argv[1], args);
-        for (int i = 0; i < 100; i++) {
-            struct answer d = req("GET", "/directory", NULL, NULL);
-            free(d.body);
-            if (d.status == 200) break;
-            usleep(50000);
-        }
-        char *pb = signed_req(key, acct_url, processing_authz, NULL);
-        struct answer pa = req("POST", processing_authz, pb, NULL);
-        free(pb);
-        json_t *pj = json_loads(pa.body ? pa.body : "", 0, NULL), *pch;
-        size_t pi;
-        int pending = pa.status == 200 &&
-                      !strcmp(json_string_value(json_object_get(pj, "status")) ?: "", "pending");
-        json_array_foreach(json_object_get(pj, "challenges"), pi, pch)
-        {
-            pending &= !strcmp(json_string_value(json_object_get(pch, "status")) ?: "", "pending");
-        }
-        json_decref(pj);
-        if (!pending) fprintf(stderr, "after restart: %s\n", pa.body ? pa.body : "");
-        CHECK(pending);
-        printf("%s processing_is_pending_after_restart\n", pending ? "ok  " : "FAIL");
-        CHECK(fpath[0] != '\0');
-        if (fpath[0]) finalize_table(fpath);
-        free(pa.body);
-        /* Just-in-Time validation against a resolver that never answers:
-         * the account is marked as having passed dns-persist-01 (in the
-         * database, with the CA stopped: it caches account rows), and a
-         * new order for three names must still come back within the 2 s
-         * budget (plus one 1 s look-up), pending. */
-        harness_stop(pid);
-        char sql[600];
-        snprintf(sql, sizeof sql, "sqlite3 %s/ca.sqlite 'UPDATE accounts SET did_persist=1'", data);
-        CHECK(system(sql) == 0);
-        pid = harness_spawn(argv[1], args);
-        for (int i = 0; i < 100 && access(root, R_OK) == 0; i++) {
-            struct answer d = req("GET", "/directory", NULL, NULL);
-            free(d.body);
-            if (d.status == 200) break;
-            usleep(50000);
-        }
-        char *b = signed_req(key, acct_url, "/acme/new-order",
-                             "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"a.jit.example.com\"},"
-                             "{\"type\":\"dns\",\"value\":\"b.jit.example.com\"},"
-                             "{\"type\":\"dns\",\"value\":\"c.jit.example.com\"}]}");
-        struct timespec t0, t1;
-        clock_gettime(CLOCK_MONOTONIC, &t0);
-        struct answer o = req("POST", "/acme/new-order", b, NULL);
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        double dt = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-        int ok = o.status == 201 && o.body && strstr(o.body, "\"status\":\"pending\"") && dt < 3.5;
-        CHECK(ok);
-        printf("%s jit_lookups_bounded_by_budget (%.2f s)\n", ok ? "ok  " : "FAIL", dt);
-        free(o.body);
-        free(b);
+        RUN(second_server_on_same_data_refused);
+        RUN(processing_is_pending_after_restart);
+        RUN(jit_lookups_bounded_by_budget);
     }
     dp_acme_free(ac);
     dp_key_free(key);
-    harness_stop(pid);
+    harness_stop(ca_pid);
     char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
-    if (system(cmd)) fprintf(stderr, "could not remove %s\n", tmp);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", tmp_dir);
+    if (system(cmd)) fprintf(stderr, "could not remove %s\n", tmp_dir);
     curl_global_cleanup();
     return check_report();
 }
