@@ -9,14 +9,7 @@
 #include <stdlib.h>
 
 #include "csr.h"
-
-static void check(int cond, const char *what)
-{
-    if (!cond) {
-        fprintf(stderr, "invariant violated: %s\n", what);
-        abort();
-    }
-}
+#include "fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -14,20 +14,13 @@
 #include <string.h>
 
 #include "dnspersist/dnspersist.h"
+#include "fuzz_check.h"
 
 #define PREFIX "https://ca.example/account-hash/"
 
 static int inside(struct dp_span s, const char *buf, size_t len)
 {
     return s.len == 0 || (s.ptr >= buf && s.ptr + s.len <= buf + len);
-}
-
-static void check(int cond, const char *what)
-{
-    if (!cond) {
-        fprintf(stderr, "invariant violated: %s\n", what);
-        abort();
-    }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
