@@ -75,7 +75,7 @@ void acme_handle(void *ca, const struct http_req *req, struct http_resp *resp);
 struct va *va_create(struct ca *ca, char *why, size_t cap);
 void va_destroy(struct va *va);
 /* Queues the validation of a's challenge of this type (answered by the
- * client) and shows a as processing. 0 queued; 1 another challenge of a is
+ * client); va_overlay then shows it processing. 0 queued; 1 another challenge of a is
  * being validated; 2 this one already is; -1 the queue is full. */
 int va_answer(struct va *va, struct st_authz *a, const char *type);
 /* Shows a's challenge as processing while it is being validated. */

@@ -53,6 +53,21 @@ struct fail_slot {
     int count;
 };
 
+/* The fixed-window counter of key in a table of VA_FAIL_SLOTS (a slot held
+ * by another key, or by an old window, starts again at 0). Caller holds
+ * va->mu. */
+static struct fail_slot *window(struct fail_slot *table, const char *key, int64_t now,
+                                int64_t length)
+{
+    struct fail_slot *s = &table[ca_hash(key) % VA_FAIL_SLOTS];
+    if (strcmp(s->key, key) || now - s->window_start >= length) {
+        snprintf(s->key, sizeof s->key, "%s", key);
+        s->window_start = now;
+        s->count = 0;
+    }
+    return s;
+}
+
 struct worker;
 
 struct va {
@@ -111,7 +126,6 @@ int va_answer(struct va *va, struct st_authz *a, const char *type)
         pthread_cond_signal(&va->cv);
     }
     pthread_mutex_unlock(&va->mu);
-    if (rc == 0) va_overlay(va, a);
     return rc;
 }
 
@@ -140,13 +154,7 @@ static void proc_done(struct va *va, const char *authz)
  * holds va->mu. */
 static int jit_allowed(struct va *va, const char *domain, int64_t now)
 {
-    struct fail_slot *s = &va->jits[ca_hash(domain) % VA_FAIL_SLOTS];
-    if (strcmp(s->key, domain) || now - s->window_start >= VA_JIT_WINDOW) {
-        snprintf(s->key, sizeof s->key, "%s", domain);
-        s->window_start = now;
-        s->count = 0;
-    }
-    return s->count++ < VA_JIT_LIMIT;
+    return window(va->jits, domain, now, VA_JIT_WINDOW)->count++ < VA_JIT_LIMIT;
 }
 
 static void run_jit(struct worker *w, struct va_jit *it, double deadline);
@@ -178,16 +186,11 @@ void va_jit(struct va *va, struct va_jit *items, size_t n)
     pthread_mutex_unlock(&va->mu);
 }
 
-static struct fail_slot *fail_slot(struct va *va, const char *key)
-{
-    return &va->fails[ca_hash(key) % VA_FAIL_SLOTS];
-}
-
 /* 1 when the (domain, account) pair may be tried again now. */
 static int fail_allowed(struct va *va, const char *key, int64_t now)
 {
     pthread_mutex_lock(&va->mu);
-    struct fail_slot *s = fail_slot(va, key);
+    const struct fail_slot *s = &va->fails[ca_hash(key) % VA_FAIL_SLOTS];
     int ok =
         strcmp(s->key, key) || now - s->window_start >= VA_FAIL_WINDOW || s->count < VA_FAIL_LIMIT;
     pthread_mutex_unlock(&va->mu);
@@ -197,13 +200,7 @@ static int fail_allowed(struct va *va, const char *key, int64_t now)
 static void fail_note(struct va *va, const char *key, int64_t now)
 {
     pthread_mutex_lock(&va->mu);
-    struct fail_slot *s = fail_slot(va, key);
-    if (strcmp(s->key, key) || now - s->window_start >= VA_FAIL_WINDOW) {
-        snprintf(s->key, sizeof s->key, "%s", key);
-        s->window_start = now;
-        s->count = 0;
-    }
-    s->count++;
+    window(va->fails, key, now, VA_FAIL_WINDOW)->count++;
     pthread_mutex_unlock(&va->mu);
 }
 
