@@ -261,13 +261,6 @@ static int cached_query(struct store *s, struct row_cache *c, const char *sql, c
     return rc;
 }
 
-static void acct_drop(struct store *s, const char *id)
-{
-    pthread_mutex_lock(&s->mu);
-    cache_drop(&s->accts, id);
-    pthread_mutex_unlock(&s->mu);
-}
-
 static int fill_account(sqlite3_stmt *st, void *out)
 {
     struct st_account *a = out;
@@ -318,9 +311,13 @@ int store_account_by_thumb(struct store *s, const char *thumb, struct st_account
     return query_one(s, SQL_ACCT_BY_THUMB, thumb, fill_account, out);
 }
 
-static int run1(struct store *s, const char *sql, const char *a, const char *b, const char *c)
+/* Runs one write; when drop is given, the cached row of account drop goes
+ * in the same critical section. */
+static int run1(struct store *s, const char *sql, const char *a, const char *b, const char *c,
+                const char *drop)
 {
     pthread_mutex_lock(&s->mu);
+    if (drop) cache_drop(&s->accts, drop);
     sqlite3_stmt *st = stmt(s, sql);
     int rc = -1;
     if (st) {
@@ -336,30 +333,22 @@ static int run1(struct store *s, const char *sql, const char *a, const char *b, 
 static const char SQL_ACCT_UPD[] = "UPDATE accounts SET status=?, contact=? WHERE id=?";
 static const char SQL_ACCT_PERSIST[] = "UPDATE accounts SET did_persist=1 WHERE id=?";
 
-/* Account writes drop the cached row before and after: a reader between
- * the two sees the row as it was before this (unanswered) request. */
 int store_account_update(struct store *s, const char *id, const char *status, const char *contact)
 {
-    acct_drop(s, id);
-    int rc = run1(s, SQL_ACCT_UPD, status, contact, id);
-    acct_drop(s, id);
-    return rc;
+    return run1(s, SQL_ACCT_UPD, status, contact, id, id);
 }
 
 int store_account_mark_persist(struct store *s, const char *id)
 {
-    acct_drop(s, id);
-    int rc = run1(s, SQL_ACCT_PERSIST, id, NULL, NULL);
-    acct_drop(s, id);
-    return rc;
+    return run1(s, SQL_ACCT_PERSIST, id, NULL, NULL, id);
 }
 
 static const char SQL_ACCT_ROLL[] = "UPDATE accounts SET jwk=?, thumb=? WHERE id=?";
 
 int store_account_rollover(struct store *s, const char *id, const char *jwk, const char *thumb)
 {
-    acct_drop(s, id);
     pthread_mutex_lock(&s->mu);
+    cache_drop(&s->accts, id);
     int rc = -1;
     sqlite3_stmt *st;
     if (tx(s, SQL_BEGIN)) goto out;
@@ -382,7 +371,6 @@ rollback:
     tx(s, SQL_ROLLBACK);
 out:
     pthread_mutex_unlock(&s->mu);
-    acct_drop(s, id);
     return rc;
 }
 
@@ -663,5 +651,5 @@ int store_cert_revoke(struct store *s, const char *id, int reason)
 {
     char r[16];
     snprintf(r, sizeof r, "%d", reason);
-    return run1(s, SQL_CERT_REVOKE, r, id, NULL);
+    return run1(s, SQL_CERT_REVOKE, r, id, NULL, NULL);
 }
