@@ -88,8 +88,9 @@ struct va_jit {
     int valid;              /* out: a dns-persist-01 record authorizes it now */
     int64_t clamp;          /* out: V6 persistUntil, 0 for none */
 };
-/* Checks the items on the validation workers and waits for them all. An
- * item whose domain has had too many look-ups lately is not tried. */
+/* Checks the items on the calling thread with a Just-in-Time resolver of
+ * the VA (within a 2 s budget). An item whose domain has had too many
+ * look-ups lately is not tried. */
 void va_jit(struct va *va, struct va_jit *items, size_t n);
 
 /* Problem document JSON (compact) for a type suffix and detail; caller frees. */

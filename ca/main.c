@@ -90,6 +90,13 @@ static char *keep(const char *s)
     return d;
 }
 
+/* A flag option: given alone (command line, or a bare config line), or
+ * with yes, true or 1. */
+static int flag_on(const char *val)
+{
+    return !val || !*val || !strcmp(val, "yes") || !strcmp(val, "true") || !strcmp(val, "1");
+}
+
 static int set_option(struct ca_config *c, const char *name, const char *val)
 {
     if (!strcmp(name, "listen")) {
@@ -133,11 +140,9 @@ static int set_option(struct ca_config *c, const char *name, const char *val)
         }
         if (!c->persist && !c->dns01 && !c->http01) return -1;
     } else if (!strcmp(name, "no-jit")) {
-        c->jit =
-            !(!val || !*val || !strcmp(val, "yes") || !strcmp(val, "true") || !strcmp(val, "1"));
+        c->jit = !flag_on(val);
     } else if (!strcmp(name, "draft01-compat")) {
-        c->draft01_compat =
-            !val || !*val || !strcmp(val, "yes") || !strcmp(val, "true") || !strcmp(val, "1");
+        c->draft01_compat = flag_on(val);
     } else if (!strcmp(name, "resolver")) {
         snprintf(c->resolver, sizeof c->resolver, "%s", val);
     } else if (!strcmp(name, "trust-anchor")) {
