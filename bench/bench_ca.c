@@ -119,7 +119,8 @@ static int publish(struct client *c)
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: bench_ca DNSPERSIST_CA DNS_ENV_FILE [CERTS_AT_32 [no-jit]]\n");
+        fprintf(stderr, "usage: bench_ca DNSPERSIST_CA DNS_ENV_FILE [CERTS_AT_32 [jit|no-jit "
+                        "[SERVER_ARGS...]]]\n");
         return 2;
     }
     long total32 = argc > 3 ? atol(argv[3]) : 10000;

@@ -515,7 +515,7 @@ dp_code dp_acme_order_validate(struct dp_acme *a, struct dp_acme_order *o, struc
     size_t i;
     /* RFC 8555 7.1.6: a ready order has every authorization valid already
      * (reused, or Just-in-Time validated: draft 4.4). Nothing to answer. */
-    const char *ost = json_string_value(json_object_get(o->obj, "status")) ?: "";
+    const char *ost = dp_acme_order_status(o);
     if (!strcmp(ost, "ready") || !strcmp(ost, "processing") || !strcmp(ost, "valid")) return DP_OK;
     unsigned char *was_valid = calloc(json_array_size(azs) + 1, 1);
     if (!was_valid) return dp__fail(err, DP_ERR_NOMEM, NULL, DP_NO_OFFSET, "out of memory");
