@@ -909,6 +909,29 @@ out:
     post_free(&p);
 }
 
+/* RFC 8555 7.6: who may revoke. The request must name the stored
+ * certificate byte for byte (a look-alike with the same issuer and serial
+ * proves nothing). Then: the account that ordered it, an account holding
+ * valid authorizations for every name in it, or its own key (jwk). */
+static int revoke_allowed(struct ca *ca, const struct post *p, const struct st_cert *c,
+                          const unsigned char *der, size_t dl)
+{
+    if (!p->by_kid) {
+        char a[DP_THUMBPRINT_BUF], k[DP_THUMBPRINT_BUF];
+        return dp_jws_jwk_thumbprint(p->jws, a, NULL) == DP_OK &&
+               dp_jwk_thumbprint_cert(der, dl, k, NULL) == DP_OK && !strcmp(a, k);
+    }
+    if (!strcmp(c->account, p->acct.id)) return 1;
+    char names[ST_MAX_IDENTIFIERS][256];
+    size_t n = pki_cert_names(der, dl, names, ST_MAX_IDENTIFIERS);
+    int64_t now = (int64_t)time(NULL);
+    for (size_t i = 0; i < n; i++) {
+        const char *id = strncmp(names[i], "*.", 2) ? names[i] : names[i] + 2;
+        if (store_authz_covers(ca->store, p->acct.id, id, now)) return 0;
+    }
+    return n > 0;
+}
+
 static void revoke(struct ca *ca, const struct http_req *req, struct http_resp *r)
 {
     struct post p;
@@ -920,30 +943,28 @@ static void revoke(struct ca *ca, const struct http_req *req, struct http_resp *
     size_t dl = b ? dp_b64url_decode(b, strlen(b), der, sizeof der) : (size_t)-1;
     char serial[48];
     if (dl == (size_t)-1 || pki_cert_serial(ca->pki, der, dl, serial) ||
-        store_cert_by_serial(ca->store, serial, &c)) {
+        store_cert_by_serial(ca->store, serial, &c) || !pki_cert_same(c.pem, der, dl)) {
         problem(r, 404, "malformed", "not a certificate this CA issued");
         goto out;
     }
-    int code = reason ? (int)json_integer_value(reason) : 0;
+    /* RFC 5280 5.3.1: 0-6 and 8-10; checked before any narrowing. */
+    json_int_t code = reason ? json_integer_value(reason) : 0;
     if (reason && (!json_is_integer(reason) || code < 0 || code > 10 || code == 7)) {
         problem(r, 400, "badRevocationReason", "reason must be an RFC 5280 code other than 7");
         goto out;
     }
-    int allowed = 0;
-    if (p.by_kid) {
-        allowed = !strcmp(c.account, p.acct.id);
-    } else {
-        char a[DP_THUMBPRINT_BUF], k[DP_THUMBPRINT_BUF];
-        allowed = dp_jws_jwk_thumbprint(p.jws, a, NULL) == DP_OK &&
-                  dp_jwk_thumbprint_cert(der, dl, k, NULL) == DP_OK && !strcmp(a, k);
-    }
-    if (!allowed) {
+    if (!revoke_allowed(ca, &p, &c, der, dl)) {
         problem(r, 403, "unauthorized",
-                "neither the certificate's account nor its key signed this");
+                "neither the certificate's account, nor an account authorized for all its "
+                "names, nor its key signed this");
         goto out;
     }
-    if (store_cert_revoke(ca->store, c.id, code)) {
-        problem(r, 400, "alreadyRevoked", "the certificate is already revoked");
+    int rv = store_cert_revoke(ca->store, c.id, (int)code);
+    if (rv) {
+        if (rv == 1)
+            problem(r, 400, "alreadyRevoked", "the certificate is already revoked");
+        else
+            problem(r, 500, "serverInternal", "cannot store the revocation");
         goto out;
     }
     r->status = 200;

@@ -42,6 +42,15 @@ enum pki_csr_result pki_issue(struct pki *p, const unsigned char *der, size_t le
  * it is not ours. */
 int pki_cert_serial(const struct pki *p, const unsigned char *der, size_t len, char *serial_hex);
 
+/* 1 when the first certificate of pem has exactly the DER encoding der:
+ * what a revocation request names must be the certificate stored, not one
+ * that merely copies its issuer and serial. */
+int pki_cert_same(const char *pem, const unsigned char *der, size_t len);
+
+/* The DNS names (SANs) of a DER certificate into names; 0 when it has none,
+ * more than max, or a name of another type. */
+size_t pki_cert_names(const unsigned char *der, size_t len, char names[][256], size_t max);
+
 /* notBefore and notAfter (seconds) of the first certificate in pem; 0 or -1. */
 int pki_cert_times(const char *pem, int64_t *not_before, int64_t *not_after);
 

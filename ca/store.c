@@ -65,6 +65,7 @@ static const char *const schema =
     "NULL,"
     " serial TEXT NOT NULL UNIQUE, pem TEXT NOT NULL, revoked INTEGER NOT NULL DEFAULT 0,"
     " reason INTEGER NOT NULL DEFAULT 0, created INTEGER NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS authzs_by_account ON authzs(account, identifier);"
     /* Validation in progress is not stored any more (va.c holds it); data
      * from earlier versions may hold challenges left processing by a stop:
      * they are pending again, to be answered anew. */
@@ -652,4 +653,25 @@ int store_cert_revoke(struct store *s, const char *id, int reason)
     char r[16];
     snprintf(r, sizeof r, "%d", reason);
     return run1(s, SQL_CERT_REVOKE, r, id, NULL, NULL);
+}
+
+static const char SQL_AUTHZ_COVERS[] =
+    "SELECT 1 FROM authzs WHERE account=? AND identifier=? AND status='valid' AND expires>? "
+    "LIMIT 1";
+
+int store_authz_covers(struct store *s, const char *account, const char *identifier, int64_t now)
+{
+    pthread_mutex_lock(&s->mu);
+    sqlite3_stmt *st = stmt(s, SQL_AUTHZ_COVERS);
+    int rc = -1;
+    if (st) {
+        bind_text(st, 1, account);
+        bind_text(st, 2, identifier);
+        sqlite3_bind_int64(st, 3, now);
+        int step = sqlite3_step(st);
+        rc = step == SQLITE_ROW ? 0 : step == SQLITE_DONE ? 1 : -1;
+        sqlite3_reset(st);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return rc;
 }

@@ -94,6 +94,9 @@ int store_order_set(struct store *s, const char *id, const char *status, const c
                     const char *cert);
 int store_authz_get(struct store *s, const char *id, struct st_authz *out);
 int store_authz_set(struct store *s, const struct st_authz *a);
+/* 0 when account holds a valid, unexpired authorization of identifier (no
+ * "*."), 1 when not, -1 on error: RFC 8555 7.6's second way to revoke. */
+int store_authz_covers(struct store *s, const char *account, const char *identifier, int64_t now);
 
 /* Stores the certificate and moves its order to valid, in one transaction;
  * 1 (nothing stored) when the order is already valid or invalid. The caller

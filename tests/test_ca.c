@@ -261,6 +261,83 @@ static void H3_persist_fqdn_and_star_forms(void)
     acct_free(&ac);
 }
 
+/* A look-alike of the certificate in pem: same issuer name, serial and
+ * authority key identifier, but the attacker's key, self-signed. *key gets
+ * the attacker's key (jwk for the request). Caller frees the result. */
+static char *forge(const char *pem, struct dp_key **key)
+{
+    BIO *b = BIO_new_mem_buf(pem, -1);
+    X509 *real = PEM_read_bio_X509(b, NULL, NULL, NULL);
+    BIO_free(b);
+    EVP_PKEY *pk = EVP_EC_gen("P-256");
+    X509 *x = X509_new();
+    char *out = NULL;
+    int aki = real ? X509_get_ext_by_NID(real, NID_authority_key_identifier, -1) : -1;
+    if (real && pk && x && X509_set_version(x, 2) &&
+        X509_set_serialNumber(x, X509_get_serialNumber(real)) &&
+        X509_set_issuer_name(x, X509_get_issuer_name(real)) &&
+        X509_set_subject_name(x, X509_get_subject_name(real)) &&
+        X509_set1_notBefore(x, X509_get0_notBefore(real)) &&
+        X509_set1_notAfter(x, X509_get0_notAfter(real)) && X509_set_pubkey(x, pk) &&
+        (aki < 0 || X509_add_ext(x, X509_get_ext(real, aki), -1)) &&
+        X509_sign(x, pk, EVP_sha256())) {
+        BIO *o = BIO_new(BIO_s_mem()), *k = BIO_new(BIO_s_mem());
+        char *d;
+        long l;
+        if (PEM_write_bio_X509(o, x) && (l = BIO_get_mem_data(o, &d)) > 0) out = strndup(d, l);
+        if (PEM_write_bio_PrivateKey(k, pk, NULL, NULL, 0, NULL, NULL) &&
+            (l = BIO_get_mem_data(k, &d)) > 0)
+            *key = dp_key_load_pem(d, (size_t)l, NULL);
+        BIO_free(o);
+        BIO_free(k);
+    }
+    X509_free(x);
+    X509_free(real);
+    EVP_PKEY_free(pk);
+    return out;
+}
+
+/* RFC 8555 7.6: a certificate copied in issuer and serial but signed by
+ * another key revokes nothing; an account authorized for every name may. */
+static void revocation_refuses_forgeries(void)
+{
+    struct acct ac, other;
+    CHECK(acct_new(&ca02, &ac) == 0);
+    CHECK(acct_new(&ca02, &other) == 0);
+    char d[128];
+    unique(d, sizeof d, "forge");
+    CHECK(publish(&ca02, &ac, d, NULL, NULL) == 0);
+    struct dp_error e;
+    const char *names[] = {d};
+    char *pem = NULL;
+    struct dp_key *k = dp_key_generate(DP_KEY_EC256, NULL), *evil = NULL;
+    CHECK(dp_acme_issue(ac.a, names, 1, k, &pem, &e) == DP_OK);
+    char *fake = pem ? forge(pem, &evil) : NULL;
+    CHECK(fake && evil);
+    /* Signed by the look-alike's own key (jwk), and by another account (kid). */
+    CHECK(fake && evil && dp_acme_revoke(other.a, fake, 1, evil, &e) != DP_OK &&
+          strstr(problem_type(&other), ":malformed"));
+    CHECK(fake && dp_acme_revoke(other.a, fake, 1, NULL, &e) != DP_OK);
+    char *pem2 = NULL;
+    CHECK(dp_acme_issue(ac.a, names, 1, k, &pem2, &e) == DP_OK);
+    CHECK(pem2 && dp_acme_revoke(other.a, pem2, 0, NULL, &e) == DP_ERR_UNAUTHORIZED);
+    /* The other account, once it holds a valid authorization of the name
+     * (its own record, its own certificate), may revoke ours. */
+    CHECK(publish(&ca02, &other, d, NULL, NULL) == 0);
+    CHECK(issue(&ca02, &other, d, &e) == DP_OK);
+    CHECK(pem2 && dp_acme_revoke(other.a, pem2, 5, NULL, &e) == DP_OK);
+    /* The forgeries revoked nothing: the real certificate is revoked now,
+     * for the first time. */
+    CHECK(pem && dp_acme_revoke(ac.a, pem, 1, NULL, &e) == DP_OK);
+    free(pem);
+    free(pem2);
+    free(fake);
+    dp_key_free(k);
+    dp_key_free(evil);
+    acct_free(&ac);
+    acct_free(&other);
+}
+
 static void revocation_by_account_and_by_key(void)
 {
     struct acct ac, other;
@@ -619,6 +696,7 @@ int main(int argc, char **argv)
         RUN(H3_persist_fqdn_and_star_forms);
         RUN(S2_wildcard_needs_policy);
         RUN(revocation_by_account_and_by_key);
+        RUN(revocation_refuses_forgeries);
         RUN(V3_V6_persist_until);
         RUN(A6_rollover_keeps_old_records);
         RUN(V1_record_removed_between_orders);

@@ -426,6 +426,47 @@ static struct answer finalize_with(const char *fin, const char *csr)
     return a;
 }
 
+/* RFC 5280 5.3.1 reason codes: 0-6 and 8-10 only, whatever the JSON type or
+ * size (2^32 + 1 would be 1 if narrowed to 32 bits); then one revocation,
+ * and a second answers alreadyRevoked. */
+static void revocation_reasons(const char *cert_path)
+{
+    char *b = signed_req(key, acct_url, cert_path, NULL);
+    struct answer c = req("POST", cert_path, b, NULL);
+    free(b);
+    BIO *bio = BIO_new_mem_buf(c.body ? c.body : "", -1);
+    X509 *x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+    BIO_free(bio);
+    free(c.body);
+    unsigned char *der = NULL;
+    int dl = x ? i2d_X509(x, &der) : -1;
+    X509_free(x);
+    char *cert = dl > 0 ? dp_b64url_encode_alloc(der, (size_t)dl) : NULL;
+    OPENSSL_free(der);
+    CHECK(cert != NULL);
+    if (!cert) return;
+    const char *bad[] = {"-1", "7", "11", "4294967297", "\"1\"", "1.5", "null"};
+    char payload[8192], name[64];
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(payload, sizeof payload, "{\"certificate\":\"%s\",\"reason\":%s}", cert, bad[i]);
+        snprintf(name, sizeof name, "revoke_reason_%s", bad[i]);
+        b = signed_req(key, acct_url, "/acme/revoke-cert", payload);
+        expect(name, req("POST", "/acme/revoke-cert", b, NULL), 400, "badRevocationReason");
+        free(b);
+    }
+    snprintf(payload, sizeof payload, "{\"certificate\":\"%s\",\"reason\":10}", cert);
+    b = signed_req(key, acct_url, "/acme/revoke-cert", payload);
+    struct answer ok = req("POST", "/acme/revoke-cert", b, NULL);
+    free(b);
+    CHECK(ok.status == 200);
+    printf("%s revoke_reason_10\n", ok.status == 200 ? "ok  " : "FAIL");
+    free(ok.body);
+    b = signed_req(key, acct_url, "/acme/revoke-cert", payload);
+    expect("revoke_twice", req("POST", "/acme/revoke-cert", b, NULL), 400, "alreadyRevoked");
+    free(b);
+    free(cert);
+}
+
 /* Finalize on a ready order: each bad CSR is badCSR and leaves the order
  * ready (RFC 8555 7.4); then a good one issues. */
 static void finalize_table(const char *opath)
@@ -461,6 +502,10 @@ static void finalize_table(const char *opath)
                  strstr(g.body, "\"certificate\"");
     CHECK(issued);
     printf("%s csr_good_after_bad_ones_issues\n", issued ? "ok  " : "FAIL");
+    json_t *gj = json_loads(g.body ? g.body : "", 0, NULL);
+    const char *cu = json_string_value(json_object_get(gj, "certificate"));
+    if (cu) revocation_reasons(cu + strlen(base));
+    json_decref(gj);
     free(g.body);
     /* Once valid, the order cannot be finalized again. */
     expect("finalize_twice", finalize_with(fin, good), 403, "orderNotReady");
