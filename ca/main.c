@@ -23,7 +23,11 @@
 #include <curl/curl.h>
 
 #include "ca.h"
+#include "cache.h"
 #include "http.h"
+#include "ra.h"
+#include "va.h"
+#include "wfe.h"
 
 static volatile sig_atomic_t stopping;
 static void on_signal(int sig)
@@ -51,6 +55,8 @@ static void help(void)
         "                              order starts pending (default: an account that passed\n"
         "                              dns-persist-01 before gets authorizations its records\n"
         "                              already cover valid at once; draft section 4.4)\n"
+        "  --no-cache                  keep no rows or keys in memory (slower; for tests: the\n"
+        "                              results must not change; also DNSPERSIST_CA_NO_CACHE=1)\n"
         "  --resolver ADDR[@PORT]      DNS server to forward to (default: full recursion)\n"
         "  --trust-anchor FILE         DNSSEC trust anchors (bogus answers fail validation)\n"
         "  --http01-port N             port http-01 validation connects to (default 80)\n"
@@ -141,6 +147,8 @@ static int set_option(struct ca_config *c, const char *name, const char *val)
         if (!c->persist && !c->dns01 && !c->http01) return -1;
     } else if (!strcmp(name, "no-jit")) {
         c->jit = !flag_on(val);
+    } else if (!strcmp(name, "no-cache")) {
+        c->no_cache = flag_on(val);
     } else if (!strcmp(name, "draft01-compat")) {
         c->draft01_compat = flag_on(val);
     } else if (!strcmp(name, "resolver")) {
@@ -245,6 +253,7 @@ int main(int argc, char **argv)
     c->threads = cores > 0 ? (unsigned)cores : 2;
     c->va_threads = 2;
     c->jit = 1;
+    c->no_cache = getenv("DNSPERSIST_CA_NO_CACHE") && flag_on(getenv("DNSPERSIST_CA_NO_CACHE"));
 
     static const struct option opts[] = {{"listen", required_argument, 0, 0},
                                          {"data", required_argument, 0, 0},
@@ -254,6 +263,7 @@ int main(int argc, char **argv)
                                          {"challenges", required_argument, 0, 0},
                                          {"draft01-compat", no_argument, 0, 0},
                                          {"no-jit", no_argument, 0, 0},
+                                         {"no-cache", no_argument, 0, 0},
                                          {"resolver", required_argument, 0, 0},
                                          {"trust-anchor", required_argument, 0, 0},
                                          {"http01-port", required_argument, 0, 0},
@@ -340,7 +350,6 @@ int main(int argc, char **argv)
         return 1;
     }
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    pthread_mutex_init(&ca.keys_mu, NULL);
     pthread_mutex_init(&ca.fin_mu, NULL);
     struct dp_error e = {0};
     char why[512] = "", db[1100];
@@ -352,17 +361,26 @@ int main(int argc, char **argv)
         fprintf(stderr, "dnspersist-ca: %s\n", e.detail);
         goto out;
     }
-    if (!(ca.store = store_open(db, why, sizeof why)) || !(ca.nonces = nonces_new(200000)) ||
-        !(ca.va = va_create(&ca, why, sizeof why))) {
+    if (!(ca.store = store_open(db, !c->no_cache, why, sizeof why)) ||
+        !(ca.nonces = nonces_new(200000)) || !(ca.keys = wfe_key_cache_new(!c->no_cache)) ||
+        !(ca.va = va_create(&ca, ra_validation_done, why, sizeof why))) {
         fprintf(stderr, "dnspersist-ca: %s\n", why[0] ? why : "out of memory");
         goto out;
     }
     if (!(http =
               http_start(c->listen_addr, c->port, pki_tls_cert_pem(ca.pki), pki_tls_key_pem(ca.pki),
-                         c->threads, acme_handle, &ca, why, sizeof why))) {
+                         c->threads, wfe_handle, &ca, why, sizeof why))) {
         fprintf(stderr, "dnspersist-ca: %s\n", why);
         goto out;
     }
+    /* SIGINT and SIGTERM stay blocked but for sigsuspend: a signal that
+     * came between the test of stopping and the wait would otherwise be
+     * lost and the server would never stop (pause() had that race). */
+    sigset_t block, old;
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &block, &old);
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     signal(SIGPIPE, SIG_IGN);
@@ -370,7 +388,7 @@ int main(int argc, char **argv)
     printf("dnspersist-ca: root certificate %s/root.pem (clients must trust it)\n", c->data);
     fflush(stdout);
     while (!stopping)
-        pause();
+        sigsuspend(&old);
     rc = 0;
 out:
     http_stop(http);
@@ -379,8 +397,7 @@ out:
     store_close(ca.store);
     pki_free(ca.pki);
     dp_ctx_free(ca.dp);
-    for (int i = 0; i < CA_KEYCACHE; i++)
-        dp_pubkey_free(ca.keys[i].key);
+    cache_free(ca.keys);
     curl_global_cleanup();
     return rc;
 }

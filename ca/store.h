@@ -1,7 +1,11 @@
 /*
- * store.h: the CA's persistent state, SQLite (the only file that includes
- * sqlite3.h). Calls are serialized by one mutex; every multi-row change is
- * one transaction, so a crash never leaves half an order.
+ * store.h: the CA's persistent state, the interface every backend provides
+ * (store_sqlite.c today). The registration authority (ra.c) is the only
+ * caller that changes a status; every such change is a compare-and-set
+ * from the status it expects, and every multi-row change one transaction.
+ *
+ * Results: 0 done (or found), 1 nothing applied (not found, or the row was
+ * not in the expected status), -1 error.
  */
 #ifndef CA_STORE_H
 #define CA_STORE_H
@@ -62,16 +66,20 @@ struct st_cert {
 
 struct store;
 
-struct store *store_open(const char *path, char *why, size_t cap);
+/* Opens (creating and migrating the schema) the database at path; caches 0
+ * keeps no rows in memory (tests check it changes no result). NULL with
+ * why on failure, e.g. a schema newer than this binary. */
+struct store *store_open(const char *path, int caches, char *why, size_t cap);
 void store_close(struct store *s);
 
-/* 0 ok, 1 not found, -1 error. */
 int store_new_id(char out[ST_ID]);
 int store_account_create(struct store *s, const char *jwk, const char *thumb, const char *contact,
                          struct st_account *out);
 int store_account_get(struct store *s, const char *id, struct st_account *out);
 int store_account_by_thumb(struct store *s, const char *thumb, struct st_account *out);
-int store_account_update(struct store *s, const char *id, const char *status, const char *contact);
+/* Both only for a valid account. */
+int store_account_set_contact(struct store *s, const char *id, const char *contact);
+int store_account_deactivate(struct store *s, const char *id);
 int store_account_mark_persist(struct store *s, const char *id);
 /* Replaces the key; the old thumbprint stays in the history (A6). 1: the
  * new key already belongs to an account. */
@@ -90,10 +98,16 @@ struct st_authz_init {
  * ready at once when every authorization is valid. */
 int store_order_create(struct store *s, struct st_order *o, const struct st_authz_init *init);
 int store_order_get(struct store *s, const char *id, struct st_order *out);
-int store_order_set(struct store *s, const char *id, const char *status, const char *error,
-                    const char *cert);
+/* pending|ready -> invalid, with the problem JSON error. */
+int store_order_invalidate(struct store *s, const char *id, const char *error);
 int store_authz_get(struct store *s, const char *id, struct st_authz *out);
-int store_authz_set(struct store *s, const struct st_authz *a);
+/* pending -> valid|invalid, the challenge of type with it: the result of a
+ * validation. 1 when the authorization was no longer pending (deactivated
+ * meanwhile: the deactivation stands). */
+int store_authz_finish(struct store *s, const char *id, const char *type, int valid,
+                       int64_t expires, int64_t validated, const char *error);
+/* pending|valid -> deactivated. */
+int store_authz_deactivate(struct store *s, const char *id);
 /* 0 when account holds a valid, unexpired authorization of identifier (no
  * "*."), 1 when not, -1 on error: RFC 8555 7.6's second way to revoke. */
 int store_authz_covers(struct store *s, const char *account, const char *identifier, int64_t now);
@@ -105,6 +119,7 @@ int store_cert_create(struct store *s, const char *account, const char *order, c
                       const char *pem, char out_id[ST_ID]);
 int store_cert_get(struct store *s, const char *id, struct st_cert *out);
 int store_cert_by_serial(struct store *s, const char *serial, struct st_cert *out);
+/* Not revoked -> revoked with an RFC 5280 reason; 1 when already revoked. */
 int store_cert_revoke(struct store *s, const char *id, int reason);
 
 #endif

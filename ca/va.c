@@ -1,7 +1,8 @@
 /*
- * va.c: the validation authority. Challenge answers are queued; each worker
- * thread owns a resolver, a libcurl handle and reads live state from the
- * store at every attempt (V1 fresh DNS, V5 live account status).
+ * va.c: the validation authority (va.h). Challenge answers are queued; each
+ * worker thread owns a resolver, a libcurl handle and reads live state from
+ * the store at every attempt (V1 fresh DNS, V5 live account status). It
+ * writes nothing: results go to the registration authority's callback.
  *
  *   dns-persist-01: TXT at _validation-persist.<name>, the library's
  *                   verification procedure (hashed URIs over every retained
@@ -26,8 +27,8 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
-#include "ca.h"
 #include "hash.h"
+#include "va.h"
 
 #define VA_QUEUE 65536
 #define VA_FAIL_LIMIT 20
@@ -72,6 +73,7 @@ struct worker;
 
 struct va {
     struct ca *ca;
+    va_done_fn done;
     pthread_mutex_t mu;
     pthread_cond_t cv; /* work queued */
     char (*q)[ST_ID];
@@ -108,7 +110,7 @@ static struct proc *proc_find(struct va *va, const char *authz, struct proc **fr
     return NULL;
 }
 
-int va_answer(struct va *va, struct st_authz *a, const char *type)
+int va_answer(struct va *va, const struct st_authz *a, const char *type)
 {
     pthread_mutex_lock(&va->mu);
     struct proc *free_slot, *p = proc_find(va, a->id, &free_slot);
@@ -274,16 +276,11 @@ static void lookup(struct worker *w, const char *name, int qtype, struct lookup 
     }
 }
 
-/* Outcome of one validation. */
+/* A validation under way: its result and how it runs. */
 struct outcome {
-    int valid;
-    const char *type; /* problem type when not valid */
-    int status;
-    char detail[700];
-    int64_t clamp;     /* V6: latest expiry, 0 for none */
-    int persist_known; /* the account already has a dns-persist-01 validation */
-    int jit;           /* Just-in-Time: a miss is not a failure (no V7 count) */
-    double deadline;   /* Just-in-Time: no look-up starts after it (ms, monotonic) */
+    struct va_result r;
+    int jit;         /* Just-in-Time: a miss is not a failure (no V7 count) */
+    double deadline; /* Just-in-Time: no look-up starts after it (ms, monotonic) */
 };
 
 static void fail(struct outcome *o, const char *type, int status, const char *fmt, ...)
@@ -292,11 +289,11 @@ static void fail(struct outcome *o, const char *type, int status, const char *fm
 {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(o->detail, sizeof o->detail, fmt, ap);
+    vsnprintf(o->r.detail, sizeof o->r.detail, fmt, ap);
     va_end(ap);
-    o->valid = 0;
-    o->type = type;
-    o->status = status;
+    o->r.valid = 0;
+    o->r.type = type;
+    o->r.status = status;
 }
 
 static void validate_persist(struct worker *w, const struct st_authz *a, struct outcome *o)
@@ -313,7 +310,6 @@ static void validate_persist(struct worker *w, const struct st_authz *a, struct 
             a->identifier);
     if (store_account_get(ca->store, a->account, &acct))
         return fail(o, "serverInternal", 500, "the account is gone");
-    o->persist_known = acct.did_persist;
     char thumbs[ST_MAX_KEYS][48];
     const char *tp[ST_MAX_KEYS];
     size_t nk = store_account_keys(ca->store, a->account, thumbs, ST_MAX_KEYS);
@@ -345,7 +341,7 @@ static void validate_persist(struct worker *w, const struct st_authz *a, struct 
     /* V5 from live state: the status just read from the store. */
     enum dp_account_status st =
         strcmp(acct.status, "valid") ? DP_ACCOUNT_DEACTIVATED : DP_ACCOUNT_VALID;
-    for (size_t c = 0; c < nc && !o->valid; c++) {
+    for (size_t c = 0; c < nc && !o->r.valid; c++) {
         if (o->deadline && mono_ms() > o->deadline) {
             fail(o, "dns", 400, "Just-in-Time validation ran out of time");
             have_first = 0;
@@ -370,18 +366,18 @@ static void validate_persist(struct worker *w, const struct st_authz *a, struct 
         }
         lookup_free(&l);
         if (vd.code == DP_OK) {
-            o->valid = 1;
-            o->clamp = vd.has_persist_until ? vd.persist_until : 0;
+            o->r.valid = 1;
+            o->r.clamp = vd.has_persist_until ? vd.persist_until : 0;
         } else if (!have_first || (first.n_matching == 0 && vd.n_matching > 0)) {
             first = vd;
             have_first = 1;
         }
         if (st == DP_ACCOUNT_DEACTIVATED) break; /* V5: no record can help */
     }
-    if (!o->valid && have_first)
+    if (!o->r.valid && have_first)
         fail(o, first.code == DP_ERR_MALFORMED ? "malformed" : "unauthorized",
              first.code == DP_ERR_MALFORMED ? 400 : 403, "%s", first.detail);
-    if (!o->valid && !o->jit && strcmp(o->type, "serverInternal")) fail_note(w->va, key, now);
+    if (!o->r.valid && !o->jit && strcmp(o->r.type, "serverInternal")) fail_note(w->va, key, now);
     dp_verifier_free(v);
 }
 
@@ -412,7 +408,7 @@ static void validate_dns01(struct worker *w, const struct st_authz *a, struct ou
         for (size_t i = 0; i < l.n && want; i++)
             found |= l.values[i] && !strcmp(l.values[i], want);
         if (found)
-            o->valid = 1;
+            o->r.valid = 1;
         else
             fail(o, "unauthorized", 403, "no TXT record at %s carries the expected digest %s", name,
                  want ? want : "");
@@ -483,7 +479,7 @@ static void validate_http01(struct worker *w, const struct st_authz *a, struct o
     if (code != 200) return fail(o, "unauthorized", 403, "%s answered HTTP %ld", u, code);
     if (b.over || strcmp(b.buf, ka))
         return fail(o, "unauthorized", 403, "%s did not return the key authorization", u);
-    o->valid = 1;
+    o->r.valid = 1;
 }
 
 /* ---- CAA (RFC 8659, with RFC 8657's accounturi and validationmethods) ---- */
@@ -547,7 +543,9 @@ static int caa_permits(const struct ca *ca, const struct caa_set *c, int wildcar
             ours |= !strcasecmp(name, ca->cfg.caa_identities[k]);
         if (!ours) continue;
         int ok = 1;
-        for (char *t = params ? strtok(params, ";") : NULL; t && ok; t = strtok(NULL, ";")) {
+        char *save = NULL;
+        for (char *t = params ? strtok_r(params, ";", &save) : NULL; t && ok;
+             t = strtok_r(NULL, ";", &save)) {
             t += strspn(t, " \t");
             char *eq = strchr(t, '=');
             if (!eq) continue;
@@ -599,10 +597,10 @@ static void check_caa(struct worker *w, const struct st_authz *a, struct outcome
 /* CAA when the CA advertises caaIdentities, after the method passed. */
 static void caa_after(struct worker *w, const struct st_authz *a, struct outcome *o)
 {
-    if (!o->valid || !w->va->ca->cfg.n_caa) return;
-    o->valid = 0;
+    if (!o->r.valid || !w->va->ca->cfg.n_caa) return;
+    o->r.valid = 0;
     check_caa(w, a, o);
-    if (!o->type) o->valid = 1;
+    if (!o->r.type) o->r.valid = 1;
 }
 
 /* One identifier of a new order, checked as its dns-persist-01 challenge
@@ -616,30 +614,8 @@ static void run_jit(struct worker *w, struct va_jit *it, double deadline)
     struct outcome o = {.jit = 1, .deadline = deadline};
     validate_persist(w, &a, &o);
     caa_after(w, &a, &o);
-    it->valid = o.valid;
-    it->clamp = o.clamp;
-}
-
-static void va_finish(struct ca *ca, struct st_authz *a, const struct outcome *o)
-{
-    int64_t now = (int64_t)time(NULL);
-    if (o->valid) {
-        snprintf(a->status, sizeof a->status, "valid");
-        snprintf(a->ch_status, sizeof a->ch_status, "valid");
-        a->ch_validated = now;
-        a->expires = now + ca->cfg.authz_lifetime;
-        if (o->clamp && o->clamp < a->expires) a->expires = o->clamp; /* V6 */
-        a->ch_error[0] = '\0';
-        if (!strcmp(a->ch_type, "dns-persist-01") && !o->persist_known)
-            store_account_mark_persist(ca->store, a->account);
-    } else {
-        snprintf(a->status, sizeof a->status, "invalid");
-        snprintf(a->ch_status, sizeof a->ch_status, "invalid");
-        char *pj = ca_problem_json(o->type, o->detail, o->status);
-        snprintf(a->ch_error, sizeof a->ch_error, "%s", pj ? pj : "");
-        free(pj);
-    }
-    store_authz_set(ca->store, a);
+    it->valid = o.r.valid;
+    it->clamp = o.r.clamp;
 }
 
 static void *worker_main(void *arg)
@@ -676,7 +652,7 @@ static void *worker_main(void *arg)
         else
             validate_http01(w, &a, &o);
         caa_after(w, &a, &o);
-        va_finish(va->ca, &a, &o);
+        va->done(va->ca, &a, &o.r);
         proc_done(va, id); /* after the result is stored: no gap shows pending */
     }
     dp_resolver_free(w->res);
@@ -685,7 +661,7 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-struct va *va_create(struct ca *ca, char *why, size_t cap)
+struct va *va_create(struct ca *ca, va_done_fn done, char *why, size_t cap)
 {
     struct va *va = calloc(1, sizeof *va);
     if (!va || !(va->q = calloc(VA_QUEUE, sizeof *va->q))) {
@@ -694,6 +670,7 @@ struct va *va_create(struct ca *ca, char *why, size_t cap)
         return NULL;
     }
     va->ca = ca;
+    va->done = done;
     pthread_mutex_init(&va->mu, NULL);
     pthread_cond_init(&va->cv, NULL);
     pthread_cond_init(&va->jit_cv, NULL);

@@ -1,0 +1,350 @@
+/*
+ * ra.c: the registration authority (ra.h): policy decisions and every state
+ * change, each a compare-and-set through the store.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "problem.h"
+#include "ra.h"
+
+const char *const RA_CH_TYPES[CA_MAX_CHALLENGES] = {"dns-persist-01", "dns-01", "http-01"};
+
+static int refuse(struct ra_problem *p, int status, const char *type, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int refuse(struct ra_problem *p, int status, const char *type, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(p->detail, sizeof p->detail, fmt, ap);
+    va_end(ap);
+    p->status = status;
+    p->type = type;
+    return -1;
+}
+
+int ra_challenge_index(const char *type)
+{
+    for (int i = 0; i < CA_MAX_CHALLENGES; i++)
+        if (!strcmp(type, RA_CH_TYPES[i])) return i;
+    return -1;
+}
+
+int ra_challenge_offered(const struct ca *ca, int t, int wildcard)
+{
+    if (t == 0) return ca->cfg.persist;
+    if (t == 1) return ca->cfg.dns01;
+    return ca->cfg.http01 && !wildcard; /* RFC 8555 7.1.3: wildcards only by DNS */
+}
+
+/* ---- accounts ---- */
+
+/* RFC 8555 7.3.4: the binding must be a JWS by one of the operator's MAC
+ * keys over the account key, for the new-account URL. */
+static int eab_ok(struct ca *ca, const char *jwk, const char *eab, struct ra_problem *p)
+{
+    if (!eab)
+        return refuse(p, 400, "externalAccountRequired",
+                      "this CA requires an externalAccountBinding");
+    char kid[256], want[600];
+    struct dp_error e;
+    snprintf(want, sizeof want, "%s/acme/new-account", ca->base);
+    size_t k = ca->cfg.n_eab;
+    if (dp_jws_eab_kid(eab, kid, sizeof kid, &e) == DP_OK)
+        for (k = 0; k < ca->cfg.n_eab && strcmp(ca->cfg.eab_kid[k], kid); k++)
+            ;
+    if (k == ca->cfg.n_eab)
+        return refuse(p, 401, "unauthorized", "unknown external account key id");
+    dp_code vr = dp_jws_eab_verify(eab, ca->cfg.eab_key[k], want, jwk, &e);
+    if (vr == DP_OK) return 0;
+    return refuse(p, vr == DP_ERR_MALFORMED ? 400 : 401,
+                  vr == DP_ERR_MALFORMED ? "malformed" : "unauthorized", "%s", e.detail);
+}
+
+int ra_account_new(struct ca *ca, const char *jwk, const char *thumb, const char *contact,
+                   const char *eab, struct st_account *out, struct ra_problem *p)
+{
+    if (ca->cfg.n_eab && eab_ok(ca, jwk, eab, p)) return -1;
+    int rc = store_account_create(ca->store, jwk, thumb, contact, out);
+    if (rc == 1) /* created by a racing request with the same key */
+        rc = store_account_by_thumb(ca->store, thumb, out);
+    return rc ? refuse(p, 500, "serverInternal", "cannot store the account") : 0;
+}
+
+int ra_account_update(struct ca *ca, struct st_account *acct, const char *contact, int deactivate,
+                      struct ra_problem *p)
+{
+    int rc = 0;
+    if (contact) rc = store_account_set_contact(ca->store, acct->id, contact);
+    if (rc == 0 && deactivate) rc = store_account_deactivate(ca->store, acct->id);
+    if (rc == 1) return refuse(p, 401, "unauthorized", "the account is not valid any more");
+    if (rc || store_account_get(ca->store, acct->id, acct))
+        return refuse(p, 500, "serverInternal", "cannot update the account");
+    return 0;
+}
+
+int ra_account_rollover(struct ca *ca, struct st_account *acct, const char *jwk, const char *thumb,
+                        struct ra_problem *p)
+{
+    struct st_account other;
+    if (store_account_by_thumb(ca->store, thumb, &other) == 0) {
+        snprintf(p->location, sizeof p->location, "%s", other.id);
+        return refuse(p, 409, "conflict", "the new key already belongs to an account");
+    }
+    int rc = store_account_rollover(ca->store, acct->id, jwk, thumb);
+    if (rc == 1)
+        return refuse(p, 409, "conflict",
+                      "the new key already belongs to an account, or this one is not valid");
+    if (rc || store_account_get(ca->store, acct->id, acct))
+        return refuse(p, 500, "serverInternal", "cannot store the new key");
+    return 0;
+}
+
+/* ---- orders ---- */
+
+/* Draft 4.4: an account that has passed a dns-persist-01 challenge before
+ * gets its authorizations valid at once when its records authorize them
+ * now; the rest stay pending with their challenges. Each is logged, since
+ * no challenge exchange shows the account holder it happened. */
+static void jit(struct ca *ca, const struct st_order *o, struct st_authz_init *init, int64_t now)
+{
+    struct va_jit items[ST_MAX_IDENTIFIERS];
+    for (size_t i = 0; i < o->n; i++)
+        items[i] = (struct va_jit){o->account, o->identifiers[i], 0, 0};
+    va_jit(ca->va, items, o->n);
+    for (size_t i = 0; i < o->n; i++) {
+        if (!items[i].valid) continue;
+        init[i].validated = now;
+        init[i].expires = now + ca->cfg.authz_lifetime;
+        if (items[i].clamp && items[i].clamp < init[i].expires) init[i].expires = items[i].clamp;
+        fprintf(stderr,
+                "dnspersist-ca: account %s: %s authorized just in time by its "
+                "dns-persist-01 record\n",
+                o->account, o->identifiers[i]);
+    }
+}
+
+int ra_order_new(struct ca *ca, struct st_order *o, int did_persist, struct ra_problem *p)
+{
+    int64_t now = (int64_t)time(NULL);
+    o->expires = now + ca->cfg.order_lifetime;
+    struct st_authz_init init[ST_MAX_IDENTIFIERS];
+    for (size_t i = 0; i < o->n; i++)
+        init[i] = (struct st_authz_init){o->identifiers[i][0] == '*', o->expires, 0};
+    if (ca->cfg.jit && ca->cfg.persist && did_persist) jit(ca, o, init, now);
+    if (store_order_create(ca->store, o, init))
+        return refuse(p, 500, "serverInternal", "cannot store the order");
+    return 0;
+}
+
+const char *ra_authz_status(const struct st_authz *a)
+{
+    if (!strcmp(a->status, "valid") && a->expires < (int64_t)time(NULL)) return "expired";
+    return a->status;
+}
+
+void ra_order_refresh(struct ca *ca, struct st_order *o)
+{
+    if (strcmp(o->status, "pending") && strcmp(o->status, "ready")) return;
+    int64_t now = (int64_t)time(NULL);
+    int all_valid = 1, failed = 0;
+    for (size_t i = 0; i < o->n; i++) {
+        struct st_authz a;
+        if (store_authz_get(ca->store, o->authz[i], &a)) {
+            failed = 1;
+            break;
+        }
+        const char *st = ra_authz_status(&a);
+        if (!strcmp(st, "invalid") || !strcmp(st, "deactivated") || !strcmp(st, "expired"))
+            failed = 1;
+        if (strcmp(st, "valid")) all_valid = 0;
+    }
+    const char *next = failed || o->expires < now ? "invalid" : all_valid ? "ready" : "pending";
+    if (!strcmp(next, o->status)) return;
+    /* "ready" follows from the authorizations at every read: only the
+     * terminal "invalid" is worth a write. When it finds the order moved
+     * on (finalized meanwhile), the stored state is what the client sees. */
+    if (!strcmp(next, "invalid") && store_order_invalidate(ca->store, o->id, o->error) == 1) {
+        store_order_get(ca->store, o->id, o);
+        return;
+    }
+    snprintf(o->status, sizeof o->status, "%s", next);
+}
+
+/* 0 when this thread may finalize order id (until finalize_done); 1 when
+ * another request is finalizing it now. */
+static int finalize_claim(struct ca *ca, const char *id)
+{
+    int busy = 0, slot = -1;
+    pthread_mutex_lock(&ca->fin_mu);
+    for (int i = 0; i < 64; i++) {
+        if (!strcmp(ca->finalizing[i], id)) busy = 1;
+        if (!ca->finalizing[i][0] && slot < 0) slot = i;
+    }
+    if (!busy && slot >= 0) snprintf(ca->finalizing[slot], ST_ID, "%s", id);
+    pthread_mutex_unlock(&ca->fin_mu);
+    return busy || slot < 0;
+}
+
+static void finalize_done(struct ca *ca, const char *id)
+{
+    pthread_mutex_lock(&ca->fin_mu);
+    for (int i = 0; i < 64; i++)
+        if (!strcmp(ca->finalizing[i], id)) ca->finalizing[i][0] = '\0';
+    pthread_mutex_unlock(&ca->fin_mu);
+}
+
+static int issue(struct ca *ca, struct st_order *o, const char *csr, struct ra_problem *p)
+{
+    ra_order_refresh(ca, o);
+    if (strcmp(o->status, "ready"))
+        return refuse(p, 403, "orderNotReady", "the order is %s, not ready", o->status);
+    if (!csr || strlen(csr) > 16384)
+        return refuse(p, 400, "malformed", "finalize needs a csr (base64url DER)");
+    unsigned char der[12288];
+    size_t dl = dp_b64url_decode(csr, strlen(csr), der, sizeof der);
+    if (dl == (size_t)-1) return refuse(p, 400, "badCSR", "the csr is not base64url");
+    const char *names[ST_MAX_IDENTIFIERS];
+    for (size_t i = 0; i < o->n; i++)
+        names[i] = o->identifiers[i];
+    char why[256], serial[48], cert_id[ST_ID], *pem = NULL;
+    enum pki_csr_result cr = pki_issue(ca->pki, der, dl, names, o->n, ca->cfg.cert_lifetime, &pem,
+                                       serial, why, sizeof why);
+    if (cr != PKI_CSR_OK && cr != PKI_ISSUE_FAILED) /* the order stays ready (RFC 8555 7.4) */
+        return refuse(p, 400, "badCSR", "%s", why);
+    int stored = cr == PKI_CSR_OK
+                     ? store_cert_create(ca->store, o->account, o->id, serial, pem, cert_id)
+                     : -1;
+    free(pem);
+    if (stored == 1) /* deactivated or expired meanwhile: the certificate is dropped */
+        return refuse(p, 403, "orderNotReady", "the order is no longer ready");
+    if (stored) {
+        char *pj = problem_json("serverInternal", "issuance failed", 500);
+        store_order_invalidate(ca->store, o->id, pj ? pj : "");
+        free(pj);
+        return refuse(p, 500, "serverInternal", "issuance failed");
+    }
+    snprintf(o->status, sizeof o->status, "valid");
+    snprintf(o->cert, sizeof o->cert, "%s", cert_id);
+    o->error[0] = '\0';
+    return 0;
+}
+
+int ra_finalize(struct ca *ca, struct st_order *o, const char *csr, struct ra_problem *p)
+{
+    if (finalize_claim(ca, o->id))
+        return refuse(p, 403, "orderNotReady", "the order is being finalized already");
+    int rc = issue(ca, o, csr, p);
+    finalize_done(ca, o->id);
+    return rc;
+}
+
+/* ---- authorizations and challenges ---- */
+
+void ra_authz_live(struct ca *ca, struct st_authz *a)
+{
+    va_overlay(ca->va, a);
+}
+
+int ra_authz_deactivate(struct ca *ca, struct st_authz *a, struct ra_problem *p)
+{
+    int rc = store_authz_deactivate(ca->store, a->id);
+    if (rc < 0) return refuse(p, 500, "serverInternal", "cannot store the deactivation");
+    if (store_authz_get(ca->store, a->id, a))
+        return refuse(p, 500, "serverInternal", "cannot read the authorization");
+    if (rc == 1)
+        return refuse(p, 403, "unauthorized", "a %s authorization cannot be deactivated",
+                      a->status);
+    return 0;
+}
+
+int ra_challenge_answer(struct ca *ca, struct st_authz *a, int t, struct ra_problem *p)
+{
+    int answer = !strcmp(a->status, "pending") && !strcmp(a->ch_status, "pending");
+    int started = answer ? va_answer(ca->va, a, RA_CH_TYPES[t]) : 2;
+    if (started == 1)
+        return refuse(p, 400, "malformed",
+                      "another challenge of this authorization is being validated");
+    if (started == -1) {
+        p->retry_after = 5;
+        return refuse(p, 503, "rateLimited", "the validation queue is full: answer again later");
+    }
+    va_overlay(ca->va, a);
+    return 0;
+}
+
+void ra_validation_done(struct ca *ca, const struct st_authz *a, const struct va_result *r)
+{
+    int64_t now = (int64_t)time(NULL), expires = a->expires;
+    char *pj = NULL;
+    if (r->valid) {
+        expires = now + ca->cfg.authz_lifetime;
+        if (r->clamp && r->clamp < expires) expires = r->clamp; /* V6 */
+    } else {
+        pj = problem_json(r->type, r->detail, r->status);
+    }
+    int rc = store_authz_finish(ca->store, a->id, a->ch_type, r->valid, expires, r->valid ? now : 0,
+                                pj ? pj : "");
+    free(pj);
+    struct st_account acct;
+    /* A4/A5: the account has now passed dns-persist-01 (Just-in-Time from now on). */
+    if (rc == 0 && r->valid && !strcmp(a->ch_type, "dns-persist-01") &&
+        store_account_get(ca->store, a->account, &acct) == 0 && !acct.did_persist)
+        store_account_mark_persist(ca->store, a->account);
+    if (rc < 0)
+        fprintf(stderr, "dnspersist-ca: authorization %s: cannot store the validation result\n",
+                a->id);
+}
+
+/* ---- revocation ---- */
+
+/* RFC 8555 7.6: who may revoke. The request must name the stored
+ * certificate byte for byte (a look-alike with the same issuer and serial
+ * proves nothing). Then: the account that ordered it, an account holding
+ * valid authorizations for every name in it, or its own key (jwk). */
+static int revoke_allowed(struct ca *ca, const struct st_account *acct, const char *jwk_thumb,
+                          const struct st_cert *c, const unsigned char *der, size_t dl)
+{
+    if (!acct) {
+        char k[DP_THUMBPRINT_BUF];
+        return jwk_thumb && dp_jwk_thumbprint_cert(der, dl, k, NULL) == DP_OK &&
+               !strcmp(jwk_thumb, k);
+    }
+    if (!strcmp(c->account, acct->id)) return 1;
+    char names[ST_MAX_IDENTIFIERS][256];
+    size_t n = pki_cert_names(der, dl, names, ST_MAX_IDENTIFIERS);
+    int64_t now = (int64_t)time(NULL);
+    for (size_t i = 0; i < n; i++) {
+        const char *id = strncmp(names[i], "*.", 2) ? names[i] : names[i] + 2;
+        if (store_authz_covers(ca->store, acct->id, id, now)) return 0;
+    }
+    return n > 0;
+}
+
+int ra_revoke(struct ca *ca, const struct st_account *acct, const char *jwk_thumb,
+              const unsigned char *der, size_t dl, int64_t reason, struct ra_problem *p)
+{
+    struct st_cert c = {0};
+    char serial[48];
+    int rc = -1;
+    if (pki_cert_serial(ca->pki, der, dl, serial) || store_cert_by_serial(ca->store, serial, &c) ||
+        !pki_cert_same(c.pem, der, dl))
+        refuse(p, 404, "malformed", "not a certificate this CA issued");
+    else if (reason < 0 || reason > 10 || reason == 7) /* RFC 5280 5.3.1 */
+        refuse(p, 400, "badRevocationReason", "reason must be an RFC 5280 code other than 7");
+    else if (!revoke_allowed(ca, acct, jwk_thumb, &c, der, dl))
+        refuse(p, 403, "unauthorized",
+               "neither the certificate's account, nor an account authorized for all its "
+               "names, nor its key signed this");
+    else if ((rc = store_cert_revoke(ca->store, c.id, (int)reason)) == 1)
+        refuse(p, 400, "alreadyRevoked", "the certificate is already revoked");
+    else if (rc < 0)
+        refuse(p, 500, "serverInternal", "cannot store the revocation");
+    free(c.pem);
+    return rc ? -1 : 0;
+}

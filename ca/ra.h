@@ -1,0 +1,90 @@
+/*
+ * ra.h: the registration authority, the one place that decides and changes
+ * state. The front end (wfe_*.c) parses and authenticates requests and
+ * calls these; the validation authority reports results to
+ * ra_validation_done. Each function that can refuse fills a problem (the
+ * ACME error the front end sends) and returns -1; 0 when done.
+ *
+ * State machines, and the function performing each transition (every
+ * stored change is a compare-and-set from the expected status, store.h):
+ *
+ *   account:   valid --(deactivation)--> deactivated          ra_account_update()
+ *   order:     pending --(every authz valid)--> ready          ra_order_refresh()
+ *              (derived on each read; stored only when created ready: JIT)
+ *              pending|ready --(an authz failed, or expiry)--> invalid  ra_order_refresh()
+ *              ready --(finalize, good CSR)--> processing --> valid     ra_finalize()
+ *              (processing is held in memory; a crash leaves it ready)
+ *   authz:     pending --(validation passes)--> valid           ra_validation_done()
+ *              pending --(validation fails)--> invalid          ra_validation_done()
+ *              pending|valid --(deactivation)--> deactivated    ra_authz_deactivate()
+ *              valid --(expires, clamped to persistUntil: V6)--> expired  ra_authz_status()
+ *   challenge: pending --(answer)--> processing                 ra_challenge_answer()
+ *              (held by va.c in memory until the result is stored)
+ *              processing --> valid | invalid                   ra_validation_done()
+ *   cert:      issued --(revocation)--> revoked                 ra_revoke()
+ *
+ * A deactivation racing a validation ends deactivated: whichever commits
+ * second finds the status it expected gone (valid -> deactivated still
+ * applies; deactivated -> valid does not).
+ */
+#ifndef CA_RA_H
+#define CA_RA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ca.h"
+#include "va.h"
+
+struct ra_problem {
+    int status;       /* HTTP status */
+    const char *type; /* ACME error type suffix: "malformed", "badCSR", ... */
+    char detail[600];
+    char location[ST_ID]; /* conflict: the other account's id, else "" */
+    int retry_after;      /* seconds, 0 for none */
+};
+
+/* The challenge types, by index; ra_challenge_offered says which a
+ * (wildcard) authorization carries. */
+extern const char *const RA_CH_TYPES[CA_MAX_CHALLENGES];
+int ra_challenge_index(const char *type); /* -1 for an unknown type */
+int ra_challenge_offered(const struct ca *ca, int t, int wildcard);
+
+/* Accounts. contact is a JSON array (checked by the front end); eab the
+ * externalAccountBinding JSON or NULL; jwk the request's key. */
+int ra_account_new(struct ca *ca, const char *jwk, const char *thumb, const char *contact,
+                   const char *eab, struct st_account *out, struct ra_problem *p);
+/* contact NULL keeps it; deactivate moves the account to deactivated. acct
+ * is read again afterwards. */
+int ra_account_update(struct ca *ca, struct st_account *acct, const char *contact, int deactivate,
+                      struct ra_problem *p);
+int ra_account_rollover(struct ca *ca, struct st_account *acct, const char *jwk, const char *thumb,
+                        struct ra_problem *p);
+
+/* Orders: o carries account and identifiers (normalized, deduplicated,
+ * "*." for wildcards); did_persist whether the account passed
+ * dns-persist-01 before (Just-in-Time validation, A5). */
+int ra_order_new(struct ca *ca, struct st_order *o, int did_persist, struct ra_problem *p);
+/* Moves o on from its authorizations' state (see the diagram). */
+void ra_order_refresh(struct ca *ca, struct st_order *o);
+/* Finalizes a ready order with a base64url DER CSR; o is valid after. */
+int ra_finalize(struct ca *ca, struct st_order *o, const char *csr, struct ra_problem *p);
+
+/* Authorizations and challenges. */
+const char *ra_authz_status(const struct st_authz *a); /* "expired" derived */
+/* a as a client sees it now: a challenge being validated shows processing. */
+void ra_authz_live(struct ca *ca, struct st_authz *a);
+int ra_authz_deactivate(struct ca *ca, struct st_authz *a, struct ra_problem *p);
+/* Answers challenge t of a (A3); answering again only reads it. a shows
+ * the challenge processing afterwards. */
+int ra_challenge_answer(struct ca *ca, struct st_authz *a, int t, struct ra_problem *p);
+/* The VA's result (va_done_fn): stored only if a is still pending. */
+void ra_validation_done(struct ca *ca, const struct st_authz *a, const struct va_result *r);
+
+/* Revocation (RFC 8555 7.6) of the DER certificate by the account acct
+ * (kid) or, acct NULL, by a request signed with the key of thumbprint
+ * jwk_thumb. reason: RFC 5280's code, checked here. */
+int ra_revoke(struct ca *ca, const struct st_account *acct, const char *jwk_thumb,
+              const unsigned char *der, size_t len, int64_t reason, struct ra_problem *p);
+
+#endif

@@ -1,0 +1,604 @@
+/*
+ * store_sqlite.c: the store interface of store.h on SQLite (the only file
+ * that includes sqlite3.h). WAL with synchronous=NORMAL: a committed order
+ * survives a crash of the process; statements are prepared once and kept
+ * (SQLITE_PREPARE_PERSISTENT), which is most of what makes a certificate
+ * cheap. One mutex serializes the connection.
+ *
+ * Invariants:
+ *   1. Every multi-row change is one transaction (store_tx), so a crash
+ *      never leaves half an order or a certificate without its order.
+ *   2. A status changes only from the status it is expected to have
+ *      (UPDATE ... WHERE id = ? AND status IN (...)): a late or racing
+ *      writer changes nothing and is told so (1), never overwrites.
+ *   3. Every statement is reset after use, so no read holds a WAL snapshot
+ *      and checkpoints can run.
+ *   4. Cached rows (cache.h) are dropped inside the critical section of
+ *      any write to them; they are exact because this process is the only
+ *      writer (the data directory's lock, main.c).
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/rand.h>
+#include <sqlite3.h>
+
+#include "cache.h"
+#include "dnspersist/dnspersist.h"
+#include "store_sqlite.h"
+
+/* Numbered migrations: migrations[i] takes the schema from version i to
+ * i + 1 (PRAGMA user_version). Only ever append. Version 1 is idempotent
+ * (IF NOT EXISTS) because data directories from before versioning hold its
+ * tables at user_version 0. */
+static const char *const migrations[] = {
+    "CREATE TABLE IF NOT EXISTS accounts(id TEXT PRIMARY KEY, status TEXT NOT NULL,"
+    " jwk TEXT NOT NULL, thumb TEXT NOT NULL UNIQUE, contact TEXT NOT NULL,"
+    " did_persist INTEGER NOT NULL DEFAULT 0, created INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS account_keys(account TEXT NOT NULL REFERENCES accounts(id),"
+    " thumb TEXT NOT NULL, seq INTEGER PRIMARY KEY AUTOINCREMENT);"
+    "CREATE INDEX IF NOT EXISTS account_keys_by_account ON account_keys(account, seq);"
+    "CREATE TABLE IF NOT EXISTS orders(id TEXT PRIMARY KEY, account TEXT NOT NULL,"
+    " status TEXT NOT NULL, expires INTEGER NOT NULL, identifiers TEXT NOT NULL,"
+    " authzs TEXT NOT NULL, error TEXT NOT NULL DEFAULT '', cert TEXT NOT NULL DEFAULT '');"
+    "CREATE TABLE IF NOT EXISTS authzs(id TEXT PRIMARY KEY, account TEXT NOT NULL,"
+    " ord TEXT NOT NULL, identifier TEXT NOT NULL, wildcard INTEGER NOT NULL,"
+    " status TEXT NOT NULL, expires INTEGER NOT NULL, token TEXT NOT NULL,"
+    " ch_type TEXT NOT NULL DEFAULT '', ch_status TEXT NOT NULL DEFAULT 'pending',"
+    " ch_validated INTEGER NOT NULL DEFAULT 0, ch_error TEXT NOT NULL DEFAULT '');"
+    "CREATE TABLE IF NOT EXISTS certs(id TEXT PRIMARY KEY, account TEXT NOT NULL,"
+    " ord TEXT NOT NULL, serial TEXT NOT NULL UNIQUE, pem TEXT NOT NULL,"
+    " revoked INTEGER NOT NULL DEFAULT 0, reason INTEGER NOT NULL DEFAULT 0,"
+    " created INTEGER NOT NULL);",
+    /* 2: revocation by an authorized account looks up its authorizations. */
+    "CREATE INDEX IF NOT EXISTS authzs_by_account ON authzs(account, identifier);",
+};
+#define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
+
+/* Validation in progress is not stored (va.c holds it); data from earlier
+ * versions may hold challenges left processing by a stop: they are pending
+ * again, to be answered anew. */
+static const char startup[] =
+    "UPDATE authzs SET ch_type='', ch_status='pending' WHERE status='pending' AND "
+    "ch_status='processing';";
+
+static int migrate(sqlite3 *db, char *why, size_t cap)
+{
+    sqlite3_stmt *st = NULL;
+    int v = -1;
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (v < 0) {
+        snprintf(why, cap, "cannot read the schema version: %s", sqlite3_errmsg(db));
+        return -1;
+    }
+    if (v > SCHEMA_VERSION) {
+        snprintf(why, cap,
+                 "the database has schema version %d, newer than this dnspersist-ca knows (%d): "
+                 "run the newer version, or restore a backup",
+                 v, SCHEMA_VERSION);
+        return -1;
+    }
+    for (; v < SCHEMA_VERSION; v++) {
+        char set[64], *msg = NULL;
+        snprintf(set, sizeof set, "PRAGMA user_version=%d;", v + 1);
+        if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK ||
+            sqlite3_exec(db, migrations[v], NULL, NULL, &msg) != SQLITE_OK ||
+            sqlite3_exec(db, set, NULL, NULL, &msg) != SQLITE_OK ||
+            sqlite3_exec(db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK) {
+            snprintf(why, cap, "migration to schema version %d: %s", v + 1,
+                     msg ? msg : sqlite3_errmsg(db));
+            sqlite3_free(msg);
+            sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+struct store *store_open(const char *path, int caches, char *why, size_t cap)
+{
+    struct store *s = calloc(1, sizeof *s);
+    if (!s) return NULL;
+    pthread_mutex_init(&s->mu, NULL);
+    if (!(s->accts = cache_new(sizeof(struct st_account), caches ? 64 : 0, NULL)) ||
+        !(s->authzs = cache_new(sizeof(struct st_authz), caches ? 256 : 0, NULL))) {
+        snprintf(why, cap, "out of memory");
+        store_close(s);
+        return NULL;
+    }
+    char *msg = NULL, m[400] = "";
+    if (sqlite3_open_v2(path, &s->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                        NULL) != SQLITE_OK ||
+        sqlite3_busy_timeout(s->db, 5000) != SQLITE_OK ||
+        sqlite3_exec(s->db,
+                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                     "PRAGMA foreign_keys=ON;",
+                     NULL, NULL, &msg) != SQLITE_OK ||
+        migrate(s->db, m, sizeof m) ||
+        sqlite3_exec(s->db, startup, NULL, NULL, &msg) != SQLITE_OK) {
+        snprintf(why, cap, "%s: %s", path, m[0] ? m : msg ? msg : sqlite3_errmsg(s->db));
+        sqlite3_free(msg);
+        store_close(s);
+        return NULL;
+    }
+    return s;
+}
+
+void store_close(struct store *s)
+{
+    if (!s) return;
+    for (int i = 0; i < N_STMTS; i++)
+        sqlite3_finalize(s->st[i]);
+    sqlite3_close(s->db);
+    pthread_mutex_destroy(&s->mu);
+    cache_free(s->accts);
+    cache_free(s->authzs);
+    free(s);
+}
+
+/* The prepared statement for sql (compared by address: each call site passes
+ * its own literal), reset and unbound. Called with the mutex held. */
+sqlite3_stmt *sq_stmt(struct store *s, const char *sql)
+{
+    int i = 0;
+    for (; i < N_STMTS && s->sql[i]; i++)
+        if (s->sql[i] == sql) {
+            sqlite3_reset(s->st[i]);
+            sqlite3_clear_bindings(s->st[i]);
+            return s->st[i];
+        }
+    if (i == N_STMTS) return NULL;
+    if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL) !=
+        SQLITE_OK) {
+        fprintf(stderr, "dnspersist-ca: store: %s: %s\n", sqlite3_errmsg(s->db), sql);
+        return NULL;
+    }
+    s->sql[i] = sql;
+    return s->st[i];
+}
+
+/* Steps st once and resets it (invariant 3): SQLITE_DONE, SQLITE_ROW (the
+ * row is gone after the reset: use step_row to read one) or an error. */
+int sq_step_done(struct store *s, sqlite3_stmt *st, int *changes)
+{
+    int rc = sqlite3_step(st);
+    if (changes) *changes = sqlite3_changes(s->db);
+    sqlite3_reset(st);
+    return rc;
+}
+
+void sq_bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+    sqlite3_bind_text(st, i, v ? v : "", -1, SQLITE_STATIC);
+}
+
+void sq_col(sqlite3_stmt *st, int i, char *out, size_t cap)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    snprintf(out, cap, "%s", t ? (const char *)t : "");
+}
+
+int store_new_id(char out[ST_ID])
+{
+    unsigned char r[12];
+    if (RAND_bytes(r, sizeof r) != 1) return -1;
+    return dp_b64url_encode(r, sizeof r, out, ST_ID) ? 0 : -1;
+}
+
+/* Transaction control through cached statements: sqlite3_exec would parse
+ * the SQL again at every write. */
+static const char SQL_BEGIN[] = "BEGIN IMMEDIATE", SQL_COMMIT[] = "COMMIT",
+                  SQL_ROLLBACK[] = "ROLLBACK";
+
+static int tx_stmt(struct store *s, const char *sql)
+{
+    sqlite3_stmt *st = sq_stmt(s, sql);
+    return st && sq_step_done(s, st, NULL) == SQLITE_DONE ? 0 : -1;
+}
+
+/* Runs body in one transaction, under the mutex (invariant 1). body returns
+ * 0 to commit, or 1 (nothing applies) or -1 (error) to roll back; that is
+ * the result, or -1 when the commit fails. */
+int sq_store_tx(struct store *s, int (*body)(struct store *, void *), void *arg)
+{
+    pthread_mutex_lock(&s->mu);
+    int rc = tx_stmt(s, SQL_BEGIN);
+    if (rc == 0) {
+        rc = body(s, arg);
+        if (rc == 0 && tx_stmt(s, SQL_COMMIT)) rc = -1;
+        if (rc) tx_stmt(s, SQL_ROLLBACK);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+/* Runs sql with one text parameter and hands the first row to fill.
+ * 0 found (fill's result), 1 no row, -1 error. Caller holds the mutex. */
+static int query_locked(struct store *s, const char *sql, const char *key,
+                        int (*fill)(sqlite3_stmt *, void *), void *out)
+{
+    sqlite3_stmt *st = sq_stmt(s, sql);
+    int rc = -1;
+    if (st) {
+        sq_bind_text(st, 1, key);
+        int step = sqlite3_step(st);
+        rc = step == SQLITE_DONE ? 1 : step == SQLITE_ROW ? fill(st, out) : -1;
+        sqlite3_reset(st);
+    }
+    return rc;
+}
+
+int sq_query_one(struct store *s, const char *sql, const char *key,
+                 int (*fill)(sqlite3_stmt *, void *), void *out)
+{
+    pthread_mutex_lock(&s->mu);
+    int rc = query_locked(s, sql, key, fill, out);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+/* Reads one row through cache c (rows start with their id). */
+static int cached_query(struct store *s, struct cache *c, const char *sql, const char *id,
+                        int (*fill)(sqlite3_stmt *, void *), void *out)
+{
+    pthread_mutex_lock(&s->mu);
+    int rc = 0;
+    if (!cache_get(c, id, out, NULL) && (rc = query_locked(s, sql, id, fill, out)) == 0)
+        cache_put(c, out);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+/* One write of up to three text parameters and an optional integer (bound
+ * last); the cached row of drop (in cache c) goes in the same critical
+ * section. 0 changed a row, 1 changed none (the expected status was not
+ * there), -1 error. */
+int sq_write1(struct store *s, const char *sql, const char *a, const char *b, const char *c,
+              struct cache *cache, const char *drop)
+{
+    pthread_mutex_lock(&s->mu);
+    if (cache) cache_drop(cache, drop);
+    sqlite3_stmt *st = sq_stmt(s, sql);
+    int rc = -1, changes = 0;
+    if (st) {
+        sq_bind_text(st, 1, a);
+        if (b) sq_bind_text(st, 2, b);
+        if (c) sq_bind_text(st, 3, c);
+        rc = sq_step_done(s, st, &changes) == SQLITE_DONE ? (changes ? 0 : 1) : -1;
+    }
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+/* ---- accounts ---- */
+
+static const char SQL_ACCT_INS[] = "INSERT INTO accounts(id,status,jwk,thumb,contact,created) "
+                                   "VALUES(?,'valid',?,?,?,strftime('%s','now'))";
+static const char SQL_KEY_INS[] = "INSERT INTO account_keys(account,thumb) VALUES(?,?)";
+static const char SQL_ACCT_GET[] =
+    "SELECT id,status,jwk,thumb,contact,did_persist FROM accounts WHERE id=?";
+static const char SQL_ACCT_BY_THUMB[] =
+    "SELECT id,status,jwk,thumb,contact,did_persist FROM accounts WHERE thumb=?";
+
+static int fill_account(sqlite3_stmt *st, void *out)
+{
+    struct st_account *a = out;
+    sq_col(st, 0, a->id, sizeof a->id);
+    sq_col(st, 1, a->status, sizeof a->status);
+    sq_col(st, 2, a->jwk, sizeof a->jwk);
+    sq_col(st, 3, a->thumb, sizeof a->thumb);
+    sq_col(st, 4, a->contact, sizeof a->contact);
+    a->did_persist = sqlite3_column_int(st, 5);
+    return 0;
+}
+
+struct key_args {
+    const char *sql, *id, *jwk, *thumb, *contact;
+};
+
+/* An account row written (insert or new key) and its thumbprint added to
+ * the history (A6). */
+static int key_write(struct store *s, void *arg)
+{
+    const struct key_args *k = arg;
+    sqlite3_stmt *st = sq_stmt(s, k->sql);
+    if (!st) return -1;
+    int i = 1;
+    if (k->sql == SQL_ACCT_INS) sq_bind_text(st, i++, k->id);
+    sq_bind_text(st, i++, k->jwk);
+    sq_bind_text(st, i++, k->thumb);
+    sq_bind_text(st, i++, k->sql == SQL_ACCT_INS ? k->contact : k->id);
+    int changes = 0, step = sq_step_done(s, st, &changes);
+    if (step == SQLITE_CONSTRAINT) return 1; /* the key belongs to another account */
+    if (step != SQLITE_DONE) return -1;
+    if (!changes) return 1; /* the account is not valid */
+    if (!(st = sq_stmt(s, SQL_KEY_INS))) return -1;
+    sq_bind_text(st, 1, k->id);
+    sq_bind_text(st, 2, k->thumb);
+    return sq_step_done(s, st, NULL) == SQLITE_DONE ? 0 : -1;
+}
+
+int store_account_create(struct store *s, const char *jwk, const char *thumb, const char *contact,
+                         struct st_account *out)
+{
+    char id[ST_ID];
+    if (store_new_id(id)) return -1;
+    struct key_args k = {SQL_ACCT_INS, id, jwk, thumb, contact};
+    int rc = sq_store_tx(s, key_write, &k);
+    return rc ? rc : store_account_get(s, id, out);
+}
+
+int store_account_get(struct store *s, const char *id, struct st_account *out)
+{
+    return cached_query(s, s->accts, SQL_ACCT_GET, id, fill_account, out);
+}
+
+int store_account_by_thumb(struct store *s, const char *thumb, struct st_account *out)
+{
+    return sq_query_one(s, SQL_ACCT_BY_THUMB, thumb, fill_account, out);
+}
+
+static const char SQL_ACCT_CONTACT[] =
+    "UPDATE accounts SET contact=? WHERE id=? AND status='valid'";
+static const char SQL_ACCT_DEACT[] =
+    "UPDATE accounts SET status='deactivated' WHERE id=? AND status='valid'";
+static const char SQL_ACCT_PERSIST[] = "UPDATE accounts SET did_persist=1 WHERE id=?";
+
+int store_account_set_contact(struct store *s, const char *id, const char *contact)
+{
+    return sq_write1(s, SQL_ACCT_CONTACT, contact, id, NULL, s->accts, id);
+}
+
+int store_account_deactivate(struct store *s, const char *id)
+{
+    return sq_write1(s, SQL_ACCT_DEACT, id, NULL, NULL, s->accts, id);
+}
+
+int store_account_mark_persist(struct store *s, const char *id)
+{
+    return sq_write1(s, SQL_ACCT_PERSIST, id, NULL, NULL, s->accts, id);
+}
+
+static const char SQL_ACCT_ROLL[] =
+    "UPDATE accounts SET jwk=?, thumb=? WHERE id=? AND status='valid'";
+
+int store_account_rollover(struct store *s, const char *id, const char *jwk, const char *thumb)
+{
+    cache_drop(s->accts, id); /* again under the lock below, after the write */
+    struct key_args k = {SQL_ACCT_ROLL, id, jwk, thumb, NULL};
+    int rc = sq_store_tx(s, key_write, &k);
+    cache_drop(s->accts, id);
+    return rc;
+}
+
+static const char SQL_KEYS[] =
+    "SELECT thumb FROM account_keys WHERE account=? ORDER BY seq DESC LIMIT ?";
+
+size_t store_account_keys(struct store *s, const char *id, char thumbs[][48], size_t max)
+{
+    pthread_mutex_lock(&s->mu);
+    sqlite3_stmt *st = sq_stmt(s, SQL_KEYS);
+    size_t n = 0;
+    if (st) {
+        sq_bind_text(st, 1, id);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
+        while (n < max && sqlite3_step(st) == SQLITE_ROW)
+            sq_col(st, 0, thumbs[n++], 48);
+        sqlite3_reset(st);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return n;
+}
+
+/* ---- orders ---- */
+
+static const char SQL_ORDER_INS[] =
+    "INSERT INTO orders(id,account,status,expires,identifiers,authzs) VALUES(?,?,?,?,?,?)";
+static const char SQL_AUTHZ_INS[] =
+    "INSERT INTO authzs(id,account,ord,identifier,wildcard,status,expires,token,ch_type,ch_status,"
+    "ch_validated) VALUES(?,?,?,?,?,?,?,?,?,?,?)";
+
+/* Joins n strings stored w octets apart with '\n' (identifiers never contain one). */
+static char *join(const char *v, size_t n, size_t w)
+{
+    size_t l = 1;
+    for (size_t i = 0; i < n; i++)
+        l += strlen(v + i * w) + 1;
+    char *out = malloc(l), *p = out;
+    for (size_t i = 0; out && i < n; i++)
+        p += sprintf(p, "%s%s", i ? "\n" : "", v + i * w);
+    if (out) *p = '\0';
+    return out;
+}
+
+static size_t split(const char *in, char *out, size_t w, size_t max)
+{
+    size_t n = 0;
+    while (in && *in && n < max) {
+        const char *e = strchr(in, '\n');
+        size_t l = e ? (size_t)(e - in) : strlen(in);
+        snprintf(out + n * w, w, "%.*s", (int)l, in);
+        n++;
+        in += l + (e ? 1 : 0);
+    }
+    return n;
+}
+
+struct order_args {
+    struct st_order *o;
+    const struct st_authz_init *init;
+    const char *status, *ids, *az;
+};
+
+static int order_write(struct store *s, void *arg)
+{
+    const struct order_args *a = arg;
+    struct st_order *o = a->o;
+    sqlite3_stmt *st = sq_stmt(s, SQL_ORDER_INS);
+    if (!st) return -1;
+    sq_bind_text(st, 1, o->id);
+    sq_bind_text(st, 2, o->account);
+    sq_bind_text(st, 3, a->status);
+    sqlite3_bind_int64(st, 4, o->expires);
+    sq_bind_text(st, 5, a->ids);
+    sq_bind_text(st, 6, a->az);
+    if (sq_step_done(s, st, NULL) != SQLITE_DONE) return -1;
+    for (size_t i = 0; i < o->n; i++) {
+        unsigned char r[32];
+        char tok[64];
+        if (RAND_bytes(r, sizeof r) != 1 || !dp_b64url_encode(r, sizeof r, tok, sizeof tok) ||
+            !(st = sq_stmt(s, SQL_AUTHZ_INS)))
+            return -1;
+        const char *ident = o->identifiers[i];
+        const struct st_authz_init *in = &a->init[i];
+        sq_bind_text(st, 1, o->authz[i]);
+        sq_bind_text(st, 2, o->account);
+        sq_bind_text(st, 3, o->id);
+        sq_bind_text(st, 4, in->wildcard ? ident + 2 : ident);
+        sqlite3_bind_int(st, 5, in->wildcard);
+        sq_bind_text(st, 6, in->validated ? "valid" : "pending");
+        sqlite3_bind_int64(st, 7, in->expires);
+        sq_bind_text(st, 8, tok);
+        sq_bind_text(st, 9, in->validated ? "dns-persist-01" : "");
+        sq_bind_text(st, 10, in->validated ? "valid" : "pending");
+        sqlite3_bind_int64(st, 11, in->validated);
+        if (sq_step_done(s, st, NULL) != SQLITE_DONE) return -1;
+    }
+    return 0;
+}
+
+int store_order_create(struct store *s, struct st_order *o, const struct st_authz_init *init)
+{
+    int all_valid = 1;
+    for (size_t i = 0; i < o->n; i++)
+        all_valid &= init[i].validated != 0;
+    if (store_new_id(o->id)) return -1;
+    for (size_t i = 0; i < o->n; i++)
+        if (store_new_id(o->authz[i])) return -1;
+    struct order_args a = {o, init, all_valid ? "ready" : "pending",
+                           join(&o->identifiers[0][0], o->n, 256),
+                           join(&o->authz[0][0], o->n, ST_ID)};
+    int rc = a.ids && a.az ? sq_store_tx(s, order_write, &a) : -1;
+    if (rc == 0) snprintf(o->status, sizeof o->status, "%s", a.status);
+    free((char *)a.ids);
+    free((char *)a.az);
+    return rc;
+}
+
+static const char SQL_ORDER_GET[] =
+    "SELECT id,account,status,expires,identifiers,authzs,error,cert FROM orders WHERE id=?";
+
+static int fill_order(sqlite3_stmt *st, void *out)
+{
+    struct st_order *o = out;
+    sq_col(st, 0, o->id, sizeof o->id);
+    sq_col(st, 1, o->account, sizeof o->account);
+    sq_col(st, 2, o->status, sizeof o->status);
+    o->expires = sqlite3_column_int64(st, 3);
+    o->n = split((const char *)sqlite3_column_text(st, 4), (char *)o->identifiers, 256,
+                 ST_MAX_IDENTIFIERS);
+    split((const char *)sqlite3_column_text(st, 5), (char *)o->authz, ST_ID, ST_MAX_IDENTIFIERS);
+    sq_col(st, 6, o->error, sizeof o->error);
+    sq_col(st, 7, o->cert, sizeof o->cert);
+    return 0;
+}
+
+int store_order_get(struct store *s, const char *id, struct st_order *o)
+{
+    return sq_query_one(s, SQL_ORDER_GET, id, fill_order, o);
+}
+
+static const char SQL_ORDER_INVALID[] =
+    "UPDATE orders SET status='invalid', error=? WHERE id=? AND status IN ('pending','ready')";
+
+int store_order_invalidate(struct store *s, const char *id, const char *error)
+{
+    return sq_write1(s, SQL_ORDER_INVALID, error, id, NULL, NULL, NULL);
+}
+
+/* ---- authorizations ---- */
+
+static const char SQL_AUTHZ_GET[] = "SELECT "
+                                    "id,account,ord,identifier,wildcard,status,expires,token,ch_"
+                                    "type,ch_status,ch_validated,ch_error FROM authzs WHERE id=?";
+
+static int fill_authz(sqlite3_stmt *st, void *out)
+{
+    struct st_authz *a = out;
+    sq_col(st, 0, a->id, sizeof a->id);
+    sq_col(st, 1, a->account, sizeof a->account);
+    sq_col(st, 2, a->order, sizeof a->order);
+    sq_col(st, 3, a->identifier, sizeof a->identifier);
+    a->wildcard = sqlite3_column_int(st, 4);
+    sq_col(st, 5, a->status, sizeof a->status);
+    a->expires = sqlite3_column_int64(st, 6);
+    sq_col(st, 7, a->token, sizeof a->token);
+    sq_col(st, 8, a->ch_type, sizeof a->ch_type);
+    sq_col(st, 9, a->ch_status, sizeof a->ch_status);
+    a->ch_validated = sqlite3_column_int64(st, 10);
+    sq_col(st, 11, a->ch_error, sizeof a->ch_error);
+    return 0;
+}
+
+int store_authz_get(struct store *s, const char *id, struct st_authz *a)
+{
+    return cached_query(s, s->authzs, SQL_AUTHZ_GET, id, fill_authz, a);
+}
+
+static const char SQL_AUTHZ_FINISH[] =
+    "UPDATE authzs SET status=?1, ch_status=?1, ch_type=?2, expires=?3, ch_validated=?4, "
+    "ch_error=?5 WHERE id=?6 AND status='pending'";
+
+int store_authz_finish(struct store *s, const char *id, const char *type, int valid,
+                       int64_t expires, int64_t validated, const char *error)
+{
+    pthread_mutex_lock(&s->mu);
+    cache_drop(s->authzs, id);
+    sqlite3_stmt *st = sq_stmt(s, SQL_AUTHZ_FINISH);
+    int rc = -1, changes = 0;
+    if (st) {
+        sq_bind_text(st, 1, valid ? "valid" : "invalid");
+        sq_bind_text(st, 2, type);
+        sqlite3_bind_int64(st, 3, expires);
+        sqlite3_bind_int64(st, 4, validated);
+        sq_bind_text(st, 5, error);
+        sq_bind_text(st, 6, id);
+        rc = sq_step_done(s, st, &changes) == SQLITE_DONE ? (changes ? 0 : 1) : -1;
+    }
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+static const char SQL_AUTHZ_DEACT[] =
+    "UPDATE authzs SET status='deactivated' WHERE id=? AND status IN ('pending','valid')";
+
+int store_authz_deactivate(struct store *s, const char *id)
+{
+    return sq_write1(s, SQL_AUTHZ_DEACT, id, NULL, NULL, s->authzs, id);
+}
+
+static const char SQL_AUTHZ_COVERS[] =
+    "SELECT 1 FROM authzs WHERE account=? AND identifier=? AND status='valid' AND expires>? "
+    "LIMIT 1";
+
+int store_authz_covers(struct store *s, const char *account, const char *identifier, int64_t now)
+{
+    pthread_mutex_lock(&s->mu);
+    sqlite3_stmt *st = sq_stmt(s, SQL_AUTHZ_COVERS);
+    int rc = -1;
+    if (st) {
+        sq_bind_text(st, 1, account);
+        sq_bind_text(st, 2, identifier);
+        sqlite3_bind_int64(st, 3, now);
+        int step = sq_step_done(s, st, NULL);
+        rc = step == SQLITE_ROW ? 0 : step == SQLITE_DONE ? 1 : -1;
+    }
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}

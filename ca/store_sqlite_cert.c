@@ -1,0 +1,82 @@
+/* store_sqlite_cert.c: certificates and their revocation in the SQLite store
+ * (the invariants of store_sqlite.c hold here too). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "store_sqlite.h"
+
+static const char SQL_CERT_INS[] =
+    "INSERT INTO certs(id,account,ord,serial,pem,created) VALUES(?,?,?,?,?,strftime('%s','now'))";
+static const char SQL_ORDER_DONE[] =
+    "UPDATE orders SET status='valid', error='', cert=? WHERE id=? AND status IN "
+    "('pending','ready')";
+
+struct cert_args {
+    const char *id, *account, *order, *serial, *pem;
+};
+
+/* The certificate and its order's move to valid commit together. */
+static int cert_write(struct store *s, void *arg)
+{
+    const struct cert_args *c = arg;
+    sqlite3_stmt *st = sq_stmt(s, SQL_CERT_INS);
+    if (!st) return -1;
+    sq_bind_text(st, 1, c->id);
+    sq_bind_text(st, 2, c->account);
+    sq_bind_text(st, 3, c->order);
+    sq_bind_text(st, 4, c->serial);
+    sq_bind_text(st, 5, c->pem);
+    if (sq_step_done(s, st, NULL) != SQLITE_DONE || !(st = sq_stmt(s, SQL_ORDER_DONE))) return -1;
+    sq_bind_text(st, 1, c->id);
+    sq_bind_text(st, 2, c->order);
+    int changes = 0;
+    if (sq_step_done(s, st, &changes) != SQLITE_DONE) return -1;
+    return changes == 1 ? 0 : 1; /* not pending or ready any more: keep nothing */
+}
+
+int store_cert_create(struct store *s, const char *account, const char *order, const char *serial,
+                      const char *pem, char out_id[ST_ID])
+{
+    if (store_new_id(out_id)) return -1;
+    struct cert_args c = {out_id, account, order, serial, pem};
+    return sq_store_tx(s, cert_write, &c);
+}
+
+static const char SQL_CERT_GET[] = "SELECT id,account,serial,pem,revoked FROM certs WHERE id=?";
+static const char SQL_CERT_BY_SERIAL[] =
+    "SELECT id,account,serial,pem,revoked FROM certs WHERE serial=?";
+
+static int fill_cert(sqlite3_stmt *st, void *out)
+{
+    struct st_cert *c = out;
+    sq_col(st, 0, c->id, sizeof c->id);
+    sq_col(st, 1, c->account, sizeof c->account);
+    sq_col(st, 2, c->serial, sizeof c->serial);
+    const unsigned char *pem = sqlite3_column_text(st, 3);
+    c->pem = strdup(pem ? (const char *)pem : "");
+    c->revoked = sqlite3_column_int(st, 4);
+    return c->pem ? 0 : -1;
+}
+
+int store_cert_get(struct store *s, const char *id, struct st_cert *c)
+{
+    return sq_query_one(s, SQL_CERT_GET, id, fill_cert, c);
+}
+
+int store_cert_by_serial(struct store *s, const char *serial, struct st_cert *c)
+{
+    return sq_query_one(s, SQL_CERT_BY_SERIAL, serial, fill_cert, c);
+}
+
+static const char SQL_CERT_REVOKE[] =
+    "UPDATE certs SET revoked=1, reason=CAST(? AS INTEGER) WHERE id=? AND revoked=0";
+
+int store_cert_revoke(struct store *s, const char *id, int reason)
+{
+    char r[16];
+    snprintf(r, sizeof r, "%d", reason);
+    return sq_write1(s, SQL_CERT_REVOKE, r, id, NULL, NULL, NULL);
+}

@@ -1,0 +1,51 @@
+/*
+ * va.h: the validation authority. It performs validations and returns
+ * their results; it writes nothing. Answered challenges are queued and
+ * validated by va_threads workers, each with its own resolver; each result
+ * goes to the done callback given at va_create (the registration
+ * authority), which decides what to store.
+ */
+#ifndef CA_VA_H
+#define CA_VA_H
+
+#include <stdint.h>
+
+#include "ca.h"
+
+/* The result of one validation. */
+struct va_result {
+    int valid;
+    const char *type; /* problem type suffix when not valid */
+    int status;       /* its HTTP status */
+    char detail[700];
+    int64_t clamp; /* V6: the latest expiry persistUntil allows, 0 for none */
+};
+
+/* Called on a VA thread with the authorization as it was validated (its
+ * ch_type the challenge answered). The challenge shows processing until
+ * this returns. */
+typedef void (*va_done_fn)(struct ca *ca, const struct st_authz *a, const struct va_result *r);
+
+struct va *va_create(struct ca *ca, va_done_fn done, char *why, size_t cap);
+/* Lets running validations finish (and report), then stops. */
+void va_destroy(struct va *va);
+/* Queues the validation of a's challenge of this type; va_overlay then
+ * shows it processing. 0 queued; 1 another challenge of a is being
+ * validated; 2 this one already is; -1 the queue is full. */
+int va_answer(struct va *va, const struct st_authz *a, const char *type);
+/* Shows a's challenge as processing while it is being validated. */
+void va_overlay(struct va *va, struct st_authz *a);
+
+/* Just-in-Time validation (A5; draft 4.4): one identifier of a new order. */
+struct va_jit {
+    const char *account;
+    const char *identifier; /* as ordered, "*." included */
+    int valid;              /* out: a dns-persist-01 record authorizes it now */
+    int64_t clamp;          /* out: V6 persistUntil, 0 for none */
+};
+/* Checks the items on the calling thread with a Just-in-Time resolver of
+ * the VA (within a 2 s budget). An item whose domain has had too many
+ * look-ups lately is not tried. */
+void va_jit(struct va *va, struct va_jit *items, size_t n);
+
+#endif

@@ -1,0 +1,96 @@
+/*
+ * wfe.c: routing of the ACME front end, the directory and new-nonce. Every
+ * response carries a fresh nonce and the directory's index link.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "wfe.h"
+
+static void directory(struct ca *ca, struct http_resp *r)
+{
+    static const char *const eps[][2] = {
+        {"newNonce", "/acme/new-nonce"},   {"newAccount", "/acme/new-account"},
+        {"newOrder", "/acme/new-order"},   {"revokeCert", "/acme/revoke-cert"},
+        {"keyChange", "/acme/key-change"}, {"renewalInfo", "/acme/renewal-info"},
+    };
+    char u[600];
+    json_t *o = json_object();
+    for (size_t i = 0; i < sizeof eps / sizeof eps[0]; i++) {
+        snprintf(u, sizeof u, "%s%s", ca->base, eps[i][1]);
+        json_object_set_new(o, eps[i][0], json_string(u));
+    }
+    json_t *meta = json_object();
+    json_object_set_new(meta, "externalAccountRequired", json_boolean(ca->cfg.n_eab > 0));
+    if (ca->cfg.persist) {
+        json_t *names = json_array();
+        for (size_t i = 0; i < ca->cfg.n_issuers; i++)
+            json_array_append_new(names, json_string(ca->cfg.issuers[i]));
+        json_object_set_new(meta, "issuerDomainNames", names);
+        json_object_set_new(meta, "accountHashPrefix", json_string(ca->cfg.hash_prefix));
+    }
+    if (ca->cfg.n_caa) {
+        json_t *caa = json_array();
+        for (size_t i = 0; i < ca->cfg.n_caa; i++)
+            json_array_append_new(caa, json_string(ca->cfg.caa_identities[i]));
+        json_object_set_new(meta, "caaIdentities", caa);
+    }
+    json_object_set_new(o, "meta", meta);
+    wfe_reply_json(r, 200, o);
+}
+
+/* POST routes: a fixed path, or "/acme/<kind>/" followed by an id. */
+static const struct route {
+    const char *path; /* ends in '/' for a prefix */
+    wfe_handler h;
+} routes[] = {
+    {"/acme/new-account", wfe_new_account},
+    {"/acme/new-order", wfe_new_order},
+    {"/acme/key-change", wfe_key_change},
+    {"/acme/revoke-cert", wfe_revoke},
+    {"/acme/acct/", wfe_account},
+    {"/acme/order/", wfe_order},
+    {"/acme/authz/", wfe_authz},
+    {"/acme/chall/", wfe_challenge},
+    {"/acme/cert/", wfe_cert},
+};
+
+/* The id after prefix in path: non-empty and of a bounded length, or NULL. */
+static const char *route_id(const char *path, const char *prefix)
+{
+    size_t pl = strlen(prefix);
+    if (strncmp(path, prefix, pl)) return NULL;
+    const char *id = path + pl;
+    return *id && strlen(id) < ST_ID + 32 ? id : NULL;
+}
+
+void wfe_handle(void *app, const struct http_req *req, struct http_resp *r)
+{
+    struct ca *ca = app;
+    const char *path = req->path, *id;
+    nonces_issue(ca->nonces, r->nonce);
+    snprintf(r->link, sizeof r->link, "<%s/directory>;rel=\"index\"", ca->base);
+    int get = !strcmp(req->method, "GET") || !strcmp(req->method, "HEAD");
+    if (get) {
+        if (!strcmp(path, "/directory")) return directory(ca, r);
+        if ((id = route_id(path, "/acme/renewal-info/"))) return wfe_renewal_info(ca, req, r, id);
+        if (!strcmp(path, "/acme/new-nonce")) {
+            r->status = !strcmp(req->method, "GET") ? 204 : 200;
+            return;
+        }
+    }
+    if (strcmp(req->method, "POST")) {
+        if (!strcmp(path, "/directory") || !strncmp(path, "/acme/", 6))
+            return wfe_problem(r, 405, "malformed", "ACME resources take POST");
+        return wfe_problem(r, 404, "malformed", "no such resource");
+    }
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+        const char *p = routes[i].path;
+        if (p[strlen(p) - 1] != '/') {
+            if (!strcmp(path, p)) return routes[i].h(ca, req, r, NULL);
+        } else if ((id = route_id(path, p))) {
+            return routes[i].h(ca, req, r, id);
+        }
+    }
+    wfe_problem(r, 404, "malformed", "no such resource");
+}

@@ -1,0 +1,61 @@
+/* wfe_authz.c: authorizations (read, deactivate) and challenges (read,
+ * answer) (RFC 8555 7.5). */
+#include <stdio.h>
+#include <string.h>
+
+#include "wfe.h"
+
+void wfe_authz(struct ca *ca, const struct http_req *req, struct http_resp *r, const char *id)
+{
+    struct post p;
+    struct st_authz a;
+    if (wfe_check_post(ca, req, r, WFE_KID, &p)) goto out;
+    if (store_authz_get(ca->store, id, &a) || strcmp(a.account, p.acct.id)) {
+        wfe_problem(r, 404, "malformed", "no such authorization for this account");
+        goto out;
+    }
+    if (p.payload) {
+        json_t *st = json_object_get(p.payload, "status");
+        if (!json_is_string(st) || strcmp(json_string_value(st), "deactivated")) {
+            wfe_problem(r, 400, "malformed", "an authorization may only be deactivated");
+            goto out;
+        }
+        struct ra_problem rp = {0};
+        if (ra_authz_deactivate(ca, &a, &rp)) {
+            wfe_ra_problem(ca, r, &rp);
+            goto out;
+        }
+    }
+    ra_authz_live(ca, &a);
+    wfe_reply_json(r, 200, wfe_authz_view(ca, &a));
+out:
+    wfe_post_free(&p);
+}
+
+/* POST /acme/chall/<authz>/<type>: {} answers (A3), POST-as-GET reads. */
+void wfe_challenge(struct ca *ca, const struct http_req *req, struct http_resp *r, const char *rest)
+{
+    struct post p;
+    struct st_authz a;
+    char aid[ST_ID + 8];
+    snprintf(aid, sizeof aid, "%s", rest);
+    char *slash = strchr(aid, '/');
+    if (slash) *slash = '\0';
+    int t = slash ? ra_challenge_index(rest + (slash - aid) + 1) : -1;
+    if (wfe_check_post(ca, req, r, WFE_KID, &p)) goto out;
+    if (t < 0 || store_authz_get(ca->store, aid, &a) || strcmp(a.account, p.acct.id) ||
+        !ra_challenge_offered(ca, t, a.wildcard)) {
+        wfe_problem(r, 404, "malformed", "no such challenge for this account");
+        goto out;
+    }
+    snprintf(r->link, sizeof r->link, "<%s/acme/authz/%s>;rel=\"up\"", ca->base, a.id);
+    struct ra_problem rp = {0};
+    if (p.payload && ra_challenge_answer(ca, &a, t, &rp)) {
+        wfe_ra_problem(ca, r, &rp);
+        goto out;
+    }
+    if (!p.payload) ra_authz_live(ca, &a);
+    wfe_reply_json(r, 200, wfe_challenge_view(ca, &a, t));
+out:
+    wfe_post_free(&p);
+}

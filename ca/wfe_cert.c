@@ -1,0 +1,103 @@
+/* wfe_cert.c: certificate download, revocation (RFC 8555 7.4.2, 7.6) and
+ * renewal information (RFC 9773). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "wfe.h"
+
+void wfe_cert(struct ca *ca, const struct http_req *req, struct http_resp *r, const char *id)
+{
+    struct post p;
+    struct st_cert c = {0};
+    if (wfe_check_post(ca, req, r, WFE_KID, &p)) goto out;
+    if (store_cert_get(ca->store, id, &c) || strcmp(c.account, p.acct.id)) {
+        wfe_problem(r, 404, "malformed", "no such certificate for this account");
+        goto out;
+    }
+    r->status = 200;
+    r->content_type = "application/pem-certificate-chain";
+    /* The store keeps the leaf alone (data from before kept the chain). */
+    const char *begin = "-----BEGIN CERTIFICATE-----", *first = strstr(c.pem, begin);
+    if (first && !strstr(first + 1, begin)) {
+        size_t l = strlen(c.pem) + strlen(pki_chain_pem(ca->pki)) + 1;
+        r->body = malloc(l);
+        if (r->body) snprintf(r->body, l, "%s%s", c.pem, pki_chain_pem(ca->pki));
+    } else {
+        r->body = c.pem;
+        c.pem = NULL;
+    }
+    if (!r->body) {
+        wfe_problem(r, 500, "serverInternal", "out of memory");
+        goto out;
+    }
+    r->body_len = strlen(r->body);
+out:
+    free(c.pem);
+    wfe_post_free(&p);
+}
+
+void wfe_revoke(struct ca *ca, const struct http_req *req, struct http_resp *r, const char *id)
+{
+    (void)id;
+    struct post p;
+    if (wfe_check_post(ca, req, r, WFE_JWK | WFE_KID, &p)) goto out;
+    const char *b = p.payload ? json_string_value(json_object_get(p.payload, "certificate")) : NULL;
+    json_t *reason = p.payload ? json_object_get(p.payload, "reason") : NULL;
+    unsigned char der[16384];
+    size_t dl = b ? dp_b64url_decode(b, strlen(b), der, sizeof der) : (size_t)-1;
+    if (dl == (size_t)-1) {
+        wfe_problem(r, 404, "malformed", "not a certificate this CA issued");
+        goto out;
+    }
+    /* Not an integer at all is as bad as an unknown code. */
+    int64_t code = !reason ? 0 : json_is_integer(reason) ? json_integer_value(reason) : -1;
+    char thumb[DP_THUMBPRINT_BUF];
+    int have_thumb = !p.by_kid && dp_jws_jwk_thumbprint(p.jws, thumb, NULL) == DP_OK;
+    struct ra_problem rp = {0};
+    if (ra_revoke(ca, p.by_kid ? &p.acct : NULL, have_thumb ? thumb : NULL, der, dl, code, &rp)) {
+        wfe_ra_problem(ca, r, &rp);
+        goto out;
+    }
+    r->status = 200;
+out:
+    wfe_post_free(&p);
+}
+
+/* GET /acme/renewal-info/<AKI>.<serial>: the window in which to renew: the
+ * last third of the lifetime, or now for a revoked certificate. */
+void wfe_renewal_info(struct ca *ca, const struct http_req *req, struct http_resp *r,
+                      const char *id)
+{
+    (void)req;
+    const char *dot = strchr(id, '.');
+    unsigned char aki[64], ser[64];
+    size_t al = dot ? dp_b64url_decode(id, (size_t)(dot - id), aki, sizeof aki) : (size_t)-1;
+    size_t sl = dot ? dp_b64url_decode(dot + 1, strlen(dot + 1), ser, sizeof ser) : (size_t)-1;
+    if (al == (size_t)-1 || sl == (size_t)-1 || sl == 0)
+        return wfe_problem(r, 400, "malformed",
+                           "renewalInfo needs base64url(AKI).base64url(serial)");
+    char hex[2 * sizeof ser + 1], *h = hex;
+    size_t i = 0;
+    while (i + 1 < sl && ser[i] == 0)
+        i++; /* the serial's leading zero octet is not part of our hex form */
+    for (; i < sl; i++)
+        h += sprintf(h, "%02x", ser[i]);
+    struct st_cert c = {0};
+    int64_t nb = 0, na = 0;
+    if (store_cert_by_serial(ca->store, hex, &c) || pki_cert_times(c.pem, &nb, &na)) {
+        free(c.pem);
+        return wfe_problem(r, 404, "malformed", "no certificate with that serial");
+    }
+    int64_t now = (int64_t)time(NULL), start = nb + (na - nb) * 2 / 3, end = nb + (na - nb) * 5 / 6;
+    if (c.revoked) {
+        start = now - 3600;
+        end = now;
+    }
+    free(c.pem);
+    r->retry_after = 21600;
+    wfe_reply_json(r, 200,
+                   json_pack("{s:{s:o,s:o}}", "suggestedWindow", "start", wfe_time_json(start),
+                             "end", wfe_time_json(end)));
+}

@@ -1,0 +1,109 @@
+/* wfe_order.c: new-order, order objects and finalize (RFC 8555 7.4). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wfe.h"
+
+/* Reads the identifiers of a new-order payload into o (normalized,
+ * deduplicated); 0, or -1 with the problem in r. */
+static int identifiers(struct ca *ca, json_t *payload, struct st_order *o, struct http_resp *r)
+{
+    json_t *ids = payload ? json_object_get(payload, "identifiers") : NULL;
+    if (!json_is_array(ids) || json_array_size(ids) == 0 ||
+        json_array_size(ids) > ST_MAX_IDENTIFIERS) {
+        wfe_problem(r, 400, "malformed", "identifiers must be an array of 1 to %d identifiers",
+                    ST_MAX_IDENTIFIERS);
+        return -1;
+    }
+    if (json_object_get(payload, "notBefore") || json_object_get(payload, "notAfter")) {
+        wfe_problem(r, 400, "malformed", "notBefore and notAfter are not supported");
+        return -1;
+    }
+    size_t i;
+    json_t *v;
+    json_array_foreach(ids, i, v)
+    {
+        const char *type = json_string_value(json_object_get(v, "type"));
+        const char *val = json_string_value(json_object_get(v, "value"));
+        if (!type || !val) {
+            wfe_problem(r, 400, "malformed", "identifier %zu needs string type and value", i);
+            return -1;
+        }
+        if (strcmp(type, "dns")) {
+            wfe_problem(r, 400, "unsupportedIdentifier", "only dns identifiers are supported");
+            return -1;
+        }
+        char norm[DP_DOMAIN_MAX + 3];
+        struct dp_error e;
+        if (dp_domain_normalize(val, norm, DP_DOMAIN_ALLOW_WILDCARD, &e) != DP_OK ||
+            strcmp(norm, val) || strchr(norm + 1, '*')) {
+            wfe_problem(r, 400, "rejectedIdentifier",
+                        "'%.260s' is not a lowercase A-label domain name: %s", val,
+                        e.code ? e.detail : "not in normalized form");
+            return -1;
+        }
+        if (dp_scope_is_public_suffix(ca->dp, dp_domain_base(norm))) {
+            wfe_problem(r, 400, "rejectedIdentifier", "%s is a public suffix", norm);
+            return -1;
+        }
+        int dup = 0;
+        for (size_t k = 0; k < o->n; k++)
+            dup |= !strcmp(o->identifiers[k], norm);
+        if (!dup) snprintf(o->identifiers[o->n++], 256, "%s", norm);
+    }
+    return 0;
+}
+
+void wfe_new_order(struct ca *ca, const struct http_req *req, struct http_resp *r, const char *id)
+{
+    (void)id;
+    struct post p;
+    struct st_order *o = calloc(1, sizeof *o);
+    if (!o) return wfe_problem(r, 500, "serverInternal", "out of memory");
+    if (wfe_check_post(ca, req, r, WFE_KID, &p) || identifiers(ca, p.payload, o, r)) goto out;
+    snprintf(o->account, sizeof o->account, "%s", p.acct.id);
+    struct ra_problem rp = {0};
+    if (ra_order_new(ca, o, p.acct.did_persist, &rp)) {
+        wfe_ra_problem(ca, r, &rp);
+        goto out;
+    }
+    wfe_url(ca, r->location, sizeof r->location, "order", o->id);
+    wfe_reply_json(r, 201, wfe_order_view(ca, o));
+out:
+    wfe_post_free(&p);
+    free(o);
+}
+
+/* POST /acme/order/<id> (read) and /acme/order/<id>/finalize. */
+void wfe_order(struct ca *ca, const struct http_req *req, struct http_resp *r, const char *id)
+{
+    struct post p;
+    struct st_order *o = calloc(1, sizeof *o);
+    if (!o) return wfe_problem(r, 500, "serverInternal", "out of memory");
+    if (wfe_check_post(ca, req, r, WFE_KID, &p)) goto out;
+    char oid[ST_ID + 16];
+    snprintf(oid, sizeof oid, "%s", id);
+    char *slash = strchr(oid, '/');
+    int fin = slash && !strcmp(slash, "/finalize");
+    if (slash) *slash = '\0';
+    if ((slash && !fin) || store_order_get(ca->store, oid, o) || strcmp(o->account, p.acct.id)) {
+        wfe_problem(r, 404, "malformed", "no such order for this account");
+        goto out;
+    }
+    wfe_url(ca, r->location, sizeof r->location, "order", o->id);
+    struct ra_problem rp = {0};
+    if (fin) {
+        const char *csr = p.payload ? json_string_value(json_object_get(p.payload, "csr")) : NULL;
+        if (ra_finalize(ca, o, csr, &rp)) {
+            wfe_ra_problem(ca, r, &rp);
+            goto out;
+        }
+    } else {
+        ra_order_refresh(ca, o);
+    }
+    wfe_reply_json(r, 200, wfe_order_view(ca, o));
+out:
+    wfe_post_free(&p);
+    free(o);
+}

@@ -1,0 +1,140 @@
+/*
+ * wfe_request.c: the JWS gate every POST passes (RFC 8555 6.2-6.5), and the
+ * cache of parsed account keys it verifies with.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cache.h"
+#include "wfe.h"
+
+/* A cached parsed key. The cache holds one reference; a hit takes another
+ * for the caller. */
+struct key_entry {
+    char thumb[48];
+    struct dp_pubkey *key;
+};
+
+static void key_release(void *e)
+{
+    dp_pubkey_free(((struct key_entry *)e)->key);
+}
+
+static void key_hold(void *e)
+{
+    dp_pubkey_ref(((struct key_entry *)e)->key);
+}
+
+struct cache *wfe_key_cache_new(int on)
+{
+    return cache_new(sizeof(struct key_entry), on ? 256 : 0, key_release);
+}
+
+/* A held reference to the account key with this thumbprint. */
+static struct dp_pubkey *account_key(struct ca *ca, const char *thumb, const char *jwk,
+                                     struct dp_error *e)
+{
+    struct key_entry k;
+    if (cache_get(ca->keys, thumb, &k, key_hold)) return k.key;
+    struct dp_pubkey *key = dp_pubkey_new(jwk, e);
+    if (!key) return NULL;
+    snprintf(k.thumb, sizeof k.thumb, "%s", thumb);
+    k.key = dp_pubkey_ref(key);
+    cache_put(ca->keys, &k);
+    return key;
+}
+
+/* The problem for a library error of the JWS checks. */
+static void jws_problem(struct http_resp *r, dp_code rc, const struct dp_error *e)
+{
+    wfe_problem(r, 400,
+                rc == DP_ERR_KEY           ? "badPublicKey"
+                : rc == DP_ERR_UNSUPPORTED ? "badSignatureAlgorithm"
+                                           : "malformed",
+                "%s", e->detail);
+}
+
+/* Finds the kid's account: it must be one of ours, and valid. */
+static int kid_account(struct ca *ca, struct http_resp *r, struct post *p)
+{
+    char prefix[600];
+    wfe_url(ca, prefix, sizeof prefix, "acct", "");
+    int found = !strncmp(p->jws->kid, prefix, strlen(prefix)) &&
+                store_account_get(ca->store, p->jws->kid + strlen(prefix), &p->acct) == 0;
+    if (!found) {
+        wfe_problem(r, 400, "accountDoesNotExist", "no account at %s", p->jws->kid);
+        return -1;
+    }
+    if (strcmp(p->acct.status, "valid")) {
+        wfe_problem(r, 401, "unauthorized", "the account is %s", p->acct.status);
+        return -1;
+    }
+    p->by_kid = 1;
+    return 0;
+}
+
+int wfe_check_post(struct ca *ca, const struct http_req *req, struct http_resp *r, int keys,
+                   struct post *p)
+{
+    memset(p, 0, sizeof *p);
+    struct dp_error e;
+    if (req->too_big) {
+        wfe_problem(r, 413, "malformed", "request body over %u octets", HTTP_MAX_BODY);
+        return -1;
+    }
+    if (!req->content_type || strncmp(req->content_type, "application/jose+json", 21)) {
+        wfe_problem(r, 415, "malformed", "Content-Type must be application/jose+json");
+        return -1;
+    }
+    dp_code rc = dp_jws_parse(req->body, req->body_len, &p->jws, &e);
+    if (rc != DP_OK) {
+        jws_problem(r, rc == DP_ERR_UNSUPPORTED ? rc : DP_ERR_MALFORMED, &e);
+        return -1;
+    }
+    char want[1024];
+    snprintf(want, sizeof want, "%s%s", ca->base, req->path);
+    if (!p->jws->url || strcmp(p->jws->url, want)) {
+        wfe_problem(r, 401, "unauthorized", "the JWS url header must be %s", want);
+        return -1;
+    }
+    if (!nonces_consume(ca->nonces, p->jws->nonce)) {
+        wfe_problem(r, 400, "badNonce",
+                    "the nonce is unknown or already used: ask newNonce for another");
+        return -1;
+    }
+    if (p->jws->kid && !(keys & WFE_KID)) {
+        wfe_problem(r, 400, "malformed", "this request must carry jwk, not kid");
+        return -1;
+    }
+    if (!p->jws->kid && !(keys & WFE_JWK)) {
+        wfe_problem(r, 400, "malformed", "this request must carry kid (the account URL), not jwk");
+        return -1;
+    }
+    if (p->jws->kid) {
+        if (kid_account(ca, r, p)) return -1;
+        struct dp_pubkey *k = account_key(ca, p->acct.thumb, p->acct.jwk, &e);
+        rc = k ? dp_jws_verify_key(p->jws, k, &e) : e.code;
+        dp_pubkey_free(k);
+    } else {
+        rc = dp_jws_verify(p->jws, p->jws->jwk, &e);
+    }
+    if (rc != DP_OK) {
+        jws_problem(r, rc, &e);
+        return -1;
+    }
+    if (p->jws->payload_len) {
+        json_error_t je;
+        p->payload = json_loadb(p->jws->payload, p->jws->payload_len, JSON_REJECT_DUPLICATES, &je);
+        if (!json_is_object(p->payload)) {
+            wfe_problem(r, 400, "malformed", "the payload is not a JSON object");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+void wfe_post_free(struct post *p)
+{
+    dp_jws_free(p->jws);
+    json_decref(p->payload);
+}

@@ -1,0 +1,148 @@
+/* wfe_view.c: what the front end sends: JSON views of the ACME objects,
+ * their URLs, and replies (objects and problem documents). */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "problem.h"
+#include "wfe.h"
+
+void wfe_reply_json(struct http_resp *r, int status, json_t *o)
+{
+    r->status = status;
+    r->body = json_dumps(o, JSON_COMPACT);
+    r->body_len = r->body ? strlen(r->body) : 0;
+    r->content_type = "application/json";
+    json_decref(o);
+}
+
+static void reply_problem(struct http_resp *r, int status, const char *type, const char *detail)
+{
+    r->status = status;
+    r->body = problem_json(type, detail, status);
+    r->body_len = r->body ? strlen(r->body) : 0;
+    r->content_type = "application/problem+json";
+}
+
+void wfe_problem(struct http_resp *r, int status, const char *type, const char *fmt, ...)
+{
+    char d[600];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(d, sizeof d, fmt, ap);
+    va_end(ap);
+    reply_problem(r, status, type, d);
+}
+
+void wfe_ra_problem(struct ca *ca, struct http_resp *r, const struct ra_problem *p)
+{
+    if (p->location[0]) wfe_url(ca, r->location, sizeof r->location, "acct", p->location);
+    if (p->retry_after) r->retry_after = p->retry_after;
+    reply_problem(r, p->status, p->type, p->detail);
+}
+
+/* Through vsnprintf: a URL cut short is impossible with our id sizes, and
+ * -Wformat-truncation cannot see that. */
+static void fmt(char *out, size_t cap, const char *f, ...) __attribute__((format(printf, 3, 4)));
+static void fmt(char *out, size_t cap, const char *f, ...)
+{
+    va_list ap;
+    va_start(ap, f);
+    vsnprintf(out, cap, f, ap);
+    va_end(ap);
+}
+
+void wfe_url(const struct ca *ca, char *out, size_t cap, const char *kind, const char *id)
+{
+    fmt(out, cap, "%s/acme/%s/%s", ca->base, kind, id);
+}
+
+json_t *wfe_time_json(int64_t t)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    char b[32];
+    gmtime_r(&tt, &tm);
+    strftime(b, sizeof b, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return json_string(b);
+}
+
+json_t *wfe_account_view(const struct ca *ca, const struct st_account *a)
+{
+    char u[600];
+    wfe_url(ca, u, sizeof u, "acct", a->id);
+    json_t *contact = json_loads(a->contact, 0, NULL);
+    json_t *key = json_loads(a->jwk, 0, NULL);
+    json_t *o = json_pack("{s:s,s:o,s:o}", "status", a->status, "contact",
+                          contact ? contact : json_array(), "key", key ? key : json_null());
+    snprintf(u + strlen(u), sizeof u - strlen(u), "/orders");
+    json_object_set_new(o, "orders", json_string(u));
+    return o;
+}
+
+json_t *wfe_challenge_view(const struct ca *ca, const struct st_authz *a, int t)
+{
+    char u[700], acct[600];
+    const char *type = RA_CH_TYPES[t];
+    fmt(u, sizeof u, "%s/acme/chall/%s/%s", ca->base, a->id, type);
+    const char *st = !strcmp(a->ch_type, type) ? a->ch_status : "pending";
+    json_t *o = json_pack("{s:s,s:s,s:s}", "type", type, "url", u, "status", st);
+    if (t == 0) {
+        json_t *names = json_array();
+        for (size_t i = 0; i < ca->cfg.n_issuers; i++)
+            json_array_append_new(names, json_string(ca->cfg.issuers[i]));
+        json_object_set(o, "issuerDomainNames", names);
+        if (ca->cfg.draft01_compat) {
+            /* Boulder and Pebble's draft-01 fields, for today's clients. */
+            json_object_set(o, "issuer-domain-names", names);
+            wfe_url(ca, acct, sizeof acct, "acct", a->account);
+            json_object_set_new(o, "accounturi", json_string(acct));
+        }
+        json_decref(names);
+    } else {
+        json_object_set_new(o, "token", json_string(a->token));
+    }
+    if (!strcmp(a->ch_type, type)) {
+        if (a->ch_validated) json_object_set_new(o, "validated", wfe_time_json(a->ch_validated));
+        if (a->ch_error[0]) json_object_set_new(o, "error", json_loads(a->ch_error, 0, NULL));
+    }
+    return o;
+}
+
+json_t *wfe_authz_view(const struct ca *ca, const struct st_authz *a)
+{
+    json_t *chs = json_array();
+    for (int t = 0; t < CA_MAX_CHALLENGES; t++)
+        if (ra_challenge_offered(ca, t, a->wildcard))
+            json_array_append_new(chs, wfe_challenge_view(ca, a, t));
+    json_t *o = json_pack("{s:{s:s,s:s},s:s,s:o,s:o}", "identifier", "type", "dns", "value",
+                          a->identifier, "status", ra_authz_status(a), "expires",
+                          wfe_time_json(a->expires), "challenges", chs);
+    if (a->wildcard) json_object_set_new(o, "wildcard", json_true());
+    return o;
+}
+
+json_t *wfe_order_view(const struct ca *ca, const struct st_order *o)
+{
+    json_t *ids = json_array(), *azs = json_array();
+    char u[700];
+    for (size_t i = 0; i < o->n; i++) {
+        json_array_append_new(ids,
+                              json_pack("{s:s,s:s}", "type", "dns", "value", o->identifiers[i]));
+        wfe_url(ca, u, sizeof u, "authz", o->authz[i]);
+        json_array_append_new(azs, json_string(u));
+    }
+    wfe_url(ca, u, sizeof u, "order", o->id);
+    strcat(u, "/finalize");
+    json_t *v = json_pack("{s:s,s:o,s:o,s:o,s:s}", "status", o->status, "expires",
+                          wfe_time_json(o->expires), "identifiers", ids, "authorizations", azs,
+                          "finalize", u);
+    if (o->cert[0]) {
+        wfe_url(ca, u, sizeof u, "cert", o->cert);
+        json_object_set_new(v, "certificate", json_string(u));
+    }
+    if (o->error[0]) json_object_set_new(v, "error", json_loads(o->error, 0, NULL));
+    return v;
+}
