@@ -34,6 +34,9 @@ int sq_store_tx(struct store *s, int (*body)(struct store *, void *), void *arg)
 /* The first row of sql (one text parameter) through fill: 0, 1 none, -1. */
 int sq_query_one(struct store *s, const char *sql, const char *key,
                  int (*fill)(sqlite3_stmt *, void *), void *out);
+/* The row id through cache (rows start with their id), else sql: 0, 1, -1. */
+int sq_cached_query(struct store *s, struct cache *c, const char *sql, const char *id,
+                    int (*fill)(sqlite3_stmt *, void *), void *out);
 /* One write of up to three text parameters; drop's row leaves cache in the
  * same critical section. 0 changed a row, 1 none (not in the expected
  * status), -1 error. */

@@ -577,6 +577,36 @@ static void second_server_on_same_data_refused(void)
     CHECK(refused);
 }
 
+/* A database written by a newer version (higher schema version) is not
+ * touched: the server refuses to start and says why. */
+static void newer_schema_refused(void)
+{
+    server_stop(SIGTERM);
+    char cmd[400], was[32] = "";
+    snprintf(cmd, sizeof cmd, "sqlite3 %s/ca.sqlite 'PRAGMA user_version'", data_dir);
+    FILE *p = popen(cmd, "r");
+    if (p && !fgets(was, sizeof was, p)) was[0] = '\0';
+    if (p) pclose(p);
+    CHECK(atoi(was) > 0);
+    CHECK(db_exec("PRAGMA user_version=999") == 0);
+    char log[300];
+    snprintf(log, sizeof log, "%s/newer.log", tmp_dir);
+    pid_t pid = harness_spawn_log(ca_bin, ca_args, log);
+    int st = 0;
+    for (int i = 0; i < 100 && waitpid(pid, &st, WNOHANG) == 0; i++)
+        usleep(50000);
+    char msg[512] = "";
+    FILE *lf = fopen(log, "r");
+    if (lf && !fgets(msg, sizeof msg, lf)) msg[0] = '\0';
+    if (lf) fclose(lf);
+    int refused = WIFEXITED(st) && WEXITSTATUS(st) != 0 && strstr(msg, "schema version 999");
+    if (!refused) harness_stop(pid);
+    CHECK(refused);
+    snprintf(cmd, sizeof cmd, "PRAGMA user_version=%d", atoi(was));
+    CHECK(db_exec(cmd) == 0);
+    server_start();
+}
+
 /* A crash while a challenge is being validated leaves it pending, to be
  * answered again: the processing state is not stored. (A graceful stop
  * lets the validation finish and store its result.) Data from earlier
@@ -673,6 +703,7 @@ int main(int argc, char **argv)
         table();
         RUN(second_server_on_same_data_refused);
         RUN(processing_is_pending_after_restart);
+        RUN(newer_schema_refused);
         RUN(jit_lookups_bounded_by_budget);
     }
     dp_acme_free(ac);

@@ -1,0 +1,217 @@
+/* store_sqlite_order.c: orders and authorizations in the SQLite store (the
+ * invariants of store_sqlite.c hold here too). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/rand.h>
+#include <sqlite3.h>
+
+#include "cache.h"
+#include "dnspersist/dnspersist.h"
+#include "store_sqlite.h"
+
+static const char SQL_ORDER_INS[] =
+    "INSERT INTO orders(id,account,status,expires,identifiers,authzs) VALUES(?,?,?,?,?,?)";
+static const char SQL_AUTHZ_INS[] =
+    "INSERT INTO authzs(id,account,ord,identifier,wildcard,status,expires,token,ch_type,ch_status,"
+    "ch_validated) VALUES(?,?,?,?,?,?,?,?,?,?,?)";
+
+/* Joins n strings stored w octets apart with '\n' (identifiers never contain one). */
+static char *join(const char *v, size_t n, size_t w)
+{
+    size_t l = 1;
+    for (size_t i = 0; i < n; i++)
+        l += strlen(v + i * w) + 1;
+    char *out = malloc(l), *p = out;
+    for (size_t i = 0; out && i < n; i++)
+        p += sprintf(p, "%s%s", i ? "\n" : "", v + i * w);
+    if (out) *p = '\0';
+    return out;
+}
+
+static size_t split(const char *in, char *out, size_t w, size_t max)
+{
+    size_t n = 0;
+    while (in && *in && n < max) {
+        const char *e = strchr(in, '\n');
+        size_t l = e ? (size_t)(e - in) : strlen(in);
+        snprintf(out + n * w, w, "%.*s", (int)l, in);
+        n++;
+        in += l + (e ? 1 : 0);
+    }
+    return n;
+}
+
+struct order_args {
+    struct st_order *o;
+    const struct st_authz_init *init;
+    const char *status, *ids, *az;
+};
+
+static int order_write(struct store *s, void *arg)
+{
+    const struct order_args *a = arg;
+    struct st_order *o = a->o;
+    sqlite3_stmt *st = sq_stmt(s, SQL_ORDER_INS);
+    if (!st) return -1;
+    sq_bind_text(st, 1, o->id);
+    sq_bind_text(st, 2, o->account);
+    sq_bind_text(st, 3, a->status);
+    sqlite3_bind_int64(st, 4, o->expires);
+    sq_bind_text(st, 5, a->ids);
+    sq_bind_text(st, 6, a->az);
+    if (sq_step_done(s, st, NULL) != SQLITE_DONE) return -1;
+    for (size_t i = 0; i < o->n; i++) {
+        unsigned char r[32];
+        char tok[64];
+        if (RAND_bytes(r, sizeof r) != 1 || !dp_b64url_encode(r, sizeof r, tok, sizeof tok) ||
+            !(st = sq_stmt(s, SQL_AUTHZ_INS)))
+            return -1;
+        const char *ident = o->identifiers[i];
+        const struct st_authz_init *in = &a->init[i];
+        sq_bind_text(st, 1, o->authz[i]);
+        sq_bind_text(st, 2, o->account);
+        sq_bind_text(st, 3, o->id);
+        sq_bind_text(st, 4, in->wildcard ? ident + 2 : ident);
+        sqlite3_bind_int(st, 5, in->wildcard);
+        sq_bind_text(st, 6, in->validated ? "valid" : "pending");
+        sqlite3_bind_int64(st, 7, in->expires);
+        sq_bind_text(st, 8, tok);
+        sq_bind_text(st, 9, in->validated ? "dns-persist-01" : "");
+        sq_bind_text(st, 10, in->validated ? "valid" : "pending");
+        sqlite3_bind_int64(st, 11, in->validated);
+        if (sq_step_done(s, st, NULL) != SQLITE_DONE) return -1;
+    }
+    return 0;
+}
+
+int store_order_create(struct store *s, struct st_order *o, const struct st_authz_init *init)
+{
+    int all_valid = 1;
+    for (size_t i = 0; i < o->n; i++)
+        all_valid &= init[i].validated != 0;
+    if (store_new_id(o->id)) return -1;
+    for (size_t i = 0; i < o->n; i++)
+        if (store_new_id(o->authz[i])) return -1;
+    struct order_args a = {o, init, all_valid ? "ready" : "pending",
+                           join(&o->identifiers[0][0], o->n, 256),
+                           join(&o->authz[0][0], o->n, ST_ID)};
+    int rc = a.ids && a.az ? sq_store_tx(s, order_write, &a) : -1;
+    if (rc == 0) snprintf(o->status, sizeof o->status, "%s", a.status);
+    free((char *)a.ids);
+    free((char *)a.az);
+    return rc;
+}
+
+static const char SQL_ORDER_GET[] =
+    "SELECT id,account,status,expires,identifiers,authzs,error,cert FROM orders WHERE id=?";
+
+static int fill_order(sqlite3_stmt *st, void *out)
+{
+    struct st_order *o = out;
+    sq_col(st, 0, o->id, sizeof o->id);
+    sq_col(st, 1, o->account, sizeof o->account);
+    sq_col(st, 2, o->status, sizeof o->status);
+    o->expires = sqlite3_column_int64(st, 3);
+    o->n = split((const char *)sqlite3_column_text(st, 4), (char *)o->identifiers, 256,
+                 ST_MAX_IDENTIFIERS);
+    split((const char *)sqlite3_column_text(st, 5), (char *)o->authz, ST_ID, ST_MAX_IDENTIFIERS);
+    sq_col(st, 6, o->error, sizeof o->error);
+    sq_col(st, 7, o->cert, sizeof o->cert);
+    return 0;
+}
+
+int store_order_get(struct store *s, const char *id, struct st_order *o)
+{
+    return sq_query_one(s, SQL_ORDER_GET, id, fill_order, o);
+}
+
+static const char SQL_ORDER_INVALID[] =
+    "UPDATE orders SET status='invalid', error=? WHERE id=? AND status IN ('pending','ready')";
+
+int store_order_invalidate(struct store *s, const char *id, const char *error)
+{
+    return sq_write1(s, SQL_ORDER_INVALID, error, id, NULL, NULL, NULL);
+}
+
+/* ---- authorizations ---- */
+
+static const char SQL_AUTHZ_GET[] = "SELECT "
+                                    "id,account,ord,identifier,wildcard,status,expires,token,ch_"
+                                    "type,ch_status,ch_validated,ch_error FROM authzs WHERE id=?";
+
+static int fill_authz(sqlite3_stmt *st, void *out)
+{
+    struct st_authz *a = out;
+    sq_col(st, 0, a->id, sizeof a->id);
+    sq_col(st, 1, a->account, sizeof a->account);
+    sq_col(st, 2, a->order, sizeof a->order);
+    sq_col(st, 3, a->identifier, sizeof a->identifier);
+    a->wildcard = sqlite3_column_int(st, 4);
+    sq_col(st, 5, a->status, sizeof a->status);
+    a->expires = sqlite3_column_int64(st, 6);
+    sq_col(st, 7, a->token, sizeof a->token);
+    sq_col(st, 8, a->ch_type, sizeof a->ch_type);
+    sq_col(st, 9, a->ch_status, sizeof a->ch_status);
+    a->ch_validated = sqlite3_column_int64(st, 10);
+    sq_col(st, 11, a->ch_error, sizeof a->ch_error);
+    return 0;
+}
+
+int store_authz_get(struct store *s, const char *id, struct st_authz *a)
+{
+    return sq_cached_query(s, s->authzs, SQL_AUTHZ_GET, id, fill_authz, a);
+}
+
+static const char SQL_AUTHZ_FINISH[] =
+    "UPDATE authzs SET status=?1, ch_status=?1, ch_type=?2, expires=?3, ch_validated=?4, "
+    "ch_error=?5 WHERE id=?6 AND status='pending'";
+
+int store_authz_finish(struct store *s, const char *id, const char *type, int valid,
+                       int64_t expires, int64_t validated, const char *error)
+{
+    pthread_mutex_lock(&s->mu);
+    cache_drop(s->authzs, id);
+    sqlite3_stmt *st = sq_stmt(s, SQL_AUTHZ_FINISH);
+    int rc = -1, changes = 0;
+    if (st) {
+        sq_bind_text(st, 1, valid ? "valid" : "invalid");
+        sq_bind_text(st, 2, type);
+        sqlite3_bind_int64(st, 3, expires);
+        sqlite3_bind_int64(st, 4, validated);
+        sq_bind_text(st, 5, error);
+        sq_bind_text(st, 6, id);
+        rc = sq_step_done(s, st, &changes) == SQLITE_DONE ? (changes ? 0 : 1) : -1;
+    }
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+static const char SQL_AUTHZ_DEACT[] =
+    "UPDATE authzs SET status='deactivated' WHERE id=? AND status IN ('pending','valid')";
+
+int store_authz_deactivate(struct store *s, const char *id)
+{
+    return sq_write1(s, SQL_AUTHZ_DEACT, id, NULL, NULL, s->authzs, id);
+}
+
+static const char SQL_AUTHZ_COVERS[] =
+    "SELECT 1 FROM authzs WHERE account=? AND identifier=? AND status='valid' AND expires>? "
+    "LIMIT 1";
+
+int store_authz_covers(struct store *s, const char *account, const char *identifier, int64_t now)
+{
+    pthread_mutex_lock(&s->mu);
+    sqlite3_stmt *st = sq_stmt(s, SQL_AUTHZ_COVERS);
+    int rc = -1;
+    if (st) {
+        sq_bind_text(st, 1, account);
+        sq_bind_text(st, 2, identifier);
+        sqlite3_bind_int64(st, 3, now);
+        int step = sq_step_done(s, st, NULL);
+        rc = step == SQLITE_ROW ? 0 : step == SQLITE_DONE ? 1 : -1;
+    }
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}

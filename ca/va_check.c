@@ -1,0 +1,273 @@
+/* va_check.c: the challenge checks of the validation authority:
+ * dns-persist-01 (the library's verification procedure over the record at
+ * _validation-persist.<name> and its parents), dns-01 and http-01. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "va_int.h"
+
+struct lookup {
+    enum dp_dns_status status;
+    char detail[512];
+    enum dp_dnssec dnssec;
+    char **values;
+    size_t n;
+    struct dp_span *spans; /* one per value, for the verifier */
+    struct dp_txt_rr *rrs;
+    char ip[64];
+};
+
+static void on_txt(void *arg, size_t i, const struct dp_dns_answer *a)
+{
+    (void)i;
+    struct lookup *l = arg;
+    l->status = a->status;
+    l->dnssec = a->dnssec;
+    snprintf(l->detail, sizeof l->detail, "%s", a->detail);
+    if (a->status != DP_DNS_FOUND) return;
+    l->values = calloc(a->n_rrs, sizeof *l->values);
+    l->spans = calloc(a->n_rrs, sizeof *l->spans);
+    l->rrs = calloc(a->n_rrs, sizeof *l->rrs);
+    if (!l->values || !l->spans || !l->rrs) {
+        l->status = DP_DNS_FAILED;
+        snprintf(l->detail, sizeof l->detail, "out of memory");
+        return;
+    }
+    for (size_t k = 0; k < a->n_rrs; k++) {
+        if (a->qtype == DP_DNS_TYPE_TXT) {
+            size_t len = 0;
+            for (size_t s = 0; s < a->txt[k].n_strings; s++)
+                len += a->txt[k].strings[s].len;
+            l->values[k] = malloc(len + 1);
+            if (l->values[k]) dp_txt_join(&a->txt[k], l->values[k], len + 1, &len, NULL);
+            l->spans[k] = (struct dp_span){l->values[k], l->values[k] ? len : 0};
+        } else if (a->rdata[k].len == 4 && !l->ip[0]) { /* A record */
+            const unsigned char *b = (const unsigned char *)a->rdata[k].ptr;
+            snprintf(l->ip, sizeof l->ip, "%u.%u.%u.%u", b[0], b[1], b[2], b[3]);
+        }
+        l->rrs[k] = (struct dp_txt_rr){&l->spans[k], 1};
+    }
+    l->n = a->n_rrs;
+}
+
+static void lookup_free(struct lookup *l)
+{
+    for (size_t i = 0; l->values && i < l->n; i++)
+        free(l->values[i]);
+    free(l->values);
+    free(l->spans);
+    free(l->rrs);
+}
+
+static void lookup(struct worker *w, const char *name, int qtype, struct lookup *l)
+{
+    memset(l, 0, sizeof *l);
+    const char *names[] = {name};
+    struct dp_error e;
+    if (dp_resolver_batch(w->res, names, 1, qtype, on_txt, l, &e) != DP_OK) {
+        l->status = DP_DNS_FAILED;
+        snprintf(l->detail, sizeof l->detail, "%s", e.detail);
+    }
+}
+
+void va_fail(struct outcome *o, const char *type, int status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(o->r.detail, sizeof o->r.detail, fmt, ap);
+    va_end(ap);
+    o->r.valid = 0;
+    o->r.type = type;
+    o->r.status = status;
+}
+
+void va_validate_persist(struct worker *w, const struct st_authz *a, struct outcome *o)
+{
+    struct ca *ca = w->ca;
+    struct st_account acct;
+    int64_t now = (int64_t)time(NULL);
+    char key[sizeof a->identifier + ST_ID + 2];
+    snprintf(key, sizeof key, "%s|%s", a->identifier, a->account);
+    if (!va_fail_allowed(w->va, key, now))
+        return va_fail(
+            o, "rateLimited", 429,
+            "too many failed dns-persist-01 validations of %s by this account: retry later (V7)",
+            a->identifier);
+    if (store_account_get(ca->store, a->account, &acct))
+        return va_fail(o, "serverInternal", 500, "the account is gone");
+    char thumbs[ST_MAX_KEYS][48];
+    const char *tp[ST_MAX_KEYS];
+    size_t nk = store_account_keys(ca->store, a->account, thumbs, ST_MAX_KEYS);
+    for (size_t i = 0; i < nk; i++)
+        tp[i] = thumbs[i];
+    char acct_url[600];
+    snprintf(acct_url, sizeof acct_url, "%s/acme/acct/%s", ca->base, a->account);
+    struct dp_verify_params p = {ca->cfg.issuers,
+                                 ca->cfg.n_issuers,
+                                 acct_url,
+                                 tp,
+                                 nk,
+                                 ca->cfg.hash_prefix,
+                                 0,
+                                 ca->cfg.draft01_compat ? DP_MODE_COMPAT : DP_MODE_DRAFT02};
+    struct dp_error e;
+    struct dp_verifier *v = dp_verifier_new(ca->dp, &p, &e);
+    if (!v) return va_fail(o, "serverInternal", 500, "%s", e.detail);
+    char name[DP_VALIDATION_NAME_MAX + 8], ident[sizeof a->identifier + 2];
+    snprintf(ident, sizeof ident, "%s%s", a->wildcard ? "*." : "", a->identifier);
+    /* The name's own record first, then each parent below the public suffix,
+     * where only a policy=wildcard record counts (S2, S3; draft section 6).
+     * The verdict reported is the own name's unless it found no record for
+     * this CA and a parent's record is what fails. */
+    const char *cands[128];
+    size_t nc = dp_scope_candidates(ca->dp, ident, cands, 128);
+    struct dp_verdict first = {0};
+    int have_first = 0;
+    /* V5 from live state: the status just read from the store. */
+    enum dp_account_status st =
+        strcmp(acct.status, "valid") ? DP_ACCOUNT_DEACTIVATED : DP_ACCOUNT_VALID;
+    for (size_t c = 0; c < nc && !o->r.valid; c++) {
+        if (o->deadline && mono_ms() > o->deadline) {
+            va_fail(o, "dns", 400, "Just-in-Time validation ran out of time");
+            have_first = 0;
+            break;
+        }
+        snprintf(name, sizeof name, "%s.%s", DP_VALIDATION_LABEL, cands[c]);
+        struct lookup l;
+        lookup(w, name, DP_DNS_TYPE_TXT, &l);
+        if (l.status == DP_DNS_FAILED) {
+            va_fail(o, "dns", 400, "look-up of %s failed: %s (%s)", name, l.detail,
+                    l.dnssec == DP_DNSSEC_BOGUS ? "V8" : "V4");
+            lookup_free(&l);
+            have_first = 0;
+            break;
+        }
+        struct dp_verdict vd;
+        if (dp_verifier_eval(v, ident, cands[c], l.rrs, l.n, st, now, &vd, &e) != DP_OK) {
+            va_fail(o, "serverInternal", 500, "%s", e.detail);
+            lookup_free(&l);
+            have_first = 0;
+            break;
+        }
+        lookup_free(&l);
+        if (vd.code == DP_OK) {
+            o->r.valid = 1;
+            o->r.clamp = vd.has_persist_until ? vd.persist_until : 0;
+        } else if (!have_first || (first.n_matching == 0 && vd.n_matching > 0)) {
+            first = vd;
+            have_first = 1;
+        }
+        if (st == DP_ACCOUNT_DEACTIVATED) break; /* V5: no record can help */
+    }
+    if (!o->r.valid && have_first)
+        va_fail(o, first.code == DP_ERR_MALFORMED ? "malformed" : "unauthorized",
+                first.code == DP_ERR_MALFORMED ? 400 : 403, "%s", first.detail);
+    if (!o->r.valid && !o->jit && strcmp(o->r.type, "serverInternal"))
+        va_fail_note(w->va, key, now);
+    dp_verifier_free(v);
+}
+
+static void key_authorization(const struct st_authz *a, const struct st_account *acct, char *out,
+                              size_t cap)
+{
+    snprintf(out, cap, "%s.%s", a->token, acct->thumb);
+}
+
+void va_validate_dns01(struct worker *w, const struct st_authz *a, struct outcome *o)
+{
+    struct st_account acct;
+    if (store_account_get(w->ca->store, a->account, &acct))
+        return va_fail(o, "serverInternal", 500, "the account is gone");
+    char ka[256], name[sizeof a->identifier + 20];
+    key_authorization(a, &acct, ka, sizeof ka);
+    unsigned char dg[32];
+    unsigned int dl;
+    EVP_Digest(ka, strlen(ka), dg, &dl, EVP_sha256(), NULL);
+    char *want = dp_b64url_encode_alloc(dg, 32);
+    snprintf(name, sizeof name, "_acme-challenge.%s", a->identifier);
+    struct lookup l;
+    lookup(w, name, DP_DNS_TYPE_TXT, &l);
+    if (l.status == DP_DNS_FAILED) {
+        va_fail(o, "dns", 400, "look-up of %s failed: %s", name, l.detail);
+    } else {
+        int found = 0;
+        for (size_t i = 0; i < l.n && want; i++)
+            found |= l.values[i] && !strcmp(l.values[i], want);
+        if (found)
+            o->r.valid = 1;
+        else
+            va_fail(o, "unauthorized", 403, "no TXT record at %s carries the expected digest %s",
+                    name, want ? want : "");
+    }
+    free(want);
+    lookup_free(&l);
+}
+
+struct body {
+    char buf[1024];
+    size_t len;
+    int over;
+};
+
+static size_t on_body(char *p, size_t sz, size_t n, void *arg)
+{
+    struct body *b = arg;
+    size_t l = sz * n;
+    if (b->len + l >= sizeof b->buf) {
+        b->over = 1;
+        return 0;
+    }
+    memcpy(b->buf + b->len, p, l);
+    b->len += l;
+    b->buf[b->len] = '\0';
+    return l;
+}
+
+void va_validate_http01(struct worker *w, const struct st_authz *a, struct outcome *o)
+{
+    struct ca *ca = w->ca;
+    struct st_account acct;
+    if (store_account_get(ca->store, a->account, &acct))
+        return va_fail(o, "serverInternal", 500, "the account is gone");
+    struct lookup l;
+    lookup(w, a->identifier, 1, &l);
+    char ip[64];
+    snprintf(ip, sizeof ip, "%s", l.ip);
+    lookup_free(&l);
+    if (l.status == DP_DNS_FAILED)
+        return va_fail(o, "dns", 400, "look-up of %s failed: %s", a->identifier, l.detail);
+    if (!ip[0]) return va_fail(o, "dns", 400, "%s has no A record", a->identifier);
+    char u[sizeof a->identifier + sizeof a->token + 80], res[sizeof a->identifier + 90], ka[256];
+    snprintf(u, sizeof u, "http://%s:%d/.well-known/acme-challenge/%s", a->identifier,
+             ca->cfg.http01_port, a->token);
+    snprintf(res, sizeof res, "%s:%d:%s", a->identifier, ca->cfg.http01_port, ip);
+    key_authorization(a, &acct, ka, sizeof ka);
+    struct curl_slist *rl = curl_slist_append(NULL, res);
+    struct body b = {.len = 0};
+    CURL *c = w->curl;
+    curl_easy_reset(c);
+    long code = 0;
+    CURLcode rc = CURLE_FAILED_INIT;
+    if (rl && curl_easy_setopt(c, CURLOPT_URL, u) == CURLE_OK &&
+        curl_easy_setopt(c, CURLOPT_RESOLVE, rl) == CURLE_OK &&
+        curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L) == CURLE_OK &&
+        curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http") == CURLE_OK &&
+        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body) == CURLE_OK &&
+        curl_easy_setopt(c, CURLOPT_WRITEDATA, &b) == CURLE_OK)
+        rc = curl_easy_perform(c);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+    curl_slist_free_all(rl);
+    while (b.len &&
+           (b.buf[b.len - 1] == '\n' || b.buf[b.len - 1] == '\r' || b.buf[b.len - 1] == ' '))
+        b.buf[--b.len] = '\0';
+    if (rc != CURLE_OK && !b.over)
+        return va_fail(o, "connection", 400, "fetching %s: %s", u, curl_easy_strerror(rc));
+    if (code != 200) return va_fail(o, "unauthorized", 403, "%s answered HTTP %ld", u, code);
+    if (b.over || strcmp(b.buf, ka))
+        return va_fail(o, "unauthorized", 403, "%s did not return the key authorization", u);
+    o->r.valid = 1;
+}

@@ -1,0 +1,49 @@
+/* va_int.h: what the files of the validation authority share (va.c: the
+ * queue, workers and limits; va_check.c: the challenge checks; va_caa.c:
+ * CAA). Not an interface for other layers: they see va.h. */
+#ifndef CA_VA_INT_H
+#define CA_VA_INT_H
+
+#include <time.h>
+
+#include <curl/curl.h>
+
+#include "va.h"
+
+static inline double mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* A VA thread's own handles: look-ups on one never wait for another's. */
+struct worker {
+    struct va *va;
+    struct ca *ca;
+    struct dp_resolver *res;
+    CURL *curl;
+};
+
+/* A validation under way: its result and how it runs. */
+struct outcome {
+    struct va_result r;
+    int jit;         /* Just-in-Time: a miss is not a failure (no V7 count) */
+    double deadline; /* Just-in-Time: no look-up starts after it (ms, monotonic) */
+};
+
+void va_fail(struct outcome *o, const char *type, int status, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* V7: 1 when the (domain, account) pair key may be tried again now; a
+ * failure counts with va_fail_note. */
+int va_fail_allowed(struct va *va, const char *key, int64_t now);
+void va_fail_note(struct va *va, const char *key, int64_t now);
+
+/* The checks: each fills o (o->r.valid, or the problem). */
+void va_validate_persist(struct worker *w, const struct st_authz *a, struct outcome *o);
+void va_validate_dns01(struct worker *w, const struct st_authz *a, struct outcome *o);
+void va_validate_http01(struct worker *w, const struct st_authz *a, struct outcome *o);
+/* After a method passed: CAA when the CA advertises caaIdentities. */
+void va_caa_after(struct worker *w, const struct st_authz *a, struct outcome *o);
+
+#endif
