@@ -71,19 +71,19 @@ static void report(const char *name, long n, double secs, long valid)
 static void run(const char *name, struct dp_ctx *ctx, const struct dp_verify_params *p,
                 struct sample *s, long iters, int cold)
 {
-    struct dp_verifier *v = cold ? NULL : dp_verifier_new(ctx, p, NULL);
+    struct dp_verifier *v = cold ? NULL : dp_verify_new(ctx, p, NULL);
     long valid = 0;
     double t0 = cpu_now();
     for (long i = 0; i < iters; i++) {
         struct sample *x = &s[i % DOMAINS];
-        if (cold) v = dp_verifier_new(ctx, p, NULL);
+        if (cold) v = dp_verify_new(ctx, p, NULL);
         struct dp_verdict vd;
-        dp_verifier_eval(v, x->domain, NULL, &x->rr, 1, DP_ACCOUNT_VALID, 1790000000, &vd, NULL);
+        dp_verify_eval(v, x->domain, NULL, &x->rr, 1, DP_ACCOUNT_VALID, 1790000000, &vd, NULL);
         valid += vd.code == DP_OK;
-        if (cold) dp_verifier_free(v);
+        if (cold) dp_verify_free(v);
     }
     double t1 = cpu_now();
-    if (!cold) dp_verifier_free(v);
+    if (!cold) dp_verify_free(v);
     report(name, iters, t1 - t0, valid);
 }
 

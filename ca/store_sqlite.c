@@ -188,7 +188,7 @@ int store_new_id(char out[ST_ID])
 {
     unsigned char r[12];
     if (RAND_bytes(r, sizeof r) != 1) return -1;
-    return dp_b64url_encode(r, sizeof r, out, ST_ID) ? 0 : -1;
+    return dp_b64url_encode(r, sizeof r, out, ST_ID) == (size_t)-1 ? -1 : 0;
 }
 
 /* Transaction control through cached statements: sqlite3_exec would parse

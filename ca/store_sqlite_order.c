@@ -65,7 +65,8 @@ static int order_write(struct store *s, void *arg)
     for (size_t i = 0; i < o->n; i++) {
         unsigned char r[32];
         char tok[64];
-        if (RAND_bytes(r, sizeof r) != 1 || !dp_b64url_encode(r, sizeof r, tok, sizeof tok) ||
+        if (RAND_bytes(r, sizeof r) != 1 ||
+            dp_b64url_encode(r, sizeof r, tok, sizeof tok) == (size_t)-1 ||
             !(st = sq_stmt(s, SQL_AUTHZ_INS)))
             return -1;
         const char *ident = o->identifiers[i];

@@ -115,7 +115,7 @@ void va_validate_persist(struct worker *w, const struct st_authz *a, struct outc
                                  0,
                                  ca->cfg.draft01_compat ? DP_MODE_COMPAT : DP_MODE_DRAFT02};
     struct dp_error e;
-    struct dp_verifier *v = dp_verifier_new(ca->dp, &p, &e);
+    struct dp_verifier *v = dp_verify_new(ca->dp, &p, &e);
     if (!v) return va_fail(o, "serverInternal", 500, "%s", e.detail);
     char name[DP_VALIDATION_NAME_MAX + 8], ident[sizeof a->identifier + 2];
     snprintf(ident, sizeof ident, "%s%s", a->wildcard ? "*." : "", a->identifier);
@@ -147,7 +147,7 @@ void va_validate_persist(struct worker *w, const struct st_authz *a, struct outc
             break;
         }
         struct dp_verdict vd;
-        if (dp_verifier_eval(v, ident, cands[c], l.rrs, l.n, st, now, &vd, &e) != DP_OK) {
+        if (dp_verify_eval(v, ident, cands[c], l.rrs, l.n, st, now, &vd, &e) != DP_OK) {
             va_fail(o, "serverInternal", 500, "%s", e.detail);
             lookup_free(&l);
             have_first = 0;
@@ -168,7 +168,7 @@ void va_validate_persist(struct worker *w, const struct st_authz *a, struct outc
                 first.code == DP_ERR_MALFORMED ? 400 : 403, "%s", first.detail);
     if (!o->r.valid && !o->jit && strcmp(o->r.type, "serverInternal"))
         va_fail_note(w->va, key, now);
-    dp_verifier_free(v);
+    dp_verify_free(v);
 }
 
 static void key_authorization(const struct st_authz *a, const struct st_account *acct, char *out,

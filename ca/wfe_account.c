@@ -67,7 +67,7 @@ void wfe_new_account(struct ca *ca, const struct http_req *req, struct http_resp
         wfe_problem(r, 500, "serverInternal", "out of memory");
         goto out;
     }
-    if (ra_account_new(ca, p.jws->jwk, thumb, cs, es, &a, &rp)) {
+    if (ra_account_new(ca, dp_jws_jwk(p.jws), thumb, cs, es, &a, &rp)) {
         wfe_ra_problem(ca, r, &rp);
         goto out;
     }
@@ -114,15 +114,15 @@ out:
 static int inner_ok(const struct post *p, const struct dp_jws *inner, struct http_resp *r)
 {
     struct dp_error e;
-    if (!inner->jwk || inner->kid || inner->nonce) {
+    if (!dp_jws_jwk(inner) || dp_jws_kid(inner) || dp_jws_nonce(inner)) {
         wfe_problem(r, 400, "malformed", "the inner JWS needs jwk and no kid or nonce");
         return -1;
     }
-    if (!inner->url || strcmp(inner->url, p->jws->url)) {
+    if (!dp_jws_url(inner) || strcmp(dp_jws_url(inner), dp_jws_url(p->jws))) {
         wfe_problem(r, 400, "malformed", "the inner url must equal the outer url");
         return -1;
     }
-    dp_code rc = dp_jws_verify(inner, inner->jwk, &e);
+    dp_code rc = dp_jws_verify(inner, dp_jws_jwk(inner), &e);
     if (rc != DP_OK) {
         wfe_problem(r, 400,
                     rc == DP_ERR_KEY           ? "badPublicKey"
@@ -131,12 +131,14 @@ static int inner_ok(const struct post *p, const struct dp_jws *inner, struct htt
                     "inner JWS: %s", e.detail);
         return -1;
     }
-    json_t *in = json_loadb(inner->payload, inner->payload_len, 0, NULL);
+    size_t plen;
+    const char *pl = dp_jws_payload(inner, &plen);
+    json_t *in = json_loadb(pl, plen, 0, NULL);
     const char *acct = json_string_value(json_object_get(in, "account"));
     json_t *old = json_object_get(in, "oldKey");
     char *olds = old ? json_dumps(old, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     char t_old[DP_THUMBPRINT_BUF];
-    int ok = acct && !strcmp(acct, p->jws->kid) && olds &&
+    int ok = acct && !strcmp(acct, dp_jws_kid(p->jws)) && olds &&
              dp_jwk_thumbprint_json(olds, strlen(olds), t_old, NULL) == DP_OK &&
              !strcmp(t_old, p->acct.thumb);
     free(olds);
@@ -156,8 +158,9 @@ void wfe_key_change(struct ca *ca, const struct http_req *req, struct http_resp 
     struct dp_jws *inner = NULL;
     if (wfe_check_post(ca, req, r, WFE_KID, &p)) goto out;
     struct dp_error e;
-    if (!p.jws->payload_len ||
-        dp_jws_parse(p.jws->payload, p.jws->payload_len, &inner, &e) != DP_OK) {
+    size_t plen;
+    const char *pl = dp_jws_payload(p.jws, &plen);
+    if (!plen || dp_jws_parse(pl, plen, &inner, &e) != DP_OK) {
         wfe_problem(r, 400, "malformed", "the payload must be a JWS signed by the new key");
         goto out;
     }
@@ -168,7 +171,7 @@ void wfe_key_change(struct ca *ca, const struct http_req *req, struct http_resp 
         wfe_problem(r, 400, "badPublicKey", "%s", e.detail);
         goto out;
     }
-    if (ra_account_rollover(ca, &p.acct, inner->jwk, t_new, &rp)) {
+    if (ra_account_rollover(ca, &p.acct, dp_jws_jwk(inner), t_new, &rp)) {
         wfe_ra_problem(ca, r, &rp);
         goto out;
     }

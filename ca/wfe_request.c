@@ -12,17 +12,17 @@
  * for the caller. */
 struct key_entry {
     char thumb[48];
-    struct dp_pubkey *key;
+    struct dp_jws_pubkey *key;
 };
 
 static void key_release(void *e)
 {
-    dp_pubkey_free(((struct key_entry *)e)->key);
+    dp_jws_pubkey_free(((struct key_entry *)e)->key);
 }
 
 static void key_hold(void *e)
 {
-    dp_pubkey_ref(((struct key_entry *)e)->key);
+    dp_jws_pubkey_ref(((struct key_entry *)e)->key);
 }
 
 struct cache *wfe_key_cache_new(int on)
@@ -31,15 +31,15 @@ struct cache *wfe_key_cache_new(int on)
 }
 
 /* A held reference to the account key with this thumbprint. */
-static struct dp_pubkey *account_key(struct ca *ca, const char *thumb, const char *jwk,
-                                     struct dp_error *e)
+static struct dp_jws_pubkey *account_key(struct ca *ca, const char *thumb, const char *jwk,
+                                         struct dp_error *e)
 {
     struct key_entry k;
     if (cache_get(ca->keys, thumb, &k, key_hold)) return k.key;
-    struct dp_pubkey *key = dp_pubkey_new(jwk, e);
+    struct dp_jws_pubkey *key = dp_jws_pubkey_new(jwk, e);
     if (!key) return NULL;
     snprintf(k.thumb, sizeof k.thumb, "%s", thumb);
-    k.key = dp_pubkey_ref(key);
+    k.key = dp_jws_pubkey_ref(key);
     cache_put(ca->keys, &k);
     return key;
 }
@@ -59,10 +59,10 @@ static int kid_account(struct ca *ca, struct http_resp *r, struct post *p)
 {
     char prefix[600];
     wfe_url(ca, prefix, sizeof prefix, "acct", "");
-    int found = !strncmp(p->jws->kid, prefix, strlen(prefix)) &&
-                store_account_get(ca->store, p->jws->kid + strlen(prefix), &p->acct) == 0;
+    int found = !strncmp(dp_jws_kid(p->jws), prefix, strlen(prefix)) &&
+                store_account_get(ca->store, dp_jws_kid(p->jws) + strlen(prefix), &p->acct) == 0;
     if (!found) {
-        wfe_problem(r, 400, "accountDoesNotExist", "no account at %s", p->jws->kid);
+        wfe_problem(r, 400, "accountDoesNotExist", "no account at %s", dp_jws_kid(p->jws));
         return -1;
     }
     if (strcmp(p->acct.status, "valid")) {
@@ -93,38 +93,40 @@ int wfe_check_post(struct ca *ca, const struct http_req *req, struct http_resp *
     }
     char want[1024];
     snprintf(want, sizeof want, "%s%s", ca->base, req->path);
-    if (!p->jws->url || strcmp(p->jws->url, want)) {
+    if (!dp_jws_url(p->jws) || strcmp(dp_jws_url(p->jws), want)) {
         wfe_problem(r, 401, "unauthorized", "the JWS url header must be %s", want);
         return -1;
     }
-    if (!nonces_consume(ca->nonces, p->jws->nonce)) {
+    if (!nonces_consume(ca->nonces, dp_jws_nonce(p->jws))) {
         wfe_problem(r, 400, "badNonce",
                     "the nonce is unknown or already used: ask newNonce for another");
         return -1;
     }
-    if (p->jws->kid && !(keys & WFE_KID)) {
+    if (dp_jws_kid(p->jws) && !(keys & WFE_KID)) {
         wfe_problem(r, 400, "malformed", "this request must carry jwk, not kid");
         return -1;
     }
-    if (!p->jws->kid && !(keys & WFE_JWK)) {
+    if (!dp_jws_kid(p->jws) && !(keys & WFE_JWK)) {
         wfe_problem(r, 400, "malformed", "this request must carry kid (the account URL), not jwk");
         return -1;
     }
-    if (p->jws->kid) {
+    if (dp_jws_kid(p->jws)) {
         if (kid_account(ca, r, p)) return -1;
-        struct dp_pubkey *k = account_key(ca, p->acct.thumb, p->acct.jwk, &e);
+        struct dp_jws_pubkey *k = account_key(ca, p->acct.thumb, p->acct.jwk, &e);
         rc = k ? dp_jws_verify_key(p->jws, k, &e) : e.code;
-        dp_pubkey_free(k);
+        dp_jws_pubkey_free(k);
     } else {
-        rc = dp_jws_verify(p->jws, p->jws->jwk, &e);
+        rc = dp_jws_verify(p->jws, dp_jws_jwk(p->jws), &e);
     }
     if (rc != DP_OK) {
         jws_problem(r, rc, &e);
         return -1;
     }
-    if (p->jws->payload_len) {
+    if (*dp_jws_payload(p->jws, NULL)) {
         json_error_t je;
-        p->payload = json_loadb(p->jws->payload, p->jws->payload_len, JSON_REJECT_DUPLICATES, &je);
+        size_t plen;
+        const char *pl = dp_jws_payload(p->jws, &plen);
+        p->payload = json_loadb(pl, plen, JSON_REJECT_DUPLICATES, &je);
         if (!json_is_object(p->payload)) {
             wfe_problem(r, 400, "malformed", "the payload is not a JSON object");
             return -1;

@@ -75,14 +75,14 @@ static json_t *record_json(const char *val, int64_t now, long warn_days, int *pr
 static void print_text(const char *domain, const char *name, const struct dp_dns_answer *a,
                        json_t *recs)
 {
-    const char *sec = dp_dnssec_name(a->dnssec);
+    const char *sec = dp_resolver_dnssec_name(a->dnssec);
     printf("%s  (%s%s%s)\n", domain, name, sec ? ", dnssec " : "", sec ? sec : "");
     if (a->status == DP_DNS_FAILED) {
         printf("  look-up FAILED: %s\n", a->detail);
         return;
     }
     if (json_array_size(recs) == 0) {
-        printf("  no records (%s)\n", dp_dns_status_name(a->status));
+        printf("  no records (%s)\n", dp_resolver_status_name(a->status));
         return;
     }
     size_t i;
@@ -126,9 +126,9 @@ static void on_answer(void *arg, size_t i, const struct dp_dns_answer *a)
     cli_values_free(vals, n);
     if (au->progress) fprintf(stderr, "\r\033[K");
     if (au->json) {
-        const char *sec = dp_dnssec_name(a->dnssec);
+        const char *sec = dp_resolver_dnssec_name(a->dnssec);
         json_t *o = json_pack("{s:s,s:s,s:s,s:o,s:O}", "domain", au->doms[i], "name", au->names[i],
-                              "lookup", dp_dns_status_name(a->status), "dnssec",
+                              "lookup", dp_resolver_status_name(a->status), "dnssec",
                               sec ? json_string(sec) : json_null(), "records", recs);
         if (a->status == DP_DNS_FAILED)
             json_object_set_new(o, "error",

@@ -106,8 +106,8 @@ static void on_answer(void *arg, size_t i, const struct dp_dns_answer *a)
     }
     struct dp_verdict vd;
     struct dp_error e;
-    if (dp_verifier_eval(run->v, d->ident, d->cands[d->level], a->txt, a->n_rrs, DP_ACCOUNT_VALID,
-                         run->now, &vd, &e) != DP_OK) {
+    if (dp_verify_eval(run->v, d->ident, d->cands[d->level], a->txt, a->n_rrs, DP_ACCOUNT_VALID,
+                       run->now, &vd, &e) != DP_OK) {
         cli_error(CMD, "%s: %s", d->ident, e.detail);
         run->failed_internal = 1;
         cli_values_free(values, n);
@@ -159,7 +159,7 @@ static const char *fix_hint(const struct dom *d)
 static void print_text(const struct dom *d, int64_t now, long warn_days, int json)
 {
     int valid = !d->dns_failed && d->vd.code == DP_OK;
-    const char *sec = dp_dnssec_name(d->dnssec);
+    const char *sec = dp_resolver_dnssec_name(d->dnssec);
     int warn = valid && d->vd.has_persist_until && d->vd.persist_until - now < warn_days * 86400;
     char t[40];
     if (json) {
@@ -236,7 +236,7 @@ int cli_check_domains(const char *cmd, const struct dp_verify_params *p, const c
         rc = EXIT_FAILURE_INTERNAL;
         goto done;
     }
-    if (!(v = dp_verifier_new(ctx, p, &e))) {
+    if (!(v = dp_verify_new(ctx, p, &e))) {
         cli_usage(cmd, "%s (%s)", e.detail, e.rule ? e.rule : "-");
         goto done;
     }
@@ -279,7 +279,7 @@ done:
     free(qn);
     free(idx);
     dp_resolver_free(res);
-    dp_verifier_free(v);
+    dp_verify_free(v);
     dp_ctx_free(ctx);
     return rc;
 }

@@ -104,7 +104,7 @@ int cmd_evaluate(int argc, char **argv)
         rc = EXIT_FAILURE_INTERNAL;
         goto out;
     }
-    struct dp_verifier *v = dp_verifier_new(ctx, &p, &e);
+    struct dp_verifier *v = dp_verify_new(ctx, &p, &e);
     if (!v) {
         cli_usage(CMD, "%s (%s)", e.detail, e.rule ? e.rule : "-");
         dp_ctx_free(ctx);
@@ -128,9 +128,9 @@ int cmd_evaluate(int argc, char **argv)
     if (!ok) {
         cli_error(CMD, "out of memory");
         rc = EXIT_FAILURE_INTERNAL;
-    } else if (dp_verifier_eval(v, ident, rdom_arg ? rdom : NULL, rrs, n_rr,
-                                deactivated ? DP_ACCOUNT_DEACTIVATED : DP_ACCOUNT_VALID, now, &vd,
-                                &e) != DP_OK) {
+    } else if (dp_verify_eval(v, ident, rdom_arg ? rdom : NULL, rrs, n_rr,
+                              deactivated ? DP_ACCOUNT_DEACTIVATED : DP_ACCOUNT_VALID, now, &vd,
+                              &e) != DP_OK) {
         cli_error(CMD, "%s", e.detail);
         rc = e.code == DP_ERR_DOMAIN || e.code == DP_ERR_INVAL || e.code == DP_ERR_TOOBIG
                  ? EXIT_USAGE
@@ -159,8 +159,9 @@ int cmd_evaluate(int argc, char **argv)
             if (vd.plain)
                 printf("  matched the plain account URL (draft-01)\n");
             else if (acct.mode != DP_MODE_DRAFT01)
-                printf("  matched %s with key %zu (%s) using the %s form\n", dp_hash_name(vd.alg),
-                       vd.key_index, vd.key_index == 0 ? "current" : "older",
+                printf("  matched %s with key %zu (%s) using the %s form\n",
+                       dp_hashuri_alg_name(vd.alg), vd.key_index,
+                       vd.key_index == 0 ? "current" : "older",
                        vd.star ? "'*' (any domain)" : "domain-bound");
             if (vd.has_persist_until)
                 printf("  persistUntil %lld (%s): authorizations expire no later (V6)\n",
@@ -173,7 +174,7 @@ int cmd_evaluate(int argc, char **argv)
         free(spans[i]);
     free(spans);
     free(rrs);
-    dp_verifier_free(v);
+    dp_verify_free(v);
     dp_ctx_free(ctx);
 out:
     return rc;

@@ -119,7 +119,7 @@ static int record_main(int argc, char **argv, enum mode mode)
             prefix = optarg;
             break;
         case 'a':
-            if (dp_hash_from_name(optarg, strlen(optarg), &alg) != DP_OK)
+            if (dp_hashuri_alg_from_name(optarg, strlen(optarg), &alg) != DP_OK)
                 return cli_usage(CMD, "--hash-alg '%s': use sha-256, sha-384 or sha-512 (H1)",
                                  optarg);
             break;
@@ -178,7 +178,7 @@ static int record_main(int argc, char **argv, enum mode mode)
     if (mode != MODE_RECORD) {
         if (!nsupdate) return cli_usage(CMD, "--nsupdate SERVER[@PORT] is required");
         if (!tsig) return cli_usage(CMD, "--tsig-key FILE is required");
-        if (dp_tsig_load(tsig, &key, &e) != DP_OK) {
+        if (dp_update_tsig_load(tsig, &key, &e) != DP_OK) {
             cli_error(CMD, "--tsig-key: %s", e.detail);
             return EXIT_USAGE;
         }
@@ -261,7 +261,7 @@ static int record_main(int argc, char **argv, enum mode mode)
                 return EXIT_USAGE;
             }
         } else {
-            if (!dp_thumbprint_valid(thumb, strlen(thumb)))
+            if (!dp_hashuri_thumbprint_valid(thumb, strlen(thumb)))
                 return cli_usage(
                     CMD, "--thumbprint '%s': not 43 characters of unpadded base64url (H2)", thumb);
             memcpy(tp, thumb, DP_THUMBPRINT_BUF);

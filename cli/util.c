@@ -205,7 +205,7 @@ static int parse_algs(const char *list, unsigned *out)
         const char *e = strchr(p, ',');
         size_t n = e ? (size_t)(e - p) : strlen(p);
         dp_hash_alg a;
-        if (dp_hash_from_name(p, n, &a) != DP_OK) return -1;
+        if (dp_hashuri_alg_from_name(p, n, &a) != DP_OK) return -1;
         set |= a;
         p += n + (e ? 1 : 0);
     }
@@ -225,7 +225,7 @@ int cli_account_opt(const char *cmd, struct cli_account *a, int opt, const char 
         a->url = arg;
         return 0;
     case 't':
-        if (!dp_thumbprint_valid(arg, strlen(arg)))
+        if (!dp_hashuri_thumbprint_valid(arg, strlen(arg)))
             return cli_usage(cmd, "--thumbprint '%s': not 43 characters of unpadded base64url (H2)",
                              arg);
         if (a->n_thumbs == CLI_MAX_THUMBPRINTS)

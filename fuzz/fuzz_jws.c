@@ -23,10 +23,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check(j == NULL, "no object on failure");
         return 0;
     }
-    check(!j->kid != !j->jwk, "exactly one of jwk and kid");
-    check(j->alg && j->signing_input && j->payload, "fields present");
-    if (j->jwk) {
-        dp_code v = dp_jws_verify(j, j->jwk, &e);
+    check(!dp_jws_kid(j) != !dp_jws_jwk(j), "exactly one of jwk and kid");
+    check(dp_jws_alg(j) && dp_jws_payload(j, NULL), "fields present");
+    if (dp_jws_jwk(j)) {
+        dp_code v = dp_jws_verify(j, dp_jws_jwk(j), &e);
         check(v == DP_OK || v == DP_ERR_KEY || v == DP_ERR_UNSUPPORTED || v == DP_ERR_UNAUTHORIZED,
               "verify result");
         char tp[DP_THUMBPRINT_BUF];

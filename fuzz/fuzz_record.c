@@ -33,7 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         struct dp_verify_params p = {
             issuers, 1, "https://ca.example/acct/123", keys, 1, PREFIX, 0, DP_MODE_COMPAT};
         ctx = dp_ctx_new(NULL);
-        v = ctx ? dp_verifier_new(ctx, &p, NULL) : NULL;
+        v = ctx ? dp_verify_new(ctx, &p, NULL) : NULL;
         check(v != NULL, "setup");
     }
     if (size > DP_TXT_VALUE_MAX) return 0;
@@ -74,7 +74,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t ns = dp_txt_split(buf, size, sp, sizeof sp / sizeof sp[0]);
     struct dp_txt_rr rr = {sp, ns};
     struct dp_verdict vd;
-    check(dp_verifier_eval(v, "example.com", NULL, &rr, 1, DP_ACCOUNT_VALID, 1790000000, &vd, &e) ==
+    check(dp_verify_eval(v, "example.com", NULL, &rr, 1, DP_ACCOUNT_VALID, 1790000000, &vd, &e) ==
               DP_OK,
           "verdict reached");
     check(vd.code == DP_OK || vd.code == DP_ERR_MALFORMED || vd.code == DP_ERR_UNAUTHORIZED,

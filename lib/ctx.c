@@ -1,4 +1,6 @@
 /* ctx.c: the library context (no global state: rule 3 of STYLE.md). */
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include <libpsl.h>
@@ -43,4 +45,24 @@ dp_code dp_ctx_load_psl(struct dp_ctx *ctx, const char *file, struct dp_error *e
     psl_free(ctx->psl_owned);
     ctx->psl = ctx->psl_owned = p;
     return DP_OK;
+}
+
+void dp_ctx_set_log(struct dp_ctx *ctx, dp_log_fn fn, void *arg, enum dp_log_level max)
+{
+    if (!ctx) return;
+    ctx->log = fn;
+    ctx->log_arg = arg;
+    ctx->log_max = max;
+}
+
+void dp__log(const struct dp_ctx *ctx, enum dp_log_level level, const char *module, const char *fmt,
+             ...)
+{
+    if (!ctx || !ctx->log || level > ctx->log_max) return;
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    ctx->log(ctx->log_arg, level, module, msg);
 }

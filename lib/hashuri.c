@@ -22,21 +22,21 @@ static const struct {
     {DP_HASH_SHA512, "sha-512", 64},
 };
 
-const char *dp_hash_name(dp_hash_alg alg)
+const char *dp_hashuri_alg_name(dp_hash_alg alg)
 {
     for (size_t i = 0; i < sizeof algs / sizeof algs[0]; i++)
         if (algs[i].alg == alg) return algs[i].name;
     return NULL;
 }
 
-size_t dp_hash_size(dp_hash_alg alg)
+size_t dp_hashuri_alg_size(dp_hash_alg alg)
 {
     for (size_t i = 0; i < sizeof algs / sizeof algs[0]; i++)
         if (algs[i].alg == alg) return algs[i].size;
     return 0;
 }
 
-dp_code dp_hash_from_name(const char *name, size_t len, dp_hash_alg *alg)
+dp_code dp_hashuri_alg_from_name(const char *name, size_t len, dp_hash_alg *alg)
 {
     if (!name) return DP_ERR_INVAL;
     for (size_t i = 0; i < sizeof algs / sizeof algs[0]; i++)
@@ -60,7 +60,7 @@ const EVP_MD *dp__hash_md(dp_hash_alg alg)
     return NULL;
 }
 
-int dp_thumbprint_valid(const char *s, size_t len)
+int dp_hashuri_thumbprint_valid(const char *s, size_t len)
 {
     return s && dp__b64url_is_canonical(s, len, 32);
 }
@@ -90,7 +90,7 @@ dp_code dp__hashuri_digest_bin(const EVP_MD *md, EVP_MD_CTX *mctx, const char *d
 static dp_code check_inputs(dp_hash_alg alg, const char *domain, const char *thumbprint,
                             const char *account_url, struct dp_error *err)
 {
-    if (!dp_hash_name(alg))
+    if (!dp_hashuri_alg_name(alg))
         return dp__fail(err, DP_ERR_UNSUPPORTED, "H1", DP_NO_OFFSET, "unknown hash algorithm");
     if (!domain || !thumbprint || !account_url)
         return dp__fail(err, DP_ERR_INVAL, NULL, DP_NO_OFFSET, "NULL argument");
@@ -102,7 +102,7 @@ static dp_code check_inputs(dp_hash_alg alg, const char *domain, const char *thu
                             "trailing dot) or '*'",
                             domain);
     }
-    if (!dp_thumbprint_valid(thumbprint, strlen(thumbprint)))
+    if (!dp_hashuri_thumbprint_valid(thumbprint, strlen(thumbprint)))
         return dp__fail(err, DP_ERR_INVAL, "H2", DP_NO_OFFSET,
                         "thumbprint is not 43 characters of unpadded base64url");
     if (!dp__account_url_valid(account_url))
@@ -141,7 +141,7 @@ char *dp_hashuri_compute_alloc(dp_hash_alg alg, const char *prefix, const char *
         return NULL;
     }
     if (dp_hashuri_digest(alg, domain, thumbprint, account_url, b64, err) != DP_OK) return NULL;
-    const char *name = dp_hash_name(alg);
+    const char *name = dp_hashuri_alg_name(alg);
     size_t n = strlen(prefix) + strlen(name) + 1 + strlen(b64) + 1;
     char *out = malloc(n);
     if (!out) {
@@ -170,19 +170,19 @@ dp_code dp_hashuri_parse(const char *uri, size_t len, const char *prefix, unsign
                         "accounturi has no '<hash-alg>/' after the prefix (octet %zu)", plen);
     size_t alen = (size_t)(slash - alg);
     dp_hash_alg a;
-    if (dp_hash_from_name(alg, alen, &a) != DP_OK)
+    if (dp_hashuri_alg_from_name(alg, alen, &a) != DP_OK)
         return dp__fail(err, DP_ERR_MALFORMED, "H4", plen,
                         "hash algorithm '%.*s' is not a known RFC 6920 name (octet %zu)",
                         (int)(alen > 32 ? 32 : alen), alg, plen);
     if (!(accepted & a))
         return dp__fail(err, DP_ERR_MALFORMED, "H4", plen,
-                        "hash algorithm '%s' is not accepted by this CA", dp_hash_name(a));
+                        "hash algorithm '%s' is not accepted by this CA", dp_hashuri_alg_name(a));
     const char *dg = slash + 1;
     size_t dlen = len - (size_t)(dg - uri);
-    if (!dp__b64url_is_canonical(dg, dlen, dp_hash_size(a)))
+    if (!dp__b64url_is_canonical(dg, dlen, dp_hashuri_alg_size(a)))
         return dp__fail(err, DP_ERR_MALFORMED, "H1", (size_t)(dg - uri),
                         "digest is not %zu characters of canonical unpadded base64url for %s",
-                        dp__b64url_len(dp_hash_size(a)), dp_hash_name(a));
+                        dp__b64url_len(dp_hashuri_alg_size(a)), dp_hashuri_alg_name(a));
     out->alg = a;
     out->digest.ptr = dg;
     out->digest.len = dlen;

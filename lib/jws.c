@@ -17,6 +17,51 @@
 #include "internal.h"
 #include "jwk_int.h"
 
+struct dp_jws {
+    char *alg;
+    char *nonce;   /* NULL when absent */
+    char *url;     /* NULL when absent */
+    char *kid;     /* exactly one of kid and jwk is set */
+    char *jwk;     /* compact JSON of the header's jwk */
+    char *payload; /* decoded payload, NUL-terminated; "" for POST-as-GET */
+    size_t payload_len;
+    /* What the signature covers, and the signature itself. */
+    char *signing_input;
+    unsigned char *sig;
+    size_t sig_len;
+};
+
+const char *dp_jws_alg(const struct dp_jws *jws)
+{
+    return jws ? jws->alg : NULL;
+}
+
+const char *dp_jws_nonce(const struct dp_jws *jws)
+{
+    return jws ? jws->nonce : NULL;
+}
+
+const char *dp_jws_url(const struct dp_jws *jws)
+{
+    return jws ? jws->url : NULL;
+}
+
+const char *dp_jws_kid(const struct dp_jws *jws)
+{
+    return jws ? jws->kid : NULL;
+}
+
+const char *dp_jws_jwk(const struct dp_jws *jws)
+{
+    return jws ? jws->jwk : NULL;
+}
+
+const char *dp_jws_payload(const struct dp_jws *jws, size_t *len)
+{
+    if (len) *len = jws ? jws->payload_len : 0;
+    return jws ? jws->payload : NULL;
+}
+
 char *dp_b64url_encode_alloc(const void *data, size_t len)
 {
     char *s = malloc(dp__b64url_len(len) + 1);
@@ -211,7 +256,7 @@ dp_code dp_jws_jwk_thumbprint(const struct dp_jws *jws, char out[DP_THUMBPRINT_B
     return dp_jwk_thumbprint_json(jws->jwk, strlen(jws->jwk), out, err);
 }
 
-struct dp_pubkey {
+struct dp_jws_pubkey {
     EVP_PKEY *pk;
     EVP_MD *md;  /* fetched once; NULL for Ed25519 */
     size_t half; /* ECDSA: octets per signature half */
@@ -219,7 +264,7 @@ struct dp_pubkey {
     int refs;
 };
 
-struct dp_pubkey *dp_pubkey_new(const char *jwk, struct dp_error *err)
+struct dp_jws_pubkey *dp_jws_pubkey_new(const char *jwk, struct dp_error *err)
 {
     dp_error_clear(err);
     json_t *k = jwk ? json_loads(jwk, 0, NULL) : NULL;
@@ -229,7 +274,7 @@ struct dp_pubkey *dp_pubkey_new(const char *jwk, struct dp_error *err)
         dp__fail(err, DP_ERR_KEY, NULL, DP_NO_OFFSET, "the key is not a usable public key");
         return NULL;
     }
-    struct dp_pubkey *p = calloc(1, sizeof *p);
+    struct dp_jws_pubkey *p = calloc(1, sizeof *p);
     if (!p) {
         EVP_PKEY_free(pk);
         dp__fail(err, DP_ERR_NOMEM, NULL, DP_NO_OFFSET, "out of memory");
@@ -242,7 +287,7 @@ struct dp_pubkey *dp_pubkey_new(const char *jwk, struct dp_error *err)
         p->alg = "RS256";
         md = "SHA256";
         if (EVP_PKEY_get_bits(pk) < 2048) {
-            dp_pubkey_free(p);
+            dp_jws_pubkey_free(p);
             dp__fail(err, DP_ERR_KEY, NULL, DP_NO_OFFSET, "RSA keys need at least 2048 bits");
             return NULL;
         }
@@ -255,20 +300,20 @@ struct dp_pubkey *dp_pubkey_new(const char *jwk, struct dp_error *err)
         md = p->half == 32 ? "SHA256" : p->half == 48 ? "SHA384" : "SHA512";
     }
     if (md && !(p->md = EVP_MD_fetch(NULL, md, NULL))) {
-        dp_pubkey_free(p);
+        dp_jws_pubkey_free(p);
         dp__fail(err, DP_ERR_CRYPTO, NULL, DP_NO_OFFSET, "no %s in OpenSSL", md);
         return NULL;
     }
     return p;
 }
 
-struct dp_pubkey *dp_pubkey_ref(struct dp_pubkey *k)
+struct dp_jws_pubkey *dp_jws_pubkey_ref(struct dp_jws_pubkey *k)
 {
     if (k) __atomic_add_fetch(&k->refs, 1, __ATOMIC_RELAXED);
     return k;
 }
 
-void dp_pubkey_free(struct dp_pubkey *k)
+void dp_jws_pubkey_free(struct dp_jws_pubkey *k)
 {
     if (!k || __atomic_sub_fetch(&k->refs, 1, __ATOMIC_ACQ_REL) > 0) return;
     EVP_PKEY_free(k->pk);
@@ -276,7 +321,8 @@ void dp_pubkey_free(struct dp_pubkey *k)
     free(k);
 }
 
-dp_code dp_jws_verify_key(const struct dp_jws *j, const struct dp_pubkey *k, struct dp_error *err)
+dp_code dp_jws_verify_key(const struct dp_jws *j, const struct dp_jws_pubkey *k,
+                          struct dp_error *err)
 {
     dp_error_clear(err);
     if (!j || !k) return dp__fail(err, DP_ERR_INVAL, NULL, DP_NO_OFFSET, "NULL argument");
@@ -322,10 +368,10 @@ dp_code dp_jws_verify(const struct dp_jws *j, const char *jwk, struct dp_error *
 {
     dp_error_clear(err);
     if (!j || !jwk) return dp__fail(err, DP_ERR_INVAL, NULL, DP_NO_OFFSET, "NULL argument");
-    struct dp_pubkey *k = dp_pubkey_new(jwk, err);
+    struct dp_jws_pubkey *k = dp_jws_pubkey_new(jwk, err);
     if (!k) return err ? err->code : DP_ERR_KEY;
     dp_code rc = dp_jws_verify_key(j, k, err);
-    dp_pubkey_free(k);
+    dp_jws_pubkey_free(k);
     return rc;
 }
 

@@ -31,7 +31,7 @@ static const char *const rcode_names[] = {"NOERROR", "FORMERR", "SERVFAIL", "NXD
                                           "NOTIMP",  "REFUSED", "YXDOMAIN", "YXRRSET",
                                           "NXRRSET", "NOTAUTH", "NOTZONE"};
 
-const char *dp_dns_status_name(enum dp_dns_status s)
+const char *dp_resolver_status_name(enum dp_dns_status s)
 {
     switch (s) {
     case DP_DNS_FOUND:
@@ -46,7 +46,7 @@ const char *dp_dns_status_name(enum dp_dns_status s)
     return "failed";
 }
 
-const char *dp_dnssec_name(enum dp_dnssec s)
+const char *dp_resolver_dnssec_name(enum dp_dnssec s)
 {
     switch (s) {
     case DP_DNSSEC_SECURE:

@@ -15,7 +15,7 @@
 
 #include "internal.h"
 
-dp_code dp_tsig_load(const char *path, struct dp_tsig *out, struct dp_error *err)
+dp_code dp_update_tsig_load(const char *path, struct dp_tsig *out, struct dp_error *err)
 {
     dp_error_clear(err);
     FILE *f = path ? fopen(path, "r") : NULL;

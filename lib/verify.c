@@ -25,6 +25,7 @@
 #include <time.h>
 
 #include "internal.h"
+#include "ctx_int.h"
 #include "hashuri_int.h"
 
 #define N_ALGS 3
@@ -62,7 +63,7 @@ static int alg_index(dp_hash_alg a)
     return a == DP_HASH_SHA256 ? 0 : a == DP_HASH_SHA384 ? 1 : 2;
 }
 
-void dp_verifier_free(struct dp_verifier *v)
+void dp_verify_free(struct dp_verifier *v)
 {
     if (!v) return;
     free(v->account_url);
@@ -78,8 +79,8 @@ void dp_verifier_free(struct dp_verifier *v)
     free(v);
 }
 
-struct dp_verifier *dp_verifier_new(const struct dp_ctx *ctx, const struct dp_verify_params *p,
-                                    struct dp_error *err)
+struct dp_verifier *dp_verify_new(const struct dp_ctx *ctx, const struct dp_verify_params *p,
+                                  struct dp_error *err)
 {
     dp_error_clear(err);
     if (!ctx || !p || !p->account_url || (p->n_issuers && !p->issuers) ||
@@ -129,7 +130,7 @@ struct dp_verifier *dp_verifier_new(const struct dp_ctx *ctx, const struct dp_ve
         if (!p->issuers[i] || dp_domain_normalize(p->issuers[i], v->issuers[i], 0, &e) != DP_OK) {
             dp__fail(err, DP_ERR_INVAL, "A1", DP_NO_OFFSET, "issuer domain name %zu: %s", i,
                      p->issuers[i] ? e.detail : "NULL");
-            dp_verifier_free(v);
+            dp_verify_free(v);
             return NULL;
         }
     }
@@ -150,22 +151,22 @@ struct dp_verifier *dp_verifier_new(const struct dp_ctx *ctx, const struct dp_ve
         if (!(v->md[i] = EVP_MD_fetch(NULL, md_names[i], NULL)) ||
             !(v->mctx[i] = EVP_MD_CTX_new()) || !EVP_DigestInit_ex2(v->mctx[i], v->md[i], NULL)) {
             dp__fail(err, DP_ERR_CRYPTO, NULL, DP_NO_OFFSET, "OpenSSL has no %s", md_names[i]);
-            dp_verifier_free(v);
+            dp_verify_free(v);
             return NULL;
         }
     for (size_t i = 0; i < v->n_thumbs; i++) {
         const char *t = p->thumbprints[i];
-        if (!t || !dp_thumbprint_valid(t, strlen(t))) {
+        if (!t || !dp_hashuri_thumbprint_valid(t, strlen(t))) {
             dp__fail(err, DP_ERR_INVAL, "H2", DP_NO_OFFSET,
                      "thumbprint %zu is not 43 characters of unpadded base64url", i);
-            dp_verifier_free(v);
+            dp_verify_free(v);
             return NULL;
         }
         memcpy(v->thumbs[i], t, DP_THUMBPRINT_BUF);
     }
     return v;
 nomem:
-    dp_verifier_free(v);
+    dp_verify_free(v);
     dp__fail(err, DP_ERR_NOMEM, NULL, DP_NO_OFFSET, "out of memory");
     return NULL;
 }
@@ -293,9 +294,9 @@ static void set_verdict(struct dp_verdict *out, dp_code code, long record, const
     fmt_into(out->detail, sizeof out->detail, "%s", detail);
 }
 
-dp_code dp_verifier_eval(struct dp_verifier *v, const char *identifier, const char *record_domain,
-                         const struct dp_txt_rr *rrs, size_t n, enum dp_account_status status,
-                         int64_t now, struct dp_verdict *out, struct dp_error *err)
+dp_code dp_verify_eval(struct dp_verifier *v, const char *identifier, const char *record_domain,
+                       const struct dp_txt_rr *rrs, size_t n, enum dp_account_status status,
+                       int64_t now, struct dp_verdict *out, struct dp_error *err)
 {
     dp_error_clear(err);
     if (!v || !identifier || !out || (n && !rrs))
@@ -390,10 +391,11 @@ dp_code dp_verifier_eval(struct dp_verifier *v, const char *identifier, const ch
             o += fmt_into(d + o, sizeof d - (size_t)o, "%s%s", i ? " or " : "", v->issuers[i]);
         set_verdict(out, DP_ERR_UNAUTHORIZED, -1, "V2", d);
     }
+    dp__log(v->ctx, DP_LOG_DEBUG, "verify", "%s: %s", ident, out->detail);
     return DP_OK;
 }
 
-int64_t dp_verdict_clamp_expires(const struct dp_verdict *verdict, int64_t expires)
+int64_t dp_verify_clamp_expires(const struct dp_verdict *verdict, int64_t expires)
 {
     if (verdict && verdict->code == DP_OK && verdict->has_persist_until &&
         verdict->persist_until < expires)

@@ -68,13 +68,13 @@ static void H2_inputs_are_checked(void)
 static void H1_hash_names_are_exact(void)
 {
     dp_hash_alg a;
-    CHECK(dp_hash_from_name("sha-256", 7, &a) == DP_OK && a == DP_HASH_SHA256);
-    CHECK(dp_hash_from_name("sha-512", 7, &a) == DP_OK && a == DP_HASH_SHA512);
-    CHECK(dp_hash_from_name("SHA-256", 7, &a) == DP_ERR_UNSUPPORTED);
-    CHECK(dp_hash_from_name("sha256", 6, &a) == DP_ERR_UNSUPPORTED);
-    CHECK(dp_hash_from_name("sha-256-128", 11, &a) == DP_ERR_UNSUPPORTED);
-    CHECK(dp_hash_size(DP_HASH_SHA384) == 48);
-    CHECK_STR(dp_hash_name(DP_HASH_SHA512), "sha-512");
+    CHECK(dp_hashuri_alg_from_name("sha-256", 7, &a) == DP_OK && a == DP_HASH_SHA256);
+    CHECK(dp_hashuri_alg_from_name("sha-512", 7, &a) == DP_OK && a == DP_HASH_SHA512);
+    CHECK(dp_hashuri_alg_from_name("SHA-256", 7, &a) == DP_ERR_UNSUPPORTED);
+    CHECK(dp_hashuri_alg_from_name("sha256", 6, &a) == DP_ERR_UNSUPPORTED);
+    CHECK(dp_hashuri_alg_from_name("sha-256-128", 11, &a) == DP_ERR_UNSUPPORTED);
+    CHECK(dp_hashuri_alg_size(DP_HASH_SHA384) == 48);
+    CHECK_STR(dp_hashuri_alg_name(DP_HASH_SHA512), "sha-512");
 }
 
 static dp_code hp(const char *uri, unsigned accepted, struct dp_error *e)
@@ -130,9 +130,9 @@ static void b64url_canonical_round_trip(void)
     }
     CHECK(dp__b64url_decode("AB", 2, out, sizeof out) == (size_t)-1); /* trailing bits set */
     CHECK(dp__b64url_decode("A", 1, out, sizeof out) == (size_t)-1);
-    CHECK(dp_thumbprint_valid(KEY, 43));
-    CHECK(!dp_thumbprint_valid(KEY "A", 44));
-    CHECK(!dp_thumbprint_valid("NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xt", 43));
+    CHECK(dp_hashuri_thumbprint_valid(KEY, 43));
+    CHECK(!dp_hashuri_thumbprint_valid(KEY "A", 44));
+    CHECK(!dp_hashuri_thumbprint_valid("NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xt", 43));
 }
 
 int main(void)

@@ -23,7 +23,7 @@ static struct dp_verifier *mk(enum dp_mode mode, const char *const *thumbs, size
     static const char *const issuers[] = {"ca.example.net", ISS};
     struct dp_verify_params p = {issuers, 2, A, thumbs, nt, PREFIX, algs, mode};
     struct dp_error e;
-    struct dp_verifier *v = dp_verifier_new(ctx, &p, &e);
+    struct dp_verifier *v = dp_verify_new(ctx, &p, &e);
     if (!v) fprintf(stderr, "verifier: %s\n", e.detail);
     return v;
 }
@@ -40,7 +40,7 @@ static dp_code eval(struct dp_verifier *v, const char *ident, const char *rdom,
         rrs[i] = (struct dp_txt_rr){spans[i], ns};
     }
     struct dp_error e;
-    dp_code rc = dp_verifier_eval(v, ident, rdom, rrs, n, st, now, vd, &e);
+    dp_code rc = dp_verify_eval(v, ident, rdom, rrs, n, st, now, vd, &e);
     if (rc != DP_OK) fprintf(stderr, "eval: %s\n", e.detail);
     return rc;
 }
@@ -134,7 +134,7 @@ static void run_table(enum dp_mode mode, const struct tcase *cases, size_t n)
                     vd.rule ? vd.rule : "-", vd.detail);
         CHECK(good);
     }
-    dp_verifier_free(v);
+    dp_verify_free(v);
 }
 
 static void V4_boulder_pebble_reference_cases_draft01(void)
@@ -156,7 +156,7 @@ static void V4_no_txt_record_at_all(void)
     CHECK(eval(v, "example.com", NULL, NULL, 0, DP_ACCOUNT_VALID, NOW, &vd) == DP_OK);
     CHECK(vd.code == DP_ERR_UNAUTHORIZED && vd.record == -1 && !strcmp(vd.rule, "V4"));
     CHECK(strstr(vd.detail, "_validation-persist.example.com") != NULL);
-    dp_verifier_free(v);
+    dp_verify_free(v);
 }
 
 static void H3_draft_10_2_record_validates(void)
@@ -184,7 +184,7 @@ static void H3_draft_10_2_record_validates(void)
     const char *plain[] = {"authority.example; accounturi=" A};
     CHECK(eval(v, "example.com", NULL, plain, 1, DP_ACCOUNT_VALID, NOW, &vd) == DP_OK);
     CHECK(vd.code == DP_ERR_MALFORMED && !strcmp(vd.rule, "H4"));
-    dp_verifier_free(v);
+    dp_verify_free(v);
 }
 
 static void R2_multi_string_record_is_joined(void)
@@ -197,23 +197,23 @@ static void R2_multi_string_record_is_joined(void)
                               {"sha-256/5SQm7n6tPh2-PlLbCKGnViTXX5z19SCN4cPGQHSk-kw", 51}};
     struct dp_txt_rr rr = {parts, 3};
     struct dp_verdict vd;
-    CHECK(dp_verifier_eval(v, "example.com", NULL, &rr, 1, DP_ACCOUNT_VALID, NOW, &vd, NULL) ==
+    CHECK(dp_verify_eval(v, "example.com", NULL, &rr, 1, DP_ACCOUNT_VALID, NOW, &vd, NULL) ==
           DP_OK);
     CHECK(vd.code == DP_OK);
-    dp_verifier_free(v);
+    dp_verify_free(v);
 
     const char *draft01_thumbs[] = {KEY};
     static const char *const issuers[] = {ISS};
     struct dp_verify_params p = {
         issuers, 1, "http://ca:4000/acme/reg/1", draft01_thumbs, 1, NULL, 0, DP_MODE_DRAFT01};
-    v = dp_verifier_new(ctx, &p, NULL);
+    v = dp_verify_new(ctx, &p, NULL);
     struct dp_span pebble[] = {{"authority.example;accounturi=http://ca:4000", 43},
                                {"/acme/reg/1", 11}};
     rr = (struct dp_txt_rr){pebble, 2};
-    CHECK(dp_verifier_eval(v, "example.com", NULL, &rr, 1, DP_ACCOUNT_VALID, NOW, &vd, NULL) ==
+    CHECK(dp_verify_eval(v, "example.com", NULL, &rr, 1, DP_ACCOUNT_VALID, NOW, &vd, NULL) ==
           DP_OK);
     CHECK(vd.code == DP_OK && vd.plain);
-    dp_verifier_free(v);
+    dp_verify_free(v);
 }
 
 static void A6_records_made_with_an_older_key_still_validate(void)
@@ -224,12 +224,12 @@ static void A6_records_made_with_an_older_key_still_validate(void)
     struct dp_verdict vd;
     CHECK(eval(v, "example.com", NULL, recs, 1, DP_ACCOUNT_VALID, NOW, &vd) == DP_OK);
     CHECK(vd.code == DP_OK && vd.key_index == 1);
-    dp_verifier_free(v);
+    dp_verify_free(v);
     const char *only_new[] = {NEWKEY};
     v = mk(DP_MODE_DRAFT02, only_new, 1, 0);
     CHECK(eval(v, "example.com", NULL, recs, 1, DP_ACCOUNT_VALID, NOW, &vd) == DP_OK);
     CHECK(vd.code == DP_ERR_UNAUTHORIZED && !strcmp(vd.rule, "H4"));
-    dp_verifier_free(v);
+    dp_verify_free(v);
 }
 
 static void V5_deactivated_account_never_validates(void)
@@ -243,7 +243,7 @@ static void V5_deactivated_account_never_validates(void)
     /* Live state: the same verifier validates again once told the account is valid. */
     CHECK(eval(v, "example.com", NULL, recs, 1, DP_ACCOUNT_VALID, NOW, &vd) == DP_OK &&
           vd.code == DP_OK);
-    dp_verifier_free(v);
+    dp_verify_free(v);
 }
 
 static void H1_algorithm_acceptance_is_configurable(void)
@@ -257,11 +257,11 @@ static void H1_algorithm_acceptance_is_configurable(void)
     struct dp_verifier *v = mk(DP_MODE_DRAFT02, thumbs, 1, 0);
     CHECK(eval(v, "example.com", NULL, recs, 1, DP_ACCOUNT_VALID, NOW, &vd) == DP_OK);
     CHECK(vd.code == DP_OK && vd.alg == DP_HASH_SHA512);
-    dp_verifier_free(v);
+    dp_verify_free(v);
     v = mk(DP_MODE_DRAFT02, thumbs, 1, DP_HASH_SHA256);
     CHECK(eval(v, "example.com", NULL, recs, 1, DP_ACCOUNT_VALID, NOW, &vd) == DP_OK);
     CHECK(vd.code == DP_ERR_MALFORMED && !strcmp(vd.rule, "H4"));
-    dp_verifier_free(v);
+    dp_verify_free(v);
     free(u512);
 }
 
@@ -273,13 +273,13 @@ static void V3_V6_persist_until_boundary_and_clamp(void)
     struct dp_verdict vd;
     CHECK(eval(v, "example.com", NULL, recs, 1, DP_ACCOUNT_VALID, 1790000000, &vd) == DP_OK);
     CHECK(vd.code == DP_OK && vd.has_persist_until && vd.persist_until == 1790000000);
-    CHECK(dp_verdict_clamp_expires(&vd, 1800000000) == 1790000000);
-    CHECK(dp_verdict_clamp_expires(&vd, 1700000000) == 1700000000);
+    CHECK(dp_verify_clamp_expires(&vd, 1800000000) == 1790000000);
+    CHECK(dp_verify_clamp_expires(&vd, 1700000000) == 1700000000);
     CHECK(eval(v, "example.com", NULL, recs, 1, DP_ACCOUNT_VALID, 1790000001, &vd) == DP_OK);
     CHECK(vd.code == DP_ERR_UNAUTHORIZED && !strcmp(vd.rule, "V3") && !vd.has_persist_until);
     CHECK(strstr(vd.detail, "2026-09-21T14:13:20Z") != NULL);
-    CHECK(dp_verdict_clamp_expires(&vd, 1800000000) == 1800000000);
-    dp_verifier_free(v);
+    CHECK(dp_verify_clamp_expires(&vd, 1800000000) == 1800000000);
+    dp_verify_free(v);
 }
 
 static void S2_subdomain_and_wildcard_from_a_parent_record(void)
@@ -301,7 +301,7 @@ static void S2_subdomain_and_wildcard_from_a_parent_record(void)
     CHECK(vd.code == DP_ERR_UNAUTHORIZED && !strcmp(vd.rule, "S2"));
     CHECK(eval(v, "badexample.com", "example.com", wild, 1, DP_ACCOUNT_VALID, NOW, &vd) == DP_OK);
     CHECK(vd.code == DP_ERR_UNAUTHORIZED && !strcmp(vd.rule, "S3"));
-    dp_verifier_free(v);
+    dp_verify_free(v);
 }
 
 /* The digest cache must never change an outcome: alternate domains on one verifier. */
@@ -325,7 +325,7 @@ static void cache_never_changes_an_outcome(void)
               vd.code == DP_ERR_UNAUTHORIZED);
     }
     free(for_net);
-    dp_verifier_free(v);
+    dp_verify_free(v);
 }
 
 static void compat_mode_accepts_both_forms(void)
@@ -339,7 +339,7 @@ static void compat_mode_accepts_both_forms(void)
           vd.code == DP_OK && !vd.plain);
     CHECK(eval(v, "example.com", NULL, bad, 1, DP_ACCOUNT_VALID, NOW, &vd) == DP_OK &&
           vd.code == DP_ERR_MALFORMED);
-    dp_verifier_free(v);
+    dp_verify_free(v);
 }
 
 static void bad_parameters_are_refused(void)
@@ -350,28 +350,65 @@ static void bad_parameters_are_refused(void)
         eleven[i] = "ca.example";
     struct dp_error e;
     struct dp_verify_params p = {eleven, 0, A, thumbs, 1, PREFIX, 0, DP_MODE_DRAFT02};
-    CHECK(dp_verifier_new(ctx, &p, &e) == NULL && !strcmp(e.rule, "A4"));
+    CHECK(dp_verify_new(ctx, &p, &e) == NULL && !strcmp(e.rule, "A4"));
     p.n_issuers = 11;
-    CHECK(dp_verifier_new(ctx, &p, &e) == NULL && !strcmp(e.rule, "A4"));
+    CHECK(dp_verify_new(ctx, &p, &e) == NULL && !strcmp(e.rule, "A4"));
     p.n_issuers = 10;
     p.thumbprints = badt;
-    CHECK(dp_verifier_new(ctx, &p, &e) == NULL && e.code == DP_ERR_INVAL);
+    CHECK(dp_verify_new(ctx, &p, &e) == NULL && e.code == DP_ERR_INVAL);
     p.thumbprints = thumbs;
     p.accepted_algs = DP_HASH_SHA512;
-    CHECK(dp_verifier_new(ctx, &p, &e) == NULL && !strcmp(e.rule, "H1"));
+    CHECK(dp_verify_new(ctx, &p, &e) == NULL && !strcmp(e.rule, "H1"));
     p.accepted_algs = 0;
     p.hash_prefix = NULL;
-    CHECK(dp_verifier_new(ctx, &p, &e) == NULL);
+    CHECK(dp_verify_new(ctx, &p, &e) == NULL);
     p.hash_prefix = PREFIX;
     p.account_url = "with space";
-    CHECK(dp_verifier_new(ctx, &p, &e) == NULL);
+    CHECK(dp_verify_new(ctx, &p, &e) == NULL);
     p.account_url = A;
-    struct dp_verifier *v = dp_verifier_new(ctx, &p, &e);
+    struct dp_verifier *v = dp_verify_new(ctx, &p, &e);
     CHECK(v != NULL);
     struct dp_verdict vd;
-    CHECK(dp_verifier_eval(v, "bad..name", NULL, NULL, 0, DP_ACCOUNT_VALID, NOW, &vd, &e) ==
+    CHECK(dp_verify_eval(v, "bad..name", NULL, NULL, 0, DP_ACCOUNT_VALID, NOW, &vd, &e) ==
           DP_ERR_DOMAIN);
-    dp_verifier_free(v);
+    dp_verify_free(v);
+}
+
+struct seen {
+    int n;
+    enum dp_log_level level;
+    char module[32], msg[512];
+};
+
+static void on_log(void *arg, enum dp_log_level level, const char *module, const char *msg)
+{
+    struct seen *s = arg;
+    s->n++;
+    s->level = level;
+    snprintf(s->module, sizeof s->module, "%s", module);
+    snprintf(s->msg, sizeof s->msg, "%s", msg);
+}
+
+/* The library never prints: a refused record reaches the caller's log
+ * callback (at debug level, with the verdict), and nothing else does. */
+static void log_callback_sees_refusals(void)
+{
+    struct seen s = {0};
+    struct dp_verifier *v = mk(DP_MODE_DRAFT02, (const char *const[]){KEY}, 1, 0);
+    struct dp_verdict vd;
+    const char *bad[] = {R("; accounturi=https://elsewhere.example/acct/9")};
+    const char *good[] = {R("; accounturi=" H_FQDN)};
+    dp_ctx_set_log(ctx, on_log, &s, DP_LOG_INFO);
+    CHECK(eval(v, "example.com", NULL, bad, 1, DP_ACCOUNT_VALID, NOW, &vd) == DP_OK);
+    CHECK(s.n == 0); /* debug events are not formatted for an info-level log */
+    dp_ctx_set_log(ctx, on_log, &s, DP_LOG_DEBUG);
+    CHECK(eval(v, "example.com", NULL, bad, 1, DP_ACCOUNT_VALID, NOW, &vd) == DP_OK);
+    CHECK(s.n == 1 && s.level == DP_LOG_DEBUG && !strcmp(s.module, "verify") &&
+          strstr(s.msg, "example.com") && strstr(s.msg, vd.detail));
+    CHECK(eval(v, "example.com", NULL, good, 1, DP_ACCOUNT_VALID, NOW, &vd) == DP_OK &&
+          vd.code == DP_OK && s.n == 1);
+    dp_ctx_set_log(ctx, NULL, NULL, DP_LOG_DEBUG);
+    dp_verify_free(v);
 }
 
 int main(void)
@@ -392,6 +429,7 @@ int main(void)
     RUN(cache_never_changes_an_outcome);
     RUN(compat_mode_accepts_both_forms);
     RUN(bad_parameters_are_refused);
+    RUN(log_callback_sees_refusals);
     dp_ctx_free(ctx);
     return check_report();
 }

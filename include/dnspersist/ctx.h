@@ -22,4 +22,15 @@ DP_API void dp_ctx_free(struct dp_ctx *ctx);
  * DAFSA format libpsl reads). DP_OK, DP_ERR_IO. */
 DP_API dp_code dp_ctx_load_psl(struct dp_ctx *ctx, const char *file, struct dp_error *err);
 
+/* Library events a caller may want in its own log (the library never
+ * prints). module is the library module ("verify", ...); msg is one line,
+ * valid only during the call. Called on the thread doing the work: the
+ * callback must be thread-safe when the context is shared. */
+enum dp_log_level { DP_LOG_ERROR, DP_LOG_WARNING, DP_LOG_INFO, DP_LOG_DEBUG };
+typedef void (*dp_log_fn)(void *arg, enum dp_log_level level, const char *module, const char *msg);
+
+/* Sets (fn NULL: removes) the log callback and the most detailed level it
+ * receives. Set it before sharing ctx between threads. */
+DP_API void dp_ctx_set_log(struct dp_ctx *ctx, dp_log_fn fn, void *arg, enum dp_log_level max);
+
 #endif

@@ -19,6 +19,7 @@
 #include "scope.h"
 #include "verify.h"
 #include "resolver.h"
+#include "b64url.h"
 #include "key.h"
 #include "jws.h"
 #include "acme.h"

@@ -32,15 +32,15 @@ typedef enum dp_hash_alg {
 #define DP_HASH_MAX_OCTETS 64
 
 /* "sha-256" etc.; NULL for anything that is not exactly one algorithm. */
-DP_API const char *dp_hash_name(dp_hash_alg alg);
+DP_API const char *dp_hashuri_alg_name(dp_hash_alg alg);
 /* Digest length in octets, 0 for an unknown value. */
-DP_API size_t dp_hash_size(dp_hash_alg alg);
+DP_API size_t dp_hashuri_alg_size(dp_hash_alg alg);
 /* Exact, case-sensitive RFC 6920 name to algorithm. DP_OK or DP_ERR_UNSUPPORTED. */
-DP_API dp_code dp_hash_from_name(const char *name, size_t len, dp_hash_alg *alg);
+DP_API dp_code dp_hashuri_alg_from_name(const char *name, size_t len, dp_hash_alg *alg);
 
 /* 1 when s is 43 characters of canonical unpadded base64url (a SHA-256
  * thumbprint), else 0. */
-DP_API int dp_thumbprint_valid(const char *s, size_t len);
+DP_API int dp_hashuri_thumbprint_valid(const char *s, size_t len);
 
 /* Computes the base64url digest of H2 into b64 (NUL-terminated; room for
  * DP_HASHURI_DIGEST_B64_MAX + 1). Validates every input: domain is a

@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include "error.h"
+#include "b64url.h"
 #include "key.h"
 
 /* Bounds on what a request may carry. */
@@ -19,20 +20,19 @@
 DP_API char *dp_jws_sign_alloc(const struct dp_key *key, const char *kid, const char *nonce,
                                const char *url, const char *payload, struct dp_error *err);
 
-/* A parsed request; every string is owned by it. */
-struct dp_jws {
-    char *alg;
-    char *nonce;   /* NULL when absent */
-    char *url;     /* NULL when absent */
-    char *kid;     /* exactly one of kid and jwk is set */
-    char *jwk;     /* compact JSON of the header's jwk */
-    char *payload; /* decoded payload, NUL-terminated; "" for POST-as-GET */
-    size_t payload_len;
-    /* What the signature covers, and the signature itself. */
-    char *signing_input;
-    unsigned char *sig;
-    size_t sig_len;
-};
+/* A parsed request (opaque); every string is owned by it and lives until
+ * dp_jws_free. */
+struct dp_jws;
+
+/* The protected header's members: NULL when absent (exactly one of kid and
+ * jwk is set; jwk is its compact JSON). */
+DP_API const char *dp_jws_alg(const struct dp_jws *jws);
+DP_API const char *dp_jws_nonce(const struct dp_jws *jws);
+DP_API const char *dp_jws_url(const struct dp_jws *jws);
+DP_API const char *dp_jws_kid(const struct dp_jws *jws);
+DP_API const char *dp_jws_jwk(const struct dp_jws *jws);
+/* The decoded payload, NUL-terminated ("" for POST-as-GET); *len its length. */
+DP_API const char *dp_jws_payload(const struct dp_jws *jws, size_t *len);
 
 /* Parses a request body. DP_OK; DP_ERR_MALFORMED (not a flattened JWS,
  * bad base64url, both or neither of jwk/kid, too big); DP_ERR_UNSUPPORTED
@@ -47,14 +47,14 @@ DP_API dp_code dp_jws_parse(const char *body, size_t len, struct dp_jws **out,
 DP_API dp_code dp_jws_verify(const struct dp_jws *jws, const char *jwk, struct dp_error *err);
 
 /* A public JWK parsed once and verified against many times (a server's
- * account-key cache). Reference-counted: dp_pubkey_ref adds a holder,
- * dp_pubkey_free drops one; safe to share between threads. */
-struct dp_pubkey;
-DP_API struct dp_pubkey *dp_pubkey_new(const char *jwk, struct dp_error *err);
-DP_API struct dp_pubkey *dp_pubkey_ref(struct dp_pubkey *k);
-DP_API void dp_pubkey_free(struct dp_pubkey *k);
+ * account-key cache). Reference-counted: dp_jws_pubkey_ref adds a holder,
+ * dp_jws_pubkey_free drops one; safe to share between threads. */
+struct dp_jws_pubkey;
+DP_API struct dp_jws_pubkey *dp_jws_pubkey_new(const char *jwk, struct dp_error *err);
+DP_API struct dp_jws_pubkey *dp_jws_pubkey_ref(struct dp_jws_pubkey *k);
+DP_API void dp_jws_pubkey_free(struct dp_jws_pubkey *k);
 /* dp_jws_verify with a parsed key; same results. */
-DP_API dp_code dp_jws_verify_key(const struct dp_jws *jws, const struct dp_pubkey *k,
+DP_API dp_code dp_jws_verify_key(const struct dp_jws *jws, const struct dp_jws_pubkey *k,
                                  struct dp_error *err);
 
 /* External account binding (RFC 8555 7.3.4): the inner JWS, MACed with
@@ -74,13 +74,5 @@ DP_API dp_code dp_jws_jwk_thumbprint(const struct dp_jws *jws, char out[DP_THUMB
                                      struct dp_error *err);
 
 DP_API void dp_jws_free(struct dp_jws *jws);
-
-/* base64url helpers for protocol code (key authorizations, CSRs). Encode
- * returns a new string, or writes into out (NUL-terminated) and returns the
- * length, (size_t)-1 when cap is too small; decode returns the length or
- * (size_t)-1. */
-DP_API char *dp_b64url_encode_alloc(const void *data, size_t len);
-DP_API size_t dp_b64url_encode(const void *data, size_t len, char *out, size_t cap);
-DP_API size_t dp_b64url_decode(const char *in, size_t len, unsigned char *out, size_t cap);
 
 #endif

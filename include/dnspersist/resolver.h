@@ -85,7 +85,7 @@ DP_API dp_code dp_resolver_batch(struct dp_resolver *r, const char *const *names
 
 /* Human names for logs and JSON: "found", "nodata", "nxdomain", "failed";
  * "secure", "insecure", "bogus", or NULL for DP_DNSSEC_UNKNOWN. */
-DP_API const char *dp_dns_status_name(enum dp_dns_status s);
-DP_API const char *dp_dnssec_name(enum dp_dnssec s);
+DP_API const char *dp_resolver_status_name(enum dp_dns_status s);
+DP_API const char *dp_resolver_dnssec_name(enum dp_dnssec s);
 
 #endif

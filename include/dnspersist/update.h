@@ -17,7 +17,7 @@ struct dp_tsig {
 
 /* Reads a BIND/knsupdate key file: key "NAME" { algorithm ALG; secret "B64"; };
  * DP_OK, DP_ERR_IO, DP_ERR_MALFORMED. */
-DP_API dp_code dp_tsig_load(const char *path, struct dp_tsig *out, struct dp_error *err);
+DP_API dp_code dp_update_tsig_load(const char *path, struct dp_tsig *out, struct dp_error *err);
 
 /* Adds (add=1) or deletes (add=0) the TXT record value at name on server
  * ("ADDR[@PORT]"), in the zone found by asking the server for name's SOA.

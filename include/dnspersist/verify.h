@@ -71,24 +71,24 @@ struct dp_verifier;
 /* Copies and checks params: issuers are normalized (and compared after
  * normalization, V2), thumbprints must be valid, accepted_algs must include
  * sha-256. NULL with err filled on failure. ctx must outlive the verifier. */
-DP_API struct dp_verifier *dp_verifier_new(const struct dp_ctx *ctx,
-                                           const struct dp_verify_params *params,
-                                           struct dp_error *err);
+DP_API struct dp_verifier *dp_verify_new(const struct dp_ctx *ctx,
+                                         const struct dp_verify_params *params,
+                                         struct dp_error *err);
 
 /* Frees v; accepts NULL. */
-DP_API void dp_verifier_free(struct dp_verifier *v);
+DP_API void dp_verify_free(struct dp_verifier *v);
 
 /* Evaluates the TXT records found at _validation-persist.<record_domain>
  * for identifier (may start with "*."); record_domain NULL means the
  * identifier's base. now is seconds since the epoch. Returns DP_OK when a
  * verdict was reached (read out->code), or DP_ERR_DOMAIN / DP_ERR_INVAL /
  * DP_ERR_CRYPTO / DP_ERR_NOMEM when no decision could be made. */
-DP_API dp_code dp_verifier_eval(struct dp_verifier *v, const char *identifier,
-                                const char *record_domain, const struct dp_txt_rr *rrs, size_t n,
-                                enum dp_account_status status, int64_t now, struct dp_verdict *out,
-                                struct dp_error *err);
+DP_API dp_code dp_verify_eval(struct dp_verifier *v, const char *identifier,
+                              const char *record_domain, const struct dp_txt_rr *rrs, size_t n,
+                              enum dp_account_status status, int64_t now, struct dp_verdict *out,
+                              struct dp_error *err);
 
 /* V6: the latest an authorization validated by verdict may expire. */
-DP_API int64_t dp_verdict_clamp_expires(const struct dp_verdict *verdict, int64_t expires);
+DP_API int64_t dp_verify_clamp_expires(const struct dp_verdict *verdict, int64_t expires);
 
 #endif
