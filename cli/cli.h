@@ -45,8 +45,47 @@ struct json_t;
  * is, otherwise every octet above 0x7F becomes '?'. */
 struct json_t *cli_json_octets(const char *p, size_t len);
 
+/* A certificate file's text (at most 64 KiB; caller frees), or NULL when it
+ * cannot be read. */
+char *cli_read_pem(const char *path);
+
 /* Parses a positive integer option value; -1 when it is not one. */
 long cli_parse_count(const char *s, long max);
+
+/* The options several commands share, read by one parser: a command lists
+ * in its getopt table the CLI_OPT_* entries it takes, and hands every
+ * option to cli_common_opt before its own. */
+struct cli_common {
+    const char *state, *directory, *bundle; /* the CA commands */
+    const char *resolver, *ta;              /* DNS look-ups */
+    int json;
+};
+#define CLI_OPT_STATE                                                                              \
+    {                                                                                              \
+        "state", required_argument, 0, 'S'                                                         \
+    }
+#define CLI_OPT_DIRECTORY                                                                          \
+    {                                                                                              \
+        "directory", required_argument, 0, 'D'                                                     \
+    }
+#define CLI_OPT_CA_BUNDLE                                                                          \
+    {                                                                                              \
+        "ca-bundle", required_argument, 0, 'B'                                                     \
+    }
+#define CLI_OPT_RESOLVER                                                                           \
+    {                                                                                              \
+        "resolver", required_argument, 0, 'R'                                                      \
+    }
+#define CLI_OPT_TRUST_ANCHOR                                                                       \
+    {                                                                                              \
+        "trust-anchor", required_argument, 0, 'T'                                                  \
+    }
+#define CLI_OPT_JSON                                                                               \
+    {                                                                                              \
+        "json", no_argument, 0, 'j'                                                                \
+    }
+/* 1 when opt is one of those (its value kept in c), 0 when it is not. */
+int cli_common_opt(struct cli_common *c, int opt, const char *arg);
 
 /* The CA and account options that `evaluate` and `check` share. */
 #define CLI_MAX_THUMBPRINTS 256

@@ -44,7 +44,8 @@ int cmd_account(int argc, char **argv)
     if (strcmp(verb, "new") && strcmp(verb, "show") && strcmp(verb, "key-rollover") &&
         strcmp(verb, "deactivate"))
         return cli_usage(CMD, "unknown verb '%s': new, show, key-rollover or deactivate", verb);
-    const char *state = NULL, *dir = NULL, *bundle = NULL, *keyfile = NULL, *contact = NULL;
+    struct cli_common co = {0};
+    const char *keyfile = NULL, *contact = NULL;
     const char *eab_kid = NULL, *eab_key = NULL;
     enum dp_key_type kt = DP_KEY_EC256;
     int tos = 0, yes = 0, c;
@@ -52,15 +53,6 @@ int cmd_account(int argc, char **argv)
     optind = 2;
     while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         switch (c) {
-        case 'S':
-            state = optarg;
-            break;
-        case 'D':
-            dir = optarg;
-            break;
-        case 'B':
-            bundle = optarg;
-            break;
         case 'k':
             keyfile = optarg;
             break;
@@ -89,6 +81,7 @@ int cmd_account(int argc, char **argv)
             help();
             return 0;
         default:
+            if (cli_common_opt(&co, c, optarg)) break;
             return cli_bad_option(CMD, c, argv);
         }
     }
@@ -96,7 +89,7 @@ int cmd_account(int argc, char **argv)
     if (!eab_kid != !eab_key) return cli_usage(CMD, "--eab-kid and --eab-hmac-key go together");
     struct session s;
     struct dp_error e;
-    int rc = session_open(CMD, state, dir, bundle, strcmp(verb, "new") != 0, &s);
+    int rc = session_open(CMD, co.state, co.directory, co.bundle, strcmp(verb, "new") != 0, &s);
     if (rc) return rc;
     rc = EXIT_INVALID;
 
@@ -117,7 +110,7 @@ int cmd_account(int argc, char **argv)
             }
             if (state_account_save(CMD, &s.acct, 1)) goto out;
         }
-        struct dp_acme_config cfg = {s.directory, bundle, 30000, 0};
+        struct dp_acme_config cfg = {s.directory, co.bundle, 30000, 0};
         if (!(s.acme = dp_acme_new(&cfg, s.acct.key, &e))) {
             cli_error(CMD, "directory %s: %s", s.directory, e.detail);
             goto out;

@@ -197,36 +197,28 @@ static char **read_list(const char *path, size_t *count)
 
 int cmd_audit(int argc, char **argv)
 {
-    static const struct option opts[] = {{"resolver", required_argument, 0, 'R'},
-                                         {"trust-anchor", required_argument, 0, 'T'},
+    static const struct option opts[] = {CLI_OPT_RESOLVER,
+                                         CLI_OPT_TRUST_ANCHOR,
                                          {"warn-days", required_argument, 0, 'w'},
-                                         {"json", no_argument, 0, 'j'},
+                                         CLI_OPT_JSON,
                                          {"timeout", required_argument, 0, 'o'},
                                          {"concurrency", required_argument, 0, 'c'},
                                          {"now", required_argument, 0, 'n'},
                                          {"from", required_argument, 0, 'f'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
-    const char *resolver = NULL, *ta = NULL, *from = NULL;
+    struct cli_common co = {0};
+    const char *from = NULL;
     long warn_days = 30, timeout = 0, conc = 0;
     int64_t now = (int64_t)time(NULL);
-    int json = 0, c;
+    int c;
     opterr = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         switch (c) {
-        case 'R':
-            resolver = optarg;
-            break;
-        case 'T':
-            ta = optarg;
-            break;
         case 'w':
             if ((warn_days = cli_parse_count(optarg, 100000)) < 0)
                 return cli_usage(CMD, "--warn-days '%s': not a number of days", optarg);
-            break;
-        case 'j':
-            json = 1;
             break;
         case 'o':
             if ((timeout = cli_parse_count(optarg, 600000)) <= 0)
@@ -248,6 +240,7 @@ int cmd_audit(int argc, char **argv)
             help();
             return 0;
         default:
+            if (cli_common_opt(&co, c, optarg)) break;
             return cli_bad_option(CMD, c, argv);
         }
     }
@@ -268,7 +261,7 @@ int cmd_audit(int argc, char **argv)
     au.n = n ? n : (size_t)(argc - optind);
     au.now = now;
     au.warn_days = warn_days;
-    au.json = json;
+    au.json = co.json;
     au.doms = calloc(au.n, sizeof *au.doms);
     au.names = calloc(au.n, sizeof *au.names);
     const char **qn = calloc(au.n, sizeof *qn);
@@ -292,7 +285,8 @@ int cmd_audit(int argc, char **argv)
                  dp_domain_base(au.doms[i]));
         qn[i] = au.names[i];
     }
-    if (!(res = cli_resolver(CMD, resolver, ta, (unsigned)timeout, (unsigned)conc))) goto done;
+    if (!(res = cli_resolver(CMD, co.resolver, co.ta, (unsigned)timeout, (unsigned)conc)))
+        goto done;
     au.progress = au.n > 1 && isatty(STDERR_FILENO);
     struct dp_error e;
     if (dp_resolver_batch(res, qn, au.n, DP_DNS_TYPE_TXT, on_answer, &au, &e) != DP_OK) {

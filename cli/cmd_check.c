@@ -287,10 +287,10 @@ done:
 int cmd_check(int argc, char **argv)
 {
     static const struct option opts[] = {CLI_ACCOUNT_OPTIONS,
-                                         {"resolver", required_argument, 0, 'R'},
-                                         {"trust-anchor", required_argument, 0, 'T'},
+                                         CLI_OPT_RESOLVER,
+                                         CLI_OPT_TRUST_ANCHOR,
                                          {"warn-days", required_argument, 0, 'w'},
-                                         {"json", no_argument, 0, 'j'},
+                                         CLI_OPT_JSON,
                                          {"timeout", required_argument, 0, 'o'},
                                          {"concurrency", required_argument, 0, 'c'},
                                          {"now", required_argument, 0, 'n'},
@@ -298,20 +298,14 @@ int cmd_check(int argc, char **argv)
                                          {0, 0, 0, 0}};
     static struct cli_account acct; /* large: not on the stack */
     memset(&acct, 0, sizeof acct);
-    const char *resolver = NULL, *ta = NULL;
+    struct cli_common co = {0};
     long warn_days = 30, timeout = 0, conc = 0;
     int64_t now = (int64_t)time(NULL);
-    int json = 0, c, rc = EXIT_USAGE;
+    int c, rc = EXIT_USAGE;
     opterr = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         switch (c) {
-        case 'R':
-            resolver = optarg;
-            break;
-        case 'T':
-            ta = optarg;
-            break;
         case 'i':
         case 'u':
         case 't':
@@ -325,9 +319,6 @@ int cmd_check(int argc, char **argv)
                 cli_usage(CMD, "--warn-days '%s': not a number of days", optarg);
                 goto out;
             }
-            break;
-        case 'j':
-            json = 1;
             break;
         case 'o':
             if ((timeout = cli_parse_count(optarg, 600000)) <= 0) {
@@ -352,6 +343,7 @@ int cmd_check(int argc, char **argv)
             rc = 0;
             goto out;
         default:
+            if (cli_common_opt(&co, c, optarg)) break;
             cli_bad_option(CMD, c, argv);
             goto out;
         }
@@ -363,8 +355,9 @@ int cmd_check(int argc, char **argv)
         goto out;
     }
 
-    rc = cli_check_domains(CMD, &p, resolver, ta, timeout, conc, (const char *const *)argv + optind,
-                           (size_t)(argc - optind), now, warn_days, json, 0);
+    rc = cli_check_domains(CMD, &p, co.resolver, co.ta, timeout, conc,
+                           (const char *const *)argv + optind, (size_t)(argc - optind), now,
+                           warn_days, co.json, 0);
 out:
     return rc;
 }

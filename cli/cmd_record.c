@@ -84,14 +84,13 @@ static int record_main(int argc, char **argv, enum mode mode)
                                          {"draft", required_argument, 0, 'd'},
                                          {"format", required_argument, 0, 'f'},
                                          {"help", no_argument, 0, 'h'},
-                                         {"state", required_argument, 0, 'S'},
-                                         {"directory", required_argument, 0, 'D'},
-                                         {"ca-bundle", required_argument, 0, 'B'},
+                                         CLI_SESSION_OPTIONS,
                                          {"nsupdate", required_argument, 0, 'N'},
                                          {"tsig-key", required_argument, 0, 'K'},
                                          {"wait", required_argument, 0, 'W'},
                                          {0, 0, 0, 0}};
-    const char *state = NULL, *directory = NULL, *bundle = NULL, *nsupdate = NULL, *tsig = NULL;
+    struct cli_common co = {0};
+    const char *nsupdate = NULL, *tsig = NULL;
     long wait_ms = 30000;
     const char *issuer = NULL, *url = NULL, *thumb = NULL, *keyfile = NULL, *prefix = NULL;
     const char *format = "zone";
@@ -146,15 +145,6 @@ static int record_main(int argc, char **argv, enum mode mode)
                 return cli_usage(CMD, "--format '%s': use zone, value or json", optarg);
             format = optarg;
             break;
-        case 'S':
-            state = optarg;
-            break;
-        case 'D':
-            directory = optarg;
-            break;
-        case 'B':
-            bundle = optarg;
-            break;
         case 'N':
             nsupdate = optarg;
             break;
@@ -169,6 +159,7 @@ static int record_main(int argc, char **argv, enum mode mode)
             help();
             return 0;
         default:
+            if (cli_common_opt(&co, c, optarg)) break;
             return cli_bad_option(CMD, c, argv);
         }
     }
@@ -185,7 +176,7 @@ static int record_main(int argc, char **argv, enum mode mode)
     }
     /* Live mode: the values come from the CA and the stored account. */
     struct session sess;
-    int live = directory != NULL;
+    int live = co.directory != NULL;
     char live_issuer[DP_DOMAIN_MAX + 3], live_prefix[1024], live_url[1024],
         live_thumb[DP_THUMBPRINT_BUF];
     char all_thumbs[16][DP_THUMBPRINT_BUF];
@@ -194,7 +185,7 @@ static int record_main(int argc, char **argv, enum mode mode)
         if (url || thumb || keyfile || prefix)
             return cli_usage(CMD, "--directory takes the account and prefix from the CA: drop "
                                   "--account-url, --thumbprint, --account-key and --hash-prefix");
-        int rc = session_open(CMD, state, directory, bundle, 1, &sess);
+        int rc = session_open(CMD, co.state, co.directory, co.bundle, 1, &sess);
         if (rc) return rc;
         const char *const *names;
         size_t n_names = dp_acme_issuer_names(sess.acme, &names);

@@ -26,10 +26,6 @@ void session_error(const char *cmd, const struct session *s, const char *what,
 size_t session_thumbprints(const struct account *a, char th[][DP_THUMBPRINT_BUF], size_t max);
 
 /* The options every CA command takes. */
-#define CLI_SESSION_OPTIONS                                                                        \
-    {"state", required_argument, 0, 'S'}, {"directory", required_argument, 0, 'D'},                \
-    {                                                                                              \
-        "ca-bundle", required_argument, 0, 'B'                                                     \
-    }
+#define CLI_SESSION_OPTIONS CLI_OPT_STATE, CLI_OPT_DIRECTORY, CLI_OPT_CA_BUNDLE
 
 #endif

@@ -272,3 +272,39 @@ int cli_account_finish(const char *cmd, const struct cli_account *a, struct dp_v
                                    a->n_thumbs, a->prefix,    a->accepted, a->mode};
     return 0;
 }
+
+/* A certificate file's text (at most 64 KiB), or NULL when it cannot be read. */
+char *cli_read_pem(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char *pem = f ? calloc(1, 65536) : NULL;
+    if (pem && fread(pem, 1, 65535, f) == 0) pem[0] = '\0';
+    if (f) fclose(f);
+    return pem;
+}
+
+int cli_common_opt(struct cli_common *c, int opt, const char *arg)
+{
+    switch (opt) {
+    case 'S':
+        c->state = arg;
+        return 1;
+    case 'D':
+        c->directory = arg;
+        return 1;
+    case 'B':
+        c->bundle = arg;
+        return 1;
+    case 'R':
+        c->resolver = arg;
+        return 1;
+    case 'T':
+        c->ta = arg;
+        return 1;
+    case 'j':
+        c->json = 1;
+        return 1;
+    default:
+        return 0;
+    }
+}

@@ -1,0 +1,99 @@
+/* cmd_renew.c: `dnspersist renew`: reissues every certificate `issue` wrote
+ * once its ARI window (RFC 9773) opens, or within --days of notAfter. */
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "issue.h"
+
+static const char *const CMD = "renew";
+
+int cmd_renew(int argc, char **argv)
+{
+    struct issue_opts o;
+    int rc = issue_parse_opts(CMD, argc, argv, &o);
+    if (rc) return rc < 0 ? 0 : rc;
+    if (optind < argc) return cli_usage(CMD, "unexpected argument '%s'", argv[optind]);
+    struct state st;
+    if (state_open(CMD, o.co.state, &st)) return EXIT_USAGE;
+    char certs[1100];
+    snprintf(certs, sizeof certs, "%s/certs", st.dir);
+    DIR *d = opendir(certs);
+    struct dirent *de;
+    int64_t now = (int64_t)time(NULL);
+    size_t renewed = 0, failed = 0, kept = 0;
+    while (d && (de = readdir(d))) {
+        if (de->d_name[0] == '.') continue;
+        char mp[1400];
+        snprintf(mp, sizeof mp, "%s/%s/meta.json", certs, de->d_name);
+        json_t *m = json_load_file(mp, 0, NULL);
+        const char *dir = json_string_value(json_object_get(m, "directory"));
+        json_t *ns = json_object_get(m, "names");
+        int64_t na = (int64_t)json_integer_value(json_object_get(m, "notAfter"));
+        if (!dir || !json_is_array(ns) || !json_array_size(ns)) {
+            if (m || errno) cli_error(CMD, "%s: unreadable, skipped", mp);
+            json_decref(m);
+            continue;
+        }
+        struct session s;
+        char *names[100];
+        size_t n = 0;
+        for (size_t i = 0; i < json_array_size(ns) && n < 100; i++)
+            names[n++] = (char *)json_string_value(json_array_get(ns, i));
+        struct issue_opts oo = o;
+        char outdir[1400];
+        snprintf(outdir, sizeof outdir, "%s/%s", certs, de->d_name);
+        oo.out = outdir;
+        oo.co.directory = dir;
+        if (session_open(CMD, o.co.state, dir, o.co.bundle, 1, &s) != 0) {
+            failed++;
+            json_decref(m);
+            continue;
+        }
+        /* ARI (RFC 9773) when the CA offers it: renew once its window opens.
+         * Otherwise renew within --days of notAfter. */
+        char cp[1500];
+        snprintf(cp, sizeof cp, "%s/cert.pem", outdir);
+        char *pem = cli_read_pem(cp);
+        int64_t ws = 0, we = 0;
+        struct dp_error e;
+        dp_code ari = pem ? dp_acme_renewal_info(s.acme, pem, &ws, &we, &e) : DP_ERR_UNSUPPORTED;
+        free(pem);
+        int due;
+        char why[128];
+        if (ari == DP_OK) {
+            char t[40];
+            due = now >= ws;
+            snprintf(why, sizeof why, "ARI window opens %s", cli_time_str(ws, t, sizeof t));
+        } else {
+            if (ari != DP_ERR_UNSUPPORTED)
+                cli_error(CMD, "%s: renewalInfo: %s (using --days)", names[0], e.detail);
+            due = na - now <= o.days * 86400;
+            snprintf(why, sizeof why, "not within %ld days of notAfter", o.days);
+        }
+        if (!due) {
+            printf("not yet due: %s (%s)\n", names[0], why);
+            kept++;
+        } else {
+            char w[1600];
+            int jit = 0;
+            if (issue_one(&oo, &s, s.acme, names, n, w, sizeof w, &jit, &e) == DP_OK) {
+                printf("renewed %s%s\n", names[0], ari == DP_OK ? " (ARI window open)" : "");
+                renewed++;
+            } else {
+                session_error(CMD, &s, names[0], &e);
+                failed++;
+            }
+        }
+        session_close(&s);
+        json_decref(m);
+    }
+    if (d) closedir(d);
+    printf("renew: %zu renewed, %zu failed, %zu not yet due\n", renewed, failed, kept);
+    return failed ? EXIT_INVALID : EXIT_VALID;
+}
