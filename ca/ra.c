@@ -292,7 +292,7 @@ void ra_validation_done(struct ca *ca, const struct st_authz *a, const struct va
                                 pj ? pj : "");
     free(pj);
     struct st_account acct;
-    /* A4/A5: the account has now passed dns-persist-01 (Just-in-Time from now on). */
+    /* A5: the account has now passed dns-persist-01 (Just-in-Time from now on). */
     if (rc == 0 && r->valid && !strcmp(a->ch_type, "dns-persist-01") &&
         store_account_get(ca->store, a->account, &acct) == 0 && !acct.did_persist)
         store_account_mark_persist(ca->store, a->account);
