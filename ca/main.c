@@ -48,7 +48,8 @@ static void help(void)
         "  --issuer-domain-name NAME   dns-persist-01 issuer name, repeatable (default HOST)\n"
         "  --hash-prefix URL           accountHashPrefix (default "
         "https://HOST:PORT/acme/account-hash/)\n"
-        "  --caa-identity NAME         advertised caaIdentities, repeatable\n"
+        "  --caa-identity NAME         the CA's CAA identities, repeatable (default: the issuer\n"
+        "                              domain names); CAA is always checked (RFC 8659)\n"
         "  --challenges LIST           offered types (default dns-persist-01,dns-01,http-01)\n"
         "  --draft01-compat            also accept draft-01 records and send draft-01 fields\n"
         "  --no-jit                    no Just-in-Time validation: every authorization of a new\n"
@@ -317,7 +318,12 @@ int main(int argc, char **argv)
     }
     if (!c->hash_prefix[0])
         snprintf(c->hash_prefix, sizeof c->hash_prefix, "%s/acme/account-hash/", ca.base);
-    /* A1: every challenge issuer name must be a CAA identity when those are advertised. */
+    /* CAA is always checked (RFC 8659); the CA's identities are its issuer
+     * names unless --caa-identity replaces them. */
+    for (size_t i = 0; !c->n_caa && i < c->n_issuers; i++)
+        c->caa_identities[i] = c->issuers[i];
+    if (!c->n_caa) c->n_caa = c->n_issuers;
+    /* A1: every challenge issuer name must be a CAA identity. */
     for (size_t i = 0; c->n_caa && i < c->n_issuers; i++) {
         int found = 0;
         for (size_t k = 0; k < c->n_caa; k++)

@@ -199,6 +199,29 @@ static void finalize_done(struct ca *ca, const char *id)
     pthread_mutex_unlock(&ca->fin_mu);
 }
 
+/* CA/B Baseline Requirements 3.2.2.8: CAA is checked again at issuance
+ * for every name whose validation (Just-in-Time ones too) is older than
+ * CAA_RECHECK_AGE. A refusal makes the order invalid: its authorizations
+ * stand, but this issuance may not happen. */
+#define CAA_RECHECK_AGE (8 * 3600)
+static int caa_current(struct ca *ca, struct st_order *o, struct ra_problem *p)
+{
+    int64_t now = (int64_t)time(NULL);
+    for (size_t i = 0; i < o->n; i++) {
+        struct st_authz a;
+        if (store_authz_get(ca->store, o->authz[i], &a))
+            return refuse(p, 500, "serverInternal", "cannot read an authorization");
+        if (now - a.ch_validated <= CAA_RECHECK_AGE) continue;
+        struct va_result r = {0};
+        if (va_caa_recheck(ca->va, &a, &r)) continue;
+        char *pj = problem_json(r.type, r.detail, r.status);
+        store_order_invalidate(ca->store, o->id, pj ? pj : "");
+        free(pj);
+        return refuse(p, r.status, r.type, "%s", r.detail);
+    }
+    return 0;
+}
+
 static int issue(struct ca *ca, struct st_order *o, const char *csr, struct ra_problem *p)
 {
     ra_order_refresh(ca, o);
@@ -209,6 +232,7 @@ static int issue(struct ca *ca, struct st_order *o, const char *csr, struct ra_p
     unsigned char der[12288];
     size_t dl = dp_b64url_decode(csr, strlen(csr), der, sizeof der);
     if (dl == (size_t)-1) return refuse(p, 400, "badCSR", "the csr is not base64url");
+    if (caa_current(ca, o, p)) return -1;
     const char *names[ST_MAX_IDENTIFIERS];
     for (size_t i = 0; i < o->n; i++)
         names[i] = o->identifiers[i];

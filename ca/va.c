@@ -150,6 +150,25 @@ static int jit_allowed(struct va *va, const char *domain, int64_t now)
 
 static void run_jit(struct worker *w, struct va_jit *it, double deadline);
 
+/* A request-thread resolver (waits for one), or NULL when stopping. */
+static struct worker *borrow(struct va *va)
+{
+    pthread_mutex_lock(&va->mu);
+    while (!va->n_jit_free && !va->stop)
+        pthread_cond_wait(&va->jit_cv, &va->mu);
+    struct worker *w = va->stop ? NULL : va->jit_free[--va->n_jit_free];
+    pthread_mutex_unlock(&va->mu);
+    return w;
+}
+
+static void give_back(struct va *va, struct worker *w)
+{
+    pthread_mutex_lock(&va->mu);
+    va->jit_free[va->n_jit_free++] = w;
+    pthread_cond_signal(&va->jit_cv);
+    pthread_mutex_unlock(&va->mu);
+}
+
 void va_jit(struct va *va, struct va_jit *items, size_t n)
 {
     int64_t now = (int64_t)time(NULL);
@@ -161,20 +180,28 @@ void va_jit(struct va *va, struct va_jit *items, size_t n)
         items[i].clamp = 0;
         allowed[i] = jit_allowed(va, id + (strncmp(id, "*.", 2) ? 0 : 2), now);
     }
-    while (!va->n_jit_free && !va->stop)
-        pthread_cond_wait(&va->jit_cv, &va->mu);
-    struct worker *w = va->stop ? NULL : va->jit_free[--va->n_jit_free];
     pthread_mutex_unlock(&va->mu);
+    struct worker *w = borrow(va);
     if (!w) return;
     /* The request waits: all of an order's look-ups share one time budget,
      * and what it does not cover stays pending. */
     double deadline = mono_ms() + VA_JIT_BUDGET_MS;
     for (size_t i = 0; i < n && i < ST_MAX_IDENTIFIERS; i++)
         if (allowed[i]) run_jit(w, &items[i], deadline);
-    pthread_mutex_lock(&va->mu);
-    va->jit_free[va->n_jit_free++] = w;
-    pthread_cond_signal(&va->jit_cv);
-    pthread_mutex_unlock(&va->mu);
+    give_back(va, w);
+}
+
+int va_caa_recheck(struct va *va, const struct st_authz *a, struct va_result *r)
+{
+    struct worker *w = borrow(va);
+    if (!w) {
+        r->type = "serverInternal", r->status = 500;
+        snprintf(r->detail, sizeof r->detail, "the CA is stopping");
+        return 0;
+    }
+    int ok = va_caa_check(w->res, w->ca, a->identifier, a->wildcard, a->account, a->ch_type, r);
+    give_back(va, w);
+    return ok;
 }
 
 /* 1 when the (domain, account) pair may be tried again now. */
@@ -296,7 +323,8 @@ struct va *va_create(struct ca *ca, va_done_fn done, char *why, size_t cap)
     /* One Just-in-Time resolver per HTTPS thread, so a new-order never
      * waits for another's look-up; a short time-out, since the request
      * waits (a slow zone just leaves the authorization pending). */
-    unsigned nj = ca->cfg.jit && ca->cfg.persist ? ca->cfg.threads : 0;
+    /* Also for CAA re-checks at finalize: every CA has them. */
+    unsigned nj = ca->cfg.threads ? ca->cfg.threads : 1;
     for (unsigned i = 0; i < nj && i < 64; i++) {
         struct worker *w = calloc(1, sizeof *w);
         struct dp_resolver_config rc = {ca->cfg.resolver[0] ? ca->cfg.resolver : NULL,

@@ -48,4 +48,9 @@ struct va_jit {
  * look-ups lately is not tried. */
 void va_jit(struct va *va, struct va_jit *items, size_t n);
 
+/* CAA again for a's name, account and validation method (its ch_type), on
+ * the calling thread (CA/B BR 3.2.2.8: at issuance when the validation is
+ * older than 8 hours). 1 permitted; 0 with the problem in r. */
+int va_caa_recheck(struct va *va, const struct st_authz *a, struct va_result *r);
+
 #endif

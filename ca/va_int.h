@@ -43,7 +43,11 @@ void va_fail_note(struct va *va, const char *key, int64_t now);
 void va_validate_persist(struct worker *w, const struct st_authz *a, struct outcome *o);
 void va_validate_dns01(struct worker *w, const struct st_authz *a, struct outcome *o);
 void va_validate_http01(struct worker *w, const struct st_authz *a, struct outcome *o);
-/* After a method passed: CAA when the CA advertises caaIdentities. */
+/* RFC 8659 from identifier up with res: 1 permitted; 0 with the problem
+ * in r (caa, or dns when a look-up failed). */
+int va_caa_check(struct dp_resolver *res, const struct ca *ca, const char *identifier, int wildcard,
+                 const char *account, const char *method, struct va_result *r);
+/* After a method passed: CAA. */
 void va_caa_after(struct worker *w, const struct st_authz *a, struct outcome *o);
 
 #endif

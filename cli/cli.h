@@ -60,30 +60,14 @@ struct cli_common {
     const char *resolver, *ta;              /* DNS look-ups */
     int json;
 };
-#define CLI_OPT_STATE                                                                              \
-    {                                                                                              \
-        "state", required_argument, 0, 'S'                                                         \
-    }
-#define CLI_OPT_DIRECTORY                                                                          \
-    {                                                                                              \
-        "directory", required_argument, 0, 'D'                                                     \
-    }
-#define CLI_OPT_CA_BUNDLE                                                                          \
-    {                                                                                              \
-        "ca-bundle", required_argument, 0, 'B'                                                     \
-    }
-#define CLI_OPT_RESOLVER                                                                           \
-    {                                                                                              \
-        "resolver", required_argument, 0, 'R'                                                      \
-    }
-#define CLI_OPT_TRUST_ANCHOR                                                                       \
-    {                                                                                              \
-        "trust-anchor", required_argument, 0, 'T'                                                  \
-    }
-#define CLI_OPT_JSON                                                                               \
-    {                                                                                              \
-        "json", no_argument, 0, 'j'                                                                \
-    }
+/* clang-format off */
+#define CLI_OPT_STATE {"state", required_argument, 0, 'S'}
+#define CLI_OPT_DIRECTORY {"directory", required_argument, 0, 'D'}
+#define CLI_OPT_CA_BUNDLE {"ca-bundle", required_argument, 0, 'B'}
+#define CLI_OPT_RESOLVER {"resolver", required_argument, 0, 'R'}
+#define CLI_OPT_TRUST_ANCHOR {"trust-anchor", required_argument, 0, 'T'}
+#define CLI_OPT_JSON {"json", no_argument, 0, 'j'}
+/* clang-format on */
 /* 1 when opt is one of those (its value kept in c), 0 when it is not. */
 int cli_common_opt(struct cli_common *c, int opt, const char *arg);
 

@@ -182,7 +182,8 @@ static dp_code apply_param(struct dp_record *rec, const struct dp_param *pm, str
     return DP_OK;
 }
 
-static dp_code parse_params(struct cursor *c, struct dp_record *rec, struct dp_error *err)
+static dp_code parse_params(struct cursor *c, struct dp_record *rec, int meaning,
+                            struct dp_error *err)
 {
     char db[16];
     for (;;) {
@@ -233,7 +234,7 @@ static dp_code parse_params(struct cursor *c, struct dp_record *rec, struct dp_e
                             "value of '%.*s' contains %s at octet %zu (only %%x21-3A / %%x3C-7E)",
                             (int)pm.tag.len, pm.tag.ptr, describe(c, db), c->pos);
         }
-        dp_code rc = apply_param(rec, &pm, err);
+        dp_code rc = meaning ? apply_param(rec, &pm, err) : DP_OK;
         if (rc != DP_OK) return rc;
         if (c->pos == c->len) return DP_OK;
         size_t semi = c->pos++;
@@ -244,7 +245,9 @@ static dp_code parse_params(struct cursor *c, struct dp_record *rec, struct dp_e
     }
 }
 
-dp_code dp_record_parse(const char *value, size_t len, struct dp_record *rec, struct dp_error *err)
+/* The grammar (R3) and, when meaning, the parameters' rules (R4). */
+static dp_code parse(const char *value, size_t len, struct dp_record *rec, int meaning,
+                     struct dp_error *err)
 {
     char db[16];
     if (!rec || (!value && len))
@@ -268,13 +271,24 @@ dp_code dp_record_parse(const char *value, size_t len, struct dp_record *rec, st
         c.pos++;
         skip_wsp(&c);
         if (c.pos < c.len) {
-            dp_code rc = parse_params(&c, rec, err);
+            dp_code rc = parse_params(&c, rec, meaning, err);
             if (rc != DP_OK) return rc;
         }
     }
-    if (!rec->has_accounturi)
+    if (meaning && !rec->has_accounturi)
         return dp__fail(err, DP_ERR_MALFORMED, "R4", len, "missing mandatory accounturi parameter");
     return DP_OK;
+}
+
+dp_code dp_record_parse(const char *value, size_t len, struct dp_record *rec, struct dp_error *err)
+{
+    return parse(value, len, rec, 1, err);
+}
+
+dp_code dp_record_parse_issue_value(const char *value, size_t len, struct dp_record *rec,
+                                    struct dp_error *err)
+{
+    return parse(value, len, rec, 0, err);
 }
 
 struct dp_span dp_record_issuer_token(const char *value, size_t len)

@@ -555,6 +555,26 @@ static int db_exec(const char *sql)
     return system(cmd);
 }
 
+/* 1 when the server started with args exits at once with status 1, the
+ * first line of its standard error (written to log) containing want. */
+static int start_refused(char *const *args, const char *log, const char *want)
+{
+    pid_t pid = harness_spawn_log(ca_bin, args, log);
+    int st = 0;
+    for (int i = 0; i < 100 && waitpid(pid, &st, WNOHANG) == 0; i++)
+        usleep(50000);
+    char msg[512] = "";
+    FILE *lf = fopen(log, "r");
+    if (lf && !fgets(msg, sizeof msg, lf)) msg[0] = '\0';
+    if (lf) fclose(lf);
+    int refused = WIFEXITED(st) && WEXITSTATUS(st) == 1 && strstr(msg, want);
+    if (!refused) {
+        harness_stop(pid);
+        fprintf(stderr, "server not refused (%s): %s\n", want, msg);
+    }
+    return refused;
+}
+
 /* A second server on the same data directory refuses to start: the first
  * keeps rows in memory and must be the only writer. */
 static void second_server_on_same_data_refused(void)
@@ -563,17 +583,7 @@ static void second_server_on_same_data_refused(void)
     snprintf(listen2, sizeof listen2, "localhost:%d", harness_free_port());
     snprintf(log2, sizeof log2, "%s/second.log", tmp_dir);
     char *args2[] = {(char *)ca_bin, "--listen", listen2, "--data", data_dir, NULL};
-    pid_t second = harness_spawn_log(ca_bin, args2, log2);
-    int st2 = 0;
-    for (int i = 0; i < 100 && waitpid(second, &st2, WNOHANG) == 0; i++)
-        usleep(50000);
-    char msg[512] = "";
-    FILE *lf = fopen(log2, "r");
-    if (lf && !fgets(msg, sizeof msg, lf)) msg[0] = '\0';
-    if (lf) fclose(lf);
-    int refused = WIFEXITED(st2) && WEXITSTATUS(st2) == 1 &&
-                  strstr(msg, "another dnspersist-ca is using this data directory");
-    if (!refused) harness_stop(second);
+    int refused = start_refused(args2, log2, "another dnspersist-ca is using this data directory");
     CHECK(refused);
 }
 
@@ -591,16 +601,7 @@ static void newer_schema_refused(void)
     CHECK(db_exec("PRAGMA user_version=999") == 0);
     char log[300];
     snprintf(log, sizeof log, "%s/newer.log", tmp_dir);
-    pid_t pid = harness_spawn_log(ca_bin, ca_args, log);
-    int st = 0;
-    for (int i = 0; i < 100 && waitpid(pid, &st, WNOHANG) == 0; i++)
-        usleep(50000);
-    char msg[512] = "";
-    FILE *lf = fopen(log, "r");
-    if (lf && !fgets(msg, sizeof msg, lf)) msg[0] = '\0';
-    if (lf) fclose(lf);
-    int refused = WIFEXITED(st) && WEXITSTATUS(st) != 0 && strstr(msg, "schema version 999");
-    if (!refused) harness_stop(pid);
+    int refused = start_refused(ca_args, log, "schema version 999");
     CHECK(refused);
     snprintf(cmd, sizeof cmd, "PRAGMA user_version=%d", atoi(was));
     CHECK(db_exec(cmd) == 0);
@@ -624,6 +625,7 @@ static void processing_is_pending_after_restart(void)
     free(fo.body);
     server_stop(SIGKILL);
     CHECK(db_exec("UPDATE authzs SET status='valid', ch_type='dns-persist-01', ch_status='valid', "
+                  "ch_validated=strftime('%s','now'), "
                   "expires=strftime('%s','now')+3600 WHERE identifier='f.example.com'") == 0);
     CHECK(db_exec("UPDATE authzs SET ch_type='dns-persist-01', ch_status='processing' WHERE "
                   "status='pending'") == 0);

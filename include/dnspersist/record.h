@@ -52,6 +52,14 @@ struct dp_record {
 DP_API dp_code dp_record_parse(const char *value, size_t len, struct dp_record *rec,
                                struct dp_error *err);
 
+/* The RFC 8659 section 4.2 issue-value grammar alone, as a CAA issue or
+ * issuewild value is read: rec gets the issuer (len 0 for none, as in
+ * "issue \";\"") and every parameter in order; nothing is required and
+ * no parameter has a meaning here (rec->has_* stay 0). DP_OK or
+ * DP_ERR_MALFORMED with err->offset. */
+DP_API dp_code dp_record_parse_issue_value(const char *value, size_t len, struct dp_record *rec,
+                                           struct dp_error *err);
+
 /* Finds the issuer-domain-name token the V2 filter compares: after leading
  * blanks, up to a blank, ';' or the end. Never fails; the span may be empty.
  * It does not check the grammar, so a record with a malformed tail can still
