@@ -379,8 +379,9 @@ static double mono_ms(void)
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-/* A4 and 3.2: the challenge's issuer list must have 1 to 10 names and
- * contain every directory name. */
+/* A4 and 3.2: the challenge's issuer list must have 1 to 10 names, each
+ * among the directory's caaIdentities (when given), and contain every
+ * directory issuer name. */
 static dp_code check_challenge(struct dp_acme *a, json_t *ch, struct dp_error *err)
 {
     json_t *names = json_object_get(ch, "issuerDomainNames");
@@ -390,6 +391,20 @@ static dp_code check_challenge(struct dp_acme *a, json_t *ch, struct dp_error *e
         return dp__fail(err, DP_ERR_MALFORMED, "A4", DP_NO_OFFSET,
                         "the challenge carries %zu issuer domain names; 1 to 10 are allowed (A4)",
                         n);
+    /* Draft 3.2: every name the challenge asks for must be one the CA may
+     * use, that is among its caaIdentities when the directory lists them:
+     * a record for another issuer would authorize someone else. */
+    for (size_t i = 0; i < n && a->n_caa; i++) {
+        const char *s = json_string_value(json_array_get(names, i));
+        int ours = 0;
+        for (size_t k = 0; s && k < a->n_caa && !ours; k++)
+            ours = !strcmp(s, a->caa[k]);
+        if (!ours)
+            return dp__fail(err, DP_ERR_MALFORMED, "A4", DP_NO_OFFSET,
+                            "the challenge's issuer name %.253s is not among the CA's "
+                            "caaIdentities: refusing to publish a record for it (draft 3.2)",
+                            s ? s : "(not a string)");
+    }
     for (size_t k = 0; k < a->n_issuers; k++) {
         int found = 0;
         for (size_t i = 0; i < n; i++) {

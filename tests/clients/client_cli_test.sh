@@ -116,7 +116,7 @@ run issue --directory "$DIRX" "${C[@]}" --no-check "nop$RANDOM.web.test"
 run record --directory "$DIRX" "${C[@]}" x.web.test
 [ $rc = 1 ] && grep -q "advertises no issuerDomainNames" "$tmp/err" && ok record_ca_without_persist || bad "record no persist: $rc $(cat "$tmp/err")"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$tmp/fake.key" -out "$tmp/fake.pem" -days 1 -subj /CN=localhost -addext subjectAltName=DNS:localhost >/dev/null 2>&1
-for n in 0 11; do
+for n in 0 11 -1; do
     fp=$(port)
     python3 "$(dirname "$0")/fake_acme.py" "$fp" "$tmp/fake.pem" "$tmp/fake.key" $n &
     pids+=($!)
@@ -124,7 +124,8 @@ for n in 0 11; do
     C=(--state "$tmp/state-fake$n" --ca-bundle "$tmp/fake.pem")
     "$DP" account new --directory "https://localhost:$fp/" "${C[@]}" > /dev/null 2>&1
     run issue --directory "https://localhost:$fp/" "${C[@]}" --no-check x.web.test
-    [ $rc = 1 ] && grep -q "1 to 10 are allowed (A4)" "$tmp/err" && ok "challenge_with_${n}_issuers_A4" || bad "A4 $n: $rc $(cat "$tmp/err")"
+    want="1 to 10 are allowed (A4)"; [ $n = -1 ] && want="evil.example is not among the CA's caaIdentities"
+    [ $rc = 1 ] && grep -q "$want" "$tmp/err" && ok "challenge_with_${n}_issuers_A4" || bad "A4 $n: $rc $(cat "$tmp/err")"
 done
 printf 'key "test-key" {\n    algorithm hmac-sha256;\n    secret "%s";\n};\n' "$(head -c 32 /dev/urandom | base64)" > "$tmp/wrong.key"
 C=(--state "$tmp/state-ca02x" --ca-bundle "$tmp/ca02/root.pem")

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """fake_acme.py: a hand-written ACME server for one fault dnspersist-ca cannot
-be made to produce: a dns-persist-01 challenge with 0 or 11 issuer names (A4).
+be made to produce: a dns-persist-01 challenge with 0 or 11 issuer names (A4),
+or (N_ISSUERS -1) one naming an issuer outside the directory's caaIdentities.
 dnspersist-ca refuses such a configuration, as the draft requires of servers,
 so the client's check (A4) needs this fake. It answers just enough of RFC 8555
 for a client to reach the authorization; it verifies nothing.
@@ -30,7 +31,8 @@ class H(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self):
         self.send(200, {"newNonce": base + "/nonce", "newAccount": base + "/acct", "newOrder": base + "/order",
-                        "meta": {"accountHashPrefix": base + "/h/", "issuerDomainNames": ["ca.test"]}})
+                        "meta": {"accountHashPrefix": base + "/h/", "issuerDomainNames": ["ca.test"],
+                                 "caaIdentities": ["ca.test"] + (["n%d.ca.test" % i for i in range(n)] if n > 0 else [])}})
 
     def do_POST(self):
         self.rfile.read(int(self.headers.get("Content-Length", 0)))
@@ -39,7 +41,10 @@ class H(http.server.BaseHTTPRequestHandler):
         elif self.path == "/order":
             self.send(201, {"status": "pending", "authorizations": [base + "/authz/1"], "finalize": base + "/fin"}, base + "/o/1")
         elif self.path == "/authz/1":
-            names = ["ca.test"] + ["n%d.ca.test" % i for i in range(max(0, n - 1))] if n else []
+            if n < 0:
+                names = ["ca.test", "evil.example"]
+            else:
+                names = ["ca.test"] + ["n%d.ca.test" % i for i in range(max(0, n - 1))] if n else []
             self.send(200, {"status": "pending", "identifier": {"type": "dns", "value": "x.web.test"},
                             "challenges": [{"type": "dns-persist-01", "url": base + "/ch/1", "status": "pending",
                                             "issuerDomainNames": names}]})
