@@ -173,7 +173,6 @@ int store_authz_finish(struct store *s, const char *id, const char *type, int va
                        int64_t expires, int64_t validated, const char *error)
 {
     pthread_mutex_lock(&s->mu);
-    cache_drop(s->authzs, id);
     sqlite3_stmt *st = sq_stmt(s, SQL_AUTHZ_FINISH);
     int rc = -1, changes = 0;
     if (st) {
@@ -184,6 +183,20 @@ int store_authz_finish(struct store *s, const char *id, const char *type, int va
         sq_bind_text(st, 5, error);
         sq_bind_text(st, 6, id);
         rc = sq_step_done(s, st, &changes) == SQLITE_DONE ? (changes ? 0 : 1) : -1;
+    }
+    /* The client polls this row next: keep a cached copy current rather
+     * than dropping it (the write and this update share the lock). */
+    struct st_authz a;
+    if (rc == 0 && cache_get(s->authzs, id, &a, NULL)) {
+        snprintf(a.status, sizeof a.status, "%s", valid ? "valid" : "invalid");
+        snprintf(a.ch_status, sizeof a.ch_status, "%s", a.status);
+        snprintf(a.ch_type, sizeof a.ch_type, "%s", type);
+        a.expires = expires;
+        a.ch_validated = validated;
+        snprintf(a.ch_error, sizeof a.ch_error, "%s", error ? error : "");
+        cache_put(s->authzs, &a);
+    } else {
+        cache_drop(s->authzs, id);
     }
     pthread_mutex_unlock(&s->mu);
     return rc;
