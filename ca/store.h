@@ -16,7 +16,6 @@
 #define ST_ID 24
 #define ST_JWK 4096
 #define ST_TEXT 2048
-#define ST_MAX_KEYS 64 /* retained thumbprints loaded per validation */
 #define ST_MAX_IDENTIFIERS 100
 
 /* Rows start with their id: the store's caches key on it. */
@@ -84,8 +83,10 @@ int store_account_mark_persist(struct store *s, const char *id);
 /* Replaces the key; the old thumbprint stays in the history (A6). 1: the
  * new key already belongs to an account. */
 int store_account_rollover(struct store *s, const char *id, const char *jwk, const char *thumb);
-/* Current key first, then older keys newest first. Returns the count. */
-size_t store_account_keys(struct store *s, const char *id, char thumbs[][48], size_t max);
+/* Every thumbprint the account has used (A6, draft 4.2: no cap), current
+ * key first, then older keys newest first, into a new array *out (caller
+ * frees). Returns the count; 0 with *out NULL on error. */
+size_t store_account_keys(struct store *s, const char *id, char (**out)[48]);
 
 /* An order's authorization as it is created: pending, or already valid by
  * Just-in-Time dns-persist-01 validation (A5; draft 4.4). */

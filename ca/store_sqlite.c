@@ -377,21 +377,35 @@ int store_account_rollover(struct store *s, const char *id, const char *jwk, con
     return rc;
 }
 
-static const char SQL_KEYS[] =
-    "SELECT thumb FROM account_keys WHERE account=? ORDER BY seq DESC LIMIT ?";
+static const char SQL_KEYS[] = "SELECT thumb FROM account_keys WHERE account=? ORDER BY seq DESC";
 
-size_t store_account_keys(struct store *s, const char *id, char thumbs[][48], size_t max)
+size_t store_account_keys(struct store *s, const char *id, char (**out)[48])
 {
+    *out = NULL;
+    size_t n = 0, cap = 0;
+    int failed = 0;
     pthread_mutex_lock(&s->mu);
     sqlite3_stmt *st = sq_stmt(s, SQL_KEYS);
-    size_t n = 0;
     if (st) {
         sq_bind_text(st, 1, id);
-        sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
-        while (n < max && sqlite3_step(st) == SQLITE_ROW)
-            sq_col(st, 0, thumbs[n++], 48);
+        while (!failed && sqlite3_step(st) == SQLITE_ROW) {
+            if (n == cap) {
+                char(*g)[48] = realloc(*out, (cap = cap ? 2 * cap : 8) * sizeof **out);
+                if (!g) {
+                    failed = 1;
+                    break;
+                }
+                *out = g;
+            }
+            sq_col(st, 0, (*out)[n++], 48);
+        }
         sqlite3_reset(st);
     }
     pthread_mutex_unlock(&s->mu);
+    if (failed || !n) {
+        free(*out);
+        *out = NULL;
+        n = 0;
+    }
     return n;
 }

@@ -99,9 +99,13 @@ void va_validate_persist(struct worker *w, const struct st_authz *a, struct outc
             a->identifier);
     if (store_account_get(ca->store, a->account, &acct))
         return va_fail(o, "serverInternal", 500, "the account is gone");
-    char thumbs[ST_MAX_KEYS][48];
-    const char *tp[ST_MAX_KEYS];
-    size_t nk = store_account_keys(ca->store, a->account, thumbs, ST_MAX_KEYS);
+    char(*thumbs)[48] = NULL;
+    size_t nk = store_account_keys(ca->store, a->account, &thumbs);
+    const char **tp = nk ? calloc(nk, sizeof *tp) : NULL;
+    if (!tp) {
+        free(thumbs);
+        return va_fail(o, "serverInternal", 500, "cannot read the account's keys");
+    }
     for (size_t i = 0; i < nk; i++)
         tp[i] = thumbs[i];
     char acct_url[600];
@@ -115,7 +119,9 @@ void va_validate_persist(struct worker *w, const struct st_authz *a, struct outc
                                  0,
                                  ca->cfg.draft01_compat ? DP_MODE_COMPAT : DP_MODE_DRAFT02};
     struct dp_error e;
-    struct dp_verifier *v = dp_verify_new(ca->dp, &p, &e);
+    struct dp_verifier *v = dp_verify_new(ca->dp, &p, &e); /* copies the thumbprints */
+    free(tp);
+    free(thumbs);
     if (!v) return va_fail(o, "serverInternal", 500, "%s", e.detail);
     char name[DP_VALIDATION_NAME_MAX + 8], ident[sizeof a->identifier + 2];
     snprintf(ident, sizeof ident, "%s%s", a->wildcard ? "*." : "", a->identifier);

@@ -452,6 +452,31 @@ static void A6_rollover_keeps_old_records(void)
     acct_free(&ac);
 }
 
+/* Draft 4.2: every key the account ever used stays valid for records,
+ * without a cap (the store once kept the last 64). */
+static void A6_hundred_rollovers(void)
+{
+    struct acct ac;
+    CHECK(acct_new(&ca02, &ac) == 0);
+    char d[128];
+    unique(d, sizeof d, "roll100");
+    CHECK(publish(&ca02, &ac, d, NULL, NULL) == 0); /* made with the first key */
+    struct dp_key *keys[100];
+    struct dp_error e;
+    int rolled = 0;
+    for (int i = 0; i < 100; i++) {
+        keys[i] = dp_key_generate(DP_KEY_EC256, NULL);
+        rolled += keys[i] && dp_acme_key_change(ac.a, keys[i], &e) == DP_OK;
+    }
+    CHECK(rolled == 100);
+    CHECK(issue(&ca02, &ac, d, &e) == DP_OK);
+    dp_acme_free(ac.a);
+    ac.a = NULL;
+    for (int i = 0; i < 100; i++)
+        dp_key_free(keys[i]);
+    acct_free(&ac);
+}
+
 static void V1_record_removed_between_orders(void)
 {
     struct acct ac;
@@ -930,6 +955,7 @@ int main(int argc, char **argv)
         RUN(revocation_refuses_forgeries);
         RUN(V3_V6_persist_until);
         RUN(A6_rollover_keeps_old_records);
+        RUN(A6_hundred_rollovers);
         RUN(V1_record_removed_between_orders);
         RUN(V5_deactivated_account);
         RUN(draft01_plain_url_records);

@@ -34,7 +34,11 @@ enum dp_account_status {
 };
 
 #define DP_MAX_ISSUERS 10 /* A1/A4 */
-#define DP_MAX_THUMBPRINTS 4096
+/* Draft 4.2 keeps every key an account has used, bounded only by the
+ * account's lifetime; this bound only rejects a count no real account
+ * reaches (a caller's garbage). Cost per evaluation grows with it: two
+ * digests per key and accepted algorithm, cached within a verifier. */
+#define DP_MAX_THUMBPRINTS 1000000
 
 struct dp_verify_params {
     const char *const *issuers; /* the challenge's issuerDomainNames (1 to 10) */
