@@ -93,7 +93,7 @@ int main(int argc, char **argv)
     if (iters <= 0) iters = 1000000;
     struct dp_ctx *ctx = dp_ctx_new(NULL);
     if (!ctx) return 1;
-    struct dp_verify_params p = {issuers, 2, URL, keys, 3, PREFIX, 0, DP_MODE_DRAFT02};
+    struct dp_verify_params p = {issuers, 2, URL, keys, 3, PREFIX, 0, DP_MODE_DRAFT02, NULL, 0};
     struct sample *current = make(keys[0], URL, 0);
     struct sample *oldest_star = make(keys[2], URL, 1);
     struct sample *other = make(keys[0], "https://ca.example/acct/999", 0);

@@ -21,6 +21,10 @@ struct ca_config {
     const char *issuers[DP_MAX_ISSUERS];
     size_t n_issuers;
     char hash_prefix[640];
+    int hash_prefix_given;                         /* --hash-prefix: replaces the recorded prefix */
+    char external_url[512];                        /* --external-url, "" for the listener's */
+    const char *previous_prefixes[DP_MAX_ISSUERS]; /* --previous-hash-prefix */
+    size_t n_previous;
     const char *caa_identities[DP_MAX_ISSUERS];
     size_t n_caa;
     int persist, dns01, http01; /* challenge types offered */

@@ -46,8 +46,14 @@ static void help(void)
         "  --listen HOST:PORT          where to serve (default localhost:14000)\n"
         "  --data DIR                  SQLite database and CA keys (default ./dnspersist-ca-data)\n"
         "  --issuer-domain-name NAME   dns-persist-01 issuer name, repeatable (default HOST)\n"
-        "  --hash-prefix URL           accountHashPrefix (default "
-        "https://HOST:PORT/acme/account-hash/)\n"
+        "  --external-url URL          the URL clients use (https://HOST[:PORT]; default from\n"
+        "                              --listen). Recorded at the first start: every account\n"
+        "                              URL, hence every published record, depends on it\n"
+        "  --hash-prefix URL           accountHashPrefix (default URL/acme/account-hash/);\n"
+        "                              recorded at the first start and kept after; giving a\n"
+        "                              new one changes what users publish\n"
+        "  --previous-hash-prefix URL  records under this older prefix keep validating\n"
+        "                              (repeatable; draft 4.5 migration)\n"
         "  --caa-identity NAME         the CA's CAA identities, repeatable (default: the issuer\n"
         "                              domain names); CAA is always checked (RFC 8659)\n"
         "  --challenges LIST           offered types (default dns-persist-01,dns-01,http-01)\n"
@@ -104,6 +110,17 @@ static int flag_on(const char *val)
     return !val || !*val || !strcmp(val, "yes") || !strcmp(val, "true") || !strcmp(val, "1");
 }
 
+/* An https URL of printable ASCII; origin_only: nothing after the host
+ * and port but an optional "/". */
+static int url_ok(const char *u, int origin_only)
+{
+    if (strncmp(u, "https://", 8) || strlen(u) < 9 || strlen(u) > 500) return 0;
+    for (const char *p = u; *p; p++)
+        if (*p <= ' ' || *p >= 0x7f || *p == ';') return 0;
+    const char *slash = strchr(u + 8, '/');
+    return !origin_only || !slash || !slash[1];
+}
+
 static int set_option(struct ca_config *c, const char *name, const char *val)
 {
     if (!strcmp(name, "listen")) {
@@ -125,7 +142,17 @@ static int set_option(struct ca_config *c, const char *name, const char *val)
             return -1;
         c->issuers[c->n_issuers++] = keep(norm);
     } else if (!strcmp(name, "hash-prefix")) {
+        if (!url_ok(val, 0)) return -1;
         snprintf(c->hash_prefix, sizeof c->hash_prefix, "%s", val);
+        c->hash_prefix_given = 1;
+    } else if (!strcmp(name, "previous-hash-prefix")) {
+        if (!url_ok(val, 0) || c->n_previous == DP_MAX_ISSUERS) return -1;
+        c->previous_prefixes[c->n_previous++] = keep(val);
+    } else if (!strcmp(name, "external-url")) {
+        if (!url_ok(val, 1)) return -1;
+        snprintf(c->external_url, sizeof c->external_url, "%s", val);
+        size_t l = strlen(c->external_url);
+        if (l && c->external_url[l - 1] == '/') c->external_url[l - 1] = '\0';
     } else if (!strcmp(name, "caa-identity")) {
         char norm[DP_DOMAIN_MAX + 3];
         if (c->n_caa == DP_MAX_ISSUERS || dp_domain_normalize(val, norm, 0, NULL) != DP_OK)
@@ -215,6 +242,46 @@ static int read_config(struct ca_config *c, const char *path)
     return rc;
 }
 
+/* Draft 4.5: account URLs and the accountHashPrefix must stay stable
+ * once published records depend on them. Both are recorded at the first
+ * start. A different external URL later is refused (every hashed record
+ * covers the account URL); the recorded prefix is kept unless
+ * --hash-prefix replaces it. 0, or -1 after saying why. */
+static int settle_urls(struct ca *ca)
+{
+    struct ca_config *c = &ca->cfg;
+    char was[640] = "";
+    int r = store_meta_get(ca->store, "external_url", was, sizeof was);
+    if (r == 1)
+        r = store_meta_set(ca->store, "external_url", ca->base);
+    else if (r == 0 && strcmp(was, ca->base)) {
+        fprintf(stderr,
+                "dnspersist-ca: this CA's URLs are %s (recorded in %s/ca.sqlite), not %s: "
+                "changing them would change every account URL and invalidate every published "
+                "dns-persist-01 record (draft 4.5); to serve on another address or behind a "
+                "proxy, give --external-url %s\n",
+                was, c->data, ca->base, was);
+        return -1;
+    }
+    was[0] = '\0';
+    if (r == 0) r = store_meta_get(ca->store, "hash_prefix", was, sizeof was);
+    if (r == 1 || (r == 0 && c->hash_prefix_given && strcmp(was, c->hash_prefix))) {
+        int listed = 0;
+        for (size_t i = 0; i < c->n_previous; i++)
+            listed |= !strcmp(c->previous_prefixes[i], was);
+        if (r == 0 && !listed)
+            fprintf(stderr,
+                    "dnspersist-ca: warning: accountHashPrefix changes from %s to %s; records "
+                    "made under the old one stop validating unless --previous-hash-prefix %s\n",
+                    was, c->hash_prefix, was);
+        r = store_meta_set(ca->store, "hash_prefix", c->hash_prefix);
+    } else if (r == 0) {
+        snprintf(c->hash_prefix, sizeof c->hash_prefix, "%s", was);
+    }
+    if (r < 0) fprintf(stderr, "dnspersist-ca: cannot read or record the CA's URLs\n");
+    return r < 0 ? -1 : 0;
+}
+
 /* The address to bind for the listener's host name. */
 static int bind_address(const char *host, char *out, size_t cap)
 {
@@ -260,6 +327,8 @@ int main(int argc, char **argv)
                                          {"data", required_argument, 0, 0},
                                          {"issuer-domain-name", required_argument, 0, 0},
                                          {"hash-prefix", required_argument, 0, 0},
+                                         {"previous-hash-prefix", required_argument, 0, 0},
+                                         {"external-url", required_argument, 0, 0},
                                          {"caa-identity", required_argument, 0, 0},
                                          {"challenges", required_argument, 0, 0},
                                          {"draft01-compat", no_argument, 0, 0},
@@ -302,9 +371,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "dnspersist-ca: unexpected argument '%s' (see --help)\n", argv[optind]);
         return 2;
     }
-    snprintf(ca.base, sizeof ca.base,
-             strchr(c->listen_host, ':') ? "https://[%s]:%d" : "https://%s:%d", c->listen_host,
-             c->port);
+    if (c->external_url[0])
+        snprintf(ca.base, sizeof ca.base, "%s", c->external_url);
+    else
+        snprintf(ca.base, sizeof ca.base,
+                 strchr(c->listen_host, ':') ? "https://[%s]:%d" : "https://%s:%d", c->listen_host,
+                 c->port);
     if (!c->n_issuers) {
         char norm[DP_DOMAIN_MAX + 3];
         if (dp_domain_normalize(c->listen_host, norm, 0, NULL) != DP_OK) {
@@ -373,6 +445,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "dnspersist-ca: %s\n", why[0] ? why : "out of memory");
         goto out;
     }
+    if (settle_urls(&ca)) goto out;
     if (!(http =
               http_start(c->listen_addr, c->port, pki_tls_cert_pem(ca.pki), pki_tls_key_pem(ca.pki),
                          c->threads, wfe_handle, &ca, why, sizeof why))) {

@@ -72,6 +72,11 @@ struct store *store_open(const char *path, int caches, char *why, size_t cap);
 void store_close(struct store *s);
 
 int store_new_id(char out[ST_ID]);
+
+/* The CA's own settings that published records depend on ("external_url",
+ * "hash_prefix"): 0 found, 1 none, -1 error; set: 0 or -1. */
+int store_meta_get(struct store *s, const char *key, char *out, size_t cap);
+int store_meta_set(struct store *s, const char *key, const char *value);
 int store_account_create(struct store *s, const char *jwk, const char *thumb, const char *contact,
                          struct st_account *out);
 int store_account_get(struct store *s, const char *id, struct st_account *out);

@@ -54,6 +54,9 @@ static const char *const migrations[] = {
     " created INTEGER NOT NULL);",
     /* 2: revocation by an authorized account looks up its authorizations. */
     "CREATE INDEX IF NOT EXISTS authzs_by_account ON authzs(account, identifier);",
+    /* 3: what must not change under published records: the external URL
+     * (account URLs) and the accountHashPrefix. */
+    "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -408,4 +411,30 @@ size_t store_account_keys(struct store *s, const char *id, char (**out)[48])
         n = 0;
     }
     return n;
+}
+
+static const char SQL_META_GET[] = "SELECT value FROM meta WHERE key=?";
+static const char SQL_META_SET[] = "INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)";
+
+struct meta_out {
+    char *out;
+    size_t cap;
+};
+
+static int fill_meta(sqlite3_stmt *st, void *arg)
+{
+    struct meta_out *m = arg;
+    sq_col(st, 0, m->out, m->cap);
+    return 0;
+}
+
+int store_meta_get(struct store *s, const char *key, char *out, size_t cap)
+{
+    struct meta_out m = {out, cap};
+    return sq_query_one(s, SQL_META_GET, key, fill_meta, &m);
+}
+
+int store_meta_set(struct store *s, const char *key, const char *value)
+{
+    return sq_write1(s, SQL_META_SET, key, value, NULL, NULL, NULL) < 0 ? -1 : 0;
 }

@@ -117,7 +117,9 @@ void va_validate_persist(struct worker *w, const struct st_authz *a, struct outc
                                  nk,
                                  ca->cfg.hash_prefix,
                                  0,
-                                 ca->cfg.draft01_compat ? DP_MODE_COMPAT : DP_MODE_DRAFT02};
+                                 ca->cfg.draft01_compat ? DP_MODE_COMPAT : DP_MODE_DRAFT02,
+                                 ca->cfg.previous_prefixes,
+                                 ca->cfg.n_previous};
     struct dp_error e;
     struct dp_verifier *v = dp_verify_new(ca->dp, &p, &e); /* copies the thumbprints */
     free(tp);

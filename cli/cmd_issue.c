@@ -55,7 +55,8 @@ static int precheck(const struct issue_opts *o, struct session *s, char **names,
      * (--draft01-compat), and the directory does not say; the pre-check must
      * not refuse what the CA would accept, and the CA has the last word. */
     struct dp_verify_params p = {
-        issuers, ni, s->acct.url, tp, nt, prefix, 0, prefix ? DP_MODE_COMPAT : DP_MODE_DRAFT01};
+        issuers, ni, s->acct.url, tp, nt, prefix, 0, prefix ? DP_MODE_COMPAT : DP_MODE_DRAFT01,
+        NULL,    0};
     int rc = cli_check_domains(CMD, &p, o->co.resolver, o->co.ta, 0, 0, (const char *const *)names,
                                n, (int64_t)time(NULL), 30, 0, 1);
     if (rc == EXIT_INVALID)

@@ -268,8 +268,8 @@ int cli_account_finish(const char *cmd, const struct cli_account *a, struct dp_v
         char tmp[DP_DOMAIN_MAX + 3];
         if (cli_domain(cmd, "--issuer", a->issuers[i], tmp, 0)) return EXIT_USAGE;
     }
-    *p = (struct dp_verify_params){a->issuers,  a->n_issuers, a->url,      a->thumbs,
-                                   a->n_thumbs, a->prefix,    a->accepted, a->mode};
+    *p = (struct dp_verify_params){a->issuers, a->n_issuers, a->url,  a->thumbs, a->n_thumbs,
+                                   a->prefix,  a->accepted,  a->mode, NULL,      0};
     return 0;
 }
 

@@ -31,7 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         static const char *const issuers[] = {"authority.example"};
         static const char *const keys[] = {"NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"};
         struct dp_verify_params p = {
-            issuers, 1, "https://ca.example/acct/123", keys, 1, PREFIX, 0, DP_MODE_COMPAT};
+            issuers, 1, "https://ca.example/acct/123", keys, 1, PREFIX, 0, DP_MODE_COMPAT, NULL, 0};
         ctx = dp_ctx_new(NULL);
         v = ctx ? dp_verify_new(ctx, &p, NULL) : NULL;
         check(v != NULL, "setup");

@@ -48,6 +48,8 @@ struct dp_verifier {
     size_t url_len;
     char *prefix;
     size_t prefix_len;
+    char **old_prefixes; /* previous_prefixes, copied */
+    size_t n_old;
     char (*thumbs)[DP_THUMBPRINT_BUF];
     EVP_MD *md[N_ALGS]; /* fetched once: EVP_sha256() would re-fetch on every init */
     size_t n_thumbs;
@@ -68,6 +70,9 @@ void dp_verify_free(struct dp_verifier *v)
     if (!v) return;
     free(v->account_url);
     free(v->prefix);
+    for (size_t i = 0; i < v->n_old; i++)
+        free(v->old_prefixes[i]);
+    free(v->old_prefixes);
     free(v->thumbs);
     free(v->star);
     free(v->fqdn);
@@ -115,6 +120,20 @@ struct dp_verifier *dp_verify_new(const struct dp_ctx *ctx, const struct dp_veri
                  "hash prefix missing or has a blank, ';', control or non-ASCII octet");
         return NULL;
     }
+    if (p->n_previous_prefixes > DP_MAX_ISSUERS ||
+        (p->n_previous_prefixes && !p->previous_prefixes)) {
+        dp__fail(err, DP_ERR_INVAL, "H1", DP_NO_OFFSET, "at most %d previous hash prefixes",
+                 DP_MAX_ISSUERS);
+        return NULL;
+    }
+    for (size_t i = 0; i < p->n_previous_prefixes; i++)
+        if (!dp__account_url_valid(p->previous_prefixes[i])) {
+            dp__fail(err, DP_ERR_INVAL, "H1", DP_NO_OFFSET,
+                     "previous hash prefix %zu is empty or has a blank, ';', control or "
+                     "non-ASCII octet",
+                     i);
+            return NULL;
+        }
     if (!dp__account_url_valid(p->account_url)) {
         dp__fail(err, DP_ERR_INVAL, "H2", DP_NO_OFFSET,
                  "account URL is empty or has a blank, ';', control or non-ASCII octet");
@@ -146,6 +165,12 @@ struct dp_verifier *dp_verify_new(const struct dp_ctx *ctx, const struct dp_veri
     if (!v->account_url || !v->prefix || !v->thumbs || !v->star || !v->fqdn || !v->joined)
         goto nomem;
     v->prefix_len = strlen(v->prefix);
+    if (p->mode != DP_MODE_DRAFT01 && p->n_previous_prefixes) {
+        if (!(v->old_prefixes = calloc(p->n_previous_prefixes, sizeof *v->old_prefixes)))
+            goto nomem;
+        for (; v->n_old < p->n_previous_prefixes; v->n_old++)
+            if (!(v->old_prefixes[v->n_old] = strdup(p->previous_prefixes[v->n_old]))) goto nomem;
+    }
     static const char *const md_names[N_ALGS] = {"SHA2-256", "SHA2-384", "SHA2-512"};
     for (int i = 0; i < N_ALGS; i++)
         if (!(v->md[i] = EVP_MD_fetch(NULL, md_names[i], NULL)) ||
@@ -201,7 +226,16 @@ static enum rec_result check_account(struct dp_verifier *v, const struct eval_st
                                      struct dp_error *why)
 {
     struct dp_span uri = rec->accounturi;
+    /* The current prefix, or one the CA used before (draft 4.5). */
+    const char *prefix = v->prefix;
     int looks_hashed = uri.len >= v->prefix_len && memcmp(uri.ptr, v->prefix, v->prefix_len) == 0;
+    for (size_t i = 0; !looks_hashed && i < v->n_old; i++) {
+        size_t l = strlen(v->old_prefixes[i]);
+        if (uri.len >= l && memcmp(uri.ptr, v->old_prefixes[i], l) == 0) {
+            looks_hashed = 1;
+            prefix = v->old_prefixes[i];
+        }
+    }
 
     if (v->mode == DP_MODE_DRAFT01 || (v->mode == DP_MODE_COMPAT && !looks_hashed)) {
         if (uri.len == v->url_len && memcmp(uri.ptr, v->account_url, uri.len) == 0) {
@@ -213,7 +247,7 @@ static enum rec_result check_account(struct dp_verifier *v, const struct eval_st
         return REC_UNAUTHORIZED;
     }
     struct dp_hashuri h;
-    if (dp_hashuri_parse(uri.ptr, uri.len, v->prefix, v->accepted, &h, why) != DP_OK)
+    if (dp_hashuri_parse(uri.ptr, uri.len, prefix, v->accepted, &h, why) != DP_OK)
         return REC_MALFORMED;
     unsigned char want[DP_HASH_MAX_OCTETS];
     size_t want_len = dp__b64url_decode(h.digest.ptr, h.digest.len, want, sizeof want);

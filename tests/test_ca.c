@@ -34,7 +34,8 @@ struct ca {
     int compat;
     int caa;
     int no_jit;
-    char log[600]; /* the server's standard error */
+    const char *extra[4]; /* more arguments, NULL-terminated */
+    char log[600];        /* the server's standard error */
 };
 
 static int ca_start(struct ca *c)
@@ -61,6 +62,11 @@ static int ca_start(struct ca *c)
                     NULL,
                     NULL,
                     NULL,
+                    NULL,
+                    NULL,
+                    NULL,
+                    NULL,
+                    NULL,
                     NULL};
     int ai = c->compat ? 14 : 13;
     if (c->caa) {
@@ -70,6 +76,8 @@ static int ca_start(struct ca *c)
         args[ai++] = "backup.ca.test";
     }
     if (c->no_jit) args[ai++] = "--no-jit";
+    for (int i = 0; i < 4 && c->extra[i]; i++)
+        args[ai++] = (char *)c->extra[i];
     snprintf(c->log, sizeof c->log, "%s.log", c->data);
     c->pid = harness_spawn_log(ca_bin, args, c->log);
     snprintf(c->dir, sizeof c->dir, "https://localhost:%d/directory", c->port);
@@ -475,6 +483,36 @@ static void A6_hundred_rollovers(void)
     for (int i = 0; i < 100; i++)
         dp_key_free(keys[i]);
     acct_free(&ac);
+}
+
+/* Draft 4.5: a CA that changes its accountHashPrefix keeps records made
+ * under the old one valid with --previous-hash-prefix. */
+static void H1_previous_hash_prefix(void)
+{
+    struct ca c = {0};
+    c.port = harness_free_port();
+    snprintf(c.data, sizeof c.data, "%s/caprev", tmpdir);
+    CHECK(ca_start(&c) == 0);
+    struct acct ac;
+    CHECK(acct_new(&c, &ac) == 0);
+    char d1[128], d2[128], old[256];
+    unique(d1, sizeof d1, "prev-old");
+    unique(d2, sizeof d2, "prev-new");
+    CHECK(publish(&c, &ac, d1, NULL, NULL) == 0); /* under the first prefix */
+    snprintf(old, sizeof old, "%s", c.prefix);
+    ca_stop(&c);
+    c.extra[0] = "--hash-prefix";
+    c.extra[1] = "https://hashes.ca.test/h/";
+    c.extra[2] = "--previous-hash-prefix";
+    c.extra[3] = old;
+    CHECK(ca_start(&c) == 0);
+    snprintf(c.prefix, sizeof c.prefix, "https://hashes.ca.test/h/");
+    CHECK(publish(&c, &ac, d2, NULL, NULL) == 0); /* under the new one */
+    struct dp_error e;
+    CHECK(issue(&c, &ac, d1, &e) == DP_OK);
+    CHECK(issue(&c, &ac, d2, &e) == DP_OK);
+    acct_free(&ac);
+    ca_stop(&c);
 }
 
 static void V1_record_removed_between_orders(void)
@@ -956,6 +994,7 @@ int main(int argc, char **argv)
         RUN(V3_V6_persist_until);
         RUN(A6_rollover_keeps_old_records);
         RUN(A6_hundred_rollovers);
+        RUN(H1_previous_hash_prefix);
         RUN(V1_record_removed_between_orders);
         RUN(V5_deactivated_account);
         RUN(draft01_plain_url_records);

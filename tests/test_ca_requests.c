@@ -674,6 +674,70 @@ static void jit_lookups_bounded_by_budget(void)
     free(b);
 }
 
+/* GET /directory from the server listening at url (not base). */
+static json_t *directory_at(const char *url)
+{
+    char saved[sizeof base], at[sizeof base];
+    snprintf(at, sizeof at, "%s", url); /* url may be base itself */
+    snprintf(saved, sizeof saved, "%s", base);
+    snprintf(base, sizeof base, "%s", at);
+    struct answer d = {0};
+    for (int i = 0; i < 100 && d.status != 200; i++) {
+        free(d.body);
+        d = req("GET", "/directory", NULL, NULL);
+        if (d.status != 200) usleep(50000);
+    }
+    snprintf(base, sizeof base, "%s", saved);
+    json_t *o = d.body ? json_loads(d.body, 0, NULL) : NULL;
+    free(d.body);
+    return o;
+}
+
+/* Draft 4.5: the URLs and the accountHashPrefix that published records
+ * depend on are recorded at the first start. Moving the listener without
+ * --external-url is refused; with it, every URL stays; a new --hash-prefix
+ * is recorded and kept on later starts. */
+static void urls_and_prefix_are_stable(void)
+{
+    server_stop(SIGTERM);
+    char listen2[64], url2[96], log[300], prefix[] = "https://hashes.example/h/";
+    int port2 = harness_free_port();
+    snprintf(listen2, sizeof listen2, "localhost:%d", port2);
+    snprintf(url2, sizeof url2, "https://localhost:%d", port2);
+    snprintf(log, sizeof log, "%s/moved.log", tmp_dir);
+    char *moved[] = {(char *)ca_bin, "--listen", listen2, "--data", data_dir, NULL};
+    char want[300];
+    snprintf(want, sizeof want, "give --external-url %s", base);
+    CHECK(start_refused(moved, log, want));
+    char *proxied[] = {(char *)ca_bin, "--listen",       listen2, "--data",
+                       data_dir,       "--external-url", base,    NULL};
+    pid_t pid = harness_spawn(ca_bin, proxied);
+    json_t *d = directory_at(url2);
+    const char *na = json_string_value(json_object_get(d, "newAccount"));
+    CHECK(na && !strncmp(na, base, strlen(base)));
+    json_decref(d);
+    harness_stop(pid);
+    char *args3[16];
+    int n = 0;
+    for (; ca_args[n]; n++)
+        args3[n] = ca_args[n];
+    args3[n++] = "--hash-prefix";
+    args3[n++] = prefix;
+    args3[n] = NULL;
+    pid = harness_spawn(ca_bin, args3);
+    d = directory_at(base);
+    const char *hp =
+        json_string_value(json_object_get(json_object_get(d, "meta"), "accountHashPrefix"));
+    CHECK(hp && !strcmp(hp, prefix));
+    json_decref(d);
+    harness_stop(pid);
+    server_start(); /* without --hash-prefix: the recorded one */
+    d = directory_at(base);
+    hp = json_string_value(json_object_get(json_object_get(d, "meta"), "accountHashPrefix"));
+    CHECK(hp && !strcmp(hp, prefix));
+    json_decref(d);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) return 2;
@@ -707,6 +771,7 @@ int main(int argc, char **argv)
         RUN(processing_is_pending_after_restart);
         RUN(newer_schema_refused);
         RUN(jit_lookups_bounded_by_budget);
+        RUN(urls_and_prefix_are_stable);
     }
     dp_acme_free(ac);
     dp_key_free(key);

@@ -21,7 +21,7 @@ static struct dp_verifier *mk(enum dp_mode mode, const char *const *thumbs, size
                               unsigned algs)
 {
     static const char *const issuers[] = {"ca.example.net", ISS};
-    struct dp_verify_params p = {issuers, 2, A, thumbs, nt, PREFIX, algs, mode};
+    struct dp_verify_params p = {issuers, 2, A, thumbs, nt, PREFIX, algs, mode, NULL, 0};
     struct dp_error e;
     struct dp_verifier *v = dp_verify_new(ctx, &p, &e);
     if (!v) fprintf(stderr, "verifier: %s\n", e.detail);
@@ -205,7 +205,8 @@ static void R2_multi_string_record_is_joined(void)
     const char *draft01_thumbs[] = {KEY};
     static const char *const issuers[] = {ISS};
     struct dp_verify_params p = {
-        issuers, 1, "http://ca:4000/acme/reg/1", draft01_thumbs, 1, NULL, 0, DP_MODE_DRAFT01};
+        issuers, 1, "http://ca:4000/acme/reg/1", draft01_thumbs, 1, NULL, 0, DP_MODE_DRAFT01,
+        NULL,    0};
     v = dp_verify_new(ctx, &p, NULL);
     struct dp_span pebble[] = {{"authority.example;accounturi=http://ca:4000", 43},
                                {"/acme/reg/1", 11}};
@@ -349,7 +350,7 @@ static void bad_parameters_are_refused(void)
     for (int i = 0; i < 11; i++)
         eleven[i] = "ca.example";
     struct dp_error e;
-    struct dp_verify_params p = {eleven, 0, A, thumbs, 1, PREFIX, 0, DP_MODE_DRAFT02};
+    struct dp_verify_params p = {eleven, 0, A, thumbs, 1, PREFIX, 0, DP_MODE_DRAFT02, NULL, 0};
     CHECK(dp_verify_new(ctx, &p, &e) == NULL && !strcmp(e.rule, "A4"));
     p.n_issuers = 11;
     CHECK(dp_verify_new(ctx, &p, &e) == NULL && !strcmp(e.rule, "A4"));
@@ -372,6 +373,27 @@ static void bad_parameters_are_refused(void)
     CHECK(dp_verify_eval(v, "bad..name", NULL, NULL, 0, DP_ACCOUNT_VALID, NOW, &vd, &e) ==
           DP_ERR_DOMAIN);
     dp_verify_free(v);
+}
+
+/* Draft 4.5: after a prefix change, records made under the old prefix keep
+ * validating when the CA lists it as a previous prefix; otherwise they are
+ * malformed (not under the prefix, H4). */
+static void H4_previous_prefix_keeps_old_records(void)
+{
+    static const char *const issuers[] = {ISS};
+    static const char *const thumbs[] = {KEY};
+    static const char *const old[] = {"https://old.example/h/"};
+    const char *rec[] = {R("; accounturi=https://old.example/h/sha-256/"
+                           "5SQm7n6tPh2-PlLbCKGnViTXX5z19SCN4cPGQHSk-kw")};
+    struct dp_verdict vd;
+    for (int with_old = 0; with_old < 2; with_old++) {
+        struct dp_verify_params p = {
+            issuers, 1, A, thumbs, 1, PREFIX, 0, DP_MODE_DRAFT02, old, (size_t)with_old};
+        struct dp_verifier *v = dp_verify_new(ctx, &p, NULL);
+        CHECK(v && eval(v, "example.com", NULL, rec, 1, DP_ACCOUNT_VALID, NOW, &vd) == DP_OK);
+        CHECK(vd.code == (with_old ? DP_OK : DP_ERR_MALFORMED));
+        dp_verify_free(v);
+    }
 }
 
 struct seen {
@@ -430,6 +452,7 @@ int main(void)
     RUN(compat_mode_accepts_both_forms);
     RUN(bad_parameters_are_refused);
     RUN(log_callback_sees_refusals);
+    RUN(H4_previous_prefix_keeps_old_records);
     dp_ctx_free(ctx);
     return check_report();
 }

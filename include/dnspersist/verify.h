@@ -49,6 +49,10 @@ struct dp_verify_params {
     const char *hash_prefix; /* accountHashPrefix; required unless DP_MODE_DRAFT01 */
     unsigned accepted_algs;  /* dp_hash_alg bits; 0 means DP_HASH_DEFAULT_ACCEPTED */
     enum dp_mode mode;
+    /* Prefixes the CA used before (draft 4.5: a migration period in which
+     * hashed URIs under the old and new prefixes both validate). */
+    const char *const *previous_prefixes;
+    size_t n_previous_prefixes;
 };
 
 #define DP_ACME_MALFORMED "urn:ietf:params:acme:error:malformed"
