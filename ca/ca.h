@@ -40,11 +40,15 @@ struct ca_config {
     int jit; /* Just-in-Time dns-persist-01 validation at new-order (A5) */
     const char *eab_kid[16], *eab_key[16]; /* external account binding keys */
     size_t n_eab;
-    int no_cache; /* --no-cache: no in-memory rows or keys (tests) */
+    int no_cache;              /* --no-cache: no in-memory rows or keys (tests) */
+    char crl_listen_host[256]; /* plain HTTP for the CRL; "" port 0: the default */
+    int crl_port;
+    char crl_url[512]; /* the CRL distribution point in certificates */
 };
 
 struct va;
 struct cache;
+struct crl;
 
 struct ca {
     struct ca_config cfg;
@@ -55,6 +59,7 @@ struct ca {
     struct dp_ctx *dp;
     struct va *va;
     struct cache *keys; /* parsed account keys by thumbprint (wfe_request.c) */
+    struct crl *crl;    /* the CRL, rebuilt on revocation (crl.c) */
     /* Orders being finalized ("processing"), held in memory by ra.c: one
      * HTTPS thread each at most, and a crash leaves the order ready. */
     pthread_mutex_t fin_mu;

@@ -122,11 +122,19 @@ struct http_server *http_start(const char *addr, int port, const char *cert_pem,
         free(s);
         return NULL;
     }
-    s->d = MHD_start_daemon(
-        flags, (unsigned short)port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, sa,
-        MHD_OPTION_HTTPS_MEM_CERT, cert_pem, MHD_OPTION_HTTPS_MEM_KEY, key_pem,
-        MHD_OPTION_THREAD_POOL_SIZE, threads ? threads : 2, MHD_OPTION_NOTIFY_COMPLETED, on_done, s,
-        MHD_OPTION_CONNECTION_TIMEOUT, 120u, MHD_OPTION_CONNECTION_LIMIT, 2000u, MHD_OPTION_END);
+    if (cert_pem)
+        s->d = MHD_start_daemon(flags, (unsigned short)port, NULL, NULL, on_request, s,
+                                MHD_OPTION_SOCK_ADDR, sa, MHD_OPTION_HTTPS_MEM_CERT, cert_pem,
+                                MHD_OPTION_HTTPS_MEM_KEY, key_pem, MHD_OPTION_THREAD_POOL_SIZE,
+                                threads ? threads : 2, MHD_OPTION_NOTIFY_COMPLETED, on_done, s,
+                                MHD_OPTION_CONNECTION_TIMEOUT, 120u, MHD_OPTION_CONNECTION_LIMIT,
+                                2000u, MHD_OPTION_END);
+    else /* plain HTTP (the CRL): GET only, so no body is read */
+        s->d = MHD_start_daemon(
+            flags & ~(unsigned)MHD_USE_TLS, (unsigned short)port, NULL, NULL, on_request, s,
+            MHD_OPTION_SOCK_ADDR, sa, MHD_OPTION_THREAD_POOL_SIZE, threads ? threads : 1,
+            MHD_OPTION_NOTIFY_COMPLETED, on_done, s, MHD_OPTION_CONNECTION_TIMEOUT, 30u,
+            MHD_OPTION_CONNECTION_LIMIT, 500u, MHD_OPTION_END);
     if (!s->d) {
         snprintf(why, cap, "cannot listen on %s:%d (in use, or no permission)", addr, port);
         free(s);

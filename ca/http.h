@@ -30,7 +30,8 @@ typedef void (*http_handler)(void *app, const struct http_req *req, struct http_
 
 struct http_server;
 
-/* Starts serving HTTPS on addr:port with threads worker threads. */
+/* Starts serving HTTPS on addr:port with threads worker threads; plain
+ * HTTP when cert_pem is NULL. */
 struct http_server *http_start(const char *addr, int port, const char *cert_pem,
                                const char *key_pem, unsigned threads, http_handler h, void *app,
                                char *why, size_t cap);

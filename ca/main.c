@@ -24,6 +24,7 @@
 
 #include "ca.h"
 #include "cache.h"
+#include "crl.h"
 #include "http.h"
 #include "ra.h"
 #include "va.h"
@@ -52,6 +53,9 @@ static void help(void)
         "  --hash-prefix URL           accountHashPrefix (default URL/acme/account-hash/);\n"
         "                              recorded at the first start and kept after; giving a\n"
         "                              new one changes what users publish\n"
+        "  --crl-listen HOST:PORT      plain HTTP for the CRL (default HOST:PORT+1 of --listen)\n"
+        "  --crl-url URL               the CRL distribution point put in certificates\n"
+        "                              (default http://HOST:CRLPORT/crl of --external-url)\n"
         "  --previous-hash-prefix URL  records under this older prefix keep validating\n"
         "                              (repeatable; draft 4.5 migration)\n"
         "  --caa-identity NAME         the CA's CAA identities, repeatable (default: the issuer\n"
@@ -148,6 +152,15 @@ static int set_option(struct ca_config *c, const char *name, const char *val)
     } else if (!strcmp(name, "previous-hash-prefix")) {
         if (!url_ok(val, 0) || c->n_previous == DP_MAX_ISSUERS) return -1;
         c->previous_prefixes[c->n_previous++] = keep(val);
+    } else if (!strcmp(name, "crl-listen")) {
+        const char *colon = strrchr(val, ':');
+        long port = colon ? strtol(colon + 1, NULL, 10) : 0;
+        if (!colon || port <= 0 || port > 65535 || colon == val) return -1;
+        snprintf(c->crl_listen_host, sizeof c->crl_listen_host, "%.*s", (int)(colon - val), val);
+        c->crl_port = (int)port;
+    } else if (!strcmp(name, "crl-url")) {
+        if (strncmp(val, "http://", 7) || strlen(val) < 8 || strchr(val, ' ')) return -1;
+        snprintf(c->crl_url, sizeof c->crl_url, "%s", val);
     } else if (!strcmp(name, "external-url")) {
         if (!url_ok(val, 1)) return -1;
         snprintf(c->external_url, sizeof c->external_url, "%s", val);
@@ -282,6 +295,33 @@ static int settle_urls(struct ca *ca)
     return r < 0 ? -1 : 0;
 }
 
+static int bind_address(const char *host, char *out, size_t cap);
+
+/* The CRL's listener and URL (defaults: the next port on the listener's
+ * host; the URL on the external URL's host), and a first CRL. */
+static int crl_setup(struct ca *ca, char *addr, size_t addr_cap, char *why, size_t cap)
+{
+    struct ca_config *c = &ca->cfg;
+    if (!c->crl_port) {
+        snprintf(c->crl_listen_host, sizeof c->crl_listen_host, "%s", c->listen_host);
+        c->crl_port = c->port < 65535 ? c->port + 1 : c->port - 1;
+    }
+    if (!c->crl_url[0]) {
+        const char *h = ca->base + strlen("https://");
+        size_t hl = h[0] == '[' ? strcspn(h, "]") + 1 : strcspn(h, ":/");
+        snprintf(c->crl_url, sizeof c->crl_url, "http://%.*s:%d/crl", (int)hl, h, c->crl_port);
+    }
+    if (bind_address(c->crl_listen_host, addr, addr_cap)) {
+        snprintf(why, cap, "cannot resolve %s", c->crl_listen_host);
+        return -1;
+    }
+    if (pki_set_crl_url(ca->pki, c->crl_url) || !(ca->crl = crl_new()) || crl_refresh(ca)) {
+        snprintf(why, cap, "cannot build the CRL for %.400s", c->crl_url);
+        return -1;
+    }
+    return 0;
+}
+
 /* The address to bind for the listener's host name. */
 static int bind_address(const char *host, char *out, size_t cap)
 {
@@ -329,6 +369,8 @@ int main(int argc, char **argv)
                                          {"hash-prefix", required_argument, 0, 0},
                                          {"previous-hash-prefix", required_argument, 0, 0},
                                          {"external-url", required_argument, 0, 0},
+                                         {"crl-listen", required_argument, 0, 0},
+                                         {"crl-url", required_argument, 0, 0},
                                          {"caa-identity", required_argument, 0, 0},
                                          {"challenges", required_argument, 0, 0},
                                          {"draft01-compat", no_argument, 0, 0},
@@ -434,7 +476,7 @@ int main(int argc, char **argv)
     const char *tls_names[] = {c->listen_host, c->listen_addr};
     snprintf(db, sizeof db, "%s/ca.sqlite", c->data);
     int rc = 1;
-    struct http_server *http = NULL;
+    struct http_server *http = NULL, *crl_http = NULL;
     if (!(ca.dp = dp_ctx_new(&e)) || !(ca.pki = pki_open(c->data, tls_names, 2, &e))) {
         fprintf(stderr, "dnspersist-ca: %s\n", e.detail);
         goto out;
@@ -446,6 +488,13 @@ int main(int argc, char **argv)
         goto out;
     }
     if (settle_urls(&ca)) goto out;
+    char crl_addr[256];
+    if (crl_setup(&ca, crl_addr, sizeof crl_addr, why, sizeof why) ||
+        !(crl_http =
+              http_start(crl_addr, c->crl_port, NULL, NULL, 1, crl_handle, &ca, why, sizeof why))) {
+        fprintf(stderr, "dnspersist-ca: CRL: %s\n", why);
+        goto out;
+    }
     if (!(http =
               http_start(c->listen_addr, c->port, pki_tls_cert_pem(ca.pki), pki_tls_key_pem(ca.pki),
                          c->threads, wfe_handle, &ca, why, sizeof why))) {
@@ -465,18 +514,21 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     printf("dnspersist-ca: directory %s/directory\n", ca.base);
     printf("dnspersist-ca: root certificate %s/root.pem (clients must trust it)\n", c->data);
+    printf("dnspersist-ca: CRL %s\n", c->crl_url);
     fflush(stdout);
     while (!stopping)
         sigsuspend(&old);
     rc = 0;
 out:
     http_stop(http);
+    http_stop(crl_http);
     va_destroy(ca.va);
     nonces_free(ca.nonces);
     store_close(ca.store);
     pki_free(ca.pki);
     dp_ctx_free(ca.dp);
     cache_free(ca.keys);
+    crl_free(ca.crl);
     curl_global_cleanup();
     return rc;
 }

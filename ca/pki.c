@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <arpa/inet.h>
 
@@ -27,7 +28,7 @@
 
 /* Extensions every leaf carries, built once: X509V3_EXT_conf_nid parses its
  * text on every call, and the AKI is the same for every leaf. */
-enum { EXT_BC, EXT_KU_EC, EXT_KU_RSA, EXT_EKU, EXT_AKI, N_EXT };
+enum { EXT_BC, EXT_KU_EC, EXT_KU_RSA, EXT_EKU, EXT_AKI, EXT_CRLDP, N_EXT };
 
 struct pki {
     EVP_PKEY *root_key, *int_key, *tls_key;
@@ -292,7 +293,7 @@ struct pki *pki_open(const char *dir, const char *const *tls_names, size_t n_tls
     p->leaf_ext[EXT_EKU] = X509V3_EXT_conf_nid(NULL, &xc, NID_ext_key_usage, "serverAuth");
     p->leaf_ext[EXT_AKI] =
         X509V3_EXT_conf_nid(NULL, &xc, NID_authority_key_identifier, "keyid:always");
-    for (int i = 0; i < N_EXT; i++)
+    for (int i = 0; i < EXT_CRLDP; i++) /* the CRL URL comes later: pki_set_crl_url */
         if (!p->leaf_ext[i]) goto crypto;
     p->tls_cert_pem = pem_cert(p->tls);
     p->tls_key_pem = pem_key(p->tls_key);
@@ -384,7 +385,9 @@ enum pki_csr_result pki_issue(struct pki *pk, const unsigned char *der, size_t l
             X509_add_ext(x, pk->leaf_ext[EVP_PKEY_is_a(pub, "RSA") ? EXT_KU_RSA : EXT_KU_EC], -1) &&
             X509_add_ext(x, pk->leaf_ext[EXT_EKU], -1) &&
             add_ext(x, pk->inter, NID_subject_key_identifier, "hash") &&
-            X509_add_ext(x, pk->leaf_ext[EXT_AKI], -1) && finish(x, pk->int_key);
+            X509_add_ext(x, pk->leaf_ext[EXT_AKI], -1) &&
+            (!pk->leaf_ext[EXT_CRLDP] || X509_add_ext(x, pk->leaf_ext[EXT_CRLDP], -1)) &&
+            finish(x, pk->int_key);
         free(san);
     }
     if (ok) {
@@ -478,4 +481,77 @@ size_t pki_cert_names(const unsigned char *der, size_t len, char names[][256], s
     X509_free(x);
     ERR_clear_error();
     return bad ? 0 : n;
+}
+
+int pki_set_crl_url(struct pki *p, const char *url)
+{
+    char v[600];
+    snprintf(v, sizeof v, "URI:%s", url);
+    X509_EXTENSION *e = X509V3_EXT_conf_nid(NULL, NULL, NID_crl_distribution_points, v);
+    if (!e) return -1;
+    X509_EXTENSION_free(p->leaf_ext[EXT_CRLDP]);
+    p->leaf_ext[EXT_CRLDP] = e;
+    return 0;
+}
+
+/* One revoked entry; reason 0 (unspecified) is left out, as RFC 5280
+ * 5.3.1 asks. */
+static int crl_entry(X509_CRL *crl, const struct pki_revoked *r)
+{
+    X509_REVOKED *rev = X509_REVOKED_new();
+    BIGNUM *bn = NULL;
+    ASN1_INTEGER *serial = NULL;
+    ASN1_TIME *when = ASN1_TIME_set(NULL, (time_t)r->when);
+    ASN1_ENUMERATED *reason = ASN1_ENUMERATED_new();
+    int ok = rev && when && reason && BN_hex2bn(&bn, r->serial_hex) &&
+             (serial = BN_to_ASN1_INTEGER(bn, NULL)) &&
+             X509_REVOKED_set_serialNumber(rev, serial) &&
+             X509_REVOKED_set_revocationDate(rev, when) &&
+             (r->reason == 0 || (ASN1_ENUMERATED_set(reason, r->reason) &&
+                                 X509_REVOKED_add1_ext_i2d(rev, NID_crl_reason, reason, 0, 0))) &&
+             X509_CRL_add0_revoked(crl, rev);
+    if (!ok) X509_REVOKED_free(rev);
+    BN_free(bn);
+    ASN1_INTEGER_free(serial);
+    ASN1_TIME_free(when);
+    ASN1_ENUMERATED_free(reason);
+    return ok;
+}
+
+int pki_crl(struct pki *p, const struct pki_revoked *r, size_t n, uint64_t number, int64_t now,
+            int64_t validity, unsigned char **der, size_t *len)
+{
+    *der = NULL;
+    X509_CRL *crl = X509_CRL_new();
+    ASN1_TIME *t1 = ASN1_TIME_set(NULL, (time_t)now),
+              *t2 = ASN1_TIME_set(NULL, (time_t)(now + validity));
+    ASN1_INTEGER *num = ASN1_INTEGER_new();
+    X509V3_CTX xc;
+    X509V3_set_ctx_nodb(&xc);
+    X509V3_set_ctx(&xc, p->inter, NULL, NULL, crl, 0);
+    X509_EXTENSION *aki =
+        crl ? X509V3_EXT_conf_nid(NULL, &xc, NID_authority_key_identifier, "keyid:always") : NULL;
+    int ok = crl && t1 && t2 && num && aki && X509_CRL_set_version(crl, X509_CRL_VERSION_2) &&
+             X509_CRL_set_issuer_name(crl, X509_get_subject_name(p->inter)) &&
+             X509_CRL_set1_lastUpdate(crl, t1) && X509_CRL_set1_nextUpdate(crl, t2) &&
+             ASN1_INTEGER_set_uint64(num, number) &&
+             X509_CRL_add1_ext_i2d(crl, NID_crl_number, num, 0, 0) &&
+             X509_CRL_add_ext(crl, aki, -1);
+    for (size_t i = 0; ok && i < n; i++)
+        ok = crl_entry(crl, &r[i]);
+    ok = ok && X509_CRL_sort(crl) && X509_CRL_sign(crl, p->int_key, EVP_sha256()) > 0;
+    unsigned char *out = NULL;
+    int l = ok ? i2d_X509_CRL(crl, &out) : -1;
+    if (l > 0 && (*der = malloc((size_t)l))) {
+        memcpy(*der, out, (size_t)l);
+        *len = (size_t)l;
+    }
+    OPENSSL_free(out);
+    X509_EXTENSION_free(aki);
+    ASN1_INTEGER_free(num);
+    ASN1_TIME_free(t1);
+    ASN1_TIME_free(t2);
+    X509_CRL_free(crl);
+    ERR_clear_error();
+    return *der ? 0 : -1;
 }

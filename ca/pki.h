@@ -51,6 +51,23 @@ int pki_cert_same(const char *pem, const unsigned char *der, size_t len);
  * more than max, or a name of another type. */
 size_t pki_cert_names(const unsigned char *der, size_t len, char names[][256], size_t max);
 
+/* Every certificate issued from now on names url as its CRL distribution
+ * point. 0, or -1 when url cannot be encoded. */
+int pki_set_crl_url(struct pki *p, const char *url);
+
+/* One revoked certificate, for pki_crl. */
+struct pki_revoked {
+    const char *serial_hex;
+    int64_t when;
+    int reason; /* RFC 5280 CRLReason; 0 is left out */
+};
+
+/* A v2 CRL (RFC 5280) of r[0..n) signed by the intermediate, with its CRL
+ * number, thisUpdate now and nextUpdate now + validity: DER in *der
+ * (caller frees), its length in *len. 0, or -1. */
+int pki_crl(struct pki *p, const struct pki_revoked *r, size_t n, uint64_t number, int64_t now,
+            int64_t validity, unsigned char **der, size_t *len);
+
 /* notBefore and notAfter (seconds) of the first certificate in pem; 0 or -1. */
 int pki_cert_times(const char *pem, int64_t *not_before, int64_t *not_after);
 

@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 
+#include "crl.h"
 #include "problem.h"
 #include "ra.h"
 
@@ -369,6 +370,8 @@ int ra_revoke(struct ca *ca, const struct st_account *acct, const char *jwk_thum
         refuse(p, 400, "alreadyRevoked", "the certificate is already revoked");
     else if (rc < 0)
         refuse(p, 500, "serverInternal", "cannot store the revocation");
+    else
+        crl_refresh(ca); /* the revocation is published at once */
     free(c.pem);
     return rc ? -1 : 0;
 }

@@ -127,5 +127,10 @@ int store_cert_get(struct store *s, const char *id, struct st_cert *out);
 int store_cert_by_serial(struct store *s, const char *serial, struct st_cert *out);
 /* Not revoked -> revoked with an RFC 5280 reason; 1 when already revoked. */
 int store_cert_revoke(struct store *s, const char *id, int reason);
+/* Calls each for every revoked certificate (serial hex, revocation time,
+ * reason) until it returns non-zero; 0, each's result, or -1. */
+int store_certs_revoked(struct store *s,
+                        int (*each)(void *arg, const char *serial, int64_t when, int reason),
+                        void *arg);
 
 #endif

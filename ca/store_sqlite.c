@@ -57,6 +57,9 @@ static const char *const migrations[] = {
     /* 3: what must not change under published records: the external URL
      * (account URLs) and the accountHashPrefix. */
     "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);",
+    /* 4: the CRL needs each revocation's date. */
+    "ALTER TABLE certs ADD COLUMN revoked_at INTEGER NOT NULL DEFAULT 0;"
+    "CREATE INDEX certs_revoked ON certs(revoked) WHERE revoked=1;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 

@@ -1,5 +1,6 @@
 /* store_sqlite_cert.c: certificates and their revocation in the SQLite store
  * (the invariants of store_sqlite.c hold here too). */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,11 +73,31 @@ int store_cert_by_serial(struct store *s, const char *serial, struct st_cert *c)
 }
 
 static const char SQL_CERT_REVOKE[] =
-    "UPDATE certs SET revoked=1, reason=CAST(? AS INTEGER) WHERE id=? AND revoked=0";
+    "UPDATE certs SET revoked=1, reason=CAST(? AS INTEGER), revoked_at=strftime('%s','now') "
+    "WHERE id=? AND revoked=0";
 
 int store_cert_revoke(struct store *s, const char *id, int reason)
 {
     char r[16];
     snprintf(r, sizeof r, "%d", reason);
     return sq_write1(s, SQL_CERT_REVOKE, r, id, NULL, NULL, NULL);
+}
+
+static const char SQL_REVOKED[] =
+    "SELECT serial, revoked_at, reason FROM certs WHERE revoked=1 ORDER BY rowid";
+
+int store_certs_revoked(struct store *s,
+                        int (*each)(void *arg, const char *serial, int64_t when, int reason),
+                        void *arg)
+{
+    pthread_mutex_lock(&s->mu);
+    sqlite3_stmt *st = sq_stmt(s, SQL_REVOKED);
+    int rc = st ? 0 : -1, step = SQLITE_DONE;
+    while (st && rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW)
+        rc = each(arg, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1),
+                  sqlite3_column_int(st, 2));
+    if (st && step != SQLITE_DONE && step != SQLITE_ROW) rc = -1;
+    if (st) sqlite3_reset(st);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
 }

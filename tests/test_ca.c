@@ -346,6 +346,68 @@ static void revocation_refuses_forgeries(void)
     acct_free(&other);
 }
 
+/* Writes the leaf and the rest of a PEM chain to two files in tmpdir. */
+static int write_chain(const char *pem, const char *leaf_path, const char *rest_path)
+{
+    const char *second = strstr(pem + 1, "-----BEGIN CERTIFICATE-----");
+    FILE *l = fopen(leaf_path, "w"), *r = fopen(rest_path, "w");
+    int ok = l && r && second && fwrite(pem, 1, (size_t)(second - pem), l) && fputs(second, r) >= 0;
+    if (l) fclose(l);
+    if (r) fclose(r);
+    return ok ? 0 : -1;
+}
+
+/* RFC 5280 CRLs: every certificate names the CRL; after a revocation the
+ * CRL (fetched over plain HTTP from that URL) makes `openssl verify
+ * -crl_check` refuse the revoked certificate and accept the other. */
+static void revocation_published_in_crl(void)
+{
+    struct acct ac;
+    CHECK(acct_new(&ca02, &ac) == 0);
+    char d[128];
+    unique(d, sizeof d, "crl");
+    CHECK(publish(&ca02, &ac, d, NULL, NULL) == 0);
+    struct dp_error e;
+    const char *names[] = {d};
+    char *pem1 = NULL, *pem2 = NULL;
+    struct dp_key *k = dp_key_generate(DP_KEY_EC256, NULL);
+    CHECK(dp_acme_issue(ac.a, names, 1, k, &pem1, &e) == DP_OK);
+    CHECK(dp_acme_issue(ac.a, names, 1, k, &pem2, &e) == DP_OK);
+    CHECK(pem1 && dp_acme_revoke(ac.a, pem1, 1, NULL, &e) == DP_OK);
+    char p1[600], p2[600], chain[600], crl[600], cmd[4096], url[300] = "";
+    snprintf(p1, sizeof p1, "%s/crl-revoked.pem", tmpdir);
+    snprintf(p2, sizeof p2, "%s/crl-good.pem", tmpdir);
+    snprintf(chain, sizeof chain, "%s/crl-chain.pem", tmpdir);
+    snprintf(crl, sizeof crl, "%s/crl.pem", tmpdir);
+    CHECK(pem1 && pem2 && write_chain(pem1, p1, chain) == 0 && write_chain(pem2, p2, chain) == 0);
+    /* The URL, as the certificate names it. */
+    snprintf(cmd, sizeof cmd,
+             "openssl x509 -in %s -noout -ext crlDistributionPoints | grep -o 'http://[^ ]*'", p1);
+    FILE *f = popen(cmd, "r");
+    if (f && !fgets(url, sizeof url, f)) url[0] = '\0';
+    if (f) pclose(f);
+    url[strcspn(url, "\n")] = '\0';
+    CHECK(!strncmp(url, "http://localhost:", 17));
+    snprintf(cmd, sizeof cmd, "curl -sf '%s' | openssl crl -inform DER -out %s", url, crl);
+    CHECK(system(cmd) == 0);
+    snprintf(cmd, sizeof cmd,
+             "openssl verify -crl_check -CAfile %s -untrusted %s -CRLfile %s %s 2>&1 | "
+             "grep -q 'certificate revoked'",
+             ca02.root, chain, crl, p1);
+    CHECK(system(cmd) == 0);
+    snprintf(cmd, sizeof cmd,
+             "openssl verify -crl_check -CAfile %s -untrusted %s -CRLfile %s %s >/dev/null 2>&1",
+             ca02.root, chain, crl, p2);
+    CHECK(system(cmd) == 0);
+    /* Reason keyCompromise (1) is in the CRL entry. */
+    snprintf(cmd, sizeof cmd, "openssl crl -in %s -noout -text | grep -q 'Key Compromise'", crl);
+    CHECK(system(cmd) == 0);
+    free(pem1);
+    free(pem2);
+    dp_key_free(k);
+    acct_free(&ac);
+}
+
 static void revocation_by_account_and_by_key(void)
 {
     struct acct ac, other;
@@ -991,6 +1053,7 @@ int main(int argc, char **argv)
         RUN(S2_wildcard_needs_policy);
         RUN(revocation_by_account_and_by_key);
         RUN(revocation_refuses_forgeries);
+        RUN(revocation_published_in_crl);
         RUN(V3_V6_persist_until);
         RUN(A6_rollover_keeps_old_records);
         RUN(A6_hundred_rollovers);

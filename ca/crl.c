@@ -1,0 +1,117 @@
+/* crl.c: building and serving the CRL (crl.h). */
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "crl.h"
+
+struct crl {
+    pthread_mutex_t mu;
+    unsigned char *der;
+    size_t len;
+    int64_t made; /* thisUpdate of der */
+};
+
+struct crl *crl_new(void)
+{
+    struct crl *c = calloc(1, sizeof *c);
+    if (c) pthread_mutex_init(&c->mu, NULL);
+    return c;
+}
+
+void crl_free(struct crl *c)
+{
+    if (!c) return;
+    pthread_mutex_destroy(&c->mu);
+    free(c->der);
+    free(c);
+}
+
+/* The revoked certificates, gathered for pki_crl. */
+struct gather {
+    struct pki_revoked *r;
+    char (*serials)[48];
+    size_t n, cap;
+};
+
+static int take(void *arg, const char *serial, int64_t when, int reason)
+{
+    struct gather *g = arg;
+    if (g->n == g->cap) {
+        size_t cap = g->cap ? 2 * g->cap : 64;
+        struct pki_revoked *r = realloc(g->r, cap * sizeof *r);
+        if (r) g->r = r;
+        char(*s)[48] = realloc(g->serials, cap * sizeof *s);
+        if (s) g->serials = s;
+        if (!r || !s) return -1;
+        g->cap = cap;
+    }
+    snprintf(g->serials[g->n], 48, "%s", serial ? serial : "0");
+    g->r[g->n] = (struct pki_revoked){NULL, when, reason};
+    g->n++;
+    return 0;
+}
+
+/* Caller holds c->mu. */
+static int rebuild(struct ca *ca, struct crl *c)
+{
+    struct gather g = {0};
+    char num[32] = "0";
+    int rc = store_certs_revoked(ca->store, take, &g);
+    if (rc == 0 && store_meta_get(ca->store, "crl_number", num, sizeof num) < 0) rc = -1;
+    uint64_t number = strtoull(num, NULL, 10) + 1;
+    snprintf(num, sizeof num, "%" PRIu64, number);
+    /* The number is recorded before the CRL exists: a crash may skip a
+     * number, never reuse one (RFC 5280 5.2.3: monotonically increasing). */
+    if (rc == 0 && store_meta_set(ca->store, "crl_number", num)) rc = -1;
+    for (size_t i = 0; i < g.n; i++)
+        g.r[i].serial_hex = g.serials[i];
+    unsigned char *der = NULL;
+    size_t len = 0;
+    int64_t now = (int64_t)time(NULL);
+    if (rc == 0 && pki_crl(ca->pki, g.r, g.n, number, now, CRL_VALIDITY, &der, &len)) rc = -1;
+    if (rc == 0) {
+        free(c->der);
+        c->der = der;
+        c->len = len;
+        c->made = now;
+    }
+    free(g.r);
+    free(g.serials);
+    if (rc) fprintf(stderr, "dnspersist-ca: cannot build the CRL\n");
+    return rc;
+}
+
+int crl_refresh(struct ca *ca)
+{
+    pthread_mutex_lock(&ca->crl->mu);
+    int rc = rebuild(ca, ca->crl);
+    pthread_mutex_unlock(&ca->crl->mu);
+    return rc;
+}
+
+void crl_handle(void *app, const struct http_req *req, struct http_resp *r)
+{
+    struct ca *ca = app;
+    struct crl *c = ca->crl;
+    int get = !strcmp(req->method, "GET") || !strcmp(req->method, "HEAD");
+    if (strcmp(req->path, "/crl") || !get) {
+        r->status = strcmp(req->path, "/crl") ? 404 : 405;
+        return;
+    }
+    pthread_mutex_lock(&c->mu);
+    if (!c->der || (int64_t)time(NULL) - c->made >= CRL_REFRESH) rebuild(ca, c);
+    if (c->der && (r->body = malloc(c->len))) {
+        memcpy(r->body, c->der, c->len);
+        r->body_len = c->len;
+        r->status = 200;
+        r->content_type = "application/pkix-crl";
+    } else {
+        r->status = 503;
+        r->retry_after = 60;
+    }
+    pthread_mutex_unlock(&c->mu);
+}

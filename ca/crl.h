@@ -1,0 +1,25 @@
+/*
+ * crl.h: the CA's certificate revocation list (RFC 5280), signed by the
+ * issuing intermediate and served over plain HTTP at the URL every
+ * certificate names as its CRL distribution point. The public CA world
+ * moved from OCSP to CRLs in 2025; this CA offers no OCSP.
+ */
+#ifndef CA_CRL_H
+#define CA_CRL_H
+
+#include "ca.h"
+#include "http.h"
+
+#define CRL_REFRESH (24 * 3600)      /* rebuilt at least this often */
+#define CRL_VALIDITY (7 * 24 * 3600) /* nextUpdate - thisUpdate */
+
+struct crl *crl_new(void);
+void crl_free(struct crl *c);
+/* Rebuilds the CRL from the store now (after a revocation). Its CRL number
+ * grows by one each time and survives restarts. 0, or -1. */
+int crl_refresh(struct ca *ca);
+/* The plain-HTTP listener's handler: GET /crl (DER, application/pkix-crl);
+ * a CRL older than CRL_REFRESH is rebuilt first. */
+void crl_handle(void *ca, const struct http_req *req, struct http_resp *resp);
+
+#endif
