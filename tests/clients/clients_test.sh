@@ -2,7 +2,8 @@
 # clients_test.sh: third-party ACME clients from Debian against dnspersist-ca:
 # certbot (http-01 standalone; dns-01 with the rfc2136 plugin), lego (http-01;
 # dns-01 with rfc2136) and uacme (http-01 with a hook). Every certificate must
-# pass `openssl verify` against the CA's root.
+# pass `openssl verify` against the CA's root; certbot's revocations (by the
+# account, and by the certificate's key) must show in the CRL.
 # Usage: clients_test.sh DNSPERSIST_CA ENVFILE
 set -u
 CA=${1:?DNSPERSIST_CA}
@@ -57,6 +58,18 @@ REQUESTS_CA_BUNDLE=$ROOT timeout 180 certbot certonly "${CB[@]}" --standalone \
     --http-01-port "$HTTP_PORT" --http-01-address 127.0.0.1 -d "$d" > "$tmp/cb1.log" 2>&1
 verify certbot_http01 "$tmp/cb/etc/live/$d/fullchain.pem" "$d"
 
+# certbot revoke (RFC 8555 7.6), by the account; the CRL then refuses the certificate.
+revoked() { # NAME CERTFILE: the CA's CRL (from the certificate's own URL) lists it
+    local url
+    url=$(openssl x509 -in "$2" -noout -ext crlDistributionPoints 2>/dev/null | grep -o 'http://[^ ]*')
+    if [ -n "$url" ] && curl -sf "$url" | openssl crl -inform DER -out "$tmp/crl.pem" 2>/dev/null &&
+       openssl verify -crl_check -CAfile "$ROOT" -untrusted "$tmp/ca/intermediate.pem" -CRLfile "$tmp/crl.pem" "$2" 2>&1 | grep -q "certificate revoked"; then
+        ok "$1"; else bad "$1 (not revoked in the CRL at '$url')"; fi
+}
+REQUESTS_CA_BUNDLE=$ROOT timeout 120 certbot revoke "${CB[@]}" --cert-path "$tmp/cb/etc/live/$d/cert.pem" \
+    --reason keycompromise --no-delete-after-revoke > "$tmp/cb-revoke1.log" 2>&1
+revoked certbot_revoke_by_account "$tmp/cb/etc/live/$d/cert.pem"
+
 # certbot, dns-01 with the rfc2136 plugin
 d=$(uniq certbot-dns)
 cat > "$tmp/rfc2136.ini" <<INI
@@ -70,6 +83,10 @@ chmod 600 "$tmp/rfc2136.ini"
 REQUESTS_CA_BUNDLE=$ROOT timeout 180 certbot certonly "${CB[@]}" --dns-rfc2136 \
     --dns-rfc2136-credentials "$tmp/rfc2136.ini" --dns-rfc2136-propagation-seconds 1 -d "$d" > "$tmp/cb2.log" 2>&1
 verify certbot_dns01_rfc2136 "$tmp/cb/etc/live/$d/fullchain.pem" "$d"
+# certbot revoke signed with the certificate's own key (jwk).
+REQUESTS_CA_BUNDLE=$ROOT timeout 120 certbot revoke "${CB[@]}" --cert-path "$tmp/cb/etc/live/$d/cert.pem" \
+    --key-path "$tmp/cb/etc/live/$d/privkey.pem" --no-delete-after-revoke > "$tmp/cb-revoke2.log" 2>&1
+revoked certbot_revoke_by_certificate_key "$tmp/cb/etc/live/$d/cert.pem"
 
 # uacme, http-01 with a hook writing into a web root served on the http-01 port.
 # uacme 1.7 refuses the whole authorization when a challenge has no token
