@@ -90,13 +90,15 @@ void va_validate_persist(struct worker *w, const struct st_authz *a, struct outc
     struct ca *ca = w->ca;
     struct st_account acct;
     int64_t now = (int64_t)time(NULL);
-    char key[sizeof a->identifier + ST_ID + 2];
-    snprintf(key, sizeof key, "%s|%s", a->identifier, a->account);
+    char key[DP_VALIDATION_NAME_MAX + ST_ID + 2];
+    /* V7 counts failures per record name and account: the name's own
+     * record here, a parent's below when that is the record that failed. */
+    snprintf(key, sizeof key, "%s.%s|%s", DP_VALIDATION_LABEL, a->identifier, a->account);
     if (!va_fail_allowed(w->va, key, now))
-        return va_fail(
-            o, "rateLimited", 429,
-            "too many failed dns-persist-01 validations of %s by this account: retry later (V7)",
-            a->identifier);
+        return va_fail(o, "rateLimited", 429,
+                       "too many failed dns-persist-01 validations of %s.%s by this account: "
+                       "retry later (V7)",
+                       DP_VALIDATION_LABEL, a->identifier);
     if (store_account_get(ca->store, a->account, &acct))
         return va_fail(o, "serverInternal", 500, "the account is gone");
     char(*thumbs)[48] = NULL;
@@ -135,6 +137,7 @@ void va_validate_persist(struct worker *w, const struct st_authz *a, struct outc
     size_t nc = dp_scope_candidates(ca->dp, ident, cands, 128);
     struct dp_verdict first = {0};
     int have_first = 0;
+    size_t first_c = 0;
     /* V5 from live state: the status just read from the store. */
     enum dp_account_status st =
         strcmp(acct.status, "valid") ? DP_ACCOUNT_DEACTIVATED : DP_ACCOUNT_VALID;
@@ -167,13 +170,26 @@ void va_validate_persist(struct worker *w, const struct st_authz *a, struct outc
             o->r.clamp = vd.has_persist_until ? vd.persist_until : 0;
         } else if (!have_first || (first.n_matching == 0 && vd.n_matching > 0)) {
             first = vd;
+            first_c = c;
             have_first = 1;
         }
         if (st == DP_ACCOUNT_DEACTIVATED) break; /* V5: no record can help */
     }
-    if (!o->r.valid && have_first)
+    if (!o->r.valid && have_first) {
         va_fail(o, first.code == DP_ERR_MALFORMED ? "malformed" : "unauthorized",
                 first.code == DP_ERR_MALFORMED ? 400 : 403, "%s", first.detail);
+        /* A parent's record decided: a burst of names under it counts
+         * against that one record. */
+        if (first.n_matching && first_c > 0) {
+            snprintf(key, sizeof key, "%s.%s|%s", DP_VALIDATION_LABEL, cands[first_c],
+                     a->account);
+            if (!o->jit && !va_fail_allowed(w->va, key, now))
+                va_fail(o, "rateLimited", 429,
+                        "too many failed dns-persist-01 validations against %s.%s by this "
+                        "account: retry later (V7)",
+                        DP_VALIDATION_LABEL, cands[first_c]);
+        }
+    }
     if (!o->r.valid && !o->jit && strcmp(o->r.type, "serverInternal"))
         va_fail_note(w->va, key, now);
     dp_verify_free(v);

@@ -577,6 +577,35 @@ static void H1_previous_hash_prefix(void)
     ca_stop(&c);
 }
 
+/* V7 keys on the record that failed: names under one failing parent
+ * record count against that record (the 21st is rate-limited), while a
+ * sibling with a good record of its own still validates. */
+static void V7_failures_count_per_record(void)
+{
+    struct acct ac, other;
+    CHECK(acct_new(&ca02, &ac) == 0);
+    CHECK(acct_new(&ca02, &other) == 0);
+    char p[128], n[200];
+    unique(p, sizeof p, "v7");
+    /* The parent's record is another account's: every name below fails. */
+    CHECK(publish(&ca02, &other, p, NULL, "; policy=wildcard") == 0);
+    struct dp_error e;
+    int unauthorized = 0, limited = 0;
+    for (int i = 0; i < 21; i++) {
+        snprintf(n, sizeof n, "n%d.%s", i, p);
+        dp_code rc = issue(&ca02, &ac, n, &e);
+        const char *t = rc == DP_OK ? "" : problem_type(&ac);
+        unauthorized += strstr(t, ":unauthorized") != NULL;
+        limited += strstr(t, ":rateLimited") != NULL;
+    }
+    CHECK(unauthorized == 20 && limited == 1);
+    snprintf(n, sizeof n, "own.%s", p);
+    CHECK(publish(&ca02, &ac, n, NULL, NULL) == 0);
+    CHECK(issue(&ca02, &ac, n, &e) == DP_OK);
+    acct_free(&ac);
+    acct_free(&other);
+}
+
 static void V1_record_removed_between_orders(void)
 {
     struct acct ac;
@@ -1059,6 +1088,7 @@ int main(int argc, char **argv)
         RUN(A6_hundred_rollovers);
         RUN(H1_previous_hash_prefix);
         RUN(V1_record_removed_between_orders);
+        RUN(V7_failures_count_per_record);
         RUN(V5_deactivated_account);
         RUN(draft01_plain_url_records);
         RUN(caa_is_checked);
