@@ -555,3 +555,25 @@ int pki_crl(struct pki *p, const struct pki_revoked *r, size_t n, uint64_t numbe
     ERR_clear_error();
     return *der ? 0 : -1;
 }
+
+size_t pki_issuer_key_id(const struct pki *p, unsigned char *out, size_t cap)
+{
+    const ASN1_OCTET_STRING *ski = X509_get0_subject_key_id(p->inter);
+    if (!ski || (size_t)ASN1_STRING_length(ski) > cap) return 0;
+    memcpy(out, ASN1_STRING_get0_data(ski), (size_t)ASN1_STRING_length(ski));
+    return (size_t)ASN1_STRING_length(ski);
+}
+
+size_t pki_pem_names(const char *pem, char names[][256], size_t max)
+{
+    BIO *b = BIO_new_mem_buf(pem, -1);
+    X509 *x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+    BIO_free(b);
+    unsigned char *der = NULL;
+    int l = x ? i2d_X509(x, &der) : -1;
+    size_t n = l > 0 ? pki_cert_names(der, (size_t)l, names, max) : 0;
+    OPENSSL_free(der);
+    X509_free(x);
+    ERR_clear_error();
+    return n;
+}

@@ -68,6 +68,13 @@ struct pki_revoked {
 int pki_crl(struct pki *p, const struct pki_revoked *r, size_t n, uint64_t number, int64_t now,
             int64_t validity, unsigned char **der, size_t *len);
 
+/* The issuing intermediate's key identifier (what leaves carry as their
+ * AKI; RFC 9773 certificate IDs start with it) into out; its length, or 0. */
+size_t pki_issuer_key_id(const struct pki *p, unsigned char *out, size_t cap);
+
+/* pki_cert_names for the first certificate of a PEM text. */
+size_t pki_pem_names(const char *pem, char names[][256], size_t max);
+
 /* notBefore and notAfter (seconds) of the first certificate in pem; 0 or -1. */
 int pki_cert_times(const char *pem, int64_t *not_before, int64_t *not_after);
 

@@ -130,16 +130,70 @@ static void jit(struct ca *ca, const struct st_order *o, struct st_authz_init *i
     }
 }
 
+int ra_cert_by_ari_id(struct ca *ca, const char *id, struct st_cert *c, struct ra_problem *p)
+{
+    memset(c, 0, sizeof *c);
+    const char *dot = strchr(id, '.');
+    unsigned char aki[64], ser[64], mine[64];
+    size_t al = dot ? dp_b64url_decode(id, (size_t)(dot - id), aki, sizeof aki) : (size_t)-1;
+    size_t sl = dot ? dp_b64url_decode(dot + 1, strlen(dot + 1), ser, sizeof ser) : (size_t)-1;
+    if (al == (size_t)-1 || sl == (size_t)-1 || al == 0 || sl == 0 || sl > 20)
+        return refuse(p, 400, "malformed",
+                      "a certificate ID is base64url(AKI keyIdentifier).base64url(serial) "
+                      "(RFC 9773 4.1)");
+    size_t ml = pki_issuer_key_id(ca->pki, mine, sizeof mine);
+    char hex[2 * sizeof ser + 1], *h = hex;
+    size_t i = 0;
+    while (i + 1 < sl && ser[i] == 0)
+        i++; /* the serial's leading zero octet is not part of our hex form */
+    for (; i < sl; i++)
+        h += sprintf(h, "%02x", ser[i]);
+    if (ml != al || memcmp(mine, aki, al) || store_cert_by_serial(ca->store, hex, c)) {
+        free(c->pem);
+        c->pem = NULL;
+        return refuse(p, 404, "malformed", "no certificate of this CA has that ID");
+    }
+    return 0;
+}
+
+/* RFC 9773 5: a replacement names a certificate of the same account that
+ * shares an identifier with the new order. */
+static int replacement_ok(struct ca *ca, struct st_order *o, struct ra_problem *p)
+{
+    struct st_cert c;
+    if (ra_cert_by_ari_id(ca, o->replaces, &c, p)) {
+        p->status = 400; /* in a new order: malformed, not a missing resource */
+        return -1;
+    }
+    char names[ST_MAX_IDENTIFIERS][256];
+    size_t n = strcmp(c.account, o->account) ? 0 : pki_pem_names(c.pem, names, ST_MAX_IDENTIFIERS);
+    int shared = 0;
+    for (size_t i = 0; i < n && !shared; i++)
+        for (size_t k = 0; k < o->n && !shared; k++)
+            shared = !strcmp(names[i], o->identifiers[k]);
+    snprintf(o->replaces_cert, sizeof o->replaces_cert, "%s", c.id);
+    free(c.pem);
+    if (!shared)
+        return refuse(p, 400, "malformed",
+                      "replaces must name a certificate of this account that shares an "
+                      "identifier with the order (RFC 9773 5)");
+    return 0;
+}
+
 int ra_order_new(struct ca *ca, struct st_order *o, int did_persist, struct ra_problem *p)
 {
+    if (o->replaces[0] && replacement_ok(ca, o, p)) return -1;
     int64_t now = (int64_t)time(NULL);
     o->expires = now + ca->cfg.order_lifetime;
     struct st_authz_init init[ST_MAX_IDENTIFIERS];
     for (size_t i = 0; i < o->n; i++)
         init[i] = (struct st_authz_init){o->identifiers[i][0] == '*', o->expires, 0};
     if (ca->cfg.jit && ca->cfg.persist && did_persist) jit(ca, o, init, now);
-    if (store_order_create(ca->store, o, init))
-        return refuse(p, 500, "serverInternal", "cannot store the order");
+    int rc = store_order_create(ca->store, o, init);
+    if (rc == 1)
+        return refuse(p, 409, "alreadyReplaced",
+                      "the certificate named by replaces was replaced by another order already");
+    if (rc) return refuse(p, 500, "serverInternal", "cannot store the order");
     return 0;
 }
 

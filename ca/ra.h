@@ -61,8 +61,8 @@ int ra_account_update(struct ca *ca, struct st_account *acct, const char *contac
 int ra_account_rollover(struct ca *ca, struct st_account *acct, const char *jwk, const char *thumb,
                         struct ra_problem *p);
 
-/* Orders: o carries account and identifiers (normalized, deduplicated,
- * "*." for wildcards); did_persist whether the account passed
+/* Orders: o carries account, identifiers (normalized, deduplicated, "*."
+ * for wildcards) and replaces (RFC 9773, "" for none); did_persist whether the account passed
  * dns-persist-01 before (Just-in-Time validation, A5). */
 int ra_order_new(struct ca *ca, struct st_order *o, int did_persist, struct ra_problem *p);
 /* Moves o on from its authorizations' state (see the diagram). */
@@ -80,6 +80,10 @@ int ra_authz_deactivate(struct ca *ca, struct st_authz *a, struct ra_problem *p)
 int ra_challenge_answer(struct ca *ca, struct st_authz *a, int t, struct ra_problem *p);
 /* The VA's result (va_done_fn): stored only if a is still pending. */
 void ra_validation_done(struct ca *ca, const struct st_authz *a, const struct va_result *r);
+
+/* RFC 9773: the certificate (of this CA's intermediate) with this
+ * certificate ID; c->pem is the caller's to free. */
+int ra_cert_by_ari_id(struct ca *ca, const char *id, struct st_cert *c, struct ra_problem *p);
 
 /* Revocation (RFC 8555 7.6) of the DER certificate by the account acct
  * (kid) or, acct NULL, by a request signed with the key of thumbprint

@@ -38,6 +38,8 @@ struct st_order {
     char authz[ST_MAX_IDENTIFIERS][ST_ID];
     char error[ST_TEXT]; /* problem JSON or "" */
     char cert[ST_ID];
+    char replaces[160];        /* RFC 9773: the certificate ID it replaces, or "" */
+    char replaces_cert[ST_ID]; /* at creation: that certificate's id, marked replaced */
 };
 
 struct st_authz {
@@ -101,7 +103,9 @@ struct st_authz_init {
     int64_t validated; /* 0: pending */
 };
 /* Creates the order and its authorizations in one transaction; the order is
- * ready at once when every authorization is valid. */
+ * ready at once when every authorization is valid. With replaces_cert, that
+ * certificate is marked replaced by it in the same transaction; 1 (nothing
+ * created) when another order, not invalid, replaced it already. */
 int store_order_create(struct store *s, struct st_order *o, const struct st_authz_init *init);
 int store_order_get(struct store *s, const char *id, struct st_order *out);
 /* pending|ready -> invalid, with the problem JSON error. */

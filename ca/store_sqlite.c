@@ -60,6 +60,9 @@ static const char *const migrations[] = {
     /* 4: the CRL needs each revocation's date. */
     "ALTER TABLE certs ADD COLUMN revoked_at INTEGER NOT NULL DEFAULT 0;"
     "CREATE INDEX certs_revoked ON certs(revoked) WHERE revoked=1;",
+    /* 5: RFC 9773 replacement orders. */
+    "ALTER TABLE orders ADD COLUMN replaces TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE certs ADD COLUMN replaced_by TEXT NOT NULL DEFAULT '';",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 

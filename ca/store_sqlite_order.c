@@ -11,8 +11,12 @@
 #include "dnspersist/dnspersist.h"
 #include "store_sqlite.h"
 
-static const char SQL_ORDER_INS[] =
-    "INSERT INTO orders(id,account,status,expires,identifiers,authzs) VALUES(?,?,?,?,?,?)";
+static const char SQL_ORDER_INS[] = "INSERT INTO orders(id,account,status,expires,identifiers,"
+                                    "authzs,replaces) VALUES(?,?,?,?,?,?,?)";
+/* A certificate is replaced once; a replacing order that failed frees it. */
+static const char SQL_REPLACE[] =
+    "UPDATE certs SET replaced_by=?1 WHERE id=?2 AND (replaced_by='' OR replaced_by IN "
+    "(SELECT id FROM orders WHERE status='invalid'))";
 static const char SQL_AUTHZ_INS[] =
     "INSERT INTO authzs(id,account,ord,identifier,wildcard,status,expires,token,ch_type,ch_status,"
     "ch_validated) VALUES(?,?,?,?,?,?,?,?,?,?,?)";
@@ -61,7 +65,16 @@ static int order_write(struct store *s, void *arg)
     sqlite3_bind_int64(st, 4, o->expires);
     sq_bind_text(st, 5, a->ids);
     sq_bind_text(st, 6, a->az);
+    sq_bind_text(st, 7, o->replaces);
     if (sq_step_done(s, st, NULL) != SQLITE_DONE) return -1;
+    if (o->replaces_cert[0]) {
+        int changes = 0;
+        if (!(st = sq_stmt(s, SQL_REPLACE))) return -1;
+        sq_bind_text(st, 1, o->id);
+        sq_bind_text(st, 2, o->replaces_cert);
+        if (sq_step_done(s, st, &changes) != SQLITE_DONE) return -1;
+        if (!changes) return 1;
+    }
     for (size_t i = 0; i < o->n; i++) {
         unsigned char r[32];
         char tok[64];
@@ -106,7 +119,8 @@ int store_order_create(struct store *s, struct st_order *o, const struct st_auth
 }
 
 static const char SQL_ORDER_GET[] =
-    "SELECT id,account,status,expires,identifiers,authzs,error,cert FROM orders WHERE id=?";
+    "SELECT id,account,status,expires,identifiers,authzs,error,cert,replaces FROM orders WHERE "
+    "id=?";
 
 static int fill_order(sqlite3_stmt *st, void *out)
 {
@@ -120,6 +134,8 @@ static int fill_order(sqlite3_stmt *st, void *out)
     split((const char *)sqlite3_column_text(st, 5), (char *)o->authz, ST_ID, ST_MAX_IDENTIFIERS);
     sq_col(st, 6, o->error, sizeof o->error);
     sq_col(st, 7, o->cert, sizeof o->cert);
+    sq_col(st, 8, o->replaces, sizeof o->replaces);
+    o->replaces_cert[0] = '\0';
     return 0;
 }
 

@@ -181,8 +181,7 @@ void va_validate_persist(struct worker *w, const struct st_authz *a, struct outc
         /* A parent's record decided: a burst of names under it counts
          * against that one record. */
         if (first.n_matching && first_c > 0) {
-            snprintf(key, sizeof key, "%s.%s|%s", DP_VALIDATION_LABEL, cands[first_c],
-                     a->account);
+            snprintf(key, sizeof key, "%s.%s|%s", DP_VALIDATION_LABEL, cands[first_c], a->account);
             if (!o->jit && !va_fail_allowed(w->va, key, now))
                 va_fail(o, "rateLimited", 429,
                         "too many failed dns-persist-01 validations against %s.%s by this "

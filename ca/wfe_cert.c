@@ -65,30 +65,20 @@ out:
     wfe_post_free(&p);
 }
 
-/* GET /acme/renewal-info/<AKI>.<serial>: the window in which to renew: the
- * last third of the lifetime, or now for a revoked certificate. */
+/* GET /acme/renewal-info/<AKI>.<serial> (RFC 9773): the window in which to
+ * renew: the last third of the lifetime, or now for a revoked certificate.
+ * An ID whose AKI is not this CA's, or an unknown serial, is 404. */
 void wfe_renewal_info(struct ca *ca, const struct http_req *req, struct http_resp *r,
                       const char *id)
 {
     (void)req;
-    const char *dot = strchr(id, '.');
-    unsigned char aki[64], ser[64];
-    size_t al = dot ? dp_b64url_decode(id, (size_t)(dot - id), aki, sizeof aki) : (size_t)-1;
-    size_t sl = dot ? dp_b64url_decode(dot + 1, strlen(dot + 1), ser, sizeof ser) : (size_t)-1;
-    if (al == (size_t)-1 || sl == (size_t)-1 || sl == 0)
-        return wfe_problem(r, 400, "malformed",
-                           "renewalInfo needs base64url(AKI).base64url(serial)");
-    char hex[2 * sizeof ser + 1], *h = hex;
-    size_t i = 0;
-    while (i + 1 < sl && ser[i] == 0)
-        i++; /* the serial's leading zero octet is not part of our hex form */
-    for (; i < sl; i++)
-        h += sprintf(h, "%02x", ser[i]);
-    struct st_cert c = {0};
+    struct st_cert c;
+    struct ra_problem rp = {0};
     int64_t nb = 0, na = 0;
-    if (store_cert_by_serial(ca->store, hex, &c) || pki_cert_times(c.pem, &nb, &na)) {
+    if (ra_cert_by_ari_id(ca, id, &c, &rp)) return wfe_ra_problem(ca, r, &rp);
+    if (pki_cert_times(c.pem, &nb, &na)) {
         free(c.pem);
-        return wfe_problem(r, 404, "malformed", "no certificate with that serial");
+        return wfe_problem(r, 500, "serverInternal", "cannot read the certificate");
     }
     int64_t now = (int64_t)time(NULL), start = nb + (na - nb) * 2 / 3, end = nb + (na - nb) * 5 / 6;
     if (c.revoked) {

@@ -63,6 +63,12 @@ void wfe_new_order(struct ca *ca, const struct http_req *req, struct http_resp *
     if (!o) return wfe_problem(r, 500, "serverInternal", "out of memory");
     if (wfe_check_post(ca, req, r, WFE_KID, &p) || identifiers(ca, p.payload, o, r)) goto out;
     snprintf(o->account, sizeof o->account, "%s", p.acct.id);
+    json_t *rep = json_object_get(p.payload, "replaces");
+    if (rep && (!json_is_string(rep) || json_string_length(rep) >= sizeof o->replaces)) {
+        wfe_problem(r, 400, "malformed", "replaces must be a certificate ID (RFC 9773)");
+        goto out;
+    }
+    if (rep) snprintf(o->replaces, sizeof o->replaces, "%s", json_string_value(rep));
     struct ra_problem rp = {0};
     if (ra_order_new(ca, o, p.acct.did_persist, &rp)) {
         wfe_ra_problem(ca, r, &rp);
@@ -101,6 +107,7 @@ void wfe_order(struct ca *ca, const struct http_req *req, struct http_resp *r, c
         }
     } else {
         ra_order_refresh(ca, o);
+        if (!strcmp(o->status, "processing")) r->retry_after = 1;
     }
     wfe_reply_json(r, 200, wfe_order_view(ca, o));
 out:

@@ -144,5 +144,6 @@ json_t *wfe_order_view(const struct ca *ca, const struct st_order *o)
         json_object_set_new(v, "certificate", json_string(u));
     }
     if (o->error[0]) json_object_set_new(v, "error", json_loads(o->error, 0, NULL));
+    if (o->replaces[0]) json_object_set_new(v, "replaces", json_string(o->replaces));
     return v;
 }

@@ -32,6 +32,7 @@ struct answer {
     char type[128];
     char nonce[64];
     char location[256];
+    int retry_after;
     char *body;
 };
 
@@ -53,6 +54,7 @@ static size_t on_header(char *p, size_t s, size_t n, void *arg)
     size_t l = s * n;
     if (l > 14 && !strncasecmp(p, "Replay-Nonce: ", 14))
         snprintf(a->nonce, sizeof a->nonce, "%.*s", (int)(l - 16), p + 14);
+    if (l > 13 && !strncasecmp(p, "Retry-After: ", 13)) a->retry_after = atoi(p + 13);
     if (l > 10 && !strncasecmp(p, "Location: ", 10))
         snprintf(a->location, sizeof a->location, "%.*s", (int)(l - 12), p + 10);
     return l;
@@ -429,7 +431,8 @@ static struct answer finalize_with(const char *fin, const char *csr)
 /* RFC 5280 5.3.1 reason codes: 0-6 and 8-10 only, whatever the JSON type or
  * size (2^32 + 1 would be 1 if narrowed to 32 bits); then one revocation,
  * and a second answers alreadyRevoked. */
-static void revocation_reasons(const char *cert_path)
+/* The certificate at cert_path (POST-as-GET by the account), or NULL. */
+static X509 *fetch_cert(const char *cert_path)
 {
     char *b = signed_req(key, acct_url, cert_path, NULL);
     struct answer c = req("POST", cert_path, b, NULL);
@@ -438,10 +441,16 @@ static void revocation_reasons(const char *cert_path)
     X509 *x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
     BIO_free(bio);
     free(c.body);
+    return x;
+}
+
+static void revocation_reasons(const char *cert_path)
+{
+    X509 *x = fetch_cert(cert_path);
     unsigned char *der = NULL;
     int dl = x ? i2d_X509(x, &der) : -1;
     X509_free(x);
-    char *cert = dl > 0 ? dp_b64url_encode_alloc(der, (size_t)dl) : NULL;
+    char *b, *cert = dl > 0 ? dp_b64url_encode_alloc(der, (size_t)dl) : NULL;
     OPENSSL_free(der);
     CHECK(cert != NULL);
     if (!cert) return;
@@ -465,6 +474,79 @@ static void revocation_reasons(const char *cert_path)
     expect("revoke_twice", req("POST", "/acme/revoke-cert", b, NULL), 400, "alreadyRevoked");
     free(b);
     free(cert);
+}
+
+/* RFC 9773: the certificate ID of x (base64url AKI "." base64url serial). */
+static void cert_id(X509 *x, char *out, size_t cap)
+{
+    const ASN1_OCTET_STRING *aki = X509_get0_authority_key_id(x);
+    const ASN1_INTEGER *sn = X509_get0_serialNumber(x);
+    unsigned char *der = NULL;
+    int l = i2d_ASN1_INTEGER(sn, &der); /* tag, one-octet length, value */
+    char *a =
+        aki ? dp_b64url_encode_alloc(ASN1_STRING_get0_data(aki), (size_t)ASN1_STRING_length(aki))
+            : NULL;
+    char *v = l > 2 ? dp_b64url_encode_alloc(der + 2, (size_t)l - 2) : NULL;
+    snprintf(out, cap, "%s.%s", a ? a : "", v ? v : "");
+    free(a);
+    free(v);
+    OPENSSL_free(der);
+}
+
+/* renewalInfo checks its certificate ID; newOrder's replaces names a
+ * certificate of the same account sharing an identifier, once. */
+static void ari_and_replaces(const char *cert_path)
+{
+    X509 *x = fetch_cert(cert_path);
+    char id[256], path[400], payload[700];
+    CHECK(x != NULL);
+    if (!x) return;
+    cert_id(x, id, sizeof id);
+    X509_free(x);
+    snprintf(path, sizeof path, "/acme/renewal-info/%s", id);
+    struct answer ri = req("GET", path, NULL, NULL);
+    CHECK(ri.status == 200 && ri.retry_after > 0 && ri.body && strstr(ri.body, "suggestedWindow"));
+    printf("%s renewal_info_known_id\n", ri.status == 200 ? "ok  " : "FAIL");
+    free(ri.body);
+    snprintf(path, sizeof path, "/acme/renewal-info/AAAA%s", strchr(id, '.'));
+    struct answer wrong = req("GET", path, NULL, NULL);
+    CHECK(wrong.status == 404 && !strcmp(wrong.type, "malformed"));
+    printf("%s renewal_info_other_aki\n", wrong.status == 404 ? "ok  " : "FAIL");
+    free(wrong.body);
+    struct answer bad = req("GET", "/acme/renewal-info/no-dot-here", NULL, NULL);
+    CHECK(bad.status == 400 && !strcmp(bad.type, "malformed"));
+    free(bad.body);
+    snprintf(payload, sizeof payload,
+             "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"g.example.com\"}],"
+             "\"replaces\":\"%s\"}",
+             id);
+    char *b = signed_req(key, acct_url, "/acme/new-order", payload);
+    expect("replaces_no_shared_identifier", req("POST", "/acme/new-order", b, NULL), 400,
+           "malformed");
+    free(b);
+    snprintf(payload, sizeof payload,
+             "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"f.example.com\"}],"
+             "\"replaces\":\"%s\"}",
+             id);
+    struct dp_key *k2 = dp_key_generate(DP_KEY_EC256, NULL);
+    b = signed_req(k2, NULL, "/acme/new-account", "{}");
+    struct answer a2 = req("POST", "/acme/new-account", b, NULL);
+    free(b);
+    free(a2.body);
+    b = signed_req(k2, a2.location, "/acme/new-order", payload);
+    expect("replaces_other_accounts_certificate", req("POST", "/acme/new-order", b, NULL), 400,
+           "malformed");
+    free(b);
+    dp_key_free(k2);
+    b = signed_req(key, acct_url, "/acme/new-order", payload);
+    struct answer o = req("POST", "/acme/new-order", b, NULL);
+    free(b);
+    CHECK(o.status == 201 && o.body && strstr(o.body, "\"replaces\""));
+    printf("%s replaces_accepted\n", o.status == 201 ? "ok  " : "FAIL");
+    free(o.body);
+    b = signed_req(key, acct_url, "/acme/new-order", payload);
+    expect("replaces_twice", req("POST", "/acme/new-order", b, NULL), 409, "alreadyReplaced");
+    free(b);
 }
 
 /* Finalize on a ready order: each bad CSR is badCSR and leaves the order
@@ -505,6 +587,7 @@ static void finalize_table(const char *opath)
     json_t *gj = json_loads(g.body ? g.body : "", 0, NULL);
     const char *cu = json_string_value(json_object_get(gj, "certificate"));
     if (cu) revocation_reasons(cu + strlen(base));
+    if (cu) ari_and_replaces(cu + strlen(base));
     json_decref(gj);
     free(g.body);
     /* Once valid, the order cannot be finalized again. */
