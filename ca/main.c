@@ -30,6 +30,9 @@
 #include "va.h"
 #include "wfe.h"
 
+/* Debian's dns-root-data: the IANA root zone's trust anchor. */
+#define ROOT_ANCHOR "/usr/share/dns/root.key"
+
 static volatile sig_atomic_t stopping;
 static void on_signal(int sig)
 {
@@ -69,7 +72,11 @@ static void help(void)
         "  --no-cache                  keep no rows or keys in memory (slower; for tests: the\n"
         "                              results must not change; also DNSPERSIST_CA_NO_CACHE=1)\n"
         "  --resolver ADDR[@PORT]      DNS server to forward to (default: full recursion)\n"
-        "  --trust-anchor FILE         DNSSEC trust anchors (bogus answers fail validation)\n"
+        "  --trust-anchor FILE|root    DNSSEC trust anchors: bogus answers fail validation.\n"
+        "                              Without --resolver the CA recurses from the root and\n"
+        "                              validates with the IANA root anchor (" ROOT_ANCHOR ")\n"
+        "                              by default; with --resolver give --trust-anchor root\n"
+        "                              (a CA for the public internet must validate)\n"
         "  --http01-port N             port http-01 validation connects to (default 80)\n"
         "  --authz-lifetime T          how long a validation is reused (default 30d)\n"
         "  --cert-lifetime T           certificate lifetime (default 90d)\n"
@@ -195,7 +202,8 @@ static int set_option(struct ca_config *c, const char *name, const char *val)
     } else if (!strcmp(name, "resolver")) {
         snprintf(c->resolver, sizeof c->resolver, "%s", val);
     } else if (!strcmp(name, "trust-anchor")) {
-        snprintf(c->trust_anchor, sizeof c->trust_anchor, "%s", val);
+        snprintf(c->trust_anchor, sizeof c->trust_anchor, "%s",
+                 !strcmp(val, "root") ? ROOT_ANCHOR : val);
     } else if (!strcmp(name, "http01-port")) {
         long p = strtol(val, NULL, 10);
         if (p <= 0 || p > 65535) return -1;
@@ -449,6 +457,17 @@ int main(int argc, char **argv)
             return 2;
         }
     }
+    /* Full recursion from the root can validate DNSSEC, so it does by
+     * default; a --resolver (a forwarder, a lab's server) only when asked. */
+    if (!c->resolver[0] && !c->trust_anchor[0]) {
+        if (access(ROOT_ANCHOR, R_OK) == 0)
+            snprintf(c->trust_anchor, sizeof c->trust_anchor, "%s", ROOT_ANCHOR);
+        else
+            fprintf(stderr,
+                    "dnspersist-ca: warning: %s is missing (apt-get install dns-root-data): "
+                    "DNSSEC is not validated\n",
+                    ROOT_ANCHOR);
+    }
     if (bind_address(c->listen_host, c->listen_addr, sizeof c->listen_addr)) {
         fprintf(stderr, "dnspersist-ca: cannot resolve the listener host %s\n", c->listen_host);
         return 2;
@@ -515,6 +534,9 @@ int main(int argc, char **argv)
     printf("dnspersist-ca: directory %s/directory\n", ca.base);
     printf("dnspersist-ca: root certificate %s/root.pem (clients must trust it)\n", c->data);
     printf("dnspersist-ca: CRL %s\n", c->crl_url);
+    printf("dnspersist-ca: DNS %s, DNSSEC %s%s\n",
+           c->resolver[0] ? c->resolver : "recursion from the root",
+           c->trust_anchor[0] ? "validated with " : "not validated", c->trust_anchor);
     fflush(stdout);
     while (!stopping)
         sigsuspend(&old);

@@ -821,6 +821,30 @@ static void urls_and_prefix_are_stable(void)
     json_decref(d);
 }
 
+/* Without --resolver the CA recurses from the root and validates DNSSEC
+ * with the IANA root anchor (dns-root-data) by default; with a --resolver,
+ * --trust-anchor root asks for the same anchor. It says so at start. */
+static void dnssec_by_default(void)
+{
+    const char *modes[][2] = {{"", "DNSSEC validated with /usr/share/dns/root.key"},
+                              {"--resolver 127.0.0.2@9", "DNSSEC not validated"},
+                              {"--resolver 127.0.0.2@9 --trust-anchor root",
+                               "DNSSEC validated with /usr/share/dns/root.key"}};
+    for (int i = 0; i < 3; i++) {
+        char cmd[2000], line[512];
+        snprintf(cmd, sizeof cmd,
+                 "o=%s/dnssec%d.out; %s --listen localhost:%d --data %s/dnssec%d %s >$o 2>&1 & "
+                 "for _ in $(seq 100); do grep -q 'dnspersist-ca: DNS ' $o && break; sleep 0.1; "
+                 "done; kill $! ; wait $! ; grep -m1 'dnspersist-ca: DNS ' $o",
+                 tmp_dir, i, ca_bin, harness_free_port(), tmp_dir, i, modes[i][0]);
+        FILE *p = popen(cmd, "r");
+        int found = p && fgets(line, sizeof line, p) && strstr(line, modes[i][1]);
+        if (p) pclose(p);
+        if (!found) fprintf(stderr, "'%s': no line with '%s'\n", modes[i][0], modes[i][1]);
+        CHECK(found);
+    }
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) return 2;
@@ -855,6 +879,7 @@ int main(int argc, char **argv)
         RUN(newer_schema_refused);
         RUN(jit_lookups_bounded_by_budget);
         RUN(urls_and_prefix_are_stable);
+        RUN(dnssec_by_default);
     }
     dp_acme_free(ac);
     dp_key_free(key);
