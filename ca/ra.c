@@ -325,9 +325,12 @@ int ra_finalize(struct ca *ca, struct st_order *o, const char *csr, struct ra_pr
 
 /* ---- authorizations and challenges ---- */
 
-void ra_authz_live(struct ca *ca, struct st_authz *a)
+int ra_authz_live(struct ca *ca, struct st_authz *a)
 {
-    va_overlay(ca->va, a);
+    /* Most validations end in milliseconds: asking every client to wait a
+     * whole second (Retry-After has no finer unit) would slow them all;
+     * only one that is taking long is told to. */
+    return va_overlay(ca->va, a) > 1000 ? 1 : 0;
 }
 
 int ra_authz_deactivate(struct ca *ca, struct st_authz *a, struct ra_problem *p)

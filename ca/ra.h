@@ -72,8 +72,9 @@ int ra_finalize(struct ca *ca, struct st_order *o, const char *csr, struct ra_pr
 
 /* Authorizations and challenges. */
 const char *ra_authz_status(const struct st_authz *a); /* "expired" derived */
-/* a as a client sees it now: a challenge being validated shows processing. */
-void ra_authz_live(struct ca *ca, struct st_authz *a);
+/* a as a client sees it now: a challenge being validated shows processing.
+ * Returns the Retry-After (seconds) to send with it, 0 for none. */
+int ra_authz_live(struct ca *ca, struct st_authz *a);
 int ra_authz_deactivate(struct ca *ca, struct st_authz *a, struct ra_problem *p);
 /* Answers challenge t of a (A3); answering again only reads it. a shows
  * the challenge processing afterwards. */

@@ -83,6 +83,7 @@ struct va {
     struct proc {
         char authz[ST_ID];
         char type[24];
+        double since; /* mono_ms() at the answer */
     } procs[VA_PROC_BUCKETS][VA_PROC_WAYS];
 };
 
@@ -111,6 +112,7 @@ int va_answer(struct va *va, const struct st_authz *a, const char *type)
     if (rc == 0) {
         snprintf(free_slot->authz, ST_ID, "%s", a->id);
         snprintf(free_slot->type, sizeof free_slot->type, "%s", type);
+        free_slot->since = mono_ms();
         snprintf(va->q[va->tail], ST_ID, "%s", a->id);
         va->tail = (va->tail + 1) % VA_QUEUE;
         va->len++;
@@ -120,16 +122,19 @@ int va_answer(struct va *va, const struct st_authz *a, const char *type)
     return rc;
 }
 
-void va_overlay(struct va *va, struct st_authz *a)
+double va_overlay(struct va *va, struct st_authz *a)
 {
-    if (strcmp(a->status, "pending")) return;
+    if (strcmp(a->status, "pending")) return 0;
+    double age = 0;
     pthread_mutex_lock(&va->mu);
     struct proc *p = proc_find(va, a->id, NULL);
     if (p) {
         snprintf(a->ch_type, sizeof a->ch_type, "%s", p->type);
         snprintf(a->ch_status, sizeof a->ch_status, "processing");
+        age = mono_ms() - p->since;
     }
     pthread_mutex_unlock(&va->mu);
+    return age;
 }
 
 static void proc_done(struct va *va, const char *authz)

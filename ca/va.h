@@ -33,8 +33,9 @@ void va_destroy(struct va *va);
  * shows it processing. 0 queued; 1 another challenge of a is being
  * validated; 2 this one already is; -1 the queue is full. */
 int va_answer(struct va *va, const struct st_authz *a, const char *type);
-/* Shows a's challenge as processing while it is being validated. */
-void va_overlay(struct va *va, struct st_authz *a);
+/* Shows a's challenge as processing while it is being validated; returns
+ * how long it has been (ms), 0 when it is not. */
+double va_overlay(struct va *va, struct st_authz *a);
 
 /* Just-in-Time validation (A5; draft 4.4): one identifier of a new order. */
 struct va_jit {

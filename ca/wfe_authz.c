@@ -26,8 +26,7 @@ void wfe_authz(struct ca *ca, const struct http_req *req, struct http_resp *r, c
             goto out;
         }
     }
-    ra_authz_live(ca, &a);
-    if (!strcmp(a.ch_status, "processing")) r->retry_after = 1; /* RFC 8555 7.5.1 */
+    r->retry_after = ra_authz_live(ca, &a); /* RFC 8555 7.5.1 */
     wfe_reply_json(r, 200, wfe_authz_view(ca, &a));
 out:
     wfe_post_free(&p);
@@ -55,8 +54,7 @@ void wfe_challenge(struct ca *ca, const struct http_req *req, struct http_resp *
         wfe_ra_problem(ca, r, &rp);
         goto out;
     }
-    if (!p.payload) ra_authz_live(ca, &a);
-    if (!strcmp(a.ch_status, "processing")) r->retry_after = 1;
+    r->retry_after = ra_authz_live(ca, &a);
     wfe_reply_json(r, 200, wfe_challenge_view(ca, &a, t));
 out:
     wfe_post_free(&p);

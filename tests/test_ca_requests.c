@@ -344,6 +344,16 @@ static void table(void)
     CHECK(pa.status == 200 && pa.body && strstr(pa.body, "\"status\":\"processing\"") &&
           strstr(pa.body, "\"status\":\"pending\""));
     snprintf(processing_authz, sizeof processing_authz, "%s", pazpath);
+    /* A fresh answer is polled at once; one processing for over a second
+     * asks the client to wait (Retry-After, RFC 8555 7.5.1). */
+    CHECK(pa.retry_after == 0);
+    usleep(1100000);
+    b = signed_req(key, acct_url, pazpath, NULL);
+    struct answer slow = req("POST", pazpath, b, NULL);
+    free(b);
+    CHECK(slow.status == 200 && slow.retry_after == 1);
+    printf("%s slow_validation_sends_retry_after\n", slow.retry_after == 1 ? "ok  " : "FAIL");
+    free(slow.body);
     printf("%s answered_challenge_is_processing\n",
            pa.status == 200 && pa.body && strstr(pa.body, "processing") ? "ok  " : "FAIL");
     free(pa.body);
