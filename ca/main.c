@@ -305,11 +305,15 @@ static int settle_urls(struct ca *ca)
 
 static int bind_address(const char *host, char *out, size_t cap);
 
-/* The CRL's listener and URL (defaults: the next port on the listener's
- * host; the URL on the external URL's host), and a first CRL. */
-static int crl_setup(struct ca *ca, char *addr, size_t addr_cap, char *why, size_t cap)
+/* The CRL's listener, URL and a first CRL. The listener defaults to the
+ * next port of --listen and the URL to the external URL's host. A taken
+ * port refuses the start rather than moving: the URL goes into every
+ * certificate, and a URL that changed with each start would leave the
+ * earlier certificates pointing at nothing. NULL after saying why. */
+static struct http_server *crl_start(struct ca *ca)
 {
     struct ca_config *c = &ca->cfg;
+    char addr[256], why[512] = "";
     if (!c->crl_port) {
         snprintf(c->crl_listen_host, sizeof c->crl_listen_host, "%s", c->listen_host);
         c->crl_port = c->port < 65535 ? c->port + 1 : c->port - 1;
@@ -319,15 +323,20 @@ static int crl_setup(struct ca *ca, char *addr, size_t addr_cap, char *why, size
         size_t hl = h[0] == '[' ? strcspn(h, "]") + 1 : strcspn(h, ":/");
         snprintf(c->crl_url, sizeof c->crl_url, "http://%.*s:%d/crl", (int)hl, h, c->crl_port);
     }
-    if (bind_address(c->crl_listen_host, addr, addr_cap)) {
-        snprintf(why, cap, "cannot resolve %s", c->crl_listen_host);
-        return -1;
+    struct http_server *s = NULL;
+    if (bind_address(c->crl_listen_host, addr, sizeof addr))
+        snprintf(why, sizeof why, "cannot resolve %s", c->crl_listen_host);
+    else if (!(ca->crl = crl_new()))
+        snprintf(why, sizeof why, "out of memory");
+    else if (pki_set_crl_url(ca->pki, c->crl_url) || crl_refresh(ca))
+        snprintf(why, sizeof why, "cannot build the CRL for %.400s", c->crl_url);
+    else if (!(s = http_start(addr, c->crl_port, NULL, NULL, 1, crl_handle, ca, why, sizeof why))) {
+        size_t n = strlen(why);
+        snprintf(why + n, sizeof why - n,
+                 " (the CRL listener: choose its address with --crl-listen ADDR:PORT)");
     }
-    if (pki_set_crl_url(ca->pki, c->crl_url) || !(ca->crl = crl_new()) || crl_refresh(ca)) {
-        snprintf(why, cap, "cannot build the CRL for %.400s", c->crl_url);
-        return -1;
-    }
-    return 0;
+    if (!s) fprintf(stderr, "dnspersist-ca: CRL: %s\n", why);
+    return s;
 }
 
 /* The address to bind for the listener's host name. */
@@ -507,13 +516,7 @@ int main(int argc, char **argv)
         goto out;
     }
     if (settle_urls(&ca)) goto out;
-    char crl_addr[256];
-    if (crl_setup(&ca, crl_addr, sizeof crl_addr, why, sizeof why) ||
-        !(crl_http =
-              http_start(crl_addr, c->crl_port, NULL, NULL, 1, crl_handle, &ca, why, sizeof why))) {
-        fprintf(stderr, "dnspersist-ca: CRL: %s\n", why);
-        goto out;
-    }
+    if (!(crl_http = crl_start(&ca))) goto out;
     if (!(http =
               http_start(c->listen_addr, c->port, pki_tls_cert_pem(ca.pki), pki_tls_key_pem(ca.pki),
                          c->threads, wfe_handle, &ca, why, sizeof why))) {

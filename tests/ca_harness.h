@@ -7,23 +7,34 @@
 #include <stdio.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
-/* A free TCP port on loopback (bound, read, released). */
-static int harness_free_port(void)
+static int harness_port_free(int port)
 {
     int s = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = {0};
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t l = sizeof a;
-    if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof a) ||
-        getsockname(s, (struct sockaddr *)&a, &l)) {
-        if (s >= 0) close(s);
-        return -1;
+    a.sin_port = htons((unsigned short)port);
+    int ok = s >= 0 && !bind(s, (struct sockaddr *)&a, sizeof a);
+    if (s >= 0) close(s);
+    return ok;
+}
+
+/* A free TCP port on loopback whose next port is free too (the CA's CRL
+ * listener takes it), picked below Linux's ephemeral range (32768 and up)
+ * so that no outgoing connection of a parallel test takes it meanwhile. */
+static int harness_free_port(void)
+{
+    static unsigned seed; /* kept: calls in one process get different ports */
+    if (!seed) seed = (unsigned)getpid() * 2654435761u ^ (unsigned)time(NULL);
+    for (int i = 0; i < 1000; i++) {
+        seed = seed * 1103515245u + 12345u;
+        int p = 20000 + 2 * (int)((seed >> 8) % 6000); /* even: pairs never overlap */
+        if (harness_port_free(p) && harness_port_free(p + 1)) return p;
     }
-    close(s);
-    return ntohs(a.sin_port);
+    return -1;
 }
 
 /* Runs bin with the NULL-terminated args (args[0] is bin), stdout to /dev/null. */

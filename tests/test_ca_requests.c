@@ -680,6 +680,30 @@ static void second_server_on_same_data_refused(void)
     CHECK(refused);
 }
 
+/* The CRL listener's port taken: the start is refused, naming the flag
+ * that moves it, rather than moving to a port that would change the CRL URL
+ * written into certificates at every start. */
+static void crl_port_taken_refused(void)
+{
+    int p = harness_free_port();
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons((unsigned short)(p + 1));
+    CHECK(s >= 0 && bind(s, (struct sockaddr *)&a, sizeof a) == 0 && listen(s, 1) == 0);
+    char listen2[64], data2[300], log2[300];
+    snprintf(listen2, sizeof listen2, "localhost:%d", p);
+    snprintf(data2, sizeof data2, "%s/crl-taken", tmp_dir);
+    snprintf(log2, sizeof log2, "%s/crl-taken.log", tmp_dir);
+    char *args2[] = {(char *)ca_bin, "--listen",   listen2,       "--data",
+                     data2,          "--resolver", "127.0.0.1@1", "--issuer-domain-name",
+                     "ca.test",      NULL};
+    int refused = start_refused(args2, log2, "--crl-listen");
+    CHECK(refused);
+    if (s >= 0) close(s);
+}
+
 /* A database written by a newer version (higher schema version) is not
  * touched: the server refuses to start and says why. */
 static void newer_schema_refused(void)
@@ -887,6 +911,7 @@ int main(int argc, char **argv)
         RUN(second_server_on_same_data_refused);
         RUN(processing_is_pending_after_restart);
         RUN(newer_schema_refused);
+        RUN(crl_port_taken_refused);
         RUN(jit_lookups_bounded_by_budget);
         RUN(urls_and_prefix_are_stable);
         RUN(dnssec_by_default);

@@ -19,7 +19,8 @@ tmp=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$tmp"; }
 trap cleanup EXIT
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+FREE_PORT="$(cd "$(dirname "$0")/.." && pwd)/free_port.py"
+port() { python3 "$FREE_PORT"; }
 start_ca() { # NAME EXTRA...
     local name=$1 p; shift
     p=$(port)

@@ -21,7 +21,8 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$tmp"; }
 trap cleanup EXIT
 
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+FREE_PORT="$(cd "$(dirname "$0")/.." && pwd)/free_port.py"
+port() { python3 "$FREE_PORT"; }
 CA_PORT=$(port)
 HTTP_PORT=$(port)
 "$CA" --listen "localhost:$CA_PORT" --data "$tmp/ca" --resolver "$DNS_RESOLVER" \
