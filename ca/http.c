@@ -149,9 +149,3 @@ void http_stop(struct http_server *s)
     MHD_stop_daemon(s->d);
     free(s);
 }
-
-int http_port(const struct http_server *s)
-{
-    const union MHD_DaemonInfo *i = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
-    return i ? i->port : 0;
-}

@@ -36,7 +36,5 @@ struct http_server *http_start(const char *addr, int port, const char *cert_pem,
                                const char *key_pem, unsigned threads, http_handler h, void *app,
                                char *why, size_t cap);
 void http_stop(struct http_server *s);
-/* The port s listens on (what port 0 became). */
-int http_port(const struct http_server *s);
 
 #endif
