@@ -26,7 +26,8 @@ static void help(void)
     printf(
         "usage: dnspersist issue --directory URL [--key-type ec256|ec384|rsa2048|ed25519] [--out "
         "DIR]\n"
-        "           [--resolver ADDR[@PORT]] [--trust-anchor FILE] [--no-check] DOMAIN...\n"
+        "           [--resolver ADDR[@PORT]] [--trust-anchor FILE] [--no-check]\n"
+        "           [--issuer NAME...] DOMAIN...\n"
         "       dnspersist issue --directory URL --batch FILE [--concurrency N] [--retries N] ...\n"
         "       dnspersist renew [--days N] [--state DIR] [--ca-bundle FILE] [--resolver ...]\n"
         "common: [--state DIR] [--ca-bundle FILE]\n\n"
@@ -35,7 +36,10 @@ static void help(void)
         "cert.pem, chain.pem, fullchain.pem, meta.json.\n"
         "--batch: one certificate per line (its names, blank-separated; # comments), issued\n"
         "in parallel over kept-alive connections; one JSON line per certificate on stdout.\n"
-        "renew reissues every certificate issue wrote that expires within --days (default 30).\n\n"
+        "renew reissues every certificate issue wrote that expires within --days (default 30).\n"
+        "--issuer NAME (repeatable): the CA issuer names you trust; a challenge naming another\n"
+        "is refused before any record is used (draft 3.2; the directory's caaIdentities are\n"
+        "always checked).\n\n"
         "Exit codes: 0 every certificate issued, 1 a certificate failed, 2 usage error.\n");
 }
 
@@ -124,7 +128,12 @@ dp_code issue_one(const struct issue_opts *o, struct session *s, struct dp_acme 
     if (!ck) return e->code;
     char *chain = NULL;
     struct dp_acme_order *ord = NULL;
-    dp_code rc = dp_acme_order_new(acme, (const char *const *)names, n, &ord, e);
+    dp_code rc = dp_acme_expect_issuers(acme, o->issuer_ptrs, o->n_issuers, e);
+    if (rc != DP_OK) {
+        dp_key_free(ck);
+        return rc;
+    }
+    rc = dp_acme_order_new(acme, (const char *const *)names, n, &ord, e);
     *jit = rc == DP_OK && !strcmp(dp_acme_order_status(ord), "ready");
     if (rc == DP_OK) rc = dp_acme_order_validate(acme, ord, e);
     if (rc == DP_OK) rc = dp_acme_order_finalize(acme, ord, ck, &chain, e);
@@ -154,6 +163,7 @@ int issue_parse_opts(const char *cmd, int argc, char **argv, struct issue_opts *
                                          {"retries", required_argument, 0, 'r'},
                                          {"backoff-ms", required_argument, 0, 'w'},
                                          {"days", required_argument, 0, 'd'},
+                                         {"issuer", required_argument, 0, 'i'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
@@ -195,6 +205,13 @@ int issue_parse_opts(const char *cmd, int argc, char **argv, struct issue_opts *
         case 'd':
             if ((o->days = cli_parse_count(optarg, 3650)) < 0)
                 return cli_usage(cmd, "--days '%s': 0 to 3650", optarg);
+            break;
+        case 'i':
+            if (o->n_issuers == DP_MAX_ISSUERS)
+                return cli_usage(cmd, "more than %d --issuer names (A4)", DP_MAX_ISSUERS);
+            if (cli_domain(cmd, "--issuer", optarg, o->issuers[o->n_issuers], 0)) return EXIT_USAGE;
+            o->issuer_ptrs[o->n_issuers] = o->issuers[o->n_issuers];
+            o->n_issuers++;
             break;
         case 'h':
             help();

@@ -12,6 +12,10 @@ struct issue_opts {
     enum dp_key_type kt;
     long concurrency, retries, backoff_ms, days;
     int no_check;
+    /* --issuer: the CA issuer names the user trusts (draft 3.2) */
+    char issuers[DP_MAX_ISSUERS][DP_DOMAIN_MAX + 3];
+    const char *issuer_ptrs[DP_MAX_ISSUERS];
+    size_t n_issuers;
 };
 
 /* Parses them (argv from index 1; optind is left at the first operand).

@@ -31,6 +31,8 @@ struct dp_acme {
     size_t n_issuers;
     char *caa[DP_MAX_ISSUERS]; /* directory caaIdentities, when conforming */
     size_t n_caa;
+    char *expect[DP_MAX_ISSUERS]; /* the issuer names the user accepts */
+    size_t n_expect;
     char account[1024];
     char nonce[128];
     char eab_kid[256], eab_key[256];
@@ -185,8 +187,9 @@ struct dp_acme *dp_acme_new(const struct dp_acme_config *cfg, const struct dp_ke
         json_array_foreach(caa, i, v)
         {
             char norm[DP_DOMAIN_MAX + 3];
-            if (good && dp_domain_normalize(json_string_value(v), norm, 0, NULL) == DP_OK)
-                a->caa[a->n_caa++] = strdup(norm);
+            if (good && dp_domain_normalize(json_string_value(v), norm, 0, NULL) == DP_OK &&
+                (a->caa[a->n_caa] = strdup(norm)))
+                a->n_caa++;
         }
     }
     json_decref(d);
@@ -209,6 +212,8 @@ void dp_acme_free(struct dp_acme *a)
         free(a->issuers[i]);
     for (size_t i = 0; i < a->n_caa; i++)
         free(a->caa[i]);
+    for (size_t i = 0; i < a->n_expect; i++)
+        free(a->expect[i]);
     free(a);
 }
 
@@ -221,6 +226,33 @@ size_t dp_acme_issuer_names(const struct dp_acme *a, const char *const **names)
 {
     if (names) *names = (const char *const *)a->issuers;
     return a->n_issuers;
+}
+
+dp_code dp_acme_expect_issuers(struct dp_acme *a, const char *const *names, size_t n,
+                               struct dp_error *err)
+{
+    if (!a || (n && !names))
+        return dp__fail(err, DP_ERR_INVAL, NULL, DP_NO_OFFSET, "no session or no names");
+    if (n > DP_MAX_ISSUERS)
+        return dp__fail(err, DP_ERR_INVAL, "A4", DP_NO_OFFSET, "%zu issuer names; at most %d (A4)",
+                        n, DP_MAX_ISSUERS);
+    char *copy[DP_MAX_ISSUERS] = {0};
+    for (size_t i = 0; i < n; i++) {
+        char norm[DP_DOMAIN_MAX + 3];
+        dp_code rc = dp_domain_normalize(names[i], norm, 0, err);
+        if (rc == DP_OK && !(copy[i] = strdup(norm)))
+            rc = dp__fail(err, DP_ERR_NOMEM, NULL, DP_NO_OFFSET, "out of memory");
+        if (rc != DP_OK) {
+            for (size_t k = 0; k < i; k++)
+                free(copy[k]);
+            return rc;
+        }
+    }
+    for (size_t i = 0; i < a->n_expect; i++)
+        free(a->expect[i]);
+    memcpy(a->expect, copy, sizeof copy);
+    a->n_expect = n;
+    return DP_OK;
 }
 
 const struct dp_acme_problem *dp_acme_last_problem(const struct dp_acme *a)
@@ -403,6 +435,19 @@ static dp_code check_challenge(struct dp_acme *a, json_t *ch, struct dp_error *e
             return dp__fail(err, DP_ERR_MALFORMED, "A4", DP_NO_OFFSET,
                             "the challenge's issuer name %.253s is not among the CA's "
                             "caaIdentities: refusing to publish a record for it (draft 3.2)",
+                            s ? s : "(not a string)");
+    }
+    /* The same for the names the user said to expect (the only check
+     * there is with a CA whose directory lists no caaIdentities). */
+    for (size_t i = 0; i < n && a->n_expect; i++) {
+        const char *s = json_string_value(json_array_get(names, i));
+        int ours = 0;
+        for (size_t k = 0; s && k < a->n_expect && !ours; k++)
+            ours = !strcmp(s, a->expect[k]);
+        if (!ours)
+            return dp__fail(err, DP_ERR_MALFORMED, "A4", DP_NO_OFFSET,
+                            "the challenge's issuer name %.253s is not among the --issuer names "
+                            "given: refusing to publish a record for it (draft 3.2)",
                             s ? s : "(not a string)");
     }
     for (size_t k = 0; k < a->n_issuers; k++) {

@@ -40,6 +40,12 @@ DP_API void dp_acme_free(struct dp_acme *a);
 DP_API const char *dp_acme_hash_prefix(const struct dp_acme *a);
 DP_API size_t dp_acme_issuer_names(const struct dp_acme *a, const char *const **names);
 DP_API const struct dp_acme_problem *dp_acme_last_problem(const struct dp_acme *a);
+/* Draft 3.2: the issuer names the user trusts this CA to use. Once set
+ * (n > 0), a dns-persist-01 challenge naming any other issuer is refused
+ * before anything is published, as one outside the directory's
+ * caaIdentities always is. n == 0 clears the list. */
+DP_API dp_code dp_acme_expect_issuers(struct dp_acme *a, const char *const *names, size_t n,
+                                      struct dp_error *err);
 
 /* newAccount: creates (or finds) the key's account; only_existing sets
  * onlyReturnExisting. contact may be NULL. */

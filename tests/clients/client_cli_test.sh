@@ -56,7 +56,10 @@ life() { # LABEL DIRECTORY ROOT [--draft 01]
     other "_validation-persist.$D."
     run publish --directory "$DIR" "${C[@]}" "${NS[@]}" "$@" "$D"
     [ $rc = 0 ] && txt "_validation-persist.$D" | grep -qF "$live" && [ "$(txt "_validation-persist.$D" | wc -l)" = 2 ] && ok "$L publish_tsig" || bad "$L publish: $out $(cat "$tmp/err")"
-    run issue --directory "$DIR" "${C[@]}" --resolver "$DNS_RESOLVER" "$D"
+    # Draft 3.2: a challenge naming an issuer the user did not list is refused before use.
+    run issue --directory "$DIR" "${C[@]}" --no-check --issuer other.test "$D"
+    [ $rc = 1 ] && grep -q "ca.test is not among the --issuer names" "$tmp/err" && ok "$L issue_unexpected_issuer_refused" || bad "$L issue_unexpected_issuer_refused: $rc $out $(cat "$tmp/err")"
+    run issue --directory "$DIR" "${C[@]}" --resolver "$DNS_RESOLVER" --issuer ca.test "$D"
     local cdir=$ST/certs/$D
     [ $rc = 0 ] && openssl verify -CAfile "$ROOT" -untrusted "$cdir/chain.pem" "$cdir/cert.pem" >/dev/null 2>&1 &&
         [ "$(stat -c %a "$cdir/key.pem")" = 600 ] && [[ "$out" != *"just in time"* ]] && ok "$L issue" || bad "$L issue: $out $(cat "$tmp/err")"
