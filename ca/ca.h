@@ -37,7 +37,9 @@ struct ca_config {
     int64_t order_lifetime;
     unsigned threads;
     unsigned va_threads;
-    int jit; /* Just-in-Time dns-persist-01 validation at new-order (A5) */
+    unsigned idle_timeout;            /* seconds a connection may stay silent (30) */
+    unsigned max_conns, max_conns_ip; /* open connections: all, one address */
+    int jit;                          /* Just-in-Time dns-persist-01 validation at new-order (A5) */
     const char *eab_kid[16], *eab_key[16]; /* external account binding keys */
     size_t n_eab;
     int no_cache;              /* --no-cache: no in-memory rows or keys (tests) */

@@ -13,6 +13,7 @@ struct http_req {
     size_t body_len;
     int too_big; /* the body exceeded HTTP_MAX_BODY and was dropped */
     const char *content_type;
+    const char *peer; /* the client's address, text (IPv4 or IPv6) */
 };
 
 struct http_resp {
@@ -30,11 +31,23 @@ typedef void (*http_handler)(void *app, const struct http_req *req, struct http_
 
 struct http_server;
 
+/* What a connection may hold. A connection idle (no byte read or written)
+ * for idle_timeout seconds is closed, whatever its state, TLS handshake
+ * included. per_ip bounds the open connections of one address, total
+ * those of the server; connections above either are closed at accept. */
+struct http_limits {
+    unsigned idle_timeout; /* seconds; 0: 30 */
+    unsigned per_ip;       /* 0: 64 */
+    unsigned total;        /* 0: 4096 */
+};
+
 /* Starts serving HTTPS on addr:port with threads worker threads; plain
- * HTTP when cert_pem is NULL. */
+ * HTTP when cert_pem is NULL. HTTPS is TLS 1.2 or 1.3 with AEAD suites
+ * and forward secrecy only (Mozilla's "intermediate"; 1.3 preferred).
+ * lim may be NULL for the defaults. */
 struct http_server *http_start(const char *addr, int port, const char *cert_pem,
-                               const char *key_pem, unsigned threads, http_handler h, void *app,
-                               char *why, size_t cap);
+                               const char *key_pem, unsigned threads, const struct http_limits *lim,
+                               http_handler h, void *app, char *why, size_t cap);
 void http_stop(struct http_server *s);
 
 #endif

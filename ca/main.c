@@ -11,6 +11,7 @@
 #include <getopt.h>
 #include <netdb.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,6 +83,10 @@ static void help(void)
         "  --cert-lifetime T           certificate lifetime (default 90d)\n"
         "  --threads N                 HTTPS worker threads (default: cores)\n"
         "  --va-threads N              validation threads (default 2)\n"
+        "  --idle-timeout T            close a connection silent this long, TLS handshake\n"
+        "                              included (default 30s)\n"
+        "  --max-connections N         open connections in all (default 4096)\n"
+        "  --max-connections-per-ip N  open connections from one address (default 64)\n"
         "  --eab-key KID:B64URL        require external account binding; repeatable\n"
         "  --config FILE               read options from FILE first\n"
         "T is seconds, or a number with s, m, h or d.\n");
@@ -222,6 +227,15 @@ static int set_option(struct ca_config *c, const char *name, const char *val)
         kid[colon - val] = '\0';
         c->eab_kid[c->n_eab] = kid;
         c->eab_key[c->n_eab++] = kid + (colon - val) + 1;
+    } else if (!strcmp(name, "idle-timeout")) {
+        int64_t t = parse_duration(val);
+        if (t < 1 || t > 3600) return -1;
+        c->idle_timeout = (unsigned)t;
+    } else if (!strcmp(name, "max-connections") || !strcmp(name, "max-connections-per-ip")) {
+        char *end;
+        long n = strtol(val, &end, 10);
+        if (*end || n <= 0 || n > 1000000) return -1;
+        *(!strcmp(name, "max-connections") ? &c->max_conns : &c->max_conns_ip) = (unsigned)n;
     } else if (!strcmp(name, "threads") || !strcmp(name, "va-threads")) {
         long n = strtol(val, NULL, 10);
         if (n <= 0 || n > 64) return -1;
@@ -330,7 +344,8 @@ static struct http_server *crl_start(struct ca *ca)
         snprintf(why, sizeof why, "out of memory");
     else if (pki_set_crl_url(ca->pki, c->crl_url) || crl_refresh(ca))
         snprintf(why, sizeof why, "cannot build the CRL for %.400s", c->crl_url);
-    else if (!(s = http_start(addr, c->crl_port, NULL, NULL, 1, crl_handle, ca, why, sizeof why))) {
+    else if (!(s = http_start(addr, c->crl_port, NULL, NULL, 1, NULL, crl_handle, ca, why,
+                              sizeof why))) {
         size_t n = strlen(why);
         snprintf(why + n, sizeof why - n,
                  " (the CRL listener: choose its address with --crl-listen ADDR:PORT)");
@@ -400,6 +415,9 @@ int main(int argc, char **argv)
                                          {"cert-lifetime", required_argument, 0, 0},
                                          {"threads", required_argument, 0, 0},
                                          {"va-threads", required_argument, 0, 0},
+                                         {"idle-timeout", required_argument, 0, 0},
+                                         {"max-connections", required_argument, 0, 0},
+                                         {"max-connections-per-ip", required_argument, 0, 0},
                                          {"eab-key", required_argument, 0, 0},
                                          {"config", required_argument, 0, 'c'},
                                          {"help", no_argument, 0, 'h'},
@@ -498,6 +516,13 @@ int main(int argc, char **argv)
         return 1;
     }
     curl_global_init(CURL_GLOBAL_DEFAULT);
+    /* --max-connections needs that many descriptors; the soft limit is
+     * often 1024 while the hard one allows far more. */
+    struct rlimit rl;
+    if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
     pthread_mutex_init(&ca.fin_mu, NULL);
     struct dp_error e = {0};
     char why[512] = "", db[1100];
@@ -517,9 +542,10 @@ int main(int argc, char **argv)
     }
     if (settle_urls(&ca)) goto out;
     if (!(crl_http = crl_start(&ca))) goto out;
+    struct http_limits lim = {c->idle_timeout, c->max_conns_ip, c->max_conns};
     if (!(http =
               http_start(c->listen_addr, c->port, pki_tls_cert_pem(ca.pki), pki_tls_key_pem(ca.pki),
-                         c->threads, wfe_handle, &ca, why, sizeof why))) {
+                         c->threads, &lim, wfe_handle, &ca, why, sizeof why))) {
         fprintf(stderr, "dnspersist-ca: %s\n", why);
         goto out;
     }
