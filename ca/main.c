@@ -499,6 +499,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "dnspersist-ca: cannot resolve the listener host %s\n", c->listen_host);
         return 2;
     }
+    /* Everything the CA creates (keys, database, its journal) is for its
+     * own user only, from the moment it exists. */
+    umask(077);
     if (mkdir(c->data, 0700) && errno != EEXIST) {
         fprintf(stderr, "dnspersist-ca: cannot create %s: %s\n", c->data, strerror(errno));
         return 1;

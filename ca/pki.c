@@ -8,11 +8,13 @@
  * written 0600/0644 into the data directory; later starts load them.
  */
 #define _GNU_SOURCE
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <arpa/inet.h>
 
 #include <openssl/bn.h>
@@ -74,18 +76,52 @@ static char *pem_key(EVP_PKEY *k)
     return pem_of(k, write_key);
 }
 
+/* Written whole to NAME.tmp, created with its final mode (O_EXCL: never
+ * someone else's file, never a moment with wider permissions), synced,
+ * then renamed over NAME: a crash leaves the old file or the new one. */
 static int write_file(const char *dir, const char *name, const char *data, mode_t mode)
 {
     char path[4096], tmp[4200];
     snprintf(path, sizeof path, "%s/%s", dir, name);
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f) return -1;
-    chmod(tmp, mode);
-    int ok = fputs(data, f) >= 0;
-    ok = (fclose(f) == 0) && ok;
-    /* rename: a crash never leaves a half-written key or certificate behind */
-    return ok && rename(tmp, path) == 0 ? 0 : -1;
+    unlink(tmp); /* left by a crash */
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+    if (fd < 0) return -1;
+    size_t len = strlen(data), off = 0;
+    while (off < len) {
+        ssize_t w = write(fd, data + off, len - off);
+        if (w <= 0) break;
+        off += (size_t)w;
+    }
+    int ok = off == len && fsync(fd) == 0;
+    ok = close(fd) == 0 && ok;
+    if (!ok || rename(tmp, path)) {
+        unlink(tmp);
+        return -1;
+    }
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        fsync(dfd); /* the rename itself survives a power cut */
+        close(dfd);
+    }
+    return 0;
+}
+
+/* A private key readable by group or others is refused, not used: whoever
+ * could read it could issue. 0 when fine or absent. */
+static int key_private(const char *dir, const char *name, struct dp_error *err)
+{
+    char path[4096];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (stat(path, &st)) return 0;
+    if (!(st.st_mode & 077)) return 0;
+    snprintf(err->detail, sizeof err->detail,
+             "%.250s is open to its group or others (mode %03o): chmod 600 it, and ask who "
+             "could have copied it",
+             path, (unsigned)(st.st_mode & 0777));
+    err->code = DP_ERR_IO;
+    return -1;
 }
 
 static int set_serial(X509 *x, char *hex_out)
@@ -216,6 +252,9 @@ struct pki *pki_open(const char *dir, const char *const *tls_names, size_t n_tls
     struct pki *p = calloc(1, sizeof *p);
     if (!p) return NULL;
     p->curves = csr_curves_new();
+    if (key_private(dir, "root.key", err) || key_private(dir, "intermediate.key", err) ||
+        key_private(dir, "tls.key", err))
+        goto fail;
     p->root_key = load_key(dir, "root.key");
     p->root = load_cert(dir, "root.pem");
     p->int_key = load_key(dir, "intermediate.key");

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -704,6 +705,36 @@ static void crl_port_taken_refused(void)
     if (s >= 0) close(s);
 }
 
+/* The data directory and what the CA wrote are its user's alone (0700,
+ * 0600 for keys and the database); a key file opened to the group is
+ * refused at start, naming the file and the fix, and works again once
+ * closed. */
+static int mode_of(const char *name)
+{
+    char path[400];
+    struct stat st;
+    snprintf(path, sizeof path, "%s%s%s", data_dir, name[0] ? "/" : "", name);
+    return stat(path, &st) ? -1 : (int)(st.st_mode & 0777);
+}
+
+static void key_files_private(void)
+{
+    CHECK(mode_of("") == 0700);
+    CHECK(mode_of("root.key") == 0600);
+    CHECK(mode_of("intermediate.key") == 0600);
+    CHECK(mode_of("tls.key") == 0600);
+    CHECK(mode_of("ca.sqlite") == 0600);
+    server_stop(SIGTERM);
+    char path[400], log[300];
+    snprintf(path, sizeof path, "%s/intermediate.key", data_dir);
+    CHECK(chmod(path, 0640) == 0);
+    snprintf(log, sizeof log, "%s/keymode.log", tmp_dir);
+    int refused = start_refused(ca_args, log, "intermediate.key is open to its group or others");
+    CHECK(refused);
+    CHECK(chmod(path, 0600) == 0);
+    server_start();
+}
+
 /* A database written by a newer version (higher schema version) is not
  * touched: the server refuses to start and says why. */
 static void newer_schema_refused(void)
@@ -912,6 +943,7 @@ int main(int argc, char **argv)
         RUN(processing_is_pending_after_restart);
         RUN(newer_schema_refused);
         RUN(crl_port_taken_refused);
+        RUN(key_files_private);
         RUN(jit_lookups_bounded_by_budget);
         RUN(urls_and_prefix_are_stable);
         RUN(dnssec_by_default);
