@@ -109,6 +109,12 @@ static int migrate(sqlite3 *db, char *why, size_t cap)
     return 0;
 }
 
+/* The WAL's bound: a checkpoint every 1000 pages (4 MB) written, and the
+ * file cut back to 16 MB after one (else it keeps its largest size). A
+ * checkpoint can only finish while no read is open, which holds because
+ * every statement is reset after use (invariant 3). */
+#define WAL_BOUND "PRAGMA wal_autocheckpoint=1000; PRAGMA journal_size_limit=16777216;"
+
 struct store *store_open(const char *path, int caches, char *why, size_t cap)
 {
     struct store *s = calloc(1, sizeof *s);
@@ -127,7 +133,7 @@ struct store *store_open(const char *path, int caches, char *why, size_t cap)
         sqlite3_busy_timeout(s->db, 5000) != SQLITE_OK ||
         sqlite3_exec(s->db,
                      "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                     "PRAGMA foreign_keys=ON;",
+                     "PRAGMA foreign_keys=ON;" WAL_BOUND,
                      NULL, NULL, &msg) != SQLITE_OK ||
         migrate(s->db, m, sizeof m) ||
         sqlite3_exec(s->db, startup, NULL, NULL, &msg) != SQLITE_OK) {
@@ -211,20 +217,42 @@ static int tx_stmt(struct store *s, const char *sql)
     return st && sq_step_done(s, st, NULL) == SQLITE_DONE ? 0 : -1;
 }
 
-/* Runs body in one transaction, under the mutex (invariant 1). body returns
- * 0 to commit, or 1 (nothing applies) or -1 (error) to roll back; that is
- * the result, or -1 when the commit fails. */
-int sq_store_tx(struct store *s, int (*body)(struct store *, void *), void *arg)
+/* Durability: the database runs with synchronous=NORMAL, whose commits
+ * reach the disk at the next checkpoint: a power cut may take the last
+ * ones back. A decision a client is told about and must never see undone
+ * (a certificate issued, a revocation, a deactivation, a key rollover)
+ * commits with synchronous=FULL: the WAL is synced before COMMIT returns,
+ * and with it every earlier commit (the WAL is written in order). */
+static const char SQL_SYNC_FULL[] = "PRAGMA synchronous=FULL",
+                  SQL_SYNC_NORMAL[] = "PRAGMA synchronous=NORMAL";
+
+static int tx_run(struct store *s, int (*body)(struct store *, void *), void *arg, int durable)
 {
     pthread_mutex_lock(&s->mu);
-    int rc = tx_stmt(s, SQL_BEGIN);
+    int rc = durable ? tx_stmt(s, SQL_SYNC_FULL) : 0;
+    if (rc == 0) rc = tx_stmt(s, SQL_BEGIN);
     if (rc == 0) {
         rc = body(s, arg);
         if (rc == 0 && tx_stmt(s, SQL_COMMIT)) rc = -1;
         if (rc) tx_stmt(s, SQL_ROLLBACK);
     }
+    if (durable) tx_stmt(s, SQL_SYNC_NORMAL);
     pthread_mutex_unlock(&s->mu);
     return rc;
+}
+
+/* Runs body in one transaction, under the mutex (invariant 1). body returns
+ * 0 to commit, or 1 (nothing applies) or -1 (error) to roll back; that is
+ * the result, or -1 when the commit fails. */
+int sq_store_tx(struct store *s, int (*body)(struct store *, void *), void *arg)
+{
+    return tx_run(s, body, arg, 0);
+}
+
+/* The same, durable when it returns 0 (synchronous=FULL, above). */
+int sq_store_tx_durable(struct store *s, int (*body)(struct store *, void *), void *arg)
+{
+    return tx_run(s, body, arg, 1);
 }
 
 /* Runs sql with one text parameter and hands the first row to fill.
@@ -268,21 +296,41 @@ int sq_cached_query(struct store *s, struct cache *c, const char *sql, const cha
  * last); the cached row of drop (in cache c) goes in the same critical
  * section. 0 changed a row, 1 changed none (the expected status was not
  * there), -1 error. */
+struct write1 {
+    const char *sql, *a, *b, *c;
+    struct cache *cache;
+    const char *drop;
+};
+
+static int write1_body(struct store *s, void *arg)
+{
+    const struct write1 *w = arg;
+    if (w->cache) cache_drop(w->cache, w->drop);
+    sqlite3_stmt *st = sq_stmt(s, w->sql);
+    int changes = 0;
+    if (!st) return -1;
+    sq_bind_text(st, 1, w->a);
+    if (w->b) sq_bind_text(st, 2, w->b);
+    if (w->c) sq_bind_text(st, 3, w->c);
+    return sq_step_done(s, st, &changes) == SQLITE_DONE ? (changes ? 0 : 1) : -1;
+}
+
 int sq_write1(struct store *s, const char *sql, const char *a, const char *b, const char *c,
               struct cache *cache, const char *drop)
 {
+    /* One statement is its own transaction: no BEGIN round trip. */
+    struct write1 w = {sql, a, b, c, cache, drop};
     pthread_mutex_lock(&s->mu);
-    if (cache) cache_drop(cache, drop);
-    sqlite3_stmt *st = sq_stmt(s, sql);
-    int rc = -1, changes = 0;
-    if (st) {
-        sq_bind_text(st, 1, a);
-        if (b) sq_bind_text(st, 2, b);
-        if (c) sq_bind_text(st, 3, c);
-        rc = sq_step_done(s, st, &changes) == SQLITE_DONE ? (changes ? 0 : 1) : -1;
-    }
+    int rc = write1_body(s, &w);
     pthread_mutex_unlock(&s->mu);
     return rc;
+}
+
+int sq_write1_durable(struct store *s, const char *sql, const char *a, const char *b, const char *c,
+                      struct cache *cache, const char *drop)
+{
+    struct write1 w = {sql, a, b, c, cache, drop};
+    return tx_run(s, write1_body, &w, 1);
 }
 
 /* ---- accounts ---- */
@@ -366,7 +414,7 @@ int store_account_set_contact(struct store *s, const char *id, const char *conta
 
 int store_account_deactivate(struct store *s, const char *id)
 {
-    return sq_write1(s, SQL_ACCT_DEACT, id, NULL, NULL, s->accts, id);
+    return sq_write1_durable(s, SQL_ACCT_DEACT, id, NULL, NULL, s->accts, id);
 }
 
 int store_account_mark_persist(struct store *s, const char *id)
@@ -381,7 +429,7 @@ int store_account_rollover(struct store *s, const char *id, const char *jwk, con
 {
     cache_drop(s->accts, id); /* again under the lock below, after the write */
     struct key_args k = {SQL_ACCT_ROLL, id, jwk, thumb, NULL};
-    int rc = sq_store_tx(s, key_write, &k);
+    int rc = sq_store_tx_durable(s, key_write, &k);
     cache_drop(s->accts, id);
     return rc;
 }

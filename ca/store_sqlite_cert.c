@@ -43,7 +43,7 @@ int store_cert_create(struct store *s, const char *account, const char *order, c
 {
     if (store_new_id(out_id)) return -1;
     struct cert_args c = {out_id, account, order, serial, pem};
-    return sq_store_tx(s, cert_write, &c);
+    return sq_store_tx_durable(s, cert_write, &c); /* served only once it is on disk */
 }
 
 static const char SQL_CERT_GET[] = "SELECT id,account,serial,pem,revoked FROM certs WHERE id=?";
@@ -80,7 +80,7 @@ int store_cert_revoke(struct store *s, const char *id, int reason)
 {
     char r[16];
     snprintf(r, sizeof r, "%d", reason);
-    return sq_write1(s, SQL_CERT_REVOKE, r, id, NULL, NULL, NULL);
+    return sq_write1_durable(s, SQL_CERT_REVOKE, r, id, NULL, NULL, NULL);
 }
 
 static const char SQL_REVOKED[] =
