@@ -25,6 +25,8 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include <dnspersist/jwk.h>
+
 #include "csr.h"
 #include "pki.h"
 
@@ -361,9 +363,22 @@ const char *pki_chain_pem(const struct pki *p)
     return p->chain_pem;
 }
 
+/* 1 when pub is the key whose RFC 7638 thumbprint is thumb. */
+static int is_key(EVP_PKEY *pub, const char *thumb)
+{
+    BIO *b = BIO_new(BIO_s_mem());
+    char *pem, t[DP_THUMBPRINT_BUF];
+    long len = b && PEM_write_bio_PUBKEY(b, pub) ? BIO_get_mem_data(b, &pem) : 0;
+    int same =
+        len > 0 && dp_jwk_thumbprint_pem(pem, (size_t)len, t, NULL) == DP_OK && !strcmp(t, thumb);
+    BIO_free(b);
+    return same;
+}
+
 enum pki_csr_result pki_issue(struct pki *pk, const unsigned char *der, size_t len,
-                              const char *const *names, size_t n, int64_t lifetime, char **pem,
-                              char *serial_hex, char *why, size_t cap)
+                              const char *const *names, size_t n, int64_t lifetime,
+                              const char *account_thumb, char **pem, char *serial_hex, char *why,
+                              size_t cap)
 {
     *pem = NULL;
     struct csr *req = NULL;
@@ -377,12 +392,19 @@ enum pki_csr_result pki_issue(struct pki *pk, const unsigned char *der, size_t l
     }
     EVP_PKEY *pub = csr_pubkey(req);
     int bits = EVP_PKEY_get_bits(pub);
-    if (EVP_PKEY_is_a(pub, "RSA")  ? bits < 2048 || bits > 8192
+    if (EVP_PKEY_is_a(pub, "RSA")  ? bits < 2048 || bits > 4096
         : EVP_PKEY_is_a(pub, "EC") ? bits != 256 && bits != 384
                                    : 1) {
         snprintf(why, cap,
-                 "the CSR key is weak or of an unsupported type (RSA 2048-8192, EC P-256, P-384)");
+                 "the CSR key is weak or of an unsupported type (RSA 2048-4096, EC P-256, P-384)");
         r = PKI_CSR_WEAK_KEY;
+        goto out;
+    }
+    /* The account key signs ACME requests; a certificate for it would let
+     * the TLS key and the account stand or fall together. */
+    if (account_thumb && is_key(pub, account_thumb)) {
+        snprintf(why, cap, "the CSR's key is the account key: use a key of its own");
+        r = PKI_CSR_ACCOUNT_KEY;
         goto out;
     }
     char got[101][256];

@@ -292,8 +292,11 @@ static int issue(struct ca *ca, struct st_order *o, const char *csr, struct ra_p
     for (size_t i = 0; i < o->n; i++)
         names[i] = o->identifiers[i];
     char why[256], serial[48], cert_id[ST_ID], *pem = NULL;
-    enum pki_csr_result cr = pki_issue(ca->pki, der, dl, names, o->n, ca->cfg.cert_lifetime, &pem,
-                                       serial, why, sizeof why);
+    struct st_account acct;
+    if (store_account_get(ca->store, o->account, &acct))
+        return refuse(p, 500, "serverInternal", "cannot read the order's account");
+    enum pki_csr_result cr = pki_issue(ca->pki, der, dl, names, o->n, ca->cfg.cert_lifetime,
+                                       acct.thumb, &pem, serial, why, sizeof why);
     if (cr != PKI_CSR_OK && cr != PKI_ISSUE_FAILED) /* the order stays ready (RFC 8555 7.4) */
         return refuse(p, 400, "badCSR", "%s", why);
     int stored = cr == PKI_CSR_OK

@@ -5,7 +5,8 @@
 
 #include "wfe.h"
 
-/* Contacts: at most 10 mailto: URLs, each a single address. */
+/* Contacts: at most 10 mailto: URLs, each a single address of printable
+ * characters; what is stored is what was sent, never cut. */
 static int contacts_ok(json_t *c, struct http_resp *r)
 {
     if (!c) return 1;
@@ -26,19 +27,78 @@ static int contacts_ok(json_t *c, struct http_resp *r)
             wfe_problem(r, 400, "unsupportedContact", "only mailto: contacts are supported");
             return 0;
         }
+        int ctl = 0;
+        for (const unsigned char *q = (const unsigned char *)s; *q && !ctl; q++)
+            ctl = *q < 0x20 || *q == 0x7f;
+        if (ctl) {
+            wfe_problem(r, 400, "invalidContact", "contact %zu holds a control character", i);
+            return 0;
+        }
         if (!strchr(s + 7, '@') || strchr(s, ',') || strchr(s, '?') || strlen(s) > 254) {
             wfe_problem(r, 400, "invalidContact", "'%.100s' is not a single email address", s);
             return 0;
         }
     }
+    char *all = json_dumps(c, JSON_COMPACT);
+    size_t len = all ? strlen(all) : 0;
+    free(all);
+    if (len >= ST_TEXT) {
+        wfe_problem(r, 400, "invalidContact", "the contacts take %zu octets; at most %d in all",
+                    len, ST_TEXT - 1);
+        return 0;
+    }
     return 1;
+}
+
+/* The account key as stored: its public members only, in canonical order.
+ * Accepted: EC P-256 and P-384, RSA of 2048 to 4096 bits (the CA/B Forum's
+ * and Let's Encrypt's set); a key with private members is refused, not
+ * cleaned (whoever sent it has leaked it). NULL after the problem. */
+static char *account_jwk(const char *jwk, struct http_resp *r)
+{
+    static const char *private_members[] = {"d", "p", "q", "dp", "dq", "qi", "oth", "k"};
+    json_t *in = jwk ? json_loads(jwk, 0, NULL) : NULL, *out = NULL;
+    const char *kty = json_string_value(json_object_get(in, "kty"));
+    const char *crv = json_string_value(json_object_get(in, "crv"));
+    char *res = NULL;
+    for (size_t i = 0; in && i < sizeof private_members / sizeof *private_members; i++)
+        if (json_object_get(in, private_members[i])) {
+            wfe_problem(r, 400, "badPublicKey",
+                        "the jwk holds the private member \"%s\": that key is no longer "
+                        "private; make a new one",
+                        private_members[i]);
+            goto out;
+        }
+    if (kty && !strcmp(kty, "EC") && crv && (!strcmp(crv, "P-256") || !strcmp(crv, "P-384"))) {
+        out = json_pack("{s:s,s:s,s:O,s:O}", "crv", crv, "kty", kty, "x", json_object_get(in, "x"),
+                        "y", json_object_get(in, "y"));
+    } else if (kty && !strcmp(kty, "RSA")) {
+        const char *n = json_string_value(json_object_get(in, "n"));
+        size_t bytes = n ? strlen(n) * 6 / 8 : 0; /* base64url: 6 bits per character */
+        if (bytes < 256 || bytes > 512) {
+            wfe_problem(r, 400, "badPublicKey", "RSA keys must have 2048 to 4096 bits");
+            goto out;
+        }
+        out = json_pack("{s:O,s:s,s:O}", "e", json_object_get(in, "e"), "kty", kty, "n",
+                        json_object_get(in, "n"));
+    } else {
+        wfe_problem(r, 400, "badPublicKey",
+                    "account keys must be EC P-256 or P-384, or RSA of 2048 to 4096 bits");
+        goto out;
+    }
+    if (!out || !(res = json_dumps(out, JSON_COMPACT | JSON_SORT_KEYS)))
+        wfe_problem(r, 400, "badPublicKey", "the jwk lacks its public members");
+out:
+    json_decref(in);
+    json_decref(out);
+    return res;
 }
 
 void wfe_new_account(struct ca *ca, const struct http_req *req, struct http_resp *r, const char *id)
 {
     (void)id;
     struct post p;
-    char *cs = NULL, *es = NULL;
+    char *cs = NULL, *es = NULL, *jwk = NULL;
     if (wfe_check_post(ca, req, r, WFE_JWK, &p)) goto out;
     char thumb[DP_THUMBPRINT_BUF];
     struct dp_error e;
@@ -46,9 +106,18 @@ void wfe_new_account(struct ca *ca, const struct http_req *req, struct http_resp
         wfe_problem(r, 400, "badPublicKey", "%s", e.detail);
         goto out;
     }
+    if (!(jwk = account_jwk(dp_jws_jwk(p.jws), r))) goto out;
     json_t *pl = p.payload;
+    if (!pl) { /* RFC 8555 7.3: newAccount takes an object, never POST-as-GET */
+        wfe_problem(r, 400, "malformed", "newAccount needs a JSON object payload");
+        goto out;
+    }
     struct st_account a;
     if (store_account_by_thumb(ca->store, thumb, &a) == 0) {
+        if (strcmp(a.status, "valid")) { /* RFC 8555 7.3.6 */
+            wfe_problem(r, 401, "unauthorized", "the account of this key is %s", a.status);
+            goto out;
+        }
         wfe_url(ca, r->location, sizeof r->location, "acct", a.id);
         wfe_reply_json(r, 200, wfe_account_view(ca, &a));
         goto out;
@@ -67,7 +136,7 @@ void wfe_new_account(struct ca *ca, const struct http_req *req, struct http_resp
         wfe_problem(r, 500, "serverInternal", "out of memory");
         goto out;
     }
-    if (ra_account_new(ca, dp_jws_jwk(p.jws), thumb, cs, es, &a, &rp)) {
+    if (ra_account_new(ca, jwk, thumb, cs, es, &a, &rp)) {
         wfe_ra_problem(ca, r, &rp);
         goto out;
     }
@@ -76,6 +145,7 @@ void wfe_new_account(struct ca *ca, const struct http_req *req, struct http_resp
 out:
     free(cs);
     free(es);
+    free(jwk);
     wfe_post_free(&p);
 }
 
@@ -156,6 +226,7 @@ void wfe_key_change(struct ca *ca, const struct http_req *req, struct http_resp 
     (void)id;
     struct post p;
     struct dp_jws *inner = NULL;
+    char *jwk = NULL;
     if (wfe_check_post(ca, req, r, WFE_KID, &p)) goto out;
     struct dp_error e;
     size_t plen;
@@ -171,12 +242,14 @@ void wfe_key_change(struct ca *ca, const struct http_req *req, struct http_resp 
         wfe_problem(r, 400, "badPublicKey", "%s", e.detail);
         goto out;
     }
-    if (ra_account_rollover(ca, &p.acct, dp_jws_jwk(inner), t_new, &rp)) {
+    if (!(jwk = account_jwk(dp_jws_jwk(inner), r))) goto out;
+    if (ra_account_rollover(ca, &p.acct, jwk, t_new, &rp)) {
         wfe_ra_problem(ca, r, &rp);
         goto out;
     }
     wfe_reply_json(r, 200, wfe_account_view(ca, &p.acct));
 out:
+    free(jwk);
     dp_jws_free(inner);
     wfe_post_free(&p);
 }

@@ -4,6 +4,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cache.h"
 #include "wfe.h"
@@ -82,7 +83,11 @@ int wfe_check_post(struct ca *ca, const struct http_req *req, struct http_resp *
         wfe_problem(r, 413, "malformed", "request body over %u octets", HTTP_MAX_BODY);
         return -1;
     }
-    if (!req->content_type || strncmp(req->content_type, "application/jose+json", 21)) {
+    /* Exactly this media type; parameters after ';' aside (RFC 8555 6.2). */
+    const char *ct = req->content_type;
+    size_t tl = strlen("application/jose+json");
+    if (!ct || strncasecmp(ct, "application/jose+json", tl) ||
+        (ct[tl] && ct[tl] != ';' && ct[tl] != ' ' && ct[tl] != '\t')) {
         wfe_problem(r, 415, "malformed", "Content-Type must be application/jose+json");
         return -1;
     }

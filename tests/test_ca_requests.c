@@ -151,6 +151,86 @@ static char *signed_req(const struct dp_key *k, const char *kid, const char *pat
     return b;
 }
 
+/* Request hygiene (issue 11, item 8): what a sloppy or hostile client
+ * sends that must be refused, not stored or cut. */
+static void hygiene(void)
+{
+    char hdr[4096], jwk[1024], *b, *n;
+    struct dp_key *k = dp_key_generate(DP_KEY_EC256, NULL);
+    /* A jwk carrying its private part. */
+    snprintf(jwk, sizeof jwk, "%s", dp_key_jwk(k));
+    jwk[strlen(jwk) - 1] = '\0';
+    n = nonce();
+    snprintf(hdr, sizeof hdr,
+             "{\"alg\":\"ES256\",\"nonce\":\"%s\",\"url\":\"%s/acme/new-account\",\"jwk\":%s,"
+             "\"d\":\"AAAA\"}}",
+             n, base, jwk);
+    free(n);
+    b = forge(k, hdr, "{}");
+    expect("jwk_private_member", req("POST", "/acme/new-account", b, NULL), 400, "badPublicKey");
+    free(b);
+    /* A curve outside the set (secp256k1). */
+    char *c = strstr(jwk, "P-256");
+    char k1[1100];
+    if (c) snprintf(k1, sizeof k1, "%.*ssecp256k1%s}", (int)(c - jwk), jwk, c + 5);
+    n = nonce();
+    snprintf(hdr, sizeof hdr,
+             "{\"alg\":\"ES256\",\"nonce\":\"%s\",\"url\":\"%s/acme/new-account\",\"jwk\":%s}", n,
+             base, c ? k1 : "{}");
+    free(n);
+    b = forge(k, hdr, "{}");
+    expect("jwk_secp256k1", req("POST", "/acme/new-account", b, NULL), 400, "badPublicKey");
+    free(b);
+    /* Ed25519 signs fine but is not an account key type here. */
+    struct dp_key *ed = dp_key_generate(DP_KEY_ED25519, NULL);
+    b = signed_req(ed, NULL, "/acme/new-account", "{}");
+    expect("account_key_ed25519", req("POST", "/acme/new-account", b, NULL), 400, "badPublicKey");
+    free(b);
+    dp_key_free(ed);
+    /* Content type: a longer type is not this one. */
+    b = signed_req(k, NULL, "/acme/new-account", "{}");
+    expect("content_type_prefix", req("POST", "/acme/new-account", b, "application/jose+jsonx"),
+           415, "malformed");
+    free(b);
+    /* POST-as-GET to newAccount. */
+    b = signed_req(k, NULL, "/acme/new-account", "");
+    expect("new_account_post_as_get", req("POST", "/acme/new-account", b, NULL), 400, "malformed");
+    free(b);
+    /* Contacts: a control character; more than fits, never cut. */
+    b = signed_req(k, NULL, "/acme/new-account",
+                   "{\"contact\":[\"mailto:a@example.com\\r\\nBcc: x@example.com\"]}");
+    expect("contact_crlf", req("POST", "/acme/new-account", b, NULL), 400, "invalidContact");
+    free(b);
+    char many[4096] = "{\"contact\":[";
+    for (int i = 0; i < 10; i++) {
+        size_t l = strlen(many);
+        snprintf(many + l, sizeof many - l, "%s\"mailto:%0230d@example.com\"", i ? "," : "", i);
+    }
+    strcat(many, "]}");
+    b = signed_req(k, NULL, "/acme/new-account", many);
+    expect("contacts_over_total_size", req("POST", "/acme/new-account", b, NULL), 400,
+           "invalidContact");
+    free(b);
+    /* A deactivated account's key at newAccount: unauthorized, not the account. */
+    b = signed_req(k, NULL, "/acme/new-account", "{}");
+    struct answer a = req("POST", "/acme/new-account", b, NULL);
+    free(b);
+    char kid[512] = "";
+    if (a.status == 201) snprintf(kid, sizeof kid, "%s", a.location);
+    free(a.body);
+    CHECK(kid[0] != '\0');
+    b = signed_req(k, kid, kid + strlen(base), "{\"status\":\"deactivated\"}");
+    a = req("POST", kid + strlen(base), b, NULL);
+    free(b);
+    CHECK(a.status == 200);
+    free(a.body);
+    b = signed_req(k, NULL, "/acme/new-account", "{}");
+    expect("deactivated_key_new_account", req("POST", "/acme/new-account", b, NULL), 401,
+           "unauthorized");
+    free(b);
+    dp_key_free(k);
+}
+
 static void table(void)
 {
     char hdr[4096], u[512], *b, *n;
@@ -250,6 +330,7 @@ static void table(void)
     free(b);
     free(n);
     dp_key_free(p384);
+    hygiene();
     char *big = malloc(70000);
     memset(big, 'a', 69999);
     big[69999] = '\0';
@@ -273,7 +354,7 @@ static void table(void)
     b = signed_req(key, acct_url, "/acme/new-order", "{\"identifiers\":[]}");
     expect("identifiers_empty", req("POST", "/acme/new-order", b, NULL), 400, "malformed");
     free(b);
-    struct dp_key *k2 = dp_key_generate(DP_KEY_ED25519, NULL);
+    struct dp_key *k2 = dp_key_generate(DP_KEY_EC384, NULL);
     b = signed_req(k2, NULL, "/acme/new-account", "{\"contact\":[\"http://example.com\"]}");
     expect("contact_unsupported", req("POST", "/acme/new-account", b, NULL), 400,
            "unsupportedContact");
@@ -570,7 +651,14 @@ static void finalize_table(const char *opath)
              *other = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256"),
              *rsa1024 = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)1024),
              *p521 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-521"),
-             *ed = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+             *ed = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519"),
+             *rsa4608 = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)4608);
+    char *akp = dp_key_private_pem_alloc(key, NULL);
+    BIO *ab = akp ? BIO_new_mem_buf(akp, -1) : NULL;
+    EVP_PKEY *acctk = ab ? PEM_read_bio_PrivateKey(ab, NULL, NULL, NULL) : NULL;
+    BIO_free(ab);
+    free(akp);
+    CHECK(acctk != NULL);
     struct {
         const char *name;
         char *csr;
@@ -583,6 +671,8 @@ static void finalize_table(const char *opath)
         {"csr_ec_p521", csr_b64(p521, NULL, "DNS:f.example.com")},
         {"csr_ed25519", csr_b64(ed, NULL, "DNS:f.example.com")},
         {"csr_ip_address", csr_b64(ec, NULL, "DNS:f.example.com,IP:192.0.2.1")},
+        {"csr_rsa_4608", csr_b64(rsa4608, NULL, "DNS:f.example.com")},
+        {"csr_account_key", acctk ? csr_b64(acctk, NULL, "DNS:f.example.com") : NULL},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         CHECK(bad[i].csr != NULL);
@@ -609,6 +699,8 @@ static void finalize_table(const char *opath)
     EVP_PKEY_free(rsa1024);
     EVP_PKEY_free(p521);
     EVP_PKEY_free(ed);
+    EVP_PKEY_free(rsa4608);
+    EVP_PKEY_free(acctk);
 }
 
 /* The server under test, restarted by the tests below. */
