@@ -224,10 +224,14 @@ void ra_order_refresh(struct ca *ca, struct st_order *o)
     /* "ready" follows from the authorizations at every read: only the
      * terminal "invalid" is worth a write. When it finds the order moved
      * on (finalized meanwhile), the stored state is what the client sees. */
-    if (!strcmp(next, "invalid") && store_order_invalidate(ca->store, o->id, o->error) == 1) {
-        store_order_get(ca->store, o->id, o);
+    int w = !strcmp(next, "invalid") ? store_order_invalidate(ca->store, o->id, o->error) : 0;
+    if (w == 1) {
+        if (store_order_get(ca->store, o->id, o))
+            fprintf(stderr, "dnspersist-ca: order %s: cannot read it back\n", o->id);
         return;
     }
+    if (w < 0) /* the client sees invalid now; the next read tries the write again */
+        fprintf(stderr, "dnspersist-ca: order %s: cannot store its invalidation\n", o->id);
     snprintf(o->status, sizeof o->status, "%s", next);
 }
 
@@ -270,7 +274,8 @@ static int caa_current(struct ca *ca, struct st_order *o, struct ra_problem *p)
         struct va_result r = {0};
         if (va_caa_recheck(ca->va, &a, &r)) continue;
         char *pj = problem_json(r.type, r.detail, r.status);
-        store_order_invalidate(ca->store, o->id, pj ? pj : "");
+        if (store_order_invalidate(ca->store, o->id, pj ? pj : "") < 0)
+            fprintf(stderr, "dnspersist-ca: order %s: cannot store its invalidation\n", o->id);
         free(pj);
         return refuse(p, r.status, r.type, "%s", r.detail);
     }
@@ -307,7 +312,8 @@ static int issue(struct ca *ca, struct st_order *o, const char *csr, struct ra_p
         return refuse(p, 403, "orderNotReady", "the order is no longer ready");
     if (stored) {
         char *pj = problem_json("serverInternal", "issuance failed", 500);
-        store_order_invalidate(ca->store, o->id, pj ? pj : "");
+        if (store_order_invalidate(ca->store, o->id, pj ? pj : "") < 0)
+            fprintf(stderr, "dnspersist-ca: order %s: cannot store its invalidation\n", o->id);
         free(pj);
         return refuse(p, 500, "serverInternal", "issuance failed");
     }
@@ -379,8 +385,10 @@ void ra_validation_done(struct ca *ca, const struct st_authz *a, const struct va
     struct st_account acct;
     /* A5: the account has now passed dns-persist-01 (Just-in-Time from now on). */
     if (rc == 0 && r->valid && !strcmp(a->ch_type, "dns-persist-01") &&
-        store_account_get(ca->store, a->account, &acct) == 0 && !acct.did_persist)
-        store_account_mark_persist(ca->store, a->account);
+        store_account_get(ca->store, a->account, &acct) == 0 && !acct.did_persist &&
+        store_account_mark_persist(ca->store, a->account) < 0)
+        fprintf(stderr, "dnspersist-ca: account %s: cannot record its dns-persist-01 success\n",
+                a->account);
     if (rc < 0)
         fprintf(stderr, "dnspersist-ca: authorization %s: cannot store the validation result\n",
                 a->id);

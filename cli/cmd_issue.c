@@ -37,6 +37,7 @@ static void help(void)
         "--batch: one certificate per line (its names, blank-separated; # comments), issued\n"
         "in parallel over kept-alive connections; one JSON line per certificate on stdout.\n"
         "renew reissues every certificate issue wrote that expires within --days (default 30).\n"
+        "--wait N: seconds to wait for a validation or the order (default 120).\n"
         "--issuer NAME (repeatable): the CA issuer names you trust; a challenge naming another\n"
         "is refused before any record is used (draft 3.2; the directory's caaIdentities are\n"
         "always checked).\n\n"
@@ -128,6 +129,7 @@ dp_code issue_one(const struct issue_opts *o, struct session *s, struct dp_acme 
     if (!ck) return e->code;
     char *chain = NULL;
     struct dp_acme_order *ord = NULL;
+    dp_acme_set_poll_ms(acme, (unsigned)o->wait_s * 1000u);
     dp_code rc = dp_acme_expect_issuers(acme, o->issuer_ptrs, o->n_issuers, e);
     if (rc != DP_OK) {
         dp_key_free(ck);
@@ -164,6 +166,7 @@ int issue_parse_opts(const char *cmd, int argc, char **argv, struct issue_opts *
                                          {"backoff-ms", required_argument, 0, 'w'},
                                          {"days", required_argument, 0, 'd'},
                                          {"issuer", required_argument, 0, 'i'},
+                                         {"wait", required_argument, 0, 'W'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
@@ -172,6 +175,7 @@ int issue_parse_opts(const char *cmd, int argc, char **argv, struct issue_opts *
     o->retries = 2;
     o->backoff_ms = 1000;
     o->days = 30;
+    o->wait_s = 120;
     int c;
     opterr = 0;
     optind = 1;
@@ -205,6 +209,10 @@ int issue_parse_opts(const char *cmd, int argc, char **argv, struct issue_opts *
         case 'd':
             if ((o->days = cli_parse_count(optarg, 3650)) < 0)
                 return cli_usage(cmd, "--days '%s': 0 to 3650", optarg);
+            break;
+        case 'W':
+            if ((o->wait_s = cli_parse_count(optarg, 86400)) <= 0)
+                return cli_usage(cmd, "--wait '%s': 1 to 86400 seconds", optarg);
             break;
         case 'i':
             if (o->n_issuers == DP_MAX_ISSUERS)

@@ -11,6 +11,7 @@ struct issue_opts {
     const char *out, *batch;
     enum dp_key_type kt;
     long concurrency, retries, backoff_ms, days;
+    long wait_s; /* --wait: the longest wait for a validation or the order */
     int no_check;
     /* --issuer: the CA issuer names the user trusts (draft 3.2) */
     char issuers[DP_MAX_ISSUERS][DP_DOMAIN_MAX + 3];

@@ -83,6 +83,7 @@ static dp_code get_nonce(struct dp_acme *a, struct dp_error *err)
 static dp_code post(struct dp_acme *a, const char *url, const char *payload, int use_jwk,
                     struct dp_http_resp *r, struct dp_error *err)
 {
+    memset(r, 0, sizeof *r); /* callers clear r whatever the outcome */
     for (int attempt = 0; attempt < 2; attempt++) {
         if (!a->nonce[0] && get_nonce(a, err) != DP_OK) return err ? err->code : DP_ERR_IO;
         char *body =
@@ -255,6 +256,11 @@ dp_code dp_acme_expect_issuers(struct dp_acme *a, const char *const *names, size
     return DP_OK;
 }
 
+void dp_acme_set_poll_ms(struct dp_acme *a, unsigned ms)
+{
+    if (a) a->poll_ms = ms ? ms : 60000;
+}
+
 const struct dp_acme_problem *dp_acme_last_problem(const struct dp_acme *a)
 {
     return &a->problem;
@@ -385,7 +391,12 @@ static json_t *fetch(struct dp_acme *a, const char *url, struct dp_http_resp *ke
                      struct dp_error *err)
 {
     struct dp_http_resp r;
-    if (post(a, url, NULL, 0, &r, err) != DP_OK) return NULL;
+    memset(&r, 0, sizeof r);
+    if (keep) memset(keep, 0, sizeof *keep); /* read and cleared by the caller even on failure */
+    if (post(a, url, NULL, 0, &r, err) != DP_OK) {
+        dp__http_resp_clear(&r);
+        return NULL;
+    }
     json_t *o = NULL;
     if (r.status >= 400)
         problem_fail(a, err, url);
@@ -476,12 +487,13 @@ static json_t *poll_until(struct dp_acme *a, const char *url, double deadline, s
         if (!o) return NULL;
         const char *st = json_string_value(json_object_get(o, "status"));
         if (!st || (strcmp(st, "pending") && strcmp(st, "processing"))) return o;
-        json_decref(o);
-        if (mono_ms() > deadline) {
+        if (mono_ms() > deadline) { /* st lives in o: report before letting go */
             dp__fail(err, DP_ERR_IO, NULL, DP_NO_OFFSET, "%s still %s after %u ms", url, st,
                      a->poll_ms);
+            json_decref(o);
             return NULL;
         }
+        json_decref(o);
         sleep_ms(ra > 0 && ra < 10 ? (unsigned)ra * 1000 : wait);
         if (wait < 1000) wait *= 2;
     }

@@ -233,9 +233,13 @@ dp_code dp_jws_parse(const char *body, size_t len, struct dp_jws **out, struct d
                  "the protected header needs exactly one of jwk and kid");
         goto fail;
     }
-    if (jwk && !(j->jwk = json_dumps(jwk, JSON_COMPACT | JSON_SORT_KEYS))) goto fail;
     size_t il = strlen(ps) + 1 + strlen(pl);
-    if (!(j->signing_input = malloc(il + 1))) goto fail;
+    if ((jwk && !(j->jwk = json_dumps(jwk, JSON_COMPACT | JSON_SORT_KEYS))) ||
+        !(j->signing_input = malloc(il + 1))) {
+        /* never DP_OK with *out NULL (err was cleared above) */
+        rc = dp__fail(err, DP_ERR_NOMEM, NULL, DP_NO_OFFSET, "out of memory");
+        goto fail;
+    }
     snprintf(j->signing_input, il + 1, "%s.%s", ps, pl);
     json_decref(hdr);
     json_decref(o);
@@ -245,7 +249,7 @@ fail:
     json_decref(hdr);
     json_decref(o);
     dp_jws_free(j);
-    return err ? err->code : rc;
+    return err && err->code != DP_OK ? err->code : rc;
 }
 
 dp_code dp_jws_jwk_thumbprint(const struct dp_jws *jws, char out[DP_THUMBPRINT_BUF],

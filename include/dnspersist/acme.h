@@ -40,6 +40,8 @@ DP_API void dp_acme_free(struct dp_acme *a);
 DP_API const char *dp_acme_hash_prefix(const struct dp_acme *a);
 DP_API size_t dp_acme_issuer_names(const struct dp_acme *a, const char *const **names);
 DP_API const struct dp_acme_problem *dp_acme_last_problem(const struct dp_acme *a);
+/* The longest wait for a validation or an order (cfg->poll_ms); 0: 60 s. */
+DP_API void dp_acme_set_poll_ms(struct dp_acme *a, unsigned ms);
 /* Draft 3.2: the issuer names the user trusts this CA to use. Once set
  * (n > 0), a dns-persist-01 challenge naming any other issuer is refused
  * before anything is published, as one outside the directory's

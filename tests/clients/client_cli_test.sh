@@ -17,7 +17,8 @@ ok() { pass=$((pass + 1)); echo "ok   $1"; }
 bad() { fail=$((fail + 1)); echo "FAIL $1" >&2; }
 tmp=$(mktemp -d)
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$tmp"; }
+# start_ca runs in $(...), a subshell: its CA's pid reaches cleanup through a file.
+cleanup() { for p in "${pids[@]}" $(cat "$tmp/ca.pids" 2>/dev/null); do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$tmp"; }
 trap cleanup EXIT
 FREE_PORT="$(cd "$(dirname "$0")/.." && pwd)/free_port.py"
 port() { python3 "$FREE_PORT"; }
@@ -25,7 +26,7 @@ start_ca() { # NAME EXTRA...
     local name=$1 p; shift
     p=$(port)
     "$CA" --listen "localhost:$p" --data "$tmp/$name" --resolver "$DNS_RESOLVER" --issuer-domain-name ca.test "$@" > "$tmp/$name.log" 2>&1 &
-    pids+=($!)
+    echo $! >> "$tmp/ca.pids"
     for _ in $(seq 100); do [ -f "$tmp/$name/root.pem" ] && curl -s --cacert "$tmp/$name/root.pem" "https://localhost:$p/directory" >/dev/null && break; sleep 0.1; done
     echo "https://localhost:$p/directory"
 }
@@ -120,15 +121,16 @@ run issue --directory "$DIRX" "${C[@]}" --no-check "nop$RANDOM.web.test"
 run record --directory "$DIRX" "${C[@]}" x.web.test
 [ $rc = 1 ] && grep -q "advertises no issuerDomainNames" "$tmp/err" && ok record_ca_without_persist || bad "record no persist: $rc $(cat "$tmp/err")"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$tmp/fake.key" -out "$tmp/fake.pem" -days 1 -subj /CN=localhost -addext subjectAltName=DNS:localhost >/dev/null 2>&1
-for n in 0 11 -1; do
+for n in 0 11 -1 -2; do
     fp=$(port)
     python3 "$(dirname "$0")/fake_acme.py" "$fp" "$tmp/fake.pem" "$tmp/fake.key" $n &
     pids+=($!)
     for _ in $(seq 50); do curl -s --cacert "$tmp/fake.pem" "https://localhost:$fp/" >/dev/null && break; sleep 0.1; done
     C=(--state "$tmp/state-fake$n" --ca-bundle "$tmp/fake.pem")
     "$DP" account new --directory "https://localhost:$fp/" "${C[@]}" > /dev/null 2>&1
-    run issue --directory "https://localhost:$fp/" "${C[@]}" --no-check x.web.test
+    run issue --directory "https://localhost:$fp/" "${C[@]}" --no-check --wait 2 x.web.test
     want="1 to 10 are allowed (A4)"; [ $n = -1 ] && want="evil.example is not among the CA's caaIdentities"
+    [ $n = -2 ] && want="authz/1 still pending after 2000 ms"
     [ $rc = 1 ] && grep -q "$want" "$tmp/err" && ok "challenge_with_${n}_issuers_A4" || bad "A4 $n: $rc $(cat "$tmp/err")"
 done
 printf 'key "test-key" {\n    algorithm hmac-sha256;\n    secret "%s";\n};\n' "$(head -c 32 /dev/urandom | base64)" > "$tmp/wrong.key"

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """fake_acme.py: a hand-written ACME server for one fault dnspersist-ca cannot
 be made to produce: a dns-persist-01 challenge with 0 or 11 issuer names (A4),
-or (N_ISSUERS -1) one naming an issuer outside the directory's caaIdentities.
+or (N_ISSUERS -1) one naming an issuer outside the directory's caaIdentities,
+or (N_ISSUERS -2) a well-formed challenge whose authorization stays pending
+forever (the client's wait must end, with its message, under AddressSanitizer).
 dnspersist-ca refuses such a configuration, as the draft requires of servers,
 so the client's check (A4) needs this fake. It answers just enough of RFC 8555
 for a client to reach the authorization; it verifies nothing.
@@ -41,13 +43,17 @@ class H(http.server.BaseHTTPRequestHandler):
         elif self.path == "/order":
             self.send(201, {"status": "pending", "authorizations": [base + "/authz/1"], "finalize": base + "/fin"}, base + "/o/1")
         elif self.path == "/authz/1":
-            if n < 0:
+            if n == -2:
+                names = ["ca.test"]
+            elif n < 0:
                 names = ["ca.test", "evil.example"]
             else:
                 names = ["ca.test"] + ["n%d.ca.test" % i for i in range(max(0, n - 1))] if n else []
             self.send(200, {"status": "pending", "identifier": {"type": "dns", "value": "x.web.test"},
                             "challenges": [{"type": "dns-persist-01", "url": base + "/ch/1", "status": "pending",
                                             "issuerDomainNames": names}]})
+        elif self.path == "/ch/1" and n == -2:
+            self.send(200, {"type": "dns-persist-01", "url": base + "/ch/1", "status": "pending"})
         else:
             self.send(404, {"type": "urn:ietf:params:acme:error:malformed"})
 
