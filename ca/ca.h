@@ -9,6 +9,7 @@
 #include "dnspersist/dnspersist.h"
 #include "nonce.h"
 #include "pki.h"
+#include "ratelimit.h"
 #include "store.h"
 
 #define CA_MAX_CHALLENGES 3
@@ -45,7 +46,8 @@ struct ca_config {
     int no_cache;              /* --no-cache: no in-memory rows or keys (tests) */
     char crl_listen_host[256]; /* plain HTTP for the CRL; "" port 0: the default */
     int crl_port;
-    char crl_url[512]; /* the CRL distribution point in certificates */
+    char crl_url[512];       /* the CRL distribution point in certificates */
+    struct rl_config limits; /* --rate-limits */
 };
 
 struct va;

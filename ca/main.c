@@ -83,6 +83,13 @@ static void help(void)
         "  --cert-lifetime T           certificate lifetime (default 90d)\n"
         "  --threads N                 HTTPS worker threads (default: cores)\n"
         "  --va-threads N              validation threads (default 2)\n"
+        "  --rate-limits SPEC          default (a private CA issuing in batches), letsencrypt\n"
+        "                              (their published limits), off, or a file of\n"
+        "                              'NAME COUNT PERIOD' lines: new-accounts-per-ip,\n"
+        "                              new-orders-per-account, pending-authorizations-per-account\n"
+        "                              (COUNT only), certificates-per-domain,\n"
+        "                              duplicate-certificates, "
+        "failed-validations-per-account-name\n"
         "  --idle-timeout T            close a connection silent this long, TLS handshake\n"
         "                              included (default 30s)\n"
         "  --max-connections N         open connections in all (default 4096)\n"
@@ -227,6 +234,12 @@ static int set_option(struct ca_config *c, const char *name, const char *val)
         kid[colon - val] = '\0';
         c->eab_kid[c->n_eab] = kid;
         c->eab_key[c->n_eab++] = kid + (colon - val) + 1;
+    } else if (!strcmp(name, "rate-limits")) {
+        char why[512];
+        if (rl_config_load(&c->limits, val, why, sizeof why)) {
+            fprintf(stderr, "dnspersist-ca: --rate-limits: %s\n", why);
+            return -1;
+        }
     } else if (!strcmp(name, "idle-timeout")) {
         int64_t t = parse_duration(val);
         if (t < 1 || t > 3600) return -1;
@@ -392,6 +405,7 @@ int main(int argc, char **argv)
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     c->threads = cores > 0 ? (unsigned)cores : 2;
     c->va_threads = 2;
+    rl_config_load(&c->limits, "default", NULL, 0);
     c->jit = 1;
     c->no_cache = getenv("DNSPERSIST_CA_NO_CACHE") && flag_on(getenv("DNSPERSIST_CA_NO_CACHE"));
 
@@ -416,6 +430,7 @@ int main(int argc, char **argv)
                                          {"threads", required_argument, 0, 0},
                                          {"va-threads", required_argument, 0, 0},
                                          {"idle-timeout", required_argument, 0, 0},
+                                         {"rate-limits", required_argument, 0, 0},
                                          {"max-connections", required_argument, 0, 0},
                                          {"max-connections-per-ip", required_argument, 0, 0},
                                          {"eab-key", required_argument, 0, 0},

@@ -8,7 +8,10 @@
 #include <string.h>
 #include <time.h>
 
+#include <arpa/inet.h>
+
 #include <jansson.h>
+#include <openssl/evp.h>
 
 #include "crl.h"
 #include "problem.h"
@@ -67,10 +70,54 @@ static int eab_ok(struct ca *ca, const char *jwk, const char *eab, struct ra_pro
                   vr == DP_ERR_MALFORMED ? "malformed" : "unauthorized", "%s", e.detail);
 }
 
+/* ---- rate limits ---- */
+
+/* One from kind's bucket for key (peek: only looks). 0 allowed; -1 after
+ * refusing with rateLimited, its Retry-After and the limit named. */
+static int limit(struct ca *ca, enum rl_kind k, const char *key, const char *label, int peek,
+                 struct ra_problem *p)
+{
+    const struct rl_limit *l = &ca->cfg.limits.l[k];
+    if (l->count <= 0) return 0;
+    char full[640];
+    snprintf(full, sizeof full, "%d|%s", (int)k, key);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t retry = 0, now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    int rc = store_rate_take(ca->store, full, l, now, peek, &retry);
+    if (rc == 0) return 0;
+    if (rc < 0) return refuse(p, 500, "serverInternal", "cannot read the rate limits");
+    char d[160];
+    rl_describe(l, k, d, sizeof d);
+    int secs = (int)((retry + 999) / 1000);
+    refuse(p, 429, "rateLimited", "rate limit %s reached for %.300s: retry after %d s", d,
+           label ? label : key, secs);
+    p->retry_after = secs > 0 ? secs : 1;
+    return -1;
+}
+
+/* The address a client's accounts count under: itself, or for IPv6 its
+ * /64 (one customer commonly holds a whole /64). */
+static void peer_key(const char *peer, char *out, size_t cap)
+{
+    unsigned char a[16];
+    if (inet_pton(AF_INET6, peer, a) == 1 && !(a[0] == 0 && a[10] == 0xff && a[11] == 0xff)) {
+        memset(a + 8, 0, 8);
+        char t[INET6_ADDRSTRLEN];
+        inet_ntop(AF_INET6, a, t, sizeof t);
+        snprintf(out, cap, "%s/64", t);
+        return;
+    }
+    snprintf(out, cap, "%s", peer);
+}
+
 int ra_account_new(struct ca *ca, const char *jwk, const char *thumb, const char *contact,
-                   const char *eab, struct st_account *out, struct ra_problem *p)
+                   const char *eab, const char *peer, struct st_account *out, struct ra_problem *p)
 {
     if (ca->cfg.n_eab && eab_ok(ca, jwk, eab, p)) return -1;
+    char who[80];
+    peer_key(peer && peer[0] ? peer : "unknown", who, sizeof who);
+    if (limit(ca, RL_ACCOUNTS_PER_IP, who, NULL, 0, p)) return -1;
     int rc = store_account_create(ca->store, jwk, thumb, contact, out);
     if (rc == 1) /* created by a racing request with the same key */
         rc = store_account_by_thumb(ca->store, thumb, out);
@@ -180,6 +227,57 @@ static int replacement_ok(struct ca *ca, struct st_order *o, struct ra_problem *
     return 0;
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The key of an order's exact name set (duplicate certificates): the
+ * SHA-256 of its sorted names. */
+static void names_key(const struct st_order *o, char out[65])
+{
+    const char *sorted[ST_MAX_IDENTIFIERS];
+    for (size_t i = 0; i < o->n; i++)
+        sorted[i] = o->identifiers[i];
+    qsort(sorted, o->n, sizeof *sorted, cmp_str);
+    EVP_MD_CTX *m = EVP_MD_CTX_new();
+    unsigned char h[32];
+    unsigned hl = 0;
+    int ok = m && EVP_DigestInit_ex(m, EVP_sha256(), NULL);
+    for (size_t i = 0; ok && i < o->n; i++)
+        ok = EVP_DigestUpdate(m, sorted[i], strlen(sorted[i]) + 1);
+    ok = ok && EVP_DigestFinal_ex(m, h, &hl);
+    EVP_MD_CTX_free(m);
+    for (unsigned i = 0; i < 32; i++)
+        snprintf(out + 2 * i, 3, "%02x", ok ? h[i] : 0);
+}
+
+/* Each registered domain of the order once: spend (issuance) or peek
+ * (new-order) certificates-per-domain, then duplicate-certificates. */
+static int cert_limits(struct ca *ca, const struct st_order *o, int peek, struct ra_problem *p)
+{
+    for (size_t i = 0; i < o->n; i++) {
+        const char *reg = dp_scope_registered_domain(ca->dp, dp_domain_base(o->identifiers[i]));
+        if (!reg) continue;
+        int seen = 0;
+        for (size_t k = 0; k < i && !seen; k++) {
+            const char *r2 = dp_scope_registered_domain(ca->dp, dp_domain_base(o->identifiers[k]));
+            seen = r2 && !strcmp(r2, reg);
+        }
+        if (!seen && limit(ca, RL_CERTS_PER_DOMAIN, reg, NULL, peek, p)) return -1;
+    }
+    char key[65], label[300];
+    names_key(o, key);
+    snprintf(label, sizeof label, "the names %.253s%s", o->identifiers[0],
+             o->n > 1 ? " and the others of this order" : "");
+    return limit(ca, RL_DUPLICATE_CERTS, key, label, peek, p);
+}
+
+static int order_limits(struct ca *ca, const struct st_order *o, struct ra_problem *p)
+{
+    return cert_limits(ca, o, 1, p);
+}
+
 int ra_order_new(struct ca *ca, struct st_order *o, int did_persist, struct ra_problem *p)
 {
     if (o->replaces[0] && replacement_ok(ca, o, p)) return -1;
@@ -188,7 +286,22 @@ int ra_order_new(struct ca *ca, struct st_order *o, int did_persist, struct ra_p
     struct st_authz_init init[ST_MAX_IDENTIFIERS];
     for (size_t i = 0; i < o->n; i++)
         init[i] = (struct st_authz_init){o->identifiers[i][0] == '*', o->expires, 0};
+    if (order_limits(ca, o, p)) return -1;
     if (ca->cfg.jit && ca->cfg.persist && did_persist) jit(ca, o, init, now);
+    long pend = 0, lim = ca->cfg.limits.l[RL_PENDING_AUTHZ].count;
+    for (size_t i = 0; i < o->n; i++)
+        pend += !init[i].validated;
+    long have = lim > 0 && pend ? store_authz_pending(ca->store, o->account) : 0;
+    if (have < 0) return refuse(p, 500, "serverInternal", "cannot count pending authorizations");
+    if (lim > 0 && have + pend > lim) {
+        refuse(p, 429, "rateLimited",
+               "rate limit %s: %ld at a time; the account holds %ld and this order needs %ld "
+               "more: finish or deactivate some",
+               rl_name(RL_PENDING_AUTHZ), lim, have, pend);
+        p->retry_after = 60;
+        return -1;
+    }
+    if (limit(ca, RL_ORDERS_PER_ACCOUNT, o->account, "this account", 0, p)) return -1;
     int rc = store_order_create(ca->store, o, init);
     if (rc == 1)
         return refuse(p, 409, "alreadyReplaced",
@@ -317,6 +430,8 @@ static int issue(struct ca *ca, struct st_order *o, const char *csr, struct ra_p
         free(pj);
         return refuse(p, 500, "serverInternal", "issuance failed");
     }
+    struct ra_problem spent = {0}; /* issued: the counts go on, a refusal is moot */
+    cert_limits(ca, o, 0, &spent);
     snprintf(o->status, sizeof o->status, "valid");
     snprintf(o->cert, sizeof o->cert, "%s", cert_id);
     o->error[0] = '\0';

@@ -53,7 +53,7 @@ int ra_challenge_offered(const struct ca *ca, int t, int wildcard);
 /* Accounts. contact is a JSON array (checked by the front end); eab the
  * externalAccountBinding JSON or NULL; jwk the request's key. */
 int ra_account_new(struct ca *ca, const char *jwk, const char *thumb, const char *contact,
-                   const char *eab, struct st_account *out, struct ra_problem *p);
+                   const char *eab, const char *peer, struct st_account *out, struct ra_problem *p);
 /* contact NULL keeps it; deactivate moves the account to deactivated. acct
  * is read again afterwards. */
 int ra_account_update(struct ca *ca, struct st_account *acct, const char *contact, int deactivate,

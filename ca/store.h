@@ -137,4 +137,13 @@ int store_certs_revoked(struct store *s,
                         int (*each)(void *arg, const char *serial, int64_t when, int reason),
                         void *arg);
 
+/* Rate limits (ratelimit.h): the GCRA decision for key under l at now_ms,
+ * read and written in one transaction. 0 allowed (and counted unless
+ * peek), 1 refused with *retry_ms, -1 error. */
+struct rl_limit;
+int store_rate_take(struct store *s, const char *key, const struct rl_limit *l, int64_t now_ms,
+                    int peek, int64_t *retry_ms);
+/* The account's pending authorizations, or -1. */
+long store_authz_pending(struct store *s, const char *account);
+
 #endif

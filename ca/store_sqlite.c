@@ -63,6 +63,10 @@ static const char *const migrations[] = {
     /* 5: RFC 9773 replacement orders. */
     "ALTER TABLE orders ADD COLUMN replaces TEXT NOT NULL DEFAULT '';"
     "ALTER TABLE certs ADD COLUMN replaced_by TEXT NOT NULL DEFAULT '';",
+    /* 6: rate limits (one GCRA arrival time per key) and the count of an
+     * account's pending authorizations. */
+    "CREATE TABLE rate_limits(key TEXT PRIMARY KEY, tat INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE INDEX authzs_pending ON authzs(account) WHERE status='pending';",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 

@@ -9,7 +9,7 @@
 
 #include "store.h"
 
-#define N_STMTS 40
+#define N_STMTS 64
 
 struct cache;
 

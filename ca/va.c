@@ -12,7 +12,7 @@
  *   http-01:        GET http://<name>:<http01-port>/.well-known/acme-challenge/<token>
  *
  * Failed dns-persist-01 validations are rate-limited per (domain, account)
- * (V7): after VA_FAIL_LIMIT failures in VA_FAIL_WINDOW seconds the attempt
+ * (V7): after failed-validations-per-account-name failures in its period the attempt
  * fails with rateLimited without a look-up.
  */
 #include <pthread.h>
@@ -27,8 +27,8 @@
 #include "va_int.h"
 
 #define VA_QUEUE 65536
-#define VA_FAIL_LIMIT 20
-#define VA_FAIL_WINDOW 3600
+/* V7's limit is failed-validations-per-account-name (ratelimit.h), kept
+ * in memory here: the VA writes nothing to the store. */
 #define VA_FAIL_SLOTS 4096
 #define VA_JIT_LIMIT 10 /* Just-in-Time look-ups of one domain per window */
 #define VA_JIT_WINDOW 60
@@ -214,8 +214,9 @@ int va_fail_allowed(struct va *va, const char *key, int64_t now)
 {
     pthread_mutex_lock(&va->mu);
     const struct fail_slot *s = &va->fails[ca_hash(key) % VA_FAIL_SLOTS];
-    int ok =
-        strcmp(s->key, key) || now - s->window_start >= VA_FAIL_WINDOW || s->count < VA_FAIL_LIMIT;
+    const struct rl_limit *l = &va->ca->cfg.limits.l[RL_FAILED_VALIDATIONS];
+    int ok = l->count <= 0 || strcmp(s->key, key) || now - s->window_start >= l->period ||
+             s->count < l->count;
     pthread_mutex_unlock(&va->mu);
     return ok;
 }
@@ -223,7 +224,7 @@ int va_fail_allowed(struct va *va, const char *key, int64_t now)
 void va_fail_note(struct va *va, const char *key, int64_t now)
 {
     pthread_mutex_lock(&va->mu);
-    window(va->fails, key, now, VA_FAIL_WINDOW)->count++;
+    window(va->fails, key, now, va->ca->cfg.limits.l[RL_FAILED_VALIDATIONS].period)->count++;
     pthread_mutex_unlock(&va->mu);
 }
 

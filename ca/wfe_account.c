@@ -136,7 +136,7 @@ void wfe_new_account(struct ca *ca, const struct http_req *req, struct http_resp
         wfe_problem(r, 500, "serverInternal", "out of memory");
         goto out;
     }
-    if (ra_account_new(ca, jwk, thumb, cs, es, &a, &rp)) {
+    if (ra_account_new(ca, jwk, thumb, cs, es, req->peer, &a, &rp)) {
         wfe_ra_problem(ca, r, &rp);
         goto out;
     }

@@ -10,6 +10,12 @@
 #include "internal.h"
 #include "ctx_int.h"
 
+const char *dp_scope_registered_domain(const struct dp_ctx *ctx, const char *domain)
+{
+    if (!ctx || !domain) return NULL;
+    return psl_registrable_domain(ctx->psl, domain);
+}
+
 int dp_scope_is_public_suffix(const struct dp_ctx *ctx, const char *domain)
 {
     if (!ctx || !domain) return 0;

@@ -173,7 +173,7 @@ static int publish(const struct ca *c, const struct acct *ac, const char *name, 
 
 static int unpublish(const char *name)
 {
-    char n[300];
+    char n[600];
     snprintf(n, sizeof n, "_validation-persist.%s", name);
     return dns_set(n, NULL);
 }
@@ -1058,6 +1058,126 @@ static void A5_just_in_time_limits(void)
     acct_free(&ac);
 }
 
+/* One order for name; 0 created, else the problem's type in type. */
+static int order_one(struct acct *ac, const char *name, char *type, size_t cap)
+{
+    struct dp_acme_order *o = NULL;
+    const char *names[] = {name};
+    struct dp_error e;
+    dp_code rc = dp_acme_order_new(ac->a, names, 1, &o, &e);
+    dp_acme_order_free(o);
+    snprintf(type, cap, "%s", rc == DP_OK ? "" : problem_type(ac));
+    return rc == DP_OK ? 0 : -1;
+}
+
+static int ends_with(const char *s, const char *tail)
+{
+    size_t a = strlen(s), b = strlen(tail);
+    return a >= b && !strcmp(s + a - b, tail);
+}
+
+/* Each rate limit (issue 11, item 4) against a CA with small limits from a
+ * --rate-limits file: refused with rateLimited naming the limit, the counts
+ * kept through a restart. */
+static void rate_limits(void)
+{
+    struct ca rl = {0}, rl2 = {0};
+    char file[600], file2[600], type[160];
+    snprintf(file, sizeof file, "%s/limits", tmpdir);
+    snprintf(file2, sizeof file2, "%s/limits2", tmpdir);
+    FILE *f = fopen(file, "w"), *f2 = fopen(file2, "w");
+    if (f)
+        fputs("# small limits for the test\n"
+              "new-accounts-per-ip 3 1h\n"
+              "pending-authorizations-per-account 2\n"
+              "certificates-per-domain 3 1h\n"
+              "duplicate-certificates 1 1h\n",
+              f);
+    if (f2) fputs("new-orders-per-account 3 1h\n", f2);
+    if (f) fclose(f);
+    if (f2) fclose(f2);
+    snprintf(rl.data, sizeof rl.data, "%s/carl", tmpdir);
+    rl.port = harness_free_port();
+    rl.extra[0] = "--rate-limits";
+    rl.extra[1] = file;
+    CHECK(ca_start(&rl) == 0);
+    /* new-accounts-per-ip: 3 from this address, then refused. */
+    struct acct a[4];
+    for (int i = 0; i < 3; i++)
+        CHECK(acct_new(&rl, &a[i]) == 0);
+    a[3].key = dp_key_generate(DP_KEY_EC256, NULL);
+    struct dp_acme_config cfg = {rl.dir, rl.root, 10000, 20000};
+    struct dp_error e;
+    a[3].a = dp_acme_new(&cfg, a[3].key, &e);
+    CHECK(a[3].a && dp_acme_account(a[3].a, 0, NULL, 1, &e) != DP_OK);
+    CHECK(a[3].a && ends_with(problem_type(&a[3]), ":rateLimited"));
+    CHECK(strstr(e.detail, "new-accounts-per-ip: 3 per 1h") != NULL);
+    /* The count survives a restart. */
+    ca_stop(&rl);
+    CHECK(ca_start(&rl) == 0);
+    CHECK(a[3].a && dp_acme_account(a[3].a, 0, NULL, 1, &e) != DP_OK);
+    CHECK(a[3].a && ends_with(problem_type(&a[3]), ":rateLimited"));
+    /* pending-authorizations-per-account: 2 names without records, then refused. */
+    char p1[128], p2[128], p3[128];
+    unique(p1, sizeof p1, "pend");
+    unique(p2, sizeof p2, "pend");
+    unique(p3, sizeof p3, "pend");
+    CHECK(order_one(&a[0], p1, type, sizeof type) == 0);
+    CHECK(order_one(&a[0], p2, type, sizeof type) == 0);
+    CHECK(order_one(&a[0], p3, type, sizeof type) != 0 && ends_with(type, ":rateLimited"));
+    CHECK(strstr(dp_acme_last_problem(a[0].a)->detail, "pending-authorizations-per-account"));
+    /* duplicate-certificates (1) and certificates-per-domain (3 for web.test). */
+    char d[4][128];
+    for (int i = 0; i < 4; i++) {
+        unique(d[i], sizeof d[i], "rl");
+        CHECK(publish(&rl, &a[1], d[i], NULL, NULL) == 0);
+    }
+    CHECK(issue(&rl, &a[1], d[0], &e) == DP_OK);
+    CHECK(order_one(&a[1], d[0], type, sizeof type) != 0 && ends_with(type, ":rateLimited"));
+    CHECK(strstr(dp_acme_last_problem(a[1].a)->detail, "duplicate-certificates: 1 per 1h"));
+    CHECK(issue(&rl, &a[1], d[1], &e) == DP_OK);
+    CHECK(issue(&rl, &a[1], d[2], &e) == DP_OK);
+    CHECK(order_one(&a[1], d[3], type, sizeof type) != 0 && ends_with(type, ":rateLimited"));
+    CHECK(strstr(dp_acme_last_problem(a[1].a)->detail,
+                 "certificates-per-domain: 3 per 1h reached for web.test"));
+    for (int i = 0; i < 4; i++) {
+        unpublish(d[i]);
+        acct_free(&a[i]);
+    }
+    ca_stop(&rl);
+    /* new-orders-per-account: 3, then refused. */
+    snprintf(rl2.data, sizeof rl2.data, "%s/carl2", tmpdir);
+    rl2.port = harness_free_port();
+    rl2.extra[0] = "--rate-limits";
+    rl2.extra[1] = file2;
+    CHECK(ca_start(&rl2) == 0);
+    struct acct b;
+    CHECK(acct_new(&rl2, &b) == 0);
+    for (int i = 0; i < 3; i++) {
+        unique(p1, sizeof p1, "ord");
+        CHECK(order_one(&b, p1, type, sizeof type) == 0);
+    }
+    unique(p1, sizeof p1, "ord");
+    CHECK(order_one(&b, p1, type, sizeof type) != 0 && ends_with(type, ":rateLimited"));
+    CHECK(strstr(dp_acme_last_problem(b.a)->detail, "new-orders-per-account: 3 per 1h"));
+    acct_free(&b);
+    ca_stop(&rl2);
+    /* A bad file refuses the start, naming the line. */
+    f = fopen(file2, "w");
+    if (f) fputs("new-orders-per-account 3 1h\nno-such-limit 5 1h\n", f);
+    if (f) fclose(f);
+    CHECK(ca_start(&rl2) != 0);
+    char log[700], line[600] = "";
+    snprintf(log, sizeof log, "%s", rl2.log);
+    FILE *lf = fopen(log, "r");
+    int named = 0;
+    while (lf && fgets(line, sizeof line, lf))
+        named |= strstr(line, "limits2 line 2") != NULL;
+    if (lf) fclose(lf);
+    CHECK(named);
+    ca_stop(&rl2);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) return 2;
@@ -1097,6 +1217,7 @@ int main(int argc, char **argv)
         RUN(restart_between_order_and_finalize);
         RUN(A5_just_in_time);
         RUN(A5_just_in_time_limits);
+        RUN(rate_limits);
     }
     ca_stop(&ca02);
     ca_stop(&ca01);

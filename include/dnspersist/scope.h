@@ -10,6 +10,9 @@
 
 /* 1 when domain (normalized) is a public suffix, ICANN or private section. */
 DP_API int dp_scope_is_public_suffix(const struct dp_ctx *ctx, const char *domain);
+/* The registered domain (public suffix plus one label) that domain is in,
+ * a pointer into domain; NULL when domain is itself a public suffix. */
+DP_API const char *dp_scope_registered_domain(const struct dp_ctx *ctx, const char *domain);
 
 /* Decides whether a record at _validation-persist.<record_domain>, with or
  * without policy=wildcard, covers identifier (normalized; may start with

@@ -1,0 +1,143 @@
+/*
+ * ratelimit.c: rate limit configuration and the GCRA decision.
+ *
+ * GCRA keeps one number per key, the theoretical arrival time (tat): each
+ * allowed request pushes it period/count later; a request is allowed while
+ * tat stays within one period of now. So count requests may come at once,
+ * then one per period/count: Let's Encrypt's semantics. One stored integer
+ * per key, updated in the store's transaction, makes it exact across
+ * restarts (and, later, across instances).
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ratelimit.h"
+
+static const char *const names[RL_N] = {
+    "new-accounts-per-ip",     "new-orders-per-account", "pending-authorizations-per-account",
+    "certificates-per-domain", "duplicate-certificates", "failed-validations-per-account-name",
+};
+
+/* A private CA that issues in batches: 10,000 certificates an hour from one
+ * account and under one registered domain pass; an account flood from one
+ * address stops at 50 at once (100 at most in any hour). */
+static const struct rl_config defaults = {{
+    {50, 3600},    /* accounts per address */
+    {20000, 3600}, /* orders per account */
+    {20000, 0},    /* pending authorizations per account */
+    {50000, 3600}, /* certificates per registered domain */
+    {100, 86400},  /* duplicate certificates */
+    {20, 3600},    /* failed validations per account and name (V7) */
+}};
+
+/* letsencrypt.org/docs/rate-limits (2025). */
+static const struct rl_config letsencrypt = {{
+    {10, 3 * 3600},
+    {300, 3 * 3600},
+    {300, 0},
+    {50, 7 * 86400},
+    {5, 7 * 86400},
+    {5, 3600},
+}};
+
+const char *rl_name(enum rl_kind k)
+{
+    return k < RL_N ? names[k] : "?";
+}
+
+static int64_t period_of(const char *s)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || v <= 0 || end == s) return -1;
+    int64_t mul = !*end               ? 1
+                  : !strcmp(end, "s") ? 1
+                  : !strcmp(end, "m") ? 60
+                  : !strcmp(end, "h") ? 3600
+                  : !strcmp(end, "d") ? 86400
+                                      : -1;
+    if (mul < 0 || v > 366LL * 86400 / mul) return -1;
+    return (int64_t)v * mul;
+}
+
+int rl_config_load(struct rl_config *c, const char *spec, char *why, size_t cap)
+{
+    *c = defaults;
+    if (!spec || !strcmp(spec, "default")) return 0;
+    if (!strcmp(spec, "letsencrypt")) {
+        *c = letsencrypt;
+        return 0;
+    }
+    if (!strcmp(spec, "off")) {
+        memset(c, 0, sizeof *c);
+        return 0;
+    }
+    FILE *f = fopen(spec, "r");
+    if (!f) {
+        snprintf(why, cap, "%.300s: cannot open (give default, letsencrypt, off or a file)", spec);
+        return -1;
+    }
+    char line[512];
+    int n = 0, rc = 0;
+    while (rc == 0 && fgets(line, sizeof line, f)) {
+        n++;
+        char *h = strchr(line, '#');
+        if (h) *h = '\0';
+        char name[128], count[32], period[32] = "1s";
+        int got = sscanf(line, "%127s %31s %31s", name, count, period);
+        if (got <= 0) continue;
+        int k = 0;
+        while (k < RL_N && strcmp(names[k], name))
+            k++;
+        char *end;
+        long v = got >= 2 ? strtol(count, &end, 10) : -1;
+        int64_t p = period_of(period);
+        if (k == RL_N || got < 2 || *end || v < 0 || v > 100000000 ||
+            (k != RL_PENDING_AUTHZ && got < 3) || p < 0) {
+            snprintf(why, cap,
+                     "%.300s line %d: want NAME COUNT PERIOD (a name such as %s, a count, a "
+                     "period such as 3h)",
+                     spec, n, names[RL_ORDERS_PER_ACCOUNT]);
+            rc = -1;
+        } else {
+            c->l[k].count = v;
+            c->l[k].period = k == RL_PENDING_AUTHZ ? 0 : p;
+        }
+    }
+    fclose(f);
+    return rc;
+}
+
+int rl_gcra(const struct rl_limit *l, int64_t tat, int64_t now, int64_t *next_tat,
+            int64_t *retry_ms)
+{
+    if (l->count <= 0) {
+        *next_tat = tat;
+        return 1;
+    }
+    int64_t period = l->period * 1000, step = period / l->count;
+    if (step < 1) step = 1;
+    int64_t t = (tat > now ? tat : now) + step;
+    if (t - now > period) {
+        *retry_ms = t - now - period;
+        return 0;
+    }
+    *next_tat = t;
+    return 1;
+}
+
+void rl_describe(const struct rl_limit *l, enum rl_kind k, char *out, size_t cap)
+{
+    if (k == RL_PENDING_AUTHZ) {
+        snprintf(out, cap, "%s: %ld at a time", names[k], l->count);
+        return;
+    }
+    int64_t p = l->period;
+    const char *u = p % 86400 == 0 ? "d" : p % 3600 == 0 ? "h" : p % 60 == 0 ? "m" : "s";
+    int64_t d = p % 86400 == 0 ? 86400 : p % 3600 == 0 ? 3600 : p % 60 == 0 ? 60 : 1;
+    snprintf(out, cap, "%s: %ld per %lld%s", names[k], l->count, (long long)(p / d), u);
+}
