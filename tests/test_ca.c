@@ -164,7 +164,7 @@ static int publish(const struct ca *c, const struct acct *ac, const char *name, 
     char *uri =
         dp_hashuri_compute_alloc(DP_HASH_SHA256, c->prefix, form ? form : name,
                                  dp_key_thumbprint(ac->key), dp_acme_account_url(ac->a), NULL);
-    char n[300], v[1024];
+    char n[600], v[1024];
     snprintf(n, sizeof n, "_validation-persist.%s", name);
     snprintf(v, sizeof v, "ca.test; accounturi=%s%s", uri ? uri : "?", extra ? extra : "");
     free(uri);
