@@ -143,6 +143,11 @@ int store_certs_revoked(struct store *s,
 struct rl_limit;
 int store_rate_take(struct store *s, const char *key, const struct rl_limit *l, int64_t now_ms,
                     int peek, int64_t *retry_ms);
+/* Up to max ids of the account's orders that are not invalid, oldest first,
+ * after cursor (0 for the start): their count, *next the cursor of the next
+ * page (0 when none), or -1. */
+long store_orders_list(struct store *s, const char *account, int64_t cursor, size_t max,
+                       char (*ids)[ST_ID], int64_t *next);
 /* The account's pending authorizations, or -1. */
 long store_authz_pending(struct store *s, const char *account);
 

@@ -67,6 +67,8 @@ static const char *const migrations[] = {
      * account's pending authorizations. */
     "CREATE TABLE rate_limits(key TEXT PRIMARY KEY, tat INTEGER NOT NULL) WITHOUT ROWID;"
     "CREATE INDEX authzs_pending ON authzs(account) WHERE status='pending';",
+    /* 7: an account's orders list (RFC 8555 7.1.2.1), by rowid. */
+    "CREATE INDEX orders_by_account ON orders(account);",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 

@@ -245,3 +245,35 @@ int store_authz_covers(struct store *s, const char *account, const char *identif
     pthread_mutex_unlock(&s->mu);
     return rc;
 }
+
+static const char SQL_ORDERS_OF[] = "SELECT rowid, id FROM orders WHERE account=? AND rowid>? "
+                                    "AND status!='invalid' ORDER BY rowid LIMIT ?";
+
+long store_orders_list(struct store *s, const char *account, int64_t cursor, size_t max,
+                       char (*ids)[ST_ID], int64_t *next)
+{
+    long n = 0;
+    *next = 0;
+    pthread_mutex_lock(&s->mu);
+    sqlite3_stmt *st = sq_stmt(s, SQL_ORDERS_OF);
+    if (!st) n = -1;
+    if (st) {
+        sq_bind_text(st, 1, account);
+        sqlite3_bind_int64(st, 2, cursor);
+        sqlite3_bind_int64(st, 3, (sqlite3_int64)max + 1); /* one more: is there a next page? */
+        int step;
+        int64_t last = 0;
+        while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+            if ((size_t)n == max) {
+                *next = last;
+                break;
+            }
+            last = sqlite3_column_int64(st, 0);
+            sq_col(st, 1, ids[n++], ST_ID);
+        }
+        if (step != SQLITE_ROW && step != SQLITE_DONE) n = -1;
+        sqlite3_reset(st);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return n;
+}

@@ -149,10 +149,66 @@ out:
     wfe_post_free(&p);
 }
 
+#define ORDERS_PAGE 100
+
+/* RFC 8555 7.1.2.1: the account's orders (not the invalid ones), a page
+ * of ORDERS_PAGE at ACCT/orders[/CURSOR], with Link rel="next". */
+static void orders_list(struct ca *ca, const struct post *p, const char *cursor_s,
+                        struct http_resp *r)
+{
+    char *end = NULL;
+    long long cursor = cursor_s ? strtoll(cursor_s, &end, 10) : 0;
+    if (cursor_s && (!*cursor_s || *end || cursor < 0)) {
+        wfe_problem(r, 404, "malformed", "no such page of orders");
+        return;
+    }
+    if (p->payload) {
+        wfe_problem(r, 400, "malformed", "the orders list takes POST-as-GET (an empty payload)");
+        return;
+    }
+    static __thread char ids[ORDERS_PAGE][ST_ID];
+    int64_t next = 0;
+    long n = store_orders_list(ca->store, p->acct.id, cursor, ORDERS_PAGE, ids, &next);
+    if (n < 0) {
+        wfe_problem(r, 500, "serverInternal", "cannot list the orders");
+        return;
+    }
+    json_t *arr = json_array(), *o = json_object();
+    for (long i = 0; i < n; i++) {
+        char u[600];
+        wfe_url(ca, u, sizeof u, "order", ids[i]);
+        json_array_append_new(arr, json_string(u));
+    }
+    json_object_set_new(o, "orders", arr);
+    if (next) {
+        size_t l = strlen(r->link);
+        snprintf(r->link + l, sizeof r->link - l, ", <%s/acme/acct/%s/orders/%lld>;rel=\"next\"",
+                 ca->base, p->acct.id, (long long)next);
+    }
+    wfe_reply_json(r, 200, o);
+}
+
 void wfe_account(struct ca *ca, const struct http_req *req, struct http_resp *r, const char *id)
 {
     struct post p;
+    char acct_id[ST_ID + 32];
+    snprintf(acct_id, sizeof acct_id, "%s", id);
+    char *sub = strchr(acct_id, '/');
+    if (sub) *sub++ = '\0';
+    if (sub && strcmp(sub, "orders") && strncmp(sub, "orders/", 7)) {
+        wfe_problem(r, 404, "malformed", "no such resource");
+        return;
+    }
+    id = acct_id;
     if (wfe_check_post(ca, req, r, WFE_KID, &p)) goto out;
+    if (sub && strcmp(p.acct.id, id)) {
+        wfe_problem(r, 401, "unauthorized", "the orders of another account");
+        goto out;
+    }
+    if (sub) {
+        orders_list(ca, &p, sub[6] ? sub + 7 : NULL, r);
+        goto out;
+    }
     if (strcmp(p.acct.id, id)) {
         wfe_problem(r, 401, "unauthorized", "the request is signed by another account");
         goto out;

@@ -34,6 +34,7 @@ struct answer {
     char nonce[64];
     char location[256];
     int retry_after;
+    char next[256]; /* the Link rel="next" URL, if any */
     char *body;
 };
 
@@ -58,6 +59,13 @@ static size_t on_header(char *p, size_t s, size_t n, void *arg)
     if (l > 13 && !strncasecmp(p, "Retry-After: ", 13)) a->retry_after = atoi(p + 13);
     if (l > 10 && !strncasecmp(p, "Location: ", 10))
         snprintf(a->location, sizeof a->location, "%.*s", (int)(l - 12), p + 10);
+    const char *nx = l > 6 && !strncasecmp(p, "Link: ", 6) ? strstr(p, ">;rel=\"next\"") : NULL;
+    if (nx && nx < p + l) {
+        const char *lt = nx;
+        while (lt > p && *lt != '<')
+            lt--;
+        snprintf(a->next, sizeof a->next, "%.*s", (int)(nx - lt - 1), lt + 1);
+    }
     return l;
 }
 
@@ -830,6 +838,64 @@ static void key_files_private(void)
     server_start();
 }
 
+/* RFC 8555 7.1.2.1: the account's orders URL lists its orders, 100 a page
+ * with Link rel="next"; another account may not read it. */
+static void orders_list_paginated(void)
+{
+    struct dp_key *k = dp_key_generate(DP_KEY_EC256, NULL);
+    char *b = signed_req(k, NULL, "/acme/new-account", "{}");
+    struct answer a = req("POST", "/acme/new-account", b, NULL);
+    free(b);
+    free(a.body);
+    char kid[256], path[320];
+    snprintf(kid, sizeof kid, "%s", a.location);
+    CHECK(a.status == 201);
+    int made = 0;
+    for (int i = 0; i < 103; i++) {
+        char pl[200];
+        snprintf(pl, sizeof pl,
+                 "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"o%d.example.com\"}]}", i);
+        b = signed_req(k, kid, "/acme/new-order", pl);
+        struct answer o = req("POST", "/acme/new-order", b, NULL);
+        made += o.status == 201;
+        free(b);
+        free(o.body);
+    }
+    CHECK(made == 103);
+    snprintf(path, sizeof path, "%s/orders", kid + strlen(base));
+    b = signed_req(k, kid, path, "");
+    struct answer p1 = req("POST", path, b, NULL);
+    free(b);
+    json_t *j = json_loads(p1.body ? p1.body : "", 0, NULL);
+    size_t n1 = json_array_size(json_object_get(j, "orders"));
+    const char *first = json_string_value(json_array_get(json_object_get(j, "orders"), 0));
+    int ours = first && !strncmp(first, base, strlen(base)) && strstr(first, "/acme/order/");
+    json_decref(j);
+    CHECK(p1.status == 200 && n1 == 100 && ours && p1.next[0]);
+    size_t n2 = 0;
+    if (p1.next[0]) {
+        snprintf(path, sizeof path, "%s", p1.next + strlen(base));
+        b = signed_req(k, kid, path, "");
+        struct answer p2 = req("POST", path, b, NULL);
+        free(b);
+        j = json_loads(p2.body ? p2.body : "", 0, NULL);
+        n2 = json_array_size(json_object_get(j, "orders"));
+        json_decref(j);
+        CHECK(p2.status == 200 && !p2.next[0]);
+        free(p2.body);
+    }
+    CHECK(n2 == 3);
+    printf("%s orders_list_paginated (%zu + %zu)\n", n1 == 100 && n2 == 3 ? "ok  " : "FAIL", n1,
+           n2);
+    free(p1.body);
+    /* Another account's list. */
+    snprintf(path, sizeof path, "%s/orders", kid + strlen(base));
+    b = signed_req(key, acct_url, path, "");
+    expect("orders_of_another_account", req("POST", path, b, NULL), 401, "unauthorized");
+    free(b);
+    dp_key_free(k);
+}
+
 /* A database written by a newer version (higher schema version) is not
  * touched: the server refuses to start and says why. */
 static void newer_schema_refused(void)
@@ -1039,6 +1105,7 @@ int main(int argc, char **argv)
         RUN(newer_schema_refused);
         RUN(crl_port_taken_refused);
         RUN(key_files_private);
+        RUN(orders_list_paginated);
         RUN(jit_lookups_bounded_by_budget);
         RUN(urls_and_prefix_are_stable);
         RUN(dnssec_by_default);
