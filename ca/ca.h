@@ -40,6 +40,7 @@ struct ca_config {
     unsigned va_threads;
     unsigned idle_timeout;            /* seconds a connection may stay silent (30) */
     unsigned max_conns, max_conns_ip; /* open connections: all, one address */
+    unsigned jit_wait_ms;             /* --jit-wait: how long a new-order waits for its look-ups */
     int jit;                          /* Just-in-Time dns-persist-01 validation at new-order (A5) */
     const char *eab_kid[16], *eab_key[16]; /* external account binding keys */
     size_t n_eab;

@@ -70,6 +70,9 @@ static void help(void)
         "                              order starts pending (default: an account that passed\n"
         "                              dns-persist-01 before gets authorizations its records\n"
         "                              already cover valid at once; draft section 4.4)\n"
+        "  --jit-wait MS               how long a new-order waits for its Just-in-Time look-ups\n"
+        "                              (default 25ms, up to 10s; they run on threads of their\n"
+        "                              own; what is not done by then stays pending)\n"
         "  --no-cache                  keep no rows or keys in memory (slower; for tests: the\n"
         "                              results must not change; also DNSPERSIST_CA_NO_CACHE=1)\n"
         "  --resolver ADDR[@PORT]      DNS server to forward to (default: full recursion)\n"
@@ -240,6 +243,12 @@ static int set_option(struct ca_config *c, const char *name, const char *val)
             fprintf(stderr, "dnspersist-ca: --rate-limits: %s\n", why);
             return -1;
         }
+    } else if (!strcmp(name, "jit-wait")) {
+        char *end;
+        long v = strtol(val, &end, 10);
+        long ms = !strcmp(end, "ms") ? v : (!*end || !strcmp(end, "s")) ? v * 1000 : -1;
+        if (end == val || ms < 0 || ms > 10000) return -1;
+        c->jit_wait_ms = (unsigned)ms;
     } else if (!strcmp(name, "idle-timeout")) {
         int64_t t = parse_duration(val);
         if (t < 1 || t > 3600) return -1;
@@ -405,6 +414,7 @@ int main(int argc, char **argv)
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     c->threads = cores > 0 ? (unsigned)cores : 2;
     c->va_threads = 2;
+    c->jit_wait_ms = 25;
     rl_config_load(&c->limits, "default", NULL, 0);
     c->jit = 1;
     c->no_cache = getenv("DNSPERSIST_CA_NO_CACHE") && flag_on(getenv("DNSPERSIST_CA_NO_CACHE"));
@@ -430,6 +440,7 @@ int main(int argc, char **argv)
                                          {"threads", required_argument, 0, 0},
                                          {"va-threads", required_argument, 0, 0},
                                          {"idle-timeout", required_argument, 0, 0},
+                                         {"jit-wait", required_argument, 0, 0},
                                          {"rate-limits", required_argument, 0, 0},
                                          {"max-connections", required_argument, 0, 0},
                                          {"max-connections-per-ip", required_argument, 0, 0},

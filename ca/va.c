@@ -25,6 +25,7 @@
 
 #include "hash.h"
 #include "va_int.h"
+#include "va_queue.h"
 
 #define VA_QUEUE 65536
 /* V7's limit is failed-validations-per-account-name (ratelimit.h), kept
@@ -33,7 +34,7 @@
 #define VA_JIT_LIMIT 10 /* Just-in-Time look-ups of one domain per window */
 #define VA_JIT_WINDOW 60
 #define VA_JIT_LOOKUP_MS 1000 /* per Just-in-Time look-up */
-#define VA_JIT_BUDGET_MS 2000 /* no Just-in-Time look-up starts later in a request */
+#define VA_JIT_BUDGET_MS 2000 /* no Just-in-Time look-up of an order starts later */
 #define VA_PROC_BUCKETS 2048  /* challenges validated at once: up to 8 per bucket */
 #define VA_PROC_WAYS 8
 
@@ -64,12 +65,18 @@ struct va {
     struct ca *ca;
     va_done_fn done;
     pthread_mutex_t mu;
-    pthread_cond_t cv; /* work queued */
-    char (*q)[ST_ID];
-    size_t head, tail, len;
+    pthread_cond_t cv;     /* work queued, or an account's work finished */
+    struct fq *q;          /* answered challenges (authorization ids), fair by account */
+    unsigned max_inflight; /* validations of one account at once */
     int stop;
     pthread_t threads[16];
     unsigned n_threads;
+    /* Just-in-Time look-ups run on threads of their own, never on the
+     * request's: the request waits for them a bounded time (--jit-wait). */
+    struct fq *jq;
+    pthread_cond_t jq_cv, jit_done_cv;
+    pthread_t jit_threads[64];
+    unsigned n_jit_threads;
     struct fail_slot fails[VA_FAIL_SLOTS];
     /* Just-in-Time validation runs on the requesting thread with a resolver
      * of its own (short time-out), not behind queued challenges. */
@@ -107,15 +114,17 @@ int va_answer(struct va *va, const struct st_authz *a, const char *type)
     int rc = 0;
     if (p)
         rc = strcmp(p->type, type) ? 1 : 2;
-    else if (!free_slot || va->len == VA_QUEUE || va->stop)
+    else if (!free_slot || va->stop)
         rc = -1;
+    char *id = rc == 0 ? strdup(a->id) : NULL;
+    if (rc == 0 && (!id || fq_push(va->q, a->account, id))) {
+        free(id);
+        rc = -1;
+    }
     if (rc == 0) {
         snprintf(free_slot->authz, ST_ID, "%s", a->id);
         snprintf(free_slot->type, sizeof free_slot->type, "%s", type);
         free_slot->since = mono_ms();
-        snprintf(va->q[va->tail], ST_ID, "%s", a->id);
-        va->tail = (va->tail + 1) % VA_QUEUE;
-        va->len++;
         pthread_cond_signal(&va->cv);
     }
     pthread_mutex_unlock(&va->mu);
@@ -174,26 +183,101 @@ static void give_back(struct va *va, struct worker *w)
     pthread_mutex_unlock(&va->mu);
 }
 
+/* One order's Just-in-Time look-ups, shared by the waiting request and the
+ * JIT thread; the last of the two to let go frees it. */
+struct jit_job {
+    struct va_jit items[ST_MAX_IDENTIFIERS];
+    char account[ST_ID];
+    char names[ST_MAX_IDENTIFIERS][256]; /* copies: the request may be gone */
+    int allowed[ST_MAX_IDENTIFIERS];
+    size_t n;
+    int done, abandoned, refs;
+};
+
+static void jit_release(struct va *va, struct jit_job *j) /* va->mu held */
+{
+    (void)va;
+    if (--j->refs == 0) free(j);
+}
+
+static void jit_drop(void *j)
+{
+    free(j); /* only at va_destroy, when no request waits any more */
+}
+
 void va_jit(struct va *va, struct va_jit *items, size_t n)
 {
     int64_t now = (int64_t)time(NULL);
-    int allowed[ST_MAX_IDENTIFIERS] = {0};
-    pthread_mutex_lock(&va->mu);
+    struct jit_job *j = calloc(1, sizeof *j);
     for (size_t i = 0; i < n && i < ST_MAX_IDENTIFIERS; i++) {
-        const char *id = items[i].identifier;
         items[i].valid = 0;
         items[i].clamp = 0;
-        allowed[i] = jit_allowed(va, id + (strncmp(id, "*.", 2) ? 0 : 2), now);
+    }
+    if (!j) return;
+    j->n = n < ST_MAX_IDENTIFIERS ? n : ST_MAX_IDENTIFIERS;
+    snprintf(j->account, sizeof j->account, "%s", n ? items[0].account : "");
+    j->refs = 2;
+    pthread_mutex_lock(&va->mu);
+    int any = 0;
+    for (size_t i = 0; i < j->n; i++) {
+        const char *id = items[i].identifier;
+        snprintf(j->names[i], sizeof j->names[i], "%s", id);
+        j->items[i] = (struct va_jit){j->account, j->names[i], 0, 0};
+        j->allowed[i] = jit_allowed(va, id + (strncmp(id, "*.", 2) ? 0 : 2), now);
+        any |= j->allowed[i];
+    }
+    if (!any || va->stop || fq_push(va->jq, j->account, j)) {
+        pthread_mutex_unlock(&va->mu);
+        free(j);
+        return;
+    }
+    pthread_cond_signal(&va->jq_cv);
+    /* The request waits a bounded time: what is not done by then stays
+     * pending, and the client answers a challenge as usual. */
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    int64_t ns = until.tv_nsec + (int64_t)va->ca->cfg.jit_wait_ms * 1000000;
+    until.tv_sec += ns / 1000000000;
+    until.tv_nsec = ns % 1000000000;
+    while (!j->done && !va->stop)
+        if (pthread_cond_timedwait(&va->jit_done_cv, &va->mu, &until)) break;
+    if (j->done)
+        for (size_t i = 0; i < j->n; i++) {
+            items[i].valid = j->items[i].valid;
+            items[i].clamp = j->items[i].clamp;
+        }
+    j->abandoned = 1;
+    jit_release(va, j);
+    pthread_mutex_unlock(&va->mu);
+}
+
+static void *jit_main(void *arg)
+{
+    struct worker *w = arg;
+    struct va *va = w->va;
+    pthread_mutex_lock(&va->mu);
+    for (;;) {
+        char account[64];
+        struct jit_job *j = NULL;
+        while (!va->stop && !(j = fq_pop(va->jq, 1, account)))
+            pthread_cond_wait(&va->jq_cv, &va->mu);
+        if (va->stop) break;
+        int skip = j->abandoned; /* its request has gone: the look-ups are moot */
+        pthread_mutex_unlock(&va->mu);
+        double deadline = mono_ms() + VA_JIT_BUDGET_MS;
+        for (size_t i = 0; !skip && i < j->n; i++)
+            if (j->allowed[i]) run_jit(w, &j->items[i], deadline);
+        pthread_mutex_lock(&va->mu);
+        j->done = 1;
+        fq_done(va->jq, account);
+        jit_release(va, j);
+        pthread_cond_broadcast(&va->jit_done_cv);
+        pthread_cond_signal(&va->jq_cv); /* the account may have more */
     }
     pthread_mutex_unlock(&va->mu);
-    struct worker *w = borrow(va);
-    if (!w) return;
-    /* The request waits: all of an order's look-ups share one time budget,
-     * and what it does not cover stays pending. */
-    double deadline = mono_ms() + VA_JIT_BUDGET_MS;
-    for (size_t i = 0; i < n && i < ST_MAX_IDENTIFIERS; i++)
-        if (allowed[i]) run_jit(w, &items[i], deadline);
-    give_back(va, w);
+    dp_resolver_free(w->res);
+    free(w);
+    return NULL;
 }
 
 int va_caa_recheck(struct va *va, const struct st_authz *a, struct va_result *r)
@@ -243,22 +327,31 @@ static void run_jit(struct worker *w, struct va_jit *it, double deadline)
     it->clamp = o.r.clamp;
 }
 
+/* One validation of account ended: its next may go. */
+static void account_done(struct va *va, const char *account)
+{
+    pthread_mutex_lock(&va->mu);
+    fq_done(va->q, account);
+    pthread_cond_broadcast(&va->cv);
+    pthread_mutex_unlock(&va->mu);
+}
+
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
     struct va *va = w->va;
     for (;;) {
-        char id[ST_ID];
+        char id[ST_ID], account[64];
+        char *qid = NULL;
         pthread_mutex_lock(&va->mu);
-        while (!va->len && !va->stop)
+        while (!va->stop && !(qid = fq_pop(va->q, va->max_inflight, account)))
             pthread_cond_wait(&va->cv, &va->mu);
         if (va->stop) {
             pthread_mutex_unlock(&va->mu);
             break;
         }
-        memcpy(id, va->q[va->head], ST_ID);
-        va->head = (va->head + 1) % VA_QUEUE;
-        va->len--;
+        snprintf(id, sizeof id, "%s", qid);
+        free(qid);
         pthread_mutex_unlock(&va->mu);
 
         struct st_authz a;
@@ -266,6 +359,7 @@ static void *worker_main(void *arg)
         if (store_authz_get(va->ca->store, id, &a) || strcmp(a.status, "pending") ||
             strcmp(a.ch_status, "pending")) {
             proc_done(va, id);
+            account_done(va, account);
             continue;
         }
         va_overlay(va, &a);
@@ -279,6 +373,7 @@ static void *worker_main(void *arg)
         va_caa_after(w, &a, &o);
         va->done(va->ca, &a, &o.r);
         proc_done(va, id); /* after the result is stored: no gap shows pending */
+        account_done(va, account);
     }
     dp_resolver_free(w->res);
     curl_easy_cleanup(w->curl);
@@ -289,7 +384,8 @@ static void *worker_main(void *arg)
 struct va *va_create(struct ca *ca, va_done_fn done, char *why, size_t cap)
 {
     struct va *va = calloc(1, sizeof *va);
-    if (!va || !(va->q = calloc(VA_QUEUE, sizeof *va->q))) {
+    if (!va || !(va->q = fq_new(VA_QUEUE)) || !(va->jq = fq_new(VA_QUEUE))) {
+        if (va) fq_free(va->q, free);
         free(va);
         snprintf(why, cap, "out of memory");
         return NULL;
@@ -299,8 +395,12 @@ struct va *va_create(struct ca *ca, va_done_fn done, char *why, size_t cap)
     pthread_mutex_init(&va->mu, NULL);
     pthread_cond_init(&va->cv, NULL);
     pthread_cond_init(&va->jit_cv, NULL);
+    pthread_cond_init(&va->jq_cv, NULL);
+    pthread_cond_init(&va->jit_done_cv, NULL);
     unsigned n = ca->cfg.va_threads ? ca->cfg.va_threads : 2;
     if (n > 16) n = 16;
+    /* One account never holds every worker: the others find one free. */
+    va->max_inflight = n > 1 ? (n + 1) / 2 : 1;
     for (unsigned i = 0; i < n; i++) {
         struct worker *w = calloc(1, sizeof *w);
         struct dp_resolver_config rc = {ca->cfg.resolver[0] ? ca->cfg.resolver : NULL,
@@ -348,6 +448,30 @@ struct va *va_create(struct ca *ca, va_done_fn done, char *why, size_t cap)
         va->jit_all[va->n_jit++] = w;
         va->jit_free[va->n_jit_free++] = w;
     }
+    /* The Just-in-Time threads, as many as the HTTPS threads. */
+    for (unsigned i = 0; i < nj && i < 64; i++) {
+        struct worker *w = calloc(1, sizeof *w);
+        struct dp_resolver_config rc = {ca->cfg.resolver[0] ? ca->cfg.resolver : NULL,
+                                        ca->cfg.trust_anchor[0] ? ca->cfg.trust_anchor : NULL,
+                                        VA_JIT_LOOKUP_MS, 0, 0};
+        struct dp_error e;
+        if (!w || !(w->res = dp_resolver_new(&rc, &e))) {
+            snprintf(why, cap, "Just-in-Time resolver: %s", w ? e.detail : "out of memory");
+            free(w);
+            va_destroy(va);
+            return NULL;
+        }
+        w->va = va;
+        w->ca = ca;
+        if (pthread_create(&va->jit_threads[va->n_jit_threads], NULL, jit_main, w)) {
+            dp_resolver_free(w->res);
+            free(w);
+            snprintf(why, cap, "cannot start a Just-in-Time thread");
+            va_destroy(va);
+            return NULL;
+        }
+        va->n_jit_threads++;
+    }
     return va;
 }
 
@@ -358,13 +482,18 @@ void va_destroy(struct va *va)
     va->stop = 1;
     pthread_cond_broadcast(&va->cv);
     pthread_cond_broadcast(&va->jit_cv);
+    pthread_cond_broadcast(&va->jq_cv);
+    pthread_cond_broadcast(&va->jit_done_cv);
     pthread_mutex_unlock(&va->mu);
     for (unsigned i = 0; i < va->n_threads; i++)
         pthread_join(va->threads[i], NULL);
+    for (unsigned i = 0; i < va->n_jit_threads; i++)
+        pthread_join(va->jit_threads[i], NULL);
     for (unsigned i = 0; i < va->n_jit; i++) { /* the HTTPS threads have stopped */
         dp_resolver_free(va->jit_all[i]->res);
         free(va->jit_all[i]);
     }
-    free(va->q);
+    fq_free(va->q, free);
+    fq_free(va->jq, jit_drop);
     free(va);
 }

@@ -85,7 +85,12 @@ struct dp_resolver *dp_resolver_new(const struct dp_resolver_config *cfg, struct
     if ((rc = ub_ctx_async(r->ub, 1)) != 0 ||
         (rc = ub_ctx_set_option(r->ub, "cache-max-ttl:", ttl)) != 0 ||
         (rc = ub_ctx_set_option(r->ub, "cache-max-negative-ttl:", ttl)) != 0 ||
-        (rc = ub_ctx_set_option(r->ub, "num-queries-per-thread:", "4096")) != 0) {
+        (rc = ub_ctx_set_option(r->ub, "num-queries-per-thread:", "4096")) != 0 ||
+        /* A server that timed out for one zone (an unanswering name behind
+         * a forwarder) is probed again rather than held down for every
+         * other name: one hostile zone must not fail the rest. */
+        (rc = ub_ctx_set_option(r->ub, "infra-keep-probing:", "yes")) != 0 ||
+        (rc = ub_ctx_set_option(r->ub, "infra-host-ttl:", "60")) != 0) {
         ub_fail(err, "resolver options", rc);
         goto fail;
     }
