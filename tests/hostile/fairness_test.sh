@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# fairness_test.sh: one account's flood of validations at an unanswering
+# zone must not change another account's results (issue 11, items 5 and
+# 6). Account A answers N dns-persist-01 challenges for names under a zone
+# that never answers (blackhole_dns.py drops them on the way to Knot);
+# meanwhile account B issues certificates for names whose records Knot
+# serves: every one must be issued. Prints B's slowest issuance idle and
+# under the flood, and the directory's latency under the flood (the figures
+# bench/fairness.sh reports; the test asserts results, not times).
+# Usage: fairness_test.sh DNSPERSIST DNSPERSIST_CA ENVFILE [N]
+set -u
+DP=${1:?DNSPERSIST}
+CA=${2:?DNSPERSIST_CA}
+ENVF=${3:?ENVFILE}
+N=${4:-500}
+[ -f "$ENVF" ] || { echo "SKIP: no DNS test server ($ENVF missing)"; exit 77; }
+. "$ENVF"
+HERE="$(cd "$(dirname "$0")" && pwd)"
+pass=0 fail=0
+ok() { pass=$((pass + 1)); echo "ok   $1"; }
+bad() { fail=$((fail + 1)); echo "FAIL $1" >&2; }
+tmp=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$tmp"; }
+trap cleanup EXIT
+
+DNSP=$(python3 "$HERE/../free_port.py")
+python3 "$HERE/blackhole_dns.py" "$DNSP" "$DNS_PORT" &
+pids+=($!)
+P=$(python3 "$HERE/../free_port.py")
+DIR="https://localhost:$P/directory"
+"$CA" --listen "localhost:$P" --data "$tmp/ca" --resolver "127.0.0.1@$DNSP" --issuer-domain-name ca.test \
+    > "$tmp/ca.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do [ -f "$tmp/ca/root.pem" ] && curl -s --cacert "$tmp/ca/root.pem" "$DIR" >/dev/null && break; sleep 0.1; done
+A=(--state "$tmp/a" --ca-bundle "$tmp/ca/root.pem" --directory "$DIR")
+B=(--state "$tmp/b" --ca-bundle "$tmp/ca/root.pem" --directory "$DIR")
+"$DP" account new "${A[@]}" --agree-tos > /dev/null 2>&1 || bad "account A"
+"$DP" account new "${B[@]}" --agree-tos > /dev/null 2>&1 || bad "account B"
+Z=fair$RANDOM.web.test
+"$DP" publish "${B[@]}" --nsupdate "$DNS_RESOLVER" --tsig-key "$DNS_TSIG_KEY" "*.$Z" > /dev/null 2>"$tmp/err" ||
+    bad "publish: $(cat "$tmp/err")"
+# B's issuances, one at a time; prints the slowest in ms; fails on any refusal.
+issue_b() { # LABEL COUNT
+    local worst=0 i t0 t1
+    for i in $(seq "$2"); do
+        t0=$(date +%s%N)
+        "$DP" issue "${B[@]}" --resolver "$DNS_RESOLVER" --no-check "$1-$i.$Z" > /dev/null 2>>"$tmp/b.err" || return 1
+        t1=$(date +%s%N)
+        [ $(( (t1 - t0) / 1000000 )) -gt "$worst" ] && worst=$(( (t1 - t0) / 1000000 ))
+    done
+    echo "$worst"
+}
+# B's first certificate takes the challenge path, the rest are Just-in-Time.
+# C is a new account for each certificate: always the challenge path, so
+# always behind the validation queue A floods.
+issue_c() { # LABEL COUNT
+    local worst=0 i t0 t1 st
+    for i in $(seq "$2"); do
+        st=(--state "$tmp/c-$1-$i" --ca-bundle "$tmp/ca/root.pem" --directory "$DIR")
+        "$DP" account new "${st[@]}" --agree-tos > /dev/null 2>>"$tmp/c.err" || return 1
+        "$DP" publish "${st[@]}" --nsupdate "$DNS_RESOLVER" --tsig-key "$DNS_TSIG_KEY" "*.c$1$i.$Z" > /dev/null 2>>"$tmp/c.err" || return 1
+        t0=$(date +%s%N)
+        "$DP" issue "${st[@]}" --resolver "$DNS_RESOLVER" --no-check "x.c$1$i.$Z" > /dev/null 2>>"$tmp/c.err" || return 1
+        t1=$(date +%s%N)
+        [ $(( (t1 - t0) / 1000000 )) -gt "$worst" ] && worst=$(( (t1 - t0) / 1000000 ))
+    done
+    echo "$worst"
+}
+idle=$(issue_b idle 10) && ok "b_issues_idle (slowest ${idle} ms)" || bad "B idle: $(tail -2 "$tmp/b.err")"
+cidle=$(issue_c idle 5) && ok "c_challenges_idle (slowest ${cidle} ms)" || bad "C idle: $(tail -2 "$tmp/c.err")"
+
+for i in $(seq "$N"); do echo "n$i.blackhole.web.test"; done > "$tmp/flood"
+"$DP" issue "${A[@]}" --no-check --batch "$tmp/flood" --concurrency 32 --retries 0 --wait 1 > "$tmp/a.out" 2>&1 &
+pids+=($!)
+sleep 3 # the flood's challenges are queued by now
+dir_worst=0
+for i in $(seq 50); do
+    t=$(curl -s -o /dev/null -w '%{time_total}' --cacert "$tmp/ca/root.pem" "$DIR")
+    ms=$(awk -v t="$t" 'BEGIN { printf "%d", t * 1000 }')
+    [ "$ms" -gt "$dir_worst" ] && dir_worst=$ms
+done
+echo "directory: slowest of 50 requests under the flood ${dir_worst} ms"
+flood=$(issue_b flood 10) && ok "b_issues_under_flood (slowest ${flood} ms; idle ${idle} ms)" ||
+    bad "B under the flood of $N validations at an unanswering zone: $(tail -2 "$tmp/b.err")"
+cflood=$(issue_c flood 5) && ok "c_challenges_under_flood (slowest ${cflood} ms; idle ${cidle} ms)" ||
+    bad "C's challenges under the flood of $N validations at an unanswering zone: $(tail -2 "$tmp/c.err")"
+grep -q "SERVFAIL" "$tmp/b.err" "$tmp/c.err" 2>/dev/null && bad "B saw SERVFAIL: the unanswering zone spread" || ok "b_never_saw_servfail"
+queued=$(grep -c '"failed"' "$tmp/a.out" || true)
+echo "A: $queued of $N orders given up by the client so far (their validations hang)"
+echo "$pass passed, $fail failed"
+[ $fail = 0 ]
