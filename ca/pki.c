@@ -17,7 +17,9 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 
+#include <jansson.h>
 #include <openssl/bn.h>
+#include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -25,6 +27,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include <dnspersist/b64url.h>
 #include <dnspersist/jwk.h>
 
 #include "csr.h"
@@ -363,21 +366,43 @@ const char *pki_chain_pem(const struct pki *p)
     return p->chain_pem;
 }
 
-/* 1 when pub is the key whose RFC 7638 thumbprint is thumb. */
-static int is_key(EVP_PKEY *pub, const char *thumb)
+/* 1 when pub is the key of the account JWK jwk. Compared by its public
+ * numbers (EC x and y, RSA n): decoding PEM or DER through OpenSSL 3's
+ * decoders costs over a millisecond, this a few microseconds. */
+static int is_key(EVP_PKEY *pub, const char *jwk)
 {
-    BIO *b = BIO_new(BIO_s_mem());
-    char *pem, t[DP_THUMBPRINT_BUF];
-    long len = b && PEM_write_bio_PUBKEY(b, pub) ? BIO_get_mem_data(b, &pem) : 0;
-    int same =
-        len > 0 && dp_jwk_thumbprint_pem(pem, (size_t)len, t, NULL) == DP_OK && !strcmp(t, thumb);
-    BIO_free(b);
+    json_t *j = jwk ? json_loads(jwk, 0, NULL) : NULL;
+    const char *x = json_string_value(json_object_get(j, "x")),
+               *y = json_string_value(json_object_get(j, "y")),
+               *n = json_string_value(json_object_get(j, "n"));
+    unsigned char buf[1100];
+    char enc[1500];
+    int same = 0;
+    size_t len = 0;
+    if (x && y && EVP_PKEY_is_a(pub, "EC") &&
+        EVP_PKEY_get_octet_string_param(pub, OSSL_PKEY_PARAM_PUB_KEY, buf, sizeof buf, &len) &&
+        len > 1 && buf[0] == 4) {
+        size_t half = (len - 1) / 2;
+        char ey[700];
+        same = dp_b64url_encode(buf + 1, half, enc, sizeof enc) != (size_t)-1 &&
+               dp_b64url_encode(buf + 1 + half, half, ey, sizeof ey) != (size_t)-1 &&
+               !strcmp(enc, x) && !strcmp(ey, y);
+    } else if (n && EVP_PKEY_is_a(pub, "RSA")) {
+        BIGNUM *bn = NULL;
+        if (EVP_PKEY_get_bn_param(pub, OSSL_PKEY_PARAM_RSA_N, &bn) && BN_num_bytes(bn) <= 1024) {
+            int bl = BN_bn2bin(bn, buf);
+            same = bl > 0 && dp_b64url_encode(buf, (size_t)bl, enc, sizeof enc) != (size_t)-1 &&
+                   !strcmp(enc, n);
+        }
+        BN_free(bn);
+    }
+    json_decref(j);
     return same;
 }
 
 enum pki_csr_result pki_issue(struct pki *pk, const unsigned char *der, size_t len,
                               const char *const *names, size_t n, int64_t lifetime,
-                              const char *account_thumb, char **pem, char *serial_hex, char *why,
+                              const char *account_jwk, char **pem, char *serial_hex, char *why,
                               size_t cap)
 {
     *pem = NULL;
@@ -402,7 +427,7 @@ enum pki_csr_result pki_issue(struct pki *pk, const unsigned char *der, size_t l
     }
     /* The account key signs ACME requests; a certificate for it would let
      * the TLS key and the account stand or fall together. */
-    if (account_thumb && is_key(pub, account_thumb)) {
+    if (account_jwk && is_key(pub, account_jwk)) {
         snprintf(why, cap, "the CSR's key is the account key: use a key of its own");
         r = PKI_CSR_ACCOUNT_KEY;
         goto out;

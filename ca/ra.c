@@ -72,26 +72,38 @@ static int eab_ok(struct ca *ca, const char *jwk, const char *eab, struct ra_pro
 
 /* ---- rate limits ---- */
 
-/* One from kind's bucket for key (peek: only looks). 0 allowed; -1 after
- * refusing with rateLimited, its Retry-After and the limit named. */
-static int limit(struct ca *ca, enum rl_kind k, const char *key, const char *label, int peek,
-                 struct ra_problem *p)
+/* One rate-limit check: its kind, key and how the problem names it. */
+struct rl_ask {
+    enum rl_kind kind;
+    enum rl_mode mode;
+    char key[320];
+    const char *label; /* NULL: the key */
+};
+
+/* All of asks in one store transaction. 0 allowed; -1 after refusing with
+ * rateLimited, its Retry-After and the limit named. */
+static int limits(struct ca *ca, struct rl_ask *asks, size_t n, struct ra_problem *p)
 {
-    const struct rl_limit *l = &ca->cfg.limits.l[k];
-    if (l->count <= 0) return 0;
-    char full[640];
-    snprintf(full, sizeof full, "%d|%s", (int)k, key);
+    struct rl_take t[ST_MAX_IDENTIFIERS + 2];
+    char keys[ST_MAX_IDENTIFIERS + 2][340];
+    size_t m = 0;
+    for (size_t i = 0; i < n && m < ST_MAX_IDENTIFIERS + 2; i++) {
+        snprintf(keys[m], sizeof keys[m], "%d|%s", (int)asks[i].kind, asks[i].key);
+        t[m] = (struct rl_take){keys[m], &ca->cfg.limits.l[asks[i].kind], asks[i].mode};
+        m++;
+    }
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     int64_t retry = 0, now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-    int rc = store_rate_take(ca->store, full, l, now, peek, &retry);
+    size_t which = 0;
+    int rc = store_rate_take(ca->store, t, m, now, &which, &retry);
     if (rc == 0) return 0;
     if (rc < 0) return refuse(p, 500, "serverInternal", "cannot read the rate limits");
     char d[160];
-    rl_describe(l, k, d, sizeof d);
+    rl_describe(&ca->cfg.limits.l[asks[which].kind], asks[which].kind, d, sizeof d);
     int secs = (int)((retry + 999) / 1000);
     refuse(p, 429, "rateLimited", "rate limit %s reached for %.300s: retry after %d s", d,
-           label ? label : key, secs);
+           asks[which].label ? asks[which].label : asks[which].key, secs);
     p->retry_after = secs > 0 ? secs : 1;
     return -1;
 }
@@ -115,9 +127,9 @@ int ra_account_new(struct ca *ca, const char *jwk, const char *thumb, const char
                    const char *eab, const char *peer, struct st_account *out, struct ra_problem *p)
 {
     if (ca->cfg.n_eab && eab_ok(ca, jwk, eab, p)) return -1;
-    char who[80];
-    peer_key(peer && peer[0] ? peer : "unknown", who, sizeof who);
-    if (limit(ca, RL_ACCOUNTS_PER_IP, who, NULL, 0, p)) return -1;
+    struct rl_ask ask = {RL_ACCOUNTS_PER_IP, RL_SPEND, "", NULL};
+    peer_key(peer && peer[0] ? peer : "unknown", ask.key, sizeof ask.key);
+    if (limits(ca, &ask, 1, p)) return -1;
     int rc = store_account_create(ca->store, jwk, thumb, contact, out);
     if (rc == 1) /* created by a racing request with the same key */
         rc = store_account_by_thumb(ca->store, thumb, out);
@@ -252,30 +264,26 @@ static void names_key(const struct st_order *o, char out[65])
         snprintf(out + 2 * i, 3, "%02x", ok ? h[i] : 0);
 }
 
-/* Each registered domain of the order once: spend (issuance) or peek
- * (new-order) certificates-per-domain, then duplicate-certificates. */
-static int cert_limits(struct ca *ca, const struct st_order *o, int peek, struct ra_problem *p)
+/* An order's certificate limits: each of its registered domains once,
+ * then its exact name set; n asks written from asks[*n]. */
+static void cert_asks(struct ca *ca, const struct st_order *o, enum rl_mode mode,
+                      struct rl_ask *asks, size_t *n, char *label, size_t label_cap)
 {
     for (size_t i = 0; i < o->n; i++) {
         const char *reg = dp_scope_registered_domain(ca->dp, dp_domain_base(o->identifiers[i]));
-        if (!reg) continue;
-        int seen = 0;
-        for (size_t k = 0; k < i && !seen; k++) {
-            const char *r2 = dp_scope_registered_domain(ca->dp, dp_domain_base(o->identifiers[k]));
-            seen = r2 && !strcmp(r2, reg);
-        }
-        if (!seen && limit(ca, RL_CERTS_PER_DOMAIN, reg, NULL, peek, p)) return -1;
+        int seen = !reg;
+        for (size_t k = 0; k < *n && !seen; k++)
+            seen = asks[k].kind == RL_CERTS_PER_DOMAIN && !strcmp(asks[k].key, reg);
+        if (seen) continue;
+        asks[*n] = (struct rl_ask){RL_CERTS_PER_DOMAIN, mode, "", NULL};
+        snprintf(asks[*n].key, sizeof asks[*n].key, "%s", reg);
+        (*n)++;
     }
-    char key[65], label[300];
-    names_key(o, key);
-    snprintf(label, sizeof label, "the names %.253s%s", o->identifiers[0],
+    snprintf(label, label_cap, "the names %.253s%s", o->identifiers[0],
              o->n > 1 ? " and the others of this order" : "");
-    return limit(ca, RL_DUPLICATE_CERTS, key, label, peek, p);
-}
-
-static int order_limits(struct ca *ca, const struct st_order *o, struct ra_problem *p)
-{
-    return cert_limits(ca, o, 1, p);
+    asks[*n] = (struct rl_ask){RL_DUPLICATE_CERTS, mode, "", label};
+    names_key(o, asks[*n].key);
+    (*n)++;
 }
 
 int ra_order_new(struct ca *ca, struct st_order *o, int did_persist, struct ra_problem *p)
@@ -286,7 +294,6 @@ int ra_order_new(struct ca *ca, struct st_order *o, int did_persist, struct ra_p
     struct st_authz_init init[ST_MAX_IDENTIFIERS];
     for (size_t i = 0; i < o->n; i++)
         init[i] = (struct st_authz_init){o->identifiers[i][0] == '*', o->expires, 0};
-    if (order_limits(ca, o, p)) return -1;
     if (ca->cfg.jit && ca->cfg.persist && did_persist) jit(ca, o, init, now);
     long pend = 0, lim = ca->cfg.limits.l[RL_PENDING_AUTHZ].count;
     for (size_t i = 0; i < o->n; i++)
@@ -301,7 +308,15 @@ int ra_order_new(struct ca *ca, struct st_order *o, int did_persist, struct ra_p
         p->retry_after = 60;
         return -1;
     }
-    if (limit(ca, RL_ORDERS_PER_ACCOUNT, o->account, "this account", 0, p)) return -1;
+    /* One transaction: the order counted, its certificate limits looked at
+     * (counted at issuance). */
+    static __thread struct rl_ask asks[ST_MAX_IDENTIFIERS + 2];
+    size_t na = 1;
+    char label[300];
+    asks[0] = (struct rl_ask){RL_ORDERS_PER_ACCOUNT, RL_SPEND, "", "this account"};
+    snprintf(asks[0].key, sizeof asks[0].key, "%s", o->account);
+    cert_asks(ca, o, RL_PEEK, asks, &na, label, sizeof label);
+    if (limits(ca, asks, na, p)) return -1;
     int rc = store_order_create(ca->store, o, init);
     if (rc == 1)
         return refuse(p, 409, "alreadyReplaced",
@@ -414,7 +429,7 @@ static int issue(struct ca *ca, struct st_order *o, const char *csr, struct ra_p
     if (store_account_get(ca->store, o->account, &acct))
         return refuse(p, 500, "serverInternal", "cannot read the order's account");
     enum pki_csr_result cr = pki_issue(ca->pki, der, dl, names, o->n, ca->cfg.cert_lifetime,
-                                       acct.thumb, &pem, serial, why, sizeof why);
+                                       acct.jwk, &pem, serial, why, sizeof why);
     if (cr != PKI_CSR_OK && cr != PKI_ISSUE_FAILED) /* the order stays ready (RFC 8555 7.4) */
         return refuse(p, 400, "badCSR", "%s", why);
     int stored = cr == PKI_CSR_OK
@@ -430,8 +445,12 @@ static int issue(struct ca *ca, struct st_order *o, const char *csr, struct ra_p
         free(pj);
         return refuse(p, 500, "serverInternal", "issuance failed");
     }
-    struct ra_problem spent = {0}; /* issued: the counts go on, a refusal is moot */
-    cert_limits(ca, o, 0, &spent);
+    static __thread struct rl_ask asks[ST_MAX_IDENTIFIERS + 1];
+    struct ra_problem spent = {0}; /* issued: counted, whatever the limit says now */
+    size_t na = 0;
+    char label[300];
+    cert_asks(ca, o, RL_FORCE, asks, &na, label, sizeof label);
+    limits(ca, asks, na, &spent);
     snprintf(o->status, sizeof o->status, "valid");
     snprintf(o->cert, sizeof o->cert, "%s", cert_id);
     o->error[0] = '\0';

@@ -137,12 +137,20 @@ int store_certs_revoked(struct store *s,
                         int (*each)(void *arg, const char *serial, int64_t when, int reason),
                         void *arg);
 
-/* Rate limits (ratelimit.h): the GCRA decision for key under l at now_ms,
- * read and written in one transaction. 0 allowed (and counted unless
- * peek), 1 refused with *retry_ms, -1 error. */
+/* Rate limits (ratelimit.h): GCRA decisions for several keys, read and
+ * written in one transaction, all or nothing. Each take spends one (RL_SPEND),
+ * only looks (RL_PEEK), or spends even past the limit (RL_FORCE: counting
+ * what was done anyway). 0 all allowed (and counted); 1 one refused (its
+ * index in *which, the wait in *retry_ms; nothing counted); -1 error. */
 struct rl_limit;
-int store_rate_take(struct store *s, const char *key, const struct rl_limit *l, int64_t now_ms,
-                    int peek, int64_t *retry_ms);
+enum rl_mode { RL_SPEND, RL_PEEK, RL_FORCE };
+struct rl_take {
+    const char *key;
+    const struct rl_limit *l;
+    enum rl_mode mode;
+};
+int store_rate_take(struct store *s, const struct rl_take *t, size_t n, int64_t now_ms,
+                    size_t *which, int64_t *retry_ms);
 /* Up to max ids of the account's orders that are not invalid, oldest first,
  * after cursor (0 for the start): their count, *next the cursor of the next
  * page (0 when none), or -1. */

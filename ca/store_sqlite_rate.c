@@ -13,11 +13,12 @@ static const char SQL_RATE_SET[] =
     "INSERT INTO rate_limits(key,tat) VALUES(?,?) ON CONFLICT(key) DO UPDATE SET tat=excluded.tat";
 
 struct rate_args {
-    const char *key;
-    const struct rl_limit *l;
+    const struct rl_take *t;
+    size_t n;
     int64_t now;
-    int peek;
+    size_t *which;
     int64_t *retry;
+    int writes;
 };
 
 /* Read, decide and write in one transaction: two requests racing for the
@@ -25,30 +26,43 @@ struct rate_args {
 static int rate_body(struct store *s, void *arg)
 {
     struct rate_args *r = arg;
-    sqlite3_stmt *st = sq_stmt(s, SQL_RATE_GET);
-    if (!st) return -1;
-    sq_bind_text(st, 1, r->key);
-    int step = sqlite3_step(st);
-    int64_t tat = step == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-    sqlite3_reset(st);
-    if (step != SQLITE_ROW && step != SQLITE_DONE) return -1;
-    int64_t next = 0;
-    if (!rl_gcra(r->l, tat, r->now, &next, r->retry)) return 1;
-    if (r->peek) return 1; /* allowed, nothing to write: roll back the empty transaction */
-    if (!(st = sq_stmt(s, SQL_RATE_SET))) return -1;
-    sq_bind_text(st, 1, r->key);
-    sqlite3_bind_int64(st, 2, next);
-    return sq_step_done(s, st, NULL) == SQLITE_DONE ? 0 : -1;
+    for (size_t i = 0; i < r->n; i++) {
+        const struct rl_take *t = &r->t[i];
+        if (t->l->count <= 0) continue;
+        sqlite3_stmt *st = sq_stmt(s, SQL_RATE_GET);
+        if (!st) return -1;
+        sq_bind_text(st, 1, t->key);
+        int step = sqlite3_step(st);
+        int64_t tat = step == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0, next = 0, retry = 0;
+        sqlite3_reset(st);
+        if (step != SQLITE_ROW && step != SQLITE_DONE) return -1;
+        if (!rl_gcra(t->l, tat, r->now, &next, &retry)) {
+            if (t->mode != RL_FORCE) {
+                *r->which = i;
+                *r->retry = retry;
+                return 1;
+            }
+            int64_t step_ms = t->l->period * 1000 / t->l->count;
+            next = (tat > r->now ? tat : r->now) + (step_ms > 0 ? step_ms : 1);
+        }
+        if (t->mode == RL_PEEK) continue;
+        if (!(st = sq_stmt(s, SQL_RATE_SET))) return -1;
+        sq_bind_text(st, 1, t->key);
+        sqlite3_bind_int64(st, 2, next);
+        if (sq_step_done(s, st, NULL) != SQLITE_DONE) return -1;
+        r->writes++;
+    }
+    return 0;
 }
 
-int store_rate_take(struct store *s, const char *key, const struct rl_limit *l, int64_t now_ms,
-                    int peek, int64_t *retry_ms)
+int store_rate_take(struct store *s, const struct rl_take *t, size_t n, int64_t now_ms,
+                    size_t *which, int64_t *retry_ms)
 {
+    size_t w = 0;
     int64_t retry = 0;
-    if (l->count <= 0) return 0;
-    struct rate_args a = {key, l, now_ms, peek, &retry};
+    struct rate_args a = {t, n, now_ms, &w, &retry, 0};
     int rc = sq_store_tx(s, rate_body, &a);
-    if (rc == 1 && peek && !retry) return 0; /* the peek's own roll back */
+    if (which) *which = w;
     if (retry_ms) *retry_ms = retry;
     return rc;
 }

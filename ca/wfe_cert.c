@@ -47,8 +47,8 @@ void wfe_revoke(struct ca *ca, const struct http_req *req, struct http_resp *r, 
     json_t *reason = p.payload ? json_object_get(p.payload, "reason") : NULL;
     unsigned char der[16384];
     size_t dl = b ? dp_b64url_decode(b, strlen(b), der, sizeof der) : (size_t)-1;
-    if (dl == (size_t)-1) {
-        wfe_problem(r, 404, "malformed", "not a certificate this CA issued");
+    if (dl == (size_t)-1 || dl == 0) { /* the request is wrong, not the certificate unknown */
+        wfe_problem(r, 400, "malformed", "certificate must be the base64url DER certificate");
         goto out;
     }
     /* Not an integer at all is as bad as an unknown code. */

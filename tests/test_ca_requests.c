@@ -90,6 +90,9 @@ static struct answer req(const char *method, const char *path, const char *body,
         curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
     } else if (!strcmp(method, "HEAD")) {
         curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+    } else if (strcmp(method, "GET")) { /* PUT, DELETE, ...: as given */
+        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+        if (body) curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
     }
     if (curl_easy_perform(c) == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &a.status);
     json_t *o = a.body ? json_loads(a.body, 0, NULL) : NULL;
@@ -239,9 +242,257 @@ static void hygiene(void)
     dp_key_free(k);
 }
 
+/* Hostile requests as data (issue 11): raw ones first (no valid JWS
+ * needed), then payloads signed by the test account. Every one gets its
+ * status and problem type, a fresh nonce, and changes nothing. */
+struct raw_case {
+    const char *name, *method, *path, *ctype, *body;
+    long status;
+    const char *type;
+};
+
+static const struct raw_case raw_cases[] = {
+    {"get_on_new_account", "GET", "/acme/new-account", NULL, NULL, 405, "malformed"},
+    {"put_on_new_order", "PUT", "/acme/new-order", NULL, "{}", 405, "malformed"},
+    {"delete_directory", "DELETE", "/directory", NULL, NULL, 405, "malformed"},
+    {"get_unknown_path", "GET", "/nothing-here", NULL, NULL, 404, "malformed"},
+    {"post_unknown_path", "POST", "/acme/nothing", NULL, "{}", 404, "malformed"},
+    {"post_empty_account_id", "POST", "/acme/acct/", NULL, "{}", 404, "malformed"},
+    {"post_overlong_order_id", "POST",
+     "/acme/order/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+     NULL, "{}", 404, "malformed"},
+    {"post_account_subresource", "POST", "/acme/acct/x/keys", NULL, "{}", 404, "malformed"},
+    {"get_certificate", "GET", "/acme/cert/x", NULL, NULL, 405, "malformed"},
+    {"content_type_text", "POST", "/acme/new-order", "text/plain", "{}", 415, "malformed"},
+    {"content_type_json", "POST", "/acme/new-order", "application/json", "{}", 415, "malformed"},
+    {"content_type_jose", "POST", "/acme/new-order", "application/jose", "{}", 415, "malformed"},
+    {"content_type_empty", "POST", "/acme/new-order", "", "{}", 415, "malformed"},
+    {"body_empty", "POST", "/acme/new-order", NULL, "", 400, "malformed"},
+    {"body_null", "POST", "/acme/new-order", NULL, "null", 400, "malformed"},
+    {"body_array", "POST", "/acme/new-order", NULL, "[]", 400, "malformed"},
+    {"body_empty_object", "POST", "/acme/new-order", NULL, "{}", 400, "malformed"},
+    {"body_number", "POST", "/acme/new-order", NULL, "12345", 400, "malformed"},
+    {"body_truncated_json", "POST", "/acme/new-order", NULL, "{\"protected\":\"eyJ", 400,
+     "malformed"},
+    {"body_duplicate_members", "POST", "/acme/new-order", NULL,
+     "{\"protected\":\"e30\",\"protected\":\"e30\",\"payload\":\"\",\"signature\":\"AA\"}", 400,
+     "malformed"},
+    {"protected_not_string", "POST", "/acme/new-order", NULL,
+     "{\"protected\":1,\"payload\":\"\",\"signature\":\"AA\"}", 400, "malformed"},
+    {"protected_not_base64url", "POST", "/acme/new-order", NULL,
+     "{\"protected\":\"!!!!\",\"payload\":\"\",\"signature\":\"AA\"}", 400, "malformed"},
+    {"protected_base64_padding", "POST", "/acme/new-order", NULL,
+     "{\"protected\":\"e30=\",\"payload\":\"\",\"signature\":\"AA\"}", 400, "malformed"},
+    {"protected_not_json", "POST", "/acme/new-order", NULL,
+     "{\"protected\":\"aGVsbG8\",\"payload\":\"\",\"signature\":\"AA\"}", 400, "malformed"},
+    {"protected_json_array", "POST", "/acme/new-order", NULL,
+     "{\"protected\":\"W10\",\"payload\":\"\",\"signature\":\"AA\"}", 400, "malformed"},
+    {"protected_no_alg", "POST", "/acme/new-order", NULL,
+     "{\"protected\":\"e30\",\"payload\":\"\",\"signature\":\"AA\"}", 400, "malformed"},
+    {"signature_missing", "POST", "/acme/new-order", NULL,
+     "{\"protected\":\"e30\",\"payload\":\"\"}", 400, "malformed"},
+    {"payload_missing", "POST", "/acme/new-order", NULL,
+     "{\"protected\":\"e30\",\"signature\":\"AA\"}", 400, "malformed"},
+    {"general_serialization", "POST", "/acme/new-order", NULL,
+     "{\"payload\":\"\",\"signatures\":[{\"protected\":\"e30\",\"signature\":\"AA\"}]}", 400,
+     "malformed"},
+    {"unprotected_header", "POST", "/acme/new-order", NULL,
+     "{\"protected\":\"e30\",\"header\":{\"alg\":\"none\"},\"payload\":\"\",\"signature\":\"AA\"}",
+     400, "malformed"},
+    {"compact_serialization", "POST", "/acme/new-order", NULL, "e30.e30.AA", 400, "malformed"},
+    {"nul_in_body", "POST", "/acme/new-order", NULL, "{\"protected\":\"e30\\u0000\"}", 400,
+     "malformed"},
+    {"renewal_info_garbage", "GET", "/acme/renewal-info/%%%", NULL, NULL, 400, "malformed"},
+    {"renewal_info_unknown", "GET", "/acme/renewal-info/AAAA.AAAA", NULL, NULL, 404, "malformed"},
+    {"renewal_info_no_dot", "GET", "/acme/renewal-info/AAAA", NULL, NULL, 400, "malformed"},
+};
+
+/* alg values a protected header may carry, and their refusal. */
+static const struct {
+    const char *name, *alg;
+    const char *type;
+} alg_cases[] = {
+    {"alg_es256k", "\"ES256K\"", "badSignatureAlgorithm"},
+    {"alg_ps256", "\"PS256\"", "badSignatureAlgorithm"},
+    {"alg_rs1", "\"RS1\"", "badSignatureAlgorithm"},
+    {"alg_lowercase", "\"es256\"", "badSignatureAlgorithm"},
+    {"alg_number", "256", "malformed"},
+    {"alg_empty", "\"\"", "badSignatureAlgorithm"},
+};
+
+/* Payloads of new-order, signed by the test account. */
+static const struct {
+    const char *name, *payload;
+    long status;
+    const char *type;
+} order_cases[] = {
+    {"order_payload_array", "[]", 400, "malformed"},
+    {"order_no_identifiers", "{}", 400, "malformed"},
+    {"order_identifiers_object", "{\"identifiers\":{}}", 400, "malformed"},
+    {"order_identifier_string", "{\"identifiers\":[\"a.example.com\"]}", 400, "malformed"},
+    {"order_identifier_no_type", "{\"identifiers\":[{\"value\":\"a.example.com\"}]}", 400,
+     "malformed"},
+    {"order_identifier_value_number", "{\"identifiers\":[{\"type\":\"dns\",\"value\":5}]}", 400,
+     "malformed"},
+    {"order_identifier_type_email",
+     "{\"identifiers\":[{\"type\":\"email\",\"value\":\"a@example.com\"}]}", 400,
+     "unsupportedIdentifier"},
+    {"order_name_with_space",
+     "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"a b.example.com\"}]}", 400,
+     "rejectedIdentifier"},
+    {"order_name_empty_label",
+     "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"a..example.com\"}]}", 400,
+     "rejectedIdentifier"},
+    {"order_name_label_64",
+     "{\"identifiers\":[{\"type\":\"dns\",\"value\":"
+     "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.example.com\"}]}",
+     400, "rejectedIdentifier"},
+    {"order_name_wildcard_inside",
+     "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"a.*.example.com\"}]}", 400,
+     "rejectedIdentifier"},
+    {"order_name_double_wildcard",
+     "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"*.*.example.com\"}]}", 400,
+     "rejectedIdentifier"},
+    {"order_name_underscore_start",
+     "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"-a.example.com\"}]}", 400,
+     "rejectedIdentifier"},
+    {"order_name_bad_punycode",
+     "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"xn--zz.example.com\"}]}", 400,
+     "rejectedIdentifier"},
+    {"order_name_single_label", "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"localhost\"}]}",
+     400, "rejectedIdentifier"},
+    {"order_name_ipv6", "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"::1\"}]}", 400,
+     "rejectedIdentifier"},
+    {"order_name_control_char",
+     "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"a\\u0007.example.com\"}]}", 400,
+     "rejectedIdentifier"},
+};
+
+/* Other resources, signed by the test account ("ACCT" in a path is its id). */
+static const struct {
+    const char *name, *path, *payload;
+    long status;
+    const char *type;
+} signed_cases[] = {
+    {"account_contact_not_array", "ACCT", "{\"contact\":\"mailto:a@example.com\"}", 400,
+     "malformed"},
+    {"account_contact_number", "ACCT", "{\"contact\":[5]}", 400, "malformed"},
+    {"account_contact_mailto_empty", "ACCT", "{\"contact\":[\"mailto:\"]}", 400, "invalidContact"},
+    {"account_contact_tel", "ACCT", "{\"contact\":[\"tel:+15555550100\"]}", 400,
+     "unsupportedContact"},
+    {"account_contact_two_addresses", "ACCT",
+     "{\"contact\":[\"mailto:a@example.com,b@example.com\"]}", 400, "invalidContact"},
+    {"account_contact_eleven", "ACCT",
+     "{\"contact\":[\"mailto:a@e.com\",\"mailto:a@e.com\",\"mailto:a@e.com\",\"mailto:a@e.com\","
+     "\"mailto:a@e.com\",\"mailto:a@e.com\",\"mailto:a@e.com\",\"mailto:a@e.com\",\"mailto:a@e."
+     "com\","
+     "\"mailto:a@e.com\",\"mailto:a@e.com\"]}",
+     400, "malformed"},
+    {"account_status_number", "ACCT", "{\"status\":5}", 400, "malformed"},
+    {"account_orders_page_garbage", "ACCT/orders/xyz", "", 404, "malformed"},
+    {"account_orders_with_payload", "ACCT/orders", "{}", 400, "malformed"},
+    {"key_change_empty_object", "/acme/key-change", "{}", 400, "malformed"},
+    {"key_change_not_jws", "/acme/key-change", "{\"protected\":\"e30\"}", 400, "malformed"},
+    {"revoke_no_certificate", "/acme/revoke-cert", "{}", 400, "malformed"},
+    {"revoke_certificate_number", "/acme/revoke-cert", "{\"certificate\":5}", 400, "malformed"},
+    {"revoke_certificate_not_base64url", "/acme/revoke-cert", "{\"certificate\":\"!!!\"}", 400,
+     "malformed"},
+    {"revoke_certificate_not_der", "/acme/revoke-cert", "{\"certificate\":\"AAAA\"}", 404,
+     "malformed"},
+    {"unknown_order", "/acme/order/AAAAAAAAAAAAAAAA", "", 404, "malformed"},
+    {"unknown_order_finalize", "/acme/order/AAAAAAAAAAAAAAAA/finalize", "{\"csr\":\"AA\"}", 404,
+     "malformed"},
+    {"unknown_authz", "/acme/authz/AAAAAAAAAAAAAAAA", "", 404, "malformed"},
+    {"unknown_challenge", "/acme/chall/AAAAAAAAAAAAAAAA/0", "{}", 404, "malformed"},
+    {"unknown_certificate", "/acme/cert/AAAAAAAAAAAAAAAA", "", 404, "malformed"},
+};
+
+static void data_tables(void)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < sizeof raw_cases / sizeof *raw_cases; i++, total++) {
+        const struct raw_case *c = &raw_cases[i];
+        expect(c->name, req(c->method, c->path, c->body, c->ctype), c->status, c->type);
+    }
+    char hdr[4096], *b, *n;
+    for (size_t i = 0; i < sizeof alg_cases / sizeof *alg_cases; i++, total++) {
+        n = nonce();
+        snprintf(hdr, sizeof hdr,
+                 "{\"alg\":%s,\"nonce\":\"%s\",\"url\":\"%s/acme/new-order\",\"kid\":\"%s\"}",
+                 alg_cases[i].alg, n, base, acct_url);
+        free(n);
+        b = forge(key, hdr, "{}");
+        expect(alg_cases[i].name, req("POST", "/acme/new-order", b, NULL), 400, alg_cases[i].type);
+        free(b);
+    }
+    /* Header members of the wrong type. */
+    static const char *const bad_header_names[] = {"kid_number", "url_number", "nonce_number",
+                                                   "jwk_string"};
+    for (size_t i = 0; i < 4; i++, total++) {
+        n = nonce();
+        if (i == 0)
+            snprintf(hdr, sizeof hdr,
+                     "{\"alg\":\"ES256\",\"nonce\":\"%s\",\"url\":\"%s/acme/new-order\",\"kid\":5}",
+                     n, base);
+        else if (i == 1)
+            snprintf(hdr, sizeof hdr,
+                     "{\"alg\":\"ES256\",\"nonce\":\"%s\",\"url\":5,\"kid\":\"%s\"}", n, acct_url);
+        else if (i == 2)
+            snprintf(hdr, sizeof hdr,
+                     "{\"alg\":\"ES256\",\"nonce\":5,\"url\":\"%s/acme/new-order\",\"kid\":\"%s\"}",
+                     base, acct_url);
+        else
+            snprintf(
+                hdr, sizeof hdr,
+                "{\"alg\":\"ES256\",\"nonce\":\"%s\",\"url\":\"%s/acme/new-order\",\"jwk\":\"x\"}",
+                n, base);
+        free(n);
+        b = forge(key, hdr, "{}");
+        struct answer a = req("POST", "/acme/new-order", b, NULL);
+        free(b);
+        int good = a.status >= 400 && a.status < 500 && a.type[0] && a.nonce[0];
+        if (!good) fprintf(stderr, "%s: got %ld %s\n", bad_header_names[i], a.status, a.type);
+        CHECK(good);
+        printf("%s %s\n", good ? "ok  " : "FAIL", bad_header_names[i]);
+        free(a.body);
+    }
+    for (size_t i = 0; i < sizeof order_cases / sizeof *order_cases; i++, total++) {
+        b = signed_req(key, acct_url, "/acme/new-order", order_cases[i].payload);
+        expect(order_cases[i].name, req("POST", "/acme/new-order", b, NULL), order_cases[i].status,
+               order_cases[i].type);
+        free(b);
+    }
+    for (size_t i = 0; i < sizeof signed_cases / sizeof *signed_cases; i++, total++) {
+        char path[400];
+        const char *pp = signed_cases[i].path;
+        if (!strncmp(pp, "ACCT", 4))
+            snprintf(path, sizeof path, "%s%s", acct_url + strlen(base), pp + 4);
+        else
+            snprintf(path, sizeof path, "%s", pp);
+        b = signed_req(key, acct_url, path, signed_cases[i].payload);
+        expect(signed_cases[i].name, req("POST", path, b, NULL), signed_cases[i].status,
+               signed_cases[i].type);
+        free(b);
+    }
+    /* 101 names. */
+    char *many = malloc(101 * 64 + 64);
+    strcpy(many, "{\"identifiers\":[");
+    for (int i = 0; i < 101; i++)
+        sprintf(many + strlen(many), "%s{\"type\":\"dns\",\"value\":\"n%d.example.com\"}",
+                i ? "," : "", i);
+    strcat(many, "]}");
+    b = signed_req(key, acct_url, "/acme/new-order", many);
+    expect("order_101_names", req("POST", "/acme/new-order", b, NULL), 400, "malformed");
+    free(b);
+    free(many);
+    total++;
+    printf("data tables: %zu hostile requests\n", total);
+}
+
 static void table(void)
 {
     char hdr[4096], u[512], *b, *n;
+    data_tables();
     expect("not_json", req("POST", "/acme/new-account", "hello", NULL), 400, "malformed");
     expect("wrong_content_type", req("POST", "/acme/new-account", "{}", "application/json"), 415,
            "malformed");
