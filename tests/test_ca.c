@@ -55,6 +55,10 @@ static int ca_start(struct ca *c)
                     "backup.ca.test",
                     "--threads",
                     "2",
+                    /* Just-in-Time answers in the order, however slow the
+                     * machine (sanitizers): the tests look at the result */
+                    "--jit-wait",
+                    "5s",
                     c->compat ? "--draft01-compat" : NULL,
                     NULL,
                     NULL,
@@ -68,7 +72,7 @@ static int ca_start(struct ca *c)
                     NULL,
                     NULL,
                     NULL};
-    int ai = c->compat ? 14 : 13;
+    int ai = c->compat ? 16 : 15;
     if (c->caa) {
         args[ai++] = "--caa-identity";
         args[ai++] = "ca.test";

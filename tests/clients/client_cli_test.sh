@@ -25,7 +25,7 @@ port() { python3 "$FREE_PORT"; }
 start_ca() { # NAME EXTRA...
     local name=$1 p; shift
     p=$(port)
-    "$CA" --listen "localhost:$p" --data "$tmp/$name" --resolver "$DNS_RESOLVER" --issuer-domain-name ca.test "$@" > "$tmp/$name.log" 2>&1 &
+    "$CA" --listen "localhost:$p" --data "$tmp/$name" --resolver "$DNS_RESOLVER" --issuer-domain-name ca.test --jit-wait 5s "$@" > "$tmp/$name.log" 2>&1 &
     echo $! >> "$tmp/ca.pids"
     for _ in $(seq 100); do [ -f "$tmp/$name/root.pem" ] && curl -s --cacert "$tmp/$name/root.pem" "https://localhost:$p/directory" >/dev/null && break; sleep 0.1; done
     echo "https://localhost:$p/directory"
