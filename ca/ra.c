@@ -516,6 +516,12 @@ void ra_validation_done(struct ca *ca, const struct st_authz *a, const struct va
     int rc = store_authz_finish(ca->store, a->id, a->ch_type, r->valid, expires, r->valid ? now : 0,
                                 pj ? pj : "");
     free(pj);
+    if (rc == 0 && !r->valid && r->fail_key[0]) { /* V7: counted in the store, kept over restarts */
+        struct rl_take t = {r->fail_key, &ca->cfg.limits.l[RL_FAILED_VALIDATIONS], RL_FORCE};
+        if (store_rate_take(ca->store, &t, 1, now * 1000, NULL, NULL) < 0)
+            fprintf(stderr, "dnspersist-ca: authorization %s: cannot count its failure (V7)\n",
+                    a->id);
+    }
     struct st_account acct;
     /* A5: the account has now passed dns-persist-01 (Just-in-Time from now on). */
     if (rc == 0 && r->valid && !strcmp(a->ch_type, "dns-persist-01") &&

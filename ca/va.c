@@ -28,8 +28,8 @@
 #include "va_queue.h"
 
 #define VA_QUEUE 65536
-/* V7's limit is failed-validations-per-account-name (ratelimit.h), kept
- * in memory here: the VA writes nothing to the store. */
+/* V7's limit is failed-validations-per-account-name (ratelimit.h): the VA
+ * reads its count from the store, the RA writes it with the result. */
 #define VA_FAIL_SLOTS 4096
 #define VA_JIT_LIMIT 10 /* Just-in-Time look-ups of one domain per window */
 #define VA_JIT_WINDOW 60
@@ -77,7 +77,6 @@ struct va {
     pthread_cond_t jq_cv, jit_done_cv;
     pthread_t jit_threads[64];
     unsigned n_jit_threads;
-    struct fail_slot fails[VA_FAIL_SLOTS];
     /* Just-in-Time validation runs on the requesting thread with a resolver
      * of its own (short time-out), not behind queued challenges. */
     pthread_cond_t jit_cv; /* a resolver came back */
@@ -293,23 +292,20 @@ int va_caa_recheck(struct va *va, const struct st_authz *a, struct va_result *r)
     return ok;
 }
 
-/* 1 when the (domain, account) pair may be tried again now. */
-int va_fail_allowed(struct va *va, const char *key, int64_t now)
+void va_fail_key(const char *record, const char *account, char *out, size_t cap)
 {
-    pthread_mutex_lock(&va->mu);
-    const struct fail_slot *s = &va->fails[ca_hash(key) % VA_FAIL_SLOTS];
-    const struct rl_limit *l = &va->ca->cfg.limits.l[RL_FAILED_VALIDATIONS];
-    int ok = l->count <= 0 || strcmp(s->key, key) || now - s->window_start >= l->period ||
-             s->count < l->count;
-    pthread_mutex_unlock(&va->mu);
-    return ok;
+    snprintf(out, cap, "%d|%s|%s", (int)RL_FAILED_VALIDATIONS, record, account);
 }
 
-void va_fail_note(struct va *va, const char *key, int64_t now)
+/* 1 when the (record, account) pair key may be tried again now. The count
+ * is in the store (it survives restarts); the VA only reads it, and the
+ * RA counts each failure with the result (va_result.fail_key). */
+int va_fail_allowed(struct va *va, const char *key, int64_t now)
 {
-    pthread_mutex_lock(&va->mu);
-    window(va->fails, key, now, va->ca->cfg.limits.l[RL_FAILED_VALIDATIONS].period)->count++;
-    pthread_mutex_unlock(&va->mu);
+    struct rl_take t = {key, &va->ca->cfg.limits.l[RL_FAILED_VALIDATIONS], RL_PEEK};
+    /* A store error lets the attempt run: a broken counter must not stop
+     * validation (the attempt itself still decides). */
+    return store_rate_take(va->ca->store, &t, 1, now * 1000, NULL, NULL) != 1;
 }
 
 /* One identifier of a new order, checked as its dns-persist-01 challenge

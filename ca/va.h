@@ -18,8 +18,12 @@ struct va_result {
     const char *type; /* problem type suffix when not valid */
     int status;       /* its HTTP status */
     char detail[700];
-    int64_t clamp; /* V6: the latest expiry persistUntil allows, 0 for none */
+    int64_t clamp;      /* V6: the latest expiry persistUntil allows, 0 for none */
+    char fail_key[320]; /* V7: the (record, account) a failure counts against, or "" */
 };
+
+/* V7's rate limit key of a (record name, account) pair. */
+void va_fail_key(const char *record, const char *account, char *out, size_t cap);
 
 /* Called on a VA thread with the authorization as it was validated (its
  * ch_type the challenge answered). The challenge shows processing until

@@ -90,10 +90,11 @@ void va_validate_persist(struct worker *w, const struct st_authz *a, struct outc
     struct ca *ca = w->ca;
     struct st_account acct;
     int64_t now = (int64_t)time(NULL);
-    char key[DP_VALIDATION_NAME_MAX + ST_ID + 2];
+    char key[320], rec[DP_VALIDATION_NAME_MAX + 2];
     /* V7 counts failures per record name and account: the name's own
      * record here, a parent's below when that is the record that failed. */
-    snprintf(key, sizeof key, "%s.%s|%s", DP_VALIDATION_LABEL, a->identifier, a->account);
+    snprintf(rec, sizeof rec, "%s.%s", DP_VALIDATION_LABEL, a->identifier);
+    va_fail_key(rec, a->account, key, sizeof key);
     if (!va_fail_allowed(w->va, key, now))
         return va_fail(o, "rateLimited", 429,
                        "too many failed dns-persist-01 validations of %s.%s by this account: "
@@ -181,7 +182,8 @@ void va_validate_persist(struct worker *w, const struct st_authz *a, struct outc
         /* A parent's record decided: a burst of names under it counts
          * against that one record. */
         if (first.n_matching && first_c > 0) {
-            snprintf(key, sizeof key, "%s.%s|%s", DP_VALIDATION_LABEL, cands[first_c], a->account);
+            snprintf(rec, sizeof rec, "%s.%s", DP_VALIDATION_LABEL, cands[first_c]);
+            va_fail_key(rec, a->account, key, sizeof key);
             if (!o->jit && !va_fail_allowed(w->va, key, now))
                 va_fail(o, "rateLimited", 429,
                         "too many failed dns-persist-01 validations against %s.%s by this "
@@ -190,7 +192,7 @@ void va_validate_persist(struct worker *w, const struct st_authz *a, struct outc
         }
     }
     if (!o->r.valid && !o->jit && strcmp(o->r.type, "serverInternal"))
-        va_fail_note(w->va, key, now);
+        snprintf(o->r.fail_key, sizeof o->r.fail_key, "%s", key); /* the RA counts it */
     dp_verify_free(v);
 }
 

@@ -34,10 +34,9 @@ struct outcome {
 
 void va_fail(struct outcome *o, const char *type, int status, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-/* V7: 1 when the (domain, account) pair key may be tried again now; a
- * failure counts with va_fail_note. */
+/* V7: 1 when the (record, account) pair key (va_fail_key) may be tried
+ * again now; a failure counts when the RA stores it (va_result.fail_key). */
 int va_fail_allowed(struct va *va, const char *key, int64_t now);
-void va_fail_note(struct va *va, const char *key, int64_t now);
 
 /* The checks: each fills o (o->r.valid, or the problem). */
 void va_validate_persist(struct worker *w, const struct st_authz *a, struct outcome *o);
