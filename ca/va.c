@@ -162,6 +162,7 @@ static int jit_allowed(struct va *va, const char *domain, int64_t now)
 }
 
 static void run_jit(struct worker *w, struct va_jit *it, double deadline);
+static void worker_free(struct worker *w);
 
 /* A request-thread resolver (waits for one), or NULL when stopping. */
 static struct worker *borrow(struct va *va)
@@ -274,8 +275,7 @@ static void *jit_main(void *arg)
         pthread_cond_signal(&va->jq_cv); /* the account may have more */
     }
     pthread_mutex_unlock(&va->mu);
-    dp_resolver_free(w->res);
-    free(w);
+    worker_free(w);
     return NULL;
 }
 
@@ -332,6 +332,14 @@ static void account_done(struct va *va, const char *account)
     pthread_mutex_unlock(&va->mu);
 }
 
+static void worker_free(struct worker *w)
+{
+    if (!w) return;
+    dp_resolver_free(w->res);
+    if (w->curl) curl_easy_cleanup(w->curl);
+    free(w);
+}
+
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
@@ -371,10 +379,29 @@ static void *worker_main(void *arg)
         proc_done(va, id); /* after the result is stored: no gap shows pending */
         account_done(va, account);
     }
-    dp_resolver_free(w->res);
-    curl_easy_cleanup(w->curl);
-    free(w);
+    worker_free(w);
     return NULL;
+}
+
+/* A worker: its own resolver (timeout_ms per look-up, 0 for the default)
+ * and, for challenge validation, a libcurl handle. NULL after saying why. */
+static struct worker *worker_new(struct va *va, unsigned timeout_ms, int with_curl, char *why,
+                                 size_t cap)
+{
+    const struct ca_config *c = &va->ca->cfg;
+    struct worker *w = calloc(1, sizeof *w);
+    struct dp_resolver_config rc = {c->resolver[0] ? c->resolver : NULL,
+                                    c->trust_anchor[0] ? c->trust_anchor : NULL, timeout_ms, 0, 0};
+    struct dp_error e;
+    if (!w || !(w->res = dp_resolver_new(&rc, &e)) ||
+        (with_curl && !(w->curl = curl_easy_init()))) {
+        snprintf(why, cap, "validation resolver: %s", w && !w->res ? e.detail : "out of memory");
+        worker_free(w);
+        return NULL;
+    }
+    w->va = va;
+    w->ca = va->ca;
+    return w;
 }
 
 struct va *va_create(struct ca *ca, va_done_fn done, char *why, size_t cap)
@@ -398,71 +425,33 @@ struct va *va_create(struct ca *ca, va_done_fn done, char *why, size_t cap)
     /* One account never holds every worker: the others find one free. */
     va->max_inflight = n > 1 ? (n + 1) / 2 : 1;
     for (unsigned i = 0; i < n; i++) {
-        struct worker *w = calloc(1, sizeof *w);
-        struct dp_resolver_config rc = {ca->cfg.resolver[0] ? ca->cfg.resolver : NULL,
-                                        ca->cfg.trust_anchor[0] ? ca->cfg.trust_anchor : NULL, 0, 0,
-                                        0};
-        struct dp_error e;
-        if (!w || !(w->res = dp_resolver_new(&rc, &e)) || !(w->curl = curl_easy_init())) {
-            snprintf(why, cap, "validation worker: %s", w && !w->res ? e.detail : "out of memory");
-            if (w) dp_resolver_free(w->res);
-            free(w);
-            va_destroy(va);
-            return NULL;
-        }
-        w->va = va;
-        w->ca = ca;
-        if (pthread_create(&va->threads[va->n_threads], NULL, worker_main, w)) {
-            dp_resolver_free(w->res);
-            curl_easy_cleanup(w->curl);
-            free(w);
-            snprintf(why, cap, "cannot start a validation thread");
+        struct worker *w = worker_new(va, 0, 1, why, cap);
+        if (!w || pthread_create(&va->threads[va->n_threads], NULL, worker_main, w)) {
+            if (w) snprintf(why, cap, "cannot start a validation thread");
+            worker_free(w);
             va_destroy(va);
             return NULL;
         }
         va->n_threads++;
     }
-    /* One Just-in-Time resolver per HTTPS thread, so a new-order never
-     * waits for another's look-up; a short time-out, since the request
-     * waits (a slow zone just leaves the authorization pending). */
-    /* Also for CAA re-checks at finalize: every CA has them. */
+    /* Resolvers for the CAA re-check at finalize (BR 3.2.2.8), made on the
+     * request's thread, one per HTTPS thread; and as many Just-in-Time
+     * threads. Both with a short time-out. */
     unsigned nj = ca->cfg.threads ? ca->cfg.threads : 1;
     for (unsigned i = 0; i < nj && i < 64; i++) {
-        struct worker *w = calloc(1, sizeof *w);
-        struct dp_resolver_config rc = {ca->cfg.resolver[0] ? ca->cfg.resolver : NULL,
-                                        ca->cfg.trust_anchor[0] ? ca->cfg.trust_anchor : NULL,
-                                        VA_JIT_LOOKUP_MS, 0, 0};
-        struct dp_error e;
-        if (!w || !(w->res = dp_resolver_new(&rc, &e))) {
-            snprintf(why, cap, "Just-in-Time resolver: %s", w ? e.detail : "out of memory");
-            free(w);
+        struct worker *w = worker_new(va, VA_JIT_LOOKUP_MS, 0, why, cap);
+        if (!w) {
             va_destroy(va);
             return NULL;
         }
-        w->va = va;
-        w->ca = ca;
         va->jit_all[va->n_jit++] = w;
         va->jit_free[va->n_jit_free++] = w;
     }
-    /* The Just-in-Time threads, as many as the HTTPS threads. */
     for (unsigned i = 0; i < nj && i < 64; i++) {
-        struct worker *w = calloc(1, sizeof *w);
-        struct dp_resolver_config rc = {ca->cfg.resolver[0] ? ca->cfg.resolver : NULL,
-                                        ca->cfg.trust_anchor[0] ? ca->cfg.trust_anchor : NULL,
-                                        VA_JIT_LOOKUP_MS, 0, 0};
-        struct dp_error e;
-        if (!w || !(w->res = dp_resolver_new(&rc, &e))) {
-            snprintf(why, cap, "Just-in-Time resolver: %s", w ? e.detail : "out of memory");
-            free(w);
-            va_destroy(va);
-            return NULL;
-        }
-        w->va = va;
-        w->ca = ca;
-        if (pthread_create(&va->jit_threads[va->n_jit_threads], NULL, jit_main, w)) {
-            dp_resolver_free(w->res);
-            free(w);
-            snprintf(why, cap, "cannot start a Just-in-Time thread");
+        struct worker *w = worker_new(va, VA_JIT_LOOKUP_MS, 0, why, cap);
+        if (!w || pthread_create(&va->jit_threads[va->n_jit_threads], NULL, jit_main, w)) {
+            if (w) snprintf(why, cap, "cannot start a Just-in-Time thread");
+            worker_free(w);
             va_destroy(va);
             return NULL;
         }
@@ -486,8 +475,7 @@ void va_destroy(struct va *va)
     for (unsigned i = 0; i < va->n_jit_threads; i++)
         pthread_join(va->jit_threads[i], NULL);
     for (unsigned i = 0; i < va->n_jit; i++) { /* the HTTPS threads have stopped */
-        dp_resolver_free(va->jit_all[i]->res);
-        free(va->jit_all[i]);
+        worker_free(va->jit_all[i]);
     }
     fq_free(va->q, free);
     fq_free(va->jq, jit_drop);

@@ -10,18 +10,8 @@ set -u
 DP=${1:?DNSPERSIST}
 CA=${2:?DNSPERSIST_CA}
 ENVF=${3:?ENVFILE}
-[ -f "$ENVF" ] || { echo "SKIP: no DNS test server ($ENVF missing)"; exit 77; }
-. "$ENVF"
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1" >&2; }
-tmp=$(mktemp -d)
-pids=()
-# start_ca runs in $(...), a subshell: its CA's pid reaches cleanup through a file.
-cleanup() { for p in "${pids[@]}" $(cat "$tmp/ca.pids" 2>/dev/null); do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$tmp"; }
-trap cleanup EXIT
-FREE_PORT="$(cd "$(dirname "$0")/.." && pwd)/free_port.py"
-port() { python3 "$FREE_PORT"; }
+. "$(cd "$(dirname "$0")/.." && pwd)/lib.sh"
+# start_ca runs in $(...), a subshell: its CA's pid reaches cleanup through $tmp/ca.pids.
 start_ca() { # NAME EXTRA...
     local name=$1 p; shift
     p=$(port)
@@ -160,5 +150,4 @@ run account new --directory "$DIRE" --state "$tmp/state-e3" "${C[@]}" --eab-kid 
 run account new --directory "$DIRE" --state "$tmp/state-e4" "${C[@]}" --eab-kid kid-1 --eab-hmac-key "$EABK"
 [ $rc = 0 ] && [[ "$out" == account\ https://* ]] && ok eab_account || bad "eab account: $rc $(cat "$tmp/err")"
 
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+finish

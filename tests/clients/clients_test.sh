@@ -8,21 +8,11 @@
 set -u
 CA=${1:?DNSPERSIST_CA}
 ENVF=${2:?ENVFILE}
-[ -f "$ENVF" ] || { echo "SKIP: no DNS test server ($ENVF missing)"; exit 77; }
-. "$ENVF"
+. "$(cd "$(dirname "$0")/.." && pwd)/lib.sh"
 for tool in certbot lego uacme openssl python3; do
     command -v $tool >/dev/null || { echo "SKIP: $tool not installed (scripts/setup.sh installs it)"; exit 77; }
 done
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1" >&2; }
-tmp=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$tmp"; }
-trap cleanup EXIT
 
-FREE_PORT="$(cd "$(dirname "$0")/.." && pwd)/free_port.py"
-port() { python3 "$FREE_PORT"; }
 CA_PORT=$(port)
 HTTP_PORT=$(port)
 "$CA" --listen "localhost:$CA_PORT" --data "$tmp/ca" --resolver "$DNS_RESOLVER" \
@@ -129,5 +119,4 @@ fi
 if [ "$fail" != 0 ]; then
     for f in "$tmp"/*.log; do echo "--- $f"; tail -n 15 "$f"; done >&2
 fi
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+finish

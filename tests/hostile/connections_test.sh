@@ -11,27 +11,19 @@ set -u
 DP=${1:?DNSPERSIST}
 CA=${2:?DNSPERSIST_CA}
 ENVF=${3:?ENVFILE}
-[ -f "$ENVF" ] || { echo "SKIP: no DNS test server ($ENVF missing)"; exit 77; }
-. "$ENVF"
 HERE="$(cd "$(dirname "$0")" && pwd)"
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1" >&2; }
-tmp=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$tmp"; }
-trap cleanup EXIT
+. "$HERE/../lib.sh"
 cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; } # clock ticks, user + system
 TCK=$(getconf CLK_TCK)
 
-P=$(python3 "$HERE/../free_port.py")
+P=$(port)
 IDLE=5
 "$CA" --listen "localhost:$P" --data "$tmp/ca" --resolver "$DNS_RESOLVER" --issuer-domain-name ca.test \
     --idle-timeout "$IDLE" --max-connections-per-ip 64 > "$tmp/ca.log" 2>&1 &
 CAPID=$!
 pids+=($CAPID)
 DIR="https://localhost:$P/directory"
-for _ in $(seq 100); do [ -f "$tmp/ca/root.pem" ] && curl -s --cacert "$tmp/ca/root.pem" "$DIR" >/dev/null && break; sleep 0.1; done
+wait_up "$DIR" "$tmp/ca/root.pem" || bad "the CA did not start: $(tail -2 "$tmp/ca.log")"
 C=(--state "$tmp/st" --ca-bundle "$tmp/ca/root.pem" --directory "$DIR")
 "$DP" account new "${C[@]}" --agree-tos > /dev/null 2>"$tmp/err" || bad "account new: $(cat "$tmp/err")"
 names=()
@@ -103,5 +95,4 @@ tls() { echo | timeout 5 openssl s_client -connect "127.0.0.1:$P" "$@" 2>&1 | gr
 [[ "$(tls)" == *"TLSv1.3"* ]] && ok "tls1_3_preferred" || bad "TLS 1.3 not preferred: $(tls)"
 
 kill -0 $CAPID 2>/dev/null && ok "ca_still_running" || bad "the CA died: $(tail -3 "$tmp/ca.log")"
-echo "$pass passed, $fail failed"
-[ $fail = 0 ]
+finish

@@ -13,25 +13,18 @@ DP=${1:?DNSPERSIST}
 CA=${2:?DNSPERSIST_CA}
 ENVF=${3:?ENVFILE}
 ROUNDS=${4:-10}
-[ -f "$ENVF" ] || { echo "SKIP: no DNS test server ($ENVF missing)"; exit 77; }
-. "$ENVF"
 HERE="$(cd "$(dirname "$0")" && pwd)"
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1" >&2; }
-tmp=$(mktemp -d)
+. "$HERE/../lib.sh"
 CAPID=
-cleanup() { [ -n "$CAPID" ] && kill -9 "$CAPID" 2>/dev/null; wait 2>/dev/null; rm -rf "$tmp"; }
-trap cleanup EXIT
+trap '[ -n "$CAPID" ] && kill -9 "$CAPID" 2>/dev/null; cleanup' EXIT
 
-P=$(python3 "$HERE/../free_port.py")
+P=$(port)
 DIR="https://localhost:$P/directory"
 start_ca() {
     "$CA" --listen "localhost:$P" --data "$tmp/ca" --resolver "$DNS_RESOLVER" --issuer-domain-name ca.test \
         >> "$tmp/ca.log" 2>&1 &
     CAPID=$!
-    for _ in $(seq 200); do [ -f "$tmp/ca/root.pem" ] && curl -s --cacert "$tmp/ca/root.pem" "$DIR" >/dev/null && return 0; sleep 0.05; done
-    return 1
+    wait_up "$DIR" "$tmp/ca/root.pem"
 }
 # Every received certificate stored byte for byte; every valid order's
 # certificate stored; prints "RECEIVED STORED" counts, or a failure line.
@@ -87,5 +80,4 @@ done
 for i in $(seq 10); do echo "after-n$i.$Z"; done > "$tmp/batch-after"
 "$DP" issue "${C[@]}" --resolver "$DNS_RESOLVER" --no-check --batch "$tmp/batch-after" > "$tmp/out-after" 2>&1 &&
     [ "$(grep -c '"issued"' "$tmp/out-after")" = 10 ] && ok "issues_after_crashes" || bad "after the crashes: $(tail -3 "$tmp/out-after")"
-echo "$pass passed, $fail failed"
-[ $fail = 0 ]
+finish

@@ -6,33 +6,25 @@
 # meanwhile account B issues certificates for names whose records Knot
 # serves: every one must be issued. Prints B's slowest issuance idle and
 # under the flood, and the directory's latency under the flood (the figures
-# bench/fairness.sh reports; the test asserts results, not times).
+# "bench/hostile.sh fairness" reports; the test asserts results, not times).
 # Usage: fairness_test.sh DNSPERSIST DNSPERSIST_CA ENVFILE [N]
 set -u
 DP=${1:?DNSPERSIST}
 CA=${2:?DNSPERSIST_CA}
 ENVF=${3:?ENVFILE}
 N=${4:-500}
-[ -f "$ENVF" ] || { echo "SKIP: no DNS test server ($ENVF missing)"; exit 77; }
-. "$ENVF"
 HERE="$(cd "$(dirname "$0")" && pwd)"
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1" >&2; }
-tmp=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$tmp"; }
-trap cleanup EXIT
+. "$HERE/../lib.sh"
 
-DNSP=$(python3 "$HERE/../free_port.py")
+DNSP=$(port)
 python3 "$HERE/blackhole_dns.py" "$DNSP" "$DNS_PORT" &
 pids+=($!)
-P=$(python3 "$HERE/../free_port.py")
+P=$(port)
 DIR="https://localhost:$P/directory"
 "$CA" --listen "localhost:$P" --data "$tmp/ca" --resolver "127.0.0.1@$DNSP" --issuer-domain-name ca.test \
     > "$tmp/ca.log" 2>&1 &
 pids+=($!)
-for _ in $(seq 100); do [ -f "$tmp/ca/root.pem" ] && curl -s --cacert "$tmp/ca/root.pem" "$DIR" >/dev/null && break; sleep 0.1; done
+wait_up "$DIR" "$tmp/ca/root.pem" || bad "the CA did not start: $(tail -2 "$tmp/ca.log")"
 A=(--state "$tmp/a" --ca-bundle "$tmp/ca/root.pem" --directory "$DIR")
 B=(--state "$tmp/b" --ca-bundle "$tmp/ca/root.pem" --directory "$DIR")
 "$DP" account new "${A[@]}" --agree-tos > /dev/null 2>&1 || bad "account A"
@@ -88,5 +80,4 @@ cflood=$(issue_c flood 5) && ok "c_challenges_under_flood (slowest ${cflood} ms;
 grep -q "SERVFAIL" "$tmp/b.err" "$tmp/c.err" 2>/dev/null && bad "B saw SERVFAIL: the unanswering zone spread" || ok "b_never_saw_servfail"
 queued=$(grep -c '"failed"' "$tmp/a.out" || true)
 echo "A: $queued of $N orders given up by the client so far (their validations hang)"
-echo "$pass passed, $fail failed"
-[ $fail = 0 ]
+finish

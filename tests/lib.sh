@@ -1,0 +1,33 @@
+# lib.sh: what the shell tests share; sourced after setting ENVF (the DNS
+# test server's environment file). Gives: the environment loaded (or a
+# skip, exit 77), ok/bad and their counts, a temporary directory $tmp and
+# the processes in pids (and in $tmp/ca.pids, for ones started in a
+# subshell) cleaned up at exit, port (a free loopback port whose next one
+# is free too), wait_up URL ROOT (until the CA's directory answers), and
+# finish (the summary line and the exit status).
+[ -f "$ENVF" ] || { echo "SKIP: no DNS test server ($ENVF missing)"; exit 77; }
+. "$ENVF"
+TESTS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+pass=0 fail=0
+ok() { pass=$((pass + 1)); echo "ok   $1"; }
+bad() { fail=$((fail + 1)); echo "FAIL $1" >&2; }
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+    for p in "${pids[@]}" $(cat "$tmp/ca.pids" 2>/dev/null); do kill "$p" 2>/dev/null; done
+    wait 2>/dev/null
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+port() { python3 "$TESTS_DIR/free_port.py"; }
+wait_up() { # DIRECTORY_URL ROOT_PEM: 0 once the directory answers (10 s at most)
+    for _ in $(seq 200); do
+        [ -f "$2" ] && curl -s --cacert "$2" "$1" >/dev/null && return 0
+        sleep 0.05
+    done
+    return 1
+}
+finish() {
+    echo "$pass passed, $fail failed"
+    [ "$fail" = 0 ]
+}
