@@ -1,0 +1,353 @@
+/*
+ * config.c: dnspersist-ca's options, from the command line and from a
+ * config file (--config FILE: one "name value" per line, named as the long
+ * options, read first so that the command line overrides it).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ca.h"
+#include "config.h"
+
+static void help(void)
+{
+    printf(
+        "usage: dnspersist-ca [OPTIONS]\n\n"
+        "An ACME (RFC 8555) CA offering dns-persist-01 (draft-ietf-acme-dns-persist-02),\n"
+        "dns-01 and http-01. With no options: data in ./dnspersist-ca-data, HTTPS on\n"
+        "localhost:14000.\n\n"
+        "  --listen HOST:PORT          where to serve (default localhost:14000)\n"
+        "  --data DIR                  SQLite database and CA keys (default ./dnspersist-ca-data)\n"
+        "  --issuer-domain-name NAME   dns-persist-01 issuer name, repeatable (default HOST)\n"
+        "  --external-url URL          the URL clients use (https://HOST[:PORT]; default from\n"
+        "                              --listen). Recorded at the first start: every account\n"
+        "                              URL, hence every published record, depends on it\n"
+        "  --hash-prefix URL           accountHashPrefix (default URL/acme/account-hash/);\n"
+        "                              recorded at the first start and kept after; giving a\n"
+        "                              new one changes what users publish\n"
+        "  --crl-listen HOST:PORT      plain HTTP for the CRL (default HOST:PORT+1 of --listen)\n"
+        "  --crl-url URL               the CRL distribution point put in certificates\n"
+        "                              (default http://HOST:CRLPORT/crl of --external-url)\n"
+        "  --previous-hash-prefix URL  records under this older prefix keep validating\n"
+        "                              (repeatable; draft 4.5 migration)\n"
+        "  --caa-identity NAME         the CA's CAA identities, repeatable (default: the issuer\n"
+        "                              domain names); CAA is always checked (RFC 8659)\n"
+        "  --challenges LIST           offered types (default dns-persist-01,dns-01,http-01)\n"
+        "  --draft01-compat            also accept draft-01 records and send draft-01 fields\n"
+        "  --no-jit                    no Just-in-Time validation: every authorization of a new\n"
+        "                              order starts pending (default: an account that passed\n"
+        "                              dns-persist-01 before gets authorizations its records\n"
+        "                              already cover valid at once; draft section 4.4)\n"
+        "  --jit-wait MS               how long a new-order waits for its Just-in-Time look-ups\n"
+        "                              (default 25ms, up to 10s; they run on threads of their\n"
+        "                              own; what is not done by then stays pending)\n"
+        "  --no-cache                  keep no rows or keys in memory (slower; for tests: the\n"
+        "                              results must not change; also DNSPERSIST_CA_NO_CACHE=1)\n"
+        "  --resolver ADDR[@PORT]      DNS server to forward to (default: full recursion)\n"
+        "  --trust-anchor FILE|root    DNSSEC trust anchors: bogus answers fail validation.\n"
+        "                              Without --resolver the CA recurses from the root and\n"
+        "                              validates with the IANA root anchor (" ROOT_ANCHOR ")\n"
+        "                              by default; with --resolver give --trust-anchor root\n"
+        "                              (a CA for the public internet must validate)\n"
+        "  --http01-port N             port http-01 validation connects to (default 80)\n"
+        "  --authz-lifetime T          how long a validation is reused (default 30d)\n"
+        "  --cert-lifetime T           certificate lifetime (default 90d)\n"
+        "  --threads N                 HTTPS worker threads (default: cores)\n"
+        "  --va-threads N              validation threads (default 2)\n"
+        "  --rate-limits SPEC          default (a private CA issuing in batches), letsencrypt\n"
+        "                              (their published limits), off, or a file of\n"
+        "                              'NAME COUNT PERIOD' lines: new-accounts-per-ip,\n"
+        "                              new-orders-per-account, pending-authorizations-per-account\n"
+        "                              (COUNT only), certificates-per-domain,\n"
+        "                              duplicate-certificates, "
+        "failed-validations-per-account-name\n"
+        "  --idle-timeout T            close a connection silent this long, TLS handshake\n"
+        "                              included (default 30s)\n"
+        "  --max-connections N         open connections in all (default 4096)\n"
+        "  --max-connections-per-ip N  open connections from one address (default 64)\n"
+        "  --eab-key KID:B64URL        require external account binding; repeatable\n"
+        "  --config FILE               read options from FILE first\n"
+        "T is seconds, or a number with s, m, h or d.\n");
+}
+
+static int64_t parse_duration(const char *s)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || end == s || v <= 0) return -1;
+    long long mul = !*end               ? 1
+                    : !strcmp(end, "s") ? 1
+                    : !strcmp(end, "m") ? 60
+                    : !strcmp(end, "h") ? 3600
+                    : !strcmp(end, "d") ? 86400
+                                        : -1;
+    if (mul < 0 || v > 100LL * 365 * 86400 / mul) return -1;
+    return v * mul;
+}
+
+/* Strings from argv or the config file live until exit: kept here. */
+char *config_keep(const char *s)
+{
+    char *d = strdup(s);
+    if (!d) {
+        fprintf(stderr, "dnspersist-ca: out of memory\n");
+        exit(3);
+    }
+    return d;
+}
+
+/* A flag option: given alone (command line, or a bare config line), or
+ * with yes, true or 1. */
+static int flag_on(const char *val)
+{
+    return !val || !*val || !strcmp(val, "yes") || !strcmp(val, "true") || !strcmp(val, "1");
+}
+
+/* An https URL of printable ASCII; origin_only: nothing after the host
+ * and port but an optional "/". */
+static int url_ok(const char *u, int origin_only)
+{
+    if (strncmp(u, "https://", 8) || strlen(u) < 9 || strlen(u) > 500) return 0;
+    for (const char *p = u; *p; p++)
+        if (*p <= ' ' || *p >= 0x7f || *p == ';') return 0;
+    const char *slash = strchr(u + 8, '/');
+    return !origin_only || !slash || !slash[1];
+}
+
+static int set_option(struct ca_config *c, const char *name, const char *val)
+{
+    if (!strcmp(name, "listen")) {
+        const char *colon = strrchr(val, ':');
+        long port = colon ? strtol(colon + 1, NULL, 10) : 0;
+        if (!colon || port <= 0 || port > 65535 || colon == val) return -1;
+        snprintf(c->listen_host, sizeof c->listen_host, "%.*s", (int)(colon - val), val);
+        if (c->listen_host[0] == '[') { /* [::1]:14000 */
+            memmove(c->listen_host, c->listen_host + 1, strlen(c->listen_host));
+            char *rb = strchr(c->listen_host, ']');
+            if (rb) *rb = '\0';
+        }
+        c->port = (int)port;
+    } else if (!strcmp(name, "data")) {
+        snprintf(c->data, sizeof c->data, "%s", val);
+    } else if (!strcmp(name, "issuer-domain-name")) {
+        char norm[DP_DOMAIN_MAX + 3];
+        if (c->n_issuers == DP_MAX_ISSUERS || dp_domain_normalize(val, norm, 0, NULL) != DP_OK)
+            return -1;
+        c->issuers[c->n_issuers++] = config_keep(norm);
+    } else if (!strcmp(name, "hash-prefix")) {
+        if (!url_ok(val, 0)) return -1;
+        snprintf(c->hash_prefix, sizeof c->hash_prefix, "%s", val);
+        c->hash_prefix_given = 1;
+    } else if (!strcmp(name, "previous-hash-prefix")) {
+        if (!url_ok(val, 0) || c->n_previous == DP_MAX_ISSUERS) return -1;
+        c->previous_prefixes[c->n_previous++] = config_keep(val);
+    } else if (!strcmp(name, "crl-listen")) {
+        const char *colon = strrchr(val, ':');
+        long port = colon ? strtol(colon + 1, NULL, 10) : 0;
+        if (!colon || port <= 0 || port > 65535 || colon == val) return -1;
+        snprintf(c->crl_listen_host, sizeof c->crl_listen_host, "%.*s", (int)(colon - val), val);
+        c->crl_port = (int)port;
+    } else if (!strcmp(name, "crl-url")) {
+        if (strncmp(val, "http://", 7) || strlen(val) < 8 || strchr(val, ' ')) return -1;
+        snprintf(c->crl_url, sizeof c->crl_url, "%s", val);
+    } else if (!strcmp(name, "external-url")) {
+        if (!url_ok(val, 1)) return -1;
+        snprintf(c->external_url, sizeof c->external_url, "%s", val);
+        size_t l = strlen(c->external_url);
+        if (l && c->external_url[l - 1] == '/') c->external_url[l - 1] = '\0';
+    } else if (!strcmp(name, "caa-identity")) {
+        char norm[DP_DOMAIN_MAX + 3];
+        if (c->n_caa == DP_MAX_ISSUERS || dp_domain_normalize(val, norm, 0, NULL) != DP_OK)
+            return -1;
+        c->caa_identities[c->n_caa++] = config_keep(norm);
+    } else if (!strcmp(name, "challenges")) {
+        c->persist = c->dns01 = c->http01 = 0;
+        char buf[256];
+        snprintf(buf, sizeof buf, "%s", val);
+        for (char *t = strtok(buf, ","); t; t = strtok(NULL, ",")) {
+            if (!strcmp(t, "dns-persist-01"))
+                c->persist = 1;
+            else if (!strcmp(t, "dns-01"))
+                c->dns01 = 1;
+            else if (!strcmp(t, "http-01"))
+                c->http01 = 1;
+            else
+                return -1;
+        }
+        if (!c->persist && !c->dns01 && !c->http01) return -1;
+    } else if (!strcmp(name, "no-jit")) {
+        c->jit = !flag_on(val);
+    } else if (!strcmp(name, "no-cache")) {
+        c->no_cache = flag_on(val);
+    } else if (!strcmp(name, "draft01-compat")) {
+        c->draft01_compat = flag_on(val);
+    } else if (!strcmp(name, "resolver")) {
+        snprintf(c->resolver, sizeof c->resolver, "%s", val);
+    } else if (!strcmp(name, "trust-anchor")) {
+        snprintf(c->trust_anchor, sizeof c->trust_anchor, "%s",
+                 !strcmp(val, "root") ? ROOT_ANCHOR : val);
+    } else if (!strcmp(name, "http01-port")) {
+        long p = strtol(val, NULL, 10);
+        if (p <= 0 || p > 65535) return -1;
+        c->http01_port = (int)p;
+    } else if (!strcmp(name, "authz-lifetime")) {
+        if ((c->authz_lifetime = parse_duration(val)) < 0) return -1;
+    } else if (!strcmp(name, "cert-lifetime")) {
+        if ((c->cert_lifetime = parse_duration(val)) < 0) return -1;
+    } else if (!strcmp(name, "eab-key")) {
+        const char *colon = strchr(val, ':');
+        unsigned char k[256];
+        if (!colon || colon == val || c->n_eab == 16 ||
+            dp_b64url_decode(colon + 1, strlen(colon + 1), k, sizeof k) == (size_t)-1)
+            return -1;
+        char *kid = config_keep(val);
+        kid[colon - val] = '\0';
+        c->eab_kid[c->n_eab] = kid;
+        c->eab_key[c->n_eab++] = kid + (colon - val) + 1;
+    } else if (!strcmp(name, "rate-limits")) {
+        char why[512];
+        if (rl_config_load(&c->limits, val, why, sizeof why)) {
+            fprintf(stderr, "dnspersist-ca: --rate-limits: %s\n", why);
+            return -1;
+        }
+    } else if (!strcmp(name, "jit-wait")) {
+        char *end;
+        long v = strtol(val, &end, 10);
+        long ms = !strcmp(end, "ms") ? v : (!*end || !strcmp(end, "s")) ? v * 1000 : -1;
+        if (end == val || ms < 0 || ms > 10000) return -1;
+        c->jit_wait_ms = (unsigned)ms;
+    } else if (!strcmp(name, "idle-timeout")) {
+        int64_t t = parse_duration(val);
+        if (t < 1 || t > 3600) return -1;
+        c->idle_timeout = (unsigned)t;
+    } else if (!strcmp(name, "max-connections") || !strcmp(name, "max-connections-per-ip")) {
+        char *end;
+        long n = strtol(val, &end, 10);
+        if (*end || n <= 0 || n > 1000000) return -1;
+        *(!strcmp(name, "max-connections") ? &c->max_conns : &c->max_conns_ip) = (unsigned)n;
+    } else if (!strcmp(name, "threads") || !strcmp(name, "va-threads")) {
+        long n = strtol(val, NULL, 10);
+        if (n <= 0 || n > 64) return -1;
+        *(!strcmp(name, "threads") ? &c->threads : &c->va_threads) = (unsigned)n;
+    } else {
+        return -2;
+    }
+    return 0;
+}
+
+static int read_config(struct ca_config *c, const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "dnspersist-ca: --config %s: cannot open\n", path);
+        return -1;
+    }
+    char line[2048];
+    int n = 0, rc = 0;
+    while (fgets(line, sizeof line, f)) {
+        n++;
+        line[strcspn(line, "#\r\n")] = '\0';
+        char *name = line + strspn(line, " \t");
+        if (!*name) continue;
+        char *val = name + strcspn(name, " \t=");
+        if (*val) *val++ = '\0';
+        val += strspn(val, " \t=");
+        char *end = val + strlen(val);
+        while (end > val && (end[-1] == ' ' || end[-1] == '\t'))
+            *--end = '\0';
+        int r = set_option(c, name, val);
+        if (r) {
+            fprintf(stderr, "dnspersist-ca: %s line %d: %s '%s'\n", path, n,
+                    r == -2 ? "unknown option" : "bad value for", r == -2 ? name : val);
+            rc = -1;
+        }
+    }
+    fclose(f);
+    return rc;
+}
+
+/* Draft 4.5: account URLs and the accountHashPrefix must stay stable
+ * once published records depend on them. Both are recorded at the first
+ * start. A different external URL later is refused (every hashed record
+ * covers the account URL); the recorded prefix is kept unless
+ * --hash-prefix replaces it. 0, or -1 after saying why. */
+int config_load(struct ca_config *c, int argc, char **argv)
+{
+    snprintf(c->listen_host, sizeof c->listen_host, "localhost");
+    c->port = 14000;
+    snprintf(c->data, sizeof c->data, "dnspersist-ca-data");
+    c->persist = c->dns01 = c->http01 = 1;
+    c->http01_port = 80;
+    c->authz_lifetime = 30 * 86400;
+    c->cert_lifetime = 90 * 86400;
+    c->order_lifetime = 7 * 86400;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    c->threads = cores > 0 ? (unsigned)cores : 2;
+    c->va_threads = 2;
+    c->jit_wait_ms = 25;
+    rl_config_load(&c->limits, "default", NULL, 0);
+    c->jit = 1;
+    c->no_cache = getenv("DNSPERSIST_CA_NO_CACHE") && flag_on(getenv("DNSPERSIST_CA_NO_CACHE"));
+
+    static const struct option opts[] = {{"listen", required_argument, 0, 0},
+                                         {"data", required_argument, 0, 0},
+                                         {"issuer-domain-name", required_argument, 0, 0},
+                                         {"hash-prefix", required_argument, 0, 0},
+                                         {"previous-hash-prefix", required_argument, 0, 0},
+                                         {"external-url", required_argument, 0, 0},
+                                         {"crl-listen", required_argument, 0, 0},
+                                         {"crl-url", required_argument, 0, 0},
+                                         {"caa-identity", required_argument, 0, 0},
+                                         {"challenges", required_argument, 0, 0},
+                                         {"draft01-compat", no_argument, 0, 0},
+                                         {"no-jit", no_argument, 0, 0},
+                                         {"no-cache", no_argument, 0, 0},
+                                         {"resolver", required_argument, 0, 0},
+                                         {"trust-anchor", required_argument, 0, 0},
+                                         {"http01-port", required_argument, 0, 0},
+                                         {"authz-lifetime", required_argument, 0, 0},
+                                         {"cert-lifetime", required_argument, 0, 0},
+                                         {"threads", required_argument, 0, 0},
+                                         {"va-threads", required_argument, 0, 0},
+                                         {"idle-timeout", required_argument, 0, 0},
+                                         {"jit-wait", required_argument, 0, 0},
+                                         {"rate-limits", required_argument, 0, 0},
+                                         {"max-connections", required_argument, 0, 0},
+                                         {"max-connections-per-ip", required_argument, 0, 0},
+                                         {"eab-key", required_argument, 0, 0},
+                                         {"config", required_argument, 0, 'c'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    /* The config file first, so the command line overrides it. */
+    for (int i = 1; i + 1 < argc; i++)
+        if (!strcmp(argv[i], "--config") && read_config(c, argv[i + 1])) return 2;
+    int o, idx;
+    opterr = 0;
+    while ((o = getopt_long(argc, argv, ":h", opts, &idx)) != -1) {
+        if (o == 'h') {
+            help();
+            return 1;
+        }
+        if (o == 'c') continue;
+        if (o != 0) {
+            fprintf(stderr, "dnspersist-ca: %s option '%s' (see --help)\n",
+                    o == ':' ? "missing value for" : "unknown", argv[optind - 1]);
+            return 2;
+        }
+        if (set_option(c, opts[idx].name, optarg ? optarg : "")) {
+            fprintf(stderr, "dnspersist-ca: bad value for --%s: '%s'\n", opts[idx].name,
+                    optarg ? optarg : "");
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "dnspersist-ca: unexpected argument '%s' (see --help)\n", argv[optind]);
+        return 2;
+    }
+    return 0;
+}
