@@ -410,7 +410,7 @@ static struct worker *worker_new(struct va *va, unsigned timeout_ms, int with_cu
 struct va *va_create(struct ca *ca, va_done_fn done, char *why, size_t cap)
 {
     struct va *va = calloc(1, sizeof *va);
-    if (!va || !(va->q = fq_new(VA_QUEUE)) || !(va->jq = fq_new(VA_QUEUE))) {
+    if (!va || !(va->q = fq_new(VA_QUEUE, VA_QUEUE / 8)) || !(va->jq = fq_new(VA_QUEUE, 256))) {
         if (va) fq_free(va->q, free);
         free(va);
         snprintf(why, cap, "out of memory");

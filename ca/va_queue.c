@@ -25,15 +25,18 @@ struct acct {
 };
 
 struct fq {
-    size_t cap, len;
+    size_t cap, len, per_account;
     struct acct *buckets[FQ_BUCKETS];
     struct acct *ring; /* the next account to serve */
 };
 
-struct fq *fq_new(size_t cap)
+struct fq *fq_new(size_t cap, size_t per_account)
 {
     struct fq *q = calloc(1, sizeof *q);
-    if (q) q->cap = cap;
+    if (q) {
+        q->cap = cap;
+        q->per_account = per_account;
+    }
     return q;
 }
 
@@ -82,6 +85,10 @@ int fq_push(struct fq *q, const char *account, void *v)
     if (!it) return -1;
     it->v = v;
     struct acct **p = slot(q, account), *a = *p;
+    if (a && a->queued >= q->per_account) {
+        free(it);
+        return -1;
+    }
     if (!a) {
         if (!(a = calloc(1, sizeof *a))) {
             free(it);

@@ -10,11 +10,12 @@
 
 struct fq;
 
-/* At most cap items queued in all. */
-struct fq *fq_new(size_t cap);
+/* At most cap items queued in all, and per_account of one account (so
+ * that no account can fill the queue for the others). */
+struct fq *fq_new(size_t cap, size_t per_account);
 /* Frees the queue; drop (may be NULL) gets every item still queued. */
 void fq_free(struct fq *q, void (*drop)(void *item));
-/* 0 queued; -1 full (or out of memory). */
+/* 0 queued; -1 full, for all or for this account (or out of memory). */
 int fq_push(struct fq *q, const char *account, void *item);
 /* The next item in round-robin order among accounts with fewer than
  * max_inflight items in flight, counted in flight from now; NULL when none
