@@ -27,7 +27,9 @@ int main(void)
     /* A floods first, B and C come after: they are served in turn. */
     for (int i = 0; i < 10; i++)
         CHECK(fq_push(q, "A", item("a")) == 0);
-    CHECK(fq_push(q, "A", item("a")) == -1); /* A's bound; the item is the caller's */
+    void *extra = item("a");
+    CHECK(fq_push(q, "A", extra) == -1); /* A's bound; the item stays the caller's */
+    free(extra);
     CHECK(fq_push(q, "B", item("b")) == 0);
     CHECK(fq_push(q, "C", item("c")) == 0);
     CHECK(fq_len(q) == 12);
