@@ -9,6 +9,7 @@
 #include "dnspersist/dnspersist.h"
 #include "nonce.h"
 #include "pki.h"
+#include "profile.h"
 #include "ratelimit.h"
 #include "store.h"
 
@@ -49,6 +50,10 @@ struct ca_config {
     int crl_port;
     char crl_url[512];       /* the CRL distribution point in certificates */
     struct rl_config limits; /* --rate-limits */
+    struct profiles profiles;       /* built-in, then --profile */
+    const char *profile_specs[PROFILE_MAX];
+    size_t n_profile_specs;
+    char default_profile[32];       /* --default-profile, "" for classic */
 };
 
 struct va;

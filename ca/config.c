@@ -42,6 +42,12 @@ static void help(void)
         "                              order starts pending (default: an account that passed\n"
         "                              dns-persist-01 before gets authorizations its records\n"
         "                              already cover valid at once; draft section 4.4)\n"
+        "  --profile 'NAME KEY=VALUE...'  a certificate profile (draft-ietf-acme-profiles),\n"
+        "                              repeatable: lifetime=T cn=yes|no crl=yes|no\n"
+        "                              eku=serverAuth[,clientAuth] challenges=TYPE[,TYPE]\n"
+        "                              description=TEXT (last); built in: classic (the default),\n"
+        "                              tlsserver, shortlived (160 h, no CRL)\n"
+        "  --default-profile NAME      the profile of orders that name none (default classic)\n"
         "  --jit-wait MS               how long a new-order waits for its Just-in-Time look-ups\n"
         "                              (default 25ms, up to 10s; they run on threads of their\n"
         "                              own; what is not done by then stays pending)\n"
@@ -215,6 +221,12 @@ static int set_option(struct ca_config *c, const char *name, const char *val)
             fprintf(stderr, "dnspersist-ca: --rate-limits: %s\n", why);
             return -1;
         }
+    } else if (!strcmp(name, "profile")) {
+        if (c->n_profile_specs == PROFILE_MAX) return -1;
+        c->profile_specs[c->n_profile_specs++] = config_keep(val);
+    } else if (!strcmp(name, "default-profile")) {
+        if (strlen(val) >= sizeof c->default_profile) return -1;
+        snprintf(c->default_profile, sizeof c->default_profile, "%s", val);
     } else if (!strcmp(name, "jit-wait")) {
         char *end;
         long v = strtol(val, &end, 10);
@@ -316,6 +328,8 @@ int config_load(struct ca_config *c, int argc, char **argv)
                                          {"va-threads", required_argument, 0, 0},
                                          {"idle-timeout", required_argument, 0, 0},
                                          {"jit-wait", required_argument, 0, 0},
+                                         {"profile", required_argument, 0, 0},
+                                         {"default-profile", required_argument, 0, 0},
                                          {"rate-limits", required_argument, 0, 0},
                                          {"max-connections", required_argument, 0, 0},
                                          {"max-connections-per-ip", required_argument, 0, 0},
@@ -348,6 +362,25 @@ int config_load(struct ca_config *c, int argc, char **argv)
     if (optind < argc) {
         fprintf(stderr, "dnspersist-ca: unexpected argument '%s' (see --help)\n", argv[optind]);
         return 2;
+    }
+    profiles_builtin(&c->profiles, c->cert_lifetime);
+    for (size_t i = 0; i < c->n_profile_specs; i++) {
+        char why[400];
+        if (profiles_add(&c->profiles, c->profile_specs[i], why, sizeof why)) {
+            fprintf(stderr, "dnspersist-ca: --profile: %s\n", why);
+            return 2;
+        }
+    }
+    if (c->default_profile[0]) {
+        const struct profile *d = profiles_find(&c->profiles, c->default_profile);
+        if (!d) {
+            char known[400];
+            profiles_list(&c->profiles, known, sizeof known);
+            fprintf(stderr, "dnspersist-ca: --default-profile %s: no such profile (%s)\n",
+                    c->default_profile, known);
+            return 2;
+        }
+        c->profiles.def = (size_t)(d - c->profiles.p);
     }
     return 0;
 }

@@ -401,7 +401,7 @@ static int is_key(EVP_PKEY *pub, const char *jwk)
 }
 
 enum pki_csr_result pki_issue(struct pki *pk, const unsigned char *der, size_t len,
-                              const char *const *names, size_t n, int64_t lifetime,
+                              const char *const *names, size_t n, const struct profile *prof,
                               const char *account_jwk, char **pem, char *serial_hex, char *why,
                               size_t cap)
 {
@@ -452,27 +452,33 @@ enum pki_csr_result pki_issue(struct pki *pk, const unsigned char *der, size_t l
     subj = X509_NAME_new();
     int ok = x && subj && X509_set_version(x, 2) && set_serial(x, serial_hex) &&
              X509_gmtime_adj(X509_getm_notBefore(x), -60) &&
-             X509_gmtime_adj(X509_getm_notAfter(x), (long)lifetime) && csr_copy_spki(req, x) &&
-             X509_NAME_add_entry_by_txt(subj, "CN", MBSTRING_ASC, (const unsigned char *)names[0],
-                                        -1, -1, 0) &&
+             X509_gmtime_adj(X509_getm_notAfter(x), (long)prof->lifetime) &&
+             csr_copy_spki(req, x) &&
+             (!prof->cn || strlen(names[0]) > 64 || /* ub-common-name */
+              X509_NAME_add_entry_by_txt(subj, "CN", MBSTRING_ASC,
+                                         (const unsigned char *)names[0], -1, -1, 0)) &&
              X509_set_subject_name(x, subj) &&
              X509_set_issuer_name(x, X509_get_subject_name(pk->inter));
     if (ok) {
         size_t sl = 0;
         for (size_t i = 0; i < n; i++)
             sl += strlen(names[i]) + 5;
-        char *san = malloc(sl + 1);
+        char *san = malloc(sl + 10);
         size_t o = 0;
+        /* RFC 5280 4.2.1.6: with an empty subject, the SAN is critical. */
+        if (san && !X509_NAME_entry_count(subj)) o = (size_t)snprintf(san, sl + 10, "critical,");
         for (size_t i = 0; san && i < n; i++)
-            o += (size_t)snprintf(san + o, sl + 1 - o, "%sDNS:%s", i ? "," : "", names[i]);
+            o += (size_t)snprintf(san + o, sl + 10 - o, "%sDNS:%s", i ? "," : "", names[i]);
         ok =
             san && add_ext(x, pk->inter, NID_subject_alt_name, san) &&
             X509_add_ext(x, pk->leaf_ext[EXT_BC], -1) &&
             X509_add_ext(x, pk->leaf_ext[EVP_PKEY_is_a(pub, "RSA") ? EXT_KU_RSA : EXT_KU_EC], -1) &&
-            X509_add_ext(x, pk->leaf_ext[EXT_EKU], -1) &&
+            (prof->client_auth ? add_ext(x, pk->inter, NID_ext_key_usage, "serverAuth,clientAuth")
+                               : X509_add_ext(x, pk->leaf_ext[EXT_EKU], -1)) &&
             add_ext(x, pk->inter, NID_subject_key_identifier, "hash") &&
             X509_add_ext(x, pk->leaf_ext[EXT_AKI], -1) &&
-            (!pk->leaf_ext[EXT_CRLDP] || X509_add_ext(x, pk->leaf_ext[EXT_CRLDP], -1)) &&
+            (!prof->crl || !pk->leaf_ext[EXT_CRLDP] ||
+             X509_add_ext(x, pk->leaf_ext[EXT_CRLDP], -1)) &&
             finish(x, pk->int_key);
         free(san);
     }

@@ -3,6 +3,7 @@
 #ifndef CA_PKI_H
 #define CA_PKI_H
 
+#include "profile.h"
 #include <stddef.h>
 #include <stdint.h>
 
@@ -33,11 +34,12 @@ enum pki_csr_result {
 /* Checks a DER CSR (signature; key RSA 2048-4096 or EC P-256/P-384, not
  * the account's, whose JWK is account_jwk; its names, CN and SANs,
  * equal names[] as a set) and issues a leaf for its key
- * with names[] as SANs, valid for lifetime seconds. On PKI_CSR_OK *pem is
+ * with names[] as SANs, shaped by prof (lifetime, common name, EKU, CRL
+ * distribution point). On PKI_CSR_OK *pem is
  * the leaf (caller frees; pki_chain_pem follows it on download) and
  * serial_hex (>= 41 octets) the serial; otherwise why says what is wrong. */
 enum pki_csr_result pki_issue(struct pki *p, const unsigned char *der, size_t len,
-                              const char *const *names, size_t n, int64_t lifetime,
+                              const char *const *names, size_t n, const struct profile *prof,
                               const char *account_jwk, char **pem, char *serial_hex, char *why,
                               size_t why_cap);
 

@@ -39,11 +39,22 @@ int ra_challenge_index(const char *type)
     return -1;
 }
 
-int ra_challenge_offered(const struct ca *ca, int t, int wildcard)
+unsigned ra_challenges_offered(struct ca *ca, const struct st_authz *a)
 {
-    if (t == 0) return ca->cfg.persist;
-    if (t == 1) return ca->cfg.dns01;
-    return ca->cfg.http01 && !wildcard; /* RFC 8555 7.1.3: wildcards only by DNS */
+    unsigned m = (ca->cfg.persist ? 1u : 0) | (ca->cfg.dns01 ? 2u : 0) |
+                 (ca->cfg.http01 && !a->wildcard ? 4u : 0); /* RFC 8555 7.1.3: wildcards by DNS */
+    const struct profiles *ps = &ca->cfg.profiles;
+    int restricts = 0;
+    for (size_t i = 0; i < ps->n; i++)
+        restricts |= ps->p[i].challenges != 0;
+    if (!restricts) return m; /* no profile narrows them: no need to read the order */
+    struct st_order *o = malloc(sizeof *o);
+    const struct profile *prof = o && !store_order_get(ca->store, a->order, o)
+                                     ? profiles_find(ps, o->profile)
+                                     : NULL;
+    if (prof && prof->challenges) m &= prof->challenges;
+    free(o);
+    return m;
 }
 
 /* ---- accounts ---- */
@@ -294,7 +305,9 @@ int ra_order_new(struct ca *ca, struct st_order *o, int did_persist, struct ra_p
     struct st_authz_init init[ST_MAX_IDENTIFIERS];
     for (size_t i = 0; i < o->n; i++)
         init[i] = (struct st_authz_init){o->identifiers[i][0] == '*', o->expires, 0};
-    if (ca->cfg.jit && ca->cfg.persist && did_persist) jit(ca, o, init, now);
+    const struct profile *prof = profiles_find(&ca->cfg.profiles, o->profile);
+    int persist_ok = !prof || !prof->challenges || (prof->challenges & 1u);
+    if (ca->cfg.jit && ca->cfg.persist && persist_ok && did_persist) jit(ca, o, init, now);
     long pend = 0, lim = ca->cfg.limits.l[RL_PENDING_AUTHZ].count;
     for (size_t i = 0; i < o->n; i++)
         pend += !init[i].validated;
@@ -428,8 +441,14 @@ static int issue(struct ca *ca, struct st_order *o, const char *csr, struct ra_p
     struct st_account acct;
     if (store_account_get(ca->store, o->account, &acct))
         return refuse(p, 500, "serverInternal", "cannot read the order's account");
-    enum pki_csr_result cr = pki_issue(ca->pki, der, dl, names, o->n, ca->cfg.cert_lifetime,
-                                       acct.jwk, &pem, serial, why, sizeof why);
+    const struct profiles *ps = &ca->cfg.profiles;
+    const struct profile *prof = profiles_find(ps, o->profile);
+    if (!prof) /* its profile was removed from the configuration since the order */
+        return refuse(p, 400, "invalidProfile",
+                      "this order's profile %.32s is no longer offered: place a new order",
+                      o->profile);
+    enum pki_csr_result cr = pki_issue(ca->pki, der, dl, names, o->n, prof, acct.jwk, &pem,
+                                       serial, why, sizeof why);
     if (cr != PKI_CSR_OK && cr != PKI_ISSUE_FAILED) /* the order stays ready (RFC 8555 7.4) */
         return refuse(p, 400, "badCSR", "%s", why);
     int stored = cr == PKI_CSR_OK

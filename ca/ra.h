@@ -44,11 +44,14 @@ struct ra_problem {
     int retry_after;      /* seconds, 0 for none */
 };
 
-/* The challenge types, by index; ra_challenge_offered says which a
+/* The challenge types, by index; ra_challenges_offered says which a
  * (wildcard) authorization carries. */
 extern const char *const RA_CH_TYPES[CA_MAX_CHALLENGES];
 int ra_challenge_index(const char *type); /* -1 for an unknown type */
-int ra_challenge_offered(const struct ca *ca, int t, int wildcard);
+/* The challenge types a's authorization offers, a bit per RA_CH_TYPES
+ * index: those the CA offers, narrowed by wildcards and by the order's
+ * profile. */
+unsigned ra_challenges_offered(struct ca *ca, const struct st_authz *a);
 
 /* Accounts. contact is a JSON array (checked by the front end); eab the
  * externalAccountBinding JSON or NULL; jwk the request's key. */

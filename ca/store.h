@@ -40,6 +40,7 @@ struct st_order {
     char cert[ST_ID];
     char replaces[160];        /* RFC 9773: the certificate ID it replaces, or "" */
     char replaces_cert[ST_ID]; /* at creation: that certificate's id, marked replaced */
+    char profile[32];          /* the certificate profile (profile.h) */
 };
 
 struct st_authz {

@@ -69,6 +69,8 @@ static const char *const migrations[] = {
     "CREATE INDEX authzs_pending ON authzs(account) WHERE status='pending';",
     /* 7: an account's orders list (RFC 8555 7.1.2.1), by rowid. */
     "CREATE INDEX orders_by_account ON orders(account);",
+    /* 8: certificate profiles; orders from before are classic. */
+    "ALTER TABLE orders ADD COLUMN profile TEXT NOT NULL DEFAULT 'classic';",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 

@@ -12,7 +12,7 @@
 #include "store_sqlite.h"
 
 static const char SQL_ORDER_INS[] = "INSERT INTO orders(id,account,status,expires,identifiers,"
-                                    "authzs,replaces) VALUES(?,?,?,?,?,?,?)";
+                                    "authzs,replaces,profile) VALUES(?,?,?,?,?,?,?,?)";
 /* A certificate is replaced once; a replacing order that failed frees it. */
 static const char SQL_REPLACE[] =
     "UPDATE certs SET replaced_by=?1 WHERE id=?2 AND (replaced_by='' OR replaced_by IN "
@@ -66,6 +66,7 @@ static int order_write(struct store *s, void *arg)
     sq_bind_text(st, 5, a->ids);
     sq_bind_text(st, 6, a->az);
     sq_bind_text(st, 7, o->replaces);
+    sq_bind_text(st, 8, o->profile);
     if (sq_step_done(s, st, NULL) != SQLITE_DONE) return -1;
     if (o->replaces_cert[0]) {
         int changes = 0;
@@ -119,8 +120,8 @@ int store_order_create(struct store *s, struct st_order *o, const struct st_auth
 }
 
 static const char SQL_ORDER_GET[] =
-    "SELECT id,account,status,expires,identifiers,authzs,error,cert,replaces FROM orders WHERE "
-    "id=?";
+    "SELECT id,account,status,expires,identifiers,authzs,error,cert,replaces,profile FROM orders "
+    "WHERE id=?";
 
 static int fill_order(sqlite3_stmt *st, void *out)
 {
@@ -135,6 +136,7 @@ static int fill_order(sqlite3_stmt *st, void *out)
     sq_col(st, 6, o->error, sizeof o->error);
     sq_col(st, 7, o->cert, sizeof o->cert);
     sq_col(st, 8, o->replaces, sizeof o->replaces);
+    sq_col(st, 9, o->profile, sizeof o->profile);
     o->replaces_cert[0] = '\0';
     return 0;
 }

@@ -35,6 +35,11 @@ static void directory(struct ca *ca, struct http_resp *r)
             json_array_append_new(caa, json_string(ca->cfg.caa_identities[i]));
         json_object_set_new(meta, "caaIdentities", caa);
     }
+    json_t *profiles = json_object(); /* draft-ietf-acme-profiles */
+    for (size_t i = 0; i < ca->cfg.profiles.n; i++)
+        json_object_set_new(profiles, ca->cfg.profiles.p[i].name,
+                            json_string(ca->cfg.profiles.p[i].description));
+    json_object_set_new(meta, "profiles", profiles);
     json_object_set_new(o, "meta", meta);
     wfe_reply_json(r, 200, o);
 }

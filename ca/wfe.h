@@ -45,7 +45,7 @@ void wfe_url(const struct ca *ca, char *out, size_t cap, const char *kind, const
 json_t *wfe_time_json(int64_t t);
 json_t *wfe_account_view(const struct ca *ca, const struct st_account *a);
 json_t *wfe_order_view(const struct ca *ca, const struct st_order *o);
-json_t *wfe_authz_view(const struct ca *ca, const struct st_authz *a);
+json_t *wfe_authz_view(struct ca *ca, const struct st_authz *a);
 json_t *wfe_challenge_view(const struct ca *ca, const struct st_authz *a, int t);
 
 /* Handlers: id is what follows "/acme/<kind>/" (NULL for fixed paths). */

@@ -44,7 +44,7 @@ void wfe_challenge(struct ca *ca, const struct http_req *req, struct http_resp *
     int t = slash ? ra_challenge_index(rest + (slash - aid) + 1) : -1;
     if (wfe_check_post(ca, req, r, WFE_KID, &p)) goto out;
     if (t < 0 || store_authz_get(ca->store, aid, &a) || strcmp(a.account, p.acct.id) ||
-        !ra_challenge_offered(ca, t, a.wildcard)) {
+        !(ra_challenges_offered(ca, &a) & (1u << t))) {
         wfe_problem(r, 404, "malformed", "no such challenge for this account");
         goto out;
     }

@@ -69,6 +69,21 @@ void wfe_new_order(struct ca *ca, const struct http_req *req, struct http_resp *
         goto out;
     }
     if (rep) snprintf(o->replaces, sizeof o->replaces, "%s", json_string_value(rep));
+    /* draft-ietf-acme-profiles: one of the directory's meta.profiles. */
+    json_t *pf = json_object_get(p.payload, "profile");
+    const struct profiles *ps = &ca->cfg.profiles;
+    const struct profile *prof = pf ? profiles_find(ps, json_string_value(pf)) : &ps->p[ps->def];
+    if (!prof) {
+        char known[400];
+        profiles_list(ps, known, sizeof known);
+        if (json_is_string(pf))
+            wfe_problem(r, 400, "invalidProfile", "no profile '%.64s' here; this CA offers %s",
+                        json_string_value(pf), known);
+        else
+            wfe_problem(r, 400, "malformed", "profile must be a string, one of %s", known);
+        goto out;
+    }
+    snprintf(o->profile, sizeof o->profile, "%s", prof->name);
     struct ra_problem rp = {0};
     if (ra_order_new(ca, o, p.acct.did_persist, &rp)) {
         wfe_ra_problem(ca, r, &rp);

@@ -111,11 +111,12 @@ json_t *wfe_challenge_view(const struct ca *ca, const struct st_authz *a, int t)
     return o;
 }
 
-json_t *wfe_authz_view(const struct ca *ca, const struct st_authz *a)
+json_t *wfe_authz_view(struct ca *ca, const struct st_authz *a)
 {
     json_t *chs = json_array();
+    unsigned offered = ra_challenges_offered(ca, a);
     for (int t = 0; t < CA_MAX_CHALLENGES; t++)
-        if (ra_challenge_offered(ca, t, a->wildcard))
+        if (offered & (1u << t))
             json_array_append_new(chs, wfe_challenge_view(ca, a, t));
     json_t *o = json_pack("{s:{s:s,s:s},s:s,s:o,s:o}", "identifier", "type", "dns", "value",
                           a->identifier, "status", ra_authz_status(a), "expires",
@@ -145,5 +146,6 @@ json_t *wfe_order_view(const struct ca *ca, const struct st_order *o)
     }
     if (o->error[0]) json_object_set_new(v, "error", json_loads(o->error, 0, NULL));
     if (o->replaces[0]) json_object_set_new(v, "replaces", json_string(o->replaces));
+    if (o->profile[0]) json_object_set_new(v, "profile", json_string(o->profile));
     return v;
 }
