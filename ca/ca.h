@@ -48,12 +48,12 @@ struct ca_config {
     int no_cache;              /* --no-cache: no in-memory rows or keys (tests) */
     char crl_listen_host[256]; /* plain HTTP for the CRL; "" port 0: the default */
     int crl_port;
-    char crl_url[512];       /* the CRL distribution point in certificates */
-    struct rl_config limits; /* --rate-limits */
-    struct profiles profiles;       /* built-in, then --profile */
+    char crl_url[512];        /* the CRL distribution point in certificates */
+    struct rl_config limits;  /* --rate-limits */
+    struct profiles profiles; /* built-in, then --profile */
     const char *profile_specs[PROFILE_MAX];
     size_t n_profile_specs;
-    char default_profile[32];       /* --default-profile, "" for classic */
+    char default_profile[32]; /* --default-profile, "" for classic */
 };
 
 struct va;

@@ -450,15 +450,14 @@ enum pki_csr_result pki_issue(struct pki *pk, const unsigned char *der, size_t l
     snprintf(why, cap, "certificate signing failed");
     x = X509_new();
     subj = X509_NAME_new();
-    int ok = x && subj && X509_set_version(x, 2) && set_serial(x, serial_hex) &&
-             X509_gmtime_adj(X509_getm_notBefore(x), -60) &&
-             X509_gmtime_adj(X509_getm_notAfter(x), (long)prof->lifetime) &&
-             csr_copy_spki(req, x) &&
-             (!prof->cn || strlen(names[0]) > 64 || /* ub-common-name */
-              X509_NAME_add_entry_by_txt(subj, "CN", MBSTRING_ASC,
-                                         (const unsigned char *)names[0], -1, -1, 0)) &&
-             X509_set_subject_name(x, subj) &&
-             X509_set_issuer_name(x, X509_get_subject_name(pk->inter));
+    int ok =
+        x && subj && X509_set_version(x, 2) && set_serial(x, serial_hex) &&
+        X509_gmtime_adj(X509_getm_notBefore(x), -60) &&
+        X509_gmtime_adj(X509_getm_notAfter(x), (long)prof->lifetime) && csr_copy_spki(req, x) &&
+        (!prof->cn || strlen(names[0]) > 64 || /* ub-common-name */
+         X509_NAME_add_entry_by_txt(subj, "CN", MBSTRING_ASC, (const unsigned char *)names[0], -1,
+                                    -1, 0)) &&
+        X509_set_subject_name(x, subj) && X509_set_issuer_name(x, X509_get_subject_name(pk->inter));
     if (ok) {
         size_t sl = 0;
         for (size_t i = 0; i < n; i++)

@@ -29,7 +29,11 @@ void profiles_builtin(struct profiles *ps, int64_t classic_lifetime)
                                 "160 hours (under 7 days), serverAuth, no subject common name, "
                                 "no CRL distribution point (it expires before a CRL would "
                                 "matter); renew every few days, with ARI",
-                                160 * 3600, 0, 0, 0, 0};
+                                160 * 3600,
+                                0,
+                                0,
+                                0,
+                                0};
     ps->n = 3;
     ps->def = 0;
 }
@@ -38,8 +42,12 @@ static int64_t duration(const char *s)
 {
     char *end;
     long long v = strtoll(s, &end, 10);
-    int64_t mul = !*end ? 1 : !strcmp(end, "s") ? 1 : !strcmp(end, "m") ? 60
-                 : !strcmp(end, "h") ? 3600 : !strcmp(end, "d") ? 86400 : -1;
+    int64_t mul = !*end               ? 1
+                  : !strcmp(end, "s") ? 1
+                  : !strcmp(end, "m") ? 60
+                  : !strcmp(end, "h") ? 3600
+                  : !strcmp(end, "d") ? 86400
+                                      : -1;
     if (end == s || v <= 0 || mul < 0 || v > 3650LL * 86400 / mul) return -1;
     return (int64_t)v * mul;
 }

@@ -49,9 +49,8 @@ unsigned ra_challenges_offered(struct ca *ca, const struct st_authz *a)
         restricts |= ps->p[i].challenges != 0;
     if (!restricts) return m; /* no profile narrows them: no need to read the order */
     struct st_order *o = malloc(sizeof *o);
-    const struct profile *prof = o && !store_order_get(ca->store, a->order, o)
-                                     ? profiles_find(ps, o->profile)
-                                     : NULL;
+    const struct profile *prof =
+        o && !store_order_get(ca->store, a->order, o) ? profiles_find(ps, o->profile) : NULL;
     if (prof && prof->challenges) m &= prof->challenges;
     free(o);
     return m;
@@ -447,8 +446,8 @@ static int issue(struct ca *ca, struct st_order *o, const char *csr, struct ra_p
         return refuse(p, 400, "invalidProfile",
                       "this order's profile %.32s is no longer offered: place a new order",
                       o->profile);
-    enum pki_csr_result cr = pki_issue(ca->pki, der, dl, names, o->n, prof, acct.jwk, &pem,
-                                       serial, why, sizeof why);
+    enum pki_csr_result cr =
+        pki_issue(ca->pki, der, dl, names, o->n, prof, acct.jwk, &pem, serial, why, sizeof why);
     if (cr != PKI_CSR_OK && cr != PKI_ISSUE_FAILED) /* the order stays ready (RFC 8555 7.4) */
         return refuse(p, 400, "badCSR", "%s", why);
     int stored = cr == PKI_CSR_OK

@@ -175,6 +175,22 @@ struct dp_acme *dp_acme_new(const struct dp_acme_config *cfg, const struct dp_ke
                 a->n_caa++;
         }
     }
+    /* draft-ietf-acme-profiles: name -> description. */
+    const char *pname;
+    json_t *pdesc;
+    json_object_foreach(json_object_get(meta, "profiles"), pname, pdesc)
+    {
+        if (a->n_profiles == DP_ACME_MAX_PROFILES || !json_is_string(pdesc) || strlen(pname) > 63)
+            continue;
+        char *n1 = strdup(pname), *d1 = strdup(json_string_value(pdesc));
+        if (!n1 || !d1) {
+            free(n1);
+            free(d1);
+            continue;
+        }
+        a->profiles[a->n_profiles] = n1;
+        a->profile_descs[a->n_profiles++] = d1;
+    }
     json_decref(d);
     if (!a->new_nonce[0] || !a->new_account[0] || !a->new_order[0]) {
         dp__fail(err, DP_ERR_IO, NULL, DP_NO_OFFSET, "%s lacks newNonce, newAccount or newOrder",
@@ -197,6 +213,10 @@ void dp_acme_free(struct dp_acme *a)
         free(a->caa[i]);
     for (size_t i = 0; i < a->n_expect; i++)
         free(a->expect[i]);
+    for (size_t i = 0; i < a->n_profiles; i++) {
+        free(a->profiles[i]);
+        free(a->profile_descs[i]);
+    }
     free(a);
 }
 
@@ -236,6 +256,40 @@ dp_code dp_acme_expect_issuers(struct dp_acme *a, const char *const *names, size
     memcpy(a->expect, copy, sizeof copy);
     a->n_expect = n;
     return DP_OK;
+}
+
+size_t dp_acme_profiles(const struct dp_acme *a, const char *const **names,
+                        const char *const **descriptions)
+{
+    if (names) *names = (const char *const *)a->profiles;
+    if (descriptions) *descriptions = (const char *const *)a->profile_descs;
+    return a->n_profiles;
+}
+
+dp_code dp_acme_set_profile(struct dp_acme *a, const char *name, struct dp_error *err)
+{
+    dp_error_clear(err);
+    if (!a) return dp__fail(err, DP_ERR_INVAL, NULL, DP_NO_OFFSET, "no session");
+    if (!name || !*name) {
+        a->profile[0] = '\0';
+        return DP_OK;
+    }
+    if (!a->n_profiles)
+        return dp__fail(err, DP_ERR_UNSUPPORTED, NULL, DP_NO_OFFSET,
+                        "the CA offers no profiles (its directory has no meta.profiles), so "
+                        "profile %.64s cannot be asked for",
+                        name);
+    for (size_t i = 0; i < a->n_profiles; i++)
+        if (!strcmp(a->profiles[i], name)) {
+            snprintf(a->profile, sizeof a->profile, "%s", name);
+            return DP_OK;
+        }
+    char known[512] = "";
+    size_t o = 0;
+    for (size_t i = 0; i < a->n_profiles && o < sizeof known; i++)
+        o += (size_t)snprintf(known + o, sizeof known - o, "%s%s", i ? ", " : "", a->profiles[i]);
+    return dp__fail(err, DP_ERR_UNSUPPORTED, NULL, DP_NO_OFFSET,
+                    "the CA offers no profile %.64s; it offers %s", name, known);
 }
 
 void dp_acme_set_poll_ms(struct dp_acme *a, unsigned ms)

@@ -19,6 +19,9 @@ struct dp_acme {
     size_t n_issuers;
     char *caa[DP_MAX_ISSUERS]; /* directory caaIdentities, when conforming */
     size_t n_caa;
+    char *profiles[DP_ACME_MAX_PROFILES], *profile_descs[DP_ACME_MAX_PROFILES]; /* meta.profiles */
+    size_t n_profiles;
+    char profile[64];             /* newOrder's profile, "" for the CA's default */
     char *expect[DP_MAX_ISSUERS]; /* the issuer names the user accepts */
     size_t n_expect;
     char account[1024];

@@ -181,6 +181,7 @@ dp_code dp_acme_order_new(struct dp_acme *a, const char *const *names, size_t n,
         o->names[o->n++] = strdup(names[i]);
     }
     json_t *p = json_pack("{s:o}", "identifiers", ids);
+    if (p && a->profile[0]) json_object_set_new(p, "profile", json_string(a->profile));
     char *ps = json_dumps(p, JSON_COMPACT);
     json_decref(p);
     struct dp_http_resp r;

@@ -1044,6 +1044,109 @@ static void A5_just_in_time_limits(void)
     acct_free(&ac);
 }
 
+/* Issues name under profile; the leaf, or NULL. */
+static X509 *issue_leaf(const struct ca *c, struct acct *ac, const char *name, const char *profile)
+{
+    struct dp_error e;
+    if (dp_acme_set_profile(ac->a, profile, &e) != DP_OK) {
+        fprintf(stderr, "profile %s: %s\n", profile ? profile : "(default)", e.detail);
+        return NULL;
+    }
+    struct dp_key *ck = dp_key_generate(DP_KEY_EC256, NULL);
+    char *pem = NULL;
+    const char *names[] = {name};
+    dp_code rc = dp_acme_issue(ac->a, names, 1, ck, &pem, &e);
+    dp_key_free(ck);
+    if (rc != DP_OK || !chain_ok(c, pem, names, 1)) {
+        fprintf(stderr, "issue %s (%s): %s\n", name, profile ? profile : "default", e.detail);
+        free(pem);
+        return NULL;
+    }
+    BIO *b = BIO_new_mem_buf(pem, -1);
+    X509 *x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+    BIO_free(b);
+    free(pem);
+    return x;
+}
+
+struct shape {
+    long lifetime; /* seconds, notAfter - notBefore - 60 (backdated) */
+    int cn, crl, client_auth;
+};
+
+static struct shape shape_of(X509 *x)
+{
+    struct shape sh = {-1, -1, -1, -1};
+    if (!x) return sh;
+    int days = 0, secs = 0;
+    ASN1_TIME_diff(&days, &secs, X509_get0_notBefore(x), X509_get0_notAfter(x));
+    sh.lifetime = (long)days * 86400 + secs - 60;
+    sh.cn = X509_NAME_entry_count(X509_get_subject_name(x)) > 0;
+    sh.crl = X509_get_ext_by_NID(x, NID_crl_distribution_points, -1) >= 0;
+    uint32_t xku = X509_get_extended_key_usage(x);
+    sh.client_auth = (xku & XKU_SSL_CLIENT) != 0;
+    if (!(xku & XKU_SSL_SERVER)) sh.lifetime = -2; /* every profile is for TLS servers */
+    return sh;
+}
+
+/* Certificate profiles (draft-ietf-acme-profiles): each built-in one and
+ * one an operator defined, checked in the certificates themselves; the
+ * default when none is asked for. */
+static void profiles_shape_certificates(void)
+{
+    struct ca pc = {0};
+    snprintf(pc.data, sizeof pc.data, "%s/caprof", tmpdir);
+    pc.port = harness_free_port();
+    pc.extra[0] = "--profile";
+    pc.extra[1] = "iot lifetime=2d cn=yes crl=no eku=serverAuth,clientAuth "
+                  "challenges=dns-persist-01 description=Devices of the fleet";
+    pc.extra[2] = "--default-profile";
+    pc.extra[3] = "tlsserver";
+    CHECK(ca_start(&pc) == 0);
+    struct acct ac;
+    CHECK(acct_new(&pc, &ac) == 0);
+    const char *const *names, *const *descs;
+    size_t np = dp_acme_profiles(ac.a, &names, &descs);
+    int listed = np == 4;
+    for (size_t i = 0; i < np; i++)
+        listed &= !strcmp(names[i], "classic") || !strcmp(names[i], "tlsserver") ||
+                  !strcmp(names[i], "shortlived") ||
+                  (!strcmp(names[i], "iot") && !strcmp(descs[i], "Devices of the fleet"));
+    CHECK(listed);
+    static const struct {
+        const char *profile;
+        struct shape want;
+    } cases[] = {
+        {"classic", {90L * 86400, 1, 1, 0}},    {"tlsserver", {90L * 86400, 0, 1, 0}},
+        {"shortlived", {160L * 3600, 0, 0, 0}}, {"iot", {2L * 86400, 1, 0, 1}},
+        {NULL, {90L * 86400, 0, 1, 0}}, /* the default: tlsserver */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char d[128];
+        unique(d, sizeof d, "prof");
+        CHECK(publish(&pc, &ac, d, NULL, NULL) == 0);
+        X509 *x = issue_leaf(&pc, &ac, d, cases[i].profile);
+        struct shape got = shape_of(x), want = cases[i].want;
+        int good = x && got.lifetime == want.lifetime && got.cn == want.cn && got.crl == want.crl &&
+                   got.client_auth == want.client_auth;
+        if (!good)
+            fprintf(stderr, "profile %s: lifetime %ld cn %d crl %d clientAuth %d\n",
+                    cases[i].profile ? cases[i].profile : "(default)", got.lifetime, got.cn,
+                    got.crl, got.client_auth);
+        CHECK(good);
+        printf("%s profile_%s\n", good ? "ok  " : "FAIL",
+               cases[i].profile ? cases[i].profile : "default");
+        X509_free(x);
+        unpublish(d);
+    }
+    /* The client refuses a profile the CA does not offer, naming those it does. */
+    struct dp_error e;
+    CHECK(dp_acme_set_profile(ac.a, "nope", &e) == DP_ERR_UNSUPPORTED &&
+          strstr(e.detail, "shortlived"));
+    acct_free(&ac);
+    ca_stop(&pc);
+}
+
 /* One order for name; 0 created, else the problem's type in type. */
 static int order_one(struct acct *ac, const char *name, char *type, size_t cap)
 {
@@ -1204,6 +1307,7 @@ int main(int argc, char **argv)
         RUN(A5_just_in_time);
         RUN(A5_just_in_time_limits);
         RUN(rate_limits);
+        RUN(profiles_shape_certificates);
     }
     ca_stop(&ca02);
     ca_stop(&ca01);

@@ -363,6 +363,12 @@ static const struct {
      400, "rejectedIdentifier"},
     {"order_name_ipv6", "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"::1\"}]}", 400,
      "rejectedIdentifier"},
+    {"order_unknown_profile",
+     "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"p.example.com\"}],\"profile\":\"nope\"}", 400,
+     "invalidProfile"},
+    {"order_profile_number",
+     "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"p.example.com\"}],\"profile\":7}", 400,
+     "malformed"},
     {"order_name_control_char",
      "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"a\\u0007.example.com\"}]}", 400,
      "rejectedIdentifier"},
@@ -474,6 +480,27 @@ static void data_tables(void)
                signed_cases[i].type);
         free(b);
     }
+    /* The order shows its profile; none asked for: the default. */
+    b = signed_req(key, acct_url, "/acme/new-order",
+                   "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"p.example.com\"}],"
+                   "\"profile\":\"shortlived\"}");
+    struct answer po = req("POST", "/acme/new-order", b, NULL);
+    free(b);
+    b = signed_req(key, acct_url, "/acme/new-order",
+                   "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"p2.example.com\"}]}");
+    struct answer pd = req("POST", "/acme/new-order", b, NULL);
+    free(b);
+    int shows = po.status == 201 && po.body && strstr(po.body, "\"profile\":\"shortlived\"") &&
+                pd.status == 201 && pd.body && strstr(pd.body, "\"profile\":\"classic\"");
+    CHECK(shows);
+    printf("%s order_shows_profile\n", shows ? "ok  " : "FAIL");
+    free(po.body);
+    free(pd.body);
+    struct answer dir = req("GET", "/directory", NULL, NULL);
+    int meta = dir.body && strstr(dir.body, "\"profiles\"") && strstr(dir.body, "\"shortlived\"");
+    CHECK(meta);
+    printf("%s directory_meta_profiles\n", meta ? "ok  " : "FAIL");
+    free(dir.body);
     /* 101 names. */
     char *many = malloc(101 * 64 + 64);
     strcpy(many, "{\"identifiers\":[");

@@ -40,6 +40,15 @@ DP_API void dp_acme_free(struct dp_acme *a);
 DP_API const char *dp_acme_hash_prefix(const struct dp_acme *a);
 DP_API size_t dp_acme_issuer_names(const struct dp_acme *a, const char *const **names);
 DP_API const struct dp_acme_problem *dp_acme_last_problem(const struct dp_acme *a);
+/* Certificate profiles (draft-ietf-acme-profiles): the directory's
+ * meta.profiles, names and descriptions (borrowed; count returned, 0 when
+ * the CA offers none). */
+#define DP_ACME_MAX_PROFILES 32
+DP_API size_t dp_acme_profiles(const struct dp_acme *a, const char *const **names,
+                               const char *const **descriptions);
+/* The profile the next orders ask for (NULL or "": the CA's default).
+ * DP_ERR_UNSUPPORTED, naming what the CA offers, when it has no such one. */
+DP_API dp_code dp_acme_set_profile(struct dp_acme *a, const char *name, struct dp_error *err);
 /* The longest wait for a validation or an order (cfg->poll_ms); 0: 60 s. */
 DP_API void dp_acme_set_poll_ms(struct dp_acme *a, unsigned ms);
 /* Draft 3.2: the issuer names the user trusts this CA to use. Once set
