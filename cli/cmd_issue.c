@@ -38,6 +38,7 @@ static void help(void)
         "in parallel over kept-alive connections; one JSON line per certificate on stdout.\n"
         "renew reissues every certificate issue wrote that expires within --days (default 30).\n"
         "--wait N: seconds to wait for a validation or the order (default 120).\n"
+        "--profile NAME: the certificate profile (see dnspersist profiles); renew keeps it.\n"
         "--issuer NAME (repeatable): the CA issuer names you trust; a challenge naming another\n"
         "is refused before any record is used (draft 3.2; the directory's caaIdentities are\n"
         "always checked).\n\n"
@@ -73,7 +74,7 @@ static int precheck(const struct issue_opts *o, struct session *s, char **names,
 
 /* Writes key, certificate, chain and meta into dir. */
 static int write_files(const char *dir, const struct dp_key *ck, const char *chain, char **names,
-                       size_t n, const char *directory)
+                       size_t n, const char *directory, const char *profile)
 {
     if (state_mkdir(dir)) return -1;
     const char *second = strstr(chain + 1, "-----BEGIN CERTIFICATE-----");
@@ -93,6 +94,8 @@ static int write_files(const char *dir, const struct dp_key *ck, const char *cha
         json_array_append_new(ns, json_string(names[i]));
     json_t *meta = json_pack("{s:o,s:s,s:I}", "names", ns, "directory", directory, "notAfter",
                              (json_int_t)not_after);
+    if (meta && profile) /* renew asks for it again */
+        json_object_set_new(meta, "profile", json_string(profile));
     char *ms = json_dumps(meta, JSON_INDENT(2));
     json_decref(meta);
     int rc =
@@ -131,6 +134,7 @@ dp_code issue_one(const struct issue_opts *o, struct session *s, struct dp_acme 
     struct dp_acme_order *ord = NULL;
     dp_acme_set_poll_ms(acme, (unsigned)o->wait_s * 1000u);
     dp_code rc = dp_acme_expect_issuers(acme, o->issuer_ptrs, o->n_issuers, e);
+    if (rc == DP_OK) rc = dp_acme_set_profile(acme, o->profile, e);
     if (rc != DP_OK) {
         dp_key_free(ck);
         return rc;
@@ -142,7 +146,7 @@ dp_code issue_one(const struct issue_opts *o, struct session *s, struct dp_acme 
     dp_acme_order_free(ord);
     if (rc == DP_OK) {
         out_dir(o, s, names[0], dir, dircap);
-        if (write_files(dir, ck, chain, names, n, s->directory)) {
+        if (write_files(dir, ck, chain, names, n, s->directory, o->profile)) {
             snprintf(e->detail, sizeof e->detail, "cannot write the certificate into %s", dir);
             rc = e->code = DP_ERR_IO;
         }
@@ -167,6 +171,7 @@ int issue_parse_opts(const char *cmd, int argc, char **argv, struct issue_opts *
                                          {"days", required_argument, 0, 'd'},
                                          {"issuer", required_argument, 0, 'i'},
                                          {"wait", required_argument, 0, 'W'},
+                                         {"profile", required_argument, 0, 'P'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
@@ -209,6 +214,9 @@ int issue_parse_opts(const char *cmd, int argc, char **argv, struct issue_opts *
         case 'd':
             if ((o->days = cli_parse_count(optarg, 3650)) < 0)
                 return cli_usage(cmd, "--days '%s': 0 to 3650", optarg);
+            break;
+        case 'P':
+            o->profile = optarg;
             break;
         case 'W':
             if ((o->wait_s = cli_parse_count(optarg, 86400)) <= 0)
@@ -259,7 +267,11 @@ int cmd_issue(int argc, char **argv)
         free(names);
         return rc;
     }
-    if (o.batch) {
+    struct dp_error pe;
+    if (o.profile && dp_acme_set_profile(s.acme, o.profile, &pe) != DP_OK) {
+        cli_error(CMD, "--profile: %s", pe.detail); /* before anything is ordered */
+        rc = EXIT_USAGE;
+    } else if (o.batch) {
         rc = issue_batch(&o, &s);
     } else if (!o.no_check && (rc = precheck(&o, &s, names, n)) != EXIT_VALID) {
         /* precheck printed why */

@@ -50,6 +50,9 @@ int cmd_renew(int argc, char **argv)
         snprintf(outdir, sizeof outdir, "%s/%s", certs, de->d_name);
         oo.out = outdir;
         oo.co.directory = dir;
+        /* The profile the certificate was issued under, unless --profile says another. */
+        const char *prof = json_string_value(json_object_get(m, "profile"));
+        if (!o.profile && prof) oo.profile = prof;
         if (session_open(CMD, o.co.state, dir, o.co.bundle, 1, &s) != 0) {
             failed++;
             json_decref(m);

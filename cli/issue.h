@@ -11,7 +11,8 @@ struct issue_opts {
     const char *out, *batch;
     enum dp_key_type kt;
     long concurrency, retries, backoff_ms, days;
-    long wait_s; /* --wait: the longest wait for a validation or the order */
+    long wait_s;         /* --wait: the longest wait for a validation or the order */
+    const char *profile; /* --profile: the certificate profile, NULL for the CA's default */
     int no_check;
     /* --issuer: the CA issuer names the user trusts (draft 3.2) */
     char issuers[DP_MAX_ISSUERS][DP_DOMAIN_MAX + 3];

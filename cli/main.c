@@ -20,6 +20,7 @@ static const struct {
     {"renew", cmd_renew,
      "renew the certificates issue wrote that are near expiry (ARI when offered)"},
     {"revoke", cmd_revoke, "revoke a certificate with the account"},
+    {"profiles", cmd_profiles, "list the certificate profiles a CA offers"},
 };
 
 static void usage(FILE *f)

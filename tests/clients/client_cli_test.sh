@@ -89,6 +89,33 @@ DIRX=$(start_ca cax --challenges http-01,dns-01)
 life draft02 "$DIR02" "$tmp/ca02/root.pem"
 life draft01 "$DIR01" "$tmp/ca01/root.pem" --draft 01
 
+# Profiles (draft-ietf-acme-profiles): listed; issue --profile shortlived
+# gives a certificate of under 7 days with no CRL distribution point; renew
+# (here of a revoked one, which ARI says to renew at once) keeps the profile.
+C=(--state "$tmp/state-prof" --ca-bundle "$tmp/ca02/root.pem")
+PD=prof$RANDOM.web.test
+run profiles --directory "$DIR02" "${C[@]}"
+[ $rc = 0 ] && [[ "$out" == *shortlived*"160 hours"* ]] && [[ "$out" == *classic* ]] && ok profiles_listed || bad "profiles: $rc $out $(cat "$tmp/err")"
+"$DP" account new --directory "$DIR02" "${C[@]}" > /dev/null
+"$DP" publish --directory "$DIR02" "${C[@]}" --nsupdate "$DNS_RESOLVER" --tsig-key "$DNS_TSIG_KEY" "$PD" > /dev/null
+run issue --directory "$DIR02" "${C[@]}" --profile nope "$PD"
+[ $rc != 0 ] && grep -q "offers no profile nope; it offers classic" "$tmp/err" && ok issue_unknown_profile_refused || bad "unknown profile: $rc $(cat "$tmp/err")"
+lifetime() { # CERTFILE: seconds from notBefore to notAfter
+    local nb na
+    nb=$(date -d "$(openssl x509 -noout -startdate -in "$1" | cut -d= -f2)" +%s)
+    na=$(date -d "$(openssl x509 -noout -enddate -in "$1" | cut -d= -f2)" +%s)
+    echo $((na - nb))
+}
+run issue --directory "$DIR02" "${C[@]}" --resolver "$DNS_RESOLVER" --profile shortlived "$PD"
+PC=$tmp/state-prof/certs/$PD/cert.pem
+[ $rc = 0 ] && [ "$(lifetime "$PC")" -lt $((7 * 86400)) ] && ! openssl x509 -noout -text -in "$PC" | grep -q "CRL Distribution" &&
+    grep -q '"profile": "shortlived"' "$tmp/state-prof/certs/$PD/meta.json" && ok issue_profile_shortlived || bad "issue --profile shortlived: $rc $(cat "$tmp/err")"
+"$DP" revoke --directory "$DIR02" "${C[@]}" "$PC" > /dev/null 2>&1
+serial=$(openssl x509 -noout -serial -in "$PC")
+run renew "${C[@]}"
+[ $rc = 0 ] && [[ "$out" == *"renewed $PD"* ]] && [ "$(openssl x509 -noout -serial -in "$PC")" != "$serial" ] &&
+    [ "$(lifetime "$PC")" -lt $((7 * 86400)) ] && ok renew_keeps_profile || bad "renew shortlived: $rc $out $(cat "$tmp/err")"
+
 # A batch of 200 certificates under one policy=wildcard record.
 C=(--state "$tmp/state-batch" --ca-bundle "$tmp/ca02/root.pem")
 B=batch$RANDOM.web.test
