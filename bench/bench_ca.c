@@ -120,12 +120,14 @@ static int publish(struct client *c)
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: bench_ca DNSPERSIST_CA DNS_ENV_FILE [CERTS_AT_32 [jit|no-jit "
-                        "[SERVER_ARGS...]]]\n");
+        fprintf(stderr, "usage: bench_ca DNSPERSIST_CA DNS_ENV_FILE [CERTS_AT_32 "
+                        "[jit|no-jit|shortlived [SERVER_ARGS...]]]\n"
+                        "  shortlived: Just-in-Time, every order asking for that profile\n");
         return 2;
     }
     long total32 = argc > 3 ? atol(argv[3]) : 10000;
     int no_jit = argc > 4 && !strcmp(argv[4], "no-jit");
+    const char *profile = argc > 4 && !strcmp(argv[4], "shortlived") ? "shortlived" : NULL;
     char resolver[512] = "", line[512];
     FILE *f = fopen(argv[2], "r");
     while (f && fgets(line, sizeof line, f)) {
@@ -173,7 +175,8 @@ int main(int argc, char **argv)
         struct dp_acme_config cfg = {dir_url, root, 30000, 60000};
         struct dp_error e;
         cl[i].a = dp_acme_new(&cfg, cl[i].key, &e);
-        if (!cl[i].a || dp_acme_account(cl[i].a, 0, NULL, 1, &e) != DP_OK || publish(&cl[i])) {
+        if (!cl[i].a || dp_acme_account(cl[i].a, 0, NULL, 1, &e) != DP_OK ||
+            dp_acme_set_profile(cl[i].a, profile, &e) != DP_OK || publish(&cl[i])) {
             fprintf(stderr, "bench_ca: client %d: %s\n", i, e.detail);
             harness_stop(server);
             return 1;
@@ -181,7 +184,10 @@ int main(int argc, char **argv)
     }
     printf("bench_ca: dnspersist-ca%s on %s, Knot DNS on %s, dns-persist-01, ES256 accounts, "
            "P-256 certificates\n",
-           no_jit ? " --no-jit" : "", listen, resolver);
+           no_jit    ? " --no-jit"
+           : profile ? " (profile shortlived)"
+                     : "",
+           listen, resolver);
     const int conc[] = {1, 8, 32};
     const long counts[] = {total32 / 50 > 20 ? total32 / 50 : 20,
                            total32 / 5 > 80 ? total32 / 5 : 80, total32};

@@ -257,6 +257,16 @@ int sq_store_tx(struct store *s, int (*body)(struct store *, void *), void *arg)
     return tx_run(s, body, arg, 0);
 }
 
+/* body under the mutex, with no transaction: for reads only (each
+ * statement is then its own consistent snapshot). */
+int sq_store_locked(struct store *s, int (*body)(struct store *, void *), void *arg)
+{
+    pthread_mutex_lock(&s->mu);
+    int rc = body(s, arg);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
 /* The same, durable when it returns 0 (synchronous=FULL, above). */
 int sq_store_tx_durable(struct store *s, int (*body)(struct store *, void *), void *arg)
 {

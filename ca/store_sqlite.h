@@ -31,6 +31,8 @@ void sq_col(sqlite3_stmt *st, int i, char *out, size_t cap);
 /* Runs body in one transaction under s->mu: body's 0 commits, 1 or -1 roll
  * back and are the result; -1 when the commit fails. */
 int sq_store_tx(struct store *s, int (*body)(struct store *, void *), void *arg);
+/* body under s->mu with no transaction (reads only). */
+int sq_store_locked(struct store *s, int (*body)(struct store *, void *), void *arg);
 /* The same, on disk when it returns 0 (synchronous=FULL for this commit). */
 int sq_store_tx_durable(struct store *s, int (*body)(struct store *, void *), void *arg);
 /* The first row of sql (one text parameter) through fill: 0, 1 none, -1. */

@@ -61,7 +61,11 @@ int store_rate_take(struct store *s, const struct rl_take *t, size_t n, int64_t 
     size_t w = 0;
     int64_t retry = 0;
     struct rate_args a = {t, n, now_ms, &w, &retry, 0};
-    int rc = sq_store_tx(s, rate_body, &a);
+    int peeks = 1;
+    for (size_t i = 0; i < n; i++)
+        peeks &= t[i].mode == RL_PEEK;
+    /* Only looking (V7 before every validation): no write lock needed. */
+    int rc = peeks ? sq_store_locked(s, rate_body, &a) : sq_store_tx(s, rate_body, &a);
     if (which) *which = w;
     if (retry_ms) *retry_ms = retry;
     return rc;
