@@ -1113,6 +1113,7 @@ static void profiles_shape_certificates(void)
                   !strcmp(names[i], "shortlived") ||
                   (!strcmp(names[i], "iot") && !strcmp(descs[i], "Devices of the fleet"));
     CHECK(listed);
+    struct dp_error e;
     static const struct {
         const char *profile;
         struct shape want;
@@ -1136,11 +1137,30 @@ static void profiles_shape_certificates(void)
         CHECK(good);
         printf("%s profile_%s\n", good ? "ok  " : "FAIL",
                cases[i].profile ? cases[i].profile : "default");
+        /* RFC 9773: the renewal window follows the certificate's own
+         * lifetime (its last third), short-lived ones included. */
+        BIO *b = BIO_new(BIO_s_mem());
+        char *pem = NULL;
+        long pl = x && b && PEM_write_bio_X509(b, x) ? BIO_get_mem_data(b, &pem) : 0;
+        char *pz = pl > 0 ? strndup(pem, (size_t)pl) : NULL;
+        int64_t ws = 0, we = 0;
+        int windowed = pz && dp_acme_renewal_info(ac.a, pz, &ws, &we, &e) == DP_OK;
+        long span = got.lifetime + 60, into = 0;
+        if (windowed) {
+            int dd = 0, sec = 0;
+            ASN1_TIME *t = ASN1_TIME_set(NULL, (time_t)ws);
+            ASN1_TIME_diff(&dd, &sec, X509_get0_notBefore(x), t);
+            ASN1_TIME_free(t);
+            into = (long)dd * 86400 + sec;
+        }
+        /* opens between 60% and 75% of the way */
+        CHECK(windowed && into * 100 >= span * 60 && into * 100 <= span * 75);
+        free(pz);
+        BIO_free(b);
         X509_free(x);
         unpublish(d);
     }
     /* The client refuses a profile the CA does not offer, naming those it does. */
-    struct dp_error e;
     CHECK(dp_acme_set_profile(ac.a, "nope", &e) == DP_ERR_UNSUPPORTED &&
           strstr(e.detail, "shortlived"));
     acct_free(&ac);
