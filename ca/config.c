@@ -12,6 +12,7 @@
 
 #include "ca.h"
 #include "config.h"
+#include "duration.h"
 
 static void help(void)
 {
@@ -78,22 +79,6 @@ static void help(void)
         "  --eab-key KID:B64URL        require external account binding; repeatable\n"
         "  --config FILE               read options from FILE first\n"
         "T is seconds, or a number with s, m, h or d.\n");
-}
-
-static int64_t parse_duration(const char *s)
-{
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno || end == s || v <= 0) return -1;
-    long long mul = !*end               ? 1
-                    : !strcmp(end, "s") ? 1
-                    : !strcmp(end, "m") ? 60
-                    : !strcmp(end, "h") ? 3600
-                    : !strcmp(end, "d") ? 86400
-                                        : -1;
-    if (mul < 0 || v > 100LL * 365 * 86400 / mul) return -1;
-    return v * mul;
 }
 
 /* Strings from argv or the config file live until exit: kept here. */
@@ -202,9 +187,9 @@ static int set_option(struct ca_config *c, const char *name, const char *val)
         if (p <= 0 || p > 65535) return -1;
         c->http01_port = (int)p;
     } else if (!strcmp(name, "authz-lifetime")) {
-        if ((c->authz_lifetime = parse_duration(val)) < 0) return -1;
+        if ((c->authz_lifetime = ca_duration(val, 100LL * 365 * 86400)) < 0) return -1;
     } else if (!strcmp(name, "cert-lifetime")) {
-        if ((c->cert_lifetime = parse_duration(val)) < 0) return -1;
+        if ((c->cert_lifetime = ca_duration(val, 100LL * 365 * 86400)) < 0) return -1;
     } else if (!strcmp(name, "eab-key")) {
         const char *colon = strchr(val, ':');
         unsigned char k[256];
@@ -234,7 +219,7 @@ static int set_option(struct ca_config *c, const char *name, const char *val)
         if (end == val || ms < 0 || ms > 10000) return -1;
         c->jit_wait_ms = (unsigned)ms;
     } else if (!strcmp(name, "idle-timeout")) {
-        int64_t t = parse_duration(val);
+        int64_t t = ca_duration(val, 100LL * 365 * 86400);
         if (t < 1 || t > 3600) return -1;
         c->idle_timeout = (unsigned)t;
     } else if (!strcmp(name, "max-connections") || !strcmp(name, "max-connections-per-ip")) {

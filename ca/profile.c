@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "duration.h"
 #include "profile.h"
 
 static const char *const ch_types[] = {"dns-persist-01", "dns-01", "http-01"}; /* RA_CH_TYPES */
@@ -36,20 +37,6 @@ void profiles_builtin(struct profiles *ps, int64_t classic_lifetime)
                                 0};
     ps->n = 3;
     ps->def = 0;
-}
-
-static int64_t duration(const char *s)
-{
-    char *end;
-    long long v = strtoll(s, &end, 10);
-    int64_t mul = !*end               ? 1
-                  : !strcmp(end, "s") ? 1
-                  : !strcmp(end, "m") ? 60
-                  : !strcmp(end, "h") ? 3600
-                  : !strcmp(end, "d") ? 86400
-                                      : -1;
-    if (end == s || v <= 0 || mul < 0 || v > 3650LL * 86400 / mul) return -1;
-    return (int64_t)v * mul;
 }
 
 static int yes_no(const char *v)
@@ -85,7 +72,7 @@ int profiles_add(struct profiles *ps, const char *spec, char *why, size_t cap)
                      save ? save : "");
             break;
         } else if (!strcmp(k, "lifetime")) {
-            if ((p.lifetime = duration(v)) < 0) goto bad;
+            if ((p.lifetime = ca_duration(v, 3650LL * 86400)) < 0) goto bad;
         } else if (!strcmp(k, "cn") || !strcmp(k, "crl")) {
             int b = yes_no(v);
             if (b < 0) goto bad;

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "duration.h"
 #include "ratelimit.h"
 
 static const char *const names[RL_N] = {
@@ -48,22 +49,6 @@ const char *rl_name(enum rl_kind k)
     return k < RL_N ? names[k] : "?";
 }
 
-static int64_t period_of(const char *s)
-{
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno || v <= 0 || end == s) return -1;
-    int64_t mul = !*end               ? 1
-                  : !strcmp(end, "s") ? 1
-                  : !strcmp(end, "m") ? 60
-                  : !strcmp(end, "h") ? 3600
-                  : !strcmp(end, "d") ? 86400
-                                      : -1;
-    if (mul < 0 || v > 366LL * 86400 / mul) return -1;
-    return (int64_t)v * mul;
-}
-
 int rl_config_load(struct rl_config *c, const char *spec, char *why, size_t cap)
 {
     *c = defaults;
@@ -95,7 +80,7 @@ int rl_config_load(struct rl_config *c, const char *spec, char *why, size_t cap)
             k++;
         char *end;
         long v = got >= 2 ? strtol(count, &end, 10) : -1;
-        int64_t p = period_of(period);
+        int64_t p = ca_duration(period, 366LL * 86400);
         if (k == RL_N || got < 2 || *end || v < 0 || v > 100000000 ||
             (k != RL_PENDING_AUTHZ && got < 3) || p < 0) {
             snprintf(why, cap,
