@@ -16,12 +16,11 @@
 #include "crl.h"
 #include "problem.h"
 #include "ra.h"
+#include "ra_int.h"
 
 const char *const RA_CH_TYPES[CA_MAX_CHALLENGES] = {"dns-persist-01", "dns-01", "http-01"};
 
-static int refuse(struct ra_problem *p, int status, const char *type, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int refuse(struct ra_problem *p, int status, const char *type, const char *fmt, ...)
+int ra_refuse(struct ra_problem *p, int status, const char *type, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -63,8 +62,8 @@ unsigned ra_challenges_offered(struct ca *ca, const struct st_authz *a)
 static int eab_ok(struct ca *ca, const char *jwk, const char *eab, struct ra_problem *p)
 {
     if (!eab)
-        return refuse(p, 400, "externalAccountRequired",
-                      "this CA requires an externalAccountBinding");
+        return ra_refuse(p, 400, "externalAccountRequired",
+                         "this CA requires an externalAccountBinding");
     char kid[256], want[600];
     struct dp_error e;
     snprintf(want, sizeof want, "%s/acme/new-account", ca->base);
@@ -73,64 +72,11 @@ static int eab_ok(struct ca *ca, const char *jwk, const char *eab, struct ra_pro
         for (k = 0; k < ca->cfg.n_eab && strcmp(ca->cfg.eab_kid[k], kid); k++)
             ;
     if (k == ca->cfg.n_eab)
-        return refuse(p, 401, "unauthorized", "unknown external account key id");
+        return ra_refuse(p, 401, "unauthorized", "unknown external account key id");
     dp_code vr = dp_jws_eab_verify(eab, ca->cfg.eab_key[k], want, jwk, &e);
     if (vr == DP_OK) return 0;
-    return refuse(p, vr == DP_ERR_MALFORMED ? 400 : 401,
-                  vr == DP_ERR_MALFORMED ? "malformed" : "unauthorized", "%s", e.detail);
-}
-
-/* ---- rate limits ---- */
-
-/* One rate-limit check: its kind, key and how the problem names it. */
-struct rl_ask {
-    enum rl_kind kind;
-    enum rl_mode mode;
-    char key[320];
-    const char *label; /* NULL: the key */
-};
-
-/* All of asks in one store transaction. 0 allowed; -1 after refusing with
- * rateLimited, its Retry-After and the limit named. */
-static int limits(struct ca *ca, struct rl_ask *asks, size_t n, struct ra_problem *p)
-{
-    struct rl_take t[ST_MAX_IDENTIFIERS + 2];
-    char keys[ST_MAX_IDENTIFIERS + 2][340];
-    size_t m = 0;
-    for (size_t i = 0; i < n && m < ST_MAX_IDENTIFIERS + 2; i++) {
-        snprintf(keys[m], sizeof keys[m], "%d|%s", (int)asks[i].kind, asks[i].key);
-        t[m] = (struct rl_take){keys[m], &ca->cfg.limits.l[asks[i].kind], asks[i].mode};
-        m++;
-    }
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    int64_t retry = 0, now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-    size_t which = 0;
-    int rc = store_rate_take(ca->store, t, m, now, &which, &retry);
-    if (rc == 0) return 0;
-    if (rc < 0) return refuse(p, 500, "serverInternal", "cannot read the rate limits");
-    char d[160];
-    rl_describe(&ca->cfg.limits.l[asks[which].kind], asks[which].kind, d, sizeof d);
-    int secs = (int)((retry + 999) / 1000);
-    refuse(p, 429, "rateLimited", "rate limit %s reached for %.300s: retry after %d s", d,
-           asks[which].label ? asks[which].label : asks[which].key, secs);
-    p->retry_after = secs > 0 ? secs : 1;
-    return -1;
-}
-
-/* The address a client's accounts count under: itself, or for IPv6 its
- * /64 (one customer commonly holds a whole /64). */
-static void peer_key(const char *peer, char *out, size_t cap)
-{
-    unsigned char a[16];
-    if (inet_pton(AF_INET6, peer, a) == 1 && !(a[0] == 0 && a[10] == 0xff && a[11] == 0xff)) {
-        memset(a + 8, 0, 8);
-        char t[INET6_ADDRSTRLEN];
-        inet_ntop(AF_INET6, a, t, sizeof t);
-        snprintf(out, cap, "%s/64", t);
-        return;
-    }
-    snprintf(out, cap, "%s", peer);
+    return ra_refuse(p, vr == DP_ERR_MALFORMED ? 400 : 401,
+                     vr == DP_ERR_MALFORMED ? "malformed" : "unauthorized", "%s", e.detail);
 }
 
 int ra_account_new(struct ca *ca, const char *jwk, const char *thumb, const char *contact,
@@ -138,12 +84,12 @@ int ra_account_new(struct ca *ca, const char *jwk, const char *thumb, const char
 {
     if (ca->cfg.n_eab && eab_ok(ca, jwk, eab, p)) return -1;
     struct rl_ask ask = {RL_ACCOUNTS_PER_IP, RL_SPEND, "", NULL};
-    peer_key(peer && peer[0] ? peer : "unknown", ask.key, sizeof ask.key);
-    if (limits(ca, &ask, 1, p)) return -1;
+    ra_peer_key(peer && peer[0] ? peer : "unknown", ask.key, sizeof ask.key);
+    if (ra_limits(ca, &ask, 1, p)) return -1;
     int rc = store_account_create(ca->store, jwk, thumb, contact, out);
     if (rc == 1) /* created by a racing request with the same key */
         rc = store_account_by_thumb(ca->store, thumb, out);
-    return rc ? refuse(p, 500, "serverInternal", "cannot store the account") : 0;
+    return rc ? ra_refuse(p, 500, "serverInternal", "cannot store the account") : 0;
 }
 
 int ra_account_update(struct ca *ca, struct st_account *acct, const char *contact, int deactivate,
@@ -152,9 +98,9 @@ int ra_account_update(struct ca *ca, struct st_account *acct, const char *contac
     int rc = 0;
     if (contact) rc = store_account_set_contact(ca->store, acct->id, contact);
     if (rc == 0 && deactivate) rc = store_account_deactivate(ca->store, acct->id);
-    if (rc == 1) return refuse(p, 401, "unauthorized", "the account is not valid any more");
+    if (rc == 1) return ra_refuse(p, 401, "unauthorized", "the account is not valid any more");
     if (rc || store_account_get(ca->store, acct->id, acct))
-        return refuse(p, 500, "serverInternal", "cannot update the account");
+        return ra_refuse(p, 500, "serverInternal", "cannot update the account");
     return 0;
 }
 
@@ -164,14 +110,14 @@ int ra_account_rollover(struct ca *ca, struct st_account *acct, const char *jwk,
     struct st_account other;
     if (store_account_by_thumb(ca->store, thumb, &other) == 0) {
         snprintf(p->location, sizeof p->location, "%s", other.id);
-        return refuse(p, 409, "conflict", "the new key already belongs to an account");
+        return ra_refuse(p, 409, "conflict", "the new key already belongs to an account");
     }
     int rc = store_account_rollover(ca->store, acct->id, jwk, thumb);
     if (rc == 1)
-        return refuse(p, 409, "conflict",
-                      "the new key already belongs to an account, or this one is not valid");
+        return ra_refuse(p, 409, "conflict",
+                         "the new key already belongs to an account, or this one is not valid");
     if (rc || store_account_get(ca->store, acct->id, acct))
-        return refuse(p, 500, "serverInternal", "cannot store the new key");
+        return ra_refuse(p, 500, "serverInternal", "cannot store the new key");
     return 0;
 }
 
@@ -207,9 +153,9 @@ int ra_cert_by_ari_id(struct ca *ca, const char *id, struct st_cert *c, struct r
     size_t al = dot ? dp_b64url_decode(id, (size_t)(dot - id), aki, sizeof aki) : (size_t)-1;
     size_t sl = dot ? dp_b64url_decode(dot + 1, strlen(dot + 1), ser, sizeof ser) : (size_t)-1;
     if (al == (size_t)-1 || sl == (size_t)-1 || al == 0 || sl == 0 || sl > 20)
-        return refuse(p, 400, "malformed",
-                      "a certificate ID is base64url(AKI keyIdentifier).base64url(serial) "
-                      "(RFC 9773 4.1)");
+        return ra_refuse(p, 400, "malformed",
+                         "a certificate ID is base64url(AKI keyIdentifier).base64url(serial) "
+                         "(RFC 9773 4.1)");
     size_t ml = pki_issuer_key_id(ca->pki, mine, sizeof mine);
     char hex[2 * sizeof ser + 1], *h = hex;
     size_t i = 0;
@@ -220,7 +166,7 @@ int ra_cert_by_ari_id(struct ca *ca, const char *id, struct st_cert *c, struct r
     if (ml != al || memcmp(mine, aki, al) || store_cert_by_serial(ca->store, hex, c)) {
         free(c->pem);
         c->pem = NULL;
-        return refuse(p, 404, "malformed", "no certificate of this CA has that ID");
+        return ra_refuse(p, 404, "malformed", "no certificate of this CA has that ID");
     }
     return 0;
 }
@@ -243,57 +189,10 @@ static int replacement_ok(struct ca *ca, struct st_order *o, struct ra_problem *
     snprintf(o->replaces_cert, sizeof o->replaces_cert, "%s", c.id);
     free(c.pem);
     if (!shared)
-        return refuse(p, 400, "malformed",
-                      "replaces must name a certificate of this account that shares an "
-                      "identifier with the order (RFC 9773 5)");
+        return ra_refuse(p, 400, "malformed",
+                         "replaces must name a certificate of this account that shares an "
+                         "identifier with the order (RFC 9773 5)");
     return 0;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* The key of an order's exact name set (duplicate certificates): the
- * SHA-256 of its sorted names. */
-static void names_key(const struct st_order *o, char out[65])
-{
-    const char *sorted[ST_MAX_IDENTIFIERS];
-    for (size_t i = 0; i < o->n; i++)
-        sorted[i] = o->identifiers[i];
-    qsort(sorted, o->n, sizeof *sorted, cmp_str);
-    EVP_MD_CTX *m = EVP_MD_CTX_new();
-    unsigned char h[32];
-    unsigned hl = 0;
-    int ok = m && EVP_DigestInit_ex(m, EVP_sha256(), NULL);
-    for (size_t i = 0; ok && i < o->n; i++)
-        ok = EVP_DigestUpdate(m, sorted[i], strlen(sorted[i]) + 1);
-    ok = ok && EVP_DigestFinal_ex(m, h, &hl);
-    EVP_MD_CTX_free(m);
-    for (unsigned i = 0; i < 32; i++)
-        snprintf(out + 2 * i, 3, "%02x", ok ? h[i] : 0);
-}
-
-/* An order's certificate limits: each of its registered domains once,
- * then its exact name set; n asks written from asks[*n]. */
-static void cert_asks(struct ca *ca, const struct st_order *o, enum rl_mode mode,
-                      struct rl_ask *asks, size_t *n, char *label, size_t label_cap)
-{
-    for (size_t i = 0; i < o->n; i++) {
-        const char *reg = dp_scope_registered_domain(ca->dp, dp_domain_base(o->identifiers[i]));
-        int seen = !reg;
-        for (size_t k = 0; k < *n && !seen; k++)
-            seen = asks[k].kind == RL_CERTS_PER_DOMAIN && !strcmp(asks[k].key, reg);
-        if (seen) continue;
-        asks[*n] = (struct rl_ask){RL_CERTS_PER_DOMAIN, mode, "", NULL};
-        snprintf(asks[*n].key, sizeof asks[*n].key, "%s", reg);
-        (*n)++;
-    }
-    snprintf(label, label_cap, "the names %.253s%s", o->identifiers[0],
-             o->n > 1 ? " and the others of this order" : "");
-    asks[*n] = (struct rl_ask){RL_DUPLICATE_CERTS, mode, "", label};
-    names_key(o, asks[*n].key);
-    (*n)++;
 }
 
 int ra_order_new(struct ca *ca, struct st_order *o, int did_persist, struct ra_problem *p)
@@ -311,12 +210,12 @@ int ra_order_new(struct ca *ca, struct st_order *o, int did_persist, struct ra_p
     for (size_t i = 0; i < o->n; i++)
         pend += !init[i].validated;
     long have = lim > 0 && pend ? store_authz_pending(ca->store, o->account) : 0;
-    if (have < 0) return refuse(p, 500, "serverInternal", "cannot count pending authorizations");
+    if (have < 0) return ra_refuse(p, 500, "serverInternal", "cannot count pending authorizations");
     if (lim > 0 && have + pend > lim) {
-        refuse(p, 429, "rateLimited",
-               "rate limit %s: %ld at a time; the account holds %ld and this order needs %ld "
-               "more: finish or deactivate some",
-               rl_name(RL_PENDING_AUTHZ), lim, have, pend);
+        ra_refuse(p, 429, "rateLimited",
+                  "rate limit %s: %ld at a time; the account holds %ld and this order needs %ld "
+                  "more: finish or deactivate some",
+                  rl_name(RL_PENDING_AUTHZ), lim, have, pend);
         p->retry_after = 60;
         return -1;
     }
@@ -327,13 +226,13 @@ int ra_order_new(struct ca *ca, struct st_order *o, int did_persist, struct ra_p
     char label[300];
     asks[0] = (struct rl_ask){RL_ORDERS_PER_ACCOUNT, RL_SPEND, "", "this account"};
     snprintf(asks[0].key, sizeof asks[0].key, "%s", o->account);
-    cert_asks(ca, o, RL_PEEK, asks, &na, label, sizeof label);
-    if (limits(ca, asks, na, p)) return -1;
+    ra_cert_asks(ca, o, RL_PEEK, asks, &na, label, sizeof label);
+    if (ra_limits(ca, asks, na, p)) return -1;
     int rc = store_order_create(ca->store, o, init);
     if (rc == 1)
-        return refuse(p, 409, "alreadyReplaced",
-                      "the certificate named by replaces was replaced by another order already");
-    if (rc) return refuse(p, 500, "serverInternal", "cannot store the order");
+        return ra_refuse(p, 409, "alreadyReplaced",
+                         "the certificate named by replaces was replaced by another order already");
+    if (rc) return ra_refuse(p, 500, "serverInternal", "cannot store the order");
     return 0;
 }
 
@@ -409,7 +308,7 @@ static int caa_current(struct ca *ca, struct st_order *o, struct ra_problem *p)
     for (size_t i = 0; i < o->n; i++) {
         struct st_authz a;
         if (store_authz_get(ca->store, o->authz[i], &a))
-            return refuse(p, 500, "serverInternal", "cannot read an authorization");
+            return ra_refuse(p, 500, "serverInternal", "cannot read an authorization");
         if (now - a.ch_validated <= CAA_RECHECK_AGE) continue;
         struct va_result r = {0};
         if (va_caa_recheck(ca->va, &a, &r)) continue;
@@ -417,7 +316,7 @@ static int caa_current(struct ca *ca, struct st_order *o, struct ra_problem *p)
         if (store_order_invalidate(ca->store, o->id, pj ? pj : "") < 0)
             fprintf(stderr, "dnspersist-ca: order %s: cannot store its invalidation\n", o->id);
         free(pj);
-        return refuse(p, r.status, r.type, "%s", r.detail);
+        return ra_refuse(p, r.status, r.type, "%s", r.detail);
     }
     return 0;
 }
@@ -426,12 +325,12 @@ static int issue(struct ca *ca, struct st_order *o, const char *csr, struct ra_p
 {
     ra_order_refresh(ca, o);
     if (strcmp(o->status, "ready"))
-        return refuse(p, 403, "orderNotReady", "the order is %s, not ready", o->status);
+        return ra_refuse(p, 403, "orderNotReady", "the order is %s, not ready", o->status);
     if (!csr || strlen(csr) > 16384)
-        return refuse(p, 400, "malformed", "finalize needs a csr (base64url DER)");
+        return ra_refuse(p, 400, "malformed", "finalize needs a csr (base64url DER)");
     unsigned char der[12288];
     size_t dl = dp_b64url_decode(csr, strlen(csr), der, sizeof der);
-    if (dl == (size_t)-1) return refuse(p, 400, "badCSR", "the csr is not base64url");
+    if (dl == (size_t)-1) return ra_refuse(p, 400, "badCSR", "the csr is not base64url");
     if (caa_current(ca, o, p)) return -1;
     const char *names[ST_MAX_IDENTIFIERS];
     for (size_t i = 0; i < o->n; i++)
@@ -439,36 +338,36 @@ static int issue(struct ca *ca, struct st_order *o, const char *csr, struct ra_p
     char why[256], serial[48], cert_id[ST_ID], *pem = NULL;
     struct st_account acct;
     if (store_account_get(ca->store, o->account, &acct))
-        return refuse(p, 500, "serverInternal", "cannot read the order's account");
+        return ra_refuse(p, 500, "serverInternal", "cannot read the order's account");
     const struct profiles *ps = &ca->cfg.profiles;
     const struct profile *prof = profiles_find(ps, o->profile);
     if (!prof) /* its profile was removed from the configuration since the order */
-        return refuse(p, 400, "invalidProfile",
-                      "this order's profile %.32s is no longer offered: place a new order",
-                      o->profile);
+        return ra_refuse(p, 400, "invalidProfile",
+                         "this order's profile %.32s is no longer offered: place a new order",
+                         o->profile);
     enum pki_csr_result cr =
         pki_issue(ca->pki, der, dl, names, o->n, prof, acct.jwk, &pem, serial, why, sizeof why);
     if (cr != PKI_CSR_OK && cr != PKI_ISSUE_FAILED) /* the order stays ready (RFC 8555 7.4) */
-        return refuse(p, 400, "badCSR", "%s", why);
+        return ra_refuse(p, 400, "badCSR", "%s", why);
     int stored = cr == PKI_CSR_OK
                      ? store_cert_create(ca->store, o->account, o->id, serial, pem, cert_id)
                      : -1;
     free(pem);
     if (stored == 1) /* deactivated or expired meanwhile: the certificate is dropped */
-        return refuse(p, 403, "orderNotReady", "the order is no longer ready");
+        return ra_refuse(p, 403, "orderNotReady", "the order is no longer ready");
     if (stored) {
         char *pj = problem_json("serverInternal", "issuance failed", 500);
         if (store_order_invalidate(ca->store, o->id, pj ? pj : "") < 0)
             fprintf(stderr, "dnspersist-ca: order %s: cannot store its invalidation\n", o->id);
         free(pj);
-        return refuse(p, 500, "serverInternal", "issuance failed");
+        return ra_refuse(p, 500, "serverInternal", "issuance failed");
     }
     static __thread struct rl_ask asks[ST_MAX_IDENTIFIERS + 1];
     struct ra_problem spent = {0}; /* issued: counted, whatever the limit says now */
     size_t na = 0;
     char label[300];
-    cert_asks(ca, o, RL_FORCE, asks, &na, label, sizeof label);
-    limits(ca, asks, na, &spent);
+    ra_cert_asks(ca, o, RL_FORCE, asks, &na, label, sizeof label);
+    ra_limits(ca, asks, na, &spent);
     snprintf(o->status, sizeof o->status, "valid");
     snprintf(o->cert, sizeof o->cert, "%s", cert_id);
     o->error[0] = '\0';
@@ -478,7 +377,7 @@ static int issue(struct ca *ca, struct st_order *o, const char *csr, struct ra_p
 int ra_finalize(struct ca *ca, struct st_order *o, const char *csr, struct ra_problem *p)
 {
     if (finalize_claim(ca, o->id))
-        return refuse(p, 403, "orderNotReady", "the order is being finalized already");
+        return ra_refuse(p, 403, "orderNotReady", "the order is being finalized already");
     int rc = issue(ca, o, csr, p);
     finalize_done(ca, o->id);
     return rc;
@@ -497,12 +396,12 @@ int ra_authz_live(struct ca *ca, struct st_authz *a)
 int ra_authz_deactivate(struct ca *ca, struct st_authz *a, struct ra_problem *p)
 {
     int rc = store_authz_deactivate(ca->store, a->id);
-    if (rc < 0) return refuse(p, 500, "serverInternal", "cannot store the deactivation");
+    if (rc < 0) return ra_refuse(p, 500, "serverInternal", "cannot store the deactivation");
     if (store_authz_get(ca->store, a->id, a))
-        return refuse(p, 500, "serverInternal", "cannot read the authorization");
+        return ra_refuse(p, 500, "serverInternal", "cannot read the authorization");
     if (rc == 1)
-        return refuse(p, 403, "unauthorized", "a %s authorization cannot be deactivated",
-                      a->status);
+        return ra_refuse(p, 403, "unauthorized", "a %s authorization cannot be deactivated",
+                         a->status);
     return 0;
 }
 
@@ -511,11 +410,11 @@ int ra_challenge_answer(struct ca *ca, struct st_authz *a, int t, struct ra_prob
     int answer = !strcmp(a->status, "pending") && !strcmp(a->ch_status, "pending");
     int started = answer ? va_answer(ca->va, a, RA_CH_TYPES[t]) : 2;
     if (started == 1)
-        return refuse(p, 400, "malformed",
-                      "another challenge of this authorization is being validated");
+        return ra_refuse(p, 400, "malformed",
+                         "another challenge of this authorization is being validated");
     if (started == -1) {
         p->retry_after = 5;
-        return refuse(p, 503, "rateLimited", "the validation queue is full: answer again later");
+        return ra_refuse(p, 503, "rateLimited", "the validation queue is full: answer again later");
     }
     va_overlay(ca->va, a);
     return 0;
@@ -585,17 +484,17 @@ int ra_revoke(struct ca *ca, const struct st_account *acct, const char *jwk_thum
     int rc = -1;
     if (pki_cert_serial(ca->pki, der, dl, serial) || store_cert_by_serial(ca->store, serial, &c) ||
         !pki_cert_same(c.pem, der, dl))
-        refuse(p, 404, "malformed", "not a certificate this CA issued");
+        ra_refuse(p, 404, "malformed", "not a certificate this CA issued");
     else if (reason < 0 || reason > 10 || reason == 7) /* RFC 5280 5.3.1 */
-        refuse(p, 400, "badRevocationReason", "reason must be an RFC 5280 code other than 7");
+        ra_refuse(p, 400, "badRevocationReason", "reason must be an RFC 5280 code other than 7");
     else if (!revoke_allowed(ca, acct, jwk_thumb, &c, der, dl))
-        refuse(p, 403, "unauthorized",
-               "neither the certificate's account, nor an account authorized for all its "
-               "names, nor its key signed this");
+        ra_refuse(p, 403, "unauthorized",
+                  "neither the certificate's account, nor an account authorized for all its "
+                  "names, nor its key signed this");
     else if ((rc = store_cert_revoke(ca->store, c.id, (int)reason)) == 1)
-        refuse(p, 400, "alreadyRevoked", "the certificate is already revoked");
+        ra_refuse(p, 400, "alreadyRevoked", "the certificate is already revoked");
     else if (rc < 0)
-        refuse(p, 500, "serverInternal", "cannot store the revocation");
+        ra_refuse(p, 500, "serverInternal", "cannot store the revocation");
     else
         crl_refresh(ca); /* the revocation is published at once */
     free(c.pem);
