@@ -1097,11 +1097,20 @@ static void profiles_shape_certificates(void)
     struct ca pc = {0};
     snprintf(pc.data, sizeof pc.data, "%s/caprof", tmpdir);
     pc.port = harness_free_port();
-    pc.extra[0] = "--profile";
-    pc.extra[1] = "iot lifetime=2d cn=yes crl=no eku=serverAuth,clientAuth "
-                  "challenges=dns-persist-01 description=Devices of the fleet";
-    pc.extra[2] = "--default-profile";
-    pc.extra[3] = "tlsserver";
+    /* The operator's profile and default come from a config file. */
+    char conf[600];
+    snprintf(conf, sizeof conf, "%s/caprof.conf", tmpdir);
+    FILE *cf = fopen(conf, "w");
+    if (cf) {
+        fputs("# a fleet of devices\n"
+              "profile iot lifetime=2d cn=yes crl=no eku=serverAuth,clientAuth "
+              "challenges=dns-persist-01 description=Devices of the fleet\n"
+              "default-profile tlsserver\n",
+              cf);
+        fclose(cf);
+    }
+    pc.extra[0] = "--config";
+    pc.extra[1] = conf;
     CHECK(ca_start(&pc) == 0);
     struct acct ac;
     CHECK(acct_new(&pc, &ac) == 0);
