@@ -69,8 +69,9 @@ static void *worker(void *arg)
         long wait = b->o->backoff_ms;
         for (;;) {
             j->attempts++;
+            int issued = 0;
             dp_code rc = acme ? issue_one(b->o, b->s, acme, j->names, (size_t)j->n, j->dir,
-                                          sizeof j->dir, &j->jit, &e)
+                                          sizeof j->dir, &j->jit, &issued, &e)
                               : DP_ERR_IO;
             if (rc == DP_OK) {
                 j->ok = 1;
@@ -81,8 +82,9 @@ static void *worker(void *arg)
                      p && p->type[0] ? ": " : "",
                      acme ? (p && p->type[0] ? p->detail : e.detail)
                           : "cannot reach the directory");
-            int permanent =
-                rc == DP_ERR_UNAUTHORIZED || rc == DP_ERR_MALFORMED || rc == DP_ERR_UNSUPPORTED;
+            /* issued: the write failed after its own retries; never a new order */
+            int permanent = issued || rc == DP_ERR_UNAUTHORIZED || rc == DP_ERR_MALFORMED ||
+                            rc == DP_ERR_UNSUPPORTED;
             if (permanent || j->attempts > b->o->retries) break;
             struct timespec ts = {wait / 1000, (wait % 1000) * 1000000L};
             nanosleep(&ts, NULL);

@@ -11,6 +11,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 #include <jansson.h>
@@ -114,8 +115,15 @@ static int write_files(const char *dir, const struct dp_key *ck, const char *cha
 static void out_dir(const struct issue_opts *o, const struct session *s, const char *first,
                     char *buf, size_t cap)
 {
-    if (o->out) {
+    if (o->out && !o->batch) {
         snprintf(buf, cap, "%s", o->out);
+        return;
+    }
+    /* A batch writes one directory per certificate, under --out if given. */
+    const char *parent = o->out ? o->out : NULL;
+    if (parent) {
+        snprintf(buf, cap, "%s/%s", parent, first[0] == '*' ? first + 1 : first);
+        if (first[0] == '*') buf[strlen(parent) + 1] = '_';
         return;
     }
     snprintf(buf, cap, "%s/certs/%s", s->st.dir, first[0] == '*' ? first + 1 : first);
@@ -126,31 +134,52 @@ static void out_dir(const struct issue_opts *o, const struct session *s, const c
  * *jit tells whether the CA authorized the order at once from the records
  * (Just-in-Time validation, draft 4.4: no challenge was answered). */
 dp_code issue_one(const struct issue_opts *o, struct session *s, struct dp_acme *acme, char **names,
-                  size_t n, char *dir, size_t dircap, int *jit, struct dp_error *e)
+                  size_t n, char *dir, size_t dircap, int *jit, int *issued, struct dp_error *e)
 {
+    *issued = 0;
     struct dp_key *ck = dp_key_generate(o->kt, e);
     if (!ck) return e->code;
-    char *chain = NULL;
+    char *chain = NULL, *kp = NULL;
     struct dp_acme_order *ord = NULL;
     dp_acme_set_poll_ms(acme, (unsigned)o->wait_s * 1000u);
     dp_code rc = dp_acme_expect_issuers(acme, o->issuer_ptrs, o->n_issuers, e);
     if (rc == DP_OK) rc = dp_acme_set_profile(acme, o->profile, e);
-    if (rc != DP_OK) {
-        dp_key_free(ck);
-        return rc;
+    /* The new key is on disk (key.pem.new, 0600) before its CSR leaves:
+     * no certificate is ever issued whose key exists only in memory. */
+    out_dir(o, s, names[0], dir, dircap);
+    if (rc == DP_OK && (!(kp = dp_key_private_pem_alloc(ck, NULL)) || state_mkdir(dir) ||
+                        state_write(dir, "key.pem.new", kp, 0600))) {
+        snprintf(e->detail, sizeof e->detail, "cannot write the new key into %s", dir);
+        rc = e->code = DP_ERR_IO;
     }
-    rc = dp_acme_order_new(acme, (const char *const *)names, n, &ord, e);
+    if (rc == DP_OK) rc = dp_acme_order_new(acme, (const char *const *)names, n, &ord, e);
     *jit = rc == DP_OK && !strcmp(dp_acme_order_status(ord), "ready");
     if (rc == DP_OK) rc = dp_acme_order_validate(acme, ord, e);
     if (rc == DP_OK) rc = dp_acme_order_finalize(acme, ord, ck, &chain, e);
-    dp_acme_order_free(ord);
     if (rc == DP_OK) {
-        out_dir(o, s, names[0], dir, dircap);
-        if (write_files(dir, ck, chain, names, n, s->directory, o->profile)) {
-            snprintf(e->detail, sizeof e->detail, "cannot write the certificate into %s", dir);
+        /* Issued: from here on only the write is retried, never the order. */
+        *issued = 1;
+        int w = -1;
+        for (int attempt = 0; attempt < 3 && w; attempt++) {
+            if (attempt) {
+                struct timespec ts = {0, 200000000L};
+                nanosleep(&ts, NULL);
+            }
+            w = write_files(dir, ck, chain, names, n, s->directory, o->profile);
+        }
+        char kn[1400];
+        snprintf(kn, sizeof kn, "%s/key.pem.new", dir);
+        if (!w) unlink(kn);
+        if (w) {
+            snprintf(e->detail, sizeof e->detail,
+                     "issued, but cannot write into %.120s (the key is in "
+                     "key.pem.new there; the certificate is at the order %.120s)",
+                     dir, dp_acme_order_url(ord));
             rc = e->code = DP_ERR_IO;
         }
     }
+    dp_acme_order_free(ord);
+    free(kp);
     free(chain);
     dp_key_free(ck);
     return rc;
@@ -279,7 +308,8 @@ int cmd_issue(int argc, char **argv)
         struct dp_error e;
         char dir[1600];
         int jit = 0;
-        dp_code c = issue_one(&o, &s, s.acme, names, n, dir, sizeof dir, &jit, &e);
+        int issued;
+        dp_code c = issue_one(&o, &s, s.acme, names, n, dir, sizeof dir, &jit, &issued, &e);
         if (c == DP_OK) {
             printf("issued %s: %s/fullchain.pem (key %s/key.pem)%s\n", names[0], dir, dir,
                    jit ? "; authorized just in time by the records, no challenge" : "");

@@ -85,7 +85,8 @@ int cmd_renew(int argc, char **argv)
         } else {
             char w[1600];
             int jit = 0;
-            if (issue_one(&oo, &s, s.acme, names, n, w, sizeof w, &jit, &e) == DP_OK) {
+            int issued;
+            if (issue_one(&oo, &s, s.acme, names, n, w, sizeof w, &jit, &issued, &e) == DP_OK) {
                 printf("renewed %s%s\n", names[0], ari == DP_OK ? " (ARI window open)" : "");
                 renewed++;
             } else {

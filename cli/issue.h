@@ -24,11 +24,13 @@ struct issue_opts {
  * 0; -1 after printing --help; else the exit code of a usage error. */
 int issue_parse_opts(const char *cmd, int argc, char **argv, struct issue_opts *o);
 
-/* One certificate: order, validate, finalize, write into dir (o->out, or
- * STATE/certs/FIRST-NAME). Returns a dp_code; *jit tells whether the CA
- * authorized the order from the records at once (draft 4.4). */
+/* One certificate: order, validate, finalize, write into dir (o->out; in a
+ * batch o->out/FIRST-NAME; else STATE/certs/FIRST-NAME). Returns a dp_code;
+ * *jit tells whether the CA authorized the order from the records at once
+ * (draft 4.4); *issued whether the CA issued it (then a failure was the
+ * write's, and a retry must not order again). */
 dp_code issue_one(const struct issue_opts *o, struct session *s, struct dp_acme *acme, char **names,
-                  size_t n, char *dir, size_t dircap, int *jit, struct dp_error *e);
+                  size_t n, char *dir, size_t dircap, int *jit, int *issued, struct dp_error *e);
 
 /* issue --batch FILE: the certificates of FILE in parallel (cmd_batch.c). */
 int issue_batch(const struct issue_opts *o, struct session *s);

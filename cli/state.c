@@ -1,6 +1,7 @@
 /* state.c: the client's files (see state.h), written atomically. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,13 +29,17 @@ int state_mkdir(const char *path)
 
 int state_write(const char *dir, const char *name, const char *data, int mode)
 {
-    char path[1400], tmp[1450];
+    /* A temporary name of its own for every write, even from the threads
+     * of one batch, created with its final mode (a key is never readable
+     * by others, not even for a moment), then renamed over the file. */
+    static _Atomic unsigned long seq;
+    char path[1400], tmp[1480];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    snprintf(tmp, sizeof tmp, "%s.tmp%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "w");
-    if (!f) return -1;
-    if (fchmod(fileno(f), (mode_t)mode)) {
-        fclose(f);
+    snprintf(tmp, sizeof tmp, "%s.tmp%ld.%lu", path, (long)getpid(), (unsigned long)++seq);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, (mode_t)mode);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!f) {
+        if (fd >= 0) close(fd);
         unlink(tmp);
         return -1;
     }

@@ -127,6 +127,18 @@ run issue --directory "$DIR02" "${C[@]}" --batch "$tmp/batch.txt" --concurrency 
 # The first orders answered their challenge; once one passed, the rest were authorized at order time.
 jit=$(grep -c '"justInTime":true' <<<"$out"); nojit=$(grep -c '"justInTime":false' <<<"$out")
 [ "$nojit" -ge 1 ] && [ "$jit" -ge 150 ] && [ $((jit + nojit)) = 200 ] && ok "batch_just_in_time ($jit of 200)" || bad "batch_just_in_time: $jit just in time, $nojit with a challenge"
+# --out with a batch: one directory per certificate (each once overwrote the
+# last, and racing writes were retried as new orders); every key on disk,
+# matching its certificate; one order each.
+for i in $(seq 200); do echo "o$i.$B"; done > "$tmp/batch-out.txt"
+run issue --directory "$DIR02" "${C[@]}" --batch "$tmp/batch-out.txt" --concurrency 16 --out "$tmp/out"
+match=0
+for d in "$tmp"/out/*/; do
+    [ "$(openssl x509 -noout -pubkey -in "$d/cert.pem" 2>/dev/null | sha256sum)" = "$(openssl pkey -pubout -in "$d/key.pem" 2>/dev/null | sha256sum)" ] &&
+        [ "$(stat -c %a "$d/key.pem")" = 600 ] && [ ! -e "$d/key.pem.new" ] && match=$((match + 1))
+done
+[ $rc = 0 ] && [ "$(ls "$tmp/out" | wc -l)" = 200 ] && [ $match = 200 ] && [ "$(grep -c '"attempts":1' <<<"$out")" = 200 ] &&
+    ok batch_200_out_dir_one_per_certificate || bad "batch --out: rc=$rc $(ls "$tmp/out" 2>/dev/null | wc -l) dirs, $match matching $(tail -2 "$tmp/err")"
 
 # Bad input: each a clear message, nothing lost or overwritten.
 run account new --directory https://127.0.0.1:1/directory --state "$tmp/state-x"
