@@ -77,6 +77,7 @@ static void help(void)
         "  --max-connections N         open connections in all (default 4096)\n"
         "  --max-connections-per-ip N  open connections from one address (default 64)\n"
         "  --eab-key KID:B64URL        require external account binding; repeatable\n"
+        "  --version                   print the version and exit\n"
         "  --config FILE               read options from FILE first\n"
         "T is seconds, or a number with s, m, h or d.\n");
 }
@@ -321,6 +322,7 @@ int config_load(struct ca_config *c, int argc, char **argv)
                                          {"eab-key", required_argument, 0, 0},
                                          {"config", required_argument, 0, 'c'},
                                          {"help", no_argument, 0, 'h'},
+                                         {"version", no_argument, 0, 'V'},
                                          {0, 0, 0, 0}};
     /* The config file first, so the command line overrides it. */
     for (int i = 1; i + 1 < argc; i++)
@@ -330,6 +332,10 @@ int config_load(struct ca_config *c, int argc, char **argv)
     while ((o = getopt_long(argc, argv, ":h", opts, &idx)) != -1) {
         if (o == 'h') {
             help();
+            return 1;
+        }
+        if (o == 'V') {
+            printf("dnspersist-ca %s (draft-ietf-acme-dns-persist-02)\n", DP_VERSION);
             return 1;
         }
         if (o == 'c') continue;

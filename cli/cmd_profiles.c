@@ -30,9 +30,9 @@ int cmd_profiles(int argc, char **argv)
     }
     if (optind < argc) return cli_usage(CMD, "unexpected argument '%s'", argv[optind]);
     struct state st;
-    char dir[1024];
+    char dir[1024], alias[1024];
     if (state_open(CMD, co.state, &st)) return EXIT_USAGE;
-    snprintf(dir, sizeof dir, "%s", state_directory(&st, co.directory, dir, sizeof dir));
+    snprintf(dir, sizeof dir, "%s", state_directory(&st, co.directory, alias, sizeof alias));
     if (!strstr(dir, "://")) return cli_usage(CMD, "--directory URL is required");
     struct dp_error e;
     struct dp_key *k = dp_key_generate(DP_KEY_EC256, &e); /* the session needs one; unused */

@@ -13,8 +13,9 @@ int session_open(const char *cmd, const char *state_dir, const char *directory,
     s->acme = NULL;
     if (!directory) return cli_usage(cmd, "--directory is required (a URL or an alias)");
     if (state_open(cmd, state_dir, &s->st)) return EXIT_USAGE;
+    char alias[sizeof s->directory]; /* state_directory may write it: not s->directory itself */
     snprintf(s->directory, sizeof s->directory, "%s",
-             state_directory(&s->st, directory, s->directory, sizeof s->directory));
+             state_directory(&s->st, directory, alias, sizeof alias));
     if (!strstr(s->directory, "://"))
         return cli_usage(cmd, "--directory '%s' is neither a URL nor an alias in %s/config",
                          directory, s->st.dir);

@@ -75,6 +75,7 @@ int state_open(const char *cmd, const char *opt, struct state *st)
 
 const char *state_directory(const struct state *st, const char *u, char *buf, size_t cap)
 {
+    if (!u) return "";
     if (strstr(u, "://")) return u;
     char path[1100], line[1300], name[256], url[1024];
     snprintf(path, sizeof path, "%s/config", st->dir);

@@ -98,6 +98,12 @@ run profiles --directory "$DIR02" "${C[@]}"
 [ $rc = 0 ] && [[ "$out" == *shortlived*"160 hours"* ]] && [[ "$out" == *classic* ]] && ok profiles_listed || bad "profiles: $rc $out $(cat "$tmp/err")"
 "$DP" account new --directory "$DIR02" "${C[@]}" > /dev/null
 "$DP" publish --directory "$DIR02" "${C[@]}" --nsupdate "$DNS_RESOLVER" --tsig-key "$DNS_TSIG_KEY" "$PD" > /dev/null
+# STATE/config aliases (an overlapping copy once broke them).
+echo "alias local $DIR02" >> "$tmp/state-prof/config"
+run account show --directory local "${C[@]}"
+[ $rc = 0 ] && [[ "$out" == *"status     valid"* ]] && ok directory_alias || bad "alias: $rc $out $(cat "$tmp/err")"
+run profiles --directory local "${C[@]}"
+[ $rc = 0 ] && [[ "$out" == *shortlived* ]] && ok profiles_by_alias || bad "profiles by alias: $rc $out $(cat "$tmp/err")"
 run issue --directory "$DIR02" "${C[@]}" --profile nope "$PD"
 [ $rc != 0 ] && grep -q "offers no profile nope; it offers classic" "$tmp/err" && ok issue_unknown_profile_refused || bad "unknown profile: $rc $(cat "$tmp/err")"
 lifetime() { # CERTFILE: seconds from notBefore to notAfter
