@@ -94,6 +94,17 @@ int cmd_account(int argc, char **argv)
     rc = EXIT_INVALID;
 
     if (!strcmp(verb, "new")) {
+        if (s.acct.url[0] && s.acme && dp_acme_account_check(s.acme, &e) != DP_OK &&
+            strstr(dp_acme_last_problem(s.acme)->type, ":unauthorized")) {
+            /* Deactivated (RFC 8555 7.3.6): that account is over for good.
+             * A new one, with a new key; its records must be published. */
+            printf("account %s is deactivated: registering a new one\n", s.acct.url);
+            dp_acme_free(s.acme);
+            s.acme = NULL;
+            dp_key_free(s.acct.key);
+            s.acct.key = NULL;
+            s.acct.url[0] = '\0';
+        }
         if (s.acct.url[0]) {
             printf("account %s (already registered)\nthumbprint %s\n", s.acct.url,
                    dp_key_thumbprint(s.acct.key));

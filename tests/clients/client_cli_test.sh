@@ -81,6 +81,12 @@ life() { # LABEL DIRECTORY ROOT [--draft 01]
     [ $rc = 0 ] && ok "$L deactivate" || bad "$L deactivate: $(cat "$tmp/err")"
     run issue --directory "$DIR" "${C[@]}" --no-check "$D"
     [ $rc = 1 ] && grep -q "unauthorized" "$tmp/err" && ok "$L issue_after_deactivate" || bad "$L issue after deactivate: $rc $(cat "$tmp/err")"
+    # account new after a deactivation: a new account, not "already registered".
+    local old=$url new
+    run account new --directory "$DIR" "${C[@]}" --agree-tos
+    new=$(grep -o '^account https://[^ ]*$' <<<"$out" | tail -1)
+    [ $rc = 0 ] && [[ "$out" == *"is deactivated: registering a new one"* ]] && [ -n "$new" ] && [ "$new" != "account $old" ] &&
+        ok "$L account_new_after_deactivation" || bad "$L account new after deactivation: $rc $out $(cat "$tmp/err")"
 }
 
 DIR02=$(start_ca ca02)
