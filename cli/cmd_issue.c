@@ -40,6 +40,7 @@ static void help(void)
         "renew reissues every certificate issue wrote that expires within --days (default 30).\n"
         "--wait N: seconds to wait for a validation or the order (default 120).\n"
         "--profile NAME: the certificate profile (see dnspersist profiles); renew keeps it.\n"
+        "renew --force renews every certificate now, whatever ARI or --days say.\n"
         "--issuer NAME (repeatable): the CA issuer names you trust; a challenge naming another\n"
         "is refused before any record is used (draft 3.2; the directory's caaIdentities are\n"
         "always checked).\n\n"
@@ -201,6 +202,7 @@ int issue_parse_opts(const char *cmd, int argc, char **argv, struct issue_opts *
                                          {"issuer", required_argument, 0, 'i'},
                                          {"wait", required_argument, 0, 'W'},
                                          {"profile", required_argument, 0, 'P'},
+                                         {"force", no_argument, 0, 'F'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
@@ -243,6 +245,9 @@ int issue_parse_opts(const char *cmd, int argc, char **argv, struct issue_opts *
         case 'd':
             if ((o->days = cli_parse_count(optarg, 3650)) < 0)
                 return cli_usage(cmd, "--days '%s': 0 to 3650", optarg);
+            break;
+        case 'F':
+            o->force = 1;
             break;
         case 'P':
             o->profile = optarg;

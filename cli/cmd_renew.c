@@ -79,6 +79,10 @@ int cmd_renew(int argc, char **argv)
             due = na - now <= o.days * 86400;
             snprintf(why, sizeof why, "not within %ld days of notAfter", o.days);
         }
+        if (o.force && !due) {
+            due = 1;
+            snprintf(why, sizeof why, "--force");
+        }
         if (!due) {
             printf("not yet due: %s (%s)\n", names[0], why);
             kept++;
@@ -87,7 +91,10 @@ int cmd_renew(int argc, char **argv)
             int jit = 0;
             int issued;
             if (issue_one(&oo, &s, s.acme, names, n, w, sizeof w, &jit, &issued, &e) == DP_OK) {
-                printf("renewed %s%s\n", names[0], ari == DP_OK ? " (ARI window open)" : "");
+                printf("renewed %s%s\n", names[0],
+                       o.force && !strcmp(why, "--force") ? " (--force)"
+                       : ari == DP_OK                     ? " (ARI window open)"
+                                                          : "");
                 renewed++;
             } else {
                 session_error(CMD, &s, names[0], &e);

@@ -12,6 +12,7 @@ struct issue_opts {
     enum dp_key_type kt;
     long concurrency, retries, backoff_ms, days;
     long wait_s;         /* --wait: the longest wait for a validation or the order */
+    int force;           /* renew --force: whatever the window says */
     const char *profile; /* --profile: the certificate profile, NULL for the CA's default */
     int no_check;
     /* --issuer: the CA issuer names the user trusts (draft 3.2) */

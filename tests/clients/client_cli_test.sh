@@ -127,6 +127,12 @@ serial=$(openssl x509 -noout -serial -in "$PC")
 run renew "${C[@]}"
 [ $rc = 0 ] && [[ "$out" == *"renewed $PD"* ]] && [ "$(openssl x509 -noout -serial -in "$PC")" != "$serial" ] &&
     [ "$(lifetime "$PC")" -lt $((7 * 86400)) ] && ok renew_keeps_profile || bad "renew shortlived: $rc $out $(cat "$tmp/err")"
+# Not due (a fresh certificate), renew leaves it; --force renews it anyway.
+serial=$(openssl x509 -noout -serial -in "$PC")
+run renew "${C[@]}"
+[ $rc = 0 ] && [[ "$out" == *"not yet due: $PD"* ]] && [ "$(openssl x509 -noout -serial -in "$PC")" = "$serial" ] && ok renew_not_due || bad "renew not due: $rc $out"
+run renew "${C[@]}" --force
+[ $rc = 0 ] && [[ "$out" == *"renewed $PD (--force)"* ]] && [ "$(openssl x509 -noout -serial -in "$PC")" != "$serial" ] && ok renew_force || bad "renew --force: $rc $out $(cat "$tmp/err")"
 
 # A batch of 200 certificates under one policy=wildcard record.
 C=(--state "$tmp/state-batch" --ca-bundle "$tmp/ca02/root.pem")
