@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# install_test.sh: cmake --install into a temporary prefix, then build a
+# small program against the install tree twice: with pkg-config and with
+# find_package(dnspersist). Each must build and run.
+# Usage: install_test.sh BUILD_DIR
+set -u
+BUILD=${1:?BUILD_DIR}
+HERE="$(cd "$(dirname "$0")" && pwd)"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+pass=0 fail=0
+ok() { pass=$((pass + 1)); echo "ok   $1"; }
+bad() { fail=$((fail + 1)); echo "FAIL $1" >&2; }
+cmake --install "$BUILD" --prefix "$tmp/prefix" > "$tmp/install.log" 2>&1 || { bad "install: $(tail -3 "$tmp/install.log")"; exit 1; }
+pcdir=$(dirname "$(find "$tmp/prefix" -name dnspersist.pc | head -1)")
+[ -f "$pcdir/dnspersist.pc" ] && ok installed_pc || bad "no dnspersist.pc installed"
+flags=$(PKG_CONFIG_PATH="$pcdir" pkg-config --cflags --libs dnspersist 2>"$tmp/pc.err")
+if cc "$HERE/consumer.c" $flags -o "$tmp/c1" 2>"$tmp/cc.err" &&
+    LD_LIBRARY_PATH="$tmp/prefix/lib:$pcdir/.." "$tmp/c1" | grep -q "dnspersist .*: https://ca.example/h/"; then
+    ok pkg_config_build
+else
+    bad "pkg-config build: $flags $(cat "$tmp/pc.err" "$tmp/cc.err" | head -5)"
+fi
+if cmake -S "$HERE" -B "$tmp/b" -DCMAKE_PREFIX_PATH="$tmp/prefix" > "$tmp/cm.log" 2>&1 &&
+    cmake --build "$tmp/b" >> "$tmp/cm.log" 2>&1 &&
+    LD_LIBRARY_PATH="$pcdir/.." "$tmp/b/consumer" | grep -q "dnspersist"; then
+    ok find_package_build
+else
+    bad "find_package build: $(tail -5 "$tmp/cm.log")"
+fi
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]
