@@ -22,6 +22,17 @@
 
 static const char *const CMD = "issue";
 
+static void help_renew(void)
+{
+    printf("usage: dnspersist renew [--state DIR] [--ca-bundle FILE] [--days N] [--force]\n"
+           "           [--profile NAME] [--resolver ADDR[@PORT]] [--key-type T] [--wait N]\n\n"
+           "Renews every certificate issue wrote (STATE/certs) that is due: when the CA's\n"
+           "renewal window (ARI, RFC 9773) is open, else within --days (default 30) of expiry;\n"
+           "--force renews them all now. Each keeps the profile it was issued with unless\n"
+           "--profile names another. New key, new certificate, written over the old ones.\n\n"
+           "Exit codes: 0 nothing failed, 1 a renewal failed, 2 usage error.\n");
+}
+
 static void help(void)
 {
     printf(
@@ -264,7 +275,10 @@ int issue_parse_opts(const char *cmd, int argc, char **argv, struct issue_opts *
             o->n_issuers++;
             break;
         case 'h':
-            help();
+            if (!strcmp(cmd, "renew"))
+                help_renew();
+            else
+                help();
             return -1;
         default:
             if (cli_common_opt(&o->co, c, optarg)) break;

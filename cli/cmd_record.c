@@ -50,6 +50,25 @@ static void help(void)
            "error.\n");
 }
 
+/* publish and unpublish: their own usage first, the record options after. */
+static void help_update(enum mode mode)
+{
+    int pub = mode == MODE_PUBLISH;
+    printf("usage: dnspersist %s --directory URL --nsupdate SERVER[@PORT] --tsig-key FILE\n"
+           "           [--state DIR] [--ca-bundle FILE] [--wait MS] [record options] DOMAIN...\n\n"
+           "%s with an RFC 2136 update signed with TSIG, leaving other records at the\n"
+           "name alone, then waits until the server answers accordingly (--wait, ms).\n"
+           "  --nsupdate SERVER[@PORT]  the primary server taking updates\n"
+           "  --tsig-key FILE           the TSIG key (BIND key {} file)\n\n"
+           "Record options (see dnspersist record --help): --issuer, --wildcard,\n"
+           "--persist-until, --any-domain, --draft 01.\n\n"
+           "Exit codes: 0 success, 1 the CA or the DNS server refused, 2 usage error, 3 internal "
+           "error.\n",
+           pub ? "publish" : "unpublish",
+           pub ? "Adds this account's _validation-persist record for each DOMAIN"
+               : "Removes every _validation-persist record of this account for each DOMAIN");
+}
+
 static int record_main(int argc, char **argv, enum mode mode);
 
 int cmd_record(int argc, char **argv)
@@ -156,7 +175,10 @@ static int record_main(int argc, char **argv, enum mode mode)
                 return cli_usage(CMD, "--wait '%s': milliseconds", optarg);
             break;
         case 'h':
-            help();
+            if (mode == MODE_RECORD)
+                help();
+            else
+                help_update(mode);
             return 0;
         default:
             if (cli_common_opt(&co, c, optarg)) break;

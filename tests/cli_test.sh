@@ -128,6 +128,10 @@ caret=$(tail -n 1 "$tmp/err"); line=$(tail -n 2 "$tmp/err" | head -n 1)
 expect_err parse_usage 2 "exactly one TXT value" -- "$DP" parse
 expect_err unknown_command 2 "unknown command 'frobnicate'" -- "$DP" frobnicate
 expect help 0 "usage: dnspersist record" -- "$DP" record --help
+# Every command's --help is its own (publish, unpublish and renew showed another's).
+for c in record evaluate parse check audit account publish unpublish issue renew revoke profiles; do
+    expect "help_$c" 0 "usage: dnspersist $c" -- "$DP" "$c" --help
+done
 
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
