@@ -15,24 +15,61 @@
 
 #include "internal.h"
 
+/* "ALG:NAME:SECRET" (knsupdate -y, nsupdate -y with the algorithm first). */
+static int tsig_colon(const char *s, struct dp_tsig *out)
+{
+    char a[64], n[256], k[256];
+    if (sscanf(s, " %63[A-Za-z0-9-]:%255[^:\n]:%255[A-Za-z0-9+/=]", a, n, k) != 3) return -1;
+    snprintf(out->algorithm, sizeof out->algorithm, "%s", a);
+    snprintf(out->name, sizeof out->name, "%s", n);
+    snprintf(out->secret, sizeof out->secret, "%s", k);
+    return 0;
+}
+
+/* Knot's `keymgr -t NAME` output:
+ *   key:
+ *     - id: NAME
+ *       algorithm: hmac-sha256
+ *       secret: B64 */
+static int tsig_knot(const char *buf, struct dp_tsig *out)
+{
+    const char *id = strstr(buf, "id:"), *alg = strstr(buf, "algorithm:"),
+               *sec = strstr(buf, "secret:");
+    if (!id || !alg || !sec) return -1;
+    if (sscanf(id, "id: %255s", out->name) != 1 ||
+        sscanf(alg, "algorithm: %63[A-Za-z0-9-]", out->algorithm) != 1 ||
+        sscanf(sec, "secret: %255[A-Za-z0-9+/=]", out->secret) != 1)
+        return -1;
+    return 0;
+}
+
 dp_code dp_update_tsig_load(const char *path, struct dp_tsig *out, struct dp_error *err)
 {
     dp_error_clear(err);
-    FILE *f = path ? fopen(path, "r") : NULL;
-    if (!f)
-        return dp__fail(err, DP_ERR_IO, NULL, DP_NO_OFFSET, "cannot read TSIG key file %s",
-                        path ? path : "(null)");
+    if (!path || !out) return dp__fail(err, DP_ERR_INVAL, NULL, DP_NO_OFFSET, "NULL argument");
+    memset(out, 0, sizeof *out);
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        /* Not a file: the key itself, ALG:NAME:SECRET. */
+        if (strchr(path, ':') && !tsig_colon(path, out)) return DP_OK;
+        return dp__fail(err, DP_ERR_IO, NULL, DP_NO_OFFSET,
+                        "cannot read TSIG key file %s (nor is it ALG:NAME:SECRET)", path);
+    }
     char buf[4096];
     size_t n = fread(buf, 1, sizeof buf - 1, f);
     fclose(f);
     buf[n] = '\0';
-    memset(out, 0, sizeof *out);
+    if (!strstr(buf, "{")) { /* not BIND's: Knot's YAML, or one ALG:NAME:SECRET line */
+        if (!tsig_knot(buf, out) || !tsig_colon(buf, out)) return DP_OK;
+        memset(out, 0, sizeof *out);
+    }
     const char *k = strstr(buf, "key");
     const char *q1 = k ? strchr(k, '"') : NULL, *q2 = q1 ? strchr(q1 + 1, '"') : NULL;
     const char *alg = strstr(buf, "algorithm"), *sec = strstr(buf, "secret");
     if (!q2 || !alg || !sec || (size_t)(q2 - q1 - 1) >= sizeof out->name)
         return dp__fail(err, DP_ERR_MALFORMED, NULL, DP_NO_OFFSET,
-                        "%s is not a key file: key \"NAME\" { algorithm ALG; secret \"B64\"; };",
+                        "%s is not a TSIG key: BIND's key \"NAME\" { algorithm ALG; secret "
+                        "\"B64\"; };, Knot's keymgr -t output, or ALG:NAME:SECRET",
                         path);
     snprintf(out->name, sizeof out->name, "%.*s", (int)(q2 - q1 - 1), q1 + 1);
     if (sscanf(alg, "algorithm %63[A-Za-z0-9-]", out->algorithm) != 1)

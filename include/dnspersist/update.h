@@ -15,8 +15,10 @@ struct dp_tsig {
     char secret[256];   /* base64 */
 };
 
-/* Reads a BIND/knsupdate key file: key "NAME" { algorithm ALG; secret "B64"; };
- * DP_OK, DP_ERR_IO, DP_ERR_MALFORMED. */
+/* A TSIG key from path: BIND's (and knsupdate's) key file, key "NAME" {
+ * algorithm ALG; secret "B64"; };, Knot's `keymgr -t` output, or a file of
+ * one ALG:NAME:SECRET line; when path is no file, path itself may be
+ * ALG:NAME:SECRET (knsupdate -y). DP_OK, DP_ERR_IO, DP_ERR_MALFORMED. */
 DP_API dp_code dp_update_tsig_load(const char *path, struct dp_tsig *out, struct dp_error *err);
 
 /* Adds (add=1) or deletes (add=0) the TXT record value at name on server

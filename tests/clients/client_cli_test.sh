@@ -110,6 +110,17 @@ run account show --directory local "${C[@]}"
 [ $rc = 0 ] && [[ "$out" == *"status     valid"* ]] && ok directory_alias || bad "alias: $rc $out $(cat "$tmp/err")"
 run profiles --directory local "${C[@]}"
 [ $rc = 0 ] && [[ "$out" == *shortlived* ]] && ok profiles_by_alias || bad "profiles by alias: $rc $out $(cat "$tmp/err")"
+# TSIG keys in the forms operators have: ALG:NAME:SECRET on the command
+# line, and Knot's keymgr -t output in a file (BIND's is used everywhere else).
+T1=tsigy$RANDOM.web.test T2=tsigk$RANDOM.web.test
+run publish --directory "$DIR02" "${C[@]}" --nsupdate "$DNS_RESOLVER" --tsig-key "hmac-sha256:test-key:$DNS_TSIG_SECRET" "$T1"
+[ $rc = 0 ] && [ -n "$(txt "_validation-persist.$T1")" ] && ok tsig_key_alg_name_secret || bad "tsig alg:name:secret: $rc $(cat "$tmp/err")"
+printf '# hmac-sha256:test-key:%s\nkey:\n  - id: test-key\n    algorithm: hmac-sha256\n    secret: %s\n' "$DNS_TSIG_SECRET" "$DNS_TSIG_SECRET" > "$tmp/knot.key" # keymgr -t test-key's layout
+run publish --directory "$DIR02" "${C[@]}" --nsupdate "$DNS_RESOLVER" --tsig-key "$tmp/knot.key" "$T2"
+[ $rc = 0 ] && [ -n "$(txt "_validation-persist.$T2")" ] && ok tsig_key_knot_keymgr || bad "tsig knot: $rc $(cat "$tmp/err")"
+printf 'not a key\n' > "$tmp/bad.key"
+run publish --directory "$DIR02" "${C[@]}" --nsupdate "$DNS_RESOLVER" --tsig-key "$tmp/bad.key" "$T2"
+[ $rc != 0 ] && grep -q "keymgr -t output, or ALG:NAME:SECRET" "$tmp/err" && ok tsig_key_bad_named || bad "bad tsig: $rc $(cat "$tmp/err")"
 run issue --directory "$DIR02" "${C[@]}" --profile nope "$PD"
 [ $rc != 0 ] && grep -q "offers no profile nope; it offers classic" "$tmp/err" && ok issue_unknown_profile_refused || bad "unknown profile: $rc $(cat "$tmp/err")"
 lifetime() { # CERTFILE: seconds from notBefore to notAfter
