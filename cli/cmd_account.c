@@ -1,6 +1,7 @@
 /* cmd_account.c: `dnspersist account new|show|key-rollover|deactivate`. */
 #define _GNU_SOURCE
 #include <getopt.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -121,7 +122,17 @@ int cmd_account(int argc, char **argv)
             }
             if (state_account_save(CMD, &s.acct, 1)) goto out;
         }
-        struct dp_acme_config cfg = {s.directory, co.bundle, 30000, 0};
+        /* Remembered for every later command on this CA (an absolute path). */
+        char rp[PATH_MAX];
+        const char *abs = co.bundle && realpath(co.bundle, rp) ? rp : co.bundle;
+        if (abs && strlen(abs) >= sizeof s.acct.ca_bundle) {
+            rc = cli_usage(CMD, "--ca-bundle: a path under %zu characters, please",
+                           sizeof s.acct.ca_bundle);
+            goto out;
+        }
+        if (abs) memcpy(s.acct.ca_bundle, abs, strlen(abs) + 1);
+        s.bundle = session_ca_bundle(co.bundle, &s.acct);
+        struct dp_acme_config cfg = {s.directory, s.bundle, 30000, 0};
         if (!(s.acme = dp_acme_new(&cfg, s.acct.key, &e))) {
             cli_error(CMD, "directory %s: %s", s.directory, e.detail);
             goto out;

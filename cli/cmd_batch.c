@@ -56,7 +56,7 @@ struct batch {
 static void *worker(void *arg)
 {
     struct batch *b = arg;
-    struct dp_acme_config cfg = {b->s->directory, b->o->co.bundle, 30000, 120000};
+    struct dp_acme_config cfg = {b->s->directory, b->s->bundle, 30000, 120000};
     struct dp_error e;
     struct dp_acme *acme = dp_acme_new(&cfg, b->s->acct.key, &e);
     if (acme) dp_acme_set_account_url(acme, b->s->acct.url, NULL);

@@ -36,7 +36,7 @@ int cmd_profiles(int argc, char **argv)
     if (!strstr(dir, "://")) return cli_usage(CMD, "--directory URL is required");
     struct dp_error e;
     struct dp_key *k = dp_key_generate(DP_KEY_EC256, &e); /* the session needs one; unused */
-    struct dp_acme_config cfg = {dir, co.bundle, 30000, 0};
+    struct dp_acme_config cfg = {dir, session_ca_bundle(co.bundle, NULL), 30000, 0};
     struct dp_acme *a = k ? dp_acme_new(&cfg, k, &e) : NULL;
     int rc = EXIT_VALID;
     if (!a) {

@@ -27,8 +27,9 @@ int session_open(const char *cmd, const char *state_dir, const char *directory,
         state_account_free(&s->acct);
         return EXIT_INVALID;
     }
+    s->bundle = session_ca_bundle(ca_bundle, &s->acct);
     if (!s->acct.key) return 0; /* account new creates the key before the session */
-    struct dp_acme_config cfg = {s->directory, ca_bundle, 30000, 120000};
+    struct dp_acme_config cfg = {s->directory, s->bundle, 30000, 120000};
     struct dp_error e;
     if (!(s->acme = dp_acme_new(&cfg, s->acct.key, &e))) {
         cli_error(cmd, "directory %s: %s", s->directory, e.detail);
@@ -37,6 +38,16 @@ int session_open(const char *cmd, const char *state_dir, const char *directory,
     }
     if (s->acct.url[0]) dp_acme_set_account_url(s->acme, s->acct.url, NULL);
     return 0;
+}
+
+const char *session_ca_bundle(const char *flag, const struct account *a)
+{
+    if (flag && *flag) return flag;
+    if (a && a->ca_bundle[0]) return a->ca_bundle;
+    const char *env = getenv("SSL_CERT_FILE");
+    if (env && *env) return env;
+    env = getenv("CURL_CA_BUNDLE");
+    return env && *env ? env : NULL;
 }
 
 void session_close(struct session *s)

@@ -9,7 +9,13 @@ struct session {
     struct account acct;
     struct dp_acme *acme;
     char directory[1024];
+    const char *bundle; /* the CA bundle in use (session_ca_bundle), NULL: the system's */
 };
+
+/* The CA bundle to trust, by precedence: the --ca-bundle flag, what the
+ * state remembers from account new, $SSL_CERT_FILE, $CURL_CA_BUNDLE; NULL
+ * for the system store. */
+const char *session_ca_bundle(const char *flag, const struct account *a);
 
 /* Opens the state, loads the account for directory (an alias is expanded),
  * fetches the directory. need_account: 1 the account must exist, 0 it may

@@ -135,6 +135,8 @@ int state_account_load(const char *cmd, const struct state *st, const char *dire
             return -1;
         }
         snprintf(a->url, sizeof a->url, "%s", url);
+        const char *cb = json_string_value(json_object_get(o, "caBundle"));
+        if (cb) snprintf(a->ca_bundle, sizeof a->ca_bundle, "%s", cb);
         json_decref(o);
     }
     return 0;
@@ -164,6 +166,7 @@ int state_account_save(const char *cmd, struct account *a, int save_key)
     }
     if (a->url[0]) {
         json_t *o = json_pack("{s:s,s:s}", "directory", a->directory, "url", a->url);
+        if (o && a->ca_bundle[0]) json_object_set_new(o, "caBundle", json_string(a->ca_bundle));
         char *s = json_dumps(o, JSON_INDENT(2));
         json_decref(o);
         int rc = s ? state_write(a->dir, "account.json", s, 0644) : -1;

@@ -28,6 +28,7 @@ struct account {
     char directory[1024]; /* the CA's directory URL */
     char url[1024];       /* the account URL, "" when none yet */
     struct dp_key *key;   /* NULL when none yet */
+    char ca_bundle[1024]; /* the --ca-bundle given at account new, "" for none */
 };
 
 /* Resolves the state directory (creating it 0700). -1 after printing why. */

@@ -110,6 +110,16 @@ run account show --directory local "${C[@]}"
 [ $rc = 0 ] && [[ "$out" == *"status     valid"* ]] && ok directory_alias || bad "alias: $rc $out $(cat "$tmp/err")"
 run profiles --directory local "${C[@]}"
 [ $rc = 0 ] && [[ "$out" == *shortlived* ]] && ok profiles_by_alias || bad "profiles by alias: $rc $out $(cat "$tmp/err")"
+# The CA bundle given at account new is remembered; the environment is the
+# next fallback; the flag wins over both.
+run account show --directory "$DIR02" --state "$tmp/state-prof"
+[ $rc = 0 ] && [[ "$out" == *"status     valid"* ]] && ok ca_bundle_remembered || bad "remembered bundle: $rc $(cat "$tmp/err")"
+out=$(SSL_CERT_FILE="$tmp/ca02/root.pem" "$DP" profiles --directory "$DIR02" --state "$tmp/state-env" 2>"$tmp/err"); rc=$?
+[ $rc = 0 ] && [[ "$out" == *shortlived* ]] && ok ca_bundle_from_ssl_cert_file || bad "SSL_CERT_FILE: $rc $(cat "$tmp/err")"
+out=$(env -u SSL_CERT_FILE CURL_CA_BUNDLE="$tmp/ca02/root.pem" "$DP" profiles --directory "$DIR02" --state "$tmp/state-env" 2>"$tmp/err"); rc=$?
+[ $rc = 0 ] && [[ "$out" == *shortlived* ]] && ok ca_bundle_from_curl_ca_bundle || bad "CURL_CA_BUNDLE: $rc $(cat "$tmp/err")"
+run account show --directory "$DIR02" --state "$tmp/state-prof" --ca-bundle "$tmp/ca01/root.pem"
+[ $rc != 0 ] && ok ca_bundle_flag_wins || bad "the flag should win over the remembered bundle: $rc $out"
 # TSIG keys in the forms operators have: ALG:NAME:SECRET on the command
 # line, and Knot's keymgr -t output in a file (BIND's is used everywhere else).
 T1=tsigy$RANDOM.web.test T2=tsigk$RANDOM.web.test
