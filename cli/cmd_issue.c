@@ -256,6 +256,7 @@ int issue_parse_opts(const char *cmd, int argc, char **argv, struct issue_opts *
         case 'd':
             if ((o->days = cli_parse_count(optarg, 3650)) < 0)
                 return cli_usage(cmd, "--days '%s': 0 to 3650", optarg);
+            o->days_given = 1;
             break;
         case 'F':
             o->force = 1;

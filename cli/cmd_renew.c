@@ -67,17 +67,29 @@ int cmd_renew(int argc, char **argv)
         struct dp_error e;
         dp_code ari = pem ? dp_acme_renewal_info(s.acme, pem, &ws, &we, &e) : DP_ERR_UNSUPPORTED;
         free(pem);
+        /* ARI's window decides; an explicit --days renews earlier too (the
+         * sooner of the two wins, and the line says which). Without ARI,
+         * --days (default 30) alone. */
         int due;
         char why[128];
+        int64_t days_left = (na - now) / 86400;
+        int within_days = na - now <= o.days * 86400;
         if (ari == DP_OK) {
             char t[40];
             due = now >= ws;
             snprintf(why, sizeof why, "ARI window opens %s", cli_time_str(ws, t, sizeof t));
+            if (!due && o.days_given && within_days) {
+                due = 2;
+                snprintf(why, sizeof why,
+                         "--days %ld: it expires in %lld days, before the ARI "
+                         "window would renew it",
+                         o.days, (long long)days_left);
+            }
         } else {
             if (ari != DP_ERR_UNSUPPORTED)
                 cli_error(CMD, "%s: renewalInfo: %s (using --days)", names[0], e.detail);
-            due = na - now <= o.days * 86400;
-            snprintf(why, sizeof why, "not within %ld days of notAfter", o.days);
+            due = within_days ? 2 : 0;
+            snprintf(why, sizeof why, "%swithin %ld days of notAfter", due ? "" : "not ", o.days);
         }
         if (o.force && !due) {
             due = 1;
@@ -91,10 +103,10 @@ int cmd_renew(int argc, char **argv)
             int jit = 0;
             int issued;
             if (issue_one(&oo, &s, s.acme, names, n, w, sizeof w, &jit, &issued, &e) == DP_OK) {
-                printf("renewed %s%s\n", names[0],
-                       o.force && !strcmp(why, "--force") ? " (--force)"
-                       : ari == DP_OK                     ? " (ARI window open)"
-                                                          : "");
+                printf("renewed %s (%s)\n", names[0],
+                       o.force && !strcmp(why, "--force") ? "--force"
+                       : due == 2                         ? why
+                                                          : "ARI window open");
                 renewed++;
             } else {
                 session_error(CMD, &s, names[0], &e);

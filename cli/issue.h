@@ -13,6 +13,7 @@ struct issue_opts {
     long concurrency, retries, backoff_ms, days;
     long wait_s;         /* --wait: the longest wait for a validation or the order */
     int force;           /* renew --force: whatever the window says */
+    int days_given;      /* --days was given: honoured even where ARI says later */
     const char *profile; /* --profile: the certificate profile, NULL for the CA's default */
     int no_check;
     /* --issuer: the CA issuer names the user trusts (draft 3.2) */

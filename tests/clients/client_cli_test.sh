@@ -59,9 +59,12 @@ life() { # LABEL DIRECTORY ROOT [--draft 01]
     # The account passed dns-persist-01 once: the CA now authorizes from the record at order time.
     run issue --directory "$DIR" "${C[@]}" --resolver "$DNS_RESOLVER" "$D"
     [ $rc = 0 ] && [[ "$out" == *"authorized just in time"* ]] && ok "$L issue_with_old_record_A6_just_in_time" || bad "$L issue after rollover: $out $(cat "$tmp/err")"
-    # ARI (RFC 9773): the CA's window decides, not --days: a fresh certificate is not due.
-    run renew "${C[@]}" --days 1000
+    # ARI (RFC 9773): the CA's window decides: a fresh certificate is not due...
+    run renew "${C[@]}"
     [ $rc = 0 ] && [[ "$out" == *"0 renewed, 0 failed, 1 not yet due"* ]] && [[ "$out" == *"ARI window opens"* ]] && ok "$L renew_ari_not_due" || bad "$L renew_ari_not_due: $out $(cat "$tmp/err")"
+    # ...unless --days, given, asks for sooner: it wins, and says why.
+    run renew "${C[@]}" --days 1000
+    [ $rc = 0 ] && [[ "$out" == *"1 renewed"* ]] && [[ "$out" == *"--days 1000: it expires in"*"before the ARI window"* ]] && ok "$L renew_days_sooner_than_ari" || bad "$L renew --days 1000: $out $(cat "$tmp/err")"
     local before; before=$(md5sum < "$cdir/cert.pem")
     run revoke --directory "$DIR" "${C[@]}" --reason 4 "$cdir/cert.pem"
     [ $rc = 0 ] && ok "$L revoke" || bad "$L revoke: $out $(cat "$tmp/err")"
