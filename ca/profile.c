@@ -108,6 +108,7 @@ int profiles_add(struct profiles *ps, const char *spec, char *why, size_t cap)
     }
     ps->p[i] = p;
     if (i == ps->n) ps->n++;
+    ps->narrowing |= p.challenges != 0;
     return 0;
 bad:
     snprintf(why, cap,

@@ -22,7 +22,8 @@ struct profile {
 struct profiles {
     struct profile p[PROFILE_MAX];
     size_t n;
-    size_t def; /* the default's index */
+    size_t def;    /* the default's index */
+    int narrowing; /* some profile narrows the challenge types (profiles_add sets it) */
 };
 
 /* The built-in ones: classic (the default: classic_lifetime, CN, CRL),

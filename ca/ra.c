@@ -43,10 +43,7 @@ unsigned ra_challenges_offered(struct ca *ca, const struct st_authz *a)
     unsigned m = (ca->cfg.persist ? 1u : 0) | (ca->cfg.dns01 ? 2u : 0) |
                  (ca->cfg.http01 && !a->wildcard ? 4u : 0); /* RFC 8555 7.1.3: wildcards by DNS */
     const struct profiles *ps = &ca->cfg.profiles;
-    int restricts = 0;
-    for (size_t i = 0; i < ps->n; i++)
-        restricts |= ps->p[i].challenges != 0;
-    if (!restricts) return m; /* no profile narrows them: no need to read the order */
+    if (!ps->narrowing) return m; /* no profile narrows them: no need to read the order */
     struct st_order *o = malloc(sizeof *o);
     const struct profile *prof =
         o && !store_order_get(ca->store, a->order, o) ? profiles_find(ps, o->profile) : NULL;

@@ -199,9 +199,8 @@ struct jit_job {
     int done, abandoned, refs;
 };
 
-static void jit_release(struct va *va, struct jit_job *j) /* va->mu held */
+static void jit_release(struct jit_job *j) /* va->mu held */
 {
-    (void)va;
     if (--j->refs == 0) free(j);
 }
 
@@ -252,7 +251,7 @@ void va_jit(struct va *va, struct va_jit *items, size_t n)
             items[i].clamp = j->items[i].clamp;
         }
     j->abandoned = 1;
-    jit_release(va, j);
+    jit_release(j);
     pthread_mutex_unlock(&va->mu);
 }
 
@@ -275,7 +274,7 @@ static void *jit_main(void *arg)
         pthread_mutex_lock(&va->mu);
         j->done = 1;
         fq_done(va->jq, account);
-        jit_release(va, j);
+        jit_release(j);
         pthread_cond_broadcast(&va->jit_done_cv);
         pthread_cond_signal(&va->jq_cv); /* the account may have more */
     }
