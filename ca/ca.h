@@ -53,7 +53,12 @@ struct ca_config {
     struct profiles profiles; /* built-in, then --profile */
     const char *profile_specs[PROFILE_MAX];
     size_t n_profile_specs;
-    char default_profile[32]; /* --default-profile, "" for classic */
+    char default_profile[32];         /* --default-profile, "" for classic */
+    char log_level[8], log_format[8]; /* "" for info, text */
+    char log_file[1024];              /* "" for standard error */
+    char metrics_host[256];           /* --metrics-listen; port 0: no metrics listener */
+    int metrics_port;
+    int directory_draft01; /* --directory-meta draft01: no issuerDomainNames, accountHashPrefix */
 };
 
 struct va;

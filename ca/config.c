@@ -77,6 +77,16 @@ static void help(void)
         "  --max-connections N         open connections in all (default 4096)\n"
         "  --max-connections-per-ip N  open connections from one address (default 64)\n"
         "  --eab-key KID:B64URL        require external account binding; repeatable\n"
+        "  --log-level LEVEL           error, warn, info (default: requests, validations) or\n"
+        "                              debug; failed validations are logged at warn\n"
+        "  --log-format text|json      one line per event (default text)\n"
+        "  --log-file FILE             log there instead of standard error; SIGHUP reopens it\n"
+        "  --metrics-listen HOST:PORT  plain HTTP for /metrics (Prometheus), /health (alive)\n"
+        "                              and /health/ready (the database answers); off unless\n"
+        "                              given; keep it on loopback or a private network\n"
+        "  --directory-meta draft01    advertise as a draft-01 CA does (Boulder, Pebble): no\n"
+        "                              issuerDomainNames, no accountHashPrefix (for testing\n"
+        "                              clients against such CAs; implies --draft01-compat)\n"
         "  --version                   print the version and exit\n"
         "  --config FILE               read options from FILE first\n"
         "T is seconds, or a number with s, m, h or d.\n");
@@ -144,6 +154,27 @@ static int set_option(struct ca_config *c, const char *name, const char *val)
         if (!colon || port <= 0 || port > 65535 || colon == val) return -1;
         snprintf(c->crl_listen_host, sizeof c->crl_listen_host, "%.*s", (int)(colon - val), val);
         c->crl_port = (int)port;
+    } else if (!strcmp(name, "metrics-listen")) {
+        const char *colon = strrchr(val, ':');
+        long port = colon ? strtol(colon + 1, NULL, 10) : 0;
+        if (!colon || port <= 0 || port > 65535 || colon == val) return -1;
+        snprintf(c->metrics_host, sizeof c->metrics_host, "%.*s", (int)(colon - val), val);
+        c->metrics_port = (int)port;
+    } else if (!strcmp(name, "log-level")) {
+        if (strcmp(val, "error") && strcmp(val, "warn") && strcmp(val, "info") &&
+            strcmp(val, "debug"))
+            return -1;
+        snprintf(c->log_level, sizeof c->log_level, "%s", val);
+    } else if (!strcmp(name, "log-format")) {
+        if (strcmp(val, "text") && strcmp(val, "json")) return -1;
+        snprintf(c->log_format, sizeof c->log_format, "%s", val);
+    } else if (!strcmp(name, "log-file")) {
+        if (!*val || strlen(val) >= sizeof c->log_file) return -1;
+        snprintf(c->log_file, sizeof c->log_file, "%s", val);
+    } else if (!strcmp(name, "directory-meta")) {
+        if (strcmp(val, "draft01") && strcmp(val, "draft02")) return -1;
+        c->directory_draft01 = !strcmp(val, "draft01");
+        if (c->directory_draft01) c->draft01_compat = 1;
     } else if (!strcmp(name, "crl-url")) {
         if (strncmp(val, "http://", 7) || strlen(val) < 8 || strchr(val, ' ')) return -1;
         snprintf(c->crl_url, sizeof c->crl_url, "%s", val);
@@ -320,6 +351,11 @@ int config_load(struct ca_config *c, int argc, char **argv)
                                          {"max-connections", required_argument, 0, 0},
                                          {"max-connections-per-ip", required_argument, 0, 0},
                                          {"eab-key", required_argument, 0, 0},
+                                         {"log-level", required_argument, 0, 0},
+                                         {"log-format", required_argument, 0, 0},
+                                         {"log-file", required_argument, 0, 0},
+                                         {"metrics-listen", required_argument, 0, 0},
+                                         {"directory-meta", required_argument, 0, 0},
                                          {"config", required_argument, 0, 'c'},
                                          {"help", no_argument, 0, 'h'},
                                          {"version", no_argument, 0, 'V'},

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "crl.h"
+#include "log.h"
 
 struct crl {
     pthread_mutex_t mu;
@@ -81,7 +82,7 @@ static int rebuild(struct ca *ca, struct crl *c)
     }
     free(g.r);
     free(g.serials);
-    if (rc) fprintf(stderr, "dnspersist-ca: cannot build the CRL\n");
+    if (rc) log_event(LOG_ERROR, "crl", "msg", "cannot build the CRL", NULL);
     return rc;
 }
 

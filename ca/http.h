@@ -25,6 +25,9 @@ struct http_resp {
     char link[1024];
     char nonce[32];
     int retry_after; /* seconds, 0 for none */
+    /* For the request log and metrics only; never sent. */
+    char problem[48]; /* the problem type's suffix, "" for none */
+    char account[32]; /* the account the request was verified for, "" for none */
 };
 
 typedef void (*http_handler)(void *app, const struct http_req *req, struct http_resp *resp);

@@ -28,15 +28,30 @@
 #include "config.h"
 #include "crl.h"
 #include "http.h"
+#include "log.h"
+#include "ops.h"
 #include "ra.h"
 #include "va.h"
 #include "wfe.h"
 
-static volatile sig_atomic_t stopping;
+static volatile sig_atomic_t stopping, reload;
 static void on_signal(int sig)
 {
-    (void)sig;
-    stopping = 1;
+    if (sig == SIGHUP)
+        reload = 1;
+    else
+        stopping = 1;
+}
+
+/* SIGHUP: what can change without a restart. The log file is reopened
+ * (after rotation) and the CRL rebuilt; listeners, keys and the database
+ * stay, since clients hold URLs and records that depend on them. */
+static void on_reload(struct ca *ca)
+{
+    int lr = log_reopen();
+    int cr = crl_refresh(ca);
+    log_event(lr || cr ? LOG_ERROR : LOG_INFO, "reload", "log", lr ? "cannot reopen" : "reopened",
+              "crl", cr ? "cannot rebuild" : "rebuilt", NULL);
 }
 
 static int settle_urls(struct ca *ca)
@@ -140,6 +155,12 @@ int main(int argc, char **argv)
     struct ca_config *c = &ca.cfg;
     int rc0 = config_load(c, argc, argv);
     if (rc0) return rc0 == 1 ? 0 : 2;
+    char lwhy[1200];
+    if (log_configure(c->log_level[0] ? c->log_level : NULL,
+                      c->log_format[0] ? c->log_format : NULL, c->log_file, lwhy, sizeof lwhy)) {
+        fprintf(stderr, "dnspersist-ca: %s\n", lwhy);
+        return 2;
+    }
     if (c->external_url[0])
         snprintf(ca.base, sizeof ca.base, "%s", c->external_url);
     else
@@ -224,7 +245,7 @@ int main(int argc, char **argv)
     const char *tls_names[] = {c->listen_host, c->listen_addr};
     snprintf(db, sizeof db, "%s/ca.sqlite", c->data);
     int rc = 1;
-    struct http_server *http = NULL, *crl_http = NULL;
+    struct http_server *http = NULL, *crl_http = NULL, *ops_http = NULL;
     if (!(ca.dp = dp_ctx_new(&e)) || !(ca.pki = pki_open(c->data, tls_names, 2, &e))) {
         fprintf(stderr, "dnspersist-ca: %s\n", e.detail);
         goto out;
@@ -237,6 +258,18 @@ int main(int argc, char **argv)
     }
     if (settle_urls(&ca)) goto out;
     if (!(crl_http = crl_start(&ca))) goto out;
+    if (c->metrics_port) {
+        char maddr[256];
+        if (bind_address(c->metrics_host, maddr, sizeof maddr))
+            snprintf(why, sizeof why, "cannot resolve %s", c->metrics_host);
+        else
+            ops_http = http_start(maddr, c->metrics_port, NULL, NULL, 1, NULL, ops_handle, &ca, why,
+                                  sizeof why);
+        if (!ops_http) {
+            fprintf(stderr, "dnspersist-ca: --metrics-listen: %s\n", why);
+            goto out;
+        }
+    }
     struct http_limits lim = {c->idle_timeout, c->max_conns_ip, c->max_conns};
     if (!(http =
               http_start(c->listen_addr, c->port, pki_tls_cert_pem(ca.pki), pki_tls_key_pem(ca.pki),
@@ -251,9 +284,11 @@ int main(int argc, char **argv)
     sigemptyset(&block);
     sigaddset(&block, SIGINT);
     sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &block, &old);
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
+    signal(SIGHUP, on_signal);
     signal(SIGPIPE, SIG_IGN);
     printf("dnspersist-ca: directory %s/directory\n", ca.base);
     printf("dnspersist-ca: root certificate %s/root.pem (clients must trust it)\n", c->data);
@@ -261,12 +296,21 @@ int main(int argc, char **argv)
     printf("dnspersist-ca: DNS %s, DNSSEC %s%s\n",
            c->resolver[0] ? c->resolver : "recursion from the root",
            c->trust_anchor[0] ? "validated with " : "not validated", c->trust_anchor);
+    if (c->metrics_port)
+        printf("dnspersist-ca: metrics http://%s:%d/metrics, health /health and /health/ready\n",
+               c->metrics_host, c->metrics_port);
     fflush(stdout);
-    while (!stopping)
+    while (!stopping) {
         sigsuspend(&old);
+        if (reload && !stopping) {
+            reload = 0;
+            on_reload(&ca);
+        }
+    }
     rc = 0;
 out:
     http_stop(http);
+    http_stop(ops_http);
     http_stop(crl_http);
     va_destroy(ca.va);
     nonces_free(ca.nonces);
@@ -276,5 +320,6 @@ out:
     cache_free(ca.keys);
     crl_free(ca.crl);
     curl_global_cleanup();
+    log_close();
     return rc;
 }

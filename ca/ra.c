@@ -14,6 +14,8 @@
 #include <openssl/evp.h>
 
 #include "crl.h"
+#include "log.h"
+#include "metrics.h"
 #include "problem.h"
 #include "ra.h"
 #include "ra_int.h"
@@ -135,10 +137,11 @@ static void jit(struct ca *ca, const struct st_order *o, struct st_authz_init *i
         init[i].validated = now;
         init[i].expires = now + ca->cfg.authz_lifetime;
         if (items[i].clamp && items[i].clamp < init[i].expires) init[i].expires = items[i].clamp;
-        fprintf(stderr,
-                "dnspersist-ca: account %s: %s authorized just in time by its "
-                "dns-persist-01 record\n",
-                o->account, o->identifiers[i]);
+        metrics_validation("dns-persist-01", 1, 1);
+        log_event(LOG_INFO, "validation", "name", o->identifiers[i], "type", "dns-persist-01",
+                  "result", "valid", "account", o->account, "jit", "true", "resolver",
+                  ca->cfg.resolver[0] ? ca->cfg.resolver : "recursive", "perspective", "primary",
+                  "msg", "authorized just in time by its dns-persist-01 record", NULL);
     }
 }
 
@@ -230,6 +233,7 @@ int ra_order_new(struct ca *ca, struct st_order *o, int did_persist, struct ra_p
         return ra_refuse(p, 409, "alreadyReplaced",
                          "the certificate named by replaces was replaced by another order already");
     if (rc) return ra_refuse(p, 500, "serverInternal", "cannot store the order");
+    metrics_event(M_ORDER_CREATED);
     return 0;
 }
 
@@ -263,11 +267,12 @@ void ra_order_refresh(struct ca *ca, struct st_order *o)
     int w = !strcmp(next, "invalid") ? store_order_invalidate(ca->store, o->id, o->error) : 0;
     if (w == 1) {
         if (store_order_get(ca->store, o->id, o))
-            fprintf(stderr, "dnspersist-ca: order %s: cannot read it back\n", o->id);
+            log_event(LOG_ERROR, "store", "order", o->id, "msg", "cannot read it back", NULL);
         return;
     }
+    if (w == 0 && !strcmp(next, "invalid")) metrics_event(M_ORDER_INVALID);
     if (w < 0) /* the client sees invalid now; the next read tries the write again */
-        fprintf(stderr, "dnspersist-ca: order %s: cannot store its invalidation\n", o->id);
+        log_event(LOG_ERROR, "store", "order", o->id, "msg", "cannot store its invalidation", NULL);
     snprintf(o->status, sizeof o->status, "%s", next);
 }
 
@@ -311,8 +316,12 @@ static int caa_current(struct ca *ca, struct st_order *o, struct ra_problem *p)
         if (va_caa_recheck(ca->va, &a, &r)) continue;
         char *pj = problem_json(r.type, r.detail, r.status);
         if (store_order_invalidate(ca->store, o->id, pj ? pj : "") < 0)
-            fprintf(stderr, "dnspersist-ca: order %s: cannot store its invalidation\n", o->id);
+            log_event(LOG_ERROR, "store", "order", o->id, "msg", "cannot store its invalidation",
+                      NULL);
         free(pj);
+        metrics_event(M_ORDER_INVALID);
+        log_event(LOG_WARN, "caa", "name", a.identifier, "order", o->id, "account", o->account,
+                  "problem", r.type, "detail", r.detail, "msg", "CAA refused at finalize", NULL);
         return ra_refuse(p, r.status, r.type, "%s", r.detail);
     }
     return 0;
@@ -355,7 +364,8 @@ static int issue(struct ca *ca, struct st_order *o, const char *csr, struct ra_p
     if (stored) {
         char *pj = problem_json("serverInternal", "issuance failed", 500);
         if (store_order_invalidate(ca->store, o->id, pj ? pj : "") < 0)
-            fprintf(stderr, "dnspersist-ca: order %s: cannot store its invalidation\n", o->id);
+            log_event(LOG_ERROR, "store", "order", o->id, "msg", "cannot store its invalidation",
+                      NULL);
         free(pj);
         return ra_refuse(p, 500, "serverInternal", "issuance failed");
     }
@@ -365,6 +375,9 @@ static int issue(struct ca *ca, struct st_order *o, const char *csr, struct ra_p
     char label[300];
     ra_cert_asks(ca, o, RL_FORCE, asks, &na, label, sizeof label);
     ra_limits(ca, asks, na, &spent);
+    metrics_event(M_CERT_ISSUED);
+    log_event(LOG_INFO, "issued", "order", o->id, "account", o->account, "serial", serial,
+              "profile", prof->name, NULL);
     snprintf(o->status, sizeof o->status, "valid");
     snprintf(o->cert, sizeof o->cert, "%s", cert_id);
     o->error[0] = '\0';
@@ -430,22 +443,33 @@ void ra_validation_done(struct ca *ca, const struct st_authz *a, const struct va
     int rc = store_authz_finish(ca->store, a->id, a->ch_type, r->valid, expires, r->valid ? now : 0,
                                 pj ? pj : "");
     free(pj);
+    metrics_validation(a->ch_type, r->valid, 0);
+    char name[260];
+    snprintf(name, sizeof name, "%s%s", a->wildcard ? "*." : "", a->identifier);
+    /* A failed validation is always logged with its cause (warn): it is
+     * what an operator looks for when a client says it cannot get a
+     * certificate, or when someone probes names they do not hold. */
+    log_event(r->valid ? LOG_INFO : LOG_WARN, "validation", "name", name, "type", a->ch_type,
+              "result", r->valid ? "valid" : "invalid", "account", a->account, "authz", a->id,
+              "problem", r->valid ? NULL : r->type, "detail", r->valid ? NULL : r->detail,
+              "resolver", ca->cfg.resolver[0] ? ca->cfg.resolver : "recursive", "perspective",
+              "primary", NULL);
     if (rc == 0 && !r->valid && r->fail_key[0]) { /* V7: counted in the store, kept over restarts */
         struct rl_take t = {r->fail_key, &ca->cfg.limits.l[RL_FAILED_VALIDATIONS], RL_FORCE};
         if (store_rate_take(ca->store, &t, 1, now * 1000, NULL, NULL) < 0)
-            fprintf(stderr, "dnspersist-ca: authorization %s: cannot count its failure (V7)\n",
-                    a->id);
+            log_event(LOG_ERROR, "store", "authorization", a->id, "msg",
+                      "cannot count its failure (V7)", NULL);
     }
     struct st_account acct;
     /* A5: the account has now passed dns-persist-01 (Just-in-Time from now on). */
     if (rc == 0 && r->valid && !strcmp(a->ch_type, "dns-persist-01") &&
         store_account_get(ca->store, a->account, &acct) == 0 && !acct.did_persist &&
         store_account_mark_persist(ca->store, a->account) < 0)
-        fprintf(stderr, "dnspersist-ca: account %s: cannot record its dns-persist-01 success\n",
-                a->account);
+        log_event(LOG_ERROR, "store", "account", a->account, "msg",
+                  "cannot record its dns-persist-01 success", NULL);
     if (rc < 0)
-        fprintf(stderr, "dnspersist-ca: authorization %s: cannot store the validation result\n",
-                a->id);
+        log_event(LOG_ERROR, "store", "authorization", a->id, "msg",
+                  "cannot store the validation result", NULL);
 }
 
 /* ---- revocation ---- */
@@ -492,8 +516,14 @@ int ra_revoke(struct ca *ca, const struct st_account *acct, const char *jwk_thum
         ra_refuse(p, 400, "alreadyRevoked", "the certificate is already revoked");
     else if (rc < 0)
         ra_refuse(p, 500, "serverInternal", "cannot store the revocation");
-    else
+    else {
+        metrics_event(M_CERT_REVOKED);
+        char rs[8];
+        snprintf(rs, sizeof rs, "%ld", (long)reason);
+        log_event(LOG_INFO, "revoked", "serial", c.serial, "account", c.account, "#reason", rs,
+                  NULL);
         crl_refresh(ca); /* the revocation is published at once */
+    }
     free(c.pem);
     return rc ? -1 : 0;
 }

@@ -464,6 +464,14 @@ struct va *va_create(struct ca *ca, va_done_fn done, char *why, size_t cap)
     return va;
 }
 
+size_t va_queue_depth(struct va *va)
+{
+    pthread_mutex_lock(&va->mu);
+    size_t n = fq_len(va->q);
+    pthread_mutex_unlock(&va->mu);
+    return n;
+}
+
 void va_destroy(struct va *va)
 {
     if (!va) return;

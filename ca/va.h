@@ -31,6 +31,8 @@ void va_fail_key(const char *record, const char *account, char *out, size_t cap)
 typedef void (*va_done_fn)(struct ca *ca, const struct st_authz *a, const struct va_result *r);
 
 struct va *va_create(struct ca *ca, va_done_fn done, char *why, size_t cap);
+/* Answered challenges waiting for a worker (for metrics). */
+size_t va_queue_depth(struct va *va);
 /* Lets running validations finish (and report), then stops. */
 void va_destroy(struct va *va);
 /* Queues the validation of a's challenge of this type; va_overlay then

@@ -4,7 +4,10 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
+#include "log.h"
+#include "metrics.h"
 #include "wfe.h"
 
 static void directory(struct ca *ca, struct http_resp *r)
@@ -22,7 +25,7 @@ static void directory(struct ca *ca, struct http_resp *r)
     }
     json_t *meta = json_object();
     json_object_set_new(meta, "externalAccountRequired", json_boolean(ca->cfg.n_eab > 0));
-    if (ca->cfg.persist) {
+    if (ca->cfg.persist && !ca->cfg.directory_draft01) {
         json_t *names = json_array();
         for (size_t i = 0; i < ca->cfg.n_issuers; i++)
             json_array_append_new(names, json_string(ca->cfg.issuers[i]));
@@ -69,9 +72,8 @@ static const char *route_id(const char *path, const char *prefix)
     return *id && strlen(id) < ST_ID + 32 ? id : NULL;
 }
 
-void wfe_handle(void *app, const struct http_req *req, struct http_resp *r)
+static void route(struct ca *ca, const struct http_req *req, struct http_resp *r)
 {
-    struct ca *ca = app;
     const char *path = req->path, *id;
     nonces_issue(ca->nonces, r->nonce);
     snprintf(r->link, sizeof r->link, "<%s/directory>;rel=\"index\"", ca->base);
@@ -98,4 +100,31 @@ void wfe_handle(void *app, const struct http_req *req, struct http_resp *r)
         }
     }
     wfe_problem(r, 404, "malformed", "no such resource");
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Every request is counted and logged once, with what the handler found
+ * out (its account, its problem), whichever way it ended. */
+void wfe_handle(void *app, const struct http_req *req, struct http_resp *r)
+{
+    double t0 = now_s();
+    route(app, req, r);
+    double dt = now_s() - t0;
+    metrics_request(req->method, req->path, r->status, r->problem, dt);
+    if (!log_enabled(r->status >= 500 ? LOG_ERROR : LOG_INFO)) return;
+    char st[8], ms[24], path[160], method[24];
+    snprintf(st, sizeof st, "%d", r->status);
+    snprintf(ms, sizeof ms, "%.3f", dt * 1000);
+    /* Paths are client-chosen: bounded, so a long one cannot fill the log. */
+    snprintf(path, sizeof path, "%.150s", req->path);
+    snprintf(method, sizeof method, "%.16s", req->method);
+    log_event(r->status >= 500 ? LOG_ERROR : LOG_INFO, "request", "method", method, "path", path,
+              "#status", st, "problem", r->problem, "account", r->account, "peer", req->peer, "#ms",
+              ms, NULL);
 }

@@ -119,6 +119,7 @@ void wfe_new_account(struct ca *ca, const struct http_req *req, struct http_resp
             goto out;
         }
         wfe_url(ca, r->location, sizeof r->location, "acct", a.id);
+        snprintf(r->account, sizeof r->account, "%s", a.id);
         wfe_reply_json(r, 200, wfe_account_view(ca, &a));
         goto out;
     }
@@ -141,6 +142,7 @@ void wfe_new_account(struct ca *ca, const struct http_req *req, struct http_resp
         goto out;
     }
     wfe_url(ca, r->location, sizeof r->location, "acct", a.id);
+    snprintf(r->account, sizeof r->account, "%s", a.id);
     wfe_reply_json(r, 201, wfe_account_view(ca, &a));
 out:
     free(cs);

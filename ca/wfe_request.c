@@ -127,6 +127,7 @@ int wfe_check_post(struct ca *ca, const struct http_req *req, struct http_resp *
         jws_problem(r, rc, &e);
         return -1;
     }
+    if (p->by_kid) snprintf(r->account, sizeof r->account, "%s", p->acct.id);
     if (*dp_jws_payload(p->jws, NULL)) {
         json_error_t je;
         size_t plen;

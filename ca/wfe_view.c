@@ -21,6 +21,7 @@ void wfe_reply_json(struct http_resp *r, int status, json_t *o)
 static void reply_problem(struct http_resp *r, int status, const char *type, const char *detail)
 {
     r->status = status;
+    snprintf(r->problem, sizeof r->problem, "%s", type);
     r->body = problem_json(type, detail, status);
     r->body_len = r->body ? strlen(r->body) : 0;
     r->content_type = "application/problem+json";

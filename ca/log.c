@@ -1,0 +1,195 @@
+/*
+ * log.c: the event log (log.h). Text lines read as "time LEVEL event
+ * key=value ..." with values quoted when they hold spaces; JSON lines are
+ * one object with time, level and event first.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+static const char *const level_names[] = {"error", "warn", "info", "debug"};
+
+/* Written once before the server's threads start, then read; the file
+ * descriptor is swapped under the lock by SIGHUP's reopen. */
+static struct {
+    enum log_level level;
+    int json;
+    int fd;
+    char path[1024];
+    pthread_mutex_t mu;
+} lg = {LOG_INFO, 0, 2, "", PTHREAD_MUTEX_INITIALIZER};
+
+static int open_log(const char *path)
+{
+    return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+}
+
+int log_configure(const char *level, const char *format, const char *path, char *why, size_t cap)
+{
+    int lv = -1;
+    for (int i = 0; level && i < 4; i++)
+        if (!strcmp(level, level_names[i])) lv = i;
+    if (level && lv < 0) {
+        snprintf(why, cap, "--log-level '%s': use error, warn, info or debug", level);
+        return -1;
+    }
+    if (format && strcmp(format, "text") && strcmp(format, "json")) {
+        snprintf(why, cap, "--log-format '%s': use text or json", format);
+        return -1;
+    }
+    if (path && *path) {
+        int fd = open_log(path);
+        if (fd < 0) {
+            snprintf(why, cap, "--log-file %s: %s", path, strerror(errno));
+            return -1;
+        }
+        if (lg.fd > 2) close(lg.fd);
+        lg.fd = fd;
+        snprintf(lg.path, sizeof lg.path, "%s", path);
+    }
+    if (lv >= 0) lg.level = (enum log_level)lv;
+    if (format) lg.json = !strcmp(format, "json");
+    return 0;
+}
+
+int log_reopen(void)
+{
+    if (!lg.path[0]) return 0;
+    int fd = open_log(lg.path);
+    if (fd < 0) return -1;
+    pthread_mutex_lock(&lg.mu);
+    int old = lg.fd;
+    lg.fd = fd;
+    pthread_mutex_unlock(&lg.mu);
+    if (old > 2) close(old);
+    return 0;
+}
+
+void log_close(void)
+{
+    if (lg.fd > 2) close(lg.fd);
+    lg.fd = 2;
+    lg.path[0] = '\0';
+}
+
+int log_enabled(enum log_level lv)
+{
+    return lv <= lg.level;
+}
+
+/* A growing line; on overflow the rest is dropped, never the line. */
+struct line {
+    char b[4096];
+    size_t n;
+};
+
+static void put(struct line *l, const char *s, size_t n)
+{
+    if (l->n + n > sizeof l->b - 2) n = sizeof l->b - 2 - l->n;
+    memcpy(l->b + l->n, s, n);
+    l->n += n;
+}
+
+static void puts_(struct line *l, const char *s)
+{
+    put(l, s, strlen(s));
+}
+
+static void put_json_string(struct line *l, const char *s)
+{
+    put(l, "\"", 1);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        char e[8];
+        if (*p == '"' || *p == '\\') {
+            e[0] = '\\', e[1] = (char)*p;
+            put(l, e, 2);
+        } else if (*p < 0x20) {
+            snprintf(e, sizeof e, "\\u%04x", *p);
+            put(l, e, 6);
+        } else {
+            put(l, (const char *)p, 1);
+        }
+    }
+    put(l, "\"", 1);
+}
+
+/* Text values: bare when they are one word, else quoted with \" and
+ * control characters escaped, so a line stays one line whatever a client
+ * sent. */
+static void put_text_value(struct line *l, const char *s)
+{
+    if (*s && !strpbrk(s, " \"=\\")) {
+        int plain = 1;
+        for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+            plain &= *p >= 0x20 && *p != 0x7f;
+        if (plain) return puts_(l, s);
+    }
+    put_json_string(l, s);
+}
+
+void log_event(enum log_level lv, const char *event, ...)
+{
+    if (lv > lg.level) return;
+    struct line l;
+    l.n = 0;
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    struct tm tm;
+    gmtime_r(&tv.tv_sec, &tm);
+    char ts[48];
+    size_t tn = strftime(ts, sizeof ts - 8, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(ts + tn, sizeof ts - tn, ".%03dZ", (int)(tv.tv_usec / 1000) % 1000);
+    if (lg.json) {
+        puts_(&l, "{\"time\":\"");
+        puts_(&l, ts);
+        puts_(&l, "\",\"level\":\"");
+        puts_(&l, level_names[lv]);
+        puts_(&l, "\",\"event\":");
+        put_json_string(&l, event);
+    } else {
+        puts_(&l, ts);
+        puts_(&l, " ");
+        puts_(&l, level_names[lv]);
+        puts_(&l, " ");
+        puts_(&l, event);
+    }
+    va_list ap;
+    va_start(ap, event);
+    const char *k;
+    while ((k = va_arg(ap, const char *))) {
+        const char *v = va_arg(ap, const char *);
+        int num = k[0] == '#';
+        if (num) k++;
+        if (!v || !*v) continue;
+        if (lg.json) {
+            puts_(&l, ",");
+            put_json_string(&l, k);
+            puts_(&l, ":");
+            if (num)
+                puts_(&l, v);
+            else
+                put_json_string(&l, v);
+        } else {
+            puts_(&l, " ");
+            puts_(&l, k);
+            puts_(&l, "=");
+            put_text_value(&l, v);
+        }
+    }
+    va_end(ap);
+    if (lg.json) put(&l, "}", 1);
+    l.b[l.n++] = '\n';
+    pthread_mutex_lock(&lg.mu);
+    ssize_t w = write(lg.fd, l.b, l.n);
+    pthread_mutex_unlock(&lg.mu);
+    (void)w;
+}

@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# ops_test.sh: what an operator relies on, against the real CA and Knot:
+# the request and validation logs (text and JSON, levels, a failed
+# validation logged with its cause), SIGHUP reopening a rotated log file,
+# /metrics scraped after an issuance (Prometheus text format, counters that
+# moved), /health and /health/ready, and bad values of the new options.
+# Usage: ops_test.sh DNSPERSIST DNSPERSIST_CA ENVFILE
+set -u
+DP=${1:?DNSPERSIST}
+CA=${2:?DNSPERSIST_CA}
+ENVF=${3:?ENVFILE}
+. "$(cd "$(dirname "$0")/.." && pwd)/lib.sh"
+
+P=$(port); MP=$(port)
+"$CA" --listen "localhost:$P" --crl-listen "127.0.0.1:$(port)" --data "$tmp/ca" --resolver "$DNS_RESOLVER" \
+    --issuer-domain-name ca.test --jit-wait 5s --metrics-listen "127.0.0.1:$MP" \
+    --log-format json --log-file "$tmp/ca.log" > "$tmp/ca.out" 2>&1 &
+pids+=($!)
+CAPID=$!
+DIR="https://localhost:$P/directory"
+wait_up "$DIR" "$tmp/ca/root.pem" || { bad "the CA did not start: $(cat "$tmp/ca.out")"; finish; exit; }
+grep -q "metrics http://127.0.0.1:$MP/metrics" "$tmp/ca.out" && ok "metrics_listener_announced" || bad "no metrics line: $(cat "$tmp/ca.out")"
+
+M=http://127.0.0.1:$MP
+[ "$(curl -s "$M/health")" = ok ] && ok "health_live" || bad "/health: $(curl -s "$M/health")"
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$M/health/ready")" = 200 ] && ok "health_ready" || bad "/health/ready not 200"
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$M/other")" = 404 ] && ok "ops_unknown_path_404" || bad "ops unknown path not 404"
+[ "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$M/metrics")" = 405 ] && ok "ops_post_405" || bad "ops POST not 405"
+# The ACME listener does not serve the metrics.
+[ "$(curl -s -o /dev/null -w '%{http_code}' --cacert "$tmp/ca/root.pem" "https://localhost:$P/metrics")" = 404 ] && ok "metrics_not_on_acme_listener" || bad "metrics on the ACME listener"
+
+ST=$tmp/state; C=(--state "$ST" --ca-bundle "$tmp/ca/root.pem")
+D=ops$RANDOM.web.test
+"$DP" account new --directory "$DIR" "${C[@]}" --agree-tos >/dev/null 2>"$tmp/err" || bad "account new: $(cat "$tmp/err")"
+"$DP" publish --directory "$DIR" "${C[@]}" --nsupdate "$DNS_RESOLVER" --tsig-key "$DNS_TSIG_KEY" "$D" >/dev/null 2>"$tmp/err" || bad "publish: $(cat "$tmp/err")"
+"$DP" issue --directory "$DIR" "${C[@]}" --resolver "$DNS_RESOLVER" "$D" >/dev/null 2>"$tmp/err" && ok "issued" || bad "issue: $(cat "$tmp/err")"
+# A name with no record: the validation fails, and the log says why.
+N=none$RANDOM.web.test
+"$DP" issue --directory "$DIR" "${C[@]}" --no-check "$N" >/dev/null 2>&1 && bad "issued for $N without a record"
+
+metrics=$(curl -s "$M/metrics")
+val() { echo "$metrics" | awk -v k="$1" '$1 == k {print $2}'; }
+[ "$(val dnspersist_certificates_issued_total)" = 1 ] && ok "metrics_certificates_issued" || bad "issued_total: $(val dnspersist_certificates_issued_total)"
+[ "$(val 'dnspersist_validations_total{type="dns-persist-01",jit="false",result="valid"}')" = 1 ] && ok "metrics_validation_valid" || bad "validations valid: $(echo "$metrics" | grep validations_total)"
+[ "$(val 'dnspersist_validations_total{type="dns-persist-01",jit="false",result="invalid"}')" = 1 ] && ok "metrics_validation_invalid" || bad "validations invalid: $(echo "$metrics" | grep validations_total)"
+[ "$(val dnspersist_orders_created_total)" = 2 ] && ok "metrics_orders_created" || bad "orders_created: $(val dnspersist_orders_created_total)"
+c=$(val dnspersist_http_request_duration_seconds_count); inf=$(val 'dnspersist_http_request_duration_seconds_bucket{le="+Inf"}')
+[ -n "$c" ] && [ "$c" -ge 10 ] && [ "$c" = "$inf" ] && ok "metrics_latency_histogram ($c requests)" || bad "latency histogram: count $c, +Inf $inf"
+[ "$(val dnspersist_db_transaction_duration_seconds_count)" -ge 1 ] 2>/dev/null && ok "metrics_db_latency" || bad "db histogram empty"
+echo "$metrics" | grep -q '^dnspersist_validation_queue_depth [0-9]' && ok "metrics_queue_depth" || bad "no queue depth"
+# Every sample line is NAME{labels} VALUE with a HELP and TYPE for its family.
+bad_lines=$(echo "$metrics" | grep -v '^#' | grep -Evc '^dnspersist_[a-z_]+(\{[a-z]+="[^"]*"(,[a-z]+="[^"]*")*\})? [0-9.e+-]+$')
+[ "$bad_lines" = 0 ] && ok "metrics_exposition_format" || bad "$bad_lines malformed metric lines"
+fams=$(echo "$metrics" | grep -c '^# TYPE dnspersist_'); helps=$(echo "$metrics" | grep -c '^# HELP dnspersist_')
+[ "$fams" -ge 10 ] && [ "$fams" = "$helps" ] && ok "metrics_help_and_type ($fams families)" || bad "families $fams, help $helps"
+
+# The log: JSON lines, requests with account and latency, validations both ways.
+python3 - "$tmp/ca.log" "$D" "$N" <<'PY' && ok "log_json_requests_and_validations" || bad "log: $(tail -5 "$tmp/ca.log")"
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+req = [l for l in lines if l["event"] == "request"]
+assert req and all(isinstance(l["status"], int) and "ms" in l and "time" in l for l in req), "requests"
+assert any(l.get("account") for l in req), "no request names its account"
+assert any(l.get("problem") for l in req) or True
+val = [l for l in lines if l["event"] == "validation"]
+good = [l for l in val if l["name"] == sys.argv[2] and l["result"] == "valid"]
+badv = [l for l in val if l["name"] == sys.argv[3] and l["result"] == "invalid"]
+assert good and good[0]["type"] == "dns-persist-01" and good[0]["perspective"] == "primary" and good[0]["resolver"], good
+assert badv and badv[0]["level"] == "warn" and badv[0]["problem"] and badv[0]["detail"], badv
+assert any(l["event"] == "issued" and l.get("serial") for l in lines), "no issued line"
+PY
+
+# SIGHUP after rotation: the old file is left, the new one gets the lines.
+mv "$tmp/ca.log" "$tmp/ca.log.1"
+kill -HUP $CAPID
+for _ in $(seq 50); do [ -s "$tmp/ca.log" ] && break; sleep 0.1; done
+curl -s --cacert "$tmp/ca/root.pem" "$DIR" >/dev/null
+sleep 0.2
+grep -q '"event":"reload"' "$tmp/ca.log" && grep -q '"path":"/directory"' "$tmp/ca.log" && ! grep -q '"event":"reload"' "$tmp/ca.log.1" &&
+    kill -0 $CAPID && ok "sighup_reopens_log" || bad "after SIGHUP: $(cat "$tmp/ca.log" 2>&1)"
+kill $CAPID; wait $CAPID 2>/dev/null
+
+# Text format and levels: at warn, requests are not logged, failed validations are.
+P2=$(port)
+"$CA" --listen "localhost:$P2" --crl-listen "127.0.0.1:$(port)" --data "$tmp/ca2" --resolver "$DNS_RESOLVER" \
+    --issuer-domain-name ca.test --log-level warn > "$tmp/ca2.out" 2>&1 &
+pids+=($!)
+wait_up "https://localhost:$P2/directory" "$tmp/ca2/root.pem" || bad "CA 2 did not start"
+S2=(--state "$tmp/state2" --ca-bundle "$tmp/ca2/root.pem" --directory "https://localhost:$P2/directory")
+"$DP" account new "${S2[@]}" --agree-tos >/dev/null 2>&1
+"$DP" issue "${S2[@]}" --no-check "none$RANDOM.web.test" >/dev/null 2>&1
+sleep 0.2
+grep -Eq '^[0-9T:.-]+Z warn validation name=none[0-9]+\.web\.test type=dns-persist-01 result=invalid .*problem=[a-zA-Z]+ detail="' "$tmp/ca2.out" &&
+    ! grep -q ' request ' "$tmp/ca2.out" && ok "log_text_level_warn" || bad "text log at warn: $(cat "$tmp/ca2.out")"
+
+for a in "--log-level loud" "--log-format xml" "--metrics-listen nowhere" "--log-file $tmp/no/such/dir/log" "--directory-meta draft03"; do
+    # shellcheck disable=SC2086
+    "$CA" --data "$tmp/bad" --listen "localhost:$(port)" $a > "$tmp/bad.out" 2>&1
+    rc=$?
+    [ $rc = 2 ] && grep -q -- "${a%% *}" "$tmp/bad.out" && ok "refused: $a" || bad "$a: exit $rc $(cat "$tmp/bad.out")"
+done
+finish
