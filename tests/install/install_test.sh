@@ -28,5 +28,19 @@ if cmake -S "$HERE" -B "$tmp/b" -DCMAKE_PREFIX_PATH="$tmp/prefix" > "$tmp/cm.log
 else
     bad "find_package build: $(tail -5 "$tmp/cm.log")"
 fi
+# What an operator's package gets: man pages, completion, systemd units
+# that systemd itself accepts (man pages looked up only once installed).
+for f in share/man/man1/dnspersist.1 share/man/man5/dnspersist-record.5 share/man/man8/dnspersist-ca.8 \
+    share/bash-completion/completions/dnspersist lib/systemd/system/dnspersist-ca.service; do
+    [ -f "$tmp/prefix/$f" ] || missing="${missing:-} $f"
+done
+[ -z "${missing:-}" ] && ok installed_man_completion_units || bad "not installed:$missing"
+if command -v systemd-analyze >/dev/null; then
+    for u in dnspersist-ca.service dnspersist-renew.service; do
+        sed "s|/usr/bin/|$tmp/prefix/bin/|" "$tmp/prefix/lib/systemd/system/$u" > "$tmp/$u"
+        out=$(systemd-analyze verify --man=no "$tmp/$u" 2>&1)
+        [ -z "$out" ] && ok "systemd_verify $u" || bad "systemd-analyze verify $u: $out"
+    done
+fi
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
