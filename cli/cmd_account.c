@@ -7,6 +7,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "cli.h"
 #include "session.h"
 
@@ -17,7 +19,7 @@ static void help(void)
     printf("usage: dnspersist account new --directory URL [--key FILE] [--key-type "
            "ec256|ec384|rsa2048|ed25519]\n"
            "           [--contact mailto:ADDR] [--agree-tos] [--eab-kid ID --eab-hmac-key B64]\n"
-           "       dnspersist account show --directory URL\n"
+           "       dnspersist account show --directory URL [--json]\n"
            "       dnspersist account key-rollover --directory URL [--key-type T]\n"
            "       dnspersist account deactivate --directory URL [--yes]\n"
            "common: [--state DIR] [--ca-bundle FILE]; --directory takes a URL or an alias\n"
@@ -35,6 +37,7 @@ int cmd_account(int argc, char **argv)
                                          {"eab-kid", required_argument, 0, 'e'},
                                          {"eab-hmac-key", required_argument, 0, 'm'},
                                          {"yes", no_argument, 0, 'y'},
+                                         CLI_OPT_JSON,
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
@@ -151,15 +154,24 @@ int cmd_account(int argc, char **argv)
         printf("account %s\nthumbprint %s\n", s.acct.url, dp_key_thumbprint(s.acct.key));
         rc = 0;
     } else if (!strcmp(verb, "show")) {
-        printf("directory  %s\naccount    %s\nkey        %s, thumbprint %s\nstate      %s\n",
-               s.directory, s.acct.url, dp_key_jws_alg(s.acct.key), dp_key_thumbprint(s.acct.key),
-               s.acct.dir);
-        if (dp_acme_account_check(s.acme, &e) == DP_OK) {
-            printf("status     valid (checked with POST-as-GET, A7)\n");
-            rc = 0;
+        int valid = dp_acme_account_check(s.acme, &e) == DP_OK;
+        if (co.json) {
+            json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "directory", s.directory, "account",
+                                  s.acct.url, "keyAlgorithm", dp_key_jws_alg(s.acct.key),
+                                  "thumbprint", dp_key_thumbprint(s.acct.key), "state", s.acct.dir,
+                                  "status", valid ? "valid" : "unusable");
+            if (!valid) json_object_set_new(o, "error", session_problem_json(&s, &e));
+            session_json_line(o);
         } else {
-            session_error(CMD, &s, "account check (A7)", &e);
+            printf("directory  %s\naccount    %s\nkey        %s, thumbprint %s\nstate      %s\n",
+                   s.directory, s.acct.url, dp_key_jws_alg(s.acct.key),
+                   dp_key_thumbprint(s.acct.key), s.acct.dir);
+            if (valid) printf("status     valid (checked with POST-as-GET, A7)\n");
         }
+        if (valid)
+            rc = 0;
+        else
+            session_error(CMD, &s, "account check (A7)", &e);
     } else if (!strcmp(verb, "key-rollover")) {
         char newp[1300], oldp[1400], cur[1300];
         snprintf(newp, sizeof newp, "%s/account.key.new", s.acct.dir);

@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "session.h"
 
 static const char *const CMD = "check";
 #define MAX_CANDIDATES 128
@@ -29,7 +30,9 @@ static void help(void)
         "           [--issuer NAME...] --account-url URL --thumbprint B64 [--thumbprint B64...]\n"
         "           [--hash-prefix URL] [--draft 01|02|compat] [--accept-algs LIST]\n"
         "           [--warn-days N] [--json]\n"
-        "           [--timeout MS] [--concurrency N] [--now UNIX] DOMAIN...\n\n"
+        "           [--timeout MS] [--concurrency N] [--now UNIX] DOMAIN...\n"
+        "       dnspersist check --directory URL [--state DIR] [--ca-bundle FILE]\n"
+        "           [--issuer NAME...] [--resolver ...] [--json] DOMAIN...\n\n"
         "Looks up _validation-persist records and evaluates them exactly as the CA will.\n"
         "A *.example.com DOMAIN is checked at _validation-persist.example.com and needs\n"
         "policy=wildcard; a name with no record of its own is checked against its parents'\n"
@@ -40,6 +43,9 @@ static void help(void)
         "  --json                  one JSON object per domain (JSON Lines)\n"
         "  --timeout MS            per query (default 5000)\n"
         "  --concurrency N         queries in flight (default 256)\n"
+        "  --directory URL         check for the account stored for this CA (--state): its\n"
+        "                          URL and every key it has had, the CA's issuer names and\n"
+        "                          accountHashPrefix (plain URLs for a draft-01 CA)\n"
         "  the other options are those of 'dnspersist evaluate'.\n\n"
         "Exit codes: 0 every domain valid, 1 otherwise, 2 usage error, 3 internal error.\n");
 }
@@ -130,7 +136,7 @@ static void on_answer(void *arg, size_t i, const struct dp_dns_answer *a)
     if (++d->level >= d->n_cands) d->decided = 1;
 }
 
-static const char *fix_hint(const struct dom *d)
+static const char *fix_hint(const struct dom *d, char *buf, size_t cap)
 {
     if (d->dns_failed)
         return d->dnssec == DP_DNSSEC_BOGUS
@@ -145,8 +151,16 @@ static const char *fix_hint(const struct dom *d)
     if (!strcmp(r, "H4"))
         return "the accounturi was made for another account, key, domain or CA prefix: recompute "
                "it with dnspersist record (or --any-domain)";
-    if (!strcmp(r, "S1") || !strcmp(r, "S2"))
-        return "add policy=wildcard to the record (dnspersist record --wildcard)";
+    if (!strcmp(r, "S1") || !strcmp(r, "S2")) {
+        /* Name the record and the command that makes it: the record is
+         * there and right but for its scope. */
+        int wild = !strncmp(d->ident, "*.", 2); /* S1: only policy=wildcard covers it */
+        snprintf(buf, cap,
+                 "add policy=wildcard to the record at %s (dnspersist record --wildcard %s)%s%s",
+                 d->name[0] ? d->name : "the name", d->ident,
+                 wild ? "" : ", or publish a record at _validation-persist.", wild ? "" : d->ident);
+        return buf;
+    }
     if (!strcmp(r, "S3"))
         return "publish the record at the name itself or at a parent below the public suffix";
     if (!strcmp(r, "V3")) return "publish the record again with a later persistUntil";
@@ -161,7 +175,7 @@ static void print_text(const struct dom *d, int64_t now, long warn_days, int jso
     int valid = !d->dns_failed && d->vd.code == DP_OK;
     const char *sec = dp_resolver_dnssec_name(d->dnssec);
     int warn = valid && d->vd.has_persist_until && d->vd.persist_until - now < warn_days * 86400;
-    char t[40];
+    char t[40], hint[1200];
     if (json) {
         json_t *o = json_object();
         json_object_set_new(o, "domain", json_string(d->ident));
@@ -202,7 +216,7 @@ static void print_text(const struct dom *d, int64_t now, long warn_days, int jso
     } else {
         printf("  %-9s %s\n", "error", d->dns_failed ? DP_ACME_DNS : d->vd.acme_type);
         printf("  %-9s %s\n", "problem", d->dns_failed ? d->dns_detail : d->vd.detail);
-        printf("  %-9s %s\n", "fix", fix_hint(d));
+        printf("  %-9s %s\n", "fix", fix_hint(d, hint, sizeof hint));
         for (size_t i = 0; i < d->n_values; i++)
             printf("  %-9s %s\n", i ? "" : "records", d->values[i]);
     }
@@ -284,9 +298,43 @@ done:
     return rc;
 }
 
+/* --directory: the CA's issuer names (or --issuer among them), its
+ * accountHashPrefix, and the stored account's URL and every key it has
+ * had (A6), as issue's pre-check uses them. A CA with no prefix (draft-01)
+ * is checked for plain account URLs; one with a prefix also accepts them
+ * (compat), since the directory does not say whether it does. */
+static int check_with_ca(const struct cli_account *acct, const struct cli_common *co, long timeout,
+                         long conc, char **domains, size_t n, int64_t now, long warn_days)
+{
+    if (acct->url || acct->n_thumbs || acct->prefix)
+        return cli_usage(CMD, "--directory takes the account and prefix from the CA and the "
+                              "state: drop --account-url, --thumbprint and --hash-prefix");
+    struct session s;
+    int rc = session_open(CMD, co->state, co->directory, co->bundle, 1, &s);
+    if (rc) return rc;
+    const char *issuers[DP_MAX_ISSUERS];
+    size_t ni = session_issuers(CMD, &s, acct->issuers, acct->n_issuers, issuers, DP_MAX_ISSUERS);
+    char th[CLI_MAX_THUMBPRINTS][DP_THUMBPRINT_BUF];
+    const char *tp[CLI_MAX_THUMBPRINTS];
+    size_t nt = session_thumbprints(&s.acct, th, CLI_MAX_THUMBPRINTS);
+    for (size_t i = 0; i < nt; i++)
+        tp[i] = th[i];
+    const char *prefix = dp_acme_hash_prefix(s.acme);
+    enum dp_mode mode = acct->mode == DP_MODE_DRAFT01 || !prefix ? DP_MODE_DRAFT01 : DP_MODE_COMPAT;
+    struct dp_verify_params p = {
+        issuers,        ni,   s.acct.url, tp, nt, mode == DP_MODE_DRAFT01 ? NULL : prefix,
+        acct->accepted, mode, NULL,       0};
+    rc = ni ? cli_check_domains(CMD, &p, co->resolver, co->ta, timeout, conc,
+                                (const char *const *)domains, n, now, warn_days, co->json, 0)
+            : EXIT_USAGE;
+    session_close(&s);
+    return rc;
+}
+
 int cmd_check(int argc, char **argv)
 {
     static const struct option opts[] = {CLI_ACCOUNT_OPTIONS,
+                                         CLI_SESSION_OPTIONS,
                                          CLI_OPT_RESOLVER,
                                          CLI_OPT_TRUST_ANCHOR,
                                          {"warn-days", required_argument, 0, 'w'},
@@ -348,13 +396,21 @@ int cmd_check(int argc, char **argv)
             goto out;
         }
     }
-    struct dp_verify_params p;
-    if (cli_account_finish(CMD, &acct, &p)) goto out;
     if (optind >= argc) {
         cli_usage(CMD, "at least one DOMAIN is required");
         goto out;
     }
-
+    if (co.directory) {
+        rc = check_with_ca(&acct, &co, timeout, conc, argv + optind, (size_t)(argc - optind), now,
+                           warn_days);
+        goto out;
+    }
+    if (co.state) {
+        cli_usage(CMD, "--state needs --directory (the CA whose account to check for)");
+        goto out;
+    }
+    struct dp_verify_params p;
+    if (cli_account_finish(CMD, &acct, &p)) goto out;
     rc = cli_check_domains(CMD, &p, co.resolver, co.ta, timeout, conc,
                            (const char *const *)argv + optind, (size_t)(argc - optind), now,
                            warn_days, co.json, 0);

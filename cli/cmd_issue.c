@@ -25,11 +25,14 @@ static const char *const CMD = "issue";
 static void help_renew(void)
 {
     printf("usage: dnspersist renew [--state DIR] [--ca-bundle FILE] [--days N] [--force]\n"
-           "           [--profile NAME] [--resolver ADDR[@PORT]] [--key-type T] [--wait N]\n\n"
+           "           [--profile NAME] [--resolver ADDR[@PORT]] [--key-type T] [--wait N]\n"
+           "           [--json]\n\n"
            "Renews every certificate issue wrote (STATE/certs) that is due: when the CA's\n"
            "renewal window (ARI, RFC 9773) is open, else within --days (default 30) of expiry;\n"
            "--force renews them all now. Each keeps the profile it was issued with unless\n"
-           "--profile names another. New key, new certificate, written over the old ones.\n\n"
+           "--profile names another. New key, new certificate, written over the old ones.\n"
+           "--json: one JSON line per certificate (names, status renewed|not-due|failed, why,\n"
+           "error), then one with the totals.\n\n"
            "Exit codes: 0 nothing failed, 1 a renewal failed, 2 usage error.\n");
 }
 
@@ -52,6 +55,7 @@ static void help(void)
         "--wait N: seconds to wait for a validation or the order (default 120).\n"
         "--profile NAME: the certificate profile (see dnspersist profiles); renew keeps it.\n"
         "renew --force renews every certificate now, whatever ARI or --days say.\n"
+        "--json: one JSON line per certificate (names, status, certificate or error).\n"
         "--issuer NAME (repeatable): the CA issuer names you trust; a challenge naming another\n"
         "is refused before any record is used (draft 3.2; the directory's caaIdentities are\n"
         "always checked).\n\n"
@@ -63,7 +67,14 @@ static int precheck(const struct issue_opts *o, struct session *s, char **names,
 {
     const char *const *issuers;
     size_t ni = dp_acme_issuer_names(s->acme, &issuers);
-    if (!ni) return 0; /* no directory names: nothing to check against; the CA will tell */
+    /* A draft-01 CA lists no issuer names: the ones the user gave, else its
+     * caaIdentities, as record used when it wrote the record. */
+    if (!ni && o->n_issuers) {
+        issuers = o->issuer_ptrs;
+        ni = o->n_issuers;
+    }
+    if (!ni) ni = dp_acme_caa_identities(s->acme, &issuers);
+    if (!ni) return 0; /* nothing to check against; the CA will tell */
     char th[16][DP_THUMBPRINT_BUF];
     const char *tp[16];
     size_t nt = session_thumbprints(&s->acct, th, 16);
@@ -214,6 +225,7 @@ int issue_parse_opts(const char *cmd, int argc, char **argv, struct issue_opts *
                                          {"wait", required_argument, 0, 'W'},
                                          {"profile", required_argument, 0, 'P'},
                                          {"force", no_argument, 0, 'F'},
+                                         CLI_OPT_JSON,
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
@@ -330,7 +342,28 @@ int cmd_issue(int argc, char **argv)
         int jit = 0;
         int issued;
         dp_code c = issue_one(&o, &s, s.acme, names, n, dir, sizeof dir, &jit, &issued, &e);
-        if (c == DP_OK) {
+        if (o.co.json) { /* as a --batch line: names, status, and where or why */
+            json_t *ns = json_array();
+            for (size_t i = 0; i < n; i++)
+                json_array_append_new(ns, json_string(names[i]));
+            json_t *r =
+                json_pack("{s:o,s:s}", "names", ns, "status", c == DP_OK ? "issued" : "failed");
+            if (c == DP_OK) {
+                char fc[1700], kp[1700];
+                snprintf(fc, sizeof fc, "%s/fullchain.pem", dir);
+                snprintf(kp, sizeof kp, "%s/key.pem", dir);
+                json_object_set_new(r, "certificate", json_string(dir));
+                json_object_set_new(r, "fullchain", json_string(fc));
+                json_object_set_new(r, "key", json_string(kp));
+                json_object_set_new(r, "justInTime", json_boolean(jit));
+            } else {
+                json_object_set_new(r, "error", session_problem_json(&s, &e));
+            }
+            session_json_line(r);
+        }
+        if (c == DP_OK && o.co.json) {
+            rc = EXIT_VALID;
+        } else if (c == DP_OK) {
             printf("issued %s: %s/fullchain.pem (key %s/key.pem)%s\n", names[0], dir, dir,
                    jit ? "; authorized just in time by the records, no challenge" : "");
             rc = EXIT_VALID;

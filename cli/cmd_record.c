@@ -8,6 +8,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -34,7 +35,9 @@ static void help(void)
            "  --hash-prefix URL     the CA's accountHashPrefix (directory meta)\n"
            "  --hash-alg NAME       digest for the hashed URI (default sha-256)\n"
            "  --wildcard            add policy=wildcard (subdomains and wildcards, S2)\n"
-           "  --persist-until T     add persistUntil (UNIX seconds, YYYY-MM-DD or RFC 3339)\n"
+           "  --persist-until T     add persistUntil (UNIX seconds, YYYY-MM-DD or RFC 3339);\n"
+           "                        a time already past is refused (V3) unless --now T2 puts\n"
+           "                        it in the future (test fixtures)\n"
            "  --any-domain          hash with domain '*' so one value serves every domain\n"
            "  --draft 01            write the plain account URL (draft-01 CAs)\n"
            "  --format F            zone (default): a zone-file line; value: the value alone;\n"
@@ -59,7 +62,8 @@ static void help_update(enum mode mode)
            "%s with an RFC 2136 update signed with TSIG, leaving other records at the\n"
            "name alone, then waits until the server answers accordingly (--wait, ms).\n"
            "  --nsupdate SERVER[@PORT]  the primary server taking updates\n"
-           "  --tsig-key FILE           the TSIG key (BIND key {} file)\n\n"
+           "  --tsig-key KEY            the TSIG key: a BIND key {} file, a file of Knot's\n"
+           "                            keymgr -t output, or ALG:NAME:SECRET\n\n"
            "Record options (see dnspersist record --help): --issuer, --wildcard,\n"
            "--persist-until, --any-domain, --draft 01.\n\n"
            "Exit codes: 0 success, 1 the CA or the DNS server refused, 2 usage error, 3 internal "
@@ -100,6 +104,7 @@ static int record_main(int argc, char **argv, enum mode mode)
                                          {"wildcard", no_argument, 0, 'w'},
                                          {"persist-until", required_argument, 0, 'U'},
                                          {"any-domain", no_argument, 0, 'A'},
+                                         {"now", required_argument, 0, 'n'},
                                          {"draft", required_argument, 0, 'd'},
                                          {"format", required_argument, 0, 'f'},
                                          {"help", no_argument, 0, 'h'},
@@ -115,7 +120,7 @@ static int record_main(int argc, char **argv, enum mode mode)
     const char *format = "zone";
     dp_hash_alg alg = DP_HASH_SHA256;
     int wildcard = 0, any_domain = 0, draft01 = 0, has_until = 0;
-    int64_t until = 0;
+    int64_t until = 0, now = (int64_t)time(NULL);
     int c;
     opterr = 0;
     optind = 1;
@@ -153,6 +158,11 @@ static int record_main(int argc, char **argv, enum mode mode)
             break;
         case 'A':
             any_domain = 1;
+            break;
+        case 'n': /* the time "the past" is judged against (test fixtures) */
+            if (cli_parse_time(optarg, &now))
+                return cli_usage(CMD, "--now '%s': not UNIX seconds, YYYY-MM-DD or RFC 3339",
+                                 optarg);
             break;
         case 'd':
             if (strcmp(optarg, "01") && strcmp(optarg, "02"))
@@ -196,6 +206,11 @@ static int record_main(int argc, char **argv, enum mode mode)
             return EXIT_USAGE;
         }
     }
+    if (has_until && until < now)
+        return cli_usage(CMD,
+                         "--persist-until %lld is in the past: the record would never authorize "
+                         "(V3); give a later time",
+                         (long long)until);
     /* Live mode: the values come from the CA and the stored account. */
     struct session sess;
     int live = co.directory != NULL;
@@ -209,25 +224,13 @@ static int record_main(int argc, char **argv, enum mode mode)
                                   "--account-url, --thumbprint, --account-key and --hash-prefix");
         int rc = session_open(CMD, co.state, co.directory, co.bundle, 1, &sess);
         if (rc) return rc;
-        const char *const *names;
-        size_t n_names = dp_acme_issuer_names(sess.acme, &names);
-        if (!n_names) {
-            cli_error(CMD,
-                      "%s advertises no issuerDomainNames: it cannot take pre-provisioned "
-                      "dns-persist-01 records",
-                      sess.directory);
+        /* --issuer wins; else issuerDomainNames; else caaIdentities (draft-01 CAs). */
+        const char *names[DP_MAX_ISSUERS];
+        if (!session_issuers(CMD, &sess, &issuer, issuer ? 1 : 0, names, DP_MAX_ISSUERS)) {
             session_close(&sess);
-            return EXIT_INVALID;
+            return issuer ? EXIT_USAGE : EXIT_INVALID;
         }
-        int found = !issuer;
-        for (size_t i = 0; issuer && i < n_names; i++)
-            found |= !strcmp(issuer, names[i]);
-        if (!found) {
-            cli_error(CMD, "--issuer %s is not among the CA's issuerDomainNames", issuer);
-            session_close(&sess);
-            return EXIT_USAGE;
-        }
-        snprintf(live_issuer, sizeof live_issuer, "%s", issuer ? issuer : names[0]);
+        snprintf(live_issuer, sizeof live_issuer, "%s", names[0]);
         /* A7: the exact account URL answers POST-as-GET "" with status valid, no redirects. */
         if (dp_acme_account_check(sess.acme, &e) != DP_OK) {
             session_error(CMD, &sess, "account check (A7)", &e);

@@ -95,28 +95,50 @@ int cmd_renew(int argc, char **argv)
             due = 1;
             snprintf(why, sizeof why, "--force");
         }
+        json_t *line = o.co.json ? json_pack("{s:O}", "names", ns) : NULL;
         if (!due) {
-            printf("not yet due: %s (%s)\n", names[0], why);
+            if (line)
+                json_object_set_new(line, "status", json_string("not-due"));
+            else
+                printf("not yet due: %s (%s)\n", names[0], why);
             kept++;
         } else {
             char w[1600];
             int jit = 0;
             int issued;
+            const char *how = o.force && !strcmp(why, "--force") ? "--force"
+                              : due == 2                         ? why
+                                                                 : "ARI window open";
             if (issue_one(&oo, &s, s.acme, names, n, w, sizeof w, &jit, &issued, &e) == DP_OK) {
-                printf("renewed %s (%s)\n", names[0],
-                       o.force && !strcmp(why, "--force") ? "--force"
-                       : due == 2                         ? why
-                                                          : "ARI window open");
+                if (line) {
+                    json_object_set_new(line, "status", json_string("renewed"));
+                    json_object_set_new(line, "certificate", json_string(w));
+                } else {
+                    printf("renewed %s (%s)\n", names[0], how);
+                }
                 renewed++;
             } else {
                 session_error(CMD, &s, names[0], &e);
+                if (line) {
+                    json_object_set_new(line, "status", json_string("failed"));
+                    json_object_set_new(line, "error", session_problem_json(&s, &e));
+                }
                 failed++;
             }
+            snprintf(why, sizeof why, "%s", how);
+        }
+        if (line) {
+            json_object_set_new(line, "why", json_string(why));
+            session_json_line(line);
         }
         session_close(&s);
         json_decref(m);
     }
     if (d) closedir(d);
-    printf("renew: %zu renewed, %zu failed, %zu not yet due\n", renewed, failed, kept);
+    if (o.co.json)
+        session_json_line(json_pack("{s:I,s:I,s:I}", "renewed", (json_int_t)renewed, "failed",
+                                    (json_int_t)failed, "notDue", (json_int_t)kept));
+    else
+        printf("renew: %zu renewed, %zu failed, %zu not yet due\n", renewed, failed, kept);
     return failed ? EXIT_INVALID : EXIT_VALID;
 }

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "cli.h"
 #include "session.h"
 
@@ -13,6 +15,7 @@ int cmd_revoke(int argc, char **argv)
 {
     static const struct option opts[] = {CLI_SESSION_OPTIONS,
                                          {"reason", required_argument, 0, 'r'},
+                                         CLI_OPT_JSON,
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     struct cli_common co = {0};
@@ -29,7 +32,13 @@ int cmd_revoke(int argc, char **argv)
             break;
         case 'h':
             printf("usage: dnspersist revoke --directory URL [--reason N] [--state DIR] "
-                   "[--ca-bundle FILE] CERTFILE\n");
+                   "[--ca-bundle FILE] [--json] CERTFILE\n\n"
+                   "Revokes the certificate in CERTFILE (PEM) with the account: RFC 8555 7.6.\n"
+                   "  --reason N   an RFC 5280 reason code: 0 unspecified (default), 1 key\n"
+                   "               compromise, 3 affiliation changed, 4 superseded, 5 cessation\n"
+                   "               of operation (0-10 but not 7)\n"
+                   "  --json       print {\"certificate\",\"status\",\"reason\"} or the error\n\n"
+                   "Exit codes: 0 revoked, 1 the CA refused, 2 usage error.\n");
             return 0;
         default:
             if (cli_common_opt(&co, c, optarg)) break;
@@ -46,9 +55,16 @@ int cmd_revoke(int argc, char **argv)
     int rc = session_open(CMD, co.state, co.directory, co.bundle, 1, &s);
     if (!rc) {
         struct dp_error e;
-        if (dp_acme_revoke(s.acme, pem, (int)reason, NULL, &e) == DP_OK) {
+        int ok = dp_acme_revoke(s.acme, pem, (int)reason, NULL, &e) == DP_OK;
+        if (co.json) {
+            json_t *r = json_pack("{s:s,s:s,s:I}", "certificate", argv[optind], "status",
+                                  ok ? "revoked" : "failed", "reason", (json_int_t)reason);
+            if (!ok) json_object_set_new(r, "error", session_problem_json(&s, &e));
+            session_json_line(r);
+        } else if (ok) {
             printf("revoked %s\n", argv[optind]);
-        } else {
+        }
+        if (!ok) {
             session_error(CMD, &s, "revokeCert", &e);
             rc = EXIT_INVALID;
         }

@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "cli.h"
 #include "session.h"
 
@@ -32,7 +34,10 @@ int session_open(const char *cmd, const char *state_dir, const char *directory,
     struct dp_acme_config cfg = {s->directory, s->bundle, 30000, 120000};
     struct dp_error e;
     if (!(s->acme = dp_acme_new(&cfg, s->acct.key, &e))) {
-        cli_error(cmd, "directory %s: %s", s->directory, e.detail);
+        /* One line: which CA, what failed, and the likely fix. */
+        int tls = strstr(e.detail, "certificate") || strstr(e.detail, "SSL");
+        cli_error(cmd, "cannot reach the CA at %s: %s%s", s->directory, e.detail,
+                  tls ? " (is its root in --ca-bundle?)" : "");
         state_account_free(&s->acct);
         return EXIT_INVALID;
     }
@@ -89,4 +94,55 @@ size_t session_thumbprints(const struct account *a, char th[][DP_THUMBPRINT_BUF]
         dp_key_free(old);
     }
     return n;
+}
+
+size_t session_issuers(const char *cmd, const struct session *s, const char *const *flag,
+                       size_t n_flag, const char **out, size_t max)
+{
+    const char *const *names, *const *caa;
+    size_t nn = dp_acme_issuer_names(s->acme, &names), n = 0;
+    for (size_t i = 0; i < n_flag && n < max; i++) {
+        int found = !nn;
+        for (size_t k = 0; k < nn; k++)
+            found |= !strcmp(flag[i], names[k]);
+        if (!found) {
+            cli_error(cmd, "--issuer %s is not among the CA's issuerDomainNames (A1)", flag[i]);
+            return 0;
+        }
+        out[n++] = flag[i];
+    }
+    if (n) return n;
+    for (size_t i = 0; i < nn && n < max; i++)
+        out[n++] = names[i];
+    if (n) return n;
+    size_t nc = dp_acme_caa_identities(s->acme, &caa);
+    for (size_t i = 0; i < nc && n < max; i++)
+        out[n++] = caa[i];
+    if (n) {
+        fprintf(stderr,
+                "dnspersist: %s: note: %s advertises no issuerDomainNames (a draft-01 CA); using "
+                "its caaIdentities %s%s (give --issuer to choose)\n",
+                cmd, s->directory, out[0], n > 1 ? " and others" : "");
+        return n;
+    }
+    cli_error(cmd,
+              "%s advertises neither issuerDomainNames nor caaIdentities: give --issuer with the "
+              "CA's issuer domain name",
+              s->directory);
+    return 0;
+}
+
+json_t *session_problem_json(const struct session *s, const struct dp_error *e)
+{
+    const struct dp_acme_problem *p = s && s->acme ? dp_acme_last_problem(s->acme) : NULL;
+    if (p && p->type[0]) return json_pack("{s:s,s:s}", "type", p->type, "detail", p->detail);
+    return json_pack("{s:s,s:s}", "type", dp_strerror(e->code), "detail", e->detail);
+}
+
+void session_json_line(json_t *o)
+{
+    char *line = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    if (line) printf("%s\n", line);
+    free(line);
+    json_decref(o);
 }

@@ -27,9 +27,23 @@ void session_close(struct session *s);
 void session_error(const char *cmd, const struct session *s, const char *what,
                    const struct dp_error *e);
 
+/* For --json: {"type","detail"} of the CA's problem, or of the library's
+ * error ("type" then names the error class). Caller owns it. */
+struct json_t *session_problem_json(const struct session *s, const struct dp_error *e);
+/* Prints o as one compact JSON line on stdout and frees it. */
+void session_json_line(struct json_t *o);
+
 /* The account's key thumbprints: current first, then the older keys a
  * rollover kept (account.key.old-*), newest first (A6). Returns the count. */
 size_t session_thumbprints(const struct account *a, char th[][DP_THUMBPRINT_BUF], size_t max);
+
+/* The CA's issuer names for records and checks: the user's (flag), when
+ * given, which must be among the directory's issuerDomainNames when it
+ * lists any; else those names; else its caaIdentities (a draft-01 CA, with
+ * a note on stderr). Borrowed from flag or the session. Returns the count,
+ * 0 after printing why. */
+size_t session_issuers(const char *cmd, const struct session *s, const char *const *flag,
+                       size_t n_flag, const char **out, size_t max);
 
 /* The options every CA command takes. */
 #define CLI_SESSION_OPTIONS CLI_OPT_STATE, CLI_OPT_DIRECTORY, CLI_OPT_CA_BUNDLE

@@ -231,6 +231,12 @@ size_t dp_acme_issuer_names(const struct dp_acme *a, const char *const **names)
     return a->n_issuers;
 }
 
+size_t dp_acme_caa_identities(const struct dp_acme *a, const char *const **names)
+{
+    if (names) *names = (const char *const *)a->caa;
+    return a->n_caa;
+}
+
 dp_code dp_acme_expect_issuers(struct dp_acme *a, const char *const *names, size_t n,
                                struct dp_error *err)
 {

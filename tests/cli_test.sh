@@ -34,7 +34,7 @@ URL=https://ca.example/acct/123
 PFX=https://ca.example/account-hash/
 H=5SQm7n6tPh2-PlLbCKGnViTXX5z19SCN4cPGQHSk-kw
 HSTAR=NpDnSwUthQK8zCgFdefYxAdAVPnygMLbs9US6oO-5ug
-REC=(record --issuer authority.example --account-url $URL --thumbprint $KEY --hash-prefix $PFX)
+REC=(record --now 1700000000 --issuer authority.example --account-url $URL --thumbprint $KEY --hash-prefix $PFX)
 
 # record: draft 10.2 vector, the three formats, wildcard and the '*' opt-out (H3, R1, R2)
 expect record_value_H3 0 "authority.example; accounturi=${PFX}sha-256/$H" -- "$DP" "${REC[@]}" --format value example.com

@@ -39,6 +39,10 @@ DP_API void dp_acme_free(struct dp_acme *a);
  * issuer domain names (count returned, names borrowed). */
 DP_API const char *dp_acme_hash_prefix(const struct dp_acme *a);
 DP_API size_t dp_acme_issuer_names(const struct dp_acme *a, const char *const **names);
+/* The directory's caaIdentities (normalized; count returned, names
+ * borrowed; 0 when absent or nonconforming). Draft-01 CAs advertise these
+ * but no issuerDomainNames. */
+DP_API size_t dp_acme_caa_identities(const struct dp_acme *a, const char *const **names);
 DP_API const struct dp_acme_problem *dp_acme_last_problem(const struct dp_acme *a);
 /* Certificate profiles (draft-ietf-acme-profiles): the directory's
  * meta.profiles, names and descriptions (borrowed; count returned, 0 when

@@ -73,7 +73,7 @@ print("_validation-persist.long.plain.test. TXT " + " ".join('"%s"' % v[i:i + 25
 PY
     echo "_validation-persist.cname.plain.test. CNAME _validation-persist.target.other.test."
     rec --persist-until $((now + 5 * 86400)) expiring.plain.test
-    rec --persist-until 1 expired.plain.test
+    rec --now 0 --persist-until 1 expired.plain.test
     echo '_validation-persist.bad.plain.test. TXT "ca.test; accounturi=x; accounturi=y"'
     "$DP" record --issuer $ISSUER --account-url https://ca.test/acct/2 --thumbprint $KEY --hash-prefix $PFX wrongacct.plain.test
     echo 'nodata.plain.test. A 127.0.0.1'
