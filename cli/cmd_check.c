@@ -155,9 +155,12 @@ static const char *fix_hint(const struct dom *d, char *buf, size_t cap)
         /* Name the record and the command that makes it: the record is
          * there and right but for its scope. */
         int wild = !strncmp(d->ident, "*.", 2); /* S1: only policy=wildcard covers it */
+        const char *at = d->name[0] ? d->name : "";
+        size_t ll = strlen(DP_VALIDATION_LABEL) + 1;
+        const char *owner = !strncmp(at, DP_VALIDATION_LABEL ".", ll) ? at + ll : d->ident;
         snprintf(buf, cap,
                  "add policy=wildcard to the record at %s (dnspersist record --wildcard %s)%s%s",
-                 d->name[0] ? d->name : "the name", d->ident,
+                 at[0] ? at : "the name", owner,
                  wild ? "" : ", or publish a record at _validation-persist.", wild ? "" : d->ident);
         return buf;
     }

@@ -87,7 +87,7 @@ run revoke "${C2[@]}" --json "$fc"
 run record "${C2[@]}" --persist-until 2001-01-01 "$D2"
 [ $rc = 2 ] && grep -q "in the past.*(V3)" "$tmp/err" && ok "record_persist_until_past_refused" || bad "past persistUntil: $rc $(cat "$tmp/err")"
 run check "${C2[@]}" --resolver "$DNS_RESOLVER" "*.$D2"
-[ $rc = 1 ] && grep -qF "add policy=wildcard to the record at _validation-persist.$D2 (dnspersist record --wildcard *.$D2)" <<<"$out" &&
+[ $rc = 1 ] && grep -qF "add policy=wildcard to the record at _validation-persist.$D2 (dnspersist record --wildcard $D2)" <<<"$out" &&
     ok "hint_wildcard_names_record_and_command" || bad "wildcard hint: $rc $out"
 run check "${C2[@]}" --resolver "$DNS_RESOLVER" "sub.$D2"
 [ $rc = 1 ] && grep -qF "or publish a record at _validation-persist.sub.$D2" <<<"$out" && ok "hint_subdomain_offers_both_fixes" || bad "subdomain hint: $rc $out"
