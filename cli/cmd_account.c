@@ -137,7 +137,7 @@ int cmd_account(int argc, char **argv)
         s.bundle = session_ca_bundle(co.bundle, &s.acct);
         struct dp_acme_config cfg = {s.directory, s.bundle, 30000, 0};
         if (!(s.acme = dp_acme_new(&cfg, s.acct.key, &e))) {
-            cli_error(CMD, "directory %s: %s", s.directory, e.detail);
+            cli_error(CMD, "cannot reach the CA at %s: %s", s.directory, e.detail);
             goto out;
         }
         if (eab_kid && dp_acme_set_eab(s.acme, eab_kid, eab_key, &e) != DP_OK) {

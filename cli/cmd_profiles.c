@@ -40,7 +40,7 @@ int cmd_profiles(int argc, char **argv)
     struct dp_acme *a = k ? dp_acme_new(&cfg, k, &e) : NULL;
     int rc = EXIT_VALID;
     if (!a) {
-        cli_error(CMD, "directory %s: %s", dir, e.detail);
+        cli_error(CMD, "cannot reach the CA at %s: %s", dir, e.detail);
         rc = EXIT_INVALID;
     } else {
         const char *const *names, *const *descs;

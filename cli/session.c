@@ -120,8 +120,9 @@ size_t session_issuers(const char *cmd, const struct session *s, const char *con
         out[n++] = caa[i];
     if (n) {
         fprintf(stderr,
-                "dnspersist: %s: note: %s advertises no issuerDomainNames (a draft-01 CA); using "
-                "its caaIdentities %s%s (give --issuer to choose)\n",
+                "dnspersist: %s: note: %s advertises no issuerDomainNames (a draft-01 CA, or "
+                "one without dns-persist-01); using its caaIdentities %s%s (give --issuer to "
+                "choose)\n",
                 cmd, s->directory, out[0], n > 1 ? " and others" : "");
         return n;
     }
