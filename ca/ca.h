@@ -59,6 +59,13 @@ struct ca_config {
     char metrics_host[256];           /* --metrics-listen; port 0: no metrics listener */
     int metrics_port;
     int directory_draft01; /* --directory-meta draft01: no issuerDomainNames, accountHashPrefix */
+    /* MPIC (mpic.h): remote perspectives, how long to wait for them, how
+     * many must agree (0: the BR table); or this process is one. */
+    const char *perspectives[16];
+    size_t n_perspectives;
+    unsigned perspective_timeout_ms;
+    size_t perspective_quorum;
+    int perspective_server;
 };
 
 struct va;
@@ -79,6 +86,9 @@ struct ca {
      * HTTPS thread each at most, and a crash leaves the order ready. */
     pthread_mutex_t fin_mu;
     char finalizing[64][ST_ID];
+    /* MPIC: the client certificate shown to perspectives, and the root
+     * they are verified against (PEM). */
+    char *mpic_cert, *mpic_key, *root_pem;
 };
 
 #endif

@@ -84,6 +84,17 @@ static void help(void)
         "  --metrics-listen HOST:PORT  plain HTTP for /metrics (Prometheus), /health (alive)\n"
         "                              and /health/ready (the database answers); off unless\n"
         "                              given; keep it on loopback or a private network\n"
+        "  --perspective URL           a remote perspective (MPIC, CA/B BR 3.2.2.9), repeatable:\n"
+        "                              every validation and CAA check must also pass there\n"
+        "                              (2-5 perspectives: all but one; 6 or more: all but two)\n"
+        "  --perspective-timeout T     a perspective silent this long disagrees (default 10s)\n"
+        "  --perspective-quorum N      how many perspectives must agree (only tightens)\n"
+        "  --perspective-server        serve only as a remote perspective: --data holds what\n"
+        "                              'dnspersist-ca perspective-credentials' wrote; --listen,\n"
+        "                              --resolver, --trust-anchor; mutual TLS with the primary\n"
+        "  perspective-credentials --data DIR --out DIR2 --name HOST[,HOST...]\n"
+        "                              (a command) what a perspective on HOST needs: the root,\n"
+        "                              its own certificate and key; no issuing key\n"
         "  --directory-meta draft01    advertise as a draft-01 CA does (Boulder, Pebble): no\n"
         "                              issuerDomainNames, no accountHashPrefix (for testing\n"
         "                              clients against such CAs; implies --draft01-compat)\n"
@@ -160,6 +171,23 @@ static int set_option(struct ca_config *c, const char *name, const char *val)
         if (!colon || port <= 0 || port > 65535 || colon == val) return -1;
         snprintf(c->metrics_host, sizeof c->metrics_host, "%.*s", (int)(colon - val), val);
         c->metrics_port = (int)port;
+    } else if (!strcmp(name, "perspective")) {
+        if (!url_ok(val, 0) || c->n_perspectives == 16) return -1;
+        char *u = config_keep(val);
+        size_t l = strlen(u);
+        if (l && u[l - 1] == '/') u[l - 1] = '\0';
+        c->perspectives[c->n_perspectives++] = u;
+    } else if (!strcmp(name, "perspective-timeout")) {
+        int64_t t = ca_duration(val, 3600);
+        if (t < 1 || t > 60) return -1;
+        c->perspective_timeout_ms = (unsigned)t * 1000;
+    } else if (!strcmp(name, "perspective-quorum")) {
+        char *end;
+        long n = strtol(val, &end, 10);
+        if (*end || n < 1 || n > 16) return -1;
+        c->perspective_quorum = (size_t)n;
+    } else if (!strcmp(name, "perspective-server")) {
+        c->perspective_server = flag_on(val);
     } else if (!strcmp(name, "log-level")) {
         if (strcmp(val, "error") && strcmp(val, "warn") && strcmp(val, "info") &&
             strcmp(val, "debug"))
@@ -319,6 +347,7 @@ int config_load(struct ca_config *c, int argc, char **argv)
     c->threads = cores > 0 ? (unsigned)cores : 2;
     c->va_threads = 2;
     c->jit_wait_ms = 25;
+    c->perspective_timeout_ms = 10000;
     rl_config_load(&c->limits, "default", NULL, 0);
     c->jit = 1;
     c->no_cache = getenv("DNSPERSIST_CA_NO_CACHE") && flag_on(getenv("DNSPERSIST_CA_NO_CACHE"));
@@ -351,6 +380,10 @@ int config_load(struct ca_config *c, int argc, char **argv)
                                          {"max-connections", required_argument, 0, 0},
                                          {"max-connections-per-ip", required_argument, 0, 0},
                                          {"eab-key", required_argument, 0, 0},
+                                         {"perspective", required_argument, 0, 0},
+                                         {"perspective-timeout", required_argument, 0, 0},
+                                         {"perspective-quorum", required_argument, 0, 0},
+                                         {"perspective-server", no_argument, 0, 0},
                                          {"log-level", required_argument, 0, 0},
                                          {"log-format", required_argument, 0, 0},
                                          {"log-file", required_argument, 0, 0},

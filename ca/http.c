@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include <gnutls/gnutls.h>
 #include <microhttpd.h>
 
 #include "http.h"
@@ -19,6 +20,7 @@ struct http_server {
     struct MHD_Daemon *d;
     http_handler h;
     void *app;
+    int mtls;
 };
 
 struct conn {
@@ -61,10 +63,27 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         inet_ntop(AF_INET, &((const struct sockaddr_in *)pa)->sin_addr, peer, sizeof peer);
     else if (pa && pa->sa_family == AF_INET6)
         inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)pa)->sin6_addr, peer, sizeof peer);
-    struct http_req req = {
-        method,  url,         cn->buf ? cn->buf : "",
-        cn->len, cn->too_big, MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type"),
-        peer};
+    struct http_req req = {.method = method,
+                           .path = url,
+                           .body = cn->buf ? cn->buf : "",
+                           .body_len = cn->len,
+                           .too_big = cn->too_big,
+                           .content_type =
+                               MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type"),
+                           .peer = peer};
+    if (s->mtls) {
+        const union MHD_ConnectionInfo *ti =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+        gnutls_session_t ts = ti ? (gnutls_session_t)ti->tls_session : NULL;
+        unsigned status = 1, n = 0;
+        const gnutls_datum_t *certs = ts ? gnutls_certificate_get_peers(ts, &n) : NULL;
+        if (certs && n && gnutls_certificate_verify_peers2(ts, &status) == 0 && status == 0)
+            req.peer_verified = 1;
+        if (certs && n) {
+            req.peer_cert = certs[0].data;
+            req.peer_cert_len = certs[0].size;
+        }
+    }
     struct http_resp resp;
     memset(&resp, 0, sizeof resp);
     s->h(s->app, &req, &resp);
@@ -143,7 +162,17 @@ struct http_server *http_start(const char *addr, int port, const char *cert_pem,
         free(s);
         return NULL;
     }
-    if (cert_pem)
+    if (cert_pem && lim && lim->client_ca_pem) {
+        s->mtls = 1;
+        s->d = MHD_start_daemon(flags, (unsigned short)port, NULL, NULL, on_request, s,
+                                MHD_OPTION_SOCK_ADDR, sa, MHD_OPTION_HTTPS_MEM_CERT, cert_pem,
+                                MHD_OPTION_HTTPS_MEM_KEY, key_pem, MHD_OPTION_HTTPS_MEM_TRUST,
+                                lim->client_ca_pem, MHD_OPTION_HTTPS_PRIORITIES,
+                                HTTP_TLS_PRIORITIES, MHD_OPTION_THREAD_POOL_SIZE,
+                                threads ? threads : 2, MHD_OPTION_NOTIFY_COMPLETED, on_done, s,
+                                MHD_OPTION_CONNECTION_TIMEOUT, idle, MHD_OPTION_CONNECTION_LIMIT,
+                                total, MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip, MHD_OPTION_END);
+    } else if (cert_pem)
         s->d = MHD_start_daemon(flags, (unsigned short)port, NULL, NULL, on_request, s,
                                 MHD_OPTION_SOCK_ADDR, sa, MHD_OPTION_HTTPS_MEM_CERT, cert_pem,
                                 MHD_OPTION_HTTPS_MEM_KEY, key_pem, MHD_OPTION_HTTPS_PRIORITIES,

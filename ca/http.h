@@ -14,6 +14,11 @@ struct http_req {
     int too_big; /* the body exceeded HTTP_MAX_BODY and was dropped */
     const char *content_type;
     const char *peer; /* the client's address, text (IPv4 or IPv6) */
+    /* Mutual TLS (http_limits.client_ca_pem): the client's certificate
+     * (DER, NULL for none) and whether it verified against that CA. */
+    const unsigned char *peer_cert;
+    size_t peer_cert_len;
+    int peer_verified;
 };
 
 struct http_resp {
@@ -42,6 +47,10 @@ struct http_limits {
     unsigned idle_timeout; /* seconds; 0: 30 */
     unsigned per_ip;       /* 0: 64 */
     unsigned total;        /* 0: 4096 */
+    /* Asks every client for a certificate and verifies it against this CA
+     * (PEM); the handler sees the outcome in http_req. NULL: no client
+     * certificates. */
+    const char *client_ca_pem;
 };
 
 /* Starts serving HTTPS on addr:port with threads worker threads; plain

@@ -29,7 +29,9 @@
 #include "crl.h"
 #include "http.h"
 #include "log.h"
+#include "mpic.h"
 #include "ops.h"
+#include "perspective.h"
 #include "ra.h"
 #include "va.h"
 #include "wfe.h"
@@ -153,12 +155,30 @@ int main(int argc, char **argv)
 {
     static struct ca ca;
     struct ca_config *c = &ca.cfg;
+    if (argc > 1 && !strcmp(argv[1], "perspective-credentials"))
+        return perspective_credentials(argc - 1, argv + 1);
     int rc0 = config_load(c, argc, argv);
     if (rc0) return rc0 == 1 ? 0 : 2;
     char lwhy[1200];
     if (log_configure(c->log_level[0] ? c->log_level : NULL,
                       c->log_format[0] ? c->log_format : NULL, c->log_file, lwhy, sizeof lwhy)) {
         fprintf(stderr, "dnspersist-ca: %s\n", lwhy);
+        return 2;
+    }
+    if (c->perspective_server) { /* a remote perspective: no ACME, no store */
+        if (bind_address(c->listen_host, c->listen_addr, sizeof c->listen_addr)) {
+            fprintf(stderr, "dnspersist-ca: cannot resolve the listener host %s\n", c->listen_host);
+            return 2;
+        }
+        curl_global_init(CURL_GLOBAL_DEFAULT);
+        int prc = perspective_main(&ca);
+        curl_global_cleanup();
+        log_close();
+        return prc;
+    }
+    if (c->perspective_quorum > c->n_perspectives) {
+        fprintf(stderr, "dnspersist-ca: --perspective-quorum %zu: only %zu --perspective given\n",
+                c->perspective_quorum, c->n_perspectives);
         return 2;
     }
     if (c->external_url[0])
@@ -250,6 +270,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "dnspersist-ca: %s\n", e.detail);
         goto out;
     }
+    if (c->n_perspectives && perspective_client_load(&ca)) goto out;
     if (!(ca.store = store_open(db, !c->no_cache, why, sizeof why)) ||
         !(ca.nonces = nonces_new(200000)) || !(ca.keys = wfe_key_cache_new(!c->no_cache)) ||
         !(ca.va = va_create(&ca, ra_validation_done, why, sizeof why))) {
@@ -270,7 +291,7 @@ int main(int argc, char **argv)
             goto out;
         }
     }
-    struct http_limits lim = {c->idle_timeout, c->max_conns_ip, c->max_conns};
+    struct http_limits lim = {c->idle_timeout, c->max_conns_ip, c->max_conns, NULL};
     if (!(http =
               http_start(c->listen_addr, c->port, pki_tls_cert_pem(ca.pki), pki_tls_key_pem(ca.pki),
                          c->threads, &lim, wfe_handle, &ca, why, sizeof why))) {
@@ -296,6 +317,14 @@ int main(int argc, char **argv)
     printf("dnspersist-ca: DNS %s, DNSSEC %s%s\n",
            c->resolver[0] ? c->resolver : "recursion from the root",
            c->trust_anchor[0] ? "validated with " : "not validated", c->trust_anchor);
+    if (c->n_perspectives)
+        printf("dnspersist-ca: MPIC: %zu remote perspectives; at most %zu may disagree; %u s "
+               "timeout\n",
+               c->n_perspectives, mpic_allowed(c->n_perspectives, c->perspective_quorum),
+               c->perspective_timeout_ms / 1000);
+    else
+        printf("dnspersist-ca: MPIC: single perspective (no --perspective): validations and "
+               "CAA are not corroborated from other networks\n");
     if (c->metrics_port)
         printf("dnspersist-ca: metrics http://%s:%d/metrics, health /health and /health/ready\n",
                c->metrics_host, c->metrics_port);
@@ -320,6 +349,9 @@ out:
     cache_free(ca.keys);
     crl_free(ca.crl);
     curl_global_cleanup();
+    free(ca.mpic_cert);
+    free(ca.mpic_key);
+    free(ca.root_pem);
     log_close();
     return rc;
 }

@@ -441,7 +441,7 @@ void ra_validation_done(struct ca *ca, const struct st_authz *a, const struct va
         pj = problem_json(r->type, r->detail, r->status);
     }
     int rc = store_authz_finish(ca->store, a->id, a->ch_type, r->valid, expires, r->valid ? now : 0,
-                                pj ? pj : "");
+                                pj ? pj : "", r->perspectives);
     free(pj);
     metrics_validation(a->ch_type, r->valid, 0);
     char name[260];
@@ -453,7 +453,7 @@ void ra_validation_done(struct ca *ca, const struct st_authz *a, const struct va
               "result", r->valid ? "valid" : "invalid", "account", a->account, "authz", a->id,
               "problem", r->valid ? NULL : r->type, "detail", r->valid ? NULL : r->detail,
               "resolver", ca->cfg.resolver[0] ? ca->cfg.resolver : "recursive", "perspective",
-              "primary", NULL);
+              "primary", "record", r->record, "perspectives", r->perspectives, NULL);
     if (rc == 0 && !r->valid && r->fail_key[0]) { /* V7: counted in the store, kept over restarts */
         struct rl_take t = {r->fail_key, &ca->cfg.limits.l[RL_FAILED_VALIDATIONS], RL_FORCE};
         if (store_rate_take(ca->store, &t, 1, now * 1000, NULL, NULL) < 0)

@@ -113,10 +113,12 @@ int store_order_get(struct store *s, const char *id, struct st_order *out);
 int store_order_invalidate(struct store *s, const char *id, const char *error);
 int store_authz_get(struct store *s, const char *id, struct st_authz *out);
 /* pending -> valid|invalid, the challenge of type with it: the result of a
- * validation. 1 when the authorization was no longer pending (deactivated
+ * validation, and the perspectives that agreed (MPIC; "" for the primary
+ * alone). 1 when the authorization was no longer pending (deactivated
  * meanwhile: the deactivation stands). */
 int store_authz_finish(struct store *s, const char *id, const char *type, int valid,
-                       int64_t expires, int64_t validated, const char *error);
+                       int64_t expires, int64_t validated, const char *error,
+                       const char *perspectives);
 /* pending|valid -> deactivated. */
 int store_authz_deactivate(struct store *s, const char *id);
 /* 0 when account holds a valid, unexpired authorization of identifier (no

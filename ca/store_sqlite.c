@@ -73,6 +73,8 @@ static const char *const migrations[] = {
     "CREATE INDEX orders_by_account ON orders(account);",
     /* 8: certificate profiles; orders from before are classic. */
     "ALTER TABLE orders ADD COLUMN profile TEXT NOT NULL DEFAULT 'classic';",
+    /* 9: MPIC: which perspectives agreed with a validation. */
+    "ALTER TABLE authzs ADD COLUMN perspectives TEXT NOT NULL DEFAULT '';",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 

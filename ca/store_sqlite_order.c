@@ -185,10 +185,11 @@ int store_authz_get(struct store *s, const char *id, struct st_authz *a)
 
 static const char SQL_AUTHZ_FINISH[] =
     "UPDATE authzs SET status=?1, ch_status=?1, ch_type=?2, expires=?3, ch_validated=?4, "
-    "ch_error=?5 WHERE id=?6 AND status='pending'";
+    "ch_error=?5, perspectives=?7 WHERE id=?6 AND status='pending'";
 
 int store_authz_finish(struct store *s, const char *id, const char *type, int valid,
-                       int64_t expires, int64_t validated, const char *error)
+                       int64_t expires, int64_t validated, const char *error,
+                       const char *perspectives)
 {
     pthread_mutex_lock(&s->mu);
     sqlite3_stmt *st = sq_stmt(s, SQL_AUTHZ_FINISH);
@@ -200,6 +201,7 @@ int store_authz_finish(struct store *s, const char *id, const char *type, int va
         sqlite3_bind_int64(st, 4, validated);
         sq_bind_text(st, 5, error);
         sq_bind_text(st, 6, id);
+        sq_bind_text(st, 7, perspectives ? perspectives : "");
         rc = sq_step_done(s, st, &changes) == SQLITE_DONE ? (changes ? 0 : 1) : -1;
     }
     /* The client polls this row next: keep a cached copy current rather

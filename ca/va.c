@@ -24,6 +24,7 @@
 #include <curl/curl.h>
 
 #include "hash.h"
+#include "mpic.h"
 #include "va_int.h"
 #include "va_queue.h"
 
@@ -284,15 +285,21 @@ static void *jit_main(void *arg)
 
 int va_caa_recheck(struct va *va, const struct st_authz *a, struct va_result *r)
 {
-    struct worker *w = borrow(va);
+    struct va_req *q = malloc(sizeof *q);
+    struct worker *w = q ? borrow(va) : NULL;
     if (!w) {
+        free(q);
         r->type = "serverInternal", r->status = 500;
         snprintf(r->detail, sizeof r->detail, "the CA is stopping");
         return 0;
     }
-    int ok = va_caa_check(w->res, w->ca, a->identifier, a->wildcard, a->account, a->ch_type, r);
+    va_req_build(va->ca, a, 1, q, r);
+    r->valid = va_caa_check(w->res, q, r);
+    mpic_corroborate(w->mpic, q, r, 0);
     give_back(va, w);
-    return ok;
+    va_req_clear(q);
+    free(q);
+    return r->valid;
 }
 
 void va_fail_key(const char *record, const char *account, char *out, size_t cap)
@@ -320,8 +327,13 @@ static void run_jit(struct worker *w, struct va_jit *it, double deadline)
     snprintf(a.identifier, sizeof a.identifier, "%s", it->identifier + (a.wildcard ? 2 : 0));
     snprintf(a.ch_type, sizeof a.ch_type, "dns-persist-01");
     struct outcome o = {.jit = 1, .deadline = deadline};
-    va_validate_persist(w, &a, &o);
-    va_caa_after(w, &a, &o);
+    struct va_req *q = malloc(sizeof *q);
+    if (q && va_req_build(w->ca, &a, 0, q, &o.r) == 0) {
+        va_run(w, q, &o);
+        mpic_corroborate(w->mpic, q, &o.r, deadline);
+    }
+    if (q) va_req_clear(q);
+    free(q);
     it->valid = o.r.valid;
     it->clamp = o.r.clamp;
 }
@@ -339,6 +351,7 @@ static void worker_free(struct worker *w)
 {
     if (!w) return;
     dp_resolver_free(w->res);
+    mpic_free(w->mpic);
     if (w->curl) curl_easy_cleanup(w->curl);
     free(w);
 }
@@ -371,13 +384,15 @@ static void *worker_main(void *arg)
         }
         va_overlay(va, &a);
         struct outcome o = {0};
-        if (!strcmp(a.ch_type, "dns-persist-01"))
-            va_validate_persist(w, &a, &o);
-        else if (!strcmp(a.ch_type, "dns-01"))
-            va_validate_dns01(w, &a, &o);
-        else
-            va_validate_http01(w, &a, &o);
-        va_caa_after(w, &a, &o);
+        struct va_req *q = malloc(sizeof *q);
+        if (!q)
+            va_fail(&o, "serverInternal", 500, "out of memory");
+        else if (va_req_build(va->ca, &a, 0, q, &o.r) == 0) {
+            va_run(w, q, &o);
+            mpic_corroborate(w->mpic, q, &o.r, 0); /* only a valid result is asked about */
+        }
+        if (q) va_req_clear(q);
+        free(q);
         va->done(va->ca, &a, &o.r);
         proc_done(va, id); /* after the result is stored: no gap shows pending */
         account_done(va, account);
@@ -395,8 +410,10 @@ static struct worker *worker_new(struct va *va, unsigned timeout_ms, int with_cu
     struct dp_resolver_config rc = {c->resolver[0] ? c->resolver : NULL,
                                     c->trust_anchor[0] ? c->trust_anchor : NULL, timeout_ms, 0, 0};
     struct dp_error e;
+    int mpic_failed = 0;
     if (!w || !(w->res = dp_resolver_new(&rc, &e)) ||
-        (with_curl && !(w->curl = curl_easy_init()))) {
+        (with_curl && !(w->curl = curl_easy_init())) ||
+        (!(w->mpic = mpic_new(va->ca, &mpic_failed)) && mpic_failed)) {
         snprintf(why, cap, "validation resolver: %s", w && !w->res ? e.detail : "out of memory");
         worker_free(w);
         return NULL;

@@ -18,8 +18,10 @@ struct va_result {
     const char *type; /* problem type suffix when not valid */
     int status;       /* its HTTP status */
     char detail[700];
-    int64_t clamp;      /* V6: the latest expiry persistUntil allows, 0 for none */
-    char fail_key[320]; /* V7: the (record, account) a failure counts against, or "" */
+    int64_t clamp;          /* V6: the latest expiry persistUntil allows, 0 for none */
+    char fail_key[320];     /* V7: the (record, account) a failure counts against, or "" */
+    char record[300];       /* dns-persist-01: the record name that matched */
+    char perspectives[600]; /* MPIC: the remote perspectives that agreed, or "" */
 };
 
 /* V7's rate limit key of a (record name, account) pair. */

@@ -31,11 +31,14 @@ static void on_caa(void *arg, size_t i, const struct dp_dns_answer *a)
             l->bad_rdata = 1;
 }
 
-int va_caa_check(struct dp_resolver *res, const struct ca *ca, const char *identifier, int wildcard,
-                 const char *account, const char *method, struct va_result *r)
+int va_caa_check(struct dp_resolver *res, const struct va_req *q, struct va_result *r)
 {
-    char acct[600], why[400];
-    snprintf(acct, sizeof acct, "%s/acme/acct/%s", ca->base, account);
+    char why[400];
+    const char *identifier = q->identifier, *acct = q->account_url, *method = q->method;
+    int wildcard = q->wildcard;
+    const char *ids[DP_MAX_ISSUERS];
+    for (size_t i = 0; i < q->n_caa; i++)
+        ids[i] = q->caa_ids[i];
     struct caa_lookup l = {.set = calloc(1, sizeof *l.set)};
     if (!l.set) {
         snprintf(r->detail, sizeof r->detail, "out of memory");
@@ -64,7 +67,8 @@ int va_caa_check(struct dp_resolver *res, const struct ca *ca, const char *ident
                          d);
             else
                 snprintf(r->detail, sizeof r->detail,
-                         "CAA look-up of %s failed: %s; issuance needs a CAA answer", d, l.detail);
+                         "CAA look-up of %.255s failed: %.380s; issuance needs a CAA answer", d,
+                         l.detail);
             break;
         }
         if (l.status != DP_DNS_FOUND) continue;
@@ -72,8 +76,7 @@ int va_caa_check(struct dp_resolver *res, const struct ca *ca, const char *ident
             ok = 0;
             snprintf(why, sizeof why, "a CAA record is not valid CAA RDATA");
         } else {
-            ok = caa_permits(l.set, ca->cfg.caa_identities, ca->cfg.n_caa, wildcard, acct, method,
-                             why, sizeof why);
+            ok = caa_permits(l.set, ids, q->n_caa, wildcard, acct, method, why, sizeof why);
         }
         if (!ok) {
             r->type = "caa", r->status = 403;
@@ -85,9 +88,8 @@ int va_caa_check(struct dp_resolver *res, const struct ca *ca, const char *ident
     return ok;
 }
 
-void va_caa_after(struct worker *w, const struct st_authz *a, struct outcome *o)
+void va_caa_after(struct worker *w, const struct va_req *q, struct outcome *o)
 {
     if (!o->r.valid) return;
-    if (!va_caa_check(w->res, w->ca, a->identifier, a->wildcard, a->account, a->ch_type, &o->r))
-        o->r.valid = 0;
+    if (!va_caa_check(w->res, q, &o->r)) o->r.valid = 0;
 }

@@ -85,51 +85,46 @@ void va_fail(struct outcome *o, const char *type, int status, const char *fmt, .
     o->r.status = status;
 }
 
-void va_validate_persist(struct worker *w, const struct st_authz *a, struct outcome *o)
+void va_validate_persist(struct worker *w, const struct va_req *q, struct outcome *o)
 {
     struct ca *ca = w->ca;
-    struct st_account acct;
     int64_t now = (int64_t)time(NULL);
     char key[320], rec[DP_VALIDATION_NAME_MAX + 2];
     /* V7 counts failures per record name and account: the name's own
-     * record here, a parent's below when that is the record that failed. */
-    snprintf(rec, sizeof rec, "%s.%s", DP_VALIDATION_LABEL, a->identifier);
-    va_fail_key(rec, a->account, key, sizeof key);
-    if (!va_fail_allowed(w->va, key, now))
+     * record here, a parent's below when that is the record that failed.
+     * Counted by the primary only (w->va); a perspective keeps no state. */
+    snprintf(rec, sizeof rec, "%s.%s", DP_VALIDATION_LABEL, q->identifier);
+    va_fail_key(rec, q->account, key, sizeof key);
+    if (w->va && !va_fail_allowed(w->va, key, now))
         return va_fail(o, "rateLimited", 429,
                        "too many failed dns-persist-01 validations of %s.%s by this account: "
                        "retry later (V7)",
-                       DP_VALIDATION_LABEL, a->identifier);
-    if (store_account_get(ca->store, a->account, &acct))
-        return va_fail(o, "serverInternal", 500, "the account is gone");
-    char(*thumbs)[48] = NULL;
-    size_t nk = store_account_keys(ca->store, a->account, &thumbs);
-    const char **tp = nk ? calloc(nk, sizeof *tp) : NULL;
-    if (!tp) {
-        free(thumbs);
-        return va_fail(o, "serverInternal", 500, "cannot read the account's keys");
-    }
-    for (size_t i = 0; i < nk; i++)
-        tp[i] = thumbs[i];
-    char acct_url[600];
-    snprintf(acct_url, sizeof acct_url, "%s/acme/acct/%s", ca->base, a->account);
-    struct dp_verify_params p = {ca->cfg.issuers,
-                                 ca->cfg.n_issuers,
-                                 acct_url,
+                       DP_VALIDATION_LABEL, q->identifier);
+    const char **tp = calloc(q->n_thumbs + 1, sizeof *tp), *iss[DP_MAX_ISSUERS],
+               *prev[DP_MAX_ISSUERS];
+    if (!tp) return va_fail(o, "serverInternal", 500, "out of memory");
+    for (size_t i = 0; i < q->n_thumbs; i++)
+        tp[i] = q->thumbs[i];
+    for (size_t i = 0; i < q->n_issuers; i++)
+        iss[i] = q->issuers[i];
+    for (size_t i = 0; i < q->n_previous; i++)
+        prev[i] = q->previous[i];
+    struct dp_verify_params p = {iss,
+                                 q->n_issuers,
+                                 q->account_url,
                                  tp,
-                                 nk,
-                                 ca->cfg.hash_prefix,
+                                 q->n_thumbs,
+                                 q->hash_prefix,
                                  0,
-                                 ca->cfg.draft01_compat ? DP_MODE_COMPAT : DP_MODE_DRAFT02,
-                                 ca->cfg.previous_prefixes,
-                                 ca->cfg.n_previous};
+                                 q->compat ? DP_MODE_COMPAT : DP_MODE_DRAFT02,
+                                 prev,
+                                 q->n_previous};
     struct dp_error e;
-    struct dp_verifier *v = dp_verify_new(ca->dp, &p, &e); /* copies the thumbprints */
+    struct dp_verifier *v = dp_verify_new(ca->dp, &p, &e); /* copies what it needs */
     free(tp);
-    free(thumbs);
     if (!v) return va_fail(o, "serverInternal", 500, "%s", e.detail);
-    char name[DP_VALIDATION_NAME_MAX + 8], ident[sizeof a->identifier + 2];
-    snprintf(ident, sizeof ident, "%s%s", a->wildcard ? "*." : "", a->identifier);
+    char name[DP_VALIDATION_NAME_MAX + 8], ident[sizeof q->identifier + 2];
+    snprintf(ident, sizeof ident, "%s%s", q->wildcard ? "*." : "", q->identifier);
     /* The name's own record first, then each parent below the public suffix,
      * where only a policy=wildcard record counts (S2, S3; draft section 6).
      * The verdict reported is the own name's unless it found no record for
@@ -140,8 +135,7 @@ void va_validate_persist(struct worker *w, const struct st_authz *a, struct outc
     int have_first = 0;
     size_t first_c = 0;
     /* V5 from live state: the status just read from the store. */
-    enum dp_account_status st =
-        strcmp(acct.status, "valid") ? DP_ACCOUNT_DEACTIVATED : DP_ACCOUNT_VALID;
+    enum dp_account_status st = q->account_valid ? DP_ACCOUNT_VALID : DP_ACCOUNT_DEACTIVATED;
     for (size_t c = 0; c < nc && !o->r.valid; c++) {
         if (o->deadline && mono_ms() > o->deadline) {
             va_fail(o, "dns", 400, "Just-in-Time validation ran out of time");
@@ -169,6 +163,7 @@ void va_validate_persist(struct worker *w, const struct st_authz *a, struct outc
         if (vd.code == DP_OK) {
             o->r.valid = 1;
             o->r.clamp = vd.has_persist_until ? vd.persist_until : 0;
+            snprintf(o->r.record, sizeof o->r.record, "%s", name);
         } else if (!have_first || (first.n_matching == 0 && vd.n_matching > 0)) {
             first = vd;
             first_c = c;
@@ -183,8 +178,8 @@ void va_validate_persist(struct worker *w, const struct st_authz *a, struct outc
          * against that one record. */
         if (first.n_matching && first_c > 0) {
             snprintf(rec, sizeof rec, "%s.%s", DP_VALIDATION_LABEL, cands[first_c]);
-            va_fail_key(rec, a->account, key, sizeof key);
-            if (!o->jit && !va_fail_allowed(w->va, key, now))
+            va_fail_key(rec, q->account, key, sizeof key);
+            if (!o->jit && w->va && !va_fail_allowed(w->va, key, now))
                 va_fail(o, "rateLimited", 429,
                         "too many failed dns-persist-01 validations against %s.%s by this "
                         "account: retry later (V7)",
@@ -196,24 +191,14 @@ void va_validate_persist(struct worker *w, const struct st_authz *a, struct outc
     dp_verify_free(v);
 }
 
-static void key_authorization(const struct st_authz *a, const struct st_account *acct, char *out,
-                              size_t cap)
+void va_validate_dns01(struct worker *w, const struct va_req *q, struct outcome *o)
 {
-    snprintf(out, cap, "%s.%s", a->token, acct->thumb);
-}
-
-void va_validate_dns01(struct worker *w, const struct st_authz *a, struct outcome *o)
-{
-    struct st_account acct;
-    if (store_account_get(w->ca->store, a->account, &acct))
-        return va_fail(o, "serverInternal", 500, "the account is gone");
-    char ka[256], name[sizeof a->identifier + 20];
-    key_authorization(a, &acct, ka, sizeof ka);
+    char name[sizeof q->identifier + 20];
     unsigned char dg[32];
     unsigned int dl;
-    EVP_Digest(ka, strlen(ka), dg, &dl, EVP_sha256(), NULL);
+    EVP_Digest(q->key_auth, strlen(q->key_auth), dg, &dl, EVP_sha256(), NULL);
     char *want = dp_b64url_encode_alloc(dg, 32);
-    snprintf(name, sizeof name, "_acme-challenge.%s", a->identifier);
+    snprintf(name, sizeof name, "_acme-challenge.%s", q->identifier);
     struct lookup l;
     lookup(w, name, DP_DNS_TYPE_TXT, &l);
     if (l.status == DP_DNS_FAILED) {
@@ -252,25 +237,21 @@ static size_t on_body(char *p, size_t sz, size_t n, void *arg)
     return l;
 }
 
-void va_validate_http01(struct worker *w, const struct st_authz *a, struct outcome *o)
+void va_validate_http01(struct worker *w, const struct va_req *q, struct outcome *o)
 {
-    struct ca *ca = w->ca;
-    struct st_account acct;
-    if (store_account_get(ca->store, a->account, &acct))
-        return va_fail(o, "serverInternal", 500, "the account is gone");
     struct lookup l;
-    lookup(w, a->identifier, 1, &l);
+    lookup(w, q->identifier, 1, &l);
     char ip[64];
     snprintf(ip, sizeof ip, "%s", l.ip);
     lookup_free(&l);
     if (l.status == DP_DNS_FAILED)
-        return va_fail(o, "dns", 400, "look-up of %s failed: %s", a->identifier, l.detail);
-    if (!ip[0]) return va_fail(o, "dns", 400, "%s has no A record", a->identifier);
-    char u[sizeof a->identifier + sizeof a->token + 80], res[sizeof a->identifier + 90], ka[256];
-    snprintf(u, sizeof u, "http://%s:%d/.well-known/acme-challenge/%s", a->identifier,
-             ca->cfg.http01_port, a->token);
-    snprintf(res, sizeof res, "%s:%d:%s", a->identifier, ca->cfg.http01_port, ip);
-    key_authorization(a, &acct, ka, sizeof ka);
+        return va_fail(o, "dns", 400, "look-up of %s failed: %s", q->identifier, l.detail);
+    if (!ip[0]) return va_fail(o, "dns", 400, "%s has no A record", q->identifier);
+    char u[sizeof q->identifier + sizeof q->token + 80], res[sizeof q->identifier + 90];
+    const char *ka = q->key_auth;
+    snprintf(u, sizeof u, "http://%s:%d/.well-known/acme-challenge/%s", q->identifier,
+             q->http01_port, q->token);
+    snprintf(res, sizeof res, "%s:%d:%s", q->identifier, q->http01_port, ip);
     struct curl_slist *rl = curl_slist_append(NULL, res);
     struct body b = {.len = 0};
     CURL *c = w->curl;
@@ -295,4 +276,19 @@ void va_validate_http01(struct worker *w, const struct st_authz *a, struct outco
     if (b.over || strcmp(b.buf, ka))
         return va_fail(o, "unauthorized", 403, "%s did not return the key authorization", u);
     o->r.valid = 1;
+}
+
+void va_run(struct worker *w, const struct va_req *q, struct outcome *o)
+{
+    if (!strcmp(q->type, "caa")) {
+        o->r.valid = va_caa_check(w->res, q, &o->r);
+        return;
+    }
+    if (!strcmp(q->type, "dns-persist-01"))
+        va_validate_persist(w, q, o);
+    else if (!strcmp(q->type, "dns-01"))
+        va_validate_dns01(w, q, o);
+    else
+        va_validate_http01(w, q, o);
+    va_caa_after(w, q, o);
 }

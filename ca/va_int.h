@@ -9,6 +9,7 @@
 #include <curl/curl.h>
 
 #include "va.h"
+#include "va_req.h"
 
 static inline double mono_ms(void)
 {
@@ -23,6 +24,7 @@ struct worker {
     struct ca *ca;
     struct dp_resolver *res;
     CURL *curl;
+    struct mpic *mpic; /* this thread's connections to remote perspectives, or NULL */
 };
 
 /* A validation under way: its result and how it runs. */
@@ -39,14 +41,17 @@ void va_fail(struct outcome *o, const char *type, int status, const char *fmt, .
 int va_fail_allowed(struct va *va, const char *key, int64_t now);
 
 /* The checks: each fills o (o->r.valid, or the problem). */
-void va_validate_persist(struct worker *w, const struct st_authz *a, struct outcome *o);
-void va_validate_dns01(struct worker *w, const struct st_authz *a, struct outcome *o);
-void va_validate_http01(struct worker *w, const struct st_authz *a, struct outcome *o);
-/* RFC 8659 from identifier up with res: 1 permitted; 0 with the problem
- * in r (caa, or dns when a look-up failed). */
-int va_caa_check(struct dp_resolver *res, const struct ca *ca, const char *identifier, int wildcard,
-                 const char *account, const char *method, struct va_result *r);
+void va_validate_persist(struct worker *w, const struct va_req *q, struct outcome *o);
+void va_validate_dns01(struct worker *w, const struct va_req *q, struct outcome *o);
+void va_validate_http01(struct worker *w, const struct va_req *q, struct outcome *o);
+/* RFC 8659 from q's identifier up with res, for q's account URL, method
+ * and CAA identities: 1 permitted; 0 with the problem in r (caa, or dns
+ * when a look-up failed). */
+int va_caa_check(struct dp_resolver *res, const struct va_req *q, struct va_result *r);
 /* After a method passed: CAA. */
-void va_caa_after(struct worker *w, const struct st_authz *a, struct outcome *o);
+void va_caa_after(struct worker *w, const struct va_req *q, struct outcome *o);
+/* The whole check of q on w (method, then CAA; or CAA alone), as the
+ * primary and every perspective run it. */
+void va_run(struct worker *w, const struct va_req *q, struct outcome *o);
 
 #endif

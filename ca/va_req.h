@@ -1,0 +1,63 @@
+/*
+ * va_req.h: one validation as a self-contained request: everything a check
+ * needs (identifier, challenge type and its parameters, the CA's CAA
+ * identities, the account), so the same check runs on the primary from
+ * its state and on a remote perspective from the request alone (MPIC,
+ * CA/B BR 3.2.2.9). Also its wire form (JSON), and a check's answer.
+ */
+#ifndef CA_VA_REQ_H
+#define CA_VA_REQ_H
+
+#include <stdint.h>
+
+#include "ca.h"
+
+/* Every key an account ever had counts (draft 4.2, no cap); a request
+ * names at most this many (about 200 KB of JSON). */
+#define VA_REQ_MAX_KEYS 4096
+
+struct va_req {
+    char type[24]; /* dns-persist-01, dns-01, http-01, or caa (CAA alone) */
+    char identifier[256];
+    int wildcard;
+    char account[ST_ID]; /* the primary's id (V7 keys); not sent */
+    char account_url[640];
+    int account_valid; /* V5: read from live state */
+    /* dns-persist-01 */
+    char issuers[DP_MAX_ISSUERS][DP_DOMAIN_MAX + 3];
+    size_t n_issuers;
+    char (*thumbs)[48]; /* current key first, then older ones; owned (va_req_clear) */
+    size_t n_thumbs;
+    char hash_prefix[640];
+    char previous[DP_MAX_ISSUERS][640];
+    size_t n_previous;
+    int compat; /* draft-01 records accepted too */
+    /* dns-01, http-01 */
+    char token[64];
+    char key_auth[160];
+    int http01_port;
+    /* CAA, after the method passes (or alone for type caa) */
+    char caa_ids[DP_MAX_ISSUERS][DP_DOMAIN_MAX + 3];
+    size_t n_caa;
+    char method[24];
+};
+
+/* Builds the request of a's answered challenge (a->ch_type), or of the
+ * CAA check alone (caa_only), from the CA's state. 0, or -1 with the
+ * problem in r. */
+int va_req_build(struct ca *ca, const struct st_authz *a, int caa_only, struct va_req *q,
+                 struct va_result *r);
+
+/* Frees what q owns (not q). */
+void va_req_clear(struct va_req *q);
+
+/* Wire form. va_req_json: caller frees. va_req_parse: 0, or -1 with why. */
+char *va_req_json(const struct va_req *q);
+int va_req_parse(const char *json, size_t len, struct va_req *q, char *why, size_t cap);
+
+/* A check's answer: valid, or the problem; for dns-persist-01 the record
+ * that matched and V6's clamp. */
+char *va_result_json(const struct va_result *r, const char *record);
+int va_result_parse(const char *json, size_t len, struct va_result *r, char *record, size_t rcap);
+
+#endif
