@@ -71,6 +71,7 @@ static struct {
     uint64_t problems[N_PROBLEMS];
     uint64_t validations[3][2][2]; /* type, jit, valid */
     uint64_t events[M_EVENTS];
+    uint64_t mpic_calls[2], mpic_conns; /* by agreed; new connections */
     struct hist latency, db;
 } m;
 
@@ -123,6 +124,12 @@ void metrics_validation(const char *type, int valid, int jit)
 void metrics_event(enum metrics_event ev)
 {
     if (ev < M_EVENTS) ADD(m.events[ev], 1);
+}
+
+void metrics_mpic(int new_connection, int agreed)
+{
+    ADD(m.mpic_calls[agreed ? 1 : 0], 1);
+    if (new_connection) ADD(m.mpic_conns, 1);
 }
 
 void metrics_db(double seconds)
@@ -229,6 +236,16 @@ char *metrics_render(size_t queue_depth, size_t *len)
         unsigned long long v = GET(m.status[c]);
         if (v) emit(&o, "dnspersist_http_responses_total{code=\"%d\"} %llu\n", c + 100, v);
     }
+    emit(&o,
+         "# HELP dnspersist_mpic_calls_total Corroboration calls to remote perspectives, by "
+         "result.\n# TYPE dnspersist_mpic_calls_total counter\n"
+         "dnspersist_mpic_calls_total{result=\"agreed\"} %llu\n"
+         "dnspersist_mpic_calls_total{result=\"disagreed\"} %llu\n"
+         "# HELP dnspersist_mpic_connections_total Connections opened to remote perspectives "
+         "(the rest of the calls reused one).\n# TYPE dnspersist_mpic_connections_total counter\n"
+         "dnspersist_mpic_connections_total %llu\n",
+         (unsigned long long)GET(m.mpic_calls[1]), (unsigned long long)GET(m.mpic_calls[0]),
+         (unsigned long long)GET(m.mpic_conns));
     emit_hist(&o, "dnspersist_http_request_duration_seconds",
               "Time to answer an ACME request, in the CA.", &m.latency);
     emit_hist(&o, "dnspersist_db_transaction_duration_seconds",

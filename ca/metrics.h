@@ -20,6 +20,9 @@ void metrics_validation(const char *type, int valid, int jit);
  * invalidated, a certificate revoked. */
 enum metrics_event { M_ORDER_CREATED, M_CERT_ISSUED, M_ORDER_INVALID, M_CERT_REVOKED, M_EVENTS };
 void metrics_event(enum metrics_event ev);
+/* One corroboration call to a remote perspective: whether it opened a
+ * new connection (else one was reused), and whether the perspective agreed. */
+void metrics_mpic(int new_connection, int agreed);
 /* One store transaction (or locked read), lock wait included. */
 void metrics_db(double seconds);
 

@@ -11,6 +11,7 @@
 #include <curl/curl.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "mpic.h"
 #include "va_int.h"
 
@@ -152,8 +153,9 @@ void mpic_corroborate(struct mpic *m, const struct va_req *q, struct va_result *
         curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&k);
         if (!k) continue;
         size_t i = (size_t)(k - m->calls);
-        long code = 0;
+        long code = 0, conns = 0;
         curl_easy_getinfo(k->h, CURLINFO_RESPONSE_CODE, &code);
+        curl_easy_getinfo(k->h, CURLINFO_NUM_CONNECTS, &conns);
         if (msg->data.result != CURLE_OK)
             snprintf(said[i].why, sizeof said[i].why, "no answer: %s",
                      curl_easy_strerror(msg->data.result));
@@ -163,6 +165,7 @@ void mpic_corroborate(struct mpic *m, const struct va_req *q, struct va_result *
             said[i].answered = 1;
             said[i].agreed = said[i].r.valid;
         }
+        metrics_mpic(conns > 0, said[i].agreed);
     }
     for (size_t i = 0; i < m->n; i++)
         curl_multi_remove_handle(m->multi, m->calls[i].h);

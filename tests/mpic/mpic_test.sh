@@ -83,8 +83,9 @@ C=(--directory "$DIR" --state st --ca-bundle ca/root.pem)
 pubA() { "$DP" publish "${C[@]}" --nsupdate "$RA" --tsig-key "$KA" "$@" > /dev/null 2>>pub.err; }
 pubB() { "$DP" publish "${C[@]}" --nsupdate "$RB" --tsig-key "$KB" "$@" > /dev/null 2>>pub.err; }
 
+MP=$(port)
 # shellcheck disable=SC2046
-primary "$RA" $(persp a1 a2 b1)
+primary "$RA" --metrics-listen "127.0.0.1:$MP" $(persp a1 a2 b1)
 grep -q "MPIC: 3 remote perspectives; at most 1 may disagree" primary.log && ok "primary_announces_mpic" || bad "no MPIC line: $(cat primary.log)"
 "$DP" account new "${C[@]}" --agree-tos > /dev/null 2>&1
 N1=n1-$RANDOM.web.test
@@ -99,6 +100,14 @@ pubA "$N1J"
 run issue "${C[@]}" --resolver "$RA" "$N1J"
 [ $rc = 0 ] && [[ "$out" == *"authorized just in time"* ]] && grep -q "corroboration name=$N1J type=dns-persist-01 result=valid" p-a1.log &&
     grep -q "corroboration name=$N1J type=dns-persist-01 result=invalid" p-b1.log && ok "jit_corroborated" || bad "JIT with MPIC: $rc $out $(cat err)"
+# Connections are kept: after a dozen more certificates, far fewer connections than calls
+# (each VA and Just-in-Time thread holds one per perspective: 2 + cores, times 3).
+for _ in $(seq 12); do "$DP" issue "${C[@]}" --resolver "$RA" --no-check "$N1J" > /dev/null 2>&1; done
+mx=$(curl -s "http://127.0.0.1:$MP/metrics")
+calls=$(echo "$mx" | awk '/^dnspersist_mpic_calls_total/ {s += $2} END {print s + 0}')
+conns=$(echo "$mx" | awk '/^dnspersist_mpic_connections_total/ {print $2}')
+maxc=$(( (2 + $(nproc)) * 3 ))
+[ "$calls" -ge 42 ] && [ "$conns" -le "$maxc" ] && ok "connections_kept_alive ($conns connections for $calls calls)" || bad "keep-alive: $conns connections for $calls calls (at most $maxc)"
 
 # shellcheck disable=SC2046
 primary "$RA" $(persp a1 b1 b2)

@@ -1,0 +1,115 @@
+/* test_mpic.c: the pieces of multi-perspective corroboration that need no
+ * network: the BR quorum table (and --perspective-quorum only tightening
+ * it), and the wire form of a check request, which a perspective parses
+ * as strictly as any client input. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "mpic.h"
+#include "va_req.h"
+
+static void quorum_table(void)
+{
+    /* BR 3.2.2.9: 2-5 remote perspectives, one may disagree; 6 or more, two. */
+    CHECK(mpic_allowed(1, 0) == 0);
+    CHECK(mpic_allowed(2, 0) == 1);
+    CHECK(mpic_allowed(5, 0) == 1);
+    CHECK(mpic_allowed(6, 0) == 2);
+    CHECK(mpic_allowed(16, 0) == 2);
+    /* A quorum tightens: 3 of 3 must agree. */
+    CHECK(mpic_allowed(3, 3) == 0);
+    /* ...and never loosens: 2 of 6 would allow 4 to disagree. */
+    CHECK(mpic_allowed(6, 2) == 2);
+    CHECK(mpic_allowed(6, 5) == 1);
+}
+
+static void request(struct va_req *q)
+{
+    memset(q, 0, sizeof *q);
+    snprintf(q->type, sizeof q->type, "dns-persist-01");
+    snprintf(q->identifier, sizeof q->identifier, "www.example.test");
+    q->wildcard = 1;
+    snprintf(q->account_url, sizeof q->account_url, "https://ca.test/acme/acct/1");
+    q->account_valid = 1;
+    snprintf(q->issuers[q->n_issuers++], sizeof q->issuers[0], "ca.test");
+    q->thumbs = calloc(2, sizeof *q->thumbs);
+    snprintf(q->thumbs[0], sizeof q->thumbs[0], "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
+    snprintf(q->thumbs[1], sizeof q->thumbs[1], "older");
+    q->n_thumbs = 2;
+    snprintf(q->hash_prefix, sizeof q->hash_prefix, "https://ca.test/acme/account-hash/");
+    snprintf(q->caa_ids[q->n_caa++], sizeof q->caa_ids[0], "ca.test");
+    snprintf(q->method, sizeof q->method, "dns-persist-01");
+    q->http01_port = 80;
+}
+
+static void round_trip(void)
+{
+    struct va_req q, back;
+    request(&q);
+    char *j = va_req_json(&q), why[200];
+    CHECK(j != NULL);
+    CHECK(va_req_parse(j, strlen(j), &back, why, sizeof why) == 0);
+    CHECK_STR(back.type, q.type);
+    CHECK_STR(back.identifier, q.identifier);
+    CHECK(back.wildcard == 1 && back.account_valid == 1);
+    CHECK(back.n_thumbs == 2);
+    if (back.n_thumbs == 2) CHECK_STR(back.thumbs[1], "older");
+    CHECK_STR(back.hash_prefix, q.hash_prefix);
+    CHECK(back.n_caa == 1 && back.n_issuers == 1);
+    CHECK_STR(back.account, ""); /* the primary's id is never sent */
+    va_req_clear(&back);
+    free(j);
+    va_req_clear(&q);
+}
+
+/* Each mutation of a good request must be refused, naming the field. */
+static void refused(const char *from, const char *to, const char *field)
+{
+    struct va_req q, back;
+    request(&q);
+    char *j = va_req_json(&q), why[200] = "";
+    va_req_clear(&q);
+    char *at = j ? strstr(j, from) : NULL;
+    CHECK(at != NULL);
+    if (!at) {
+        free(j);
+        return;
+    }
+    size_t n = strlen(j) - strlen(from) + strlen(to) + 1;
+    char *m = malloc(n);
+    snprintf(m, n, "%.*s%s%s", (int)(at - j), j, to, at + strlen(from));
+    int rc = va_req_parse(m, strlen(m), &back, why, sizeof why);
+    CHECK(rc == -1);
+    if (rc == 0) {
+        fprintf(stderr, "  accepted: %s\n", m);
+        va_req_clear(&back);
+    }
+    CHECK(strstr(why, field) != NULL);
+    free(m);
+    free(j);
+}
+
+int main(void)
+{
+    quorum_table();
+    round_trip();
+    refused("\"type\":\"dns-persist-01\"", "\"type\":\"tls-alpn-01\"", "type");
+    refused("\"identifier\":\"www.example.test\"", "\"identifier\":\"bad name!\"", "identifier");
+    refused("\"issuers\":[\"ca.test\"]", "\"issuers\":[]", "issuers");
+    refused("\"caaIdentities\":[\"ca.test\"]", "\"caaIdentities\":[]", "caaIdentities");
+    refused("\"token\":\"\"", "\"token\":\"../../etc\"", "token");
+    refused("\"http01Port\":80", "\"http01Port\":70000", "http01Port");
+    refused("\"accountUrl\":", "\"accountUrl\":1,\"x\":", "accountUrl");
+    refused("{\"type\"", "[{\"type\"", "not a JSON object");
+    /* Results: a problem type outside the known set is not trusted. */
+    struct va_result r;
+    const char *in = "{\"valid\":false,\"type\":\"whatever\",\"status\":200,\"detail\":\"x\"}";
+    CHECK(va_result_parse(in, strlen(in), &r, NULL, 0) == 0);
+    CHECK(!r.valid);
+    CHECK_STR(r.type, "serverInternal");
+    CHECK(r.status == 400);
+    CHECK(va_result_parse("{}", 2, &r, NULL, 0) == -1);
+    return check_report();
+}
