@@ -126,22 +126,24 @@ int ra_account_rollover(struct ca *ca, struct st_account *acct, const char *jwk,
  * gets its authorizations valid at once when its records authorize them
  * now; the rest stay pending with their challenges. Each is logged, since
  * no challenge exchange shows the account holder it happened. */
-static void jit(struct ca *ca, const struct st_order *o, struct st_authz_init *init, int64_t now)
+static void jit(struct ca *ca, const struct st_order *o, struct st_authz_init *init, int64_t now,
+                struct va_jit *items)
 {
-    struct va_jit items[ST_MAX_IDENTIFIERS];
     for (size_t i = 0; i < o->n; i++)
-        items[i] = (struct va_jit){o->account, o->identifiers[i], 0, 0};
+        items[i] = (struct va_jit){o->account, o->identifiers[i], 0, 0, ""};
     va_jit(ca->va, items, o->n);
     for (size_t i = 0; i < o->n; i++) {
         if (!items[i].valid) continue;
         init[i].validated = now;
+        init[i].perspectives = items[i].perspectives; /* the caller's: they outlive the insert */
         init[i].expires = now + ca->cfg.authz_lifetime;
         if (items[i].clamp && items[i].clamp < init[i].expires) init[i].expires = items[i].clamp;
         metrics_validation("dns-persist-01", 1, 1);
         log_event(LOG_INFO, "validation", "name", o->identifiers[i], "type", "dns-persist-01",
                   "result", "valid", "account", o->account, "jit", "true", "resolver",
                   ca->cfg.resolver[0] ? ca->cfg.resolver : "recursive", "perspective", "primary",
-                  "msg", "authorized just in time by its dns-persist-01 record", NULL);
+                  "perspectives", items[i].perspectives, "msg",
+                  "authorized just in time by its dns-persist-01 record", NULL);
     }
 }
 
@@ -202,10 +204,13 @@ int ra_order_new(struct ca *ca, struct st_order *o, int did_persist, struct ra_p
     o->expires = now + ca->cfg.order_lifetime;
     struct st_authz_init init[ST_MAX_IDENTIFIERS];
     for (size_t i = 0; i < o->n; i++)
-        init[i] = (struct st_authz_init){o->identifiers[i][0] == '*', o->expires, 0};
+        init[i] = (struct st_authz_init){o->identifiers[i][0] == '*', o->expires, 0, NULL};
     const struct profile *prof = profiles_find(&ca->cfg.profiles, o->profile);
     int persist_ok = !prof || !prof->challenges || (prof->challenges & 1u);
-    if (ca->cfg.jit && ca->cfg.persist && persist_ok && did_persist) jit(ca, o, init, now);
+    /* Per thread, not on the stack: 100 results with their perspective lists. */
+    static __thread struct va_jit jit_items[ST_MAX_IDENTIFIERS];
+    if (ca->cfg.jit && ca->cfg.persist && persist_ok && did_persist)
+        jit(ca, o, init, now, jit_items);
     long pend = 0, lim = ca->cfg.limits.l[RL_PENDING_AUTHZ].count;
     for (size_t i = 0; i < o->n; i++)
         pend += !init[i].validated;

@@ -101,7 +101,8 @@ size_t store_account_keys(struct store *s, const char *id, char (**out)[48]);
 struct st_authz_init {
     int wildcard;
     int64_t expires;
-    int64_t validated; /* 0: pending */
+    int64_t validated;        /* 0: pending */
+    const char *perspectives; /* Just-in-Time under MPIC: those that agreed; NULL for none */
 };
 /* Creates the order and its authorizations in one transaction; the order is
  * ready at once when every authorization is valid. With replaces_cert, that

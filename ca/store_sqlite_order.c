@@ -19,7 +19,7 @@ static const char SQL_REPLACE[] =
     "(SELECT id FROM orders WHERE status='invalid'))";
 static const char SQL_AUTHZ_INS[] =
     "INSERT INTO authzs(id,account,ord,identifier,wildcard,status,expires,token,ch_type,ch_status,"
-    "ch_validated) VALUES(?,?,?,?,?,?,?,?,?,?,?)";
+    "ch_validated,perspectives) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)";
 
 /* Joins n strings stored w octets apart with '\n' (identifiers never contain one). */
 static char *join(const char *v, size_t n, size_t w)
@@ -96,6 +96,7 @@ static int order_write(struct store *s, void *arg)
         sq_bind_text(st, 9, in->validated ? "dns-persist-01" : "");
         sq_bind_text(st, 10, in->validated ? "valid" : "pending");
         sqlite3_bind_int64(st, 11, in->validated);
+        sq_bind_text(st, 12, in->perspectives ? in->perspectives : "");
         if (sq_step_done(s, st, NULL) != SQLITE_DONE) return -1;
     }
     return 0;

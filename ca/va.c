@@ -227,7 +227,7 @@ void va_jit(struct va *va, struct va_jit *items, size_t n)
     for (size_t i = 0; i < j->n; i++) {
         const char *id = items[i].identifier;
         snprintf(j->names[i], sizeof j->names[i], "%s", id);
-        j->items[i] = (struct va_jit){j->account, j->names[i], 0, 0};
+        j->items[i] = (struct va_jit){j->account, j->names[i], 0, 0, ""};
         j->allowed[i] = jit_allowed(va, id + (strncmp(id, "*.", 2) ? 0 : 2), now);
         any |= j->allowed[i];
     }
@@ -250,6 +250,7 @@ void va_jit(struct va *va, struct va_jit *items, size_t n)
         for (size_t i = 0; i < j->n; i++) {
             items[i].valid = j->items[i].valid;
             items[i].clamp = j->items[i].clamp;
+            memcpy(items[i].perspectives, j->items[i].perspectives, sizeof items[i].perspectives);
         }
     j->abandoned = 1;
     jit_release(j);
@@ -336,6 +337,7 @@ static void run_jit(struct worker *w, struct va_jit *it, double deadline)
     free(q);
     it->valid = o.r.valid;
     it->clamp = o.r.clamp;
+    snprintf(it->perspectives, sizeof it->perspectives, "%s", o.r.valid ? o.r.perspectives : "");
 }
 
 /* One validation of account ended: its next may go. */

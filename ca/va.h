@@ -51,6 +51,7 @@ struct va_jit {
     const char *identifier; /* as ordered, "*." included */
     int valid;              /* out: a dns-persist-01 record authorizes it now */
     int64_t clamp;          /* out: V6 persistUntil, 0 for none */
+    char perspectives[600]; /* out: MPIC, the perspectives that agreed */
 };
 /* Checks the items on the calling thread with a Just-in-Time resolver of
  * the VA (within a 2 s budget). An item whose domain has had too many

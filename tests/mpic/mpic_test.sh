@@ -100,6 +100,8 @@ pubA "$N1J"
 run issue "${C[@]}" --resolver "$RA" "$N1J"
 [ $rc = 0 ] && [[ "$out" == *"authorized just in time"* ]] && grep -q "corroboration name=$N1J type=dns-persist-01 result=valid" p-a1.log &&
     grep -q "corroboration name=$N1J type=dns-persist-01 result=invalid" p-b1.log && ok "jit_corroborated" || bad "JIT with MPIC: $rc $out $(cat err)"
+jagreed=$(sqlite3 ca/ca.sqlite "SELECT perspectives FROM authzs WHERE identifier='$N1J' AND status='valid'")
+[ "$jagreed" = "primary,${PURL[a1]},${PURL[a2]}" ] && ok "jit_authorization_records_perspectives" || bad "JIT authorization perspectives: '$jagreed'"
 # Connections are kept: after a dozen more certificates, far fewer connections than calls
 # (each VA and Just-in-Time thread holds one per perspective: 2 + cores, times 3).
 for _ in $(seq 12); do "$DP" issue "${C[@]}" --resolver "$RA" --no-check "$N1J" > /dev/null 2>&1; done
