@@ -66,6 +66,7 @@ struct ca_config {
     unsigned perspective_timeout_ms;
     size_t perspective_quorum;
     int perspective_server;
+    char database[1100]; /* --database: sqlite:PATH or postgresql://...; "" for DATA/ca.sqlite */
 };
 
 struct va;

@@ -23,6 +23,9 @@ static void help(void)
         "localhost:14000.\n\n"
         "  --listen HOST:PORT          where to serve (default localhost:14000)\n"
         "  --data DIR                  SQLite database and CA keys (default ./dnspersist-ca-data)\n"
+        "  --database DB               sqlite:PATH, or postgresql://USER@HOST:PORT/DB (a libpq\n"
+        "                              URI) for a database several instances share (default\n"
+        "                              DIR/ca.sqlite); the keys stay in --data\n"
         "  --issuer-domain-name NAME   dns-persist-01 issuer name, repeatable (default HOST)\n"
         "  --external-url URL          the URL clients use (https://HOST[:PORT]; default from\n"
         "                              --listen). Recorded at the first start: every account\n"
@@ -171,6 +174,11 @@ static int set_option(struct ca_config *c, const char *name, const char *val)
         if (!colon || port <= 0 || port > 65535 || colon == val) return -1;
         snprintf(c->metrics_host, sizeof c->metrics_host, "%.*s", (int)(colon - val), val);
         c->metrics_port = (int)port;
+    } else if (!strcmp(name, "database")) {
+        if (!*val || strlen(val) >= sizeof c->database ||
+            (strncmp(val, "sqlite:", 7) && !store_is_url(val)))
+            return -1;
+        snprintf(c->database, sizeof c->database, "%s", val);
     } else if (!strcmp(name, "perspective")) {
         if (!url_ok(val, 0) || c->n_perspectives == 16) return -1;
         char *u = config_keep(val);
@@ -380,6 +388,7 @@ int config_load(struct ca_config *c, int argc, char **argv)
                                          {"max-connections", required_argument, 0, 0},
                                          {"max-connections-per-ip", required_argument, 0, 0},
                                          {"eab-key", required_argument, 0, 0},
+                                         {"database", required_argument, 0, 0},
                                          {"perspective", required_argument, 0, 0},
                                          {"perspective-timeout", required_argument, 0, 0},
                                          {"perspective-quorum", required_argument, 0, 0},

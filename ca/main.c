@@ -65,11 +65,13 @@ static int settle_urls(struct ca *ca)
         r = store_meta_set(ca->store, "external_url", ca->base);
     else if (r == 0 && strcmp(was, ca->base)) {
         fprintf(stderr,
-                "dnspersist-ca: this CA's URLs are %s (recorded in %s/ca.sqlite), not %s: "
+                "dnspersist-ca: this CA's URLs are %s (recorded in %s%s), not %s: "
                 "changing them would change every account URL and invalidate every published "
                 "dns-persist-01 record (draft 4.5); to serve on another address or behind a "
                 "proxy, give --external-url %s\n",
-                was, c->data, ca->base, was);
+                was,
+                c->database[0] && store_is_url(c->database) ? "the PostgreSQL database" : c->data,
+                c->database[0] && store_is_url(c->database) ? "" : "/ca.sqlite", ca->base, was);
         return -1;
     }
     was[0] = '\0';
@@ -239,13 +241,15 @@ int main(int argc, char **argv)
         fprintf(stderr, "dnspersist-ca: cannot create %s: %s\n", c->data, strerror(errno));
         return 1;
     }
-    /* One server per data directory: the store keeps rows in memory on the
-     * promise that no other process writes the database. The lock goes with
-     * the process, however it ends. */
+    /* One server per data directory with SQLite: the store keeps rows in
+     * memory on the promise that no other process writes the database. The
+     * lock goes with the process, however it ends. PostgreSQL is shared by
+     * design, and its store keeps nothing in memory. */
+    int pg = c->database[0] && store_is_url(c->database);
     char lock[1100];
     snprintf(lock, sizeof lock, "%s/lock", c->data);
     int lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (lock_fd < 0 || flock(lock_fd, LOCK_EX | LOCK_NB)) {
+    if (!pg && (lock_fd < 0 || flock(lock_fd, LOCK_EX | LOCK_NB))) {
         fprintf(stderr, "dnspersist-ca: %s: %s\n", c->data,
                 lock_fd < 0 ? strerror(errno)
                             : "another dnspersist-ca is using this data directory");
@@ -263,7 +267,10 @@ int main(int argc, char **argv)
     struct dp_error e = {0};
     char why[512] = "", db[1100];
     const char *tls_names[] = {c->listen_host, c->listen_addr};
-    snprintf(db, sizeof db, "%s/ca.sqlite", c->data);
+    if (c->database[0])
+        snprintf(db, sizeof db, "%s", c->database);
+    else
+        snprintf(db, sizeof db, "%s/ca.sqlite", c->data);
     int rc = 1;
     struct http_server *http = NULL, *crl_http = NULL, *ops_http = NULL;
     if (!(ca.dp = dp_ctx_new(&e)) || !(ca.pki = pki_open(c->data, tls_names, 2, &e))) {
@@ -271,7 +278,7 @@ int main(int argc, char **argv)
         goto out;
     }
     if (c->n_perspectives && perspective_client_load(&ca)) goto out;
-    if (!(ca.store = store_open(db, !c->no_cache, why, sizeof why)) ||
+    if (!(ca.store = store_open(db, !c->no_cache && !pg, why, sizeof why)) ||
         !(ca.nonces = nonces_new(200000)) || !(ca.keys = wfe_key_cache_new(!c->no_cache)) ||
         !(ca.va = va_create(&ca, ra_validation_done, why, sizeof why))) {
         fprintf(stderr, "dnspersist-ca: %s\n", why[0] ? why : "out of memory");

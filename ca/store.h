@@ -68,10 +68,14 @@ struct st_cert {
 
 struct store;
 
-/* Opens (creating and migrating the schema) the database at path; caches 0
- * keeps no rows in memory (tests check it changes no result). NULL with
- * why on failure, e.g. a schema newer than this binary. */
-struct store *store_open(const char *path, int caches, char *why, size_t cap);
+/* Opens (creating and migrating the schema) the database db: a SQLite file
+ * (a path, or sqlite:PATH) or a PostgreSQL server (a libpq URI,
+ * postgresql://...). caches 0 keeps no rows in memory (tests check it
+ * changes no result; PostgreSQL, shared by several instances, keeps none).
+ * NULL with why on failure, e.g. a schema newer than this binary. */
+struct store *store_open(const char *db, int caches, char *why, size_t cap);
+/* 1 when db names a PostgreSQL server rather than a file. */
+int store_is_url(const char *db);
 void store_close(struct store *s);
 
 int store_new_id(char out[ST_ID]);

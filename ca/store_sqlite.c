@@ -127,10 +127,40 @@ static int migrate(sqlite3 *db, char *why, size_t cap)
  * every statement is reset after use (invariant 3). */
 #define WAL_BOUND "PRAGMA wal_autocheckpoint=1000; PRAGMA journal_size_limit=16777216;"
 
-struct store *store_open(const char *path, int caches, char *why, size_t cap)
+static const struct store_ops sqlite_ops = {
+    .close = sqlite_close,
+    .meta_get = sqlite_meta_get,
+    .meta_set = sqlite_meta_set,
+    .account_create = sqlite_account_create,
+    .account_get = sqlite_account_get,
+    .account_by_thumb = sqlite_account_by_thumb,
+    .account_set_contact = sqlite_account_set_contact,
+    .account_deactivate = sqlite_account_deactivate,
+    .account_mark_persist = sqlite_account_mark_persist,
+    .account_rollover = sqlite_account_rollover,
+    .account_keys = sqlite_account_keys,
+    .order_create = sqlite_order_create,
+    .order_get = sqlite_order_get,
+    .order_invalidate = sqlite_order_invalidate,
+    .authz_get = sqlite_authz_get,
+    .authz_finish = sqlite_authz_finish,
+    .authz_deactivate = sqlite_authz_deactivate,
+    .authz_covers = sqlite_authz_covers,
+    .cert_create = sqlite_cert_create,
+    .cert_get = sqlite_cert_get,
+    .cert_by_serial = sqlite_cert_by_serial,
+    .cert_revoke = sqlite_cert_revoke,
+    .certs_revoked = sqlite_certs_revoked,
+    .rate_take = sqlite_rate_take,
+    .orders_list = sqlite_orders_list,
+    .authz_pending = sqlite_authz_pending,
+};
+
+struct store *store_sqlite_open(const char *path, int caches, char *why, size_t cap)
 {
     struct store *s = calloc(1, sizeof *s);
     if (!s) return NULL;
+    s->base.ops = &sqlite_ops;
     pthread_mutex_init(&s->mu, NULL);
     if (!(s->accts = cache_new(sizeof(struct st_account), caches ? 64 : 0, NULL)) ||
         !(s->authzs = cache_new(sizeof(struct st_authz), caches ? 256 : 0, NULL))) {
@@ -157,7 +187,7 @@ struct store *store_open(const char *path, int caches, char *why, size_t cap)
     return s;
 }
 
-void store_close(struct store *s)
+void sqlite_close(struct store *s)
 {
     if (!s) return;
     for (int i = 0; i < N_STMTS; i++)
@@ -209,13 +239,6 @@ void sq_col(sqlite3_stmt *st, int i, char *out, size_t cap)
 {
     const unsigned char *t = sqlite3_column_text(st, i);
     snprintf(out, cap, "%s", t ? (const char *)t : "");
-}
-
-int store_new_id(char out[ST_ID])
-{
-    unsigned char r[12];
-    if (RAND_bytes(r, sizeof r) != 1) return -1;
-    return dp_b64url_encode(r, sizeof r, out, ST_ID) == (size_t)-1 ? -1 : 0;
 }
 
 /* Transaction control through cached statements: sqlite3_exec would parse
@@ -414,8 +437,8 @@ static int key_write(struct store *s, void *arg)
     return sq_step_done(s, st, NULL) == SQLITE_DONE ? 0 : -1;
 }
 
-int store_account_create(struct store *s, const char *jwk, const char *thumb, const char *contact,
-                         struct st_account *out)
+int sqlite_account_create(struct store *s, const char *jwk, const char *thumb, const char *contact,
+                          struct st_account *out)
 {
     char id[ST_ID];
     if (store_new_id(id)) return -1;
@@ -424,12 +447,12 @@ int store_account_create(struct store *s, const char *jwk, const char *thumb, co
     return rc ? rc : store_account_get(s, id, out);
 }
 
-int store_account_get(struct store *s, const char *id, struct st_account *out)
+int sqlite_account_get(struct store *s, const char *id, struct st_account *out)
 {
     return sq_cached_query(s, s->accts, SQL_ACCT_GET, id, fill_account, out);
 }
 
-int store_account_by_thumb(struct store *s, const char *thumb, struct st_account *out)
+int sqlite_account_by_thumb(struct store *s, const char *thumb, struct st_account *out)
 {
     return sq_query_one(s, SQL_ACCT_BY_THUMB, thumb, fill_account, out);
 }
@@ -440,17 +463,17 @@ static const char SQL_ACCT_DEACT[] =
     "UPDATE accounts SET status='deactivated' WHERE id=? AND status='valid'";
 static const char SQL_ACCT_PERSIST[] = "UPDATE accounts SET did_persist=1 WHERE id=?";
 
-int store_account_set_contact(struct store *s, const char *id, const char *contact)
+int sqlite_account_set_contact(struct store *s, const char *id, const char *contact)
 {
     return sq_write1(s, SQL_ACCT_CONTACT, contact, id, NULL, s->accts, id);
 }
 
-int store_account_deactivate(struct store *s, const char *id)
+int sqlite_account_deactivate(struct store *s, const char *id)
 {
     return sq_write1_durable(s, SQL_ACCT_DEACT, id, NULL, NULL, s->accts, id);
 }
 
-int store_account_mark_persist(struct store *s, const char *id)
+int sqlite_account_mark_persist(struct store *s, const char *id)
 {
     return sq_write1(s, SQL_ACCT_PERSIST, id, NULL, NULL, s->accts, id);
 }
@@ -458,7 +481,7 @@ int store_account_mark_persist(struct store *s, const char *id)
 static const char SQL_ACCT_ROLL[] =
     "UPDATE accounts SET jwk=?, thumb=? WHERE id=? AND status='valid'";
 
-int store_account_rollover(struct store *s, const char *id, const char *jwk, const char *thumb)
+int sqlite_account_rollover(struct store *s, const char *id, const char *jwk, const char *thumb)
 {
     cache_drop(s->accts, id); /* again under the lock below, after the write */
     struct key_args k = {SQL_ACCT_ROLL, id, jwk, thumb, NULL};
@@ -469,7 +492,7 @@ int store_account_rollover(struct store *s, const char *id, const char *jwk, con
 
 static const char SQL_KEYS[] = "SELECT thumb FROM account_keys WHERE account=? ORDER BY seq DESC";
 
-size_t store_account_keys(struct store *s, const char *id, char (**out)[48])
+size_t sqlite_account_keys(struct store *s, const char *id, char (**out)[48])
 {
     *out = NULL;
     size_t n = 0, cap = 0;
@@ -515,13 +538,13 @@ static int fill_meta(sqlite3_stmt *st, void *arg)
     return 0;
 }
 
-int store_meta_get(struct store *s, const char *key, char *out, size_t cap)
+int sqlite_meta_get(struct store *s, const char *key, char *out, size_t cap)
 {
     struct meta_out m = {out, cap};
     return sq_query_one(s, SQL_META_GET, key, fill_meta, &m);
 }
 
-int store_meta_set(struct store *s, const char *key, const char *value)
+int sqlite_meta_set(struct store *s, const char *key, const char *value)
 {
     return sq_write1(s, SQL_META_SET, key, value, NULL, NULL, NULL) < 0 ? -1 : 0;
 }

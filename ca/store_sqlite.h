@@ -7,13 +7,14 @@
 
 #include <sqlite3.h>
 
-#include "store.h"
+#include "store_impl.h"
 
 #define N_STMTS 64
 
 struct cache;
 
 struct store {
+    struct store_base base; /* first: store.c dispatches through it */
     sqlite3 *db;
     pthread_mutex_t mu;
     const char *sql[N_STMTS];
@@ -49,5 +50,41 @@ int sq_write1(struct store *s, const char *sql, const char *a, const char *b, co
 /* The same, on disk when it returns 0. */
 int sq_write1_durable(struct store *s, const char *sql, const char *a, const char *b, const char *c,
                       struct cache *cache, const char *drop);
+
+/* The backend's operations (store_impl.h), in the file of their rows. */
+void sqlite_close(struct store *s);
+int sqlite_meta_get(struct store *s, const char *key, char *out, size_t cap);
+int sqlite_meta_set(struct store *s, const char *key, const char *value);
+int sqlite_account_create(struct store *s, const char *jwk, const char *thumb, const char *contact,
+                          struct st_account *out);
+int sqlite_account_get(struct store *s, const char *id, struct st_account *out);
+int sqlite_account_by_thumb(struct store *s, const char *thumb, struct st_account *out);
+int sqlite_account_set_contact(struct store *s, const char *id, const char *contact);
+int sqlite_account_deactivate(struct store *s, const char *id);
+int sqlite_account_mark_persist(struct store *s, const char *id);
+int sqlite_account_rollover(struct store *s, const char *id, const char *jwk, const char *thumb);
+size_t sqlite_account_keys(struct store *s, const char *id, char (**out)[48]);
+int sqlite_cert_create(struct store *s, const char *account, const char *order, const char *serial,
+                       const char *pem, char out_id[ST_ID]);
+int sqlite_cert_get(struct store *s, const char *id, struct st_cert *c);
+int sqlite_cert_by_serial(struct store *s, const char *serial, struct st_cert *c);
+int sqlite_cert_revoke(struct store *s, const char *id, int reason);
+int sqlite_certs_revoked(struct store *s,
+                         int (*each)(void *arg, const char *serial, int64_t when, int reason),
+                         void *arg);
+int sqlite_order_create(struct store *s, struct st_order *o, const struct st_authz_init *init);
+int sqlite_order_get(struct store *s, const char *id, struct st_order *o);
+int sqlite_order_invalidate(struct store *s, const char *id, const char *error);
+int sqlite_authz_get(struct store *s, const char *id, struct st_authz *a);
+int sqlite_authz_finish(struct store *s, const char *id, const char *type, int valid,
+                        int64_t expires, int64_t validated, const char *error,
+                        const char *perspectives);
+int sqlite_authz_deactivate(struct store *s, const char *id);
+int sqlite_authz_covers(struct store *s, const char *account, const char *identifier, int64_t now);
+long sqlite_orders_list(struct store *s, const char *account, int64_t cursor, size_t max,
+                        char (*ids)[ST_ID], int64_t *next);
+int sqlite_rate_take(struct store *s, const struct rl_take *t, size_t n, int64_t now_ms,
+                     size_t *which, int64_t *retry_ms);
+long sqlite_authz_pending(struct store *s, const char *account);
 
 #endif

@@ -38,8 +38,8 @@ static int cert_write(struct store *s, void *arg)
     return changes == 1 ? 0 : 1; /* not pending or ready any more: keep nothing */
 }
 
-int store_cert_create(struct store *s, const char *account, const char *order, const char *serial,
-                      const char *pem, char out_id[ST_ID])
+int sqlite_cert_create(struct store *s, const char *account, const char *order, const char *serial,
+                       const char *pem, char out_id[ST_ID])
 {
     if (store_new_id(out_id)) return -1;
     struct cert_args c = {out_id, account, order, serial, pem};
@@ -62,12 +62,12 @@ static int fill_cert(sqlite3_stmt *st, void *out)
     return c->pem ? 0 : -1;
 }
 
-int store_cert_get(struct store *s, const char *id, struct st_cert *c)
+int sqlite_cert_get(struct store *s, const char *id, struct st_cert *c)
 {
     return sq_query_one(s, SQL_CERT_GET, id, fill_cert, c);
 }
 
-int store_cert_by_serial(struct store *s, const char *serial, struct st_cert *c)
+int sqlite_cert_by_serial(struct store *s, const char *serial, struct st_cert *c)
 {
     return sq_query_one(s, SQL_CERT_BY_SERIAL, serial, fill_cert, c);
 }
@@ -76,7 +76,7 @@ static const char SQL_CERT_REVOKE[] =
     "UPDATE certs SET revoked=1, reason=CAST(? AS INTEGER), revoked_at=strftime('%s','now') "
     "WHERE id=? AND revoked=0";
 
-int store_cert_revoke(struct store *s, const char *id, int reason)
+int sqlite_cert_revoke(struct store *s, const char *id, int reason)
 {
     char r[16];
     snprintf(r, sizeof r, "%d", reason);
@@ -86,9 +86,9 @@ int store_cert_revoke(struct store *s, const char *id, int reason)
 static const char SQL_REVOKED[] =
     "SELECT serial, revoked_at, reason FROM certs WHERE revoked=1 ORDER BY rowid";
 
-int store_certs_revoked(struct store *s,
-                        int (*each)(void *arg, const char *serial, int64_t when, int reason),
-                        void *arg)
+int sqlite_certs_revoked(struct store *s,
+                         int (*each)(void *arg, const char *serial, int64_t when, int reason),
+                         void *arg)
 {
     pthread_mutex_lock(&s->mu);
     sqlite3_stmt *st = sq_stmt(s, SQL_REVOKED);

@@ -102,7 +102,7 @@ static int order_write(struct store *s, void *arg)
     return 0;
 }
 
-int store_order_create(struct store *s, struct st_order *o, const struct st_authz_init *init)
+int sqlite_order_create(struct store *s, struct st_order *o, const struct st_authz_init *init)
 {
     int all_valid = 1;
     for (size_t i = 0; i < o->n; i++)
@@ -142,7 +142,7 @@ static int fill_order(sqlite3_stmt *st, void *out)
     return 0;
 }
 
-int store_order_get(struct store *s, const char *id, struct st_order *o)
+int sqlite_order_get(struct store *s, const char *id, struct st_order *o)
 {
     return sq_query_one(s, SQL_ORDER_GET, id, fill_order, o);
 }
@@ -150,7 +150,7 @@ int store_order_get(struct store *s, const char *id, struct st_order *o)
 static const char SQL_ORDER_INVALID[] =
     "UPDATE orders SET status='invalid', error=? WHERE id=? AND status IN ('pending','ready')";
 
-int store_order_invalidate(struct store *s, const char *id, const char *error)
+int sqlite_order_invalidate(struct store *s, const char *id, const char *error)
 {
     return sq_write1(s, SQL_ORDER_INVALID, error, id, NULL, NULL, NULL);
 }
@@ -179,7 +179,7 @@ static int fill_authz(sqlite3_stmt *st, void *out)
     return 0;
 }
 
-int store_authz_get(struct store *s, const char *id, struct st_authz *a)
+int sqlite_authz_get(struct store *s, const char *id, struct st_authz *a)
 {
     return sq_cached_query(s, s->authzs, SQL_AUTHZ_GET, id, fill_authz, a);
 }
@@ -188,9 +188,9 @@ static const char SQL_AUTHZ_FINISH[] =
     "UPDATE authzs SET status=?1, ch_status=?1, ch_type=?2, expires=?3, ch_validated=?4, "
     "ch_error=?5, perspectives=?7 WHERE id=?6 AND status='pending'";
 
-int store_authz_finish(struct store *s, const char *id, const char *type, int valid,
-                       int64_t expires, int64_t validated, const char *error,
-                       const char *perspectives)
+int sqlite_authz_finish(struct store *s, const char *id, const char *type, int valid,
+                        int64_t expires, int64_t validated, const char *error,
+                        const char *perspectives)
 {
     pthread_mutex_lock(&s->mu);
     sqlite3_stmt *st = sq_stmt(s, SQL_AUTHZ_FINISH);
@@ -226,7 +226,7 @@ int store_authz_finish(struct store *s, const char *id, const char *type, int va
 static const char SQL_AUTHZ_DEACT[] =
     "UPDATE authzs SET status='deactivated' WHERE id=? AND status IN ('pending','valid')";
 
-int store_authz_deactivate(struct store *s, const char *id)
+int sqlite_authz_deactivate(struct store *s, const char *id)
 {
     return sq_write1(s, SQL_AUTHZ_DEACT, id, NULL, NULL, s->authzs, id);
 }
@@ -235,7 +235,7 @@ static const char SQL_AUTHZ_COVERS[] =
     "SELECT 1 FROM authzs WHERE account=? AND identifier=? AND status='valid' AND expires>? "
     "LIMIT 1";
 
-int store_authz_covers(struct store *s, const char *account, const char *identifier, int64_t now)
+int sqlite_authz_covers(struct store *s, const char *account, const char *identifier, int64_t now)
 {
     pthread_mutex_lock(&s->mu);
     sqlite3_stmt *st = sq_stmt(s, SQL_AUTHZ_COVERS);
@@ -254,8 +254,8 @@ int store_authz_covers(struct store *s, const char *account, const char *identif
 static const char SQL_ORDERS_OF[] = "SELECT rowid, id FROM orders WHERE account=? AND rowid>? "
                                     "AND status!='invalid' ORDER BY rowid LIMIT ?";
 
-long store_orders_list(struct store *s, const char *account, int64_t cursor, size_t max,
-                       char (*ids)[ST_ID], int64_t *next)
+long sqlite_orders_list(struct store *s, const char *account, int64_t cursor, size_t max,
+                        char (*ids)[ST_ID], int64_t *next)
 {
     long n = 0;
     *next = 0;

@@ -55,8 +55,8 @@ static int rate_body(struct store *s, void *arg)
     return 0;
 }
 
-int store_rate_take(struct store *s, const struct rl_take *t, size_t n, int64_t now_ms,
-                    size_t *which, int64_t *retry_ms)
+int sqlite_rate_take(struct store *s, const struct rl_take *t, size_t n, int64_t now_ms,
+                     size_t *which, int64_t *retry_ms)
 {
     size_t w = 0;
     int64_t retry = 0;
@@ -80,7 +80,7 @@ static int fill_count(sqlite3_stmt *st, void *out)
     return 0;
 }
 
-long store_authz_pending(struct store *s, const char *account)
+long sqlite_authz_pending(struct store *s, const char *account)
 {
     long n = 0;
     return sq_query_one(s, SQL_PENDING, account, fill_count, &n) == 0 ? n : -1;

@@ -8,7 +8,8 @@ PKGS=(build-essential cmake pkg-config clang libclang-rt-14-dev
       libmicrohttpd-dev libgnutls28-dev libsqlite3-dev libcurl4-openssl-dev libldns-dev
       knot knot-dnssecutils knot-dnsutils
       openssl python3 coreutils curl sqlite3 util-linux dns-root-data
-      certbot python3-certbot-dns-rfc2136 lego uacme scdoc mandoc bash-completion)
+      certbot python3-certbot-dns-rfc2136 lego uacme scdoc mandoc bash-completion
+      postgresql-15 libpq-dev haproxy)
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -5,10 +5,43 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+/* 1 when the CA tests run on the PostgreSQL store (tests/pg/ca-on-pg.sh
+ * as the CA, PG_ENV set): direct looks into the database then go through
+ * psql, to the database that wrapper made for the data directory. */
+static inline int harness_on_pg(void)
+{
+    return getenv("PG_ENV") != NULL;
+}
+
+/* On the PostgreSQL store without a server (pg-env.sh skipped: no
+ * PostgreSQL 15 here): say so and skip. */
+static inline int harness_pg_missing(void)
+{
+    const char *e = getenv("PG_ENV");
+    if (!e || access(e, R_OK) == 0) return 0;
+    printf("SKIP: no PostgreSQL test server (%s missing): apt-get install postgresql-15\n", e);
+    return 1;
+}
+
+/* The shell command running sql (no double quotes in it) on the database
+ * of the CA whose data directory is data: sqlite3 or psql, unaligned. */
+static inline void harness_db_cmd(const char *data, const char *sql, char *cmd, size_t cap)
+{
+    if (harness_on_pg())
+        snprintf(
+            cmd, cap,
+            ". \"$PG_ENV\"; db=ca_$(printf %%s \"$(cd '%s' && pwd)\" | sha256sum | cut -c1-20); "
+            "psql -qtA \"${PG_URL%%/*}/$db\" -c \"%s\"",
+            data, sql);
+    else
+        snprintf(cmd, cap, "sqlite3 %s/ca.sqlite \"%s\"", data, sql);
+}
 
 static int harness_port_free(int port)
 {

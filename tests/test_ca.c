@@ -448,11 +448,10 @@ static void S2_wildcard_needs_policy(void)
 /* The authorization expiry the CA stored for name's latest valid authz. */
 static long authz_expires(const struct ca *c, const char *name)
 {
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd,
-             "sqlite3 %s/ca.sqlite \"SELECT max(expires) FROM authzs WHERE identifier='%s' AND "
-             "status='valid'\"",
-             c->data, name);
+    char cmd[2048], sql[512];
+    snprintf(sql, sizeof sql,
+             "SELECT max(expires) FROM authzs WHERE identifier='%s' AND status='valid'", name);
+    harness_db_cmd(c->data, sql, cmd, sizeof cmd);
     FILE *p = popen(cmd, "r");
     long exp = 0;
     if (!p || fscanf(p, "%ld", &exp) != 1) exp = -1;
@@ -879,11 +878,11 @@ static void caa_rechecked_at_finalize(void)
         snprintf(upd, sizeof upd, "0 issue \"other.example\"");
         CHECK(dns_caa(d, upd) == 0);
         if (old) {
-            char sql[512], cmd[1200];
+            char sql[512], cmd[2048];
             ca_stop(&ca02);
             snprintf(sql, sizeof sql,
                      "UPDATE authzs SET ch_validated=ch_validated-9*3600 WHERE identifier='%s'", d);
-            snprintf(cmd, sizeof cmd, "sqlite3 %s/ca.sqlite \"%s\"", ca02.data, sql);
+            harness_db_cmd(ca02.data, sql, cmd, sizeof cmd);
             CHECK(system(cmd) == 0);
             CHECK(ca_start(&ca02) == 0);
         }
@@ -1300,7 +1299,7 @@ int main(int argc, char **argv)
 {
     if (argc < 2) return 2;
     ca_bin = argv[1];
-    if (dns_env_load(&env)) return 77;
+    if (dns_env_load(&env) || harness_pg_missing()) return 77;
     snprintf(tmpdir, sizeof tmpdir, "/tmp/dp-test-ca-XXXXXX");
     if (!mkdtemp(tmpdir)) return 1;
     snprintf(ca02.data, sizeof ca02.data, "%s/ca02", tmpdir);

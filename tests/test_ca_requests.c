@@ -1025,8 +1025,8 @@ static void server_start(void)
 /* One SQL statement on the stopped server's database. */
 static int db_exec(const char *sql)
 {
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "sqlite3 %s/ca.sqlite \"%s\"", data_dir, sql);
+    char cmd[2048];
+    harness_db_cmd(data_dir, sql, cmd, sizeof cmd);
     return system(cmd);
 }
 
@@ -1054,6 +1054,11 @@ static int start_refused(char *const *args, const char *log, const char *want)
  * keeps rows in memory and must be the only writer. */
 static void second_server_on_same_data_refused(void)
 {
+    if (harness_on_pg()) { /* by design: instances share a PostgreSQL database */
+        printf("skip second_server_on_same_data_refused: the data directory lock is the SQLite "
+               "store's\n");
+        return;
+    }
     char listen2[64], log2[300];
     snprintf(listen2, sizeof listen2, "localhost:%d", harness_free_port());
     snprintf(log2, sizeof log2, "%s/second.log", tmp_dir);
@@ -1104,7 +1109,7 @@ static void key_files_private(void)
     CHECK(mode_of("root.key") == 0600);
     CHECK(mode_of("intermediate.key") == 0600);
     CHECK(mode_of("tls.key") == 0600);
-    CHECK(mode_of("ca.sqlite") == 0600);
+    if (!harness_on_pg()) CHECK(mode_of("ca.sqlite") == 0600); /* PostgreSQL: no file here */
     server_stop(SIGTERM);
     char path[400], log[300];
     snprintf(path, sizeof path, "%s/intermediate.key", data_dir);
@@ -1179,18 +1184,22 @@ static void orders_list_paginated(void)
 static void newer_schema_refused(void)
 {
     server_stop(SIGTERM);
-    char cmd[400], was[32] = "";
-    snprintf(cmd, sizeof cmd, "sqlite3 %s/ca.sqlite 'PRAGMA user_version'", data_dir);
+    char cmd[2048], was[32] = "";
+    int pg = harness_on_pg();
+    harness_db_cmd(data_dir, pg ? "SELECT version FROM dnspersist_schema" : "PRAGMA user_version",
+                   cmd, sizeof cmd);
     FILE *p = popen(cmd, "r");
     if (p && !fgets(was, sizeof was, p)) was[0] = '\0';
     if (p) pclose(p);
     CHECK(atoi(was) > 0);
-    CHECK(db_exec("PRAGMA user_version=999") == 0);
+    CHECK(db_exec(pg ? "UPDATE dnspersist_schema SET version=999" : "PRAGMA user_version=999") ==
+          0);
     char log[300];
     snprintf(log, sizeof log, "%s/newer.log", tmp_dir);
     int refused = start_refused(ca_args, log, "schema version 999");
     CHECK(refused);
-    snprintf(cmd, sizeof cmd, "PRAGMA user_version=%d", atoi(was));
+    snprintf(cmd, sizeof cmd,
+             pg ? "UPDATE dnspersist_schema SET version=%d" : "PRAGMA user_version=%d", atoi(was));
     CHECK(db_exec(cmd) == 0);
     server_start();
 }
@@ -1211,9 +1220,14 @@ static void processing_is_pending_after_restart(void)
     if (fo.status == 201) snprintf(fpath, sizeof fpath, "%s", fo.location + strlen(base));
     free(fo.body);
     server_stop(SIGKILL);
-    CHECK(db_exec("UPDATE authzs SET status='valid', ch_type='dns-persist-01', ch_status='valid', "
-                  "ch_validated=strftime('%s','now'), "
-                  "expires=strftime('%s','now')+3600 WHERE identifier='f.example.com'") == 0);
+    char upd[400];
+    const char *now =
+        harness_on_pg() ? "extract(epoch from now())::bigint" : "strftime('%s','now')";
+    snprintf(upd, sizeof upd,
+             "UPDATE authzs SET status='valid', ch_type='dns-persist-01', ch_status='valid', "
+             "ch_validated=%s, expires=%s+3600 WHERE identifier='f.example.com'",
+             now, now);
+    CHECK(db_exec(upd) == 0);
     CHECK(db_exec("UPDATE authzs SET ch_type='dns-persist-01', ch_status='processing' WHERE "
                   "status='pending'") == 0);
     server_start();
@@ -1353,6 +1367,7 @@ int main(int argc, char **argv)
 {
     if (argc < 2) return 2;
     ca_bin = argv[1];
+    if (harness_pg_missing()) return 77;
     snprintf(tmp_dir, sizeof tmp_dir, "/tmp/dp-test-req-XXXXXX");
     if (!mkdtemp(tmp_dir)) return 1;
     int port = harness_free_port();

@@ -1,0 +1,170 @@
+/*
+ * store.c: the store.h calls, dispatched to the backend the CA was started
+ * with (--database: SQLite, the embedded default, or PostgreSQL).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/rand.h>
+
+#include "dnspersist/dnspersist.h"
+#include "store_impl.h"
+
+#define OPS(s) (((const struct store_base *)(const void *)(s))->ops)
+
+int store_is_url(const char *db)
+{
+    return !strncmp(db, "postgresql://", 13) || !strncmp(db, "postgres://", 11);
+}
+
+struct store *store_open(const char *db, int caches, char *why, size_t cap)
+{
+    if (store_is_url(db)) return store_pg_open(db, why, cap);
+    if (!strncmp(db, "sqlite:", 7)) db += 7;
+    return store_sqlite_open(db, caches, why, cap);
+}
+
+int store_new_id(char out[ST_ID])
+{
+    unsigned char r[12];
+    if (RAND_bytes(r, sizeof r) != 1) return -1;
+    return dp_b64url_encode(r, sizeof r, out, ST_ID) == (size_t)-1 ? -1 : 0;
+}
+
+void store_close(struct store *s)
+{
+    if (s) OPS(s)->close(s);
+}
+
+int store_meta_get(struct store *s, const char *key, char *out, size_t cap)
+{
+    return OPS(s)->meta_get(s, key, out, cap);
+}
+
+int store_meta_set(struct store *s, const char *key, const char *value)
+{
+    return OPS(s)->meta_set(s, key, value);
+}
+
+int store_account_create(struct store *s, const char *jwk, const char *thumb, const char *contact,
+                         struct st_account *out)
+{
+    return OPS(s)->account_create(s, jwk, thumb, contact, out);
+}
+
+int store_account_get(struct store *s, const char *id, struct st_account *out)
+{
+    return OPS(s)->account_get(s, id, out);
+}
+
+int store_account_by_thumb(struct store *s, const char *thumb, struct st_account *out)
+{
+    return OPS(s)->account_by_thumb(s, thumb, out);
+}
+
+int store_account_set_contact(struct store *s, const char *id, const char *contact)
+{
+    return OPS(s)->account_set_contact(s, id, contact);
+}
+
+int store_account_deactivate(struct store *s, const char *id)
+{
+    return OPS(s)->account_deactivate(s, id);
+}
+
+int store_account_mark_persist(struct store *s, const char *id)
+{
+    return OPS(s)->account_mark_persist(s, id);
+}
+
+int store_account_rollover(struct store *s, const char *id, const char *jwk, const char *thumb)
+{
+    return OPS(s)->account_rollover(s, id, jwk, thumb);
+}
+
+size_t store_account_keys(struct store *s, const char *id, char (**out)[48])
+{
+    return OPS(s)->account_keys(s, id, out);
+}
+
+int store_order_create(struct store *s, struct st_order *o, const struct st_authz_init *init)
+{
+    return OPS(s)->order_create(s, o, init);
+}
+
+int store_order_get(struct store *s, const char *id, struct st_order *out)
+{
+    return OPS(s)->order_get(s, id, out);
+}
+
+int store_order_invalidate(struct store *s, const char *id, const char *error)
+{
+    return OPS(s)->order_invalidate(s, id, error);
+}
+
+int store_authz_get(struct store *s, const char *id, struct st_authz *out)
+{
+    return OPS(s)->authz_get(s, id, out);
+}
+
+int store_authz_finish(struct store *s, const char *id, const char *type, int valid,
+                       int64_t expires, int64_t validated, const char *error,
+                       const char *perspectives)
+{
+    return OPS(s)->authz_finish(s, id, type, valid, expires, validated, error, perspectives);
+}
+
+int store_authz_deactivate(struct store *s, const char *id)
+{
+    return OPS(s)->authz_deactivate(s, id);
+}
+
+int store_authz_covers(struct store *s, const char *account, const char *identifier, int64_t now)
+{
+    return OPS(s)->authz_covers(s, account, identifier, now);
+}
+
+int store_cert_create(struct store *s, const char *account, const char *order, const char *serial,
+                      const char *pem, char out_id[ST_ID])
+{
+    return OPS(s)->cert_create(s, account, order, serial, pem, out_id);
+}
+
+int store_cert_get(struct store *s, const char *id, struct st_cert *out)
+{
+    return OPS(s)->cert_get(s, id, out);
+}
+
+int store_cert_by_serial(struct store *s, const char *serial, struct st_cert *out)
+{
+    return OPS(s)->cert_by_serial(s, serial, out);
+}
+
+int store_cert_revoke(struct store *s, const char *id, int reason)
+{
+    return OPS(s)->cert_revoke(s, id, reason);
+}
+
+int store_certs_revoked(struct store *s,
+                        int (*each)(void *arg, const char *serial, int64_t when, int reason),
+                        void *arg)
+{
+    return OPS(s)->certs_revoked(s, each, arg);
+}
+
+int store_rate_take(struct store *s, const struct rl_take *t, size_t n, int64_t now_ms,
+                    size_t *which, int64_t *retry_ms)
+{
+    return OPS(s)->rate_take(s, t, n, now_ms, which, retry_ms);
+}
+
+long store_orders_list(struct store *s, const char *account, int64_t cursor, size_t max,
+                       char (*ids)[ST_ID], int64_t *next)
+{
+    return OPS(s)->orders_list(s, account, cursor, max, ids, next);
+}
+
+long store_authz_pending(struct store *s, const char *account)
+{
+    return OPS(s)->authz_pending(s, account);
+}

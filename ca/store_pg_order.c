@@ -1,0 +1,412 @@
+/*
+ * store_pg_order.c: orders, authorizations, certificates and rate limits in
+ * the PostgreSQL store (the rules of store_pg.c hold here too).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/rand.h>
+
+#include "dnspersist/dnspersist.h"
+#include "ratelimit.h"
+#include "store_pg.h"
+
+#define P(s) ((struct pg_store *)(void *)(s))
+#define I64(buf, v) (snprintf(buf, sizeof buf, "%lld", (long long)(v)), buf)
+
+/* Joins n strings stored w octets apart with '\n'; split undoes it. */
+static char *join(const char *v, size_t n, size_t w)
+{
+    size_t l = 1;
+    for (size_t i = 0; i < n; i++)
+        l += strlen(v + i * w) + 1;
+    char *out = malloc(l), *p = out;
+    for (size_t i = 0; out && i < n; i++)
+        p += sprintf(p, "%s%s", i ? "\n" : "", v + i * w);
+    if (out) *p = '\0';
+    return out;
+}
+
+static size_t split(const char *in, char *out, size_t w, size_t max)
+{
+    size_t n = 0;
+    while (in && *in && n < max) {
+        const char *e = strchr(in, '\n');
+        size_t l = e ? (size_t)(e - in) : strlen(in);
+        snprintf(out + n * w, w, "%.*s", (int)l, in);
+        n++;
+        in += l + (e ? 1 : 0);
+    }
+    return n;
+}
+
+static int order_write(PGconn *c, struct st_order *o, const struct st_authz_init *init,
+                       const char *status, const char *ids, const char *az)
+{
+    char ex[24];
+    const char *op[] = {o->id, o->account, status,      I64(ex, o->expires),
+                        ids,   az,         o->replaces, o->profile};
+    if (pg_exec(c,
+                "INSERT INTO orders(id,account,status,expires,identifiers,authzs,replaces,profile) "
+                "VALUES($1,$2,$3,$4,$5,$6,$7,$8)",
+                8, op) != 1)
+        return -1;
+    if (o->replaces_cert[0]) { /* replaced once; a replacing order that failed frees it */
+        const char *rp[] = {o->id, o->replaces_cert};
+        long rows = pg_exec(c,
+                            "UPDATE certs SET replaced_by=$1 WHERE id=$2 AND (replaced_by='' OR "
+                            "replaced_by IN (SELECT id FROM orders WHERE status='invalid'))",
+                            2, rp);
+        if (rows < 0) return -1;
+        if (!rows) return 1;
+    }
+    for (size_t i = 0; i < o->n; i++) {
+        unsigned char r[32];
+        char tok[64], wc[4], exp[24], val[24];
+        if (RAND_bytes(r, sizeof r) != 1 ||
+            dp_b64url_encode(r, sizeof r, tok, sizeof tok) == (size_t)-1)
+            return -1;
+        const struct st_authz_init *in = &init[i];
+        const char *ident = o->identifiers[i];
+        snprintf(wc, sizeof wc, "%d", in->wildcard);
+        const char *ap[] = {o->authz[i],
+                            o->account,
+                            o->id,
+                            in->wildcard ? ident + 2 : ident,
+                            wc,
+                            in->validated ? "valid" : "pending",
+                            I64(exp, in->expires),
+                            tok,
+                            in->validated ? "dns-persist-01" : "",
+                            in->validated ? "valid" : "pending",
+                            I64(val, in->validated),
+                            in->perspectives ? in->perspectives : ""};
+        if (pg_exec(c,
+                    "INSERT INTO authzs(id,account,ord,identifier,wildcard,status,expires,token,"
+                    "ch_type,ch_status,ch_validated,perspectives) "
+                    "VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)",
+                    12, ap) != 1)
+            return -1;
+    }
+    return 0;
+}
+
+int pg_order_create(struct store *s, struct st_order *o, const struct st_authz_init *init)
+{
+    int all_valid = 1;
+    for (size_t i = 0; i < o->n; i++)
+        all_valid &= init[i].validated != 0;
+    if (store_new_id(o->id)) return -1;
+    for (size_t i = 0; i < o->n; i++)
+        if (store_new_id(o->authz[i])) return -1;
+    const char *status = all_valid ? "ready" : "pending";
+    char *ids = join(&o->identifiers[0][0], o->n, 256), *az = join(&o->authz[0][0], o->n, ST_ID);
+    int rc = -1;
+    if (ids && az) {
+        PGconn *c = pg_take(P(s));
+        rc = pg_begin(c) ? -1 : order_write(c, o, init, status, ids, az);
+        if (rc == 0 && pg_commit(c)) rc = -1;
+        if (rc) pg_rollback(c);
+        pg_give(P(s), c);
+    }
+    if (rc == 0) snprintf(o->status, sizeof o->status, "%s", status);
+    free(ids);
+    free(az);
+    return rc;
+}
+
+/* The first row of sql (one text parameter) through fill: 0, 1 none, -1. */
+static int query_one(struct store *s, const char *sql, const char *key,
+                     int (*fill)(const PGresult *, void *), void *out)
+{
+    PGconn *c = pg_take(P(s));
+    PGresult *r = pg_run(c, sql, 1, &key);
+    int rc = r && PQresultStatus(r) == PGRES_TUPLES_OK ? (PQntuples(r) ? 0 : 1) : -1;
+    if (rc == 0) rc = fill(r, out);
+    PQclear(r);
+    pg_give(P(s), c);
+    return rc;
+}
+
+static int fill_order(const PGresult *r, void *out)
+{
+    struct st_order *o = out;
+    pg_col(r, 0, 0, o->id, sizeof o->id);
+    pg_col(r, 0, 1, o->account, sizeof o->account);
+    pg_col(r, 0, 2, o->status, sizeof o->status);
+    o->expires = atoll(PQgetvalue(r, 0, 3));
+    o->n = split(PQgetvalue(r, 0, 4), (char *)o->identifiers, 256, ST_MAX_IDENTIFIERS);
+    split(PQgetvalue(r, 0, 5), (char *)o->authz, ST_ID, ST_MAX_IDENTIFIERS);
+    pg_col(r, 0, 6, o->error, sizeof o->error);
+    pg_col(r, 0, 7, o->cert, sizeof o->cert);
+    pg_col(r, 0, 8, o->replaces, sizeof o->replaces);
+    pg_col(r, 0, 9, o->profile, sizeof o->profile);
+    o->replaces_cert[0] = '\0';
+    return 0;
+}
+
+int pg_order_get(struct store *s, const char *id, struct st_order *o)
+{
+    return query_one(s,
+                     "SELECT id,account,status,expires,identifiers,authzs,error,cert,replaces,"
+                     "profile FROM orders WHERE id=$1",
+                     id, fill_order, o);
+}
+
+static int write_n(struct store *s, const char *sql, int n, const char *const *params)
+{
+    PGconn *c = pg_take(P(s));
+    long rows = pg_exec(c, sql, n, params);
+    pg_give(P(s), c);
+    return rows < 0 ? -1 : rows ? 0 : 1;
+}
+
+int pg_order_invalidate(struct store *s, const char *id, const char *error)
+{
+    const char *p[] = {error, id};
+    return write_n(s,
+                   "UPDATE orders SET status='invalid', error=$1 WHERE id=$2 AND status IN "
+                   "('pending','ready')",
+                   2, p);
+}
+
+static int fill_authz(const PGresult *r, void *out)
+{
+    struct st_authz *a = out;
+    pg_col(r, 0, 0, a->id, sizeof a->id);
+    pg_col(r, 0, 1, a->account, sizeof a->account);
+    pg_col(r, 0, 2, a->order, sizeof a->order);
+    pg_col(r, 0, 3, a->identifier, sizeof a->identifier);
+    a->wildcard = atoi(PQgetvalue(r, 0, 4));
+    pg_col(r, 0, 5, a->status, sizeof a->status);
+    a->expires = atoll(PQgetvalue(r, 0, 6));
+    pg_col(r, 0, 7, a->token, sizeof a->token);
+    pg_col(r, 0, 8, a->ch_type, sizeof a->ch_type);
+    pg_col(r, 0, 9, a->ch_status, sizeof a->ch_status);
+    a->ch_validated = atoll(PQgetvalue(r, 0, 10));
+    pg_col(r, 0, 11, a->ch_error, sizeof a->ch_error);
+    return 0;
+}
+
+int pg_authz_get(struct store *s, const char *id, struct st_authz *a)
+{
+    return query_one(s,
+                     "SELECT id,account,ord,identifier,wildcard,status,expires,token,ch_type,"
+                     "ch_status,ch_validated,ch_error FROM authzs WHERE id=$1",
+                     id, fill_authz, a);
+}
+
+int pg_authz_finish(struct store *s, const char *id, const char *type, int valid, int64_t expires,
+                    int64_t validated, const char *error, const char *perspectives)
+{
+    char ex[24], va[24];
+    const char *p[] = {valid ? "valid" : "invalid",
+                       type,
+                       I64(ex, expires),
+                       I64(va, validated),
+                       error ? error : "",
+                       id,
+                       perspectives ? perspectives : ""};
+    return write_n(s,
+                   "UPDATE authzs SET status=$1, ch_status=$1, ch_type=$2, expires=$3, "
+                   "ch_validated=$4, ch_error=$5, perspectives=$7 WHERE id=$6 AND "
+                   "status='pending'",
+                   7, p);
+}
+
+int pg_authz_deactivate(struct store *s, const char *id)
+{
+    return write_n(s,
+                   "UPDATE authzs SET status='deactivated' WHERE id=$1 AND status IN "
+                   "('pending','valid')",
+                   1, &id);
+}
+
+/* Rows of a query with parameters: their count (0 or more), or -1. */
+static long count_rows(struct store *s, const char *sql, int n, const char *const *params)
+{
+    PGconn *c = pg_take(P(s));
+    PGresult *r = pg_run(c, sql, n, params);
+    long rows = r && PQresultStatus(r) == PGRES_TUPLES_OK ? PQntuples(r) : -1;
+    if (rows == 1 && PQnfields(r) == 1 && !strncmp(sql, "SELECT count", 12))
+        rows = atol(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    pg_give(P(s), c);
+    return rows;
+}
+
+int pg_authz_covers(struct store *s, const char *account, const char *identifier, int64_t now)
+{
+    char n[24];
+    const char *p[] = {account, identifier, I64(n, now)};
+    long rows = count_rows(s,
+                           "SELECT 1 FROM authzs WHERE account=$1 AND identifier=$2 AND "
+                           "status='valid' AND expires>$3 LIMIT 1",
+                           3, p);
+    return rows < 0 ? -1 : rows ? 0 : 1;
+}
+
+long pg_authz_pending(struct store *s, const char *account)
+{
+    return count_rows(s, "SELECT count(*) FROM authzs WHERE account=$1 AND status='pending'", 1,
+                      &account);
+}
+
+long pg_orders_list(struct store *s, const char *account, int64_t cursor, size_t max,
+                    char (*ids)[ST_ID], int64_t *next)
+{
+    char cur[24], lim[24];
+    const char *p[] = {account, I64(cur, cursor), I64(lim, max + 1)};
+    *next = 0;
+    PGconn *c = pg_take(P(s));
+    PGresult *r = pg_run(c,
+                         "SELECT seq, id FROM orders WHERE account=$1 AND seq>$2 AND "
+                         "status!='invalid' ORDER BY seq LIMIT $3",
+                         3, p);
+    long n = r && PQresultStatus(r) == PGRES_TUPLES_OK ? PQntuples(r) : -1;
+    if (n > (long)max) { /* one more than asked: there is a next page */
+        n = (long)max;
+        *next = atoll(PQgetvalue(r, (int)max - 1, 0));
+    }
+    for (long i = 0; i < n; i++)
+        pg_col(r, (int)i, 1, ids[i], ST_ID);
+    PQclear(r);
+    pg_give(P(s), c);
+    return n;
+}
+
+/* ---- certificates ---- */
+
+int pg_cert_create(struct store *s, const char *account, const char *order, const char *serial,
+                   const char *pem, char out_id[ST_ID])
+{
+    if (store_new_id(out_id)) return -1;
+    const char *cp[] = {out_id, account, order, serial, pem}, *op[] = {out_id, order};
+    PGconn *c = pg_take(P(s));
+    int rc = pg_begin(c) || pg_exec(c,
+                                    "INSERT INTO certs(id,account,ord,serial,pem,created) "
+                                    "VALUES($1,$2,$3,$4,$5,extract(epoch from now())::bigint)",
+                                    5, cp) != 1
+                 ? -1
+                 : 0;
+    if (rc == 0) {
+        long rows = pg_exec(c,
+                            "UPDATE orders SET status='valid', error='', cert=$1 WHERE id=$2 AND "
+                            "status IN ('pending','ready')",
+                            2, op);
+        rc = rows < 0 ? -1 : rows == 1 ? 0 : 1; /* not pending or ready any more: keep nothing */
+    }
+    if (rc == 0 && pg_commit(c)) rc = -1;
+    if (rc) pg_rollback(c);
+    pg_give(P(s), c);
+    return rc;
+}
+
+static int fill_cert(const PGresult *r, void *out)
+{
+    struct st_cert *c = out;
+    pg_col(r, 0, 0, c->id, sizeof c->id);
+    pg_col(r, 0, 1, c->account, sizeof c->account);
+    pg_col(r, 0, 2, c->serial, sizeof c->serial);
+    c->pem = strdup(PQgetvalue(r, 0, 3));
+    c->revoked = atoi(PQgetvalue(r, 0, 4));
+    return c->pem ? 0 : -1;
+}
+
+int pg_cert_get(struct store *s, const char *id, struct st_cert *c)
+{
+    return query_one(s, "SELECT id,account,serial,pem,revoked FROM certs WHERE id=$1", id,
+                     fill_cert, c);
+}
+
+int pg_cert_by_serial(struct store *s, const char *serial, struct st_cert *c)
+{
+    return query_one(s, "SELECT id,account,serial,pem,revoked FROM certs WHERE serial=$1", serial,
+                     fill_cert, c);
+}
+
+int pg_cert_revoke(struct store *s, const char *id, int reason)
+{
+    char r[16];
+    const char *p[] = {I64(r, reason), id};
+    return write_n(s,
+                   "UPDATE certs SET revoked=1, reason=$1, revoked_at=extract(epoch from "
+                   "now())::bigint WHERE id=$2 AND revoked=0",
+                   2, p);
+}
+
+int pg_certs_revoked(struct store *s,
+                     int (*each)(void *arg, const char *serial, int64_t when, int reason),
+                     void *arg)
+{
+    PGconn *c = pg_take(P(s));
+    PGresult *r = pg_run(
+        c, "SELECT serial, revoked_at, reason FROM certs WHERE revoked=1 ORDER BY seq", 0, NULL);
+    int rc = r && PQresultStatus(r) == PGRES_TUPLES_OK ? 0 : -1;
+    for (int i = 0; rc == 0 && r && i < PQntuples(r); i++)
+        rc = each(arg, PQgetvalue(r, i, 0), atoll(PQgetvalue(r, i, 1)), atoi(PQgetvalue(r, i, 2)));
+    PQclear(r);
+    pg_give(P(s), c);
+    return rc;
+}
+
+/* ---- rate limits ---- */
+
+/* Read, decide and write in one transaction, each key's row locked (FOR
+ * UPDATE) so that two requests, on any instances, racing for the last
+ * token cannot both have it. */
+int pg_rate_take(struct store *s, const struct rl_take *t, size_t n, int64_t now_ms, size_t *which,
+                 int64_t *retry_ms)
+{
+    int peeks = 1;
+    for (size_t i = 0; i < n; i++)
+        peeks &= t[i].mode == RL_PEEK;
+    PGconn *c = pg_take(P(s));
+    int rc = peeks ? 0 : pg_begin(c);
+    size_t w = 0;
+    int64_t retry = 0;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        const struct rl_take *k = &t[i];
+        if (k->l->count <= 0) continue;
+        if (!peeks &&
+            pg_exec(c, "INSERT INTO rate_limits(key,tat) VALUES($1,0) ON CONFLICT(key) DO NOTHING",
+                    1, &k->key) < 0) {
+            rc = -1;
+            break;
+        }
+        PGresult *r = pg_run(c,
+                             peeks ? "SELECT tat FROM rate_limits WHERE key=$1"
+                                   : "SELECT tat FROM rate_limits WHERE key=$1 FOR UPDATE",
+                             1, &k->key);
+        if (!r || PQresultStatus(r) != PGRES_TUPLES_OK) {
+            PQclear(r);
+            rc = -1;
+            break;
+        }
+        int64_t tat = PQntuples(r) ? atoll(PQgetvalue(r, 0, 0)) : 0, next = 0, rt = 0;
+        PQclear(r);
+        if (!rl_gcra(k->l, tat, now_ms, &next, &rt)) {
+            if (k->mode != RL_FORCE) {
+                w = i;
+                retry = rt;
+                rc = 1;
+                break;
+            }
+            int64_t step_ms = k->l->period * 1000 / k->l->count;
+            next = (tat > now_ms ? tat : now_ms) + (step_ms > 0 ? step_ms : 1);
+        }
+        if (k->mode == RL_PEEK) continue;
+        char nx[24];
+        const char *p[] = {I64(nx, next), k->key};
+        if (pg_exec(c, "UPDATE rate_limits SET tat=$1 WHERE key=$2", 2, p) != 1) rc = -1;
+    }
+    if (!peeks) {
+        if (rc == 0 && pg_commit(c)) rc = -1;
+        if (rc) pg_rollback(c);
+    }
+    pg_give(P(s), c);
+    if (which) *which = w;
+    if (retry_ms) *retry_ms = retry;
+    return rc;
+}
