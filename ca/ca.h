@@ -90,6 +90,7 @@ struct ca {
     /* MPIC: the client certificate shown to perspectives, and the root
      * they are verified against (PEM). */
     char *mpic_cert, *mpic_key, *root_pem;
+    char instance[ST_ID]; /* this process, as the owner of leases in a shared database */
 };
 
 #endif

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "crl.h"
@@ -13,8 +14,14 @@ struct crl {
     pthread_mutex_t mu;
     unsigned char *der;
     size_t len;
-    int64_t made; /* thisUpdate of der */
+    int64_t made;    /* thisUpdate of der */
+    uint64_t number; /* its CRL number */
 };
+
+/* Instances sharing a database publish one CRL: the one that rebuilds it
+ * (under the "crl" lease, so numbers never repeat) stores it in the
+ * database, and every instance serves the newest stored one. */
+#define CRL_SHARED_MAX (4u << 20) /* base64 of the stored CRL: about 100,000 revocations */
 
 struct crl *crl_new(void)
 {
@@ -57,7 +64,56 @@ static int take(void *arg, const char *serial, int64_t when, int reason)
 }
 
 /* Caller holds c->mu. */
+static int rebuild_locked(struct ca *ca, struct crl *c);
 static int rebuild(struct ca *ca, struct crl *c)
+{
+    if (!store_shared(ca->store)) return rebuild_locked(ca, c);
+    int held = 1;
+    for (int i = 0; i < 100 && held; i++) { /* another instance's rebuild takes milliseconds */
+        held = store_lease_take(ca->store, "crl", ca->instance, 30);
+        if (held) usleep(20000);
+    }
+    if (held) return -1;
+    int rc = rebuild_locked(ca, c);
+    char *b64 = rc == 0 ? dp_b64url_encode_alloc(c->der, c->len) : NULL;
+    char num[32];
+    snprintf(num, sizeof num, "%" PRIu64, c->number);
+    if (rc == 0 &&
+        (!b64 || strlen(b64) >= CRL_SHARED_MAX || store_meta_set(ca->store, "crl_der", b64) ||
+         store_meta_set(ca->store, "crl_published", num)))
+        rc = -1;
+    free(b64);
+    store_lease_drop(ca->store, "crl", ca->instance);
+    return rc;
+}
+
+/* Shared: the newest CRL another instance published, when it is newer
+ * than ours. 1 loaded, 0 ours is current, -1 none stored or unreadable. */
+static int load_published(struct ca *ca, struct crl *c)
+{
+    char num[32];
+    if (store_meta_get(ca->store, "crl_published", num, sizeof num)) return -1;
+    uint64_t n = strtoull(num, NULL, 10);
+    if (c->der && n <= c->number) return 0;
+    char *b64 = malloc(CRL_SHARED_MAX);
+    unsigned char *der = b64 ? malloc(CRL_SHARED_MAX) : NULL;
+    size_t len = der && store_meta_get(ca->store, "crl_der", b64, CRL_SHARED_MAX) == 0
+                     ? dp_b64url_decode(b64, strlen(b64), der, CRL_SHARED_MAX)
+                     : (size_t)-1;
+    free(b64);
+    if (len == (size_t)-1) {
+        free(der);
+        return -1;
+    }
+    free(c->der);
+    c->der = der;
+    c->len = len;
+    c->number = n;
+    c->made = (int64_t)time(NULL); /* when we took it; its own thisUpdate may be older */
+    return 1;
+}
+
+static int rebuild_locked(struct ca *ca, struct crl *c)
 {
     struct gather g = {0};
     char num[32] = "0";
@@ -79,6 +135,7 @@ static int rebuild(struct ca *ca, struct crl *c)
         c->der = der;
         c->len = len;
         c->made = now;
+        c->number = number;
     }
     free(g.r);
     free(g.serials);
@@ -104,6 +161,7 @@ void crl_handle(void *app, const struct http_req *req, struct http_resp *r)
         return;
     }
     pthread_mutex_lock(&c->mu);
+    if (store_shared(ca->store) && load_published(ca, c) < 0) rebuild(ca, c);
     if (!c->der || (int64_t)time(NULL) - c->made >= CRL_REFRESH) rebuild(ca, c);
     if (c->der && (r->body = malloc(c->len))) {
         memcpy(r->body, c->der, c->len);

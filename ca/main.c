@@ -22,6 +22,7 @@
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
+#include <openssl/rand.h>
 
 #include "ca.h"
 #include "cache.h"
@@ -94,6 +95,29 @@ static int settle_urls(struct ca *ca)
 }
 
 static int bind_address(const char *host, char *out, size_t cap);
+
+static int nonce_used(void *arg, const char *nonce, long long expires)
+{
+    return store_nonce_use(arg, nonce, (int64_t)expires);
+}
+
+/* Instances sharing a database accept each other's nonces, each once: the
+ * MAC key is the database's (made by the first instance), the used ones a
+ * table there. 0, or -1 after saying why. */
+static int share_nonces(struct ca *ca)
+{
+    unsigned char key[32], mine[32];
+    char b64[64], stored[64];
+    if (RAND_bytes(mine, sizeof mine) != 1 ||
+        dp_b64url_encode(mine, sizeof mine, b64, sizeof b64) == (size_t)-1 ||
+        store_meta_add(ca->store, "nonce_key", b64, stored, sizeof stored) ||
+        dp_b64url_decode(stored, strlen(stored), key, sizeof key) != sizeof key) {
+        fprintf(stderr, "dnspersist-ca: cannot set up nonces shared with other instances\n");
+        return -1;
+    }
+    nonces_share(ca->nonces, key, nonce_used, ca->store);
+    return 0;
+}
 
 /* The CRL's listener, URL and a first CRL. The listener defaults to the
  * next port of --listen and the URL to the external URL's host. A taken
@@ -285,6 +309,7 @@ int main(int argc, char **argv)
         goto out;
     }
     if (settle_urls(&ca)) goto out;
+    if (store_new_id(ca.instance) || (store_shared(ca.store) && share_nonces(&ca))) goto out;
     if (!(crl_http = crl_start(&ca))) goto out;
     if (c->metrics_port) {
         char maddr[256];

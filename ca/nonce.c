@@ -9,7 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
+#include <time.h>
 
 #include "dnspersist/dnspersist.h"
 #include "hash.h"
@@ -17,6 +21,10 @@
 
 struct nonces {
     pthread_mutex_t mu;
+    int shared;
+    unsigned char key[32];
+    int (*used_fn)(void *arg, const char *nonce, long long expires);
+    void *used_arg;
     unsigned cap, size, ring_head, count;
     unsigned used;            /* live entries plus tombstones: rebuilt before probes get long */
     char (*ring)[24];         /* issue order */
@@ -89,8 +97,55 @@ static void rebuild(struct nonces *n)
     free(old);
 }
 
+void nonces_share(struct nonces *n, const unsigned char key[32],
+                  int (*used)(void *arg, const char *nonce, long long expires), void *arg)
+{
+    memcpy(n->key, key, 32);
+    n->shared = 1;
+    n->used_arg = arg;
+    n->used_fn = used;
+}
+
+/* 6 octets of milliseconds, 7 random, the first 8 of HMAC-SHA256 over
+ * those 13: 21 octets, 28 characters. */
+static int shared_mac(const struct nonces *n, const unsigned char *msg, unsigned char out[32])
+{
+    unsigned int l = 0;
+    return HMAC(EVP_sha256(), n->key, 32, msg, 13, out, &l) ? 0 : -1;
+}
+
+static int shared_issue(struct nonces *n, char out[32])
+{
+    unsigned char b[21], mac[32];
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+    for (int i = 0; i < 6; i++)
+        b[i] = (unsigned char)(ms >> (8 * (5 - i)));
+    if (RAND_bytes(b + 6, 7) != 1 || shared_mac(n, b, mac)) return -1;
+    memcpy(b + 13, mac, 8);
+    return dp_b64url_encode(b, sizeof b, out, 32) == (size_t)-1 ? -1 : 0;
+}
+
+static int shared_consume(struct nonces *n, const char *nonce)
+{
+    unsigned char b[32], mac[32];
+    if (!nonce || strlen(nonce) != 28 || dp_b64url_decode(nonce, 28, b, sizeof b) != 21 ||
+        shared_mac(n, b, mac) || CRYPTO_memcmp(mac, b + 13, 8))
+        return 0;
+    uint64_t ms = 0;
+    for (int i = 0; i < 6; i++)
+        ms = ms << 8 | b[i];
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    long long now = (long long)ts.tv_sec, t = (long long)(ms / 1000);
+    if (t > now + 60 || t + NONCE_SHARED_TTL < now) return 0;
+    return n->used_fn(n->used_arg, nonce, t + NONCE_SHARED_TTL) == 1;
+}
+
 int nonces_issue(struct nonces *n, char out[32])
 {
+    if (n->shared) return shared_issue(n, out);
     unsigned char r[16];
     pthread_mutex_lock(&n->mu);
     /* Random bytes come from the DRBG a page at a time: one RAND_bytes per
@@ -123,6 +178,7 @@ int nonces_issue(struct nonces *n, char out[32])
 
 int nonces_consume(struct nonces *n, const char *nonce)
 {
+    if (n->shared) return shared_consume(n, nonce);
     if (!nonce || strlen(nonce) != 22) return 0;
     pthread_mutex_lock(&n->mu);
     unsigned i = find(n, nonce, 0);

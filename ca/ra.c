@@ -282,9 +282,17 @@ void ra_order_refresh(struct ca *ca, struct st_order *o)
 }
 
 /* 0 when this thread may finalize order id (until finalize_done); 1 when
- * another request is finalizing it now. */
+ * another request is finalizing it now. With a shared database, the claim
+ * is a lease there: an instance that dies mid-finalize leaves the order
+ * ready, claimable again after FINALIZE_LEASE seconds. */
+#define FINALIZE_LEASE 120
 static int finalize_claim(struct ca *ca, const char *id)
 {
+    if (store_shared(ca->store)) { /* instances sharing the database: a lease in it */
+        char name[ST_ID + 16];
+        snprintf(name, sizeof name, "finalize:%s", id);
+        return store_lease_take(ca->store, name, ca->instance, FINALIZE_LEASE) != 0;
+    }
     int busy = 0, slot = -1;
     pthread_mutex_lock(&ca->fin_mu);
     for (int i = 0; i < 64; i++) {
@@ -298,6 +306,12 @@ static int finalize_claim(struct ca *ca, const char *id)
 
 static void finalize_done(struct ca *ca, const char *id)
 {
+    if (store_shared(ca->store)) {
+        char name[ST_ID + 16];
+        snprintf(name, sizeof name, "finalize:%s", id);
+        store_lease_drop(ca->store, name, ca->instance);
+        return;
+    }
     pthread_mutex_lock(&ca->fin_mu);
     for (int i = 0; i < 64; i++)
         if (!strcmp(ca->finalizing[i], id)) ca->finalizing[i][0] = '\0';

@@ -168,3 +168,27 @@ long store_authz_pending(struct store *s, const char *account)
 {
     return OPS(s)->authz_pending(s, account);
 }
+int store_shared(struct store *s)
+{
+    return OPS(s)->shared;
+}
+
+int store_meta_add(struct store *s, const char *key, const char *value, char *out, size_t cap)
+{
+    return OPS(s)->meta_add(s, key, value, out, cap);
+}
+
+int store_lease_take(struct store *s, const char *name, const char *owner, int seconds)
+{
+    return OPS(s)->lease_take(s, name, owner, seconds);
+}
+
+int store_lease_drop(struct store *s, const char *name, const char *owner)
+{
+    return OPS(s)->lease_drop(s, name, owner);
+}
+
+int store_nonce_use(struct store *s, const char *nonce, int64_t expires)
+{
+    return OPS(s)->nonce_use(s, nonce, expires);
+}

@@ -167,4 +167,20 @@ long store_orders_list(struct store *s, const char *account, int64_t cursor, siz
 /* The account's pending authorizations, or -1. */
 long store_authz_pending(struct store *s, const char *account);
 
+/* What several instances sharing one database need (PostgreSQL; SQLite
+ * implements them too, for one instance). */
+/* 1 when other processes may write the same database. */
+int store_shared(struct store *s);
+/* Sets key to value only when it has none; out (cap) gets the value stored
+ * (this one or an earlier one): 0, or -1. */
+int store_meta_add(struct store *s, const char *key, const char *value, char *out, size_t cap);
+/* A lease on name for owner, until now + seconds: 0 taken (or renewed by
+ * its owner), 1 another owner holds it and it has not expired, -1. */
+int store_lease_take(struct store *s, const char *name, const char *owner, int seconds);
+/* Ends owner's lease on name (no-op when another holds it): 0 or -1. */
+int store_lease_drop(struct store *s, const char *name, const char *owner);
+/* Records a nonce's use (kept until expires, then forgotten): 1 the first
+ * use, 0 used before, -1 error. */
+int store_nonce_use(struct store *s, const char *nonce, int64_t expires);
+
 #endif

@@ -10,6 +10,7 @@
 #include "store.h"
 
 struct store_ops {
+    int shared; /* other processes may write the same database */
     void (*close)(struct store *s);
     int (*meta_get)(struct store *s, const char *key, char *out, size_t cap);
     int (*meta_set)(struct store *s, const char *key, const char *value);
@@ -44,6 +45,10 @@ struct store_ops {
     long (*orders_list)(struct store *s, const char *account, int64_t cursor, size_t max,
                         char (*ids)[ST_ID], int64_t *next);
     long (*authz_pending)(struct store *s, const char *account);
+    int (*meta_add)(struct store *s, const char *key, const char *value, char *out, size_t cap);
+    int (*lease_take)(struct store *s, const char *name, const char *owner, int seconds);
+    int (*lease_drop)(struct store *s, const char *name, const char *owner);
+    int (*nonce_use)(struct store *s, const char *nonce, int64_t expires);
 };
 
 struct store_base {

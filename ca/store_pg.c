@@ -47,6 +47,11 @@ static const char *const migrations[] = {
     "CREATE INDEX certs_revoked ON certs(revoked) WHERE revoked=1;"
     "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
     "CREATE TABLE rate_limits(key TEXT PRIMARY KEY, tat BIGINT NOT NULL);",
+    /* 2: leases (single jobs, finalization) and used nonces, shared by
+     * the instances. */
+    "CREATE TABLE leases(name TEXT PRIMARY KEY, owner TEXT NOT NULL, until BIGINT NOT NULL);"
+    "CREATE TABLE nonces_used(nonce TEXT PRIMARY KEY, expires BIGINT NOT NULL);"
+    "CREATE INDEX nonces_used_expires ON nonces_used(expires);",
 };
 #define PG_SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 /* Any constant: instances starting together take turns at migrating. */
@@ -320,7 +325,57 @@ static int pg_meta_set(struct store *s, const char *key, const char *value)
                : 0;
 }
 
+static int pg_meta_add(struct store *s, const char *key, const char *value, char *out, size_t cap)
+{
+    const char *p[] = {key, value};
+    if (write1(s, "INSERT INTO meta(key,value) VALUES($1,$2) ON CONFLICT(key) DO NOTHING", 2, p) <
+        0)
+        return -1;
+    return pg_meta_get(s, key, out, cap) == 0 ? 0 : -1;
+}
+
+static int pg_lease_take(struct store *s, const char *name, const char *owner, int seconds)
+{
+    char sec[16];
+    snprintf(sec, sizeof sec, "%d", seconds);
+    const char *p[] = {name, owner, sec};
+    return write1(
+        s,
+        "INSERT INTO leases(name,owner,until) VALUES($1,$2,extract(epoch from "
+        "now())::bigint+$3::bigint) ON CONFLICT(name) DO UPDATE SET owner=excluded.owner, "
+        "until=excluded.until WHERE leases.until < extract(epoch from now())::bigint OR "
+        "leases.owner=excluded.owner",
+        3, p);
+}
+
+static int pg_lease_drop(struct store *s, const char *name, const char *owner)
+{
+    const char *p[] = {name, owner};
+    return write1(s, "DELETE FROM leases WHERE name=$1 AND owner=$2", 2, p) < 0 ? -1 : 0;
+}
+
+static int pg_nonce_use(struct store *s, const char *nonce, int64_t expires)
+{
+    static unsigned calls; /* spaces out the pruning */
+    if (__atomic_add_fetch(&calls, 1, __ATOMIC_RELAXED) % 1024 == 0)
+        write1(s, "DELETE FROM nonces_used WHERE expires < extract(epoch from now())::bigint", 0,
+               NULL);
+    char ex[24];
+    snprintf(ex, sizeof ex, "%lld", (long long)expires);
+    const char *p[] = {nonce, ex};
+    int rc = write1(s,
+                    "INSERT INTO nonces_used(nonce,expires) VALUES($1,$2) ON CONFLICT(nonce) DO "
+                    "NOTHING",
+                    2, p);
+    return rc < 0 ? -1 : rc == 0 ? 1 : 0;
+}
+
 static const struct store_ops pg_ops = {
+    .shared = 1,
+    .meta_add = pg_meta_add,
+    .lease_take = pg_lease_take,
+    .lease_drop = pg_lease_drop,
+    .nonce_use = pg_nonce_use,
     .close = pg_close,
     .meta_get = pg_meta_get,
     .meta_set = pg_meta_set,

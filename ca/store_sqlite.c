@@ -75,6 +75,10 @@ static const char *const migrations[] = {
     "ALTER TABLE orders ADD COLUMN profile TEXT NOT NULL DEFAULT 'classic';",
     /* 9: MPIC: which perspectives agreed with a validation. */
     "ALTER TABLE authzs ADD COLUMN perspectives TEXT NOT NULL DEFAULT '';",
+    /* 10: what instances sharing a database need (store.h): leases and
+     * used nonces. */
+    "CREATE TABLE leases(name TEXT PRIMARY KEY, owner TEXT NOT NULL, until INTEGER NOT NULL);"
+    "CREATE TABLE nonces_used(nonce TEXT PRIMARY KEY, expires INTEGER NOT NULL);",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -128,6 +132,11 @@ static int migrate(sqlite3 *db, char *why, size_t cap)
 #define WAL_BOUND "PRAGMA wal_autocheckpoint=1000; PRAGMA journal_size_limit=16777216;"
 
 static const struct store_ops sqlite_ops = {
+    .shared = 0,
+    .meta_add = sqlite_meta_add,
+    .lease_take = sqlite_lease_take,
+    .lease_drop = sqlite_lease_drop,
+    .nonce_use = sqlite_nonce_use,
     .close = sqlite_close,
     .meta_get = sqlite_meta_get,
     .meta_set = sqlite_meta_set,

@@ -51,6 +51,11 @@ int sq_write1(struct store *s, const char *sql, const char *a, const char *b, co
 int sq_write1_durable(struct store *s, const char *sql, const char *a, const char *b, const char *c,
                       struct cache *cache, const char *drop);
 
+int sqlite_meta_add(struct store *s, const char *key, const char *value, char *out, size_t cap);
+int sqlite_lease_take(struct store *s, const char *name, const char *owner, int seconds);
+int sqlite_lease_drop(struct store *s, const char *name, const char *owner);
+int sqlite_nonce_use(struct store *s, const char *nonce, int64_t expires);
+
 /* The backend's operations (store_impl.h), in the file of their rows. */
 void sqlite_close(struct store *s);
 int sqlite_meta_get(struct store *s, const char *key, char *out, size_t cap);
