@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# scaleout_test.sh: two dnspersist-ca instances sharing one PostgreSQL
+# database behind HAProxy (TCP mode, health checks), all real: Knot DNS,
+# PostgreSQL 15, HAProxy, the library's client (dnspersist) and certbot.
+#   both instances serve; a nonce from one is accepted by the other once;
+#   a batch through HAProxy completes while one instance is killed -9
+#   (the client retries on connection errors); every certificate received
+#   is in the database exactly once; nothing is left processing; the
+#   killed instance restarts and serves; a revocation at one instance is in
+#   the CRL the other serves; certbot issues through HAProxy; an instance
+#   given another --external-url than the database records refuses to start.
+# Usage: scaleout_test.sh DNSPERSIST DNSPERSIST_CA ENVFILE
+set -u
+DP=${1:?DNSPERSIST}
+CA=${2:?DNSPERSIST_CA}
+ENVF=${3:?ENVFILE}
+. "$(cd "$(dirname "$0")/.." && pwd)/lib.sh"
+HERE="$(cd "$(dirname "$0")" && pwd)"
+for t in haproxy psql; do command -v $t >/dev/null || { echo "SKIP: $t not installed (scripts/setup.sh)"; exit 77; }; done
+chmod 711 "$tmp" # the postgres user must reach its directory
+bash "$HERE/../pg/pg-env.sh" start "$tmp/pg" >/dev/null || { echo "SKIP: no PostgreSQL 15"; exit 77; }
+trap 'bash "$HERE/../pg/pg-env.sh" stop "$tmp/pg" >/dev/null 2>&1; [ -f "$tmp/hap.pid" ] && kill "$(cat "$tmp/hap.pid")" 2>/dev/null; cleanup' EXIT
+. "$tmp/pg/env"
+HP=$(port); CRLP=$(port); PA=$(port); PB=$(port); CA_A=$(port); CB=$(port); HTTPP=$(port)
+EXT=https://localhost:$HP
+DIR=$EXT/directory
+cat > "$tmp/haproxy.cfg" <<CFG
+global
+    maxconn 2000
+defaults
+    mode tcp
+    timeout connect 2s
+    timeout client 60s
+    timeout server 60s
+    retries 2
+    option redispatch
+frontend acme
+    bind 127.0.0.1:$HP
+    default_backend cas
+backend cas
+    balance roundrobin
+    server a 127.0.0.1:$PA check inter 500ms fall 2 rise 2
+    server b 127.0.0.1:$PB check inter 500ms fall 2 rise 2
+frontend crl
+    bind 127.0.0.1:$CRLP
+    default_backend crls
+backend crls
+    server a 127.0.0.1:$CA_A check inter 500ms
+    server b 127.0.0.1:$CB check inter 500ms
+CFG
+haproxy -f "$tmp/haproxy.cfg" -D -p "$tmp/hap.pid" || { bad "haproxy did not start"; finish; exit; }
+instance() { # NAME PORT CRLPORT
+    "$CA" --listen "localhost:$2" --crl-listen "127.0.0.1:$3" --crl-url "http://127.0.0.1:$CRLP/crl" \
+        --external-url "$EXT" --data "$tmp/ca" --database "$PG_URL" --resolver "$DNS_RESOLVER" \
+        --issuer-domain-name ca.test --jit-wait 5s --http01-port "$HTTPP" >> "$tmp/$1.log" 2>&1 &
+    echo $! > "$tmp/$1.pid"
+    for _ in $(seq 100); do curl -s --cacert "$tmp/ca/root.pem" "https://localhost:$2/directory" >/dev/null && return 0; sleep 0.1; done
+    return 1
+}
+instance a "$PA" "$CA_A" || bad "instance a did not start: $(tail -3 "$tmp/a.log")"
+instance b "$PB" "$CB" || bad "instance b did not start: $(tail -3 "$tmp/b.log")"
+for _ in $(seq 6); do curl -s --cacert "$tmp/ca/root.pem" "$DIR" >/dev/null; done
+na=$(grep -c 'path=/directory' "$tmp/a.log"); nb=$(grep -c 'path=/directory' "$tmp/b.log")
+[ "$na" -ge 1 ] && [ "$nb" -ge 1 ] && ok "both_instances_serve (a $na, b $nb)" || bad "one instance idle: a $na, b $nb"
+
+out=$(python3 "$HERE/jws_nonce.py" "$tmp/ca/root.pem" "https://localhost:$PA" "https://localhost:$PB" "$EXT" 2>&1)
+[[ "$out" == "201 400 urn:ietf:params:acme:error:badNonce 400 urn:ietf:params:acme:error:badNonce" ]] &&
+    ok "nonce_from_a_accepted_at_b_once" || bad "cross-instance nonce: $out"
+
+# A batch through HAProxy; instance a is killed -9 in the middle.
+C=(--directory "$DIR" --state "$tmp/st" --ca-bundle "$tmp/ca/root.pem")
+"$DP" account new "${C[@]}" --agree-tos > /dev/null 2>&1 || bad "account new through haproxy"
+: > "$tmp/batch.txt"
+for i in $(seq 40); do
+    d=so$i-$RANDOM.web.test
+    echo "$d" >> "$tmp/batch.txt"
+    "$DP" publish "${C[@]}" --nsupdate "$DNS_RESOLVER" --tsig-key "$DNS_TSIG_KEY" "$d" > /dev/null 2>&1
+done
+"$DP" issue "${C[@]}" --resolver "$DNS_RESOLVER" --batch "$tmp/batch.txt" --concurrency 8 --retries 5 --out "$tmp/out" > "$tmp/batch.out" 2> "$tmp/batch.err" &
+BP=$!
+for _ in $(seq 300); do [ "$(ls "$tmp"/out/*/cert.pem 2>/dev/null | wc -l)" -ge 6 ] && break; sleep 0.05; done
+before=$(ls "$tmp"/out/*/cert.pem 2>/dev/null | wc -l)
+kill -9 "$(cat "$tmp/a.pid")"
+wait $BP
+brc=$?
+issued=$(grep -c '"status":"issued"' "$tmp/batch.out")
+[ $brc = 0 ] && [ "$issued" = 40 ] && [ "$before" -lt 40 ] && ok "batch_survives_kill_9 (killed after $before, 40 issued)" || bad "batch: rc $brc, $issued issued, killed after $before; $(tail -3 "$tmp/batch.err")"
+# Every certificate received is in the database, once.
+missing=0
+for f in "$tmp"/out/*/cert.pem; do
+    s=$(openssl x509 -in "$f" -noout -serial | cut -d= -f2 | tr 'A-F' 'a-f')
+    n=$(psql -qtA "$PG_URL" -c "SELECT count(*) FROM certs WHERE lower(serial)=lower('$s')")
+    [ "$n" = 1 ] || missing=$((missing + 1))
+done
+[ "$missing" = 0 ] && ok "every_received_certificate_stored_once" || bad "$missing certificates not stored exactly once"
+stuck=$(psql -qtA "$PG_URL" -c "SELECT count(*) FROM authzs WHERE ch_status='processing'")
+[ "$stuck" = 0 ] && ok "nothing_left_processing" || bad "$stuck authorizations left processing"
+instance a "$PA" "$CA_A" && curl -s --cacert "$tmp/ca/root.pem" "https://localhost:$PA/directory" | grep -q newOrder &&
+    ok "killed_instance_restarts_and_serves" || bad "restart: $(tail -3 "$tmp/a.log")"
+
+# Revoked through HAProxy (at one instance): in the CRL both serve.
+first=$(ls -d "$tmp"/out/*/ | head -1)
+"$DP" revoke "${C[@]}" "$first/cert.pem" > /dev/null 2>&1 || bad "revoke through haproxy"
+serial=$(openssl x509 -in "$first/cert.pem" -noout -serial | cut -d= -f2)
+curl -s "http://127.0.0.1:$CA_A/crl" | openssl crl -inform DER -noout -text 2>/dev/null | grep -qi "$serial" &&
+    curl -s "http://127.0.0.1:$CB/crl" | openssl crl -inform DER -noout -text 2>/dev/null | grep -qi "$serial" &&
+    ok "revocation_in_both_instances_crl" || bad "CRL: $serial not in both"
+na=$(curl -s "http://127.0.0.1:$CA_A/crl" | openssl crl -inform DER -noout -crlnumber 2>/dev/null)
+nb=$(curl -s "http://127.0.0.1:$CB/crl" | openssl crl -inform DER -noout -crlnumber 2>/dev/null)
+[ -n "$na" ] && [ "$na" = "$nb" ] && ok "same_crl_number_everywhere ($na)" || bad "CRL numbers differ: '$na' '$nb'"
+
+# certbot through HAProxy (http-01, its own server on the port both instances use).
+d=certbot-$RANDOM.web.test
+REQUESTS_CA_BUNDLE=$tmp/ca/root.pem timeout 180 certbot certonly --config-dir "$tmp/cb/etc" --work-dir "$tmp/cb/work" \
+    --logs-dir "$tmp/cb/log" --server "$DIR" --agree-tos --register-unsafely-without-email --non-interactive \
+    --standalone --http-01-port "$HTTPP" --http-01-address 127.0.0.1 -d "$d" > "$tmp/cb.log" 2>&1
+[ -s "$tmp/cb/etc/live/$d/fullchain.pem" ] && ok "certbot_through_haproxy" || bad "certbot: $(tail -5 "$tmp/cb.log")"
+
+# An instance with another external URL refuses, naming both.
+"$CA" --listen "localhost:$(port)" --crl-listen "127.0.0.1:$(port)" --external-url https://elsewhere.test \
+    --data "$tmp/ca" --database "$PG_URL" --issuer-domain-name ca.test > "$tmp/c.log" 2>&1
+[ $? != 0 ] && grep -q "https://elsewhere.test" "$tmp/c.log" && grep -qF "$EXT" "$tmp/c.log" && ok "other_external_url_refused" || bad "external url: $(cat "$tmp/c.log")"
+kill "$(cat "$tmp/a.pid")" "$(cat "$tmp/b.pid")" 2>/dev/null
+finish
