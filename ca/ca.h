@@ -67,6 +67,7 @@ struct ca_config {
     size_t perspective_quorum;
     int perspective_server;
     char database[1100]; /* --database: sqlite:PATH or postgresql://...; "" for DATA/ca.sqlite */
+    int64_t validation_lease; /* seconds an instance holds an answered challenge (shared DB) */
 };
 
 struct va;

@@ -26,6 +26,9 @@ static void help(void)
         "  --database DB               sqlite:PATH, or postgresql://USER@HOST:PORT/DB (a libpq\n"
         "                              URI) for a database several instances share (default\n"
         "                              DIR/ca.sqlite); the keys stay in --data\n"
+        "  --validation-lease T        with a shared database, how long an instance holds an\n"
+        "                              answered challenge; when it dies, another instance\n"
+        "                              validates it after this (default 60s)\n"
         "  --issuer-domain-name NAME   dns-persist-01 issuer name, repeatable (default HOST)\n"
         "  --external-url URL          the URL clients use (https://HOST[:PORT]; default from\n"
         "                              --listen). Recorded at the first start: every account\n"
@@ -179,6 +182,10 @@ static int set_option(struct ca_config *c, const char *name, const char *val)
             (strncmp(val, "sqlite:", 7) && !store_is_url(val)))
             return -1;
         snprintf(c->database, sizeof c->database, "%s", val);
+    } else if (!strcmp(name, "validation-lease")) {
+        int64_t t = ca_duration(val, 3600);
+        if (t < 2) return -1;
+        c->validation_lease = t;
     } else if (!strcmp(name, "perspective")) {
         if (!url_ok(val, 0) || c->n_perspectives == 16) return -1;
         char *u = config_keep(val);
@@ -356,6 +363,7 @@ int config_load(struct ca_config *c, int argc, char **argv)
     c->va_threads = 2;
     c->jit_wait_ms = 25;
     c->perspective_timeout_ms = 10000;
+    c->validation_lease = 60;
     rl_config_load(&c->limits, "default", NULL, 0);
     c->jit = 1;
     c->no_cache = getenv("DNSPERSIST_CA_NO_CACHE") && flag_on(getenv("DNSPERSIST_CA_NO_CACHE"));
@@ -389,6 +397,7 @@ int config_load(struct ca_config *c, int argc, char **argv)
                                          {"max-connections-per-ip", required_argument, 0, 0},
                                          {"eab-key", required_argument, 0, 0},
                                          {"database", required_argument, 0, 0},
+                                         {"validation-lease", required_argument, 0, 0},
                                          {"perspective", required_argument, 0, 0},
                                          {"perspective-timeout", required_argument, 0, 0},
                                          {"perspective-quorum", required_argument, 0, 0},

@@ -437,7 +437,27 @@ int ra_authz_deactivate(struct ca *ca, struct st_authz *a, struct ra_problem *p)
 int ra_challenge_answer(struct ca *ca, struct st_authz *a, int t, struct ra_problem *p)
 {
     int answer = !strcmp(a->status, "pending") && !strcmp(a->ch_status, "pending");
+    int shared = store_shared(ca->store);
+    if (shared && !strcmp(a->status, "pending") && !strcmp(a->ch_status, "processing") &&
+        strcmp(a->ch_type, RA_CH_TYPES[t]))
+        return ra_refuse(p, 400, "malformed",
+                         "another challenge of this authorization is being validated");
+    if (answer && shared) { /* leased in the database: any instance finishes it */
+        int r = store_authz_answer(ca->store, a->id, RA_CH_TYPES[t], ca->instance,
+                                   (int)ca->cfg.validation_lease);
+        if (r < 0) return ra_refuse(p, 500, "serverInternal", "cannot store the answer");
+        if (r == 1) { /* answered at another instance meanwhile */
+            if (store_authz_get(ca->store, a->id, a))
+                return ra_refuse(p, 500, "serverInternal", "cannot read the authorization");
+            return 0;
+        }
+    }
     int started = answer ? va_answer(ca->va, a, RA_CH_TYPES[t]) : 2;
+    if (started == -1 && shared) { /* stored and leased: a sweep takes it when the lease ends */
+        snprintf(a->ch_type, sizeof a->ch_type, "%s", RA_CH_TYPES[t]);
+        snprintf(a->ch_status, sizeof a->ch_status, "processing");
+        return 0;
+    }
     if (started == 1)
         return ra_refuse(p, 400, "malformed",
                          "another challenge of this authorization is being validated");

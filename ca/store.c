@@ -192,3 +192,15 @@ int store_nonce_use(struct store *s, const char *nonce, int64_t expires)
 {
     return OPS(s)->nonce_use(s, nonce, expires);
 }
+
+int store_authz_answer(struct store *s, const char *id, const char *type, const char *owner,
+                       int seconds)
+{
+    return OPS(s)->authz_answer(s, id, type, owner, seconds);
+}
+
+long store_authz_claim(struct store *s, const char *owner, int seconds, size_t max,
+                       char (*ids)[ST_ID], char (*accounts)[ST_ID], char (*types)[24])
+{
+    return OPS(s)->authz_claim(s, owner, seconds, max, ids, accounts, types);
+}

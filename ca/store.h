@@ -179,6 +179,16 @@ int store_meta_add(struct store *s, const char *key, const char *value, char *ou
 int store_lease_take(struct store *s, const char *name, const char *owner, int seconds);
 /* Ends owner's lease on name (no-op when another holds it): 0 or -1. */
 int store_lease_drop(struct store *s, const char *name, const char *owner);
+/* An answered challenge, for instances sharing the database: pending ->
+ * processing with a lease of owner for seconds: 0, 1 when it is not
+ * pending any more (another instance took it), -1. */
+int store_authz_answer(struct store *s, const char *id, const char *type, const char *owner,
+                       int seconds);
+/* Claims up to max answered challenges whose lease has run out (their
+ * instance died mid-validation) for owner, for seconds more: their ids,
+ * accounts and challenge types; the count, or -1. */
+long store_authz_claim(struct store *s, const char *owner, int seconds, size_t max,
+                       char (*ids)[ST_ID], char (*accounts)[ST_ID], char (*types)[24]);
 /* Records a nonce's use (kept until expires, then forgotten): 1 the first
  * use, 0 used before, -1 error. */
 int store_nonce_use(struct store *s, const char *nonce, int64_t expires);

@@ -49,6 +49,10 @@ struct store_ops {
     int (*lease_take)(struct store *s, const char *name, const char *owner, int seconds);
     int (*lease_drop)(struct store *s, const char *name, const char *owner);
     int (*nonce_use)(struct store *s, const char *nonce, int64_t expires);
+    int (*authz_answer)(struct store *s, const char *id, const char *type, const char *owner,
+                        int seconds);
+    long (*authz_claim)(struct store *s, const char *owner, int seconds, size_t max,
+                        char (*ids)[ST_ID], char (*accounts)[ST_ID], char (*types)[24]);
 };
 
 struct store_base {

@@ -52,6 +52,10 @@ static const char *const migrations[] = {
     "CREATE TABLE leases(name TEXT PRIMARY KEY, owner TEXT NOT NULL, until BIGINT NOT NULL);"
     "CREATE TABLE nonces_used(nonce TEXT PRIMARY KEY, expires BIGINT NOT NULL);"
     "CREATE INDEX nonces_used_expires ON nonces_used(expires);",
+    /* 3: answered challenges leased to the instance validating them. */
+    "ALTER TABLE authzs ADD COLUMN lease_owner TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE authzs ADD COLUMN lease_until BIGINT NOT NULL DEFAULT 0;"
+    "CREATE INDEX authzs_processing ON authzs(lease_until) WHERE ch_status='processing';",
 };
 #define PG_SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 /* Any constant: instances starting together take turns at migrating. */
@@ -370,7 +374,49 @@ static int pg_nonce_use(struct store *s, const char *nonce, int64_t expires)
     return rc < 0 ? -1 : rc == 0 ? 1 : 0;
 }
 
+static int pg_authz_answer(struct store *s, const char *id, const char *type, const char *owner,
+                           int seconds)
+{
+    char sec[16];
+    snprintf(sec, sizeof sec, "%d", seconds);
+    const char *p[] = {id, type, owner, sec};
+    return write1(s,
+                  "UPDATE authzs SET ch_type=$2, ch_status='processing', lease_owner=$3, "
+                  "lease_until=extract(epoch from now())::bigint+$4::bigint WHERE id=$1 AND "
+                  "status='pending' AND ch_status='pending'",
+                  4, p);
+}
+
+/* SKIP LOCKED: instances sweeping at once each take different rows. */
+static long pg_authz_claim(struct store *s, const char *owner, int seconds, size_t max,
+                           char (*ids)[ST_ID], char (*accounts)[ST_ID], char (*types)[24])
+{
+    char sec[16], lim[16];
+    snprintf(sec, sizeof sec, "%d", seconds);
+    snprintf(lim, sizeof lim, "%zu", max);
+    const char *p[] = {owner, sec, lim};
+    PGconn *c = pg_take(P(s));
+    PGresult *r = pg_run(c,
+                         "UPDATE authzs SET lease_owner=$1, lease_until=extract(epoch from "
+                         "now())::bigint+$2::bigint WHERE id IN (SELECT id FROM authzs WHERE "
+                         "ch_status='processing' AND status='pending' AND lease_until < "
+                         "extract(epoch from now())::bigint LIMIT $3 FOR UPDATE SKIP LOCKED) "
+                         "RETURNING id, account, ch_type",
+                         3, p);
+    long n = r && PQresultStatus(r) == PGRES_TUPLES_OK ? PQntuples(r) : -1;
+    for (long i = 0; i < n && (size_t)i < max; i++) {
+        pg_col(r, (int)i, 0, ids[i], ST_ID);
+        pg_col(r, (int)i, 1, accounts[i], ST_ID);
+        pg_col(r, (int)i, 2, types[i], 24);
+    }
+    PQclear(r);
+    pg_give(P(s), c);
+    return n;
+}
+
 static const struct store_ops pg_ops = {
+    .authz_answer = pg_authz_answer,
+    .authz_claim = pg_authz_claim,
     .shared = 1,
     .meta_add = pg_meta_add,
     .lease_take = pg_lease_take,
@@ -433,10 +479,7 @@ struct store *store_pg_open(const char *url, char *why, size_t cap)
         pg_close((struct store *)(void *)p);
         return NULL;
     }
-    /* As the SQLite store: "processing" is held in a VA's memory, never
-     * stored; a row that says so (written by hand, or by an older version)
-     * is pending again, to be answered anew. */
-    PQclear(PQexec(p->conns[0], "UPDATE authzs SET ch_type='', ch_status='pending' WHERE "
-                                "status='pending' AND ch_status='processing'"));
+    /* "processing" rows are leased (store_authz_answer): an instance that
+     * died mid-validation leaves them to the others' sweep, never reset. */
     return (struct store *)(void *)p;
 }

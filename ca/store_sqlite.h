@@ -56,6 +56,11 @@ int sqlite_lease_take(struct store *s, const char *name, const char *owner, int 
 int sqlite_lease_drop(struct store *s, const char *name, const char *owner);
 int sqlite_nonce_use(struct store *s, const char *nonce, int64_t expires);
 
+int sqlite_authz_answer(struct store *s, const char *id, const char *type, const char *owner,
+                        int seconds);
+long sqlite_authz_claim(struct store *s, const char *owner, int seconds, size_t max,
+                        char (*ids)[ST_ID], char (*accounts)[ST_ID], char (*types)[24]);
+
 /* The backend's operations (store_impl.h), in the file of their rows. */
 void sqlite_close(struct store *s);
 int sqlite_meta_get(struct store *s, const char *key, char *out, size_t cap);

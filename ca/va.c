@@ -24,6 +24,7 @@
 #include <curl/curl.h>
 
 #include "hash.h"
+#include "log.h"
 #include "mpic.h"
 #include "va_int.h"
 #include "va_queue.h"
@@ -83,6 +84,11 @@ struct va {
      * resolves (they share global state; ThreadSanitizer showed it). */
     struct worker *owned[16 + 64];
     unsigned n_owned;
+    /* A shared database: answered challenges whose instance died are
+     * taken over by this sweep. */
+    pthread_t sweeper;
+    int sweeping;
+    pthread_cond_t sweep_cv;
     /* Just-in-Time validation runs on the requesting thread with a resolver
      * of its own (short time-out), not behind queued challenges. */
     pthread_cond_t jit_cv; /* a resolver came back */
@@ -169,6 +175,7 @@ static int jit_allowed(struct va *va, const char *domain, int64_t now)
 
 static void run_jit(struct worker *w, struct va_jit *it, double deadline);
 static void worker_free(struct worker *w);
+static void *sweep_main(void *arg);
 
 /* A request-thread resolver (waits for one), or NULL when stopping. */
 static struct worker *borrow(struct va *va)
@@ -378,8 +385,12 @@ static void *worker_main(void *arg)
 
         struct st_authz a;
         /* Still pending (not deactivated meanwhile): validate the answer. */
-        if (store_authz_get(va->ca->store, id, &a) || strcmp(a.status, "pending") ||
-            strcmp(a.ch_status, "pending")) {
+        /* With a shared database the answer is stored as processing, leased
+         * to this instance (store_authz_answer, or the sweep below). */
+        int got = store_authz_get(va->ca->store, id, &a) == 0;
+        int ours = got && (!strcmp(a.ch_status, "pending") ||
+                           (store_shared(va->ca->store) && !strcmp(a.ch_status, "processing")));
+        if (!got || strcmp(a.status, "pending") || !ours) {
             proc_done(va, id);
             account_done(va, account);
             continue;
@@ -441,6 +452,7 @@ struct va *va_create(struct ca *ca, va_done_fn done, char *why, size_t cap)
     pthread_cond_init(&va->jit_cv, NULL);
     pthread_cond_init(&va->jq_cv, NULL);
     pthread_cond_init(&va->jit_done_cv, NULL);
+    pthread_cond_init(&va->sweep_cv, NULL);
     unsigned n = ca->cfg.va_threads ? ca->cfg.va_threads : 2;
     if (n > 16) n = 16;
     /* One account never holds every worker: the others find one free. */
@@ -480,7 +492,49 @@ struct va *va_create(struct ca *ca, va_done_fn done, char *why, size_t cap)
         va->owned[va->n_owned++] = w;
         va->n_jit_threads++;
     }
+    if (store_shared(ca->store)) {
+        if (pthread_create(&va->sweeper, NULL, sweep_main, va)) {
+            snprintf(why, cap, "cannot start the validation sweep");
+            va_destroy(va);
+            return NULL;
+        }
+        va->sweeping = 1;
+    }
     return va;
+}
+
+#define VA_SWEEP_S 2
+
+/* Every VA_SWEEP_S, the answered challenges whose lease ran out (their
+ * instance died mid-validation) are claimed for this one and queued. */
+static void *sweep_main(void *arg)
+{
+    struct va *va = arg;
+    struct ca *ca = va->ca;
+    pthread_mutex_lock(&va->mu);
+    while (!va->stop) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += VA_SWEEP_S;
+        pthread_cond_timedwait(&va->sweep_cv, &va->mu, &until);
+        if (va->stop) break;
+        pthread_mutex_unlock(&va->mu);
+        static __thread char ids[32][ST_ID], accts[32][ST_ID], types[32][24];
+        long n = store_authz_claim(ca->store, ca->instance, (int)ca->cfg.validation_lease, 32, ids,
+                                   accts, types);
+        for (long i = 0; i < n; i++) {
+            struct st_authz a;
+            memset(&a, 0, sizeof a);
+            snprintf(a.id, sizeof a.id, "%s", ids[i]);
+            snprintf(a.account, sizeof a.account, "%s", accts[i]);
+            if (va_answer(va, &a, types[i]) == 0)
+                log_event(LOG_WARN, "validation", "authz", ids[i], "type", types[i], "msg",
+                          "taken over: the instance validating it stopped", NULL);
+        }
+        pthread_mutex_lock(&va->mu);
+    }
+    pthread_mutex_unlock(&va->mu);
+    return NULL;
 }
 
 size_t va_queue_depth(struct va *va)
@@ -500,7 +554,9 @@ void va_destroy(struct va *va)
     pthread_cond_broadcast(&va->jit_cv);
     pthread_cond_broadcast(&va->jq_cv);
     pthread_cond_broadcast(&va->jit_done_cv);
+    pthread_cond_broadcast(&va->sweep_cv);
     pthread_mutex_unlock(&va->mu);
+    if (va->sweeping) pthread_join(va->sweeper, NULL);
     for (unsigned i = 0; i < va->n_threads; i++)
         pthread_join(va->threads[i], NULL);
     for (unsigned i = 0; i < va->n_jit_threads; i++)

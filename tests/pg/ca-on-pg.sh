@@ -18,4 +18,5 @@ case " $* " in *" --version "* | *" --help "* | *" perspective-credentials "* | 
 abs=$(cd "$data" && pwd)
 db=ca_$(printf '%s' "$abs" | sha256sum | cut -c1-20)
 psql -q "$PG_URL" -c "CREATE DATABASE $db" >/dev/null 2>&1 || true
-exec "$DNSPERSIST_CA" "$@" --database "${PG_URL%/*}/$db"
+# A short lease: a test that kills an instance sees another take over in seconds.
+exec "$DNSPERSIST_CA" "$@" --database "${PG_URL%/*}/$db" --validation-lease 3s

@@ -52,7 +52,8 @@ haproxy -f "$tmp/haproxy.cfg" -D -p "$tmp/hap.pid" || { bad "haproxy did not sta
 instance() { # NAME PORT CRLPORT
     "$CA" --listen "localhost:$2" --crl-listen "127.0.0.1:$3" --crl-url "http://127.0.0.1:$CRLP/crl" \
         --external-url "$EXT" --data "$tmp/ca" --database "$PG_URL" --resolver "$DNS_RESOLVER" \
-        --issuer-domain-name ca.test --jit-wait 5s --http01-port "$HTTPP" >> "$tmp/$1.log" 2>&1 &
+        --issuer-domain-name ca.test --jit-wait 5s --http01-port "$HTTPP" --validation-lease 3s \
+        "${@:4}" >> "$tmp/$1.log" 2>&1 &
     echo $! > "$tmp/$1.pid"
     for _ in $(seq 100); do curl -s --cacert "$tmp/ca/root.pem" "https://localhost:$2/directory" >/dev/null && return 0; sleep 0.1; done
     return 1
@@ -108,6 +109,36 @@ curl -s "http://127.0.0.1:$CA_A/crl" | openssl crl -inform DER -noout -text 2>/d
 na=$(curl -s "http://127.0.0.1:$CA_A/crl" | openssl crl -inform DER -noout -crlnumber 2>/dev/null)
 nb=$(curl -s "http://127.0.0.1:$CB/crl" | openssl crl -inform DER -noout -crlnumber 2>/dev/null)
 [ -n "$na" ] && [ "$na" = "$nb" ] && ok "same_crl_number_everywhere ($na)" || bad "CRL numbers differ: '$na' '$nb'"
+
+# An instance dies mid-validation: another finishes it once the lease (3 s
+# here) runs out. Instance c (outside HAProxy) validates through a relay
+# that never answers for "blackhole" names, so its validation hangs; it is
+# killed; b's sweep takes the answered challenge over and validates it.
+RELAY=$(port); PCC=$(port); CRLC=$(port)
+python3 "$HERE/../hostile/blackhole_dns.py" "$RELAY" "$DNS_PORT" > /dev/null 2>&1 &
+pids+=($!)
+instance c "$PCC" "$CRLC" --resolver "127.0.0.1@$RELAY" || bad "instance c did not start: $(tail -3 "$tmp/c.log")"
+D=blackhole-$RANDOM.web.test
+python3 "$HERE/answer_at.py" "$tmp/ca/root.pem" "$EXT" "https://localhost:$PCC" "$D" "$tmp/k.pem" > "$tmp/ans.out" 2>&1 &
+AP=$!
+for _ in $(seq 100); do [ -s "$tmp/k.pem.kid" ] && break; sleep 0.1; done
+val=$("$DP" record --issuer ca.test --account-url "$(cat "$tmp/k.pem.kid")" --account-key "$tmp/k.pem" \
+    --hash-prefix "$EXT/acme/account-hash/" --format value "$D")
+printf "server 127.0.0.1 %s\nzone web.test\nupdate add _validation-persist.%s 60 TXT \"%s\"\nsend\n" "$DNS_PORT" "$D" "$val" |
+    knsupdate -y "hmac-sha256:test-key:$DNS_TSIG_SECRET"
+touch "$tmp/k.pem.go"
+wait $AP
+az=$(awk '{print $2}' "$tmp/ans.out"); azid=${az##*/}
+st=$(psql -qtA "$PG_URL" -c "SELECT ch_status FROM authzs WHERE id='$azid'")
+kill -9 "$(cat "$tmp/c.pid")"
+final=""
+for _ in $(seq 150); do
+    final=$(psql -qtA "$PG_URL" -c "SELECT status FROM authzs WHERE id='$azid'")
+    [ "$final" = valid ] && break
+    sleep 0.1
+done
+[ "$st" = processing ] && [ "$final" = valid ] && grep -q "taken over" "$tmp/a.log" "$tmp/b.log" &&
+    ok "validation_taken_over_after_instance_died" || bad "take-over: was '$st', now '$final' $(cat "$tmp/ans.out")"
 
 # certbot through HAProxy (http-01, its own server on the port both instances use).
 d=certbot-$RANDOM.web.test
