@@ -30,6 +30,7 @@
 #include "crl.h"
 #include "http.h"
 #include "log.h"
+#include "migrate.h"
 #include "mpic.h"
 #include "ops.h"
 #include "perspective.h"
@@ -183,6 +184,7 @@ int main(int argc, char **argv)
     struct ca_config *c = &ca.cfg;
     if (argc > 1 && !strcmp(argv[1], "perspective-credentials"))
         return perspective_credentials(argc - 1, argv + 1);
+    if (argc > 1 && !strcmp(argv[1], "migrate")) return ca_migrate(argc - 1, argv + 1);
     int rc0 = config_load(c, argc, argv);
     if (rc0) return rc0 == 1 ? 0 : 2;
     char lwhy[1200];
