@@ -167,9 +167,11 @@ int main(int argc, char **argv)
     server = harness_spawn_log(argv[1], args, log);
     static struct client cl[MAX_CLIENTS];
     int ready = 0;
+    /* The root appears before the listener (a PostgreSQL store connects
+     * and migrates in between): wait for both. */
     for (int i = 0; i < 200 && !ready; i++) {
         usleep(50000);
-        ready = access(root, R_OK) == 0;
+        ready = access(root, R_OK) == 0 && !harness_port_free(port);
     }
     usleep(200000);
     for (int i = 0; i < MAX_CLIENTS; i++) {
