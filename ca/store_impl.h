@@ -59,6 +59,12 @@ struct store_base {
     const struct store_ops *ops;
 };
 
+/* How both backends keep an order's identifiers and authorizations in one
+ * column: n strings stored w octets apart, joined with '\n' (identifiers
+ * never contain one; caller frees), and split back (their count). */
+char *store_join(const char *v, size_t n, size_t w);
+size_t store_split(const char *in, char *out, size_t w, size_t max);
+
 /* The backends: path is a file name; url a libpq connection URI. */
 struct store *store_sqlite_open(const char *path, int caches, char *why, size_t cap);
 struct store *store_pg_open(const char *url, char *why, size_t cap);

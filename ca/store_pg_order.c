@@ -15,32 +15,6 @@
 #define P(s) ((struct pg_store *)(void *)(s))
 #define I64(buf, v) (snprintf(buf, sizeof buf, "%lld", (long long)(v)), buf)
 
-/* Joins n strings stored w octets apart with '\n'; split undoes it. */
-static char *join(const char *v, size_t n, size_t w)
-{
-    size_t l = 1;
-    for (size_t i = 0; i < n; i++)
-        l += strlen(v + i * w) + 1;
-    char *out = malloc(l), *p = out;
-    for (size_t i = 0; out && i < n; i++)
-        p += sprintf(p, "%s%s", i ? "\n" : "", v + i * w);
-    if (out) *p = '\0';
-    return out;
-}
-
-static size_t split(const char *in, char *out, size_t w, size_t max)
-{
-    size_t n = 0;
-    while (in && *in && n < max) {
-        const char *e = strchr(in, '\n');
-        size_t l = e ? (size_t)(e - in) : strlen(in);
-        snprintf(out + n * w, w, "%.*s", (int)l, in);
-        n++;
-        in += l + (e ? 1 : 0);
-    }
-    return n;
-}
-
 static int order_write(PGconn *c, struct st_order *o, const struct st_authz_init *init,
                        const char *status, const char *ids, const char *az)
 {
@@ -101,7 +75,8 @@ int pg_order_create(struct store *s, struct st_order *o, const struct st_authz_i
     for (size_t i = 0; i < o->n; i++)
         if (store_new_id(o->authz[i])) return -1;
     const char *status = all_valid ? "ready" : "pending";
-    char *ids = join(&o->identifiers[0][0], o->n, 256), *az = join(&o->authz[0][0], o->n, ST_ID);
+    char *ids = store_join(&o->identifiers[0][0], o->n, 256),
+         *az = store_join(&o->authz[0][0], o->n, ST_ID);
     int rc = -1;
     if (ids && az) {
         PGconn *c = pg_take(P(s));
@@ -136,8 +111,8 @@ static int fill_order(const PGresult *r, void *out)
     pg_col(r, 0, 1, o->account, sizeof o->account);
     pg_col(r, 0, 2, o->status, sizeof o->status);
     o->expires = atoll(PQgetvalue(r, 0, 3));
-    o->n = split(PQgetvalue(r, 0, 4), (char *)o->identifiers, 256, ST_MAX_IDENTIFIERS);
-    split(PQgetvalue(r, 0, 5), (char *)o->authz, ST_ID, ST_MAX_IDENTIFIERS);
+    o->n = store_split(PQgetvalue(r, 0, 4), (char *)o->identifiers, 256, ST_MAX_IDENTIFIERS);
+    store_split(PQgetvalue(r, 0, 5), (char *)o->authz, ST_ID, ST_MAX_IDENTIFIERS);
     pg_col(r, 0, 6, o->error, sizeof o->error);
     pg_col(r, 0, 7, o->cert, sizeof o->cert);
     pg_col(r, 0, 8, o->replaces, sizeof o->replaces);
@@ -369,16 +344,15 @@ int pg_rate_take(struct store *s, const struct rl_take *t, size_t n, int64_t now
     for (size_t i = 0; rc == 0 && i < n; i++) {
         const struct rl_take *k = &t[i];
         if (k->l->count <= 0) continue;
-        if (!peeks &&
-            pg_exec(c, "INSERT INTO rate_limits(key,tat) VALUES($1,0) ON CONFLICT(key) DO NOTHING",
-                    1, &k->key) < 0) {
-            rc = -1;
-            break;
-        }
-        PGresult *r = pg_run(c,
-                             peeks ? "SELECT tat FROM rate_limits WHERE key=$1"
-                                   : "SELECT tat FROM rate_limits WHERE key=$1 FOR UPDATE",
-                             1, &k->key);
+        /* Spending: one round trip makes the row if need be, locks it
+         * until the commit and returns its arrival time (an upsert that
+         * changes nothing still locks the row it found). */
+        PGresult *r =
+            pg_run(c,
+                   peeks ? "SELECT tat FROM rate_limits WHERE key=$1"
+                         : "INSERT INTO rate_limits(key,tat) VALUES($1,0) ON "
+                           "CONFLICT(key) DO UPDATE SET tat=rate_limits.tat RETURNING tat",
+                   1, &k->key);
         if (!r || PQresultStatus(r) != PGRES_TUPLES_OK) {
             PQclear(r);
             rc = -1;

@@ -21,32 +21,6 @@ static const char SQL_AUTHZ_INS[] =
     "INSERT INTO authzs(id,account,ord,identifier,wildcard,status,expires,token,ch_type,ch_status,"
     "ch_validated,perspectives) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)";
 
-/* Joins n strings stored w octets apart with '\n' (identifiers never contain one). */
-static char *join(const char *v, size_t n, size_t w)
-{
-    size_t l = 1;
-    for (size_t i = 0; i < n; i++)
-        l += strlen(v + i * w) + 1;
-    char *out = malloc(l), *p = out;
-    for (size_t i = 0; out && i < n; i++)
-        p += sprintf(p, "%s%s", i ? "\n" : "", v + i * w);
-    if (out) *p = '\0';
-    return out;
-}
-
-static size_t split(const char *in, char *out, size_t w, size_t max)
-{
-    size_t n = 0;
-    while (in && *in && n < max) {
-        const char *e = strchr(in, '\n');
-        size_t l = e ? (size_t)(e - in) : strlen(in);
-        snprintf(out + n * w, w, "%.*s", (int)l, in);
-        n++;
-        in += l + (e ? 1 : 0);
-    }
-    return n;
-}
-
 struct order_args {
     struct st_order *o;
     const struct st_authz_init *init;
@@ -111,8 +85,8 @@ int sqlite_order_create(struct store *s, struct st_order *o, const struct st_aut
     for (size_t i = 0; i < o->n; i++)
         if (store_new_id(o->authz[i])) return -1;
     struct order_args a = {o, init, all_valid ? "ready" : "pending",
-                           join(&o->identifiers[0][0], o->n, 256),
-                           join(&o->authz[0][0], o->n, ST_ID)};
+                           store_join(&o->identifiers[0][0], o->n, 256),
+                           store_join(&o->authz[0][0], o->n, ST_ID)};
     int rc = a.ids && a.az ? sq_store_tx(s, order_write, &a) : -1;
     if (rc == 0) snprintf(o->status, sizeof o->status, "%s", a.status);
     free((char *)a.ids);
@@ -131,9 +105,10 @@ static int fill_order(sqlite3_stmt *st, void *out)
     sq_col(st, 1, o->account, sizeof o->account);
     sq_col(st, 2, o->status, sizeof o->status);
     o->expires = sqlite3_column_int64(st, 3);
-    o->n = split((const char *)sqlite3_column_text(st, 4), (char *)o->identifiers, 256,
-                 ST_MAX_IDENTIFIERS);
-    split((const char *)sqlite3_column_text(st, 5), (char *)o->authz, ST_ID, ST_MAX_IDENTIFIERS);
+    o->n = store_split((const char *)sqlite3_column_text(st, 4), (char *)o->identifiers, 256,
+                       ST_MAX_IDENTIFIERS);
+    store_split((const char *)sqlite3_column_text(st, 5), (char *)o->authz, ST_ID,
+                ST_MAX_IDENTIFIERS);
     sq_col(st, 6, o->error, sizeof o->error);
     sq_col(st, 7, o->cert, sizeof o->cert);
     sq_col(st, 8, o->replaces, sizeof o->replaces);
