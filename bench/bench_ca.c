@@ -35,6 +35,11 @@
 
 static char dir_url[160], root[512], prefix[256], tsig[512], dns_port[512];
 static pid_t server;
+/* BENCH_CA_EXTERNAL="DIRECTORY ROOT_PEM PID[,PID...]": drive CAs started
+ * elsewhere (several instances behind a load balancer); CPU is summed over
+ * the pids. */
+static pid_t ext_pids[8];
+static int n_ext;
 
 struct client {
     int id;
@@ -51,10 +56,20 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static double pid_cpu(pid_t pid);
 static double server_cpu(void)
 {
+    if (!n_ext) return pid_cpu(server);
+    double s = 0;
+    for (int i = 0; i < n_ext; i++)
+        s += pid_cpu(ext_pids[i]);
+    return s;
+}
+
+static double pid_cpu(pid_t pid)
+{
     char path[64], buf[2048];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)server);
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
     FILE *f = fopen(path, "r");
     if (!f || !fgets(buf, sizeof buf, f)) {
         if (f) fclose(f);
@@ -164,14 +179,30 @@ int main(int argc, char **argv)
         args[na++] = argv[i];
     char log[400];
     snprintf(log, sizeof log, "%s/ca.log", tmp);
-    server = harness_spawn_log(argv[1], args, log);
+    const char *ext = getenv("BENCH_CA_EXTERNAL");
+    if (ext) {
+        char pids[200] = "";
+        if (sscanf(ext, "%159s %511s %199s", dir_url, root, pids) != 3 ||
+            !strstr(dir_url, "/directory")) {
+            fprintf(stderr, "bench_ca: BENCH_CA_EXTERNAL=\"DIRECTORY ROOT PID,...\"\n");
+            return 2;
+        }
+        for (char *t = strtok(pids, ","); t && n_ext < 8; t = strtok(NULL, ","))
+            ext_pids[n_ext++] = (pid_t)atoi(t);
+        server = ext_pids[0];
+        snprintf(prefix, sizeof prefix, "%.*s/acme/account-hash/",
+                 (int)(strstr(dir_url, "/directory") - dir_url), dir_url);
+        snprintf(log, sizeof log, "/dev/null");
+    } else {
+        server = harness_spawn_log(argv[1], args, log);
+    }
     static struct client cl[MAX_CLIENTS];
     int ready = 0;
     /* The root appears before the listener (a PostgreSQL store connects
      * and migrates in between): wait for both. */
     for (int i = 0; i < 200 && !ready; i++) {
         usleep(50000);
-        ready = access(root, R_OK) == 0 && !harness_port_free(port);
+        ready = access(root, R_OK) == 0 && (n_ext || !harness_port_free(port));
     }
     usleep(200000);
     for (int i = 0; i < MAX_CLIENTS; i++) {
@@ -243,7 +274,7 @@ int main(int argc, char **argv)
         dp_acme_free(cl[i].a);
         dp_key_free(cl[i].key);
     }
-    harness_stop(server);
+    if (!n_ext) harness_stop(server);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
     if (system(cmd)) fprintf(stderr, "bench_ca: could not remove %s\n", tmp);
