@@ -68,13 +68,7 @@ static int order_write(PGconn *c, struct st_order *o, const struct st_authz_init
 
 int pg_order_create(struct store *s, struct st_order *o, const struct st_authz_init *init)
 {
-    int all_valid = 1;
-    for (size_t i = 0; i < o->n; i++)
-        all_valid &= init[i].validated != 0;
-    if (store_new_id(o->id)) return -1;
-    for (size_t i = 0; i < o->n; i++)
-        if (store_new_id(o->authz[i])) return -1;
-    const char *status = all_valid ? "ready" : "pending";
+    const char *status = o->status; /* ids and first status: store.c */
     char *ids = store_join(&o->identifiers[0][0], o->n, 256),
          *az = store_join(&o->authz[0][0], o->n, ST_ID);
     int rc = -1;
@@ -85,7 +79,6 @@ int pg_order_create(struct store *s, struct st_order *o, const struct st_authz_i
         if (rc) pg_rollback(c);
         pg_give(P(s), c);
     }
-    if (rc == 0) snprintf(o->status, sizeof o->status, "%s", status);
     free(ids);
     free(az);
     return rc;

@@ -78,17 +78,10 @@ static int order_write(struct store *s, void *arg)
 
 int sqlite_order_create(struct store *s, struct st_order *o, const struct st_authz_init *init)
 {
-    int all_valid = 1;
-    for (size_t i = 0; i < o->n; i++)
-        all_valid &= init[i].validated != 0;
-    if (store_new_id(o->id)) return -1;
-    for (size_t i = 0; i < o->n; i++)
-        if (store_new_id(o->authz[i])) return -1;
-    struct order_args a = {o, init, all_valid ? "ready" : "pending",
+    struct order_args a = {o, init, o->status, /* ids and first status: store.c */
                            store_join(&o->identifiers[0][0], o->n, 256),
                            store_join(&o->authz[0][0], o->n, ST_ID)};
     int rc = a.ids && a.az ? sq_store_tx(s, order_write, &a) : -1;
-    if (rc == 0) snprintf(o->status, sizeof o->status, "%s", a.status);
     free((char *)a.ids);
     free((char *)a.az);
     return rc;
