@@ -9,11 +9,14 @@
  * per certificate (utime+stime from /proc/PID/stat) and its peak RSS
  * (VmHWM) once every certificate is issued.
  *
- * Usage: bench_ca DNSPERSIST_CA DNS_ENV_FILE [CERTS_AT_32 [jit|no-jit [SERVER_ARGS...]]]
- * (default 10000 certificates at concurrency 32, jit)
- * With no-jit the CA runs --no-jit: every order answers its dns-persist-01
+ * Usage: bench_ca DNSPERSIST_CA DNS_ENV_FILE [CERTS_AT_32
+ * [jit|no-jit|shortlived|typical|typical-jit [SERVER_ARGS...]]] (default 10000 certificates at
+ * concurrency 32, jit) With no-jit the CA runs --no-jit: every order answers its dns-persist-01
  * challenge. By default an account's orders after its first validation are
  * authorized Just-in-Time (draft 4.4); the count of those is printed.
+ * typical drives the CA as certbot, lego and acme.sh do (bench_typical.c),
+ * on --no-jit (the challenge flow); typical-jit on the default CA. Both use
+ * ACCOUNTS accounts (default 1000) as well as one.
  * The DNS env file comes from tests/dns/knot-env.sh; bench/bench_ca.sh runs it all.
  */
 #include <netinet/in.h>
@@ -28,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_ca.h"
 #include "ca_harness.h"
 #include "dnspersist/dnspersist.h"
 
@@ -49,7 +53,7 @@ struct client {
     int round;
 };
 
-static double now_s(void)
+double bench_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -57,7 +61,7 @@ static double now_s(void)
 }
 
 static double pid_cpu(pid_t pid);
-static double server_cpu(void)
+double bench_server_cpu(void)
 {
     if (!n_ext) return pid_cpu(server);
     double s = 0;
@@ -132,16 +136,38 @@ static int publish(struct client *c)
     return pclose(p) == 0 ? 0 : -1;
 }
 
+/* Records for the typical mode, sent 50 to an update. */
+static char pending[64 * 1024];
+static int n_pending;
+
+int bench_publish(const char *owner, const char *uri, int flush)
+{
+    size_t used = strlen(pending);
+    snprintf(pending + used, sizeof pending - used,
+             "update add %s. 300 TXT \"ca.test; accounturi=%s\"\n", owner, uri);
+    if (++n_pending < 50 && !flush) return 0;
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "knsupdate -y hmac-sha256:test-key:%s", tsig);
+    FILE *p = popen(cmd, "w");
+    if (!p) return -1;
+    fprintf(p, "server 127.0.0.1 %s\nzone web.test\n%ssend\n", dns_port, pending);
+    pending[0] = '\0';
+    n_pending = 0;
+    return pclose(p) == 0 ? 0 : -1;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3) {
         fprintf(stderr, "usage: bench_ca DNSPERSIST_CA DNS_ENV_FILE [CERTS_AT_32 "
-                        "[jit|no-jit|shortlived [SERVER_ARGS...]]]\n"
+                        "[jit|no-jit|shortlived|typical|typical-jit [SERVER_ARGS...]]]\n"
                         "  shortlived: Just-in-Time, every order asking for that profile\n");
         return 2;
     }
     long total32 = argc > 3 ? atol(argv[3]) : 10000;
-    int no_jit = argc > 4 && !strcmp(argv[4], "no-jit");
+    const char *mode = argc > 4 ? argv[4] : "jit";
+    int typical = !strncmp(mode, "typical", 7);
+    int no_jit = !strcmp(mode, "no-jit") || !strcmp(mode, "typical");
     const char *profile = argc > 4 && !strcmp(argv[4], "shortlived") ? "shortlived" : NULL;
     char resolver[512] = "", line[512];
     FILE *f = fopen(argv[2], "r");
@@ -175,6 +201,18 @@ int main(int argc, char **argv)
                       "ca.test"};
     int na = 9;
     if (no_jit) args[na++] = "--no-jit";
+    /* The typical mode makes its accounts from one address: the defaults
+     * with room for them. */
+    char limits[400];
+    snprintf(limits, sizeof limits, "%s/limits", tmp);
+    if (typical) {
+        FILE *lf = fopen(limits, "w");
+        if (!lf) return 1;
+        fprintf(lf, "new-accounts-per-ip 100000 3600\n");
+        fclose(lf);
+        args[na++] = "--rate-limits";
+        args[na++] = limits;
+    }
     for (int i = 5; i < argc && na < 31; i++)
         args[na++] = argv[i];
     char log[400];
@@ -205,6 +243,18 @@ int main(int argc, char **argv)
         ready = access(root, R_OK) == 0 && (n_ext || !harness_port_free(port));
     }
     usleep(200000);
+    if (typical) {
+        const char *na_env = getenv("ACCOUNTS");
+        printf("bench_ca: dnspersist-ca%s on %s, Knot DNS on %s, the typical client pattern\n",
+               no_jit ? " --no-jit" : "", listen, resolver);
+        int rc = bench_typical(dir_url, root, prefix, total32, na_env ? atoi(na_env) : 1000);
+        printf("server peak RSS: %.1f MB\n", server_hwm_kb() / 1024.0);
+        if (!n_ext) harness_stop(server);
+        char cmd[300];
+        snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
+        if (system(cmd)) fprintf(stderr, "bench_ca: could not remove %s\n", tmp);
+        return rc;
+    }
     for (int i = 0; i < MAX_CLIENTS; i++) {
         cl[i].id = i;
         cl[i].key = dp_key_generate(DP_KEY_EC256, NULL);
@@ -232,7 +282,7 @@ int main(int argc, char **argv)
     for (int r = 0; r < 3; r++) {
         int n = conc[r];
         pthread_t th[MAX_CLIENTS];
-        double cpu0 = server_cpu(), t0 = now_s();
+        double cpu0 = bench_server_cpu(), t0 = bench_now();
         for (int i = 0; i < n; i++) {
             cl[i].todo = counts[r] / n;
             cl[i].done = cl[i].failed = 0;
@@ -245,7 +295,7 @@ int main(int argc, char **argv)
             done += cl[i].done;
             fails += cl[i].failed;
         }
-        double dt = now_s() - t0, cpu = server_cpu() - cpu0;
+        double dt = bench_now() - t0, cpu = bench_server_cpu() - cpu0;
         all += done;
         failed |= fails > 0;
         printf("concurrency %2d: %6ld certificates in %6.2f s = %7.1f certificates/s; server CPU "
