@@ -236,12 +236,14 @@ int main(int argc, char **argv)
     }
     static struct client cl[MAX_CLIENTS];
     int ready = 0;
+    double started = bench_now();
     /* The root appears before the listener (a PostgreSQL store connects
      * and migrates in between): wait for both. */
     for (int i = 0; i < 200 && !ready; i++) {
         usleep(50000);
         ready = access(root, R_OK) == 0 && (n_ext || !harness_port_free(port));
     }
+    if (!n_ext) printf("start-up: listening %.2f s after the CA started\n", bench_now() - started);
     usleep(200000);
     if (typical) {
         const char *na_env = getenv("ACCOUNTS");

@@ -12,7 +12,8 @@
  * each published beforehand), one kept-alive connection per client or a new
  * connection (TLS handshake) per certificate, and concurrency 1, 8 and 32.
  * Prints certificates/s, requests per certificate and the server's CPU per
- * certificate for each.
+ * certificate for each. TYPICAL_QUICK=1 runs only one account, kept alive,
+ * concurrency 8.
  */
 #define _GNU_SOURCE
 #include <curl/curl.h>
@@ -318,12 +319,14 @@ int bench_typical(const char *dir_url, const char *root, const char *prefix, lon
     const int conc[] = {1, 8, 32};
     const long counts[] = {total32 / 20 > 20 ? total32 / 20 : 20,
                            total32 / 4 > 80 ? total32 / 4 : 80, total32};
+    /* TYPICAL_QUICK=1: only one account, kept alive, concurrency 8 (A/B runs). */
+    int quick = getenv("TYPICAL_QUICK") && atoi(getenv("TYPICAL_QUICK"));
     int failed = 0, round = 0;
     for (int na = 0; na < 2; na++) {
         int accts_used = na ? n_acct_max : 1;
-        if (na && n_acct_max == 1) break;
-        for (int fresh = 0; fresh < 2; fresh++)
-            for (int r = 0; r < 3; r++) {
+        if (na && (n_acct_max == 1 || quick)) break;
+        for (int fresh = 0; fresh < 2 - quick; fresh++)
+            for (int r = quick; r < 3 - quick; r++) {
                 int n = conc[r];
                 struct worker w[32];
                 pthread_t th[32];

@@ -5,7 +5,7 @@ set -euo pipefail
 
 PKGS=(build-essential cmake pkg-config clang libclang-rt-14-dev
       libssl-dev libidn2-dev libpsl-dev publicsuffix libjansson-dev libunbound-dev
-      libmicrohttpd-dev libgnutls28-dev libsqlite3-dev libcurl4-openssl-dev libldns-dev
+      libmicrohttpd-dev libgnutls28-dev libsqlite3-dev libcurl4-openssl-dev libldns-dev libevent-dev
       knot knot-dnssecutils knot-dnsutils
       openssl python3 coreutils curl sqlite3 util-linux dns-root-data
       certbot python3-certbot-dns-rfc2136 lego uacme scdoc mandoc bash-completion

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # test.sh: builds warning-free and runs every test: libFuzzer runs of the
-# record, JWS and CSR parsers (bounded), the unit and CLI tests under AddressSanitizer and
+# record, JWS, CSR and DNS response parsers (bounded), the unit and CLI tests under AddressSanitizer and
 # UndefinedBehaviorSanitizer, the CA's concurrent tests under ThreadSanitizer,
 # then the same tests on the normal build.
 # FUZZ_SECONDS (default 30 per target) bounds the fuzzing.
@@ -10,8 +10,8 @@ JOBS=$(nproc 2>/dev/null || echo 2)
 FUZZ_SECONDS=${FUZZ_SECONDS:-30}
 
 cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DDP_FUZZ=ON -DBUILD_TESTING=OFF -DDP_WERROR=ON >/dev/null
-cmake --build build-fuzz -j"$JOBS" --target fuzz_record fuzz_jws fuzz_csr >/dev/null
-for t in record jws csr; do
+cmake --build build-fuzz -j"$JOBS" --target fuzz_record fuzz_jws fuzz_csr fuzz_dnsmsg >/dev/null
+for t in record jws csr dnsmsg; do
     echo "== fuzz: $t parser, ${FUZZ_SECONDS}s"
     mkdir -p "build-fuzz/corpus-$t"
     ./build-fuzz/fuzz/fuzz_$t -max_total_time="$FUZZ_SECONDS" -print_final_stats=0 \
