@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # bench_check.sh: `dnspersist check` and `audit` over N domains (default
-# 10000) served by a local Knot DNS server; prints checks per second.
+# 10000) served by a local Knot DNS server; prints checks per second, and
+# how that compares with what Knot answers to dnsperf for the same TXT
+# queries on the same machine (the server's limit; dnsperf when installed).
 # Usage: bench/bench_check.sh [BUILD_DIR] [N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,9 +29,16 @@ run() {
     t0=$(date +%s.%N)
     out=$(xargs "$DP" "$@" < "$dir/domains" | grep -c '"status":"valid"\|"lookup":"found"' || true)
     t1=$(date +%s.%N)
-    python3 -c "import sys; n=int(sys.argv[1]); t=float(sys.argv[3])-float(sys.argv[2]); print('%-28s %6d domains  %6.2f s  %8.0f domains/s  (%s answered as expected)' % (sys.argv[4], n, t, n/t, sys.argv[5]))" "$N" "$t0" "$t1" "$label" "$out"
+    python3 -c "import sys; n=int(sys.argv[1]); t=float(sys.argv[3])-float(sys.argv[2]); k=sys.argv[6]; print('%-28s %6d domains  %6.2f s  %8.0f domains/s  (%s answered as expected)%s' % (sys.argv[4], n, t, n/t, sys.argv[5], ('  = %.0f%% of Knot\'s limit' % (100*n/t/int(k))) if k else ''))" "$N" "$t0" "$t1" "$label" "$out" "$KNOT_QPS"
 }
 echo "bench_check: $N domains, Knot DNS on $DNS_RESOLVER, one record each, no DNS cache"
+KNOT_QPS=
+if command -v dnsperf >/dev/null; then
+    sed 's/^/_validation-persist./; s/$/ TXT/' "$dir/domains" > "$dir/queries"
+    KNOT_QPS=$(dnsperf -s 127.0.0.1 -p "${DNS_RESOLVER#*@}" -d "$dir/queries" -l 5 -q 200 2>/dev/null |
+        awk '/Queries per second/ { printf "%d", $4 }')
+    echo "Knot's limit: dnsperf gets $KNOT_QPS TXT answers/s"
+fi
 CK=(check --json --resolver "$DNS_RESOLVER" --issuer ca.test --account-url https://ca.test/acct/1 --thumbprint $KEY --hash-prefix https://ca.test/account-hash/)
 run "check (concurrency 256)" "${CK[@]}"
 run "check (concurrency 32)" "${CK[@]}" --concurrency 32

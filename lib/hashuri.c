@@ -78,6 +78,20 @@ dp_code dp__hashuri_digest_bin(const EVP_MD *md, EVP_MD_CTX *mctx, const char *d
                                unsigned int *dglen)
 {
     unsigned char lenbyte = (unsigned char)dlen;
+    /* One update when the input fits: each EVP call has a cost of its own,
+     * near the hashing itself at these sizes (the verifier's hot path). */
+    unsigned char buf[1 + 255 + DP_THUMBPRINT_LEN + 512];
+    if (dlen <= 255 && ulen <= 512) {
+        buf[0] = lenbyte;
+        memcpy(buf + 1, domain, dlen);
+        memcpy(buf + 1 + dlen, thumb, DP_THUMBPRINT_LEN);
+        memcpy(buf + 1 + dlen + DP_THUMBPRINT_LEN, url, ulen);
+        if (!EVP_DigestInit_ex2(mctx, md, NULL) ||
+            !EVP_DigestUpdate(mctx, buf, 1 + dlen + DP_THUMBPRINT_LEN + ulen) ||
+            !EVP_DigestFinal_ex(mctx, dg, dglen))
+            return DP_ERR_CRYPTO;
+        return DP_OK;
+    }
     /* A NULL md re-initializes mctx with its current digest, skipping the provider look-up. */
     if (!EVP_DigestInit_ex2(mctx, md, NULL) || !EVP_DigestUpdate(mctx, &lenbyte, 1) ||
         !EVP_DigestUpdate(mctx, domain, dlen) ||
