@@ -2,7 +2,7 @@
 # test.sh: builds warning-free and runs every test: libFuzzer runs of the
 # record, JWS, CSR and DNS response parsers (bounded), the unit and CLI tests under AddressSanitizer and
 # UndefinedBehaviorSanitizer, the CA's concurrent tests under ThreadSanitizer,
-# then the same tests on the normal build.
+# then the same tests on the normal build, and the benchmarks' short variant.
 # FUZZ_SECONDS (default 30 per target) bounds the fuzzing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,3 +35,6 @@ echo "== tests on the release build"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDP_WERROR=ON >/dev/null
 cmake --build build -j"$JOBS" >/dev/null
 ctest --test-dir build --output-on-failure -j"$JOBS"
+
+echo "== benchmarks, short variant (each must run to the end with nothing failed)"
+bash bench/ci-short.sh build

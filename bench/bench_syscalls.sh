@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# bench_syscalls.sh: system calls the CA makes per certificate, counted by
+# strace -c -f over a typical-pattern run (bench_ca typical, one account,
+# kept alive, concurrency 8, --no-jit; or Just-in-Time with our client
+# when MODE=jit). strace slows the CA several times over: the counts are
+# what matters here, not the times.
+# Usage: bench/bench_syscalls.sh [BUILD_DIR] [CERTS] [MODE]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${1:-build-rel}
+CERTS=${2:-400}
+MODE=${3:-typical}
+command -v strace >/dev/null || { echo "bench_syscalls: needs strace" >&2; exit 2; }
+dir=$(mktemp -d)
+pid=
+trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; sleep 1; bash tests/dns/knot-env.sh stop "$dir/dns"; rm -rf "$dir"' EXIT
+bash tests/dns/knot-env.sh start "$dir/dns" "$BUILD/cli/dnspersist" >/dev/null
+. "$dir/dns/env"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+echo "new-accounts-per-ip 100000 3600" > "$dir/limits"
+args=(--listen "localhost:$port" --data "$dir/ca" --resolver "$DNS_RESOLVER" --issuer-domain-name ca.test
+      --rate-limits "$dir/limits")
+[ "$MODE" = typical ] && args+=(--no-jit)
+strace -f -c -o "$dir/strace.txt" "$BUILD/ca/dnspersist-ca" "${args[@]}" 2>"$dir/ca.log" &
+sleep 0.5
+for _ in $(seq 100); do [ -s "$dir/ca/root.pem" ] && pgrep -f "dnspersist-ca --listen localhost:$port" >/dev/null && break; sleep 0.1; done
+pid=$(pgrep -f "^$BUILD/ca/dnspersist-ca --listen localhost:$port" | head -1)
+sleep 1
+ext="https://localhost:$port/directory $dir/ca/root.pem $pid"
+if [ "$MODE" = typical ]; then
+    out=$(ACCOUNTS=1 TYPICAL_QUICK=1 BENCH_CA_EXTERNAL="$ext" "$BUILD/bench/bench_ca" "$BUILD/ca/dnspersist-ca" "$dir/dns/env" "$((CERTS * 4))" typical)
+else
+    out=$(BENCH_CA_EXTERNAL="$ext" "$BUILD/bench/bench_ca" "$BUILD/ca/dnspersist-ca" "$dir/dns/env" "$CERTS")
+fi
+echo "$out" | grep -E 'concurrency'
+certs=$(echo "$out" | grep -E 'concurrency' | grep -oE '[0-9]+ certificates' | awk '{ s += $1 } END { print s }')
+kill "$pid"; pid=
+for _ in $(seq 50); do grep -q total "$dir/strace.txt" 2>/dev/null && break; sleep 0.2; done
+echo "system calls per certificate ($certs certificates, $MODE):"
+# strace -c columns: % time, seconds, usecs/call, calls, [errors,] syscall.
+awk -v n="$certs" '$NF != "total" && $4 ~ /^[0-9]+$/ { printf "  %-16s %8.1f\n", $NF, $4 / n; t += $4 }
+     END { printf "  %-16s %8.1f\n", "all", t / n }' "$dir/strace.txt" | sort -k2 -n -r | head -25
