@@ -21,7 +21,7 @@ echo "new-accounts-per-ip 100000 3600" > "$dir/limits"
 args=(--listen "localhost:$port" --data "$dir/ca" --resolver "$DNS_RESOLVER" --issuer-domain-name ca.test
       --rate-limits "$dir/limits")
 [ "$MODE" = typical ] && args+=(--no-jit)
-strace -f -c -o "$dir/strace.txt" "$BUILD/ca/dnspersist-ca" "${args[@]}" 2>"$dir/ca.log" &
+strace -f -c -o "$dir/strace.txt" "$BUILD/ca/dnspersist-ca" "${args[@]}" >"$dir/ca.out" 2>"$dir/ca.log" &
 sleep 0.5
 for _ in $(seq 100); do [ -s "$dir/ca/root.pem" ] && pgrep -f "dnspersist-ca --listen localhost:$port" >/dev/null && break; sleep 0.1; done
 pid=$(pgrep -f "^$BUILD/ca/dnspersist-ca --listen localhost:$port" | head -1)
