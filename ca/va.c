@@ -76,7 +76,7 @@ struct va {
     /* Just-in-Time look-ups run on threads of their own, never on the
      * request's: the request waits for them a bounded time (--jit-wait). */
     struct fq *jq;
-    pthread_cond_t jq_cv, jit_done_cv;
+    pthread_cond_t jq_cv;
     pthread_t jit_threads[64];
     unsigned n_jit_threads;
     /* Every thread's worker, freed only once all threads have ended:
@@ -205,16 +205,24 @@ struct jit_job {
     int allowed[ST_MAX_IDENTIFIERS];
     size_t n;
     int done, abandoned, refs;
+    /* Its own: one shared condition woke every waiting request at each
+     * job's end (at concurrency 32, ~30 context switches a certificate). */
+    pthread_cond_t cv;
 };
 
 static void jit_release(struct jit_job *j) /* va->mu held */
 {
-    if (--j->refs == 0) free(j);
+    if (--j->refs == 0) {
+        pthread_cond_destroy(&j->cv);
+        free(j);
+    }
 }
 
 static void jit_drop(void *j)
 {
-    free(j); /* only at va_destroy, when no request waits any more */
+    /* only at va_destroy, when no request waits any more */
+    pthread_cond_destroy(&((struct jit_job *)j)->cv);
+    free(j);
 }
 
 void va_jit(struct va *va, struct va_jit *items, size_t n)
@@ -226,6 +234,7 @@ void va_jit(struct va *va, struct va_jit *items, size_t n)
         items[i].clamp = 0;
     }
     if (!j) return;
+    pthread_cond_init(&j->cv, NULL);
     j->n = n < ST_MAX_IDENTIFIERS ? n : ST_MAX_IDENTIFIERS;
     snprintf(j->account, sizeof j->account, "%s", n ? items[0].account : "");
     j->refs = 2;
@@ -240,6 +249,7 @@ void va_jit(struct va *va, struct va_jit *items, size_t n)
     }
     if (!any || va->stop || fq_push(va->jq, j->account, j)) {
         pthread_mutex_unlock(&va->mu);
+        pthread_cond_destroy(&j->cv);
         free(j);
         return;
     }
@@ -252,7 +262,7 @@ void va_jit(struct va *va, struct va_jit *items, size_t n)
     until.tv_sec += ns / 1000000000;
     until.tv_nsec = ns % 1000000000;
     while (!j->done && !va->stop)
-        if (pthread_cond_timedwait(&va->jit_done_cv, &va->mu, &until)) break;
+        if (pthread_cond_timedwait(&j->cv, &va->mu, &until)) break;
     if (j->done)
         for (size_t i = 0; i < j->n; i++) {
             items[i].valid = j->items[i].valid;
@@ -283,8 +293,8 @@ static void *jit_main(void *arg)
         pthread_mutex_lock(&va->mu);
         j->done = 1;
         fq_done(va->jq, account);
+        pthread_cond_signal(&j->cv); /* before the release that may free it */
         jit_release(j);
-        pthread_cond_broadcast(&va->jit_done_cv);
         pthread_cond_signal(&va->jq_cv); /* the account may have more */
     }
     pthread_mutex_unlock(&va->mu);
@@ -451,7 +461,6 @@ struct va *va_create(struct ca *ca, va_done_fn done, char *why, size_t cap)
     pthread_cond_init(&va->cv, NULL);
     pthread_cond_init(&va->jit_cv, NULL);
     pthread_cond_init(&va->jq_cv, NULL);
-    pthread_cond_init(&va->jit_done_cv, NULL);
     pthread_cond_init(&va->sweep_cv, NULL);
     unsigned n = ca->cfg.va_threads ? ca->cfg.va_threads : 2;
     if (n > 16) n = 16;
@@ -553,7 +562,6 @@ void va_destroy(struct va *va)
     pthread_cond_broadcast(&va->cv);
     pthread_cond_broadcast(&va->jit_cv);
     pthread_cond_broadcast(&va->jq_cv);
-    pthread_cond_broadcast(&va->jit_done_cv);
     pthread_cond_broadcast(&va->sweep_cv);
     pthread_mutex_unlock(&va->mu);
     if (va->sweeping) pthread_join(va->sweeper, NULL);
