@@ -43,3 +43,6 @@ CK=(check --json --resolver "$DNS_RESOLVER" --issuer ca.test --account-url https
 run "check (concurrency 256)" "${CK[@]}"
 run "check (concurrency 32)" "${CK[@]}" --concurrency 32
 run "audit (concurrency 256)" audit --json --resolver "$DNS_RESOLVER"
+CK[3]="tcp:$DNS_RESOLVER"
+run "check over TCP (conc. 256)" "${CK[@]}"
+run "audit over TCP (conc. 256)" audit --json --resolver "tcp:$DNS_RESOLVER"

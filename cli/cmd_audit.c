@@ -20,15 +20,15 @@ static const char *const CMD = "audit";
 
 static void help(void)
 {
-    printf(
-        "usage: dnspersist audit [--resolver ADDR[@PORT]] [--trust-anchor FILE] [--warn-days N]\n"
-        "           [--json] [--timeout MS] [--concurrency N] [--now UNIX]\n"
-        "           (DOMAIN... | --from FILE)\n\n"
-        "Lists every _validation-persist record of each domain: issuer, account URI,\n"
-        "policy, persistUntil, whether it parses, and expiry warnings. --from reads one\n"
-        "domain per line ('-' for standard input; blank lines and # comments skipped).\n\n"
-        "Exit codes: 0 nothing to report, 1 a record is malformed, expired or expiring, or a\n"
-        "look-up failed, 2 usage error, 3 internal error.\n");
+    printf("usage: dnspersist audit [--resolver [tcp:]ADDR[@PORT]] [--trust-anchor FILE] "
+           "[--warn-days N]\n"
+           "           [--json] [--timeout MS] [--concurrency N] [--now UNIX]\n"
+           "           (DOMAIN... | --from FILE)\n\n"
+           "Lists every _validation-persist record of each domain: issuer, account URI,\n"
+           "policy, persistUntil, whether it parses, and expiry warnings. --from reads one\n"
+           "domain per line ('-' for standard input; blank lines and # comments skipped).\n\n"
+           "Exit codes: 0 nothing to report, 1 a record is malformed, expired or expiring, or a\n"
+           "look-up failed, 2 usage error, 3 internal error.\n");
 }
 
 struct audit {

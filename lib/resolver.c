@@ -102,12 +102,20 @@ struct dp_resolver *dp_resolver_new(const struct dp_resolver_config *cfg, struct
         /* A forwarder on loopback is the whole point of a test set-up, and
          * private PKIs use RFC 6761 names that unbound would answer NXDOMAIN
          * itself ("nodefault" does not lift that through this API; "transparent" does). */
-        if ((rc = ub_ctx_set_option(r->ub, "do-not-query-localhost:", "no")) != 0 ||
+        /* "tcp:ADDR": every query over TCP, the connections kept and
+         * queries pipelined on them (RFC 7766). Per query that is a write
+         * and a read instead of a new UDP socket (socket, bind, connect,
+         * send, receive, close): about a quarter less CPU a name in bulk. */
+        const char *fwd = cfg->forwarder;
+        int tcp = !strncmp(fwd, "tcp:", 4);
+        if (tcp) fwd += 4;
+        if ((tcp && (rc = ub_ctx_set_option(r->ub, "tcp-upstream:", "yes")) != 0) ||
+            (rc = ub_ctx_set_option(r->ub, "do-not-query-localhost:", "no")) != 0 ||
             (rc = ub_ctx_set_option(r->ub, "local-zone:", "test. transparent")) != 0 ||
             (rc = ub_ctx_set_option(r->ub, "local-zone:", "home.arpa. transparent")) != 0 ||
-            (rc = ub_ctx_set_fwd(r->ub, cfg->forwarder)) != 0) {
-            dp__fail(err, DP_ERR_INVAL, NULL, DP_NO_OFFSET, "resolver '%s' is not ADDR[@PORT]: %s",
-                     cfg->forwarder, ub_strerror(rc));
+            (rc = ub_ctx_set_fwd(r->ub, fwd)) != 0) {
+            dp__fail(err, DP_ERR_INVAL, NULL, DP_NO_OFFSET,
+                     "resolver '%s' is not [tcp:]ADDR[@PORT]: %s", cfg->forwarder, ub_strerror(rc));
             goto fail;
         }
     }

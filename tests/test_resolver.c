@@ -114,7 +114,7 @@ static void V8_dnssec_secure_insecure_bogus(void)
     dp_resolver_free(r);
 }
 
-static void batch_answers_every_name_once(void)
+static void batch_answers_every_name_once_over(const char *fwd)
 {
     static const char *kinds[] = {
         "_validation-persist.plain.test", "_validation-persist.nothing.plain.test",
@@ -124,9 +124,9 @@ static void batch_answers_every_name_once(void)
     for (int i = 0; i < N; i++)
         names[i] = kinds[i % 4];
     struct got *g = calloc(N, sizeof *g);
-    struct dp_resolver_config c = {env.resolver, NULL, 5000, 32, 0};
+    struct dp_resolver_config c = {fwd, NULL, 5000, 32, 0};
     struct dp_resolver *r = dp_resolver_new(&c, NULL);
-    CHECK(dp_resolver_batch(r, names, N, DP_DNS_TYPE_TXT, collect, g, NULL) == DP_OK);
+    CHECK(r && dp_resolver_batch(r, names, N, DP_DNS_TYPE_TXT, collect, g, NULL) == DP_OK);
     int ok = 1;
     for (int i = 0; i < N; i++) {
         enum dp_dns_status want = (enum dp_dns_status[]){DP_DNS_FOUND, DP_DNS_NXDOMAIN,
@@ -138,11 +138,40 @@ static void batch_answers_every_name_once(void)
     dp_resolver_free(r);
 }
 
+static void batch_answers_every_name_once(void)
+{
+    batch_answers_every_name_once_over(env.resolver);
+}
+
+/* "tcp:ADDR": the same answers, over kept TCP connections (Knot answers
+ * both); a batch pipelines its queries on them. */
+static void V1_forwarder_over_tcp(void)
+{
+    char fwd[300];
+    snprintf(fwd, sizeof fwd, "tcp:%s", env.resolver);
+    struct dp_resolver *r = mk(fwd, NULL, 3000);
+    CHECK(r != NULL);
+    if (!r) return;
+    struct got g = one(r, "_validation-persist.long.plain.test");
+    CHECK(g.status == DP_DNS_FOUND && g.n_rrs == 1 && g.n_strings == 2);
+    CHECK(one(r, "_validation-persist.nothing.plain.test").status == DP_DNS_NXDOMAIN);
+    CHECK_STR(one(r, "_validation-persist.cname.plain.test").canon,
+              "_validation-persist.target.other.test.");
+    dp_resolver_free(r);
+    batch_answers_every_name_once_over(fwd);
+    /* Nothing listens there over TCP either: a failure, never data. */
+    r = mk("tcp:127.0.0.2@9", NULL, 700);
+    CHECK(r && one(r, "_validation-persist.plain.test").status == DP_DNS_FAILED);
+    dp_resolver_free(r);
+}
+
 static void bad_configuration(void)
 {
     struct dp_error e;
     struct dp_resolver_config c = {"not an address", NULL, 0, 0, 0};
     CHECK(dp_resolver_new(&c, &e) == NULL && e.code == DP_ERR_INVAL);
+    c = (struct dp_resolver_config){"tcp:", NULL, 0, 0, 0};
+    CHECK(dp_resolver_new(&c, &e) == NULL && e.code == DP_ERR_INVAL && strstr(e.detail, "tcp:"));
     c = (struct dp_resolver_config){NULL, "/nonexistent/ta", 0, 0, 0};
     CHECK(dp_resolver_new(&c, &e) == NULL && e.code == DP_ERR_IO);
 }
@@ -156,6 +185,7 @@ int main(void)
     RUN(V4_refused_and_unreachable_are_failures);
     RUN(V8_dnssec_secure_insecure_bogus);
     RUN(batch_answers_every_name_once);
+    RUN(V1_forwarder_over_tcp);
     RUN(bad_configuration);
     return check_report();
 }
