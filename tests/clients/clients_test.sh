@@ -95,6 +95,9 @@ for _ in $(seq 100); do [ -f "$tmp/ca2/root.pem" ] && curl -s --cacert "$tmp/ca2
 mkdir -p "$tmp/www/.well-known/acme-challenge"
 (cd "$tmp/www" && exec python3 -m http.server --bind 127.0.0.1 "$HTTP_PORT" > "$tmp/www.log" 2>&1) &
 pids+=($!)
+# Listening before uacme answers: under load Python's start-up outlasted
+# the CA's first fetch ("Couldn't connect to server").
+for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$HTTP_PORT/" && break; sleep 0.1; done
 cat > "$tmp/hook.sh" <<HOOK
 #!/bin/sh
 # uacme hook: METHOD TYPE IDENT TOKEN AUTH; accept http-01 only.
