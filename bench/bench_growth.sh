@@ -37,8 +37,10 @@ if [ "${GROWTH_PG:-1}" = 1 ] && bash tests/pg/pg-env.sh start "$dir/pg" >/dev/nu
     psz=$(psql -tA "${PG_URL%/*}/filled" -c "SELECT pg_database_size('filled') - pg_database_size('empty')")
     echo "PostgreSQL database: $((psz / 1048576)) MB over an empty one, $((psz / N)) bytes per certificate"
     mkdir -p "$dir/pg-empty" "$dir/pg-full"
-else
+elif [ "${GROWTH_PG:-1}" = 1 ]; then
     echo "PostgreSQL 15 not installed: SQLite only"
+else
+    echo "GROWTH_PG=0: SQLite only"
 fi
 run() { # label data-dir [ca args]
     local label=$1 data=$2; shift 2
