@@ -232,8 +232,8 @@ static void on_answer(void *mydata, int rcode, void *packet, int packet_len, int
     /* A non-zero rcode here is unbound's own failure (SERVFAIL mostly); the
      * packet must not be read then. */
     struct dp_span *rd = rcode ? NULL : calloc(DP_DNS_MAX_RRS, sizeof *rd);
-    struct dp__dnsmsg m = {
-        0}; /* read only when rcode is 0; NXDOMAIN as unbound's rcode finds n 0 */
+    /* Zeroed: when unbound passes NXDOMAIN as its own rcode, n reads 0. */
+    struct dp__dnsmsg m = {0};
     if (!rcode && !rd) {
         deliver(q, DP_DNS_FAILED, sec, -1, NULL, "out of memory", 0, NULL, NULL);
         return;
