@@ -78,27 +78,23 @@ dp_code dp__hashuri_digest_bin(const EVP_MD *md, EVP_MD_CTX *mctx, const char *d
                                unsigned int *dglen)
 {
     unsigned char lenbyte = (unsigned char)dlen;
+    /* A NULL md re-initializes mctx with its current digest, skipping the provider look-up. */
+    if (!EVP_DigestInit_ex2(mctx, md, NULL)) return DP_ERR_CRYPTO;
     /* One update when the input fits: each EVP call has a cost of its own,
      * near the hashing itself at these sizes (the verifier's hot path). */
     unsigned char buf[1 + 255 + DP_THUMBPRINT_LEN + 512];
+    int ok;
     if (dlen <= 255 && ulen <= 512) {
         buf[0] = lenbyte;
         memcpy(buf + 1, domain, dlen);
         memcpy(buf + 1 + dlen, thumb, DP_THUMBPRINT_LEN);
         memcpy(buf + 1 + dlen + DP_THUMBPRINT_LEN, url, ulen);
-        if (!EVP_DigestInit_ex2(mctx, md, NULL) ||
-            !EVP_DigestUpdate(mctx, buf, 1 + dlen + DP_THUMBPRINT_LEN + ulen) ||
-            !EVP_DigestFinal_ex(mctx, dg, dglen))
-            return DP_ERR_CRYPTO;
-        return DP_OK;
+        ok = EVP_DigestUpdate(mctx, buf, 1 + dlen + DP_THUMBPRINT_LEN + ulen);
+    } else {
+        ok = EVP_DigestUpdate(mctx, &lenbyte, 1) && EVP_DigestUpdate(mctx, domain, dlen) &&
+             EVP_DigestUpdate(mctx, thumb, DP_THUMBPRINT_LEN) && EVP_DigestUpdate(mctx, url, ulen);
     }
-    /* A NULL md re-initializes mctx with its current digest, skipping the provider look-up. */
-    if (!EVP_DigestInit_ex2(mctx, md, NULL) || !EVP_DigestUpdate(mctx, &lenbyte, 1) ||
-        !EVP_DigestUpdate(mctx, domain, dlen) ||
-        !EVP_DigestUpdate(mctx, thumb, DP_THUMBPRINT_LEN) || !EVP_DigestUpdate(mctx, url, ulen) ||
-        !EVP_DigestFinal_ex(mctx, dg, dglen))
-        return DP_ERR_CRYPTO;
-    return DP_OK;
+    return ok && EVP_DigestFinal_ex(mctx, dg, dglen) ? DP_OK : DP_ERR_CRYPTO;
 }
 
 static dp_code check_inputs(dp_hash_alg alg, const char *domain, const char *thumbprint,
