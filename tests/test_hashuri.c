@@ -1,4 +1,5 @@
 /* test_hashuri.c: lib/hashuri.c, the hashed account URI (H1-H4) and base64url. */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include <openssl/evp.h>
@@ -47,6 +48,33 @@ static void H2_sha384_sha512_match_an_independent_computation(void)
         CHECK(dp_hashuri_digest(t[i].alg, dom, KEY, URL, got, NULL) == DP_OK);
         CHECK_STR(got, want);
         CHECK(strlen(got) == t[i].b64len);
+    }
+}
+
+/* Account URLs up to 512 octets are hashed in one update, longer ones in
+ * four: both give the digest of the same input. */
+static void H2_long_account_url_matches_an_independent_computation(void)
+{
+    const char *dom = "example.com";
+    for (size_t ul = 500; ul <= 530; ul += 6) {
+        char url[600];
+        snprintf(url, sizeof url, "https://ca.example/acct/");
+        size_t l = strlen(url);
+        memset(url + l, 'a', ul - l);
+        url[ul] = '\0';
+        unsigned char in[1 + 255 + 43 + 600];
+        size_t n = 0;
+        in[n++] = (unsigned char)strlen(dom);
+        memcpy(in + n, dom, strlen(dom)), n += strlen(dom);
+        memcpy(in + n, KEY, 43), n += 43;
+        memcpy(in + n, url, ul), n += ul;
+        unsigned char dg[32];
+        unsigned int dl;
+        EVP_Digest(in, n, dg, &dl, EVP_sha256(), NULL);
+        char want[100], got[100];
+        dp__b64url_encode(dg, dl, want);
+        CHECK(dp_hashuri_digest(DP_HASH_SHA256, dom, KEY, url, got, NULL) == DP_OK);
+        CHECK_STR(got, want);
     }
 }
 
@@ -139,6 +167,7 @@ int main(void)
 {
     RUN(H3_draft_section_10_2_vectors);
     RUN(H2_sha384_sha512_match_an_independent_computation);
+    RUN(H2_long_account_url_matches_an_independent_computation);
     RUN(H2_inputs_are_checked);
     RUN(H1_hash_names_are_exact);
     RUN(H4_malformed_hashed_uris);
