@@ -74,6 +74,18 @@ static void V1_cname_is_followed(void)
     dp_resolver_free(r);
 }
 
+/* A 2.5 KB answer comes truncated over UDP and whole over TCP (libunbound
+ * retries); one over DP_DNS_MAX_RRS records fails rather than being cut. */
+static void V1_large_answers(void)
+{
+    struct dp_resolver *r = mk(env.resolver, NULL, 3000);
+    struct got g = one(r, "_validation-persist.tc.plain.test");
+    CHECK(g.status == DP_DNS_FOUND && g.n_rrs == 40);
+    g = one(r, "_validation-persist.big.plain.test");
+    CHECK(g.status == DP_DNS_FAILED && strstr(g.detail, "limit"));
+    dp_resolver_free(r);
+}
+
 static void V4_no_records_is_not_a_failure(void)
 {
     struct dp_resolver *r = mk(env.resolver, NULL, 3000);
@@ -181,6 +193,7 @@ int main(void)
     if (dns_env_load(&env)) return 77;
     RUN(V1_records_found_and_joined);
     RUN(V1_cname_is_followed);
+    RUN(V1_large_answers);
     RUN(V4_no_records_is_not_a_failure);
     RUN(V4_refused_and_unreachable_are_failures);
     RUN(V8_dnssec_secure_insecure_bogus);

@@ -77,6 +77,10 @@ PY
     echo '_validation-persist.bad.plain.test. TXT "ca.test; accounturi=x; accounturi=y"'
     "$DP" record --issuer $ISSUER --account-url https://ca.test/acct/2 --thumbprint $KEY --hash-prefix $PFX wrongacct.plain.test
     echo 'nodata.plain.test. A 127.0.0.1'
+    # 40 records, about 2.5 KB: truncated over UDP, so retried over TCP; and
+    # 300, more than a resolver answer may carry (DP_DNS_MAX_RRS).
+    for i in $(seq 40); do echo "_validation-persist.tc.plain.test. TXT \"other.example; accounturi=https://other.example/acct/$i\""; done
+    for i in $(seq 300); do echo "_validation-persist.big.plain.test. TXT \"r$i\""; done
 } > "$DIR/zones/plain.test.zone"
 {
     soa other.test
