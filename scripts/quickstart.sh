@@ -9,6 +9,7 @@
 #   bash scripts/quickstart.sh            build (into ./build) if needed, run, clean up
 #   KEEP=1 bash scripts/quickstart.sh     leave the DNS server and CA running
 #   BUILD=DIR bash scripts/quickstart.sh  use binaries built in DIR
+#   CA_ARGS="--jit-wait 5s" bash scripts/quickstart.sh  more options for the CA
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$ROOT/build}
@@ -45,9 +46,11 @@ bash "$ROOT/tests/dns/knot-env.sh" start "$WORK/dns" "$DP" | tail -1
 PORT=$(python3 "$ROOT/tests/free_port.py")
 DIR=https://localhost:$PORT/directory
 cd "$WORK"
-printf '\n$ dnspersist-ca --listen localhost:%s --data ca --resolver %s --issuer-domain-name ca.test &\n' "$PORT" "$DNS_RESOLVER"
+read -ra EXTRA <<< "${CA_ARGS:-}"
+printf '\n$ dnspersist-ca --listen localhost:%s --data ca --resolver %s --issuer-domain-name ca.test%s &\n' \
+    "$PORT" "$DNS_RESOLVER" "${CA_ARGS:+ $CA_ARGS}"
 "$BUILD/ca/dnspersist-ca" --listen "localhost:$PORT" --data ca --resolver "$DNS_RESOLVER" \
-    --issuer-domain-name ca.test > ca.log 2>&1 &
+    --issuer-domain-name ca.test "${EXTRA[@]}" > ca.log 2>&1 &
 CAPID=$!
 for _ in $(seq 100); do [ -f ca/root.pem ] && curl -s --cacert ca/root.pem "$DIR" >/dev/null && break; sleep 0.1; done
 head -2 ca.log
