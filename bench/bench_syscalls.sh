@@ -3,7 +3,8 @@
 # strace -c -f over a typical-pattern run (bench_ca typical, one account,
 # kept alive, concurrency 8, --no-jit; or Just-in-Time with our client
 # when MODE=jit). strace slows the CA several times over: the counts are
-# what matters here, not the times.
+# what matters here, not the times. PERSPECTIVES=N starts N local remote
+# perspectives (not traced) and has the CA corroborate with them.
 # Usage: bench/bench_syscalls.sh [BUILD_DIR] [CERTS] [MODE]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,7 +14,8 @@ MODE=${3:-typical}
 command -v strace >/dev/null || { echo "bench_syscalls: needs strace" >&2; exit 2; }
 dir=$(mktemp -d)
 pid=
-trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; sleep 1; bash tests/dns/knot-env.sh stop "$dir/dns"; rm -rf "$dir"' EXIT
+ppids=()
+trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; for p in "${ppids[@]}"; do kill "$p" 2>/dev/null; done; sleep 1; bash tests/dns/knot-env.sh stop "$dir/dns"; rm -rf "$dir"' EXIT
 bash tests/dns/knot-env.sh start "$dir/dns" "$BUILD/cli/dnspersist" >/dev/null
 . "$dir/dns/env"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -21,6 +23,14 @@ echo "new-accounts-per-ip 100000 3600" > "$dir/limits"
 args=(--listen "localhost:$port" --data "$dir/ca" --resolver "$DNS_RESOLVER" --issuer-domain-name ca.test
       --rate-limits "$dir/limits")
 [ "$MODE" = typical ] && args+=(--no-jit)
+for i in $(seq "${PERSPECTIVES:-0}"); do
+    "$BUILD/ca/dnspersist-ca" perspective-credentials --data "$dir/ca" --out "$dir/p$i" --name 127.0.0.1 >/dev/null
+    pport=$(python3 tests/free_port.py)
+    "$BUILD/ca/dnspersist-ca" --perspective-server --data "$dir/p$i" --listen "127.0.0.1:$pport" \
+        --resolver "$DNS_RESOLVER" --log-level warn >"$dir/p$i.log" 2>&1 &
+    ppids+=($!)
+    args+=(--perspective "https://127.0.0.1:$pport")
+done
 strace -f -c -o "$dir/strace.txt" "$BUILD/ca/dnspersist-ca" "${args[@]}" >"$dir/ca.out" 2>"$dir/ca.log" &
 sleep 0.5
 for _ in $(seq 100); do [ -s "$dir/ca/root.pem" ] && pgrep -f "dnspersist-ca --listen localhost:$port" >/dev/null && break; sleep 0.1; done

@@ -1,34 +1,23 @@
 /*
- * mpic.c: the primary's corroboration calls (mpic.h). One libcurl multi
- * handle per VA thread with one easy handle per perspective, set up once:
- * the client certificate, the root to verify the perspective against, and
- * the URL never change, so each call only swaps the body and the timeout.
+ * mpic.c: the primary's corroboration calls (mpic.h). One TLS context per
+ * VA thread with one kept connection per perspective (mpic_http.h), set
+ * up once: the client certificate, the root to verify the perspective
+ * against, and the URL never change, so each call only sends the body.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <curl/curl.h>
-
 #include "log.h"
 #include "metrics.h"
 #include "mpic.h"
+#include "mpic_http.h"
 #include "va_int.h"
-
-#define MPIC_BODY_MAX 8192
-
-struct call {
-    CURL *h;
-    char buf[MPIC_BODY_MAX];
-    size_t len;
-    int over;
-};
 
 struct mpic {
     struct ca *ca;
-    CURLM *multi;
-    struct curl_slist *headers;
-    struct call calls[MPIC_MAX];
+    struct mh_ctx *tls;
+    struct mh_conn *conns[MPIC_MAX];
     size_t n;
 };
 
@@ -39,29 +28,12 @@ size_t mpic_allowed(size_t n, size_t required)
     return allowed;
 }
 
-static size_t on_body(char *p, size_t sz, size_t nm, void *arg)
-{
-    struct call *c = arg;
-    size_t l = sz * nm;
-    if (c->len + l >= sizeof c->buf) {
-        c->over = 1;
-        return 0;
-    }
-    memcpy(c->buf + c->len, p, l);
-    c->len += l;
-    c->buf[c->len] = '\0';
-    return l;
-}
-
 void mpic_free(struct mpic *m)
 {
     if (!m) return;
-    for (size_t i = 0; i < m->n; i++) {
-        if (m->multi) curl_multi_remove_handle(m->multi, m->calls[i].h);
-        curl_easy_cleanup(m->calls[i].h);
-    }
-    if (m->multi) curl_multi_cleanup(m->multi);
-    curl_slist_free_all(m->headers);
+    for (size_t i = 0; i < m->n; i++)
+        mh_conn_free(m->conns[i]);
+    mh_ctx_free(m->tls);
     free(m);
 }
 
@@ -70,41 +42,21 @@ struct mpic *mpic_new(struct ca *ca, int *failed)
     const struct ca_config *c = &ca->cfg;
     *failed = 0;
     if (!c->n_perspectives) return NULL;
+    char why[300] = "out of memory";
     struct mpic *m = calloc(1, sizeof *m);
-    if (!m || !(m->multi = curl_multi_init()) ||
-        !(m->headers = curl_slist_append(NULL, "Content-Type: application/json"))) {
-        mpic_free(m);
-        *failed = 1;
-        return NULL;
-    }
-    m->ca = ca;
-    struct curl_blob cert = {ca->mpic_cert, strlen(ca->mpic_cert), CURL_BLOB_COPY};
-    struct curl_blob key = {ca->mpic_key, strlen(ca->mpic_key), CURL_BLOB_COPY};
-    struct curl_blob root = {ca->root_pem, strlen(ca->root_pem), CURL_BLOB_COPY};
-    for (size_t i = 0; i < c->n_perspectives; i++) {
-        struct call *k = &m->calls[i];
-        char url[600];
-        snprintf(url, sizeof url, "%s/corroborate", c->perspectives[i]);
-        if (!(k->h = curl_easy_init()) || curl_easy_setopt(k->h, CURLOPT_URL, url) ||
-            curl_easy_setopt(k->h, CURLOPT_PROTOCOLS_STR, "https") ||
-            curl_easy_setopt(k->h, CURLOPT_SSLCERT_BLOB, &cert) ||
-            curl_easy_setopt(k->h, CURLOPT_SSLCERTTYPE, "PEM") ||
-            curl_easy_setopt(k->h, CURLOPT_SSLKEY_BLOB, &key) ||
-            curl_easy_setopt(k->h, CURLOPT_SSLKEYTYPE, "PEM") ||
-            curl_easy_setopt(k->h, CURLOPT_CAINFO_BLOB, &root) ||
-            curl_easy_setopt(k->h, CURLOPT_HTTPHEADER, m->headers) ||
-            curl_easy_setopt(k->h, CURLOPT_WRITEFUNCTION, on_body) ||
-            curl_easy_setopt(k->h, CURLOPT_WRITEDATA, k) ||
-            curl_easy_setopt(k->h, CURLOPT_NOSIGNAL, 1L) ||
-            curl_easy_setopt(k->h, CURLOPT_PRIVATE, k)) {
-            m->n = i + (k->h ? 1 : 0);
-            mpic_free(m);
-            *failed = 1;
-            return NULL;
-        }
-        m->n = i + 1;
-    }
+    if (m) m->ca = ca;
+    if (!m || !(m->tls = mh_ctx_new(ca->mpic_cert, ca->mpic_key, ca->root_pem, why, sizeof why)))
+        goto bad;
+    for (; m->n < c->n_perspectives; m->n++)
+        if (!(m->conns[m->n] =
+                  mh_conn_new(m->tls, c->perspectives[m->n], "/corroborate", why, sizeof why)))
+            goto bad;
     return m;
+bad:
+    log_event(LOG_ERROR, "mpic", "msg", why, NULL);
+    mpic_free(m);
+    *failed = 1;
+    return NULL;
 }
 
 /* What one perspective said: agreed, or why not (for the problem). */
@@ -131,44 +83,22 @@ void mpic_corroborate(struct mpic *m, const struct va_req *q, struct va_result *
         if (left < (double)tmo) tmo = left > 1 ? (long)left : 1;
     }
     struct said said[MPIC_MAX];
+    struct mh_result res[MPIC_MAX];
     memset(said, 0, sizeof said);
+    mh_post_all(m->conns, m->n, body, tmo, res);
     for (size_t i = 0; i < m->n; i++) {
-        struct call *k = &m->calls[i];
-        k->len = 0, k->over = 0, k->buf[0] = '\0';
-        curl_easy_setopt(k->h, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(k->h, CURLOPT_TIMEOUT_MS, tmo);
-        curl_easy_setopt(k->h, CURLOPT_CONNECTTIMEOUT_MS, tmo);
-        curl_multi_add_handle(m->multi, k->h);
-    }
-    int running = 1;
-    while (running) {
-        if (curl_multi_perform(m->multi, &running) != CURLM_OK) break;
-        if (running) curl_multi_poll(m->multi, NULL, 0, 200, NULL);
-    }
-    CURLMsg *msg;
-    int left;
-    while ((msg = curl_multi_info_read(m->multi, &left))) {
-        if (msg->msg != CURLMSG_DONE) continue;
-        struct call *k = NULL;
-        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&k);
-        if (!k) continue;
-        size_t i = (size_t)(k - m->calls);
-        long code = 0, conns = 0;
-        curl_easy_getinfo(k->h, CURLINFO_RESPONSE_CODE, &code);
-        curl_easy_getinfo(k->h, CURLINFO_NUM_CONNECTS, &conns);
-        if (msg->data.result != CURLE_OK)
-            snprintf(said[i].why, sizeof said[i].why, "no answer: %s",
-                     curl_easy_strerror(msg->data.result));
-        else if (code != 200 || va_result_parse(k->buf, k->len, &said[i].r, NULL, 0))
-            snprintf(said[i].why, sizeof said[i].why, "HTTP %ld: %.200s", code, k->buf);
+        if (!res[i].answered)
+            snprintf(said[i].why, sizeof said[i].why, "%s", res[i].why);
+        else if (res[i].status != 200 ||
+                 va_result_parse(res[i].body, res[i].len, &said[i].r, NULL, 0))
+            snprintf(said[i].why, sizeof said[i].why, "HTTP %ld: %.200s", res[i].status,
+                     res[i].body);
         else {
             said[i].answered = 1;
             said[i].agreed = said[i].r.valid;
         }
-        metrics_mpic(conns > 0, said[i].agreed);
+        metrics_mpic(res[i].new_connection, said[i].agreed);
     }
-    for (size_t i = 0; i < m->n; i++)
-        curl_multi_remove_handle(m->multi, m->calls[i].h);
     free(body);
     size_t agreed = 0;
     char list[sizeof r->perspectives] = "primary";

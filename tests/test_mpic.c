@@ -1,13 +1,15 @@
 /* test_mpic.c: the pieces of multi-perspective corroboration that need no
  * network: the BR quorum table (and --perspective-quorum only tightening
- * it), and the wire form of a check request, which a perspective parses
- * as strictly as any client input. */
+ * it), the wire form of a check request, which a perspective parses as
+ * strictly as any client input, and the primary's reading of an HTTP
+ * answer (mh_parse). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
 #include "mpic.h"
+#include "mpic_http.h"
 #include "va_req.h"
 
 static void quorum_table(void)
@@ -91,8 +93,70 @@ static void refused(const char *from, const char *to, const char *field)
     free(j);
 }
 
+/* mh_parse on the whole of s: its result, with *h filled. */
+static int parse(const char *s, struct mh_head *h)
+{
+    char why[120];
+    return mh_parse(s, strlen(s), h, why, sizeof why);
+}
+
+static void http_answers(void)
+{
+    struct mh_head h;
+    const char *ok = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                     "Content-Length: 14\r\n\r\n{\"valid\":true}";
+    CHECK(parse(ok, &h) == 1);
+    CHECK(h.status == 200 && h.body_len == 14 && !h.close);
+    CHECK(!strncmp(ok + h.body_off, "{\"valid\"", 8));
+    /* Every proper prefix is incomplete, never an error. */
+    int prefixes = 1;
+    char why[120];
+    for (size_t l = 0; l < strlen(ok); l++)
+        prefixes &= mh_parse(ok, l, &h, why, sizeof why) == 0;
+    CHECK(prefixes);
+    /* The server will close: HTTP/1.0, Connection: close, or more bytes
+     * than the answer (nothing after it is ever read as the next one). */
+    CHECK(parse("HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n", &h) == 1 && h.close);
+    CHECK(parse("HTTP/1.1 403 Forbidden\r\nconnection: Close\r\ncontent-LENGTH:  2 \r\n\r\n{}",
+                &h) == 1 &&
+          h.close && h.status == 403 && h.body_len == 2);
+    CHECK(parse("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}HTTP/1.1", &h) == 1 && h.close);
+    CHECK(parse("HTTP/1.1 200\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\n{}", &h) == 1);
+    /* Malformed: refused, not guessed at. */
+    const char *bad[] = {
+        "HTTP/1.1 200 OK\r\n\r\n{}",                                                 /* no length */
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n", /* chunked */
+        "HTTP/1.1 200 OK\r\nContent-Length: 2x\r\n\r\n{}",
+        "HTTP/1.1 200 OK\r\nContent-Length: \r\n\r\n{}",
+        "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n{}",
+        "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}",
+        "HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999999\r\n\r\n{}", /* no overflow */
+        "HTTP/1.1 200 OK\r\nContent-Length: 9000\r\n\r\n{}",                    /* > MH_BUF */
+        "HTTP/1.1 20 OK\r\nContent-Length: 0\r\n\r\n",
+        "HTTP/2 200\r\nContent-Length: 0\r\n\r\n",
+        "HTTP/1.1 100 Continue\r\n\r\n",
+        "HTTP/1.1 200OK\r\nContent-Length: 0\r\n\r\n",
+        "SSH-2.0-OpenSSH\r\n\r\n",
+    };
+    int refused_all = 1;
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        int r = parse(bad[i], &h);
+        if (r != -1) fprintf(stderr, "accepted (%d): %s\n", r, bad[i]);
+        refused_all &= r == -1;
+    }
+    CHECK(refused_all);
+    /* Headers that never end: refused once the buffer is full. */
+    static char big[MH_BUF];
+    memcpy(big, "HTTP/1.1 200 OK\r\nX: ", 21);
+    memset(big + 21, 'a', sizeof big - 22);
+    big[sizeof big - 1] = '\0';
+    CHECK(mh_parse(big, sizeof big - 1, &h, why, sizeof why) == -1);
+    CHECK(mh_parse(big, 100, &h, why, sizeof why) == 0);
+}
+
 int main(void)
 {
+    http_answers();
     quorum_table();
     round_trip();
     refused("\"type\":\"dns-persist-01\"", "\"type\":\"tls-alpn-01\"", "type");

@@ -6,8 +6,10 @@
 #   dns-persist-01: good,good,hijacked issues; good,hijacked,hijacked is
 #   refused naming both; a primary whose own resolver is hijacked is
 #   refused by the perspectives; a perspective that is down, one that
-#   hangs (timeout); CAA that differs; client certificates refused: none,
-#   a subscriber's (chains to the same root), a foreign one.
+#   hangs (timeout); one restarted (kept connections made again); one
+#   with another CA's certificate, and one named by a name its
+#   certificate lacks; CAA that differs; client certificates refused:
+#   none, a subscriber's (chains to the same root), a foreign one.
 #   dns-01 and http-01 (lego): the same quorum both ways.
 # Usage: mpic_test.sh DNSPERSIST DNSPERSIST_CA
 set -u
@@ -156,6 +158,40 @@ run issue "${C[@]}" --no-check "$N6"
 [ $rc = 1 ] && grep -q "at most 0 may" err && ok "quorum_tightened" || bad "quorum 3: $rc $(cat err)"
 "$CA" --data ca2 --listen "localhost:$(port)" --perspective "${PURL[a1]}" --perspective-quorum 2 > q.out 2>&1
 [ $? = 2 ] && grep -q "only 1 --perspective" q.out && ok "quorum_above_count_refused" || bad "quorum > n: $(cat q.out)"
+
+# A perspective restarted: the connections kept to it are dead, and each
+# is made again (once) instead of failing the validation.
+# shellcheck disable=SC2046
+primary "$RA" --perspective-quorum 2 $(persp a1 a2)
+N8=n8-$RANDOM.web.test
+pubA "$N8"
+run issue "${C[@]}" --no-check "$N8"; r1=$rc
+kill "${pids[0]}"; wait "${pids[0]}" 2>/dev/null
+"$CA" --perspective-server --data cred-a1 --listen "127.0.0.1:${PURL[a1]##*:}" --resolver "$RA" >> p-a1.log 2>&1 &
+pids[0]=$!
+for _ in $(seq 50); do curl -s -o /dev/null --cacert ca/root.pem "${PURL[a1]}/" && break; sleep 0.1; done
+# Each is authorized just in time: a corroboration that failed would leave
+# the order to a challenge, which would hide the failure.
+n_ok=0
+for _ in 1 2 3 4; do
+    o=$("$DP" issue "${C[@]}" --no-check "$N8" 2>>err8) && [[ "$o" == *"authorized just in time"* ]] && n_ok=$((n_ok + 1))
+done
+[ "$r1" = 0 ] && [ "$n_ok" = 4 ] && ok "perspective_restarted_connections_made_again" || bad "after a perspective's restart: first $r1, then $n_ok of 4 issued just in time: $(tail -2 err8)"
+# The primary trusts only perspectives whose certificate its root issued
+# for the host in the URL: another CA's perspective, and a good one named
+# by a name its certificate lacks, do not count.
+"$CA" perspective-credentials --data other-ca --out cred-x --name 127.0.0.1 > /dev/null || bad "credentials x"
+XP=$(port)
+"$CA" --perspective-server --data cred-x --listen "127.0.0.1:$XP" --resolver "$RA" > p-x.log 2>&1 &
+pids+=($!)
+for _ in $(seq 50); do grep -q "perspective https" p-x.log && break; sleep 0.1; done
+LOCALNAME=https://localhost:${PURL[a2]##*:}
+primary "$RA" --perspective-quorum 3 --perspective "${PURL[a1]}" --perspective "https://127.0.0.1:$XP" --perspective "$LOCALNAME"
+N9=n9-$RANDOM.web.test
+pubA "$N9"
+run issue "${C[@]}" --no-check "$N9"
+[ $rc = 1 ] && grep -q "2 of 3" err && grep -qF "https://127.0.0.1:$XP: no answer" err && grep -qF "$LOCALNAME: no answer" err &&
+    grep -q "certificate" err && ! grep -qF "${PURL[a1]}:" err && ok "perspective_foreign_or_misnamed_certificate_refused" || bad "foreign/misnamed perspective: $rc $(cat err)"
 
 # CAA that differs: the hijacked view forbids this CA.
 # shellcheck disable=SC2046
