@@ -108,6 +108,11 @@ struct mh_ctx *mh_ctx_new(const char *cert_pem, const char *key_pem, const char 
      * as a plain close, which makes the connection again; a truncated
      * answer still fails, since its Content-Length is not reached. */
     SSL_CTX_set_options(x->ssl, SSL_OP_IGNORE_UNEXPECTED_EOF);
+    /* One read takes every record that has come (headers and body are
+     * two records), not a header and then a body per record; step()
+     * reads until it would block, so nothing waits in OpenSSL's buffer
+     * while poll sleeps. */
+    SSL_CTX_set_read_ahead(x->ssl, 1);
     /* Sessions are kept by each connection (SSL_get1_session), not in a
      * cache shared behind a lock. */
     SSL_CTX_set_session_cache_mode(x->ssl, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL);
@@ -349,8 +354,8 @@ static void step(struct mh_conn *c, int polled)
             errno = 0;
             int r = SSL_write(c->ssl, c->req, (int)c->req_len);
             if (r > 0) {
-                c->state = C_READ;
-                break;
+                c->state = C_READ; /* the answer needs the perspective's look-ups: */
+                return;            /* poll first, not a read that would block */
             }
             int w = io_wait(c, r, "sending");
             if (w == 0 && !reconnect_ok(c)) fail(c, "connection closed", NULL);
@@ -450,6 +455,8 @@ void mh_post_all(struct mh_conn **conns, size_t n, const char *body, long timeou
     size_t who[64];
     for (;;) {
         size_t k = 0;
+        for (size_t i = 0; i < n; i++) /* what OpenSSL holds, poll cannot see */
+            if (conns[i]->state == C_READ && SSL_has_pending(conns[i]->ssl)) step(conns[i], 0);
         for (size_t i = 0; i < n && k < 64; i++)
             if (conns[i]->state != C_DONE && conns[i]->state != C_FAILED) {
                 pf[k] = (struct pollfd){conns[i]->fd, events_of(conns[i]), 0};
