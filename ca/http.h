@@ -51,7 +51,14 @@ struct http_limits {
      * (PEM); the handler sees the outcome in http_req. NULL: no client
      * certificates. */
     const char *client_ca_pem;
+    /* With client_ca_pem: the application's own test of a certificate
+     * that verified (DER, app as given to http_start), 1 to admit. Both
+     * tests run once per connection and certificate (again after
+     * HTTP_PEER_RECHECK seconds), not at every request. NULL: none. */
+    int (*client_ok)(void *app, const unsigned char *der, size_t len);
 };
+
+#define HTTP_PEER_RECHECK 300
 
 /* Starts serving HTTPS on addr:port with threads worker threads; plain
  * HTTP when cert_pem is NULL. HTTPS is TLS 1.2 or 1.3 with AEAD suites

@@ -69,12 +69,18 @@ static void reply(struct http_resp *r, int status, char *body)
     r->content_type = "application/json";
 }
 
+/* The front end's second test of a client certificate (once per
+ * connection): the corroboration client's, issued by the root itself. */
+static int client_ok(void *app, const unsigned char *der, size_t len)
+{
+    struct persp *p = app;
+    return pki_service_is_client(p->root_pem, der, len, PKI_SERVICE_CLIENT_CN);
+}
+
 static void handle(void *app, const struct http_req *req, struct http_resp *r)
 {
     struct persp *p = app;
-    if (!req->peer_verified || !req->peer_cert ||
-        !pki_service_is_client(p->root_pem, req->peer_cert, req->peer_cert_len,
-                               PKI_SERVICE_CLIENT_CN)) {
+    if (!req->peer_verified || !req->peer_cert) {
         log_event(LOG_WARN, "corroboration", "peer", req->peer, "msg",
                   "refused: no client certificate from this CA's root", NULL);
         return reply(r, 403,
@@ -159,7 +165,8 @@ int perspective_main(struct ca *ca)
         p.pool.free[p.pool.n_free++] = w;
     }
     char why[512];
-    struct http_limits lim = {c->idle_timeout, c->max_conns_ip, c->max_conns, p.root_pem};
+    struct http_limits lim = {c->idle_timeout, c->max_conns_ip, c->max_conns, p.root_pem,
+                              client_ok};
     if (!(s = http_start(c->listen_addr, c->port, cert, key, n, &lim, handle, &p, why,
                          sizeof why))) {
         fprintf(stderr, "dnspersist-ca: %s\n", why);

@@ -210,6 +210,11 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout oth
 c=$(code --cert other.pem --key other.key)
 [ "$c" = 403 ] || [ "$c" = 000 ] && ok "mtls_foreign_certificate_refused ($c)" || bad "foreign cert: $c"
 [ "$(code --cert ca/mpic-client.pem --key ca/mpic-client.key)" = 400 ] && ok "mtls_primary_client_admitted" || bad "primary's client cert: $(code --cert ca/mpic-client.pem --key ca/mpic-client.key)"
+# The verdict on a client certificate is kept per connection: two requests
+# on one connection get the same answer (refused twice, admitted twice).
+code2() { curl -s -o /dev/null -o /dev/null -w '%{http_code}/%{num_connects} ' --cacert ca/root.pem "$@" -d '{}' "${PURL[a1]}/corroborate" "${PURL[a1]}/corroborate"; }
+c2=$(code2 --cert "st/certs/$N1/cert.pem" --key "st/certs/$N1/key.pem"); p2=$(code2 --cert ca/mpic-client.pem --key ca/mpic-client.key)
+[ "$c2" = "403/1 403/0 " ] && [ "$p2" = "400/1 400/0 " ] && ok "mtls_verdict_per_connection ($c2; $p2)" || bad "per-connection verdict: '$c2' '$p2'"
 
 # dns-01 and http-01 through lego: the same quorum.
 if command -v lego >/dev/null; then
