@@ -6,8 +6,9 @@
 # figures), then bench_ca with Just-in-Time validation (every
 # certificate's validation corroborated by all three) and the same CA with
 # no perspective, alternating, ROUNDS times each. Prints bench_ca's lines,
-# each perspective's CPU per certificate, and the mean CA CPU per
-# certificate at concurrency 8 and 32 for both.
+# each perspective's CPU per certificate, the latency they add (wall time a
+# certificate at concurrency 1), and the mean CA CPU per certificate at
+# concurrency 8 and 32 for both.
 # Usage: bench/bench_mpic.sh [BUILD_DIR] [CERTS_AT_32] [ROUNDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -60,6 +61,11 @@ for i in 0 1 2; do
         'BEGIN { if (n > 0) printf "perspective %d: %.3f ms CPU per certificate (%d certificates)\n", i, d * 1000 / hz / n, n }'
 done
 mean() { awk -v c="$2" '$2 == c":" { for (i = 1; i <= NF; i++) if ($i == "CPU") { s += $(i + 1); n++ } } END { printf "%.3f", s / n }' "$1"; }
+# Concurrency 1 runs one certificate at a time: its wall time per
+# certificate grows by the latency the perspectives add.
+lat() { awk '$2 == "1:" { s += $6 / $3 * 1000; n++ } END { printf "%.2f", s / n }' "$1"; }
+lm=$(lat "$dir/mpic.txt"); ls=$(lat "$dir/single.txt")
+awk -v m="$lm" -v s="$ls" 'BEGIN { printf "concurrency 1: %.2f ms a certificate (wall) with three perspectives, %.2f without: %+.2f ms of added latency\n", m, s, m - s }'
 for c in 8 32; do
     m=$(mean "$dir/mpic.txt" "$c"); s=$(mean "$dir/single.txt" "$c")
     awk -v c="$c" -v m="$m" -v s="$s" 'BEGIN { printf "concurrency %d: CA CPU %.3f ms/certificate with three perspectives, %.3f without: %+.3f ms\n", c, m, s, m - s }'
