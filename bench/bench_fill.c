@@ -95,7 +95,7 @@ static void *fill(void *arg)
         struct st_authz_init init = {0, now + 30 * 86400, now, NULL};
         char serial[48], cert_id[ST_ID];
         snprintf(serial, sizeof serial, "7f%014lx%024lx", (unsigned long)t, (unsigned long)i);
-        if (store_order_create(st, o, &init) ||
+        if (store_order_create(st, o, &init, NULL) ||
             store_cert_create(st, acct, o->id, serial, pem, cert_id)) {
             if (failed++ < 3) fprintf(stderr, "bench_fill: certificate %ld not stored\n", i);
         }

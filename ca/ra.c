@@ -225,19 +225,14 @@ int ra_order_new(struct ca *ca, struct st_order *o, int did_persist, struct ra_p
         return -1;
     }
     /* One transaction: the order counted, its certificate limits looked at
-     * (counted at issuance). */
+     * (counted at issuance), the order and its authorizations stored. */
     static __thread struct rl_ask asks[ST_MAX_IDENTIFIERS + 2];
     size_t na = 1;
     char label[300];
     asks[0] = (struct rl_ask){RL_ORDERS_PER_ACCOUNT, RL_SPEND, "", "this account"};
     snprintf(asks[0].key, sizeof asks[0].key, "%s", o->account);
     ra_cert_asks(ca, o, RL_PEEK, asks, &na, label, sizeof label);
-    if (ra_limits(ca, asks, na, p)) return -1;
-    int rc = store_order_create(ca->store, o, init);
-    if (rc == 1)
-        return ra_refuse(p, 409, "alreadyReplaced",
-                         "the certificate named by replaces was replaced by another order already");
-    if (rc) return ra_refuse(p, 500, "serverInternal", "cannot store the order");
+    if (ra_order_store(ca, o, init, asks, na, p)) return -1;
     metrics_event(M_ORDER_CREATED);
     return 0;
 }

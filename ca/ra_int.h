@@ -22,6 +22,10 @@ struct rl_ask {
 /* All of asks in one store transaction. 0 allowed; -1 after refusing with
  * rateLimited, its Retry-After and the limit named. */
 int ra_limits(struct ca *ca, struct rl_ask *asks, size_t n, struct ra_problem *p);
+/* The order and its authorizations stored, asks taken in the same
+ * transaction. 0 stored; -1 after refusing (rateLimited, alreadyReplaced). */
+int ra_order_store(struct ca *ca, struct st_order *o, const struct st_authz_init *init,
+                   struct rl_ask *asks, size_t n, struct ra_problem *p);
 /* The address a client's accounts count under (IPv6: its /64). */
 void ra_peer_key(const char *peer, char *out, size_t cap);
 /* An order's certificate limits (each registered domain, the exact name

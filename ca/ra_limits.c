@@ -11,25 +11,30 @@
 
 #include "ra_int.h"
 
-/* All of asks in one store transaction. 0 allowed; -1 after refusing with
- * rateLimited, its Retry-After and the limit named. */
-int ra_limits(struct ca *ca, struct rl_ask *asks, size_t n, struct ra_problem *p)
+/* asks as the store's takes, their keys in keys. */
+static size_t takes(struct ca *ca, const struct rl_ask *asks, size_t n, struct rl_take *t,
+                    char (*keys)[340])
 {
-    struct rl_take t[ST_MAX_IDENTIFIERS + 2];
-    char keys[ST_MAX_IDENTIFIERS + 2][340];
     size_t m = 0;
     for (size_t i = 0; i < n && m < ST_MAX_IDENTIFIERS + 2; i++) {
         snprintf(keys[m], sizeof keys[m], "%d|%s", (int)asks[i].kind, asks[i].key);
         t[m] = (struct rl_take){keys[m], &ca->cfg.limits.l[asks[i].kind], asks[i].mode};
         m++;
     }
+    return m;
+}
+
+static int64_t now_ms(void)
+{
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    int64_t retry = 0, now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-    size_t which = 0;
-    int rc = store_rate_take(ca->store, t, m, now, &which, &retry);
-    if (rc == 0) return 0;
-    if (rc < 0) return ra_refuse(p, 500, "serverInternal", "cannot read the rate limits");
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* rateLimited, naming the limit asks[which] met and when to retry. */
+static int refuse(struct ca *ca, const struct rl_ask *asks, size_t which, int64_t retry,
+                  struct ra_problem *p)
+{
     char d[160];
     rl_describe(&ca->cfg.limits.l[asks[which].kind], asks[which].kind, d, sizeof d);
     int secs = (int)((retry + 999) / 1000);
@@ -37,6 +42,37 @@ int ra_limits(struct ca *ca, struct rl_ask *asks, size_t n, struct ra_problem *p
               asks[which].label ? asks[which].label : asks[which].key, secs);
     p->retry_after = secs > 0 ? secs : 1;
     return -1;
+}
+
+/* All of asks in one store transaction. 0 allowed; -1 after refusing with
+ * rateLimited, its Retry-After and the limit named. */
+int ra_limits(struct ca *ca, struct rl_ask *asks, size_t n, struct ra_problem *p)
+{
+    struct rl_take t[ST_MAX_IDENTIFIERS + 2];
+    char keys[ST_MAX_IDENTIFIERS + 2][340];
+    size_t m = takes(ca, asks, n, t, keys), which = 0;
+    int64_t retry = 0;
+    int rc = store_rate_take(ca->store, t, m, now_ms(), &which, &retry);
+    if (rc == 0) return 0;
+    if (rc < 0) return ra_refuse(p, 500, "serverInternal", "cannot read the rate limits");
+    return refuse(ca, asks, which, retry, p);
+}
+
+/* The order stored with asks taken in its own transaction (one write
+ * transaction an order, not two). 0 stored; -1 after refusing. */
+int ra_order_store(struct ca *ca, struct st_order *o, const struct st_authz_init *init,
+                   struct rl_ask *asks, size_t n, struct ra_problem *p)
+{
+    struct rl_take t[ST_MAX_IDENTIFIERS + 2];
+    char keys[ST_MAX_IDENTIFIERS + 2][340];
+    struct st_rate rate = {t, takes(ca, asks, n, t, keys), now_ms(), 0, 0};
+    int rc = store_order_create(ca->store, o, init, &rate);
+    if (rc == 2) return refuse(ca, asks, rate.which, rate.retry_ms, p);
+    if (rc == 1)
+        return ra_refuse(p, 409, "alreadyReplaced",
+                         "the certificate named by replaces was replaced by another order already");
+    if (rc) return ra_refuse(p, 500, "serverInternal", "cannot store the order");
+    return 0;
 }
 
 /* The address a client's accounts count under: itself, or for IPv6 its

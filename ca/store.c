@@ -115,7 +115,8 @@ size_t store_account_keys(struct store *s, const char *id, char (**out)[48])
 
 /* What every backend needs first: the ids, and the order's first status
  * (ready at once when Just-in-Time validated every authorization). */
-int store_order_create(struct store *s, struct st_order *o, const struct st_authz_init *init)
+int store_order_create(struct store *s, struct st_order *o, const struct st_authz_init *init,
+                       struct st_rate *rate)
 {
     int all_valid = 1;
     for (size_t i = 0; i < o->n; i++)
@@ -124,7 +125,7 @@ int store_order_create(struct store *s, struct st_order *o, const struct st_auth
     for (size_t i = 0; i < o->n; i++)
         if (store_new_id(o->authz[i])) return -1;
     snprintf(o->status, sizeof o->status, "%s", all_valid ? "ready" : "pending");
-    return OPS(s)->order_create(s, o, init);
+    return OPS(s)->order_create(s, o, init, rate);
 }
 
 int store_order_get(struct store *s, const char *id, struct st_order *out)

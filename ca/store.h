@@ -108,11 +108,24 @@ struct st_authz_init {
     int64_t validated;        /* 0: pending */
     const char *perspectives; /* Just-in-Time under MPIC: those that agreed; NULL for none */
 };
+/* Rate-limit takes (store_rate_take below) made in the transaction of
+ * what they count; which and retry_ms are set when one is refused. */
+struct rl_take;
+struct st_rate {
+    const struct rl_take *t;
+    size_t n;
+    int64_t now_ms;
+    size_t which;
+    int64_t retry_ms;
+};
 /* Creates the order and its authorizations in one transaction; the order is
  * ready at once when every authorization is valid. With replaces_cert, that
  * certificate is marked replaced by it in the same transaction; 1 (nothing
- * created) when another order, not invalid, replaced it already. */
-int store_order_create(struct store *s, struct st_order *o, const struct st_authz_init *init);
+ * created) when another order, not invalid, replaced it already. rate
+ * (NULL for none) is taken first in the same transaction: 2, nothing
+ * created or counted, when one of its limits refuses. */
+int store_order_create(struct store *s, struct st_order *o, const struct st_authz_init *init,
+                       struct st_rate *rate);
 int store_order_get(struct store *s, const char *id, struct st_order *out);
 /* pending|ready -> invalid, with the problem JSON error. */
 int store_order_invalidate(struct store *s, const char *id, const char *error);

@@ -23,7 +23,8 @@ struct store_ops {
     int (*account_mark_persist)(struct store *s, const char *id);
     int (*account_rollover)(struct store *s, const char *id, const char *jwk, const char *thumb);
     size_t (*account_keys)(struct store *s, const char *id, char (**out)[48]);
-    int (*order_create)(struct store *s, struct st_order *o, const struct st_authz_init *init);
+    int (*order_create)(struct store *s, struct st_order *o, const struct st_authz_init *init,
+                        struct st_rate *rate);
     int (*order_get)(struct store *s, const char *id, struct st_order *out);
     int (*order_invalidate)(struct store *s, const char *id, const char *error);
     int (*authz_get)(struct store *s, const char *id, struct st_authz *out);

@@ -38,7 +38,8 @@ void pg_rollback(PGconn *c);
 void pg_col(const PGresult *r, int row, int i, char *out, size_t cap);
 
 /* The operations, in the file of their rows. */
-int pg_order_create(struct store *s, struct st_order *o, const struct st_authz_init *init);
+int pg_order_create(struct store *s, struct st_order *o, const struct st_authz_init *init,
+                    struct st_rate *rate);
 int pg_order_get(struct store *s, const char *id, struct st_order *out);
 int pg_order_invalidate(struct store *s, const char *id, const char *error);
 int pg_authz_get(struct store *s, const char *id, struct st_authz *out);

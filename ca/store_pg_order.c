@@ -66,7 +66,11 @@ static int order_write(PGconn *c, struct st_order *o, const struct st_authz_init
     return 0;
 }
 
-int pg_order_create(struct store *s, struct st_order *o, const struct st_authz_init *init)
+static int rate_in_tx(PGconn *c, const struct rl_take *t, size_t n, int64_t now_ms, int peeks,
+                      size_t *which, int64_t *retry_ms);
+
+int pg_order_create(struct store *s, struct st_order *o, const struct st_authz_init *init,
+                    struct st_rate *rate)
 {
     const char *status = o->status; /* ids and first status: store.c */
     char *ids = store_join(&o->identifiers[0][0], o->n, 256),
@@ -74,7 +78,12 @@ int pg_order_create(struct store *s, struct st_order *o, const struct st_authz_i
     int rc = -1;
     if (ids && az) {
         PGconn *c = pg_take(P(s));
-        rc = pg_begin(c) ? -1 : order_write(c, o, init, status, ids, az);
+        rc = pg_begin(c) ? -1 : 0;
+        if (rc == 0 && rate) { /* refused: 2, rolled back with nothing created or counted */
+            rc = rate_in_tx(c, rate->t, rate->n, rate->now_ms, 0, &rate->which, &rate->retry_ms);
+            if (rc == 1) rc = 2;
+        }
+        if (rc == 0) rc = order_write(c, o, init, status, ids, az);
         if (rc == 0 && pg_commit(c)) rc = -1;
         if (rc) pg_rollback(c);
         pg_give(P(s), c);
@@ -321,20 +330,14 @@ int pg_certs_revoked(struct store *s,
 
 /* ---- rate limits ---- */
 
-/* Read, decide and write in one transaction, each key's row locked (FOR
- * UPDATE) so that two requests, on any instances, racing for the last
- * token cannot both have it. */
-int pg_rate_take(struct store *s, const struct rl_take *t, size_t n, int64_t now_ms, size_t *which,
-                 int64_t *retry_ms)
+/* The decision for t[0..n) on c, inside the caller's transaction (or
+ * none, when every take only peeks): each key's row is locked (FOR
+ * UPDATE) until the commit, so that two requests, on any instances,
+ * racing for the last token cannot both have it. 0, 1 refused, -1. */
+static int rate_in_tx(PGconn *c, const struct rl_take *t, size_t n, int64_t now_ms, int peeks,
+                      size_t *which, int64_t *retry_ms)
 {
-    int peeks = 1;
-    for (size_t i = 0; i < n; i++)
-        peeks &= t[i].mode == RL_PEEK;
-    PGconn *c = pg_take(P(s));
-    int rc = peeks ? 0 : pg_begin(c);
-    size_t w = 0;
-    int64_t retry = 0;
-    for (size_t i = 0; rc == 0 && i < n; i++) {
+    for (size_t i = 0; i < n; i++) {
         const struct rl_take *k = &t[i];
         if (k->l->count <= 0) continue;
         /* Spending: one round trip makes the row if need be, locks it
@@ -348,17 +351,15 @@ int pg_rate_take(struct store *s, const struct rl_take *t, size_t n, int64_t now
                    1, &k->key);
         if (!r || PQresultStatus(r) != PGRES_TUPLES_OK) {
             PQclear(r);
-            rc = -1;
-            break;
+            return -1;
         }
         int64_t tat = PQntuples(r) ? atoll(PQgetvalue(r, 0, 0)) : 0, next = 0, rt = 0;
         PQclear(r);
         if (!rl_gcra(k->l, tat, now_ms, &next, &rt)) {
             if (k->mode != RL_FORCE) {
-                w = i;
-                retry = rt;
-                rc = 1;
-                break;
+                *which = i;
+                *retry_ms = rt;
+                return 1;
             }
             int64_t step_ms = k->l->period * 1000 / k->l->count;
             next = (tat > now_ms ? tat : now_ms) + (step_ms > 0 ? step_ms : 1);
@@ -366,8 +367,22 @@ int pg_rate_take(struct store *s, const struct rl_take *t, size_t n, int64_t now
         if (k->mode == RL_PEEK) continue;
         char nx[24];
         const char *p[] = {I64(nx, next), k->key};
-        if (pg_exec(c, "UPDATE rate_limits SET tat=$1 WHERE key=$2", 2, p) != 1) rc = -1;
+        if (pg_exec(c, "UPDATE rate_limits SET tat=$1 WHERE key=$2", 2, p) != 1) return -1;
     }
+    return 0;
+}
+
+int pg_rate_take(struct store *s, const struct rl_take *t, size_t n, int64_t now_ms, size_t *which,
+                 int64_t *retry_ms)
+{
+    int peeks = 1;
+    for (size_t i = 0; i < n; i++)
+        peeks &= t[i].mode == RL_PEEK;
+    PGconn *c = pg_take(P(s));
+    size_t w = 0;
+    int64_t retry = 0;
+    int rc = peeks ? 0 : pg_begin(c);
+    if (rc == 0) rc = rate_in_tx(c, t, n, now_ms, peeks, &w, &retry);
     if (!peeks) {
         if (rc == 0 && pg_commit(c)) rc = -1;
         if (rc) pg_rollback(c);

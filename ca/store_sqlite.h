@@ -82,7 +82,11 @@ int sqlite_cert_revoke(struct store *s, const char *id, int reason);
 int sqlite_certs_revoked(struct store *s,
                          int (*each)(void *arg, const char *serial, int64_t when, int reason),
                          void *arg);
-int sqlite_order_create(struct store *s, struct st_order *o, const struct st_authz_init *init);
+int sqlite_order_create(struct store *s, struct st_order *o, const struct st_authz_init *init,
+                        struct st_rate *rate);
+/* The rate-limit decision of sqlite_rate_take inside a caller's transaction. */
+int sq_rate_in_tx(struct store *s, const struct rl_take *t, size_t n, int64_t now_ms, size_t *which,
+                  int64_t *retry_ms);
 int sqlite_order_get(struct store *s, const char *id, struct st_order *o);
 int sqlite_order_invalidate(struct store *s, const char *id, const char *error);
 int sqlite_authz_get(struct store *s, const char *id, struct st_authz *a);

@@ -25,12 +25,16 @@ struct order_args {
     struct st_order *o;
     const struct st_authz_init *init;
     const char *status, *ids, *az;
+    struct st_rate *rate;
 };
 
 static int order_write(struct store *s, void *arg)
 {
     const struct order_args *a = arg;
     struct st_order *o = a->o;
+    struct st_rate *rt = a->rate;
+    int rr = rt ? sq_rate_in_tx(s, rt->t, rt->n, rt->now_ms, &rt->which, &rt->retry_ms) : 0;
+    if (rr) return rr == 1 ? 2 : -1; /* rolled back: nothing created or counted */
     sqlite3_stmt *st = sq_stmt(s, SQL_ORDER_INS);
     if (!st) return -1;
     sq_bind_text(st, 1, o->id);
@@ -76,11 +80,15 @@ static int order_write(struct store *s, void *arg)
     return 0;
 }
 
-int sqlite_order_create(struct store *s, struct st_order *o, const struct st_authz_init *init)
+int sqlite_order_create(struct store *s, struct st_order *o, const struct st_authz_init *init,
+                        struct st_rate *rate)
 {
-    struct order_args a = {o, init, o->status, /* ids and first status: store.c */
+    struct order_args a = {o,
+                           init,
+                           o->status, /* ids and first status: store.c */
                            store_join(&o->identifiers[0][0], o->n, 256),
-                           store_join(&o->authz[0][0], o->n, ST_ID)};
+                           store_join(&o->authz[0][0], o->n, ST_ID),
+                           rate};
     int rc = a.ids && a.az ? sq_store_tx(s, order_write, &a) : -1;
     free((char *)a.ids);
     free((char *)a.az);

@@ -55,6 +55,13 @@ static int rate_body(struct store *s, void *arg)
     return 0;
 }
 
+int sq_rate_in_tx(struct store *s, const struct rl_take *t, size_t n, int64_t now_ms, size_t *which,
+                  int64_t *retry_ms)
+{
+    struct rate_args a = {t, n, now_ms, which, retry_ms, 0};
+    return rate_body(s, &a);
+}
+
 int sqlite_rate_take(struct store *s, const struct rl_take *t, size_t n, int64_t now_ms,
                      size_t *which, int64_t *retry_ms)
 {

@@ -445,18 +445,25 @@ static void S2_wildcard_needs_policy(void)
     acct_free(&ac);
 }
 
+/* The number the database of CA c answers sql with, or -1. */
+static long db_long(const struct ca *c, const char *sql)
+{
+    char cmd[2048];
+    harness_db_cmd(c->data, sql, cmd, sizeof cmd);
+    FILE *p = popen(cmd, "r");
+    long v = 0;
+    if (!p || fscanf(p, "%ld", &v) != 1) v = -1;
+    if (p) pclose(p);
+    return v;
+}
+
 /* The authorization expiry the CA stored for name's latest valid authz. */
 static long authz_expires(const struct ca *c, const char *name)
 {
-    char cmd[2048], sql[512];
+    char sql[512];
     snprintf(sql, sizeof sql,
              "SELECT max(expires) FROM authzs WHERE identifier='%s' AND status='valid'", name);
-    harness_db_cmd(c->data, sql, cmd, sizeof cmd);
-    FILE *p = popen(cmd, "r");
-    long exp = 0;
-    if (!p || fscanf(p, "%ld", &exp) != 1) exp = -1;
-    if (p) pclose(p);
-    return exp;
+    return db_long(c, sql);
 }
 
 static void V3_V6_persist_until(void)
@@ -1277,6 +1284,10 @@ static void rate_limits(void)
     unique(p1, sizeof p1, "ord");
     CHECK(order_one(&b, p1, type, sizeof type) != 0 && ends_with(type, ":rateLimited"));
     CHECK(strstr(dp_acme_last_problem(b.a)->detail, "new-orders-per-account: 3 per 1h"));
+    /* The refusal and the order are one transaction: nothing of it stored. */
+    char q[400];
+    snprintf(q, sizeof q, "SELECT count(*) FROM authzs WHERE identifier='%s'", p1);
+    CHECK(db_long(&rl2, "SELECT count(*) FROM orders") == 3 && db_long(&rl2, q) == 0);
     acct_free(&b);
     ca_stop(&rl2);
     /* A bad file refuses the start, naming the line. */
