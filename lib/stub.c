@@ -36,21 +36,27 @@ struct dp__stub {
     int fd;
     unsigned timeout_ms, max_in_flight;
     uint16_t next_id;
-    int32_t *by_id; /* 65,536: the query (index + 1) an ID is in flight for, 0 none */
+    size_t conn_answers; /* on the connection now open */
+    int32_t *by_id;      /* 65,536: the query (index + 1) an ID is in flight for, 0 none */
     unsigned char *in;
     size_t in_len;
     unsigned char *out;
     size_t out_len, out_cap;
+    struct sq *sqs; /* a batch's queries, kept for the next */
+    size_t *redo;
+    size_t sq_cap;
 };
 
+/* Small and reused from batch to batch: a fresh 4,096 of them at 1.3 KB
+ * each cost more in page faults than the look-ups. */
 struct sq {
-    char name[1025];         /* asked now: the name, or a CNAME's target */
-    unsigned char wire[256]; /* name in wire form */
-    size_t wlen;
+    const char *name; /* asked now: the caller's name, or chased */
+    char *chased;     /* a CNAME's target being asked (malloc), or NULL */
     double deadline;
     int state; /* 0 to send, 1 in flight, 2 answered */
-    int hops, tries;
+    unsigned char hops, tries, wlen;
     uint16_t id;
+    unsigned char wire[255]; /* name in wire form */
 };
 
 struct run {
@@ -146,12 +152,14 @@ void dp__stub_free(struct dp__stub *s)
     free(s->by_id);
     free(s->in);
     free(s->out);
+    free(s->sqs);
+    free(s->redo);
     free(s);
 }
 
 /* name (dots between labels, a final dot optional) in wire form; 0, or
  * -1 when it is not a name (an empty or long label, over 255 octets). */
-static int to_wire(const char *name, unsigned char *w, size_t *wlen)
+static int to_wire(const char *name, unsigned char *w, unsigned char *wlen)
 {
     size_t o = 0, l = strlen(name);
     if (l && name[l - 1] == '.') l--;
@@ -167,7 +175,7 @@ static int to_wire(const char *name, unsigned char *w, size_t *wlen)
         i = j + 1;
     }
     w[o++] = 0;
-    *wlen = o;
+    *wlen = (unsigned char)o;
     return 0;
 }
 
@@ -178,8 +186,10 @@ static void finish(struct run *r, size_t i, const unsigned char *pkt, size_t len
     char next[1025] = "";
     int more = r->cb(r->arg, i, q->name, pkt, len, fail,
                      !fail && q->hops < STUB_MAX_HOPS ? next : NULL, sizeof next);
-    if (more && next[0] && strlen(next) < sizeof q->name) {
-        snprintf(q->name, sizeof q->name, "%s", next);
+    char *c = more && next[0] ? strdup(next) : NULL;
+    if (c) {
+        free(q->chased);
+        q->name = q->chased = c;
         q->hops++;
         q->tries = 0;
         q->state = 0;
@@ -257,7 +267,8 @@ static void on_message(struct run *r, const unsigned char *m, size_t len)
     size_t i = (size_t)(k - 1);
     struct sq *q = &r->q[i];
     /* A response (QR), a standard query's (opcode 0), to our question. */
-    if (!(m[2] & 0x80) || (m[2] & 0x78) || (m[4] << 8 | m[5]) != 1 || len < 12 + q->wlen + 4)
+    if (!(m[2] & 0x80) || (m[2] & 0x78) || (m[4] << 8 | m[5]) != 1 ||
+        len < 12 + (size_t)q->wlen + 4)
         return;
     for (size_t j = 0; j < q->wlen; j++) {
         unsigned char a = m[12 + j], b = q->wire[j];
@@ -268,17 +279,23 @@ static void on_message(struct run *r, const unsigned char *m, size_t len)
     const unsigned char *t = m + 12 + q->wlen;
     if ((t[0] << 8 | t[1]) != r->qtype || (t[2] << 8 | t[3]) != 1) return;
     r->s->by_id[id] = 0;
+    r->s->conn_answers++;
     r->in_flight--;
     finish(r, i, m, len, NULL);
 }
 
-/* The connection broke: its queries go again on a new one (or fail). */
+/* The connection broke: its queries go again on a new one. A query fails
+ * after STUB_MAX_TRIES connections that answered nothing (a server that
+ * closes every connection at once), not when a server that does answer
+ * closes kept connections now and then. */
 static void broken(struct run *r, const char *why)
 {
+    int answered = r->s->conn_answers > 0;
     drop_connection(r->s);
     for (size_t i = 0; i < r->next; i++) {
         struct sq *q = &r->q[i];
         if (q->state != 1) continue;
+        if (answered) q->tries--; /* a drop by a server that answers does not count */
         if (q->tries >= STUB_MAX_TRIES) {
             fail_query(r, i, why);
             continue;
@@ -314,6 +331,7 @@ static int connect_now(struct dp__stub *s, char *why, size_t cap)
         return -1;
     }
     s->fd = fd;
+    s->conn_answers = 0;
     return 0;
 }
 
@@ -360,14 +378,16 @@ dp_code dp__stub_batch(struct dp__stub *s, const char *const *names, size_t n, i
 {
     dp_error_clear(err);
     if (n == 0) return DP_OK;
-    struct run r = {
-        s, names, n,  0, 0, qtype, calloc(n, sizeof(struct sq)), calloc(n, sizeof(size_t)),
-        0, cb,    arg};
-    if (!r.q || !r.redo) {
-        free(r.q);
-        free(r.redo);
-        return dp__fail(err, DP_ERR_NOMEM, NULL, DP_NO_OFFSET, "out of memory");
+    if (n > s->sq_cap) {
+        struct sq *q = realloc(s->sqs, n * sizeof *q);
+        if (q) s->sqs = q;
+        size_t *rd = q ? realloc(s->redo, n * sizeof *rd) : NULL;
+        if (rd) s->redo = rd;
+        if (!q || !rd) return dp__fail(err, DP_ERR_NOMEM, NULL, DP_NO_OFFSET, "out of memory");
+        s->sq_cap = n;
     }
+    memset(s->sqs, 0, n * sizeof *s->sqs);
+    struct run r = {s, names, n, 0, 0, qtype, s->sqs, s->redo, 0, cb, arg};
     size_t lo = 0; /* no query before it is in flight */
     char why[200];
     for (;;) {
@@ -376,7 +396,7 @@ dp_code dp__stub_batch(struct dp__stub *s, const char *const *names, size_t n, i
             while (r.n_redo)
                 fail_query(&r, r.redo[--r.n_redo], why);
             for (; r.next < n; r.next++) {
-                snprintf(r.q[r.next].name, sizeof r.q[r.next].name, "%s", names[r.next]);
+                r.q[r.next].name = names[r.next];
                 fail_query(&r, r.next, why);
             }
             break;
@@ -384,7 +404,7 @@ dp_code dp__stub_batch(struct dp__stub *s, const char *const *names, size_t n, i
         while (r.n_redo && r.in_flight < s->max_in_flight)
             enqueue(&r, r.redo[--r.n_redo]);
         while (r.next < n && r.in_flight < s->max_in_flight) {
-            snprintf(r.q[r.next].name, sizeof r.q[r.next].name, "%s", names[r.next]);
+            r.q[r.next].name = names[r.next];
             enqueue(&r, r.next++);
         }
         if (!r.in_flight && !r.n_redo && r.next == n) break;
@@ -416,7 +436,7 @@ dp_code dp__stub_batch(struct dp__stub *s, const char *const *names, size_t n, i
                 fail_query(&r, i, why);
             }
     }
-    free(r.q);
-    free(r.redo);
+    for (size_t i = 0; i < n; i++)
+        free(r.q[i].chased);
     return DP_OK;
 }

@@ -1,11 +1,22 @@
-/* test_resolver.c: lib/resolver.c against a real Knot DNS server (tests/dns/knot-env.sh). */
+/* test_resolver.c: lib/resolver.c against a real Knot DNS server
+ * (tests/dns/knot-env.sh), each case over UDP (libunbound) and over
+ * "tcp:" (the pipelining stub, stub.c), plus the stub against a server
+ * that misbehaves on purpose (tests/dns/fault_tcp_dns.py). */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "dnspersist/dnspersist.h"
 #include "dns_env.h"
 
 static struct dns_env env;
+/* The forwarder every case below uses: env.resolver, then "tcp:" + it. */
+static char fwdr[300];
 
 struct got {
     int calls;
@@ -54,7 +65,7 @@ static struct dp_resolver *mk(const char *fwd, const char *ta, unsigned timeout)
 
 static void V1_records_found_and_joined(void)
 {
-    struct dp_resolver *r = mk(env.resolver, NULL, 3000);
+    struct dp_resolver *r = mk(fwdr, NULL, 3000);
     struct got g = one(r, "_validation-persist.plain.test");
     CHECK(g.status == DP_DNS_FOUND && g.n_rrs == 2 && g.dnssec == DP_DNSSEC_UNKNOWN);
     g = one(r, "_validation-persist.long.plain.test");
@@ -67,7 +78,7 @@ static void V1_records_found_and_joined(void)
 
 static void V1_cname_is_followed(void)
 {
-    struct dp_resolver *r = mk(env.resolver, NULL, 3000);
+    struct dp_resolver *r = mk(fwdr, NULL, 3000);
     struct got g = one(r, "_validation-persist.cname.plain.test");
     CHECK(g.status == DP_DNS_FOUND && g.n_rrs == 1);
     CHECK_STR(g.canon, "_validation-persist.target.other.test.");
@@ -78,7 +89,7 @@ static void V1_cname_is_followed(void)
  * retries); one over DP_DNS_MAX_RRS records fails rather than being cut. */
 static void V1_large_answers(void)
 {
-    struct dp_resolver *r = mk(env.resolver, NULL, 3000);
+    struct dp_resolver *r = mk(fwdr, NULL, 3000);
     struct got g = one(r, "_validation-persist.tc.plain.test");
     CHECK(g.status == DP_DNS_FOUND && g.n_rrs == 40);
     g = one(r, "_validation-persist.big.plain.test");
@@ -88,7 +99,7 @@ static void V1_large_answers(void)
 
 static void V4_no_records_is_not_a_failure(void)
 {
-    struct dp_resolver *r = mk(env.resolver, NULL, 3000);
+    struct dp_resolver *r = mk(fwdr, NULL, 3000);
     CHECK(one(r, "_validation-persist.nothing.plain.test").status == DP_DNS_NXDOMAIN);
     CHECK(one(r, "nodata.plain.test").status == DP_DNS_NODATA);
     dp_resolver_free(r);
@@ -96,12 +107,12 @@ static void V4_no_records_is_not_a_failure(void)
 
 static void V4_refused_and_unreachable_are_failures(void)
 {
-    struct dp_resolver *r = mk(env.resolver, NULL, 3000);
+    struct dp_resolver *r = mk(fwdr, NULL, 3000);
     struct got g = one(r, "_validation-persist.example.com");
     CHECK(g.status == DP_DNS_FAILED && g.detail[0]);
     dp_resolver_free(r);
     /* Nothing listens on port 9 of 127.0.0.2: a timeout or SERVFAIL, never data. */
-    r = mk("127.0.0.2@9", NULL, 700);
+    r = mk(strncmp(fwdr, "tcp:", 4) ? "127.0.0.2@9" : "tcp:127.0.0.2@9", NULL, 700);
     g = one(r, "_validation-persist.plain.test");
     CHECK(g.status == DP_DNS_FAILED);
     dp_resolver_free(r);
@@ -119,7 +130,7 @@ static void V8_dnssec_secure_insecure_bogus(void)
     CHECK(g.status == DP_DNS_FOUND && g.dnssec == DP_DNSSEC_INSECURE);
     dp_resolver_free(r);
     /* Without a trust anchor the altered record is served as it is: what V8 guards against. */
-    r = mk(env.resolver, NULL, 3000);
+    r = mk(fwdr, NULL, 3000);
     g = one(r, "_validation-persist.bogus.test");
     CHECK(g.status == DP_DNS_FOUND && g.dnssec == DP_DNSSEC_UNKNOWN &&
           strstr(g.joined, "x=altered"));
@@ -152,28 +163,22 @@ static void batch_answers_every_name_once_over(const char *fwd)
 
 static void batch_answers_every_name_once(void)
 {
-    batch_answers_every_name_once_over(env.resolver);
+    batch_answers_every_name_once_over(fwdr);
 }
 
-/* "tcp:ADDR": the same answers, over kept TCP connections (Knot answers
- * both); a batch pipelines its queries on them. */
-static void V1_forwarder_over_tcp(void)
+/* "tcp:ADDR" with a trust anchor is not the stub: DNSSEC is validated
+ * over TCP as over UDP (libunbound), the forgery still caught (V8). */
+static void V8_tcp_with_trust_anchor_validates(void)
 {
-    char fwd[300];
-    snprintf(fwd, sizeof fwd, "tcp:%s", env.resolver);
-    struct dp_resolver *r = mk(fwd, NULL, 3000);
-    CHECK(r != NULL);
+    char tcp[300];
+    snprintf(tcp, sizeof tcp, "tcp:%s", env.resolver);
+    struct dp_resolver *r = mk(tcp, env.ta_all, 3000);
+    CHECK(r && dp_resolver_validates(r));
     if (!r) return;
-    struct got g = one(r, "_validation-persist.long.plain.test");
-    CHECK(g.status == DP_DNS_FOUND && g.n_rrs == 1 && g.n_strings == 2);
-    CHECK(one(r, "_validation-persist.nothing.plain.test").status == DP_DNS_NXDOMAIN);
-    CHECK_STR(one(r, "_validation-persist.cname.plain.test").canon,
-              "_validation-persist.target.other.test.");
-    dp_resolver_free(r);
-    batch_answers_every_name_once_over(fwd);
-    /* Nothing listens there over TCP either: a failure, never data. */
-    r = mk("tcp:127.0.0.2@9", NULL, 700);
-    CHECK(r && one(r, "_validation-persist.plain.test").status == DP_DNS_FAILED);
+    struct got g = one(r, "_validation-persist.secure.test");
+    CHECK(g.status == DP_DNS_FOUND && g.dnssec == DP_DNSSEC_SECURE);
+    g = one(r, "_validation-persist.bogus.test");
+    CHECK(g.status == DP_DNS_FAILED && g.dnssec == DP_DNSSEC_BOGUS);
     dp_resolver_free(r);
 }
 
@@ -188,17 +193,150 @@ static void bad_configuration(void)
     CHECK(dp_resolver_new(&c, &e) == NULL && e.code == DP_ERR_IO);
 }
 
+/* A free loopback TCP port. */
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t l = sizeof a;
+    int port = fd >= 0 && !bind(fd, (struct sockaddr *)&a, sizeof a) &&
+                       !getsockname(fd, (struct sockaddr *)&a, &l)
+                   ? ntohs(a.sin_port)
+                   : 0;
+    if (fd >= 0) close(fd);
+    return port;
+}
+
+/* Starts fault_tcp_dns.py in mode on a free port; its pid, 0 on failure. */
+static pid_t fault_server(const char *mode, int *port)
+{
+    *port = free_port();
+    char ps[16];
+    snprintf(ps, sizeof ps, "%d", *port);
+    int p[2];
+    if (pipe(p)) return 0;
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(p[1], 1);
+        close(p[0]);
+        execlp("python3", "python3", FAULT_DNS, ps, mode, (char *)NULL);
+        _exit(127);
+    }
+    close(p[1]);
+    char line[16] = "";
+    ssize_t got = pid > 0 ? read(p[0], line, sizeof line - 1) : -1;
+    close(p[0]);
+    if (got <= 0 || strncmp(line, "ready", 5)) {
+        if (pid > 0) kill(pid, SIGTERM), waitpid(pid, NULL, 0);
+        return 0;
+    }
+    return pid;
+}
+
+static void stop(pid_t pid)
+{
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+}
+
+/* N distinct names under fault.test, asked in one batch of the stub. */
+static int batch_over(const char *f, unsigned in_flight, unsigned timeout, struct got *g, int n)
+{
+    char store[64][64];
+    const char *names[64];
+    for (int i = 0; i < n && i < 64; i++) {
+        snprintf(store[i], sizeof store[i], "_validation-persist.n%d.fault.test", i);
+        names[i] = store[i];
+    }
+    struct dp_resolver_config c = {f, NULL, timeout, in_flight, 0};
+    struct dp_resolver *r = dp_resolver_new(&c, NULL);
+    int ok =
+        r && dp_resolver_batch(r, names, (size_t)n, DP_DNS_TYPE_TXT, collect, g, NULL) == DP_OK;
+    dp_resolver_free(r);
+    return ok;
+}
+
+/* Kept connections closed by the server after every answer are
+ * made again, and what was in flight is asked again: every name is
+ * answered, none fails. (A fake server: Knot cannot be made to do this.) */
+static void stub_server_closes_connections(void)
+{
+    int port;
+    pid_t pid = fault_server("close1", &port);
+    CHECK(pid > 0);
+    if (!pid) return;
+    char f[64];
+    snprintf(f, sizeof f, "tcp:127.0.0.1@%d", port);
+    struct got g[20] = {0};
+    CHECK(batch_over(f, 8, 3000, g, 20));
+    int ok = 1;
+    for (int i = 0; i < 20; i++)
+        ok &= g[i].calls == 1 && g[i].status == DP_DNS_NXDOMAIN;
+    CHECK(ok);
+    stop(pid);
+}
+
+/* Answers with another ID, or another question, are not taken for the
+ * query's (a fake server again: Knot answers only correctly). */
+static void stub_ignores_mismatched_answers(void)
+{
+    int port;
+    pid_t pid = fault_server("wrong", &port);
+    CHECK(pid > 0);
+    if (!pid) return;
+    char f[64];
+    snprintf(f, sizeof f, "tcp:127.0.0.1@%d", port);
+    struct got g[5] = {0};
+    CHECK(batch_over(f, 5, 3000, g, 5));
+    int ok = 1;
+    for (int i = 0; i < 5; i++)
+        ok &= g[i].calls == 1 && g[i].status == DP_DNS_NXDOMAIN;
+    CHECK(ok);
+    stop(pid);
+}
+
+/* A server that takes connections and never answers: each query fails at
+ * its deadline, never hangs and never reads as data. */
+static void stub_silent_server_times_out(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0), port = free_port();
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons((unsigned short)port);
+    CHECK(fd >= 0 && !bind(fd, (struct sockaddr *)&a, sizeof a) && !listen(fd, 8));
+    char f[64];
+    snprintf(f, sizeof f, "tcp:127.0.0.1@%d", port);
+    struct got g[3] = {0};
+    CHECK(batch_over(f, 3, 400, g, 3));
+    int ok = 1;
+    for (int i = 0; i < 3; i++)
+        ok &= g[i].calls == 1 && g[i].status == DP_DNS_FAILED && strstr(g[i].detail, "timed out");
+    CHECK(ok);
+    close(fd);
+}
+
 int main(void)
 {
     if (dns_env_load(&env)) return 77;
-    RUN(V1_records_found_and_joined);
-    RUN(V1_cname_is_followed);
-    RUN(V1_large_answers);
-    RUN(V4_no_records_is_not_a_failure);
-    RUN(V4_refused_and_unreachable_are_failures);
+    for (int tcp = 0; tcp < 2; tcp++) {
+        snprintf(fwdr, sizeof fwdr, "%s%s", tcp ? "tcp:" : "", env.resolver);
+        printf("-- forwarder %s\n", fwdr);
+        RUN(V1_records_found_and_joined);
+        RUN(V1_cname_is_followed);
+        RUN(V1_large_answers);
+        RUN(V4_no_records_is_not_a_failure);
+        RUN(V4_refused_and_unreachable_are_failures);
+        RUN(batch_answers_every_name_once);
+    }
+    snprintf(fwdr, sizeof fwdr, "%s", env.resolver);
     RUN(V8_dnssec_secure_insecure_bogus);
-    RUN(batch_answers_every_name_once);
-    RUN(V1_forwarder_over_tcp);
+    RUN(V8_tcp_with_trust_anchor_validates);
+    RUN(stub_server_closes_connections);
+    RUN(stub_ignores_mismatched_answers);
+    RUN(stub_silent_server_times_out);
     RUN(bad_configuration);
     return check_report();
 }

@@ -1,0 +1,73 @@
+#!/usr/bin/env python3
+"""fault_tcp_dns.py: a DNS-over-TCP server that misbehaves on purpose, for
+the resolver's stub tests. Knot cannot be made to do any of this: close
+every connection after a few answers, or answer with a wrong ID or a wrong
+question. Every real answer is NXDOMAIN for the question asked.
+
+Usage: fault_tcp_dns.py PORT MODE
+  close1  answer one query a connection, then close it
+  wrong   answer each query first with another ID and another question
+          (both REFUSED, both must be ignored), then correctly
+"""
+import socket
+import struct
+import sys
+
+
+def answer(q, qid=None, qname=None, rcode=3):
+    """NXDOMAIN (or rcode) for query q (wire form, no length prefix)."""
+    qid = q[:2] if qid is None else qid
+    end = 12
+    while q[end] != 0:
+        end += 1 + q[end]
+    question = q[12:end + 5] if qname is None else qname + q[end + 1:end + 5]
+    flags = struct.pack("!BB", 0x81, 0x80 | rcode)  # QR RD, RA and the RCODE
+    return qid + flags + struct.pack("!HHHH", 1, 0, 0, 0) + question
+
+
+def frames(conn):
+    buf = b""
+    while True:
+        data = conn.recv(65536)
+        if not data:
+            return
+        buf += data
+        while len(buf) >= 2 and len(buf) >= 2 + struct.unpack("!H", buf[:2])[0]:
+            n = struct.unpack("!H", buf[:2])[0]
+            yield buf[2:2 + n]
+            buf = buf[2 + n:]
+
+
+def send(conn, msg):
+    conn.sendall(struct.pack("!H", len(msg)) + msg)
+
+
+def main():
+    port, mode = int(sys.argv[1]), sys.argv[2]
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", port))
+    s.listen(16)
+    print("ready", flush=True)
+    while True:
+        conn, _ = s.accept()
+        answered = 0
+        try:
+            for q in frames(conn):
+                if mode == "wrong":
+                    other = bytes([q[0] ^ 0xFF, q[1]])
+                    send(conn, answer(q, qid=other, rcode=5))
+                    name = bytearray(q[12:q.index(0, 12) + 1])
+                    name[1] = ord("z") if name[1] != ord("z") else ord("y")  # same length
+                    send(conn, answer(q, qname=bytes(name), rcode=5))
+                send(conn, answer(q))
+                answered += 1
+                if mode == "close1" and answered == 1:
+                    break
+        except (ConnectionError, OSError):
+            pass
+        conn.close()
+
+
+if __name__ == "__main__":
+    main()
