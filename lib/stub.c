@@ -345,11 +345,15 @@ static int read_some(struct run *r)
         if (got == 0) return -1;
         if (got < 0) return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? 0 : -1;
         s->in_len += (size_t)got;
-        /* Acknowledge at once: a server that writes its answers with Nagle
-         * on (Knot) holds the next one until this one's ACK, which Linux
-         * would otherwise delay up to 40 ms. The flag does not stick. */
-        int one = 1;
-        setsockopt(s->fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
+        /* With nothing left to send (the batch's tail, or a CA's few
+         * questions), acknowledge at once: a server that writes answers
+         * with Nagle on (Knot) holds the next until this one's ACK, which
+         * Linux delays up to 40 ms. While queries still go out, they carry
+         * the ACKs. The flag does not stick. */
+        if (r->next == r->n && !r->n_redo) {
+            int one = 1;
+            setsockopt(s->fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
+        }
         size_t off = 0;
         while (s->in_len - off >= 2) {
             size_t ml = (size_t)(s->in[off] << 8 | s->in[off + 1]);
