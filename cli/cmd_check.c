@@ -235,8 +235,8 @@ static void print_text(const struct dom *d, int64_t now, long warn_days, int jso
  * 10,000 at once cost ~9,000 page faults (14% of the run's CPU) and a
  * million would have needed gigabytes. A chunk (at least --concurrency
  * names) keeps the resolver's pipeline full, and its memory is reused.
- * Smaller chunks measured less CPU but more time over tcp: (each batch's
- * end costs tens of ms there: libunbound's TCP has Nagle on). */
+ * Measured against 4096: 1024 costs 7% (UDP) to 21% (tcp:) less CPU,
+ * and less time. */
 #define CHECK_CHUNK 1024
 
 static void doms_clear(struct dom *doms, size_t n)

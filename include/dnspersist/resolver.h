@@ -28,7 +28,8 @@
 
 struct dp_resolver_config {
     const char *forwarder;         /* "[tcp:]ADDR[@PORT]"; NULL recurses from the root. With
-                                      tcp: every query goes over kept TCP connections */
+                                      tcp: every query goes over kept TCP connections; with
+                                      no trust anchor and no cache, by a pipelining stub */
     const char *trust_anchor_file; /* DS/DNSKEY records (zone-file format); NULL: no DNSSEC */
     unsigned timeout_ms;           /* per query; 0 means 5000 */
     unsigned max_in_flight;        /* concurrent queries in a batch; 0 means 256 */

@@ -3,8 +3,8 @@
 # the real Knot DNS server: the whole life cycle (account, record, publish
 # over TSIG, issue, key rollover then issue with the old record, renew,
 # unpublish then the CA's unauthorized, deactivate then refusal) in draft-02
-# mode and against a --draft01-compat CA with draft-01 records; a batch of
-# 200; bad input.
+# mode, against a --draft01-compat CA with draft-01 records, and against a
+# CA resolving over tcp: (the stub); a batch of 200; bad input.
 # Usage: client_cli_test.sh DNSPERSIST DNSPERSIST_CA ENVFILE
 set -u
 DP=${1:?DNSPERSIST}
@@ -97,6 +97,11 @@ DIR01=$(start_ca ca01 --draft01-compat)
 DIRX=$(start_ca cax --challenges http-01,dns-01)
 life draft02 "$DIR02" "$tmp/ca02/root.pem"
 life draft01 "$DIR01" "$tmp/ca01/root.pem" --draft 01
+# The CA's look-ups (TXT, the CAA climb, Just-in-Time) over tcp:, the
+# pipelining stub, instead of UDP through libunbound: the same life.
+DIRT=$(start_ca cat --resolver "tcp:$DNS_RESOLVER")
+life tcpstub "$DIRT" "$tmp/cat/root.pem"
+grep -q "resolver=tcp:$DNS_RESOLVER" "$tmp/cat.log" && ok "tcpstub ca_used_tcp" || bad "tcpstub: the CA did not log tcp: $(grep -m1 validation "$tmp/cat.log")"
 
 # Profiles (draft-ietf-acme-profiles): listed; issue --profile shortlived
 # gives a certificate of under 7 days with no CRL distribution point; renew

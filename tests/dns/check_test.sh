@@ -64,7 +64,7 @@ out=$("$DP" "${CK[@]}" --warn-days 2 expiring.plain.test); [ "$(field "$out" war
 out=$("$DP" "${CK[@]}" plain.test expired.plain.test cname.plain.test); rc=$?
 [ "$rc" = 1 ] && [ "$(wc -l <<<"$out")" = 3 ] && ok || bad "several_domains: rc=$rc $out"
 out=$("$DP" "${CK[@]}" plain.test cname.plain.test); [ $? = 0 ] && ok || bad "all_valid_exit_0"
-# More domains than one chunk (4096): every one answered once, in order,
+# More domains than four chunks (1024 each): every one answered once, in order,
 # and a bad name anywhere is a usage error before anything is printed.
 many=(plain.test); for i in $(seq 4096); do many+=("host$i.plain.test"); done; many+=(plain.test cname.plain.test)
 out=$("$DP" "${CK[@]}" "${many[@]}"); rc=$?
