@@ -226,9 +226,14 @@ static pid_t fault_server(const char *mode, int *port)
     }
     close(p[1]);
     char line[16] = "";
-    ssize_t got = pid > 0 ? read(p[0], line, sizeof line - 1) : -1;
+    size_t have = 0; /* the whole line, however many writes it came in */
+    while (pid > 0 && have < sizeof line - 1 && !strchr(line, '\n')) {
+        ssize_t got = read(p[0], line + have, sizeof line - 1 - have);
+        if (got <= 0) break;
+        have += (size_t)got;
+    }
     close(p[0]);
-    if (got <= 0 || strncmp(line, "ready", 5)) {
+    if (strncmp(line, "ready\n", 6)) {
         if (pid > 0) kill(pid, SIGTERM), waitpid(pid, NULL, 0);
         return 0;
     }

@@ -48,7 +48,10 @@ def main():
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.bind(("127.0.0.1", port))
     s.listen(16)
-    print("ready", flush=True)
+    # One write, whole line: PYTHONUNBUFFERED would make print() two, and
+    # the test stops reading at the first.
+    sys.stdout.write("ready\n")
+    sys.stdout.flush()
     while True:
         conn, _ = s.accept()
         answered = 0
