@@ -3,6 +3,7 @@
 # 10000) served by a local Knot DNS server; prints checks per second, and
 # how that compares with what Knot answers to dnsperf for the same TXT
 # queries on the same machine (the server's limit; dnsperf when installed).
+# Each run is one process reading the list (--from).
 # Usage: bench/bench_check.sh [BUILD_DIR] [N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,7 +28,7 @@ run() {
     local label=$1; shift
     local t0 t1 out
     t0=$(date +%s.%N)
-    out=$(xargs "$DP" "$@" < "$dir/domains" | grep -c '"status":"valid"\|"lookup":"found"' || true)
+    out=$("$DP" "$@" --from "$dir/domains" | grep -c '"status":"valid"\|"lookup":"found"' || true)
     t1=$(date +%s.%N)
     python3 -c "import sys; n=int(sys.argv[1]); t=float(sys.argv[3])-float(sys.argv[2]); k=sys.argv[6]; print('%-28s %6d domains  %6.2f s  %8.0f domains/s  (%s answered as expected)%s' % (sys.argv[4], n, t, n/t, sys.argv[5], ('  = %.0f%% of Knot\'s limit' % (100*n/t/int(k))) if k else ''))" "$N" "$t0" "$t1" "$label" "$out" "$KNOT_QPS"
 }

@@ -36,6 +36,11 @@ struct dp_resolver *cli_resolver(const char *cmd, const char *resolver, const ch
  * NULL with *n 0 when there are none; free with cli_values_free. */
 char **cli_txt_values(const struct dp_dns_answer *a, size_t *n);
 void cli_values_free(char **v, size_t n);
+/* --from FILE (or "-" for stdin): one domain a line, "#" comments and blank
+ * lines skipped. A NULL-terminated array of copies (*count of them), or
+ * NULL after printing why; free with cli_list_free. */
+char **cli_read_list(const char *cmd, const char *path, size_t *count);
+void cli_list_free(char **list);
 
 /* A JSON string that is valid UTF-8 whatever the octets (TXT data is not
  * text): non-ASCII and control octets become \u00XX. */

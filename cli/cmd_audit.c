@@ -150,51 +150,6 @@ static void on_answer(void *arg, size_t i, const struct dp_dns_answer *a)
     }
 }
 
-/* Reads domains from FILE (or stdin for "-"); returns a NULL-terminated
- * array of strdup'ed lines, or NULL after printing why. */
-static char **read_list(const char *path, size_t *count)
-{
-    FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
-    if (!f) {
-        cli_error(CMD, "--from %s: cannot open", path);
-        return NULL;
-    }
-    size_t cap = 64, n = 0;
-    char **out = malloc(cap * sizeof *out);
-    char *line = NULL;
-    size_t lcap = 0;
-    ssize_t l;
-    while (out && (l = getline(&line, &lcap, f)) >= 0) {
-        char *s = line;
-        s[strcspn(s, "#\r\n")] = '\0';
-        while (*s == ' ' || *s == '\t')
-            s++;
-        size_t e = strlen(s);
-        while (e && (s[e - 1] == ' ' || s[e - 1] == '\t'))
-            s[--e] = '\0';
-        if (!*s) continue;
-        if (n + 1 >= cap) {
-            char **grown = realloc(out, (cap *= 2) * sizeof *out);
-            if (!grown) {
-                free(out);
-                out = NULL;
-                break;
-            }
-            out = grown;
-        }
-        out[n++] = strdup(s);
-    }
-    free(line);
-    if (f != stdin) fclose(f);
-    if (!out) {
-        cli_error(CMD, "out of memory");
-        return NULL;
-    }
-    out[n] = NULL;
-    *count = n;
-    return out;
-}
-
 int cmd_audit(int argc, char **argv)
 {
     static const struct option opts[] = {CLI_OPT_RESOLVER,
@@ -251,7 +206,7 @@ int cmd_audit(int argc, char **argv)
     char **list = NULL;
     size_t n = 0;
     if (from) {
-        if (!(list = read_list(from, &n))) return EXIT_USAGE;
+        if (!(list = cli_read_list(CMD, from, &n))) return EXIT_USAGE;
         if (n == 0) {
             free(list);
             return cli_usage(CMD, "--from %s lists no domains", from);
@@ -297,9 +252,7 @@ int cmd_audit(int argc, char **argv)
     if (au.progress) fprintf(stderr, "\r\033[K");
     rc = au.problems ? EXIT_INVALID : EXIT_VALID;
 done:
-    for (size_t i = 0; list && list[i]; i++)
-        free(list[i]);
-    free(list);
+    cli_list_free(list);
     free(au.doms);
     free(au.names);
     free(qn);

@@ -31,9 +31,9 @@ static void help(void)
         "           [--issuer NAME...] --account-url URL --thumbprint B64 [--thumbprint B64...]\n"
         "           [--hash-prefix URL] [--draft 01|02|compat] [--accept-algs LIST]\n"
         "           [--warn-days N] [--json]\n"
-        "           [--timeout MS] [--concurrency N] [--now UNIX] DOMAIN...\n"
+        "           [--timeout MS] [--concurrency N] [--now UNIX] (DOMAIN... | --from FILE)\n"
         "       dnspersist check --directory URL [--state DIR] [--ca-bundle FILE]\n"
-        "           [--issuer NAME...] [--resolver ...] [--json] DOMAIN...\n\n"
+        "           [--issuer NAME...] [--resolver ...] [--json] (DOMAIN... | --from FILE)\n\n"
         "Looks up _validation-persist records and evaluates them exactly as the CA will.\n"
         "A *.example.com DOMAIN is checked at _validation-persist.example.com and needs\n"
         "policy=wildcard; a name with no record of its own is checked against its parents'\n"
@@ -45,6 +45,7 @@ static void help(void)
         "  --json                  one JSON object per domain (JSON Lines)\n"
         "  --timeout MS            per query (default 5000)\n"
         "  --concurrency N         queries in flight (default 256)\n"
+        "  --from FILE             the domains, one a line (- for stdin; # comments)\n"
         "  --directory URL         check for the account stored for this CA (--state): its\n"
         "                          URL and every key it has had, the CA's issuer names and\n"
         "                          accountHashPrefix (plain URLs for a draft-01 CA)\n"
@@ -372,6 +373,7 @@ int cmd_check(int argc, char **argv)
                                          {"timeout", required_argument, 0, 'o'},
                                          {"concurrency", required_argument, 0, 'c'},
                                          {"now", required_argument, 0, 'n'},
+                                         {"from", required_argument, 0, 'f'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     static struct cli_account acct; /* large: not on the stack */
@@ -380,6 +382,9 @@ int cmd_check(int argc, char **argv)
     long warn_days = 30, timeout = 0, conc = 0;
     int64_t now = (int64_t)time(NULL);
     int c, rc = EXIT_USAGE;
+    const char *from = NULL;
+    char **list = NULL;
+    size_t n = 0;
     opterr = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
@@ -416,6 +421,9 @@ int cmd_check(int argc, char **argv)
                 goto out;
             }
             break;
+        case 'f':
+            from = optarg;
+            break;
         case 'h':
             help();
             rc = 0;
@@ -426,13 +434,24 @@ int cmd_check(int argc, char **argv)
             goto out;
         }
     }
-    if (optind >= argc) {
-        cli_usage(CMD, "at least one DOMAIN is required");
+    if (from && optind < argc) {
+        cli_usage(CMD, "give DOMAIN arguments or --from, not both");
         goto out;
     }
+    if (!from && optind >= argc) {
+        cli_usage(CMD, "at least one DOMAIN (or --from FILE) is required");
+        goto out;
+    }
+    /* One process for a whole inventory: --from reads the domains. */
+    if (from && !(list = cli_read_list(CMD, from, &n))) goto out;
+    if (from && n == 0) {
+        cli_usage(CMD, "--from %s lists no domains", from);
+        goto out;
+    }
+    char **domains = from ? list : argv + optind;
+    if (!from) n = (size_t)(argc - optind);
     if (co.directory) {
-        rc = check_with_ca(&acct, &co, timeout, conc, argv + optind, (size_t)(argc - optind), now,
-                           warn_days);
+        rc = check_with_ca(&acct, &co, timeout, conc, domains, n, now, warn_days);
         goto out;
     }
     if (co.state) {
@@ -441,9 +460,9 @@ int cmd_check(int argc, char **argv)
     }
     struct dp_verify_params p;
     if (cli_account_finish(CMD, &acct, &p)) goto out;
-    rc = cli_check_domains(CMD, &p, co.resolver, co.ta, timeout, conc,
-                           (const char *const *)argv + optind, (size_t)(argc - optind), now,
-                           warn_days, co.json, 0);
+    rc = cli_check_domains(CMD, &p, co.resolver, co.ta, timeout, conc, (const char *const *)domains,
+                           n, now, warn_days, co.json, 0);
 out:
+    cli_list_free(list);
     return rc;
 }

@@ -308,3 +308,53 @@ int cli_common_opt(struct cli_common *c, int opt, const char *arg)
         return 0;
     }
 }
+
+char **cli_read_list(const char *cmd, const char *path, size_t *count)
+{
+    FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
+    if (!f) {
+        cli_error(cmd, "--from %s: cannot open", path);
+        return NULL;
+    }
+    size_t cap = 64, n = 0;
+    char **out = malloc(cap * sizeof *out);
+    char *line = NULL;
+    size_t lcap = 0;
+    ssize_t l;
+    while (out && (l = getline(&line, &lcap, f)) >= 0) {
+        char *s = line;
+        s[strcspn(s, "#\r\n")] = '\0';
+        while (*s == ' ' || *s == '\t')
+            s++;
+        size_t e = strlen(s);
+        while (e && (s[e - 1] == ' ' || s[e - 1] == '\t'))
+            s[--e] = '\0';
+        if (!*s) continue;
+        if (n + 1 >= cap) {
+            char **grown = realloc(out, (cap *= 2) * sizeof *out);
+            if (!grown) {
+                free(out);
+                out = NULL;
+                break;
+            }
+            out = grown;
+        }
+        out[n++] = strdup(s);
+    }
+    free(line);
+    if (f != stdin) fclose(f);
+    if (!out) {
+        cli_error(cmd, "out of memory");
+        return NULL;
+    }
+    out[n] = NULL;
+    *count = n;
+    return out;
+}
+
+void cli_list_free(char **list)
+{
+    for (size_t i = 0; list && list[i]; i++)
+        free(list[i]);
+    free(list);
+}

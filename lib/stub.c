@@ -336,11 +336,12 @@ static int connect_now(struct dp__stub *s, char *why, size_t cap)
 }
 
 /* Reads what has come and handles every whole message; -1 when the
- * connection ended or broke. */
+ * connection ended or broke. Bounded, so that a server streaming without
+ * end cannot keep the batch from its deadlines. */
 static int read_some(struct run *r)
 {
     struct dp__stub *s = r->s;
-    for (;;) {
+    for (int rounds = 0; rounds < 16; rounds++) {
         ssize_t got = recv(s->fd, s->in + s->in_len, STUB_IN_CAP - s->in_len, MSG_DONTWAIT);
         if (got == 0) return -1;
         if (got < 0) return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? 0 : -1;
@@ -365,6 +366,7 @@ static int read_some(struct run *r)
         s->in_len -= off;
         if ((size_t)got < STUB_IN_CAP / 2) return 0; /* drained, most likely */
     }
+    return 0;
 }
 
 static int flush(struct dp__stub *s)

@@ -72,6 +72,12 @@ out=$("$DP" "${CK[@]/#$DNS_RESOLVER/tcp:$DNS_RESOLVER}" "${many[@]}"); rc=$?
 [ "$rc" = 1 ] && [ "$(wc -l <<<"$out")" = 2103 ] && [ "$(grep -c '"status":"valid"' <<<"$out")" = 3 ] &&
     python3 -c 'import json,sys; L=[json.loads(l) for l in sys.stdin]; assert [L[i]["domain"] for i in (0,1,2100,2101,2102)]==["plain.test","host1.plain.test","host2100.plain.test","plain.test","cname.plain.test"] and L[2101]["status"]=="valid"' <<<"$out" &&
     ok || bad "chunks: rc=$rc lines=$(wc -l <<<"$out")"
+# --from: the same names from a file (comments, blank lines), one process.
+{ echo "# inventory"; printf '%s\n' "${many[@]}"; echo; } > "$tmp/many"
+out2=$("$DP" "${CK[@]/#$DNS_RESOLVER/tcp:$DNS_RESOLVER}" --from "$tmp/many"); rc=$?
+[ "$rc" = 1 ] && [ "$out2" = "$out" ] && ok || bad "check_from_file: rc=$rc lines=$(wc -l <<<"$out2")"
+"$DP" "${CK[@]}" --from "$tmp/many" plain.test 2>"$tmp/e" >/dev/null; [ $? = 2 ] && grep -q "not both" "$tmp/e" && ok || bad "check_from_and_domains: $(cat "$tmp/e")"
+printf '# nothing\n' > "$tmp/none"; "$DP" "${CK[@]}" --from "$tmp/none" 2>"$tmp/e" >/dev/null; [ $? = 2 ] && grep -q "lists no domains" "$tmp/e" && ok || bad "check_from_empty: $(cat "$tmp/e")"
 out=$("$DP" "${CK[@]}" "${many[@]}" 'bad..name' 2>"$tmp/e"); rc=$?
 [ "$rc" = 2 ] && [ -z "$out" ] && grep -q "bad..name" "$tmp/e" && ok || bad "chunks_bad_name_first: rc=$rc $(head -c 200 <<<"$out")"
 # A resolver nobody answers: a dns error, never valid.
