@@ -263,43 +263,37 @@ static int batch_over(const char *f, unsigned in_flight, unsigned timeout, struc
     return ok;
 }
 
-/* Kept connections closed by the server after every answer are
- * made again, and what was in flight is asked again: every name is
- * answered, none fails. (A fake server: Knot cannot be made to do this.) */
-static void stub_server_closes_connections(void)
+/* n names asked of fault_tcp_dns.py in mode, in flight at most
+ * in_flight: 1 when every one was answered once, NXDOMAIN. */
+static int all_nxdomain_from(const char *mode, unsigned in_flight, int n)
 {
     int port;
-    pid_t pid = fault_server("close1", &port);
-    CHECK(pid > 0);
-    if (!pid) return;
+    pid_t pid = fault_server(mode, &port);
+    if (!pid) return 0;
     char f[64];
     snprintf(f, sizeof f, "tcp:127.0.0.1@%d", port);
     struct got g[20] = {0};
-    CHECK(batch_over(f, 8, 3000, g, 20));
-    int ok = 1;
-    for (int i = 0; i < 20; i++)
-        ok &= g[i].calls == 1 && g[i].status == DP_DNS_NXDOMAIN;
-    CHECK(ok);
+    int ok = n <= 20 && batch_over(f, in_flight, 3000, g, n);
+    for (int i = 0; ok && i < n; i++)
+        ok = g[i].calls == 1 && g[i].status == DP_DNS_NXDOMAIN;
     stop(pid);
+    return ok;
 }
 
-/* Answers with another ID, or another question, are not taken for the
- * query's (a fake server again: Knot answers only correctly). */
+/* Kept connections closed by the server after every answer are made
+ * again, and what was in flight is asked again: every name is answered,
+ * none fails. (A fake server: Knot cannot be made to do this.) */
+static void stub_server_closes_connections(void)
+{
+    CHECK(all_nxdomain_from("close1", 8, 20));
+}
+
+/* Answers with another ID, or another question (both REFUSED), are not
+ * taken for the query's (a fake server again: Knot answers only
+ * correctly). */
 static void stub_ignores_mismatched_answers(void)
 {
-    int port;
-    pid_t pid = fault_server("wrong", &port);
-    CHECK(pid > 0);
-    if (!pid) return;
-    char f[64];
-    snprintf(f, sizeof f, "tcp:127.0.0.1@%d", port);
-    struct got g[5] = {0};
-    CHECK(batch_over(f, 5, 3000, g, 5));
-    int ok = 1;
-    for (int i = 0; i < 5; i++)
-        ok &= g[i].calls == 1 && g[i].status == DP_DNS_NXDOMAIN;
-    CHECK(ok);
-    stop(pid);
+    CHECK(all_nxdomain_from("wrong", 5, 5));
 }
 
 /* A server that takes connections and never answers: each query fails at
