@@ -5,6 +5,8 @@
 # change from the weather. Prints the mean and spread of the CA's CPU per
 # certificate for each, at concurrency 8 (typical: one account, kept
 # alive, --no-jit) or at 8 and 32 (jit: our client, Just-in-Time).
+# DNS_A=tcp / DNS_B=tcp: that side's CA resolves over tcp: (the stub), so
+# one binary can be compared with itself on UDP and on TCP.
 # Usage: bench/bench_ab.sh CA_A CA_B [ROUNDS] [typical|jit] [CERTS] [BUILD_DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +16,10 @@ dir=$(mktemp -d)
 trap 'bash tests/dns/knot-env.sh stop "$dir"; rm -rf "$dir"' EXIT
 bash tests/dns/knot-env.sh start "$dir" "$BUILD/cli/dnspersist" >/dev/null
 run() { # binary label
+    local dns=udp
+    [ "$2" = A ] && dns=${DNS_A:-udp}
+    [ "$2" = B ] && dns=${DNS_B:-udp}
+    export BENCH_DNS=$dns
     if [ "$MODE" = typical ]; then
         ACCOUNTS=1 TYPICAL_QUICK=1 "$BUILD/bench/bench_ca" "$1" "$dir/env" "$CERTS" typical
     else
@@ -23,4 +29,4 @@ run() { # binary label
 for r in $(seq "$ROUNDS"); do run "$A" A; run "$B" B; done
 awk '{ k = $1 " c" $2; s[k] += $3; q[k] += $3 * $3; n[k]++ }
      END { for (k in s) { m = s[k] / n[k]; v = q[k] / n[k] - m * m; printf "%s: %.3f ms CPU/certificate (sd %.3f, %d runs)\n", k, m, (v > 0 ? sqrt(v) : 0), n[k] } }' "$dir/all.txt" | sort
-echo "A = $A"; echo "B = $B"
+echo "A = $A (DNS ${DNS_A:-udp})"; echo "B = $B (DNS ${DNS_B:-udp})"

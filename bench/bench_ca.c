@@ -18,6 +18,7 @@
  * on --no-jit (the challenge flow); typical-jit on the default CA. Both use
  * ACCOUNTS accounts (default 1000) as well as one.
  * The DNS env file comes from tests/dns/knot-env.sh; bench/bench_ca.sh runs it all.
+ * BENCH_DNS=tcp has the CA resolve over tcp: (the pipelining stub).
  */
 #include <netinet/in.h>
 #include <pthread.h>
@@ -179,6 +180,12 @@ int main(int argc, char **argv)
         if (!strncmp(line, "DNS_PORT=", 9)) snprintf(dns_port, sizeof dns_port, "%s", line + 9);
     }
     if (f) fclose(f);
+    /* BENCH_DNS=tcp: the CA resolves over tcp: (lib/stub.c). */
+    if (resolver[0] && getenv("BENCH_DNS") && !strcmp(getenv("BENCH_DNS"), "tcp")) {
+        char t[520];
+        snprintf(t, sizeof t, "tcp:%s", resolver);
+        snprintf(resolver, sizeof resolver, "%.*s", (int)(sizeof resolver - 1), t);
+    }
     if (!resolver[0]) {
         fprintf(stderr, "bench_ca: no DNS_RESOLVER in %s\n", argv[2]);
         return 2;
