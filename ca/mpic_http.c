@@ -25,6 +25,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "clock.h"
 #include "mpic_http.h"
 
 struct mh_ctx {
@@ -400,13 +401,6 @@ static short events_of(const struct mh_conn *c)
     return SSL_want_write(c->ssl) ? POLLOUT : POLLIN;
 }
 
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
 static int build_request(struct mh_conn *c, const char *body, size_t blen)
 {
     char head[1200];
@@ -432,7 +426,7 @@ void mh_post_all(struct mh_conn **conns, size_t n, const char *body, long timeou
                  struct mh_result *res)
 {
     size_t blen = strlen(body);
-    double deadline = now_ms() + (double)timeout_ms;
+    double deadline = mono_ms() + (double)timeout_ms;
     for (size_t i = 0; i < n; i++) {
         struct mh_conn *c = conns[i];
         c->len = 0;
@@ -463,7 +457,7 @@ void mh_post_all(struct mh_conn **conns, size_t n, const char *body, long timeou
                 who[k++] = i;
             }
         if (!k) break;
-        double left = deadline - now_ms();
+        double left = deadline - mono_ms();
         int r = left > 0 ? poll(pf, k, left < 1 ? 1 : (int)left) : 0;
         if (r < 0 && errno == EINTR) continue;
         if (r <= 0) {

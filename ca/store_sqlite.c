@@ -27,6 +27,7 @@
 #include <sqlite3.h>
 
 #include "cache.h"
+#include "clock.h"
 #include "dnspersist/dnspersist.h"
 #include "metrics.h"
 #include "store_sqlite.h"
@@ -272,16 +273,9 @@ static int tx_stmt(struct store *s, const char *sql)
 static const char SQL_SYNC_FULL[] = "PRAGMA synchronous=FULL",
                   SQL_SYNC_NORMAL[] = "PRAGMA synchronous=NORMAL";
 
-static double mono_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static int tx_run(struct store *s, int (*body)(struct store *, void *), void *arg, int durable)
 {
-    double t0 = mono_s();
+    double t0 = mono_ms();
     pthread_mutex_lock(&s->mu);
     int rc = durable ? tx_stmt(s, SQL_SYNC_FULL) : 0;
     if (rc == 0) rc = tx_stmt(s, SQL_BEGIN);
@@ -292,7 +286,7 @@ static int tx_run(struct store *s, int (*body)(struct store *, void *), void *ar
     }
     if (durable) tx_stmt(s, SQL_SYNC_NORMAL);
     pthread_mutex_unlock(&s->mu);
-    metrics_db(mono_s() - t0);
+    metrics_db((mono_ms() - t0) / 1e3);
     return rc;
 }
 
@@ -308,11 +302,11 @@ int sq_store_tx(struct store *s, int (*body)(struct store *, void *), void *arg)
  * statement is then its own consistent snapshot). */
 int sq_store_locked(struct store *s, int (*body)(struct store *, void *), void *arg)
 {
-    double t0 = mono_s();
+    double t0 = mono_ms();
     pthread_mutex_lock(&s->mu);
     int rc = body(s, arg);
     pthread_mutex_unlock(&s->mu);
-    metrics_db(mono_s() - t0);
+    metrics_db((mono_ms() - t0) / 1e3);
     return rc;
 }
 

@@ -8,15 +8,9 @@
 
 #include <curl/curl.h>
 
+#include "clock.h"
 #include "va.h"
 #include "va_req.h"
-
-static inline double mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
 
 /* A VA thread's own handles: look-ups on one never wait for another's. */
 struct worker {

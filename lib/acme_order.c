@@ -47,13 +47,6 @@ static void sleep_ms(unsigned ms)
     nanosleep(&ts, NULL);
 }
 
-static double mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
 /* A4 and 3.2: the challenge's issuer list must have 1 to 10 names, each
  * among the directory's caaIdentities (when given), and contain every
  * directory issuer name. */
@@ -119,7 +112,7 @@ static json_t *poll_until(struct dp_acme *a, const char *url, double deadline, s
         if (!o) return NULL;
         const char *st = json_string_value(json_object_get(o, "status"));
         if (!st || (strcmp(st, "pending") && strcmp(st, "processing"))) return o;
-        if (mono_ms() > deadline) { /* st lives in o: report before letting go */
+        if (dp__mono_ms() > deadline) { /* st lives in o: report before letting go */
             dp__fail(err, DP_ERR_IO, NULL, DP_NO_OFFSET, "%s still %s after %u ms", url, st,
                      a->poll_ms);
             json_decref(o);
@@ -213,7 +206,7 @@ fail:
 dp_code dp_acme_order_validate(struct dp_acme *a, struct dp_acme_order *o, struct dp_error *err)
 {
     dp_error_clear(err);
-    double deadline = mono_ms() + a->poll_ms;
+    double deadline = dp__mono_ms() + a->poll_ms;
     json_t *azs = json_object_get(o->obj, "authorizations"), *authz = NULL, *az;
     struct dp_http_resp r;
     dp_code rc = DP_OK;
@@ -315,7 +308,7 @@ dp_code dp_acme_order_finalize(struct dp_acme *a, struct dp_acme_order *o,
     if (!cert_key || !chain_pem)
         return dp__fail(err, DP_ERR_INVAL, NULL, DP_NO_OFFSET, "NULL argument");
     *chain_pem = NULL;
-    double deadline = mono_ms() + a->poll_ms;
+    double deadline = dp__mono_ms() + a->poll_ms;
     unsigned char *csr = NULL;
     char *csr64 = NULL, *fin = NULL, cert_url[1024] = "";
     size_t csr_len;

@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "dnspersist/dnspersist.h"
 
@@ -31,6 +32,14 @@ static inline int dp__is_wsp(unsigned char c)
 static inline int dp__is_value_char(unsigned char c)
 {
     return c >= 0x21 && c <= 0x7e && c != ';';
+}
+
+/* Milliseconds on the monotonic clock: deadlines and timeouts. */
+static inline double dp__mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
 static inline unsigned char dp__lower(unsigned char c)

@@ -178,13 +178,6 @@ int dp_resolver_validates(const struct dp_resolver *r)
     return r && r->validates;
 }
 
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
 struct query {
     struct batch *b;
     size_t index;
@@ -385,7 +378,7 @@ dp_code dp_resolver_batch(struct dp_resolver *r, const char *const *names, size_
             q->b = &b;
             q->index = next++;
             q->state = 1;
-            q->deadline = now_ms() + r->timeout_ms;
+            q->deadline = dp__mono_ms() + r->timeout_ms;
             b.in_flight++;
             int e = ub_resolve_event(r->ub, names[q->index], qtype, 1, q, on_answer, &q->async_id);
             if (e)
@@ -398,7 +391,7 @@ dp_code dp_resolver_batch(struct dp_resolver *r, const char *const *names, size_
          * has the earliest one: both scans below stop early. */
         while (oldest < next && b.q[oldest].state == 2)
             oldest++;
-        double wait = oldest < next ? b.q[oldest].deadline - now_ms() : 0;
+        double wait = oldest < next ? b.q[oldest].deadline - dp__mono_ms() : 0;
         if (b.in_flight) {
             /* The timer only ends the loop's wait at the earliest deadline. */
             long ms = wait > 0 ? (long)wait + 1 : 0;
@@ -411,7 +404,7 @@ dp_code dp_resolver_batch(struct dp_resolver *r, const char *const *names, size_
                 break;
             }
         }
-        double t = now_ms();
+        double t = dp__mono_ms();
         for (size_t i = oldest; i < next && b.q[i].deadline <= t; i++) {
             struct query *q = &b.q[i];
             if (q->state != 1) continue;

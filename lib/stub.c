@@ -35,9 +35,11 @@ struct dp__stub {
     socklen_t alen;
     int fd;
     unsigned timeout_ms, max_in_flight;
-    uint16_t next_id;
+    uint16_t id_base;    /* random: a query's ID is id_base + its slot */
     size_t conn_answers; /* on the connection now open */
-    int32_t *by_id;      /* 65,536: the query (index + 1) an ID is in flight for, 0 none */
+    int32_t *slots;      /* max_in_flight: the query (index + 1) in flight in each, 0 none */
+    uint32_t *free_slots;
+    size_t n_free;
     unsigned char *in;
     size_t in_len;
     unsigned char *out;
@@ -70,13 +72,6 @@ struct run {
     dp__stub_cb cb;
     void *arg;
 };
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
 
 struct dp__stub *dp__stub_new(const char *addr, unsigned timeout_ms, unsigned max_in_flight,
                               struct dp_error *err)
@@ -123,13 +118,18 @@ struct dp__stub *dp__stub_new(const char *addr, unsigned timeout_ms, unsigned ma
     s->timeout_ms = timeout_ms ? timeout_ms : 5000;
     s->max_in_flight = max_in_flight ? max_in_flight : 256;
     if (s->max_in_flight > 60000) s->max_in_flight = 60000; /* IDs are 16 bits */
-    s->by_id = calloc(65536, sizeof *s->by_id);
+    /* One slot a query in flight, not a table of every 16-bit ID: a CA has
+     * a resolver a thread, and 256 KB each added up. */
+    s->slots = calloc(s->max_in_flight, sizeof *s->slots);
+    s->free_slots = calloc(s->max_in_flight, sizeof *s->free_slots);
+    for (size_t i = 0; s->free_slots && i < s->max_in_flight; i++)
+        s->free_slots[s->n_free++] = (uint32_t)(s->max_in_flight - 1 - i);
     s->in = malloc(STUB_IN_CAP);
     unsigned char seed[2];
     FILE *u = fopen("/dev/urandom", "rb");
-    if (u && fread(seed, 1, 2, u) == 2) s->next_id = (uint16_t)(seed[0] << 8 | seed[1]);
+    if (u && fread(seed, 1, 2, u) == 2) s->id_base = (uint16_t)(seed[0] << 8 | seed[1]);
     if (u) fclose(u);
-    if (!s->by_id || !s->in) {
+    if (!s->slots || !s->free_slots || !s->in) {
         dp__stub_free(s);
         dp__fail(err, DP_ERR_NOMEM, NULL, DP_NO_OFFSET, "out of memory");
         return NULL;
@@ -149,7 +149,8 @@ void dp__stub_free(struct dp__stub *s)
 {
     if (!s) return;
     drop_connection(s);
-    free(s->by_id);
+    free(s->slots);
+    free(s->free_slots);
     free(s->in);
     free(s->out);
     free(s->sqs);
@@ -199,12 +200,20 @@ static void finish(struct run *r, size_t i, const unsigned char *pkt, size_t len
     q->state = 2;
 }
 
+/* The slot of query q in flight given back (its ID with it). */
+static void release(struct dp__stub *s, const struct sq *q)
+{
+    uint32_t slot = (uint16_t)(q->id - s->id_base);
+    s->slots[slot] = 0;
+    s->free_slots[s->n_free++] = slot;
+}
+
 /* Answers query i (to send, or in flight) with a failure. */
 static void fail_query(struct run *r, size_t i, const char *why)
 {
     struct sq *q = &r->q[i];
     if (q->state == 1) {
-        r->s->by_id[q->id] = 0;
+        release(r->s, q);
         r->in_flight--;
     }
     q->state = 2;
@@ -233,10 +242,9 @@ static int enqueue(struct run *r, size_t i)
         s->out = o;
         s->out_cap = cap;
     }
-    while (s->by_id[s->next_id])
-        s->next_id++;
-    q->id = s->next_id++;
-    s->by_id[q->id] = (int32_t)i + 1;
+    uint32_t slot = s->free_slots[--s->n_free]; /* one is free: in_flight < max */
+    s->slots[slot] = (int32_t)i + 1;
+    q->id = (uint16_t)(s->id_base + slot);
     unsigned char *p = s->out + s->out_len;
     size_t ml = need - 2;
     p[0] = (unsigned char)(ml >> 8), p[1] = (unsigned char)ml;
@@ -252,7 +260,7 @@ static int enqueue(struct run *r, size_t i)
     s->out_len += need;
     q->state = 1;
     q->tries++;
-    q->deadline = now_ms() + s->timeout_ms;
+    q->deadline = dp__mono_ms() + s->timeout_ms;
     r->in_flight++;
     return 0;
 }
@@ -261,8 +269,8 @@ static int enqueue(struct run *r, size_t i)
 static void on_message(struct run *r, const unsigned char *m, size_t len)
 {
     if (len < 12) return;
-    uint16_t id = (uint16_t)(m[0] << 8 | m[1]);
-    int32_t k = r->s->by_id[id];
+    uint16_t slot = (uint16_t)((m[0] << 8 | m[1]) - r->s->id_base);
+    int32_t k = slot < r->s->max_in_flight ? r->s->slots[slot] : 0;
     if (!k) return; /* timed out already, or never asked */
     size_t i = (size_t)(k - 1);
     struct sq *q = &r->q[i];
@@ -271,14 +279,11 @@ static void on_message(struct run *r, const unsigned char *m, size_t len)
         len < 12 + (size_t)q->wlen + 4)
         return;
     for (size_t j = 0; j < q->wlen; j++) {
-        unsigned char a = m[12 + j], b = q->wire[j];
-        if (a >= 'A' && a <= 'Z') a = (unsigned char)(a + 32);
-        if (b >= 'A' && b <= 'Z') b = (unsigned char)(b + 32);
-        if (a != b) return;
+        if (dp__lower(m[12 + j]) != dp__lower(q->wire[j])) return;
     }
     const unsigned char *t = m + 12 + q->wlen;
     if ((t[0] << 8 | t[1]) != r->qtype || (t[2] << 8 | t[3]) != 1) return;
-    r->s->by_id[id] = 0;
+    release(r->s, q);
     r->s->conn_answers++;
     r->in_flight--;
     finish(r, i, m, len, NULL);
@@ -300,7 +305,7 @@ static void broken(struct run *r, const char *why)
             fail_query(r, i, why);
             continue;
         }
-        r->s->by_id[q->id] = 0;
+        release(r->s, q);
         r->in_flight--;
         q->state = 0;
         r->redo[r->n_redo++] = i;
@@ -427,7 +432,7 @@ dp_code dp__stub_batch(struct dp__stub *s, const char *const *names, size_t n, i
         /* Wait for answers until the earliest deadline. */
         while (lo < r.next && r.q[lo].state == 2)
             lo++;
-        double t = now_ms(), first = t + s->timeout_ms;
+        double t = dp__mono_ms(), first = t + s->timeout_ms;
         for (size_t i = lo; i < r.next; i++)
             if (r.q[i].state == 1 && r.q[i].deadline < first) first = r.q[i].deadline;
         struct pollfd p = {s->fd, (short)(POLLIN | (s->out_len ? POLLOUT : 0)), 0};
@@ -440,7 +445,7 @@ dp_code dp__stub_batch(struct dp__stub *s, const char *const *names, size_t n, i
             broken(&r, "the resolver closed the connection");
             continue;
         }
-        t = now_ms();
+        t = dp__mono_ms();
         for (size_t i = lo; i < r.next; i++)
             if (r.q[i].state == 1 && r.q[i].deadline <= t) {
                 snprintf(why, sizeof why, "timed out after %u ms", s->timeout_ms);
