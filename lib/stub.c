@@ -23,6 +23,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/rand.h>
+
 #include "internal.h"
 #include "stub.h"
 
@@ -126,9 +128,7 @@ struct dp__stub *dp__stub_new(const char *addr, unsigned timeout_ms, unsigned ma
         s->free_slots[s->n_free++] = (uint32_t)(s->max_in_flight - 1 - i);
     s->in = malloc(STUB_IN_CAP);
     unsigned char seed[2];
-    FILE *u = fopen("/dev/urandom", "rb");
-    if (u && fread(seed, 1, 2, u) == 2) s->id_base = (uint16_t)(seed[0] << 8 | seed[1]);
-    if (u) fclose(u);
+    if (RAND_bytes(seed, sizeof seed) == 1) s->id_base = (uint16_t)(seed[0] << 8 | seed[1]);
     if (!s->slots || !s->free_slots || !s->in) {
         dp__stub_free(s);
         dp__fail(err, DP_ERR_NOMEM, NULL, DP_NO_OFFSET, "out of memory");
