@@ -2,11 +2,14 @@
 #ifndef DP_CA_HARNESS_H
 #define DP_CA_HARNESS_H
 
+#include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -55,6 +58,24 @@ static int harness_port_free(int port)
     return ok;
 }
 
+/* Reserves port for ten minutes, as tests/free_port.py does: an exclusive
+ * file under $TMPDIR/dnspersist-ports. A port is bound seconds after it is
+ * picked; without this a parallel test could draw it meanwhile. */
+static int harness_port_reserve(int port)
+{
+    const char *t = getenv("TMPDIR");
+    char dir[512], f[600];
+    struct stat st;
+    snprintf(dir, sizeof dir, "%s/dnspersist-ports", t && *t ? t : "/tmp");
+    if (!mkdir(dir, 0777)) chmod(dir, 01777); /* shared by every user's tests, as /tmp is */
+    snprintf(f, sizeof f, "%s/%d", dir, port);
+    if (!stat(f, &st) && time(NULL) - st.st_mtime > 600) unlink(f); /* stale */
+    int fd = open(f, O_CREAT | O_EXCL | O_WRONLY, 0666);
+    if (fd < 0) return errno != EEXIST; /* cannot reserve at all: the pick as it was */
+    close(fd);
+    return 1;
+}
+
 /* A free TCP port on loopback whose next port is free too (the CA's CRL
  * listener takes it), picked below Linux's ephemeral range (32768 and up)
  * so that no outgoing connection of a parallel test takes it meanwhile. */
@@ -65,7 +86,7 @@ static int harness_free_port(void)
     for (int i = 0; i < 1000; i++) {
         seed = seed * 1103515245u + 12345u;
         int p = 20000 + 2 * (int)((seed >> 8) % 6000); /* even: pairs never overlap */
-        if (harness_port_free(p) && harness_port_free(p + 1)) return p;
+        if (harness_port_free(p) && harness_port_free(p + 1) && harness_port_reserve(p)) return p;
     }
     return -1;
 }
