@@ -340,16 +340,19 @@ static int connect_now(struct dp__stub *s, char *why, size_t cap)
     return 0;
 }
 
-/* Reads what has come and handles every whole message; -1 when the
- * connection ended or broke. Bounded, so that a server streaming without
- * end cannot keep the batch from its deadlines. */
+/* Reads what has come and handles every whole message: 1 if anything
+ * came, 0 if nothing had, -1 when the connection ended or broke. Bounded,
+ * so that a server streaming without end cannot keep the batch from its
+ * deadlines. */
 static int read_some(struct run *r)
 {
     struct dp__stub *s = r->s;
+    int any = 0;
     for (int rounds = 0; rounds < 16; rounds++) {
         ssize_t got = recv(s->fd, s->in + s->in_len, STUB_IN_CAP - s->in_len, MSG_DONTWAIT);
         if (got == 0) return -1;
-        if (got < 0) return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? 0 : -1;
+        if (got < 0) return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? any : -1;
+        any = 1;
         s->in_len += (size_t)got;
         /* With nothing left to send (the batch's tail, or a CA's few
          * questions), acknowledge at once: a server that writes answers
@@ -369,9 +372,9 @@ static int read_some(struct run *r)
         }
         memmove(s->in, s->in + off, s->in_len - off);
         s->in_len -= off;
-        if ((size_t)got < STUB_IN_CAP / 2) return 0; /* drained, most likely */
+        if ((size_t)got < STUB_IN_CAP / 2) return 1; /* drained, most likely */
     }
-    return 0;
+    return 1;
 }
 
 static int flush(struct dp__stub *s)
@@ -404,7 +407,8 @@ dp_code dp__stub_batch(struct dp__stub *s, const char *const *names, size_t n, i
     }
     memset(s->sqs, 0, n * sizeof *s->sqs);
     struct run r = {s, names, n, 0, 0, qtype, s->sqs, s->redo, 0, cb, arg};
-    size_t lo = 0; /* no query before it is in flight */
+    size_t lo = 0;     /* no query before it is in flight */
+    int streaming = 0; /* the last turn read answers */
     char why[200];
     for (;;) {
         /* Queries to send: first again, then new ones, within the window. */
@@ -419,9 +423,16 @@ dp_code dp__stub_batch(struct dp__stub *s, const char *const *names, size_t n, i
         }
         while (r.n_redo && r.in_flight < s->max_in_flight)
             enqueue(&r, r.redo[--r.n_redo]);
-        while (r.next < n && r.in_flight < s->max_in_flight) {
-            r.q[r.next].name = names[r.next];
-            enqueue(&r, r.next++);
+        /* New queries go in chunks of a quarter of the window (or what is
+         * left): a write and a server's read per few answers, not per one,
+         * while the rest of the window keeps the server busy. */
+        size_t room = s->max_in_flight - r.in_flight, left = n - r.next;
+        size_t chunk = s->max_in_flight / 4 ? s->max_in_flight / 4 : 1;
+        if (room >= (left < chunk ? left : chunk)) {
+            while (r.next < n && r.in_flight < s->max_in_flight) {
+                r.q[r.next].name = names[r.next];
+                enqueue(&r, r.next++);
+            }
         }
         if (!r.in_flight && !r.n_redo && r.next == n) break;
         if (!r.in_flight) continue;
@@ -429,22 +440,31 @@ dp_code dp__stub_batch(struct dp__stub *s, const char *const *names, size_t n, i
             broken(&r, "the resolver closed the connection");
             continue;
         }
-        /* Wait for answers until the earliest deadline. */
+        /* While answers stream in, read on without a poll: on a busy
+         * connection one is there by the time the last is handled, and a
+         * poll is a system call (and a sleep) a turn. */
+        int got = streaming ? read_some(&r) : 0;
+        if (got < 0) {
+            broken(&r, "the resolver closed the connection");
+            continue;
+        }
+        /* Nothing yet: wait for answers until the earliest deadline. */
         while (lo < r.next && r.q[lo].state == 2)
             lo++;
         double t = dp__mono_ms(), first = t + s->timeout_ms;
-        for (size_t i = lo; i < r.next; i++)
+        for (size_t i = lo; !got && i < r.next; i++)
             if (r.q[i].state == 1 && r.q[i].deadline < first) first = r.q[i].deadline;
         struct pollfd p = {s->fd, (short)(POLLIN | (s->out_len ? POLLOUT : 0)), 0};
-        int pr = first > t ? poll(&p, 1, (int)(first - t) + 1) : 0;
+        int pr = got ? 0 : first > t ? poll(&p, 1, (int)(first - t) + 1) : 0;
         if (pr < 0 && errno != EINTR) {
             broken(&r, "poll failed");
             continue;
         }
-        if (pr > 0 && (p.revents & (POLLIN | POLLHUP | POLLERR)) && read_some(&r)) {
+        if (pr > 0 && (p.revents & (POLLIN | POLLHUP | POLLERR)) && (got = read_some(&r)) < 0) {
             broken(&r, "the resolver closed the connection");
             continue;
         }
+        streaming = got > 0;
         t = dp__mono_ms();
         for (size_t i = lo; i < r.next; i++)
             if (r.q[i].state == 1 && r.q[i].deadline <= t) {
