@@ -9,6 +9,11 @@
  *
  * A kept connection the server closes is made again and the queries in
  * flight asked again (twice at most). Each query has its own deadline.
+ *
+ * A big batch spreads over up to STUB_MAX_CONNS connections: a server
+ * serves one connection's queries in turn on one thread (Knot does), so
+ * one connection leaves its other cores idle. A small batch (a CA's few
+ * questions) fills the first connection only.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -31,21 +36,31 @@
 #define STUB_MAX_HOPS 8  /* CNAME targets asked after the name itself */
 #define STUB_MAX_TRIES 3 /* sends of one query when connections break */
 #define STUB_IN_CAP (2 * 65538)
+#define STUB_MAX_CONNS 4
+#define STUB_PER_CONN 64 /* queries in flight a connection before the next is used */
+
+struct conn {
+    int fd;
+    int dead;       /* could not connect: not tried again in this batch */
+    int streaming;  /* the last turn read answers */
+    size_t answers; /* since it was made */
+    size_t in_flight;
+    unsigned char *in; /* STUB_IN_CAP, allocated at the first connect */
+    size_t in_len;
+    unsigned char *out;
+    size_t out_len, out_cap;
+};
 
 struct dp__stub {
     struct sockaddr_storage addr;
     socklen_t alen;
-    int fd;
     unsigned timeout_ms, max_in_flight;
-    uint16_t id_base;    /* random: a query's ID is id_base + its slot */
-    size_t conn_answers; /* on the connection now open */
-    int32_t *slots;      /* max_in_flight: the query (index + 1) in flight in each, 0 none */
+    unsigned n_conns, per_conn;
+    uint16_t id_base; /* random: a query's ID is id_base + its slot */
+    int32_t *slots;   /* max_in_flight: the query (index + 1) in flight in each, 0 none */
     uint32_t *free_slots;
     size_t n_free;
-    unsigned char *in;
-    size_t in_len;
-    unsigned char *out;
-    size_t out_len, out_cap;
+    struct conn c[STUB_MAX_CONNS];
     struct sq *sqs; /* a batch's queries, kept for the next */
     size_t *redo;
     size_t sq_cap;
@@ -58,7 +73,7 @@ struct sq {
     char *chased;     /* a CNAME's target being asked (malloc), or NULL */
     double deadline;
     int state; /* 0 to send, 1 in flight, 2 answered */
-    unsigned char hops, tries, wlen;
+    unsigned char hops, tries, wlen, conn;
     uint16_t id;
     unsigned char wire[255]; /* name in wire form */
 };
@@ -116,20 +131,23 @@ struct dp__stub *dp__stub_new(const char *addr, unsigned timeout_ms, unsigned ma
                  addr);
         return NULL;
     }
-    s->fd = -1;
     s->timeout_ms = timeout_ms ? timeout_ms : 5000;
     s->max_in_flight = max_in_flight ? max_in_flight : 256;
     if (s->max_in_flight > 60000) s->max_in_flight = 60000; /* IDs are 16 bits */
+    s->n_conns = (s->max_in_flight + STUB_PER_CONN - 1) / STUB_PER_CONN;
+    if (s->n_conns > STUB_MAX_CONNS) s->n_conns = STUB_MAX_CONNS;
+    s->per_conn = (s->max_in_flight + s->n_conns - 1) / s->n_conns;
+    for (int k = 0; k < STUB_MAX_CONNS; k++)
+        s->c[k].fd = -1;
     /* One slot a query in flight, not a table of every 16-bit ID: a CA has
      * a resolver a thread, and 256 KB each added up. */
     s->slots = calloc(s->max_in_flight, sizeof *s->slots);
     s->free_slots = calloc(s->max_in_flight, sizeof *s->free_slots);
     for (size_t i = 0; s->free_slots && i < s->max_in_flight; i++)
         s->free_slots[s->n_free++] = (uint32_t)(s->max_in_flight - 1 - i);
-    s->in = malloc(STUB_IN_CAP);
     unsigned char seed[2];
     if (RAND_bytes(seed, sizeof seed) == 1) s->id_base = (uint16_t)(seed[0] << 8 | seed[1]);
-    if (!s->slots || !s->free_slots || !s->in) {
+    if (!s->slots || !s->free_slots) {
         dp__stub_free(s);
         dp__fail(err, DP_ERR_NOMEM, NULL, DP_NO_OFFSET, "out of memory");
         return NULL;
@@ -137,22 +155,25 @@ struct dp__stub *dp__stub_new(const char *addr, unsigned timeout_ms, unsigned ma
     return s;
 }
 
-static void drop_connection(struct dp__stub *s)
+static void drop_connection(struct conn *c)
 {
-    if (s->fd >= 0) close(s->fd);
-    s->fd = -1;
-    s->in_len = 0;
-    s->out_len = 0;
+    if (c->fd >= 0) close(c->fd);
+    c->fd = -1;
+    c->in_len = 0;
+    c->out_len = 0;
+    c->streaming = 0;
 }
 
 void dp__stub_free(struct dp__stub *s)
 {
     if (!s) return;
-    drop_connection(s);
+    for (int k = 0; k < STUB_MAX_CONNS; k++) {
+        drop_connection(&s->c[k]);
+        free(s->c[k].in);
+        free(s->c[k].out);
+    }
     free(s->slots);
     free(s->free_slots);
-    free(s->in);
-    free(s->out);
     free(s->sqs);
     free(s->redo);
     free(s);
@@ -200,52 +221,55 @@ static void finish(struct run *r, size_t i, const unsigned char *pkt, size_t len
     q->state = 2;
 }
 
-/* The slot of query q in flight given back (its ID with it). */
-static void release(struct dp__stub *s, const struct sq *q)
+/* Query q in flight no more: its slot given back (its ID with it). */
+static void release(struct run *r, const struct sq *q)
 {
+    struct dp__stub *s = r->s;
     uint32_t slot = (uint16_t)(q->id - s->id_base);
     s->slots[slot] = 0;
     s->free_slots[s->n_free++] = slot;
+    s->c[q->conn].in_flight--;
+    r->in_flight--;
 }
 
 /* Answers query i (to send, or in flight) with a failure. */
 static void fail_query(struct run *r, size_t i, const char *why)
 {
     struct sq *q = &r->q[i];
-    if (q->state == 1) {
-        release(r->s, q);
-        r->in_flight--;
-    }
+    if (q->state == 1) release(r, q);
     q->state = 2;
     r->cb(r->arg, i, q->name, NULL, 0, why, NULL, 0);
 }
 
-/* Frames query i into the output buffer; -1 (and answered) if it cannot. */
-static int enqueue(struct run *r, size_t i)
+/* Frames query i into connection k's output buffer; -1 (and answered)
+ * if it cannot. */
+static int enqueue(struct run *r, size_t i, unsigned k)
 {
     struct dp__stub *s = r->s;
+    struct conn *c = &s->c[k];
     struct sq *q = &r->q[i];
     if (to_wire(q->name, q->wire, &q->wlen)) {
         fail_query(r, i, "not a valid DNS name");
         return -1;
     }
     size_t need = 2 + 12 + q->wlen + 4;
-    if (s->out_len + need > s->out_cap) {
-        size_t cap = s->out_cap ? s->out_cap * 2 : 65536;
-        while (cap < s->out_len + need)
+    if (c->out_len + need > c->out_cap) {
+        size_t cap = c->out_cap ? c->out_cap * 2 : 16384;
+        while (cap < c->out_len + need)
             cap *= 2;
-        unsigned char *o = realloc(s->out, cap);
+        unsigned char *o = realloc(c->out, cap);
         if (!o) {
             fail_query(r, i, "out of memory");
             return -1;
         }
-        s->out = o;
-        s->out_cap = cap;
+        c->out = o;
+        c->out_cap = cap;
     }
     uint32_t slot = s->free_slots[--s->n_free]; /* one is free: in_flight < max */
     s->slots[slot] = (int32_t)i + 1;
     q->id = (uint16_t)(s->id_base + slot);
-    unsigned char *p = s->out + s->out_len;
+    q->conn = (unsigned char)k;
+    unsigned char *p = c->out + c->out_len;
     size_t ml = need - 2;
     p[0] = (unsigned char)(ml >> 8), p[1] = (unsigned char)ml;
     p += 2;
@@ -257,23 +281,26 @@ static int enqueue(struct run *r, size_t i)
     p += 12 + q->wlen;
     p[0] = (unsigned char)(r->qtype >> 8), p[1] = (unsigned char)r->qtype;
     p[2] = 0, p[3] = 1; /* IN */
-    s->out_len += need;
+    c->out_len += need;
     q->state = 1;
     q->tries++;
     q->deadline = dp__mono_ms() + s->timeout_ms;
     r->in_flight++;
+    c->in_flight++;
     return 0;
 }
 
-/* One response: matched by ID and question, or ignored. */
-static void on_message(struct run *r, const unsigned char *m, size_t len)
+/* One response on connection k: matched by ID, connection and question,
+ * or ignored. */
+static void on_message(struct run *r, unsigned k, const unsigned char *m, size_t len)
 {
     if (len < 12) return;
     uint16_t slot = (uint16_t)((m[0] << 8 | m[1]) - r->s->id_base);
-    int32_t k = slot < r->s->max_in_flight ? r->s->slots[slot] : 0;
-    if (!k) return; /* timed out already, or never asked */
-    size_t i = (size_t)(k - 1);
+    int32_t idx = slot < r->s->max_in_flight ? r->s->slots[slot] : 0;
+    if (!idx) return; /* timed out already, or never asked */
+    size_t i = (size_t)(idx - 1);
     struct sq *q = &r->q[i];
+    if (q->conn != k) return; /* asked on another connection */
     /* A response (QR), a standard query's (opcode 0), to our question. */
     if (!(m[2] & 0x80) || (m[2] & 0x78) || (m[4] << 8 | m[5]) != 1 ||
         len < 12 + (size_t)q->wlen + 4)
@@ -283,37 +310,40 @@ static void on_message(struct run *r, const unsigned char *m, size_t len)
     }
     const unsigned char *t = m + 12 + q->wlen;
     if ((t[0] << 8 | t[1]) != r->qtype || (t[2] << 8 | t[3]) != 1) return;
-    release(r->s, q);
-    r->s->conn_answers++;
-    r->in_flight--;
+    release(r, q);
+    r->s->c[k].answers++;
     finish(r, i, m, len, NULL);
 }
 
-/* The connection broke: its queries go again on a new one. A query fails
+/* Connection k broke: its queries go again on a new one. A query fails
  * after STUB_MAX_TRIES connections that answered nothing (a server that
  * closes every connection at once), not when a server that does answer
  * closes kept connections now and then. */
-static void broken(struct run *r, const char *why)
+static void broken(struct run *r, unsigned k, const char *why)
 {
-    int answered = r->s->conn_answers > 0;
-    drop_connection(r->s);
+    struct conn *c = &r->s->c[k];
+    int answered = c->answers > 0;
+    drop_connection(c);
     for (size_t i = 0; i < r->next; i++) {
         struct sq *q = &r->q[i];
-        if (q->state != 1) continue;
+        if (q->state != 1 || q->conn != k) continue;
         if (answered) q->tries--; /* a drop by a server that answers does not count */
         if (q->tries >= STUB_MAX_TRIES) {
             fail_query(r, i, why);
             continue;
         }
-        release(r->s, q);
-        r->in_flight--;
+        release(r, q);
         q->state = 0;
         r->redo[r->n_redo++] = i;
     }
 }
 
-static int connect_now(struct dp__stub *s, char *why, size_t cap)
+static int connect_now(struct dp__stub *s, struct conn *c, char *why, size_t cap)
 {
+    if (!c->in && !(c->in = malloc(STUB_IN_CAP))) {
+        snprintf(why, cap, "out of memory");
+        return -1;
+    }
     int fd = socket(s->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         snprintf(why, cap, "cannot open a socket: %s", strerror(errno));
@@ -335,25 +365,46 @@ static int connect_now(struct dp__stub *s, char *why, size_t cap)
         close(fd);
         return -1;
     }
-    s->fd = fd;
-    s->conn_answers = 0;
+    c->fd = fd;
+    c->answers = 0;
     return 0;
 }
 
-/* Reads what has come and handles every whole message: 1 if anything
- * came, 0 if nothing had, -1 when the connection ended or broke. Bounded,
- * so that a server streaming without end cannot keep the batch from its
- * deadlines. */
-static int read_some(struct run *r)
+/* A connection with room for one more query, connected if need be: its
+ * index, -1 when every one is full, -2 (why set) when none can connect. A
+ * server that refuses one connection refuses the next: one failed connect
+ * ends the batch's tries, rather than waiting out each in turn. */
+static int pick(struct run *r, char *why, size_t cap)
 {
     struct dp__stub *s = r->s;
+    for (unsigned k = 0; k < s->n_conns; k++) {
+        struct conn *c = &s->c[k];
+        if (c->dead) return -2;
+        if (c->in_flight >= s->per_conn) continue;
+        if (c->fd < 0 && connect_now(s, c, why, cap)) {
+            for (unsigned j = 0; j < s->n_conns; j++)
+                s->c[j].dead = 1;
+            return -2;
+        }
+        return (int)k;
+    }
+    return -1;
+}
+
+/* Reads what has come on connection k and handles every whole message:
+ * 1 if anything came, 0 if nothing had, -1 when the connection ended or
+ * broke. Bounded, so that a server streaming without end cannot keep the
+ * batch from its deadlines. */
+static int read_some(struct run *r, unsigned k)
+{
+    struct conn *c = &r->s->c[k];
     int any = 0;
     for (int rounds = 0; rounds < 16; rounds++) {
-        ssize_t got = recv(s->fd, s->in + s->in_len, STUB_IN_CAP - s->in_len, MSG_DONTWAIT);
+        ssize_t got = recv(c->fd, c->in + c->in_len, STUB_IN_CAP - c->in_len, MSG_DONTWAIT);
         if (got == 0) return -1;
         if (got < 0) return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? any : -1;
         any = 1;
-        s->in_len += (size_t)got;
+        c->in_len += (size_t)got;
         /* With nothing left to send (the batch's tail, or a CA's few
          * questions), acknowledge at once: a server that writes answers
          * with Nagle on (Knot) holds the next until this one's ACK, which
@@ -361,34 +412,60 @@ static int read_some(struct run *r)
          * the ACKs. The flag does not stick. */
         if (r->next == r->n && !r->n_redo) {
             int one = 1;
-            setsockopt(s->fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
+            setsockopt(c->fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
         }
         size_t off = 0;
-        while (s->in_len - off >= 2) {
-            size_t ml = (size_t)(s->in[off] << 8 | s->in[off + 1]);
-            if (s->in_len - off - 2 < ml) break;
-            on_message(r, s->in + off + 2, ml);
+        while (c->in_len - off >= 2) {
+            size_t ml = (size_t)(c->in[off] << 8 | c->in[off + 1]);
+            if (c->in_len - off - 2 < ml) break;
+            on_message(r, k, c->in + off + 2, ml);
             off += 2 + ml;
         }
-        memmove(s->in, s->in + off, s->in_len - off);
-        s->in_len -= off;
+        memmove(c->in, c->in + off, c->in_len - off);
+        c->in_len -= off;
         if ((size_t)got < STUB_IN_CAP / 2) return 1; /* drained, most likely */
     }
     return 1;
 }
 
-static int flush(struct dp__stub *s)
+static int flush(struct conn *c)
 {
     size_t off = 0;
-    while (off < s->out_len) {
-        ssize_t w = send(s->fd, s->out + off, s->out_len - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+    while (off < c->out_len) {
+        ssize_t w = send(c->fd, c->out + off, c->out_len - off, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
         if (w < 0 && errno == EINTR) continue;
         if (w <= 0) return -1;
         off += (size_t)w;
     }
-    memmove(s->out, s->out + off, s->out_len - off);
-    s->out_len -= off;
+    memmove(c->out, c->out + off, c->out_len - off);
+    c->out_len -= off;
+    return 0;
+}
+
+/* Sends queries: first those to ask again, then new ones in chunks of a
+ * quarter of the window (or what is left): a write and a server's read
+ * per few answers, not per one, while the rest of the window keeps the
+ * server busy. 0, or -1 (why set) when no connection can be made. */
+static int send_queries(struct run *r, char *why, size_t cap)
+{
+    struct dp__stub *s = r->s;
+    while (r->n_redo) {
+        int k = pick(r, why, cap);
+        if (k < 0) return k == -2 ? -1 : 0;
+        enqueue(r, r->redo[--r->n_redo], (unsigned)k);
+    }
+    size_t room = s->max_in_flight - r->in_flight, left = r->n - r->next;
+    size_t chunk = s->max_in_flight / 4 ? s->max_in_flight / 4 : 1;
+    while (room >= (left < chunk ? left : chunk) && r->next < r->n) {
+        int k = pick(r, why, cap);
+        if (k < 0) return k == -2 ? -1 : 0;
+        r->q[r->next].name = r->names[r->next];
+        enqueue(r, r->next++, (unsigned)k);
+        room = s->max_in_flight - r->in_flight;
+        left = r->n - r->next;
+        chunk = 1; /* the chunk has begun: fill what there is room for */
+    }
     return 0;
 }
 
@@ -406,47 +483,42 @@ dp_code dp__stub_batch(struct dp__stub *s, const char *const *names, size_t n, i
         s->sq_cap = n;
     }
     memset(s->sqs, 0, n * sizeof *s->sqs);
+    for (unsigned k = 0; k < s->n_conns; k++)
+        s->c[k].dead = 0;
     struct run r = {s, names, n, 0, 0, qtype, s->sqs, s->redo, 0, cb, arg};
-    size_t lo = 0;     /* no query before it is in flight */
-    int streaming = 0; /* the last turn read answers */
+    size_t lo = 0; /* no query before it is in flight */
     char why[200];
     for (;;) {
-        /* Queries to send: first again, then new ones, within the window. */
-        if (s->fd < 0 && (r.n_redo || r.next < n) && connect_now(s, why, sizeof why)) {
+        if (send_queries(&r, why, sizeof why)) {
             while (r.n_redo)
                 fail_query(&r, r.redo[--r.n_redo], why);
             for (; r.next < n; r.next++) {
                 r.q[r.next].name = names[r.next];
                 fail_query(&r, r.next, why);
             }
-            break;
-        }
-        while (r.n_redo && r.in_flight < s->max_in_flight)
-            enqueue(&r, r.redo[--r.n_redo]);
-        /* New queries go in chunks of a quarter of the window (or what is
-         * left): a write and a server's read per few answers, not per one,
-         * while the rest of the window keeps the server busy. */
-        size_t room = s->max_in_flight - r.in_flight, left = n - r.next;
-        size_t chunk = s->max_in_flight / 4 ? s->max_in_flight / 4 : 1;
-        if (room >= (left < chunk ? left : chunk)) {
-            while (r.next < n && r.in_flight < s->max_in_flight) {
-                r.q[r.next].name = names[r.next];
-                enqueue(&r, r.next++);
-            }
         }
         if (!r.in_flight && !r.n_redo && r.next == n) break;
         if (!r.in_flight) continue;
-        if (s->out_len && flush(s)) {
-            broken(&r, "the resolver closed the connection");
-            continue;
-        }
         /* While answers stream in, read on without a poll: on a busy
          * connection one is there by the time the last is handled, and a
          * poll is a system call (and a sleep) a turn. */
-        int got = streaming ? read_some(&r) : 0;
-        if (got < 0) {
-            broken(&r, "the resolver closed the connection");
-            continue;
+        struct pollfd p[STUB_MAX_CONNS];
+        unsigned np = 0, map[STUB_MAX_CONNS];
+        int got = 0;
+        for (unsigned k = 0; k < s->n_conns; k++) {
+            struct conn *c = &s->c[k];
+            if (c->fd < 0) continue;
+            int g = c->out_len && flush(c) ? -1 : c->streaming ? read_some(&r, k) : 0;
+            if (g < 0) {
+                broken(&r, k, "the resolver closed the connection");
+                continue;
+            }
+            c->streaming = g > 0;
+            got |= g > 0;
+            if (c->in_flight) {
+                p[np] = (struct pollfd){c->fd, (short)(POLLIN | (c->out_len ? POLLOUT : 0)), 0};
+                map[np++] = k;
+            }
         }
         /* Nothing yet: wait for answers until the earliest deadline. */
         while (lo < r.next && r.q[lo].state == 2)
@@ -454,17 +526,20 @@ dp_code dp__stub_batch(struct dp__stub *s, const char *const *names, size_t n, i
         double t = dp__mono_ms(), first = t + s->timeout_ms;
         for (size_t i = lo; !got && i < r.next; i++)
             if (r.q[i].state == 1 && r.q[i].deadline < first) first = r.q[i].deadline;
-        struct pollfd p = {s->fd, (short)(POLLIN | (s->out_len ? POLLOUT : 0)), 0};
-        int pr = got ? 0 : first > t ? poll(&p, 1, (int)(first - t) + 1) : 0;
+        int pr = got || !np ? 0 : first > t ? poll(p, np, (int)(first - t) + 1) : 0;
         if (pr < 0 && errno != EINTR) {
-            broken(&r, "poll failed");
+            for (unsigned j = 0; j < np; j++)
+                broken(&r, map[j], "poll failed");
             continue;
         }
-        if (pr > 0 && (p.revents & (POLLIN | POLLHUP | POLLERR)) && (got = read_some(&r)) < 0) {
-            broken(&r, "the resolver closed the connection");
-            continue;
+        for (unsigned j = 0; pr > 0 && j < np; j++) {
+            if (!(p[j].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+            int g = read_some(&r, map[j]);
+            if (g < 0)
+                broken(&r, map[j], "the resolver closed the connection");
+            else
+                s->c[map[j]].streaming = g > 0;
         }
-        streaming = got > 0;
         t = dp__mono_ms();
         for (size_t i = lo; i < r.next; i++)
             if (r.q[i].state == 1 && r.q[i].deadline <= t) {

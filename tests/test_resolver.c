@@ -249,9 +249,10 @@ static void stop(pid_t pid)
 /* N distinct names under fault.test, asked in one batch of the stub. */
 static int batch_over(const char *f, unsigned in_flight, unsigned timeout, struct got *g, int n)
 {
-    char store[64][64];
-    const char *names[64];
-    for (int i = 0; i < n && i < 64; i++) {
+    static char store[256][64];
+    const char *names[256];
+    if (n > 256) return 0;
+    for (int i = 0; i < n; i++) {
         snprintf(store[i], sizeof store[i], "_validation-persist.n%d.fault.test", i);
         names[i] = store[i];
     }
@@ -296,6 +297,49 @@ static void stub_ignores_mismatched_answers(void)
     CHECK(all_nxdomain_from("wrong", 5, 5));
 }
 
+/* Lines in file (0 when it is missing). */
+static int lines_in(const char *file)
+{
+    FILE *f = fopen(file, "r");
+    int n = 0, ch;
+    while (f && (ch = fgetc(f)) != EOF)
+        n += ch == '\n';
+    if (f) fclose(f);
+    return n;
+}
+
+/* A big batch spreads over several connections, since a server serves
+ * one connection's queries in turn (Knot on one thread); a CA's few
+ * questions keep to one connection. Every name answered once either way. */
+static void stub_spreads_only_big_batches(void)
+{
+    char tally[] = "/tmp/dp-tally-XXXXXX", mode[64], f[64];
+    int fd = mkstemp(tally), port;
+    CHECK(fd >= 0);
+    if (fd < 0) return;
+    close(fd);
+    snprintf(mode, sizeof mode, "tally:%s", tally);
+    pid_t pid = fault_server(mode, &port);
+    CHECK(pid > 0);
+    snprintf(f, sizeof f, "tcp:127.0.0.1@%d", port);
+    static struct got g[256];
+    int ok = pid > 0 && batch_over(f, 256, 3000, g, 3);
+    for (int i = 0; ok && i < 3; i++)
+        ok = g[i].calls == 1 && g[i].status == DP_DNS_NXDOMAIN;
+    CHECK(ok);
+    CHECK(lines_in(tally) == 1);
+    memset(g, 0, sizeof g);
+    ok = pid > 0 && batch_over(f, 256, 3000, g, 256);
+    for (int i = 0; ok && i < 256; i++)
+        ok = g[i].calls == 1 && g[i].status == DP_DNS_NXDOMAIN;
+    CHECK(ok);
+    int conns = lines_in(tally) - 1;
+    if (conns != 4) printf("  the batch of 256 took %d connections, not 4\n", conns);
+    CHECK(conns == 4);
+    if (pid > 0) stop(pid);
+    unlink(tally);
+}
+
 /* A server that takes connections and never answers: each query fails at
  * its deadline, never hangs and never reads as data. */
 static void stub_silent_server_times_out(void)
@@ -336,6 +380,7 @@ int main(void)
     RUN(stub_server_closes_connections);
     RUN(stub_ignores_mismatched_answers);
     RUN(stub_silent_server_times_out);
+    RUN(stub_spreads_only_big_batches);
     RUN(bad_configuration);
     return check_report();
 }

@@ -8,10 +8,13 @@ Usage: fault_tcp_dns.py PORT MODE
   close1  answer one query a connection, then close it
   wrong   answer each query first with another ID and another question
           (both REFUSED, both must be ignored), then correctly
+  tally:FILE  answer correctly, serving connections at once (a thread
+          each), and append a line to FILE for each connection taken
 """
 import socket
 import struct
 import sys
+import threading
 
 
 def answer(q, qid=None, qname=None, rcode=3):
@@ -54,22 +57,31 @@ def main():
     sys.stdout.flush()
     while True:
         conn, _ = s.accept()
-        answered = 0
-        try:
-            for q in frames(conn):
-                if mode == "wrong":
-                    other = bytes([q[0] ^ 0xFF, q[1]])
-                    send(conn, answer(q, qid=other, rcode=5))
-                    name = bytearray(q[12:q.index(0, 12) + 1])
-                    name[1] = ord("z") if name[1] != ord("z") else ord("y")  # same length
-                    send(conn, answer(q, qname=bytes(name), rcode=5))
-                send(conn, answer(q))
-                answered += 1
-                if mode == "close1" and answered == 1:
-                    break
-        except (ConnectionError, OSError):
-            pass
-        conn.close()
+        if mode.startswith("tally:"):
+            with open(mode[6:], "a") as f:
+                f.write("connection\n")
+            threading.Thread(target=serve, args=(conn, "tally"), daemon=True).start()
+        else:
+            serve(conn, mode)
+
+
+def serve(conn, mode):
+    answered = 0
+    try:
+        for q in frames(conn):
+            if mode == "wrong":
+                other = bytes([q[0] ^ 0xFF, q[1]])
+                send(conn, answer(q, qid=other, rcode=5))
+                name = bytearray(q[12:q.index(0, 12) + 1])
+                name[1] = ord("z") if name[1] != ord("z") else ord("y")  # same length
+                send(conn, answer(q, qname=bytes(name), rcode=5))
+            send(conn, answer(q))
+            answered += 1
+            if mode == "close1" and answered == 1:
+                break
+    except (ConnectionError, OSError):
+        pass
+    conn.close()
 
 
 if __name__ == "__main__":
