@@ -1,5 +1,6 @@
 /* main.c: the dnspersist command: dispatches to one file per subcommand. */
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -36,6 +37,11 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+    /* Bulk output (check, audit: ~250 bytes a domain) in 64 KB writes, not
+     * the 4 KB stdio picks for a file or pipe. A terminal keeps its line
+     * buffering. */
+    static char outbuf[65536];
+    if (!isatty(STDOUT_FILENO)) setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
     if (argc < 2) {
         usage(stderr);
         return EXIT_USAGE;
