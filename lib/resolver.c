@@ -77,10 +77,11 @@ struct dp_resolver *dp_resolver_new(const struct dp_resolver_config *cfg, struct
     dp_error_clear(err);
     struct dp_resolver_config def = {0};
     if (!cfg) cfg = &def;
-    /* Over TCP to a named resolver, with nothing to validate or cache,
-     * libunbound's machinery only costs: a pipelining stub does the same
-     * look-ups at a fraction of the CPU (stub.c). */
-    if (cfg->forwarder && !strncmp(cfg->forwarder, "tcp:", 4) && !cfg->trust_anchor_file &&
+    /* To a resolver named with its transport, with nothing to validate or
+     * cache, libunbound's machinery only costs: a pipelining stub does the
+     * same look-ups at a fraction of the CPU (stub.c). */
+    int udp = cfg->forwarder && !strncmp(cfg->forwarder, "udp:", 4);
+    if (cfg->forwarder && (udp || !strncmp(cfg->forwarder, "tcp:", 4)) && !cfg->trust_anchor_file &&
         !cfg->cache_max_ttl) {
         struct dp_resolver *r = calloc(1, sizeof *r);
         if (!r) {
@@ -89,7 +90,8 @@ struct dp_resolver *dp_resolver_new(const struct dp_resolver_config *cfg, struct
         }
         r->timeout_ms = cfg->timeout_ms ? cfg->timeout_ms : 5000;
         r->max_in_flight = cfg->max_in_flight ? cfg->max_in_flight : 256;
-        if (!(r->stub = dp__stub_new(cfg->forwarder + 4, r->timeout_ms, r->max_in_flight, err))) {
+        if (!(r->stub =
+                  dp__stub_new(cfg->forwarder + 4, udp, r->timeout_ms, r->max_in_flight, err))) {
             free(r);
             return NULL;
         }
@@ -128,14 +130,15 @@ struct dp_resolver *dp_resolver_new(const struct dp_resolver_config *cfg, struct
          * send, receive, close): about a quarter less CPU a name in bulk. */
         const char *fwd = cfg->forwarder;
         int tcp = !strncmp(fwd, "tcp:", 4);
-        if (tcp) fwd += 4;
+        if (tcp || !strncmp(fwd, "udp:", 4)) fwd += 4; /* "udp:": libunbound's default */
         if ((tcp && (rc = ub_ctx_set_option(r->ub, "tcp-upstream:", "yes")) != 0) ||
             (rc = ub_ctx_set_option(r->ub, "do-not-query-localhost:", "no")) != 0 ||
             (rc = ub_ctx_set_option(r->ub, "local-zone:", "test. transparent")) != 0 ||
             (rc = ub_ctx_set_option(r->ub, "local-zone:", "home.arpa. transparent")) != 0 ||
             (rc = ub_ctx_set_fwd(r->ub, fwd)) != 0) {
             dp__fail(err, DP_ERR_INVAL, NULL, DP_NO_OFFSET,
-                     "resolver '%s' is not [tcp:]ADDR[@PORT]: %s", cfg->forwarder, ub_strerror(rc));
+                     "resolver '%s' is not [tcp:|udp:]ADDR[@PORT]: %s", cfg->forwarder,
+                     ub_strerror(rc));
             goto fail;
         }
     }

@@ -1,6 +1,7 @@
-/* stub.h: queries pipelined over one kept TCP connection to a forwarder
- * (RFC 7766), for resolver.c when it is "tcp:ADDR" with no trust anchor.
- * Not public. */
+/* stub.h: queries pipelined to a forwarder, over kept TCP connections
+ * (RFC 7766) or over UDP (sendmmsg/recvmmsg, random ports, IDs and case),
+ * for resolver.c when it is "tcp:ADDR" or "udp:ADDR" with no trust anchor
+ * and no cache. Not public. */
 #ifndef DP_STUB_H
 #define DP_STUB_H
 
@@ -10,10 +11,11 @@
 
 struct dp__stub;
 
-/* addr is "ADDR[@PORT]" (an IPv4 or IPv6 literal, port 53 by default).
- * NULL with err set when it is not. Nothing connects until a batch. */
-struct dp__stub *dp__stub_new(const char *addr, unsigned timeout_ms, unsigned max_in_flight,
-                              struct dp_error *err);
+/* addr is "ADDR[@PORT]" (an IPv4 or IPv6 literal, port 53 by default);
+ * udp: UDP first (TCP for truncated answers), else TCP only. NULL with err
+ * set when addr is not an address. Nothing connects until a batch. */
+struct dp__stub *dp__stub_new(const char *addr, int udp, unsigned timeout_ms,
+                              unsigned max_in_flight, struct dp_error *err);
 void dp__stub_free(struct dp__stub *s);
 
 /* One answer: the response to asked (the name itself, or the target of a

@@ -1,7 +1,7 @@
 /* test_resolver.c: lib/resolver.c against a real Knot DNS server
- * (tests/dns/knot-env.sh), each case over UDP (libunbound) and over
- * "tcp:" (the pipelining stub, stub.c), plus the stub against a server
- * that misbehaves on purpose (tests/dns/fault_tcp_dns.py). */
+ * (tests/dns/knot-env.sh), each case over UDP (libunbound), over "tcp:"
+ * and over "udp:" (the pipelining stub, stub.c), plus the stub against
+ * servers that misbehave on purpose (tests/dns/fault_tcp_dns.py). */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -112,7 +112,12 @@ static void V4_refused_and_unreachable_are_failures(void)
     CHECK(g.status == DP_DNS_FAILED && g.detail[0]);
     dp_resolver_free(r);
     /* Nothing listens on port 9 of 127.0.0.2: a timeout or SERVFAIL, never data. */
-    r = mk(strncmp(fwdr, "tcp:", 4) ? "127.0.0.2@9" : "tcp:127.0.0.2@9", NULL, 700);
+    char dead[64];
+    snprintf(dead, sizeof dead, "%s127.0.0.2@9",
+             !strncmp(fwdr, "tcp:", 4)   ? "tcp:"
+             : !strncmp(fwdr, "udp:", 4) ? "udp:"
+                                         : "");
+    r = mk(dead, NULL, 700);
     g = one(r, "_validation-persist.plain.test");
     CHECK(g.status == DP_DNS_FAILED);
     dp_resolver_free(r);
@@ -364,8 +369,9 @@ static void stub_silent_server_times_out(void)
 int main(void)
 {
     if (dns_env_load(&env)) return 77;
-    for (int tcp = 0; tcp < 2; tcp++) {
-        snprintf(fwdr, sizeof fwdr, "%s%s", tcp ? "tcp:" : "", env.resolver);
+    static const char *transports[] = {"", "tcp:", "udp:"}; /* libunbound, the stub twice */
+    for (int t = 0; t < 3; t++) {
+        snprintf(fwdr, sizeof fwdr, "%s%s", transports[t], env.resolver);
         printf("-- forwarder %s\n", fwdr);
         RUN(V1_records_found_and_joined);
         RUN(V1_cname_is_followed);
