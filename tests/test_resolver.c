@@ -269,21 +269,31 @@ static int batch_over(const char *f, unsigned in_flight, unsigned timeout, struc
     return ok;
 }
 
-/* n names asked of fault_tcp_dns.py in mode, in flight at most
- * in_flight: 1 when every one was answered once, NXDOMAIN. */
-static int all_nxdomain_from(const char *mode, unsigned in_flight, int n)
+/* n names asked of fault_tcp_dns.py in mode ("udp-" modes over udp:,
+ * the others over tcp:), in flight at most in_flight, within timeout ms:
+ * 1 when every one was answered once, NXDOMAIN. */
+static int all_nxdomain_within(const char *mode, unsigned in_flight, int n, unsigned timeout)
 {
     int port;
     pid_t pid = fault_server(mode, &port);
     if (!pid) return 0;
     char f[64];
-    snprintf(f, sizeof f, "tcp:127.0.0.1@%d", port);
+    snprintf(f, sizeof f, "%s:127.0.0.1@%d", strncmp(mode, "udp-", 4) ? "tcp" : "udp", port);
     struct got g[20] = {0};
-    int ok = n <= 20 && batch_over(f, in_flight, 3000, g, n);
-    for (int i = 0; ok && i < n; i++)
+    int ok = n <= 20 && batch_over(f, in_flight, timeout, g, n);
+    for (int i = 0; ok && i < n; i++) {
         ok = g[i].calls == 1 && g[i].status == DP_DNS_NXDOMAIN;
+        if (!ok)
+            printf("  %s: name %d: %d calls, status %d (%s)\n", mode, i, g[i].calls,
+                   (int)g[i].status, g[i].detail);
+    }
     stop(pid);
     return ok;
+}
+
+static int all_nxdomain_from(const char *mode, unsigned in_flight, int n)
+{
+    return all_nxdomain_within(mode, in_flight, n, 3000);
 }
 
 /* Kept connections closed by the server after every answer are made
@@ -300,6 +310,65 @@ static void stub_server_closes_connections(void)
 static void stub_ignores_mismatched_answers(void)
 {
     CHECK(all_nxdomain_from("wrong", 5, 5));
+}
+
+/* Over UDP, answers with another ID, another question, or the question
+ * in another case than it was asked in (DNS 0x20), are all ignored: an
+ * off-path forger must guess the port, the ID and the case of every
+ * letter. (A fake server: Knot answers only correctly.) */
+static void stub_udp_ignores_forged_answers(void)
+{
+    CHECK(all_nxdomain_from("udp-wrong", 5, 5));
+}
+
+/* A lost datagram is sent again (after a third of the timeout), and the
+ * answer to the second taken. */
+static void stub_udp_lost_query_sent_again(void)
+{
+    CHECK(all_nxdomain_within("udp-drop1", 4, 4, 1500));
+}
+
+/* A resolver that does not repeat the question's case cannot be told
+ * from a forger: every query fails, and the failure says why and what to
+ * use instead. */
+static void stub_udp_case_not_kept_is_named(void)
+{
+    int port;
+    pid_t pid = fault_server("udp-lower", &port);
+    CHECK(pid > 0);
+    if (pid <= 0) return;
+    char f[64];
+    snprintf(f, sizeof f, "udp:127.0.0.1@%d", port);
+    struct got g[3] = {0};
+    CHECK(batch_over(f, 3, 600, g, 3));
+    int ok = 1;
+    for (int i = 0; i < 3; i++)
+        ok &= g[i].calls == 1 && g[i].status == DP_DNS_FAILED && strstr(g[i].detail, "0x20") &&
+              strstr(g[i].detail, "tcp:");
+    if (!ok) printf("  detail: %s\n", g[0].detail);
+    CHECK(ok);
+    stop(pid);
+}
+
+/* A UDP server that never answers: each query fails at its deadline,
+ * after its resends, once. */
+static void stub_udp_silent_server_times_out(void)
+{
+    int fd = socket(AF_INET, SOCK_DGRAM, 0), port = free_port();
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons((unsigned short)port);
+    CHECK(fd >= 0 && !bind(fd, (struct sockaddr *)&a, sizeof a));
+    char f[64];
+    snprintf(f, sizeof f, "udp:127.0.0.1@%d", port);
+    struct got g[3] = {0};
+    CHECK(batch_over(f, 3, 600, g, 3));
+    int ok = 1;
+    for (int i = 0; i < 3; i++)
+        ok &= g[i].calls == 1 && g[i].status == DP_DNS_FAILED && strstr(g[i].detail, "timed out");
+    CHECK(ok);
+    if (fd >= 0) close(fd);
 }
 
 /* Lines in file (0 when it is missing). */
@@ -387,6 +456,10 @@ int main(void)
     RUN(stub_ignores_mismatched_answers);
     RUN(stub_silent_server_times_out);
     RUN(stub_spreads_only_big_batches);
+    RUN(stub_udp_ignores_forged_answers);
+    RUN(stub_udp_lost_query_sent_again);
+    RUN(stub_udp_case_not_kept_is_named);
+    RUN(stub_udp_silent_server_times_out);
     RUN(bad_configuration);
     return check_report();
 }

@@ -10,6 +10,14 @@ Usage: fault_tcp_dns.py PORT MODE
           (both REFUSED, both must be ignored), then correctly
   tally:FILE  answer correctly, serving connections at once (a thread
           each), and append a line to FILE for each connection taken
+Over UDP instead (the stub's udp:), on the same port:
+  udp-wrong  answer each query first with another ID, another question
+          and the question in another case (all REFUSED, all must be
+          ignored), then correctly
+  udp-lower  answer with the question lower-cased, as a resolver that
+          does not keep the case would (the stub must refuse it: 0x20)
+  udp-drop1  ignore the first query for each name (a lost datagram),
+          answer the next
 """
 import socket
 import struct
@@ -45,8 +53,49 @@ def send(conn, msg):
     conn.sendall(struct.pack("!H", len(msg)) + msg)
 
 
+def other_case(q):
+    """q's question with the case of its first letter flipped."""
+    name = bytearray(q[12:q.index(0, 12) + 1])
+    for i, ch in enumerate(name):
+        if chr(ch).isalpha():
+            name[i] = ch ^ 0x20
+            break
+    return bytes(name)
+
+
+def serve_udp(port, mode):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", port))
+    sys.stdout.write("ready\n")
+    sys.stdout.flush()
+    seen = set()
+    while True:
+        q, peer = s.recvfrom(4096)
+        if len(q) < 17:
+            continue
+        end = q.index(0, 12)
+        if mode == "udp-drop1":
+            key = q[12:end].lower()
+            if key not in seen:
+                seen.add(key)
+                continue
+        if mode == "udp-wrong":
+            s.sendto(answer(q, qid=bytes([q[0] ^ 0xFF, q[1]]), rcode=5), peer)
+            name = bytearray(q[12:end + 1])
+            name[1] = ord("z") if chr(name[1]).lower() != "z" else ord("y")  # not a case change
+            s.sendto(answer(q, qname=bytes(name), rcode=5), peer)
+            s.sendto(answer(q, qname=other_case(q), rcode=5), peer)
+        if mode == "udp-lower":
+            s.sendto(answer(q, qname=q[12:end + 1].lower()), peer)
+            continue
+        s.sendto(answer(q), peer)
+
+
 def main():
     port, mode = int(sys.argv[1]), sys.argv[2]
+    if mode.startswith("udp-"):
+        serve_udp(port, mode)
+        return
     s = socket.socket()
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.bind(("127.0.0.1", port))
