@@ -3,7 +3,8 @@
 # 10000) served by a local Knot DNS server; prints checks per second, and
 # how that compares with what Knot answers to dnsperf for the same TXT
 # queries on the same machine (the server's limit; dnsperf when installed).
-# Each run is one process reading the list (--from).
+# Each run is one process reading the list (--from). The resolver three
+# ways: libunbound over UDP (the default), the stub over tcp: and udp:.
 # Usage: bench/bench_check.sh [BUILD_DIR] [N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -55,3 +56,6 @@ run "audit (concurrency 256)" audit --json --resolver "$DNS_RESOLVER"
 CK[3]="tcp:$DNS_RESOLVER"
 run "check over TCP (conc. 256)" "${CK[@]}"
 run "audit over TCP (conc. 256)" audit --json --resolver "tcp:$DNS_RESOLVER"
+CK[3]="udp:$DNS_RESOLVER"
+run "check, UDP stub (window 64)" "${CK[@]}"
+run "audit, UDP stub (window 64)" audit --json --resolver "udp:$DNS_RESOLVER"

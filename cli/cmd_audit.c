@@ -20,7 +20,7 @@ static const char *const CMD = "audit";
 
 static void help(void)
 {
-    printf("usage: dnspersist audit [--resolver [tcp:]ADDR[@PORT]] [--trust-anchor FILE] "
+    printf("usage: dnspersist audit [--resolver [tcp:|udp:]ADDR[@PORT]] [--trust-anchor FILE] "
            "[--warn-days N]\n"
            "           [--json] [--timeout MS] [--concurrency N] [--now UNIX]\n"
            "           (DOMAIN... | --from FILE)\n\n"

@@ -26,7 +26,8 @@ static const char *const CMD = "check";
 static void help(void)
 {
     printf(
-        "usage: dnspersist check [--resolver [tcp:]ADDR[@PORT]] [--trust-anchor FILE] --issuer "
+        "usage: dnspersist check [--resolver [tcp:|udp:]ADDR[@PORT]] [--trust-anchor FILE] "
+        "--issuer "
         "NAME\n"
         "           [--issuer NAME...] --account-url URL --thumbprint B64 [--thumbprint B64...]\n"
         "           [--hash-prefix URL] [--draft 01|02|compat] [--accept-algs LIST]\n"
@@ -38,8 +39,9 @@ static void help(void)
         "A *.example.com DOMAIN is checked at _validation-persist.example.com and needs\n"
         "policy=wildcard; a name with no record of its own is checked against its parents'\n"
         "policy=wildcard records, up to the public suffix.\n\n"
-        "  --resolver [tcp:]ADDR[@PORT]  forward queries to this server (default: recurse from\n"
-        "                          root); tcp: over kept TCP connections, faster in bulk\n"
+        "  --resolver [tcp:|udp:]ADDR[@PORT]  forward queries to this server (default:\n"
+        "                          recurse from root); tcp: (kept TCP connections) and udp:\n"
+        "                          (a pipelining stub) are faster in bulk\n"
         "  --trust-anchor FILE     DNSSEC trust anchors (DS/DNSKEY); bogus answers fail (V8)\n"
         "  --warn-days N           warn when persistUntil is within N days (default 30)\n"
         "  --json                  one JSON object per domain (JSON Lines)\n"

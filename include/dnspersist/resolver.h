@@ -27,9 +27,11 @@
 #define DP_DNS_MAX_RRS 256 /* an answer with more records is treated as a failure */
 
 struct dp_resolver_config {
-    const char *forwarder;         /* "[tcp:]ADDR[@PORT]"; NULL recurses from the root. With
-                                      tcp: every query goes over kept TCP connections; with
-                                      no trust anchor and no cache, by a pipelining stub */
+    const char *forwarder;         /* "[tcp:|udp:]ADDR[@PORT]"; NULL recurses from the root.
+                                      With tcp: every query goes over kept TCP connections.
+                                      With tcp: or udp: and no trust anchor and no cache, a
+                                      pipelining stub asks (over UDP: random ports, IDs and
+                                      name case, truncated answers again over TCP) */
     const char *trust_anchor_file; /* DS/DNSKEY records (zone-file format); NULL: no DNSSEC */
     unsigned timeout_ms;           /* per query; 0 means 5000 */
     unsigned max_in_flight;        /* concurrent queries in a batch; 0 means 256 */
