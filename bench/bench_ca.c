@@ -18,7 +18,8 @@
  * on --no-jit (the challenge flow); typical-jit on the default CA. Both use
  * ACCOUNTS accounts (default 1000) as well as one.
  * The DNS env file comes from tests/dns/knot-env.sh; bench/bench_ca.sh runs it all.
- * BENCH_DNS=tcp has the CA resolve over tcp: (the pipelining stub).
+ * BENCH_DNS=tcp (or udp) has the CA resolve over tcp: (or udp:), the
+ * pipelining stub.
  */
 #include <netinet/in.h>
 #include <pthread.h>
@@ -180,10 +181,11 @@ int main(int argc, char **argv)
         if (!strncmp(line, "DNS_PORT=", 9)) snprintf(dns_port, sizeof dns_port, "%s", line + 9);
     }
     if (f) fclose(f);
-    /* BENCH_DNS=tcp: the CA resolves over tcp: (lib/stub.c). */
-    if (resolver[0] && getenv("BENCH_DNS") && !strcmp(getenv("BENCH_DNS"), "tcp")) {
+    /* BENCH_DNS=tcp or udp: the CA resolves over tcp: or udp: (lib/stub.c). */
+    const char *bd = getenv("BENCH_DNS");
+    if (resolver[0] && bd && (!strcmp(bd, "tcp") || !strcmp(bd, "udp"))) {
         char t[520];
-        snprintf(t, sizeof t, "tcp:%s", resolver);
+        snprintf(t, sizeof t, "%s:%s", bd, resolver);
         snprintf(resolver, sizeof resolver, "%.*s", (int)(sizeof resolver - 1), t);
     }
     if (!resolver[0]) {
