@@ -49,7 +49,7 @@
 #define STUB_MAX_TRIES 3 /* sends of one query when connections break */
 #define STUB_IN_CAP (2 * 65538)
 #define STUB_MAX_CONNS 4
-#define STUB_PER_CONN 64  /* queries in flight a connection before the next is used */
+#define STUB_PER_CONN 64 /* queries in flight a connection before the next is used */
 /* In flight over UDP at most, whatever the caller asks: a burst of more
  * overflows a server's default socket buffer (~200 KB, charged ~1 KB or
  * more a datagram), and each loss waits a third of the timeout. 64 reaches
@@ -403,11 +403,11 @@ static int enqueue(struct run *r, size_t i, unsigned k)
  * attacker must guess per letter. -1 when no random bytes can be had. */
 static int mix_case(struct dp__stub *s, unsigned char *w, size_t wlen)
 {
-    unsigned char b[32];
-    if (rnd(s, b, sizeof b)) return -1;
+    unsigned char b[32]; /* a bit an octet: wlen is at most 255 */
+    if (rnd(s, b, (wlen + 7) / 8)) return -1;
     for (size_t j = 0; j < wlen; j++) {
         unsigned char ch = (unsigned char)dp__lower(w[j]);
-        if (ch >= 'a' && ch <= 'z' && (b[(j / 8) % sizeof b] >> (j % 8) & 1)) ch ^= 0x20;
+        if (ch >= 'a' && ch <= 'z' && (b[j / 8] >> (j % 8) & 1)) ch ^= 0x20;
         w[j] = ch;
     }
     return 0;

@@ -171,20 +171,22 @@ static void batch_answers_every_name_once(void)
     batch_answers_every_name_once_over(fwdr);
 }
 
-/* "tcp:ADDR" with a trust anchor is not the stub: DNSSEC is validated
- * over TCP as over UDP (libunbound), the forgery still caught (V8). */
-static void V8_tcp_with_trust_anchor_validates(void)
+/* "tcp:ADDR" or "udp:ADDR" with a trust anchor is not the stub: DNSSEC is
+ * validated (libunbound), the forgery still caught (V8). */
+static void V8_tcp_udp_with_trust_anchor_validate(void)
 {
-    char tcp[300];
-    snprintf(tcp, sizeof tcp, "tcp:%s", env.resolver);
-    struct dp_resolver *r = mk(tcp, env.ta_all, 3000);
-    CHECK(r && dp_resolver_validates(r));
-    if (!r) return;
-    struct got g = one(r, "_validation-persist.secure.test");
-    CHECK(g.status == DP_DNS_FOUND && g.dnssec == DP_DNSSEC_SECURE);
-    g = one(r, "_validation-persist.bogus.test");
-    CHECK(g.status == DP_DNS_FAILED && g.dnssec == DP_DNSSEC_BOGUS);
-    dp_resolver_free(r);
+    for (int t = 0; t < 2; t++) {
+        char f[300];
+        snprintf(f, sizeof f, "%s:%s", t ? "udp" : "tcp", env.resolver);
+        struct dp_resolver *r = mk(f, env.ta_all, 3000);
+        CHECK(r && dp_resolver_validates(r));
+        if (!r) return;
+        struct got g = one(r, "_validation-persist.secure.test");
+        CHECK(g.status == DP_DNS_FOUND && g.dnssec == DP_DNSSEC_SECURE);
+        g = one(r, "_validation-persist.bogus.test");
+        CHECK(g.status == DP_DNS_FAILED && g.dnssec == DP_DNSSEC_BOGUS);
+        dp_resolver_free(r);
+    }
 }
 
 static void bad_configuration(void)
@@ -194,6 +196,9 @@ static void bad_configuration(void)
     CHECK(dp_resolver_new(&c, &e) == NULL && e.code == DP_ERR_INVAL);
     c = (struct dp_resolver_config){"tcp:", NULL, 0, 0, 0};
     CHECK(dp_resolver_new(&c, &e) == NULL && e.code == DP_ERR_INVAL && strstr(e.detail, "tcp:"));
+    c = (struct dp_resolver_config){"udp:resolver.example", NULL, 0, 0, 0};
+    CHECK(dp_resolver_new(&c, &e) == NULL && e.code == DP_ERR_INVAL &&
+          strstr(e.detail, "'udp:resolver.example' is not udp:ADDR[@PORT]"));
     c = (struct dp_resolver_config){NULL, "/nonexistent/ta", 0, 0, 0};
     CHECK(dp_resolver_new(&c, &e) == NULL && e.code == DP_ERR_IO);
 }
@@ -451,7 +456,7 @@ int main(void)
     }
     snprintf(fwdr, sizeof fwdr, "%s", env.resolver);
     RUN(V8_dnssec_secure_insecure_bogus);
-    RUN(V8_tcp_with_trust_anchor_validates);
+    RUN(V8_tcp_udp_with_trust_anchor_validate);
     RUN(stub_server_closes_connections);
     RUN(stub_ignores_mismatched_answers);
     RUN(stub_silent_server_times_out);
