@@ -76,6 +76,9 @@ out=$("$DP" "${CK[@]/#$DNS_RESOLVER/tcp:$DNS_RESOLVER}" "${many[@]}"); rc=$?
 { echo "# inventory"; printf '%s\n' "${many[@]}"; echo; } > "$tmp/many"
 out2=$("$DP" "${CK[@]/#$DNS_RESOLVER/tcp:$DNS_RESOLVER}" --from "$tmp/many"); rc=$?
 [ "$rc" = 1 ] && [ "$out2" = "$out" ] && ok || bad "check_from_file: rc=$rc lines=$(wc -l <<<"$out2")"
+# Over udp: (the stub over UDP, 0x20 and all): the same verdicts, line for line.
+out3=$("$DP" "${CK[@]/#$DNS_RESOLVER/udp:$DNS_RESOLVER}" --from "$tmp/many"); rc=$?
+[ "$rc" = 1 ] && [ "$out3" = "$out" ] && ok || bad "check_over_udp_same: rc=$rc $(diff <(echo "$out") <(echo "$out3") | head -5)"
 "$DP" "${CK[@]}" --from "$tmp/many" plain.test 2>"$tmp/e" >/dev/null; [ $? = 2 ] && grep -q "not both" "$tmp/e" && ok || bad "check_from_and_domains: $(cat "$tmp/e")"
 printf '# nothing\n' > "$tmp/none"; "$DP" "${CK[@]}" --from "$tmp/none" 2>"$tmp/e" >/dev/null; [ $? = 2 ] && grep -q "lists no domains" "$tmp/e" && ok || bad "check_from_empty: $(cat "$tmp/e")"
 out=$("$DP" "${CK[@]}" "${many[@]}" 'bad..name' 2>"$tmp/e"); rc=$?
