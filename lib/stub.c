@@ -61,7 +61,6 @@
 
 struct conn {
     int fd;
-    int dead;       /* could not connect: not tried again in this batch */
     int streaming;  /* the last turn read answers */
     size_t answers; /* since it was made */
     size_t in_flight;
@@ -81,6 +80,7 @@ struct dp__stub {
     uint32_t *free_slots;
     size_t n_free;
     struct conn c[STUB_MAX_CONNS];
+    char refused[200]; /* why a connect failed in this batch: none is tried again */
     /* UDP: first choice for every query; c[] for truncated answers. */
     int udp;
     int ufd;          /* a batch's connected socket, or -1 */
@@ -540,13 +540,15 @@ static int connect_now(struct dp__stub *s, struct conn *c, char *why, size_t cap
 static int pick(struct run *r, char *why, size_t cap)
 {
     struct dp__stub *s = r->s;
+    if (s->refused[0]) {
+        snprintf(why, cap, "%s", s->refused);
+        return -2;
+    }
     for (unsigned k = 0; k < s->n_conns; k++) {
         struct conn *c = &s->c[k];
-        if (c->dead) return -2;
         if (c->in_flight >= s->per_conn) continue;
         if (c->fd < 0 && connect_now(s, c, why, cap)) {
-            for (unsigned j = 0; j < s->n_conns; j++)
-                s->c[j].dead = 1;
+            snprintf(s->refused, sizeof s->refused, "%s", why);
             return -2;
         }
         return (int)k;
@@ -763,11 +765,10 @@ dp_code dp__stub_batch(struct dp__stub *s, const char *const *names, size_t n, i
         s->sq_cap = n;
     }
     memset(s->sqs, 0, n * sizeof *s->sqs);
-    for (unsigned k = 0; k < s->n_conns; k++)
-        s->c[k].dead = 0;
+    s->refused[0] = '\0';
     struct run r = {s, names, n, 0, 0, qtype, s->sqs, s->redo, 0, cb, arg};
     size_t lo = 0; /* no query before it is in flight */
-    char why[200];
+    char why[200] = "";
     s->case_changed = 0;
     s->n_upend = 0;
     if (s->udp && udp_open(s, why, sizeof why)) {

@@ -355,6 +355,28 @@ static void stub_udp_case_not_kept_is_named(void)
     stop(pid);
 }
 
+/* Truncated answers are asked again over TCP; a server with nothing on
+ * TCP fails each such query at once, each naming the refused connect
+ * (not a timeout). */
+static void stub_udp_truncated_without_tcp_fails(void)
+{
+    int port;
+    pid_t pid = fault_server("udp-tc", &port);
+    CHECK(pid > 0);
+    if (pid <= 0) return;
+    char f[64];
+    snprintf(f, sizeof f, "udp:127.0.0.1@%d", port);
+    struct got g[3] = {0};
+    CHECK(batch_over(f, 3, 2000, g, 3));
+    int ok = 1;
+    for (int i = 0; i < 3; i++)
+        ok &= g[i].calls == 1 && g[i].status == DP_DNS_FAILED &&
+              strstr(g[i].detail, "cannot connect to the resolver");
+    if (!ok) printf("  details: %s / %s / %s\n", g[0].detail, g[1].detail, g[2].detail);
+    CHECK(ok);
+    stop(pid);
+}
+
 /* Lines in file (0 when it is missing). */
 static int lines_in(const char *file)
 {
@@ -447,6 +469,7 @@ int main(void)
     RUN(stub_udp_ignores_forged_answers);
     RUN(stub_udp_lost_query_sent_again);
     RUN(stub_udp_case_not_kept_is_named);
+    RUN(stub_udp_truncated_without_tcp_fails);
     RUN(bad_configuration);
     return check_report();
 }

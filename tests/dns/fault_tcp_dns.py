@@ -18,6 +18,7 @@ Over UDP instead (the stub's udp:), on the same port:
           does not keep the case would (the stub must refuse it: 0x20)
   udp-drop1  ignore the first query for each name (a lost datagram),
           answer the next
+  udp-tc  answer every query truncated (TC), with nothing on TCP
 """
 import socket
 import struct
@@ -85,6 +86,11 @@ def serve_udp(port, mode):
             name[1] = ord("z") if chr(name[1]).lower() != "z" else ord("y")  # not a case change
             s.sendto(answer(q, qname=bytes(name), rcode=5), peer)
             s.sendto(answer(q, qname=other_case(q), rcode=5), peer)
+        if mode == "udp-tc":
+            a = bytearray(answer(q))
+            a[2] |= 0x02  # TC
+            s.sendto(bytes(a), peer)
+            continue
         if mode == "udp-lower":
             s.sendto(answer(q, qname=q[12:end + 1].lower()), peer)
             continue
