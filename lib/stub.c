@@ -1,128 +1,26 @@
 /*
- * stub.c: a pipelining DNS stub (stub.h), over TCP or UDP. For bulk checks
- * the forwarder is a recursive resolver the operator names, so the stub
- * needs none of libunbound's iterator, cache or mesh, which cost ~40 µs a
- * name (an event added and removed, a write, allocations). Over TCP,
- * queries are framed (RFC 7766 section 8) into one buffer and written
- * together; answers are read many to a read and matched by ID and
- * question. Over TCP an off-path attacker cannot inject answers.
- *
- * Over UDP (the server answers a datagram for less than a TCP message:
- * twice as many a second from Knot), queries go out many to a sendmmsg
- * and come back many to a recvmmsg, and an off-path attacker must guess,
- * for each query: the source port (a fresh connected socket a batch,
- * its port the kernel's random pick), a random ID (16 bits), and the case
- * of every letter of the name (DNS 0x20: randomized, and the answer's
- * question must repeat it exactly; a resolver that does not is named in
- * the failure). A truncated answer is asked again over TCP. A query
- * unanswered for a third of its time is sent again, with a new ID.
- *
- * A kept connection the server closes is made again and the queries in
- * flight asked again (twice at most). Each query has its own deadline.
- *
- * A big batch spreads over up to STUB_MAX_CONNS connections: a server
- * serves one connection's queries in turn on one thread (Knot does), so
- * one connection leaves its other cores idle. A small batch (a CA's few
- * questions) fills the first connection only.
+ * stub.c: a pipelining DNS stub (stub.h), over TCP (stub_tcp.c) or UDP
+ * (stub_udp.c). For bulk checks the forwarder is a recursive resolver the
+ * operator names, so the stub needs none of libunbound's iterator, cache
+ * or mesh, which cost ~40 µs a name (an event added and removed, a write,
+ * allocations). This file holds what both transports share: the slots and
+ * IDs of queries in flight, the matching of answers to questions, CNAME
+ * chasing, deadlines, and the batch loop. Each query has its own deadline.
  */
-#define _GNU_SOURCE /* sendmmsg, recvmmsg */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
+#include <arpa/inet.h>
 #include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/uio.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <openssl/rand.h>
 
 #include "internal.h"
-#include "stub.h"
-
-#define STUB_MAX_HOPS 8  /* CNAME targets asked after the name itself */
-#define STUB_MAX_TRIES 3 /* sends of one query when connections break */
-#define STUB_IN_CAP (2 * 65538)
-#define STUB_MAX_CONNS 4
-#define STUB_PER_CONN 64 /* queries in flight a connection before the next is used */
-/* In flight over UDP at most, whatever the caller asks: a burst of more
- * overflows a server's default socket buffer (~200 KB, charged ~1 KB or
- * more a datagram), and each loss waits a third of the timeout. 64 reaches
- * Knot's limit on loopback already. An answer's ID is looked for among
- * them. */
-#define STUB_UDP_MAX 64
-#define STUB_UDP_BATCH 64 /* datagrams a recvmmsg */
-#define STUB_UDP_IN 1500  /* an answer larger (we send no EDNS: 512 at most) is not ours */
-
-struct conn {
-    int fd;
-    int streaming;  /* the last turn read answers */
-    size_t answers; /* since it was made */
-    size_t in_flight;
-    unsigned char *in; /* STUB_IN_CAP, allocated at the first connect */
-    size_t in_len;
-    unsigned char *out;
-    size_t out_len, out_cap;
-};
-
-struct dp__stub {
-    struct sockaddr_storage addr;
-    socklen_t alen;
-    unsigned timeout_ms, max_in_flight;
-    unsigned n_conns, per_conn;
-    uint16_t id_base; /* TCP only: a query's ID is id_base + its slot */
-    int32_t *slots;   /* max_in_flight: the query (index + 1) in flight in each, 0 none */
-    uint32_t *free_slots;
-    size_t n_free;
-    struct conn c[STUB_MAX_CONNS];
-    char refused[200]; /* why a connect failed in this batch: none is tried again */
-    /* UDP: first choice for every query; c[] for truncated answers. */
-    int udp;
-    int ufd;          /* a batch's connected socket, or -1 */
-    int ustreaming;   /* the last turn read answers */
-    int case_changed; /* a batch's answer repeated a question in another case */
-    size_t u_in_flight;
-    uint16_t *slot_id; /* max_in_flight: the random ID of the query in each slot */
-    unsigned char rnd[512];
-    size_t rnd_left;
-    size_t *upend; /* queries framed and waiting to be sent */
-    size_t n_upend;
-    unsigned char *uin; /* STUB_UDP_BATCH answers of STUB_UDP_IN each */
-    struct sq *sqs;     /* a batch's queries, kept for the next */
-    size_t *redo;
-    size_t sq_cap;
-};
-
-/* Small and reused from batch to batch: a fresh 4,096 of them at 1.3 KB
- * each cost more in page faults than the look-ups. */
-struct sq {
-    const char *name; /* asked now: the caller's name, or chased */
-    char *chased;     /* a CNAME's target being asked (malloc), or NULL */
-    double deadline;
-    double resend_at; /* UDP: sent again (new ID) when unanswered by then */
-    int state;        /* 0 to send, 1 in flight, 2 answered */
-    unsigned char hops, tries, wlen, conn;
-    unsigned char tcp; /* asked over TCP (always, or after a truncated UDP answer) */
-    uint16_t id;
-    unsigned char wire[255]; /* name in wire form */
-};
-
-struct run {
-    struct dp__stub *s;
-    const char *const *names;
-    size_t n, next, in_flight;
-    int qtype;
-    struct sq *q;
-    size_t *redo; /* queries to send again (a CNAME target, a broken connection) */
-    size_t n_redo;
-    dp__stub_cb cb;
-    void *arg;
-};
+#include "stub_int.h"
 
 struct dp__stub *dp__stub_new(const char *addr, int udp, unsigned timeout_ms,
                               unsigned max_in_flight, struct dp_error *err)
@@ -198,20 +96,11 @@ struct dp__stub *dp__stub_new(const char *addr, int udp, unsigned timeout_ms,
     return s;
 }
 
-static void drop_connection(struct conn *c)
-{
-    if (c->fd >= 0) close(c->fd);
-    c->fd = -1;
-    c->in_len = 0;
-    c->out_len = 0;
-    c->streaming = 0;
-}
-
 void dp__stub_free(struct dp__stub *s)
 {
     if (!s) return;
     for (int k = 0; k < STUB_MAX_CONNS; k++) {
-        drop_connection(&s->c[k]);
+        dp__stub_tcp_drop(&s->c[k]);
         free(s->c[k].in);
         free(s->c[k].out);
     }
@@ -228,7 +117,7 @@ void dp__stub_free(struct dp__stub *s)
 
 /* name (dots between labels, a final dot optional) in wire form; 0, or
  * -1 when it is not a name (an empty or long label, over 255 octets). */
-static int to_wire(const char *name, unsigned char *w, unsigned char *wlen)
+int dp__stub_to_wire(const char *name, unsigned char *w, unsigned char *wlen)
 {
     size_t o = 0, l = strlen(name);
     if (l && name[l - 1] == '.') l--;
@@ -283,7 +172,7 @@ static long find_slot(const struct dp__stub *s, uint16_t id)
 }
 
 /* Random bytes, drawn from OpenSSL's DRBG a pool at a time. */
-static int rnd(struct dp__stub *s, unsigned char *out, size_t n)
+int dp__stub_rnd(struct dp__stub *s, unsigned char *out, size_t n)
 {
     if (s->rnd_left < n) {
         if (RAND_bytes(s->rnd, sizeof s->rnd) != 1) return -1;
@@ -297,7 +186,7 @@ static int rnd(struct dp__stub *s, unsigned char *out, size_t n)
 /* Takes a free slot for query i and gives it an ID: id_base + the slot
  * over TCP, a random one unused by any query in flight over UDP. -1 when
  * no random bytes can be had. */
-static int take_slot(struct run *r, size_t i)
+int dp__stub_take_slot(struct run *r, size_t i)
 {
     struct dp__stub *s = r->s;
     struct sq *q = &r->q[i];
@@ -306,7 +195,7 @@ static int take_slot(struct run *r, size_t i)
     if (s->udp) {
         unsigned char b[2];
         do {
-            if (rnd(s, b, 2)) return -1;
+            if (dp__stub_rnd(s, b, 2)) return -1;
             id = (uint16_t)(b[0] << 8 | b[1]);
         } while (find_slot(s, id) >= 0);
         s->slot_id[slot] = id;
@@ -318,7 +207,7 @@ static int take_slot(struct run *r, size_t i)
 }
 
 /* Query q in flight no more: its slot given back (its ID with it). */
-static void release(struct run *r, const struct sq *q)
+void dp__stub_release(struct run *r, const struct sq *q)
 {
     struct dp__stub *s = r->s;
     long slot = find_slot(s, q->id);
@@ -334,16 +223,16 @@ static void release(struct run *r, const struct sq *q)
 }
 
 /* Answers query i (to send, or in flight) with a failure. */
-static void fail_query(struct run *r, size_t i, const char *why)
+void dp__stub_fail(struct run *r, size_t i, const char *why)
 {
     struct sq *q = &r->q[i];
-    if (q->state == 1) release(r, q);
+    if (q->state == 1) dp__stub_release(r, q);
     q->state = 2;
     r->cb(r->arg, i, q->name, NULL, 0, why, NULL, 0);
 }
 
 /* Writes query q (12 + wlen + 4 octets) at p; its length. */
-static size_t build_query(unsigned char *p, const struct sq *q, int qtype)
+size_t dp__stub_build_query(unsigned char *p, const struct sq *q, int qtype)
 {
     memset(p, 0, 12);
     p[0] = (unsigned char)(q->id >> 8), p[1] = (unsigned char)q->id;
@@ -356,93 +245,10 @@ static size_t build_query(unsigned char *p, const struct sq *q, int qtype)
     return 12 + (size_t)q->wlen + 4;
 }
 
-/* Frames query i into connection k's output buffer; -1 (and answered)
- * if it cannot. */
-static int enqueue(struct run *r, size_t i, unsigned k)
-{
-    struct dp__stub *s = r->s;
-    struct conn *c = &s->c[k];
-    struct sq *q = &r->q[i];
-    if (to_wire(q->name, q->wire, &q->wlen)) {
-        fail_query(r, i, "not a valid DNS name");
-        return -1;
-    }
-    size_t need = 2 + 12 + q->wlen + 4;
-    if (c->out_len + need > c->out_cap) {
-        size_t cap = c->out_cap ? c->out_cap * 2 : 16384;
-        while (cap < c->out_len + need)
-            cap *= 2;
-        unsigned char *o = realloc(c->out, cap);
-        if (!o) {
-            fail_query(r, i, "out of memory");
-            return -1;
-        }
-        c->out = o;
-        c->out_cap = cap;
-    }
-    if (take_slot(r, i)) {
-        fail_query(r, i, "no random bytes for a query ID");
-        return -1;
-    }
-    q->conn = (unsigned char)k;
-    q->tcp = 1;
-    unsigned char *p = c->out + c->out_len;
-    size_t ml = need - 2;
-    p[0] = (unsigned char)(ml >> 8), p[1] = (unsigned char)ml;
-    build_query(p + 2, q, r->qtype);
-    c->out_len += need;
-    q->state = 1;
-    q->tries++;
-    q->deadline = dp__mono_ms() + s->timeout_ms;
-    r->in_flight++;
-    c->in_flight++;
-    return 0;
-}
-
-/* Mixes the case of name's letters at random (DNS 0x20): one more bit an
- * attacker must guess per letter. -1 when no random bytes can be had. */
-static int mix_case(struct dp__stub *s, unsigned char *w, size_t wlen)
-{
-    unsigned char b[32]; /* a bit an octet: wlen is at most 255 */
-    if (rnd(s, b, (wlen + 7) / 8)) return -1;
-    for (size_t j = 0; j < wlen; j++) {
-        unsigned char ch = (unsigned char)dp__lower(w[j]);
-        if (ch >= 'a' && ch <= 'z' && (b[j / 8] >> (j % 8) & 1)) ch ^= 0x20;
-        w[j] = ch;
-    }
-    return 0;
-}
-
-/* Queues query i for the UDP socket (sent by flush_udp); -1 (and
- * answered) if it cannot. A query sent again keeps its first deadline. */
-static int enqueue_udp(struct run *r, size_t i)
-{
-    struct dp__stub *s = r->s;
-    struct sq *q = &r->q[i];
-    if (to_wire(q->name, q->wire, &q->wlen)) {
-        fail_query(r, i, "not a valid DNS name");
-        return -1;
-    }
-    if (mix_case(s, q->wire, q->wlen) || take_slot(r, i)) {
-        fail_query(r, i, "no random bytes for a query ID");
-        return -1;
-    }
-    double now = dp__mono_ms();
-    if (q->tries == 0) q->deadline = now + s->timeout_ms;
-    q->resend_at = now + s->timeout_ms / 3.0;
-    q->tcp = 0;
-    q->state = 1;
-    q->tries++;
-    s->upend[s->n_upend++] = i;
-    r->in_flight++;
-    s->u_in_flight++;
-    return 0;
-}
-
 /* One response on connection k, or on the UDP socket (k -1): matched by
  * ID, transport and question, or ignored. Over UDP the question must
  * repeat the case it was asked in (0x20). */
-static void on_message(struct run *r, int k, const unsigned char *m, size_t len)
+void dp__stub_on_message(struct run *r, int k, const unsigned char *m, size_t len)
 {
     struct dp__stub *s = r->s;
     if (len < 12) return;
@@ -466,7 +272,7 @@ static void on_message(struct run *r, int k, const unsigned char *m, size_t len)
     }
     const unsigned char *t = m + 12 + q->wlen;
     if ((t[0] << 8 | t[1]) != r->qtype || (t[2] << 8 | t[3]) != 1) return;
-    release(r, q);
+    dp__stub_release(r, q);
     if (k < 0 && (m[2] & 0x02)) { /* truncated (TC): ask again over TCP */
         q->tcp = 1;
         q->tries = 0;
@@ -476,238 +282,6 @@ static void on_message(struct run *r, int k, const unsigned char *m, size_t len)
     }
     if (k >= 0) s->c[k].answers++;
     finish(r, i, m, len, NULL);
-}
-
-/* Connection k broke: its queries go again on a new one. A query fails
- * after STUB_MAX_TRIES connections that answered nothing (a server that
- * closes every connection at once), not when a server that does answer
- * closes kept connections now and then. */
-static void broken(struct run *r, unsigned k, const char *why)
-{
-    struct conn *c = &r->s->c[k];
-    int answered = c->answers > 0;
-    drop_connection(c);
-    for (size_t i = 0; i < r->next; i++) {
-        struct sq *q = &r->q[i];
-        if (q->state != 1 || q->conn != k) continue;
-        if (answered) q->tries--; /* a drop by a server that answers does not count */
-        if (q->tries >= STUB_MAX_TRIES) {
-            fail_query(r, i, why);
-            continue;
-        }
-        release(r, q);
-        q->state = 0;
-        r->redo[r->n_redo++] = i;
-    }
-}
-
-static int connect_now(struct dp__stub *s, struct conn *c, char *why, size_t cap)
-{
-    if (!c->in && !(c->in = malloc(STUB_IN_CAP))) {
-        snprintf(why, cap, "out of memory");
-        return -1;
-    }
-    int fd = socket(s->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        snprintf(why, cap, "cannot open a socket: %s", strerror(errno));
-        return -1;
-    }
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    if (connect(fd, (struct sockaddr *)&s->addr, s->alen) && errno != EINPROGRESS) {
-        snprintf(why, cap, "cannot connect to the resolver: %s", strerror(errno));
-        close(fd);
-        return -1;
-    }
-    struct pollfd p = {fd, POLLOUT, 0};
-    int err = 0;
-    socklen_t l = sizeof err;
-    if (poll(&p, 1, (int)s->timeout_ms) != 1 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &l) ||
-        err) {
-        snprintf(why, cap, "cannot connect to the resolver: %s", err ? strerror(err) : "timed out");
-        close(fd);
-        return -1;
-    }
-    c->fd = fd;
-    c->answers = 0;
-    return 0;
-}
-
-/* A connection with room for one more query, connected if need be: its
- * index, -1 when every one is full, -2 (why set) when none can connect. A
- * server that refuses one connection refuses the next: one failed connect
- * ends the batch's tries, rather than waiting out each in turn. */
-static int pick(struct run *r, char *why, size_t cap)
-{
-    struct dp__stub *s = r->s;
-    if (s->refused[0]) {
-        snprintf(why, cap, "%s", s->refused);
-        return -2;
-    }
-    for (unsigned k = 0; k < s->n_conns; k++) {
-        struct conn *c = &s->c[k];
-        if (c->in_flight >= s->per_conn) continue;
-        if (c->fd < 0 && connect_now(s, c, why, cap)) {
-            snprintf(s->refused, sizeof s->refused, "%s", why);
-            return -2;
-        }
-        return (int)k;
-    }
-    return -1;
-}
-
-/* Reads what has come on connection k and handles every whole message:
- * 1 if anything came, 0 if nothing had, -1 when the connection ended or
- * broke. Bounded, so that a server streaming without end cannot keep the
- * batch from its deadlines. */
-static int read_some(struct run *r, unsigned k)
-{
-    struct conn *c = &r->s->c[k];
-    int any = 0;
-    for (int rounds = 0; rounds < 16; rounds++) {
-        ssize_t got = recv(c->fd, c->in + c->in_len, STUB_IN_CAP - c->in_len, MSG_DONTWAIT);
-        if (got == 0) return -1;
-        if (got < 0) return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? any : -1;
-        any = 1;
-        c->in_len += (size_t)got;
-        /* With nothing left to send (the batch's tail, or a CA's few
-         * questions), acknowledge at once: a server that writes answers
-         * with Nagle on (Knot) holds the next until this one's ACK, which
-         * Linux delays up to 40 ms. While queries still go out, they carry
-         * the ACKs. The flag does not stick. */
-        if (r->next == r->n && !r->n_redo) {
-            int one = 1;
-            setsockopt(c->fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
-        }
-        size_t off = 0;
-        while (c->in_len - off >= 2) {
-            size_t ml = (size_t)(c->in[off] << 8 | c->in[off + 1]);
-            if (c->in_len - off - 2 < ml) break;
-            on_message(r, (int)k, c->in + off + 2, ml);
-            off += 2 + ml;
-        }
-        memmove(c->in, c->in + off, c->in_len - off);
-        c->in_len -= off;
-        if ((size_t)got < STUB_IN_CAP / 2) return 1; /* drained, most likely */
-    }
-    return 1;
-}
-
-static int flush(struct conn *c)
-{
-    size_t off = 0;
-    while (off < c->out_len) {
-        ssize_t w = send(c->fd, c->out + off, c->out_len - off, MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) return -1;
-        off += (size_t)w;
-    }
-    memmove(c->out, c->out + off, c->out_len - off);
-    c->out_len -= off;
-    return 0;
-}
-
-/* A fresh connected UDP socket for a batch: the kernel picks its port at
- * random, and hands it datagrams from the resolver's address and port
- * only. */
-static int udp_open(struct dp__stub *s, char *why, size_t cap)
-{
-    int fd = socket(s->addr.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        snprintf(why, cap, "cannot open a socket: %s", strerror(errno));
-        return -1;
-    }
-    /* Room for a window of answers arriving together: the default
-     * (~200 KB, charged ~1 KB or more a datagram) drops a burst of 256. */
-    int rb = 1 << 20;
-    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rb, sizeof rb);
-    if (connect(fd, (struct sockaddr *)&s->addr, s->alen)) {
-        snprintf(why, cap, "cannot reach the resolver: %s", strerror(errno));
-        close(fd);
-        return -1;
-    }
-    s->ufd = fd;
-    s->ustreaming = 0;
-    return 0;
-}
-
-/* Every query in flight over UDP, and every one waiting to go, fails. */
-static void udp_failed(struct run *r, const char *why)
-{
-    r->s->n_upend = 0;
-    for (size_t i = 0; i < r->next; i++)
-        if (r->q[i].state == 1 && !r->q[i].tcp) fail_query(r, i, why);
-}
-
-/* Sends the queued datagrams, many to a sendmmsg; what the socket cannot
- * take now stays queued. -1 (why set) on an error: an ICMP refusal from
- * an earlier datagram comes back here or at the next read. */
-static int flush_udp(struct run *r, char *why, size_t cap)
-{
-    struct dp__stub *s = r->s;
-    size_t keep = 0; /* drop what failed or was answered meanwhile */
-    for (size_t k = 0; k < s->n_upend; k++) {
-        const struct sq *q = &r->q[s->upend[k]];
-        if (q->state == 1 && !q->tcp) s->upend[keep++] = s->upend[k];
-    }
-    s->n_upend = keep;
-    unsigned char buf[STUB_UDP_BATCH][12 + 255 + 4];
-    struct mmsghdr mh[STUB_UDP_BATCH];
-    struct iovec iov[STUB_UDP_BATCH];
-    size_t done = 0;
-    while (done < s->n_upend) {
-        unsigned n = 0;
-        for (; n < STUB_UDP_BATCH && done + n < s->n_upend; n++) {
-            const struct sq *q = &r->q[s->upend[done + n]];
-            iov[n] = (struct iovec){buf[n], build_query(buf[n], q, r->qtype)};
-            memset(&mh[n], 0, sizeof mh[n]);
-            mh[n].msg_hdr.msg_iov = &iov[n];
-            mh[n].msg_hdr.msg_iovlen = 1;
-        }
-        int sent = sendmmsg(s->ufd, mh, n, MSG_DONTWAIT);
-        if (sent < 0) {
-            if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) break;
-            snprintf(why, cap, "cannot reach the resolver: %s", strerror(errno));
-            return -1;
-        }
-        done += (size_t)sent;
-        if ((unsigned)sent < n) break; /* the socket is full: the rest waits for POLLOUT */
-    }
-    memmove(s->upend, s->upend + done, (s->n_upend - done) * sizeof *s->upend);
-    s->n_upend -= done;
-    return 0;
-}
-
-/* Reads the datagrams that have come, many to a recvmmsg: 1 if any came,
- * 0 if none had, -1 (why set) on an error (an ICMP refusal). Bounded, as
- * read_some. */
-static int read_udp(struct run *r, char *why, size_t cap)
-{
-    struct dp__stub *s = r->s;
-    struct mmsghdr mh[STUB_UDP_BATCH];
-    struct iovec iov[STUB_UDP_BATCH];
-    int any = 0;
-    for (int rounds = 0; rounds < 16; rounds++) {
-        for (unsigned j = 0; j < STUB_UDP_BATCH; j++) {
-            iov[j] = (struct iovec){s->uin + (size_t)j * STUB_UDP_IN, STUB_UDP_IN};
-            memset(&mh[j], 0, sizeof mh[j]);
-            mh[j].msg_hdr.msg_iov = &iov[j];
-            mh[j].msg_hdr.msg_iovlen = 1;
-        }
-        int got = recvmmsg(s->ufd, mh, STUB_UDP_BATCH, MSG_DONTWAIT, NULL);
-        if (got < 0) {
-            if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return any;
-            snprintf(why, cap, "cannot reach the resolver: %s", strerror(errno));
-            return -1;
-        }
-        any = 1;
-        for (int j = 0; j < got; j++)
-            if (!(mh[j].msg_hdr.msg_flags & MSG_TRUNC)) /* larger than any answer of ours */
-                on_message(r, -1, s->uin + (size_t)j * STUB_UDP_IN, mh[j].msg_len);
-        if (got < STUB_UDP_BATCH) return 1;
-    }
-    return 1;
 }
 
 /* Sends queries: first those to ask again, then new ones in chunks of a
@@ -721,28 +295,28 @@ static int send_queries(struct run *r, char *why, size_t cap)
         size_t i = r->redo[r->n_redo - 1];
         if (s->udp && !r->q[i].tcp) {
             r->n_redo--;
-            enqueue_udp(r, i);
+            dp__stub_udp_enqueue(r, i);
             continue;
         }
-        int k = pick(r, why, cap);
+        int k = dp__stub_tcp_pick(r, why, cap);
         if (k == -1) return 0; /* every connection full: after some answers */
         if (k == -2 && !s->udp) return -1;
         r->n_redo--;
         if (k == -2) /* over UDP, only what came back truncated needs TCP */
-            fail_query(r, i, why);
+            dp__stub_fail(r, i, why);
         else
-            enqueue(r, i, (unsigned)k);
+            dp__stub_tcp_enqueue(r, i, (unsigned)k);
     }
     size_t room = s->max_in_flight - r->in_flight, left = r->n - r->next;
     size_t chunk = s->max_in_flight / 4 ? s->max_in_flight / 4 : 1;
     while (room >= (left < chunk ? left : chunk) && r->next < r->n) {
         r->q[r->next].name = r->names[r->next];
         if (s->udp) {
-            enqueue_udp(r, r->next++);
+            dp__stub_udp_enqueue(r, r->next++);
         } else {
-            int k = pick(r, why, cap);
+            int k = dp__stub_tcp_pick(r, why, cap);
             if (k < 0) return k == -2 ? -1 : 0;
-            enqueue(r, r->next++, (unsigned)k);
+            dp__stub_tcp_enqueue(r, r->next++, (unsigned)k);
         }
         room = s->max_in_flight - r->in_flight;
         left = r->n - r->next;
@@ -771,22 +345,22 @@ dp_code dp__stub_batch(struct dp__stub *s, const char *const *names, size_t n, i
     char why[200] = "";
     s->case_changed = 0;
     s->n_upend = 0;
-    if (s->udp && udp_open(s, why, sizeof why)) {
+    if (s->udp && dp__stub_udp_open(s, why, sizeof why)) {
         for (; r.next < n; r.next++) {
             r.q[r.next].name = names[r.next];
-            fail_query(&r, r.next, why);
+            dp__stub_fail(&r, r.next, why);
         }
     }
     for (;;) {
         if (send_queries(&r, why, sizeof why)) {
             while (r.n_redo)
-                fail_query(&r, r.redo[--r.n_redo], why);
+                dp__stub_fail(&r, r.redo[--r.n_redo], why);
             for (; r.next < n; r.next++) {
                 r.q[r.next].name = names[r.next];
-                fail_query(&r, r.next, why);
+                dp__stub_fail(&r, r.next, why);
             }
         }
-        if (s->n_upend && flush_udp(&r, why, sizeof why)) udp_failed(&r, why);
+        if (s->n_upend && dp__stub_udp_flush(&r, why, sizeof why)) dp__stub_udp_failed(&r, why);
         if (!r.in_flight && !r.n_redo && r.next == n) break;
         if (!r.in_flight) continue;
         /* While answers stream in, read on without a poll: on a busy
@@ -798,9 +372,11 @@ dp_code dp__stub_batch(struct dp__stub *s, const char *const *names, size_t n, i
         for (unsigned k = 0; k < s->n_conns; k++) {
             struct conn *c = &s->c[k];
             if (c->fd < 0) continue;
-            int g = c->out_len && flush(c) ? -1 : c->streaming ? read_some(&r, k) : 0;
+            int g = c->out_len && dp__stub_tcp_flush(c) ? -1
+                    : c->streaming                      ? dp__stub_tcp_read(&r, k)
+                                                        : 0;
             if (g < 0) {
-                broken(&r, k, "the resolver closed the connection");
+                dp__stub_tcp_broken(&r, k, "the resolver closed the connection");
                 continue;
             }
             c->streaming = g > 0;
@@ -811,8 +387,8 @@ dp_code dp__stub_batch(struct dp__stub *s, const char *const *names, size_t n, i
             }
         }
         if (s->ufd >= 0 && s->u_in_flight) {
-            int g = s->ustreaming ? read_udp(&r, why, sizeof why) : 0;
-            if (g < 0) udp_failed(&r, why);
+            int g = s->ustreaming ? dp__stub_udp_read(&r, why, sizeof why) : 0;
+            if (g < 0) dp__stub_udp_failed(&r, why);
             s->ustreaming = g > 0;
             got |= g > 0;
             if (s->u_in_flight) {
@@ -835,22 +411,22 @@ dp_code dp__stub_batch(struct dp__stub *s, const char *const *names, size_t n, i
         if (pr < 0 && errno != EINTR) {
             for (unsigned j = 0; j < np; j++)
                 if (map[j] == STUB_MAX_CONNS)
-                    udp_failed(&r, "poll failed");
+                    dp__stub_udp_failed(&r, "poll failed");
                 else
-                    broken(&r, map[j], "poll failed");
+                    dp__stub_tcp_broken(&r, map[j], "poll failed");
             continue;
         }
         for (unsigned j = 0; pr > 0 && j < np; j++) {
             if (!(p[j].revents & (POLLIN | POLLHUP | POLLERR))) continue;
             if (map[j] == STUB_MAX_CONNS) {
-                int g = read_udp(&r, why, sizeof why);
-                if (g < 0) udp_failed(&r, why);
+                int g = dp__stub_udp_read(&r, why, sizeof why);
+                if (g < 0) dp__stub_udp_failed(&r, why);
                 s->ustreaming = g > 0;
                 continue;
             }
-            int g = read_some(&r, map[j]);
+            int g = dp__stub_tcp_read(&r, map[j]);
             if (g < 0)
-                broken(&r, map[j], "the resolver closed the connection");
+                dp__stub_tcp_broken(&r, map[j], "the resolver closed the connection");
             else
                 s->c[map[j]].streaming = g > 0;
         }
@@ -867,9 +443,9 @@ dp_code dp__stub_batch(struct dp__stub *s, const char *const *names, size_t n, i
                              s->timeout_ms);
                 else
                     snprintf(why, sizeof why, "timed out after %u ms", s->timeout_ms);
-                fail_query(&r, i, why);
+                dp__stub_fail(&r, i, why);
             } else if (!q->tcp && q->resend_at <= t && q->tries < STUB_MAX_TRIES) {
-                release(&r, q); /* lost, most likely: sent again with a new ID */
+                dp__stub_release(&r, q); /* lost, most likely: sent again with a new ID */
                 q->state = 0;
                 r.redo[r.n_redo++] = i;
             }
