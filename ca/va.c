@@ -287,15 +287,33 @@ static void *jit_main(void *arg)
         if (va->stop) break;
         int skip = j->abandoned; /* its request has gone: the look-ups are moot */
         pthread_mutex_unlock(&va->mu);
-        double deadline = mono_ms() + VA_JIT_BUDGET_MS;
-        for (size_t i = 0; !skip && i < j->n; i++)
+        double t0 = mono_ms(), deadline = t0 + VA_JIT_BUDGET_MS;
+        size_t n = j->n;
+        for (size_t i = 0; !skip && i < n; i++)
             if (j->allowed[i]) run_jit(w, &j->items[i], deadline);
         pthread_mutex_lock(&va->mu);
+        /* Read under the lock that va_jit sets it under: whether the
+         * request had stopped waiting (--jit-wait) before these ended. */
+        int answered_first = j->abandoned;
         j->done = 1;
         fq_done(va->jq, account);
         pthread_cond_signal(&j->cv); /* before the release that may free it */
         jit_release(j);
         pthread_cond_signal(&va->jq_cv); /* the account may have more */
+        if (log_enabled(LOG_DEBUG)) {
+            char nb[24], ms[24];
+            snprintf(nb, sizeof nb, "%zu", n);
+            snprintf(ms, sizeof ms, "%.0f", mono_ms() - t0);
+            pthread_mutex_unlock(&va->mu);
+            log_event(LOG_DEBUG, "jit", "account", account, "#names", nb, "#ms", ms, "outcome",
+                      skip ? "skipped" : "done", "order", answered_first ? "answered first" : "waited",
+                      "msg",
+                      skip ? "the order was answered before its look-ups began"
+                           : answered_first ? "look-ups ended after the order was answered (--jit-wait)"
+                                            : "look-ups ended while the order waited",
+                      NULL);
+            pthread_mutex_lock(&va->mu);
+        }
     }
     pthread_mutex_unlock(&va->mu);
     return NULL; /* w is freed by va_destroy, after every thread has ended */

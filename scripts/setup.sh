@@ -9,7 +9,7 @@ PKGS=(build-essential cmake pkg-config clang libclang-rt-14-dev
       knot knot-dnssecutils knot-dnsutils
       openssl python3 coreutils curl sqlite3 util-linux dns-root-data
       certbot python3-certbot-dns-rfc2136 lego uacme scdoc mandoc bash-completion
-      postgresql-15 libpq-dev haproxy eatmydata dnsperf)
+      postgresql-15 libpq-dev haproxy eatmydata dnsperf stress-ng)
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -91,7 +91,41 @@ static int harness_free_port(void)
     return -1;
 }
 
-/* Runs bin with the NULL-terminated args (args[0] is bin), stdout to /dev/null. */
+/* Milliseconds on the monotonic clock. */
+static inline long long harness_now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* A readiness deadline secs from now (times DP_TEST_DEADLINE_SCALE, for a
+ * very slow machine). Deadlines only bound how long a broken run takes to
+ * fail, so they are generous: a sanitizer build on one loaded core. */
+static inline long long harness_deadline(int secs)
+{
+    const char *s = getenv("DP_TEST_DEADLINE_SCALE");
+    int scale = s && atoi(s) > 0 ? atoi(s) : 1;
+    return harness_now_ms() + (long long)secs * scale * 1000;
+}
+
+/* The poll interval of a readiness loop (not a precondition: the loop's
+ * condition is). */
+static inline void harness_poll_pause(void)
+{
+    usleep(20000);
+}
+
+/* 1 while pid (a child) runs; once it has exited, 0 with its wait status
+ * in *st (when st is given). */
+static inline int harness_running(pid_t pid, int *st)
+{
+    int s = 0;
+    if (waitpid(pid, &s, WNOHANG) == 0) return 1;
+    if (st) *st = s;
+    return 0;
+}
+
 /* Starts bin; its standard error goes to log when given (appended). */
 static pid_t harness_spawn_log(const char *bin, char *const *args, const char *log)
 {

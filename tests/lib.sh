@@ -3,11 +3,15 @@
 # skip, exit 77), ok/bad and their counts, a temporary directory $tmp and
 # the processes in pids (and in $tmp/ca.pids, for ones started in a
 # subshell) cleaned up at exit, port (a free loopback port whose next one
-# is free too), wait_up URL ROOT (until the CA's directory answers), and
-# finish (the summary line and the exit status).
-[ -f "$ENVF" ] || { echo "SKIP: no DNS test server ($ENVF missing)"; exit 77; }
-. "$ENVF"
+# is free too), skip (exit 77, or a failure when DP_TEST_NO_SKIP is set),
+# wait_until (polls a command until it succeeds, with a deadline),
+# wait_up URL ROOT (until the CA's directory answers), haproxy_up SOCKET
+# (until HAProxy reports every backend server up), and finish (the
+# summary line and the exit status).
 TESTS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+. "$TESTS_DIR/wait.sh"
+[ -f "$ENVF" ] || skip "no DNS test server ($ENVF missing)"
+. "$ENVF"
 pass=0 fail=0
 ok() { pass=$((pass + 1)); echo "ok   $1"; }
 bad() { fail=$((fail + 1)); echo "FAIL $1" >&2; }
@@ -20,13 +24,6 @@ cleanup() {
 }
 trap cleanup EXIT
 port() { python3 "$TESTS_DIR/free_port.py"; }
-wait_up() { # DIRECTORY_URL ROOT_PEM: 0 once the directory answers (10 s at most)
-    for _ in $(seq 200); do
-        [ -f "$2" ] && curl -s --cacert "$2" "$1" >/dev/null && return 0
-        sleep 0.05
-    done
-    return 1
-}
 finish() {
     echo "$pass passed, $fail failed"
     [ "$fail" = 0 ]

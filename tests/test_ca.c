@@ -64,15 +64,23 @@ static int ca_start(struct ca *c)
     snprintf(c->dir, sizeof c->dir, "https://localhost:%d/directory", c->port);
     snprintf(c->root, sizeof c->root, "%s/root.pem", c->data);
     snprintf(c->prefix, sizeof c->prefix, "https://localhost:%d/acme/account-hash/", c->port);
-    for (int i = 0; i < 100; i++) { /* until the directory answers */
+    long long deadline = harness_deadline(90);
+    int st = 0;
+    while (harness_now_ms() < deadline) { /* until the directory answers */
         struct dp_key *k = dp_key_generate(DP_KEY_EC256, NULL);
         struct dp_acme_config cfg = {c->dir, c->root, 2000, 0};
         struct dp_acme *a = access(c->root, R_OK) == 0 ? dp_acme_new(&cfg, k, NULL) : NULL;
         dp_acme_free(a);
         dp_key_free(k);
         if (a) return 0;
-        usleep(50000);
+        if (!harness_running(c->pid, &st)) {
+            fprintf(stderr, "the CA at %s exited (status %d) before answering; see %s\n", c->dir,
+                    st, c->log);
+            return -1;
+        }
+        harness_poll_pause();
     }
+    fprintf(stderr, "the CA at %s did not answer within the deadline; see %s\n", c->dir, c->log);
     return -1;
 }
 

@@ -713,14 +713,25 @@ static void table(void)
           strstr(pa.body, "\"status\":\"pending\""));
     snprintf(processing_authz, sizeof processing_authz, "%s", pazpath);
     /* A fresh answer is polled at once; one processing for over a second
-     * asks the client to wait (Retry-After, RFC 8555 7.5.1). */
+     * asks the client to wait (Retry-After, RFC 8555 7.5.1). Polled until
+     * it does (the resolver never answers, so it stays processing); that it
+     * came no sooner than a second after the answer is a lower bound, which
+     * a slow machine can only make longer. */
     CHECK(pa.retry_after == 0);
-    usleep(1100000);
-    b = signed_req(key, acct_url, pazpath, NULL);
-    struct answer slow = req("POST", pazpath, b, NULL);
-    free(b);
-    CHECK(slow.status == 200 && slow.retry_after == 1);
-    printf("%s slow_validation_sends_retry_after\n", slow.retry_after == 1 ? "ok  " : "FAIL");
+    long long answered = harness_now_ms();
+    struct answer slow = {0};
+    for (long long end = harness_deadline(60); harness_now_ms() < end;) {
+        free(slow.body);
+        b = signed_req(key, acct_url, pazpath, NULL);
+        slow = req("POST", pazpath, b, NULL);
+        free(b);
+        if (slow.status != 200 || slow.retry_after) break;
+        usleep(100000); /* the poll interval */
+    }
+    long long waited = harness_now_ms() - answered;
+    CHECK(slow.status == 200 && slow.retry_after == 1 && waited >= 1000);
+    printf("%s slow_validation_sends_retry_after (after %lld ms)\n",
+           slow.status == 200 && slow.retry_after == 1 && waited >= 1000 ? "ok  " : "FAIL", waited);
     free(slow.body);
     printf("%s answered_challenge_is_processing\n",
            pa.status == 200 && pa.body && strstr(pa.body, "processing") ? "ok  " : "FAIL");
@@ -995,15 +1006,24 @@ static char *const *ca_args;
 static pid_t ca_pid;
 static char data_dir[256], tmp_dir[64];
 
-/* Until the directory answers. */
+/* Until the directory answers; a failed check (naming why) if it never does. */
 static void wait_up(void)
 {
-    for (int i = 0; i < 100; i++) {
+    long long deadline = harness_deadline(90);
+    int st = 0;
+    while (harness_now_ms() < deadline) {
         struct answer d = req("GET", "/directory", NULL, NULL);
         free(d.body);
         if (d.status == 200) return;
-        usleep(50000);
+        if (!harness_running(ca_pid, &st)) {
+            fprintf(stderr, "the CA exited (status %d) before answering\n", st);
+            CHECK(!"the CA answers");
+            return;
+        }
+        harness_poll_pause();
     }
+    fprintf(stderr, "the CA did not answer %s/directory within the deadline\n", base);
+    CHECK(!"the CA answers");
 }
 
 /* Stops the server: SIGTERM lets it finish what it does, SIGKILL is a crash. */
@@ -1036,8 +1056,9 @@ static int start_refused(char *const *args, const char *log, const char *want)
 {
     pid_t pid = harness_spawn_log(ca_bin, args, log);
     int st = 0;
-    for (int i = 0; i < 100 && waitpid(pid, &st, WNOHANG) == 0; i++)
-        usleep(50000);
+    long long deadline = harness_deadline(60);
+    while (harness_running(pid, &st) && harness_now_ms() < deadline)
+        harness_poll_pause();
     char msg[512] = "";
     FILE *lf = fopen(log, "r");
     if (lf && !fgets(msg, sizeof msg, lf)) msg[0] = '\0';
@@ -1241,16 +1262,20 @@ static void processing_is_pending_after_restart(void)
     size_t pi;
     int pending = 0;
     if (harness_on_pg()) {
-        usleep(6500000);
+        /* Polled until no row is processing unowned (they all were at the
+         * start: the rows were set so with the server stopped). */
         char cmd[2048], out[32] = "";
         harness_db_cmd(data_dir,
                        "SELECT count(*) FROM authzs WHERE ch_status='processing' AND "
                        "lease_until < extract(epoch from now())::bigint",
                        cmd, sizeof cmd);
-        FILE *f = popen(cmd, "r");
-        if (f && !fgets(out, sizeof out, f)) out[0] = '\0';
-        if (f) pclose(f);
-        pending = atoi(out) == 0 && out[0] == '0';
+        for (long long end = harness_deadline(90); !pending && harness_now_ms() < end;) {
+            FILE *f = popen(cmd, "r");
+            if (!f || !fgets(out, sizeof out, f)) out[0] = '\0';
+            if (f) pclose(f);
+            pending = atoi(out) == 0 && out[0] == '0';
+            if (!pending) usleep(200000); /* the poll interval */
+        }
         pa.body = strdup(out);
     } else {
         char *pb = signed_req(key, acct_url, processing_authz, NULL);
@@ -1275,26 +1300,54 @@ static void processing_is_pending_after_restart(void)
 /* Just-in-Time validation against a resolver that never answers: the
  * account is marked as having passed dns-persist-01 (in the database, with
  * the server stopped: it caches account rows), and a new order for three
- * names must still come back within the 2 s budget (plus one 1 s
- * look-up), pending. */
+ * names comes back pending without waiting for the look-ups: the CA's
+ * debug log says, for each order's look-ups, whether the order had been
+ * answered before they ended (decided under the VA's lock, so this is a
+ * fact of the CA, not a reading of the test's clock). */
 static void jit_lookups_bounded_by_budget(void)
 {
     server_stop(SIGTERM);
     CHECK(db_exec("UPDATE accounts SET did_persist=1") == 0);
+    char log[300], *args[32];
+    snprintf(log, sizeof log, "%s/jit.log", tmp_dir);
+    size_t n = 0;
+    while (ca_args[n] && n < 24) {
+        args[n] = ca_args[n];
+        n++;
+    }
+    char *more[] = {"--log-level", "debug", "--log-format", "json", "--log-file", log, NULL};
+    for (size_t i = 0; more[i]; i++)
+        args[n++] = more[i];
+    args[n] = NULL;
+    char *const *saved = ca_args;
+    ca_args = args;
     server_start();
     char *b = signed_req(key, acct_url, "/acme/new-order",
                          "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"a.jit.example.com\"},"
                          "{\"type\":\"dns\",\"value\":\"b.jit.example.com\"},"
                          "{\"type\":\"dns\",\"value\":\"c.jit.example.com\"}]}");
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
     struct answer o = req("POST", "/acme/new-order", b, NULL);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    double dt = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-    CHECK(o.status == 201 && o.body && strstr(o.body, "\"status\":\"pending\"") && dt < 3.5);
-    printf("     new-order with 3 unanswered names took %.2f s\n", dt);
+    CHECK(o.status == 201 && o.body && strstr(o.body, "\"status\":\"pending\""));
+    /* The look-ups end (within the 2 s budget); their line follows. */
+    char line[1024] = "";
+    int seen = 0;
+    for (long long end = harness_deadline(60); !seen && harness_now_ms() < end;) {
+        FILE *f = fopen(log, "r");
+        while (f && !seen && fgets(line, sizeof line, f))
+            seen = strstr(line, "\"event\":\"jit\"") != NULL;
+        if (f) fclose(f);
+        if (!seen) harness_poll_pause();
+    }
+    int first = seen && strstr(line, "\"order\":\"answered first\"");
+    if (!first) fprintf(stderr, "jit log line: %s\n", seen ? line : "(none within the deadline)");
+    CHECK(first);
+    printf("%s new_order_answered_before_its_unanswered_lookups_ended\n", first ? "ok  " : "FAIL");
+    if (seen) printf("     %s", line);
     free(o.body);
     free(b);
+    server_stop(SIGTERM);
+    ca_args = saved;
+    server_start();
 }
 
 /* GET /directory from the server listening at url (not base). */
@@ -1305,10 +1358,10 @@ static json_t *directory_at(const char *url)
     snprintf(saved, sizeof saved, "%s", base);
     snprintf(base, sizeof base, "%s", at);
     struct answer d = {0};
-    for (int i = 0; i < 100 && d.status != 200; i++) {
+    for (long long end = harness_deadline(90); d.status != 200 && harness_now_ms() < end;) {
         free(d.body);
         d = req("GET", "/directory", NULL, NULL);
-        if (d.status != 200) usleep(50000);
+        if (d.status != 200) harness_poll_pause();
     }
     snprintf(base, sizeof base, "%s", saved);
     json_t *o = d.body ? json_loads(d.body, 0, NULL) : NULL;
@@ -1374,7 +1427,7 @@ static void dnssec_by_default(void)
         char cmd[2000], line[512];
         snprintf(cmd, sizeof cmd,
                  "o=%s/dnssec%d.out; %s --listen localhost:%d --data %s/dnssec%d %s >$o 2>&1 & "
-                 "for _ in $(seq 100); do grep -q 'dnspersist-ca: DNS ' $o && break; sleep 0.1; "
+                 "for _ in $(seq 1800); do grep -q 'dnspersist-ca: DNS ' $o && break; sleep 0.05; "
                  "done; kill $! ; wait $! ; grep -m1 'dnspersist-ca: DNS ' $o",
                  tmp_dir, i, ca_bin, harness_free_port(), tmp_dir, i, modes[i][0]);
         FILE *p = popen(cmd, "r");
@@ -1406,10 +1459,10 @@ int main(int argc, char **argv)
     curl_global_init(CURL_GLOBAL_DEFAULT);
     key = dp_key_generate(DP_KEY_EC256, NULL);
     struct dp_acme *ac = NULL;
-    for (int i = 0; i < 100 && !ac; i++) {
+    for (long long end = harness_deadline(90); !ac && harness_now_ms() < end;) {
         struct dp_acme_config cfg = {dir_url, root, 2000, 0};
         if (access(root, R_OK) == 0) ac = dp_acme_new(&cfg, key, NULL);
-        if (!ac) usleep(50000);
+        if (!ac) harness_poll_pause();
     }
     CHECK(ac && dp_acme_account(ac, 0, NULL, 1, NULL) == DP_OK);
     if (ac) {

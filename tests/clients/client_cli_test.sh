@@ -17,7 +17,7 @@ start_ca() { # NAME EXTRA...
     p=$(port)
     "$CA" --listen "localhost:$p" --data "$tmp/$name" --resolver "$DNS_RESOLVER" --issuer-domain-name ca.test --jit-wait 5s "$@" > "$tmp/$name.log" 2>&1 &
     echo $! >> "$tmp/ca.pids"
-    for _ in $(seq 100); do [ -f "$tmp/$name/root.pem" ] && curl -s --cacert "$tmp/$name/root.pem" "https://localhost:$p/directory" >/dev/null && break; sleep 0.1; done
+    wait_up "https://localhost:$p/directory" "$tmp/$name/root.pem" || bad "CA $name did not start: $(tail -3 "$tmp/$name.log")"
     echo "https://localhost:$p/directory"
 }
 txt() { kdig +short +tcp @127.0.0.1 -p "$DNS_PORT" "$1" TXT; }
@@ -203,7 +203,7 @@ for n in 0 11 -1 -2; do
     fp=$(port)
     python3 "$(dirname "$0")/fake_acme.py" "$fp" "$tmp/fake.pem" "$tmp/fake.key" $n &
     pids+=($!)
-    for _ in $(seq 50); do curl -s --cacert "$tmp/fake.pem" "https://localhost:$fp/" >/dev/null && break; sleep 0.1; done
+    wait_until 60 "fake ACME server $n" curl -s -o /dev/null --cacert "$tmp/fake.pem" "https://localhost:$fp/" || bad "fake_acme.py $n did not start"
     C=(--state "$tmp/state-fake$n" --ca-bundle "$tmp/fake.pem")
     "$DP" account new --directory "https://localhost:$fp/" "${C[@]}" > /dev/null 2>&1
     run issue --directory "https://localhost:$fp/" "${C[@]}" --no-check --wait 2 x.web.test

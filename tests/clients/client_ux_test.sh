@@ -94,7 +94,7 @@ run check "${C2[@]}" --resolver "$DNS_RESOLVER" "sub.$D2"
 
 # ---- the CA down: one line, naming the URL and the cause ----
 kill "$(cat "$tmp/d02.pid")"; wait "$(cat "$tmp/d02.pid")" 2>/dev/null
-sleep 0.3
+wait_until 30 "the CA at $DIR02 stopped" gone "$(cat "$tmp/d02.pid")"
 run issue "${C2[@]}" --resolver "$DNS_RESOLVER" "$D2"
 [ $rc = 1 ] && [ "$(wc -l < "$tmp/err")" = 1 ] && grep -qF "cannot reach the CA at $DIR02" "$tmp/err" && grep -qi "connect" "$tmp/err" &&
     ok "ca_down_one_line" || bad "CA down: $rc $(cat "$tmp/err")"

@@ -10,7 +10,7 @@ CA=${1:?DNSPERSIST_CA}
 ENVF=${2:?ENVFILE}
 . "$(cd "$(dirname "$0")/.." && pwd)/lib.sh"
 for tool in certbot lego uacme openssl python3; do
-    command -v $tool >/dev/null || { echo "SKIP: $tool not installed (scripts/setup.sh installs it)"; exit 77; }
+    command -v $tool >/dev/null || skip "$tool not installed (scripts/setup.sh installs it)"
 done
 
 CA_PORT=$(port)
@@ -19,7 +19,7 @@ HTTP_PORT=$(port)
     --http01-port "$HTTP_PORT" --issuer-domain-name ca.test > "$tmp/ca.log" 2>&1 &
 pids+=($!)
 DIR="https://localhost:$CA_PORT/directory"
-for _ in $(seq 100); do [ -f "$tmp/ca/root.pem" ] && curl -s --cacert "$tmp/ca/root.pem" "$DIR" >/dev/null && break; sleep 0.1; done
+wait_up "$DIR" "$tmp/ca/root.pem" || { bad "the CA did not start: $(tail -3 "$tmp/ca.log")"; finish; exit; }
 ROOT=$tmp/ca/root.pem
 verify() { # NAME CERTFILE DOMAIN
     if openssl verify -CAfile "$ROOT" -untrusted "$tmp/ca/intermediate.pem" "$2" >/dev/null 2>&1 &&
@@ -91,13 +91,13 @@ CA2_PORT=$(port)
     --http01-port "$HTTP_PORT" --challenges http-01,dns-01 > "$tmp/ca2.log" 2>&1 &
 pids+=($!)
 DIR2="https://localhost:$CA2_PORT/directory"
-for _ in $(seq 100); do [ -f "$tmp/ca2/root.pem" ] && curl -s --cacert "$tmp/ca2/root.pem" "$DIR2" >/dev/null && break; sleep 0.1; done
+wait_up "$DIR2" "$tmp/ca2/root.pem" || bad "CA 2 did not start: $(tail -3 "$tmp/ca2.log")"
 mkdir -p "$tmp/www/.well-known/acme-challenge"
 (cd "$tmp/www" && exec python3 -m http.server --bind 127.0.0.1 "$HTTP_PORT" > "$tmp/www.log" 2>&1) &
 pids+=($!)
 # Listening before uacme answers: under load Python's start-up outlasted
 # the CA's first fetch ("Couldn't connect to server").
-for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$HTTP_PORT/" && break; sleep 0.1; done
+wait_until 60 "python3 http.server on $HTTP_PORT" curl -s -o /dev/null "http://127.0.0.1:$HTTP_PORT/" || bad "the http-01 web server did not start: $(cat "$tmp/www.log")"
 cat > "$tmp/hook.sh" <<HOOK
 #!/bin/sh
 # uacme hook: METHOD TYPE IDENT TOKEN AUTH; accept http-01 only.

@@ -64,6 +64,8 @@ for r in $(seq "$ROUNDS"); do
     "$DP" issue "${C[@]}" --resolver "$DNS_RESOLVER" --no-check --batch "$tmp/batch$r" --concurrency 8 \
         --retries 0 > "$tmp/out$r" 2>&1 &
     BP=$!
+    # A random moment in the batch to crash at: the behaviour under test,
+    # not a precondition (the check below counts what was received at all).
     sleep "0.$((RANDOM % 6 + 2))"
     kill -9 "$CAPID"
     wait "$CAPID" 2>/dev/null

@@ -20,9 +20,10 @@ DNSP=$(port)
 python3 "$HERE/blackhole_dns.py" "$DNSP" "$DNS_PORT" &
 pids+=($!)
 P=$(port)
+MP=$(port)
 DIR="https://localhost:$P/directory"
 "$CA" --listen "localhost:$P" --data "$tmp/ca" --resolver "127.0.0.1@$DNSP" --issuer-domain-name ca.test \
-    > "$tmp/ca.log" 2>&1 &
+    --metrics-listen "127.0.0.1:$MP" > "$tmp/ca.log" 2>&1 &
 pids+=($!)
 wait_up "$DIR" "$tmp/ca/root.pem" || bad "the CA did not start: $(tail -2 "$tmp/ca.log")"
 A=(--state "$tmp/a" --ca-bundle "$tmp/ca/root.pem" --directory "$DIR")
@@ -65,7 +66,12 @@ cidle=$(issue_c idle 5) && ok "c_challenges_idle (slowest ${cidle} ms)" || bad "
 for i in $(seq "$N"); do echo "n$i.blackhole.web.test"; done > "$tmp/flood"
 "$DP" issue "${A[@]}" --no-check --batch "$tmp/flood" --concurrency 32 --retries 0 --wait 1 > "$tmp/a.out" 2>&1 &
 pids+=($!)
-sleep 3 # the flood's challenges are queued by now
+# The flood is measured as running, not assumed: the CA's own gauge of
+# answered challenges waiting for a validation worker.
+qdepth() { curl -s "http://127.0.0.1:$MP/metrics" | awk '/^dnspersist_validation_queue_depth /{print $2}'; }
+flooded() { [ "$(qdepth)" -ge 16 ] 2>/dev/null; }
+wait_until 180 "16 of the flood's validations queued at the CA" flooded &&
+    ok "flood_running_before_b (queue depth $(qdepth))" || bad "the flood never queued 16 validations: depth '$(qdepth)', $(tail -2 "$tmp/a.out")"
 dir_worst=0
 for i in $(seq 50); do
     t=$(curl -s -o /dev/null -w '%{time_total}' --cacert "$tmp/ca/root.pem" "$DIR")
@@ -77,6 +83,9 @@ flood=$(issue_b flood 10) && ok "b_issues_under_flood (slowest ${flood} ms; idle
     bad "B under the flood of $N validations at an unanswering zone: $(tail -2 "$tmp/b.err")"
 cflood=$(issue_c flood 5) && ok "c_challenges_under_flood (slowest ${cflood} ms; idle ${cidle} ms)" ||
     bad "C's challenges under the flood of $N validations at an unanswering zone: $(tail -2 "$tmp/c.err")"
+# Still running after B's and C's work: that work was done under it.
+d=$(qdepth)
+[ "${d:-0}" -ge 1 ] && ok "flood_still_running_after_b (queue depth $d)" || bad "the flood had drained before B and C were done (depth '$d'): the test measured nothing"
 grep -q "SERVFAIL" "$tmp/b.err" "$tmp/c.err" 2>/dev/null && bad "B saw SERVFAIL: the unanswering zone spread" || ok "b_never_saw_servfail"
 queued=$(grep -c '"failed"' "$tmp/a.out" || true)
 echo "A: $queued of $N orders given up by the client so far (their validations hang)"

@@ -73,9 +73,9 @@ PY
 # SIGHUP after rotation: the old file is left, the new one gets the lines.
 mv "$tmp/ca.log" "$tmp/ca.log.1"
 kill -HUP $CAPID
-for _ in $(seq 50); do [ -s "$tmp/ca.log" ] && break; sleep 0.1; done
+wait_until 30 "the reload line in the new log" file_has "$tmp/ca.log" '"event":"reload"'
 curl -s --cacert "$tmp/ca/root.pem" "$DIR" >/dev/null
-sleep 0.2
+wait_until 30 "the request in the new log" file_has "$tmp/ca.log" '"path":"/directory"'
 grep -q '"event":"reload"' "$tmp/ca.log" && grep -q '"path":"/directory"' "$tmp/ca.log" && ! grep -q '"event":"reload"' "$tmp/ca.log.1" &&
     kill -0 $CAPID && ok "sighup_reopens_log" || bad "after SIGHUP: $(cat "$tmp/ca.log" 2>&1)"
 kill $CAPID; wait $CAPID 2>/dev/null
@@ -89,7 +89,7 @@ wait_up "https://localhost:$P2/directory" "$tmp/ca2/root.pem" || bad "CA 2 did n
 S2=(--state "$tmp/state2" --ca-bundle "$tmp/ca2/root.pem" --directory "https://localhost:$P2/directory")
 "$DP" account new "${S2[@]}" --agree-tos >/dev/null 2>&1
 "$DP" issue "${S2[@]}" --no-check "none$RANDOM.web.test" >/dev/null 2>&1
-sleep 0.2
+wait_until 30 "the failed validation in the text log" file_has "$tmp/ca2.out" ' warn validation '
 grep -Eq '^[0-9T:.-]+Z warn validation name=none[0-9]+\.web\.test type=dns-persist-01 result=invalid .*problem=[a-zA-Z]+ detail="' "$tmp/ca2.out" &&
     ! grep -q ' request ' "$tmp/ca2.out" && ok "log_text_level_warn" || bad "text log at warn: $(cat "$tmp/ca2.out")"
 

@@ -40,9 +40,14 @@ def post(path_url, payload):
 kid, _ = post(ext + "/acme/new-account", {"termsOfServiceAgreed": True})
 # The caller publishes the record for this account, then lets us go on.
 import os, time
-open(key_pem + ".kid", "w").write(kid)
+# Written whole, then renamed: the caller polls for the file.
+open(key_pem + ".kid.tmp", "w").write(kid)
+os.rename(key_pem + ".kid.tmp", key_pem + ".kid")
+deadline = time.monotonic() + 300
 while not os.path.exists(key_pem + ".go"):
-    time.sleep(0.05)
+    if time.monotonic() > deadline:
+        sys.exit("answer_at: no go-ahead (" + key_pem + ".go) within 300 s")
+    time.sleep(0.05)  # the poll interval
 _, order = post(ext + "/acme/new-order", {"identifiers": [{"type": "dns", "value": domain}]})
 authz = order["authorizations"][0]
 _, a = post(authz, None)

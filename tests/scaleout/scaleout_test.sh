@@ -16,9 +16,9 @@ CA=${2:?DNSPERSIST_CA}
 ENVF=${3:?ENVFILE}
 . "$(cd "$(dirname "$0")/.." && pwd)/lib.sh"
 HERE="$(cd "$(dirname "$0")" && pwd)"
-for t in haproxy psql; do command -v $t >/dev/null || { echo "SKIP: $t not installed (scripts/setup.sh)"; exit 77; }; done
+for t in haproxy psql; do command -v $t >/dev/null || skip "$t not installed (scripts/setup.sh)"; done
 chmod 711 "$tmp" # the postgres user must reach its directory
-bash "$HERE/../pg/pg-env.sh" start "$tmp/pg" >/dev/null || { echo "SKIP: no PostgreSQL 15"; exit 77; }
+bash "$HERE/../pg/pg-env.sh" start "$tmp/pg" >/dev/null || skip "no PostgreSQL 15"
 trap 'bash "$HERE/../pg/pg-env.sh" stop "$tmp/pg" >/dev/null 2>&1; [ -f "$tmp/hap.pid" ] && kill "$(cat "$tmp/hap.pid")" 2>/dev/null; cleanup' EXIT
 . "$tmp/pg/env"
 HP=$(port); CRLP=$(port); PA=$(port); PB=$(port); CA_A=$(port); CB=$(port); HTTPP=$(port)
@@ -27,6 +27,7 @@ DIR=$EXT/directory
 cat > "$tmp/haproxy.cfg" <<CFG
 global
     maxconn 2000
+    stats socket $tmp/hap.sock mode 600 level admin
 defaults
     mode tcp
     timeout connect 2s
@@ -48,21 +49,27 @@ backend crls
     server a 127.0.0.1:$CA_A check inter 500ms
     server b 127.0.0.1:$CB check inter 500ms
 CFG
-haproxy -f "$tmp/haproxy.cfg" -D -p "$tmp/hap.pid" || { bad "haproxy did not start"; finish; exit; }
-instance() { # NAME PORT CRLPORT
+instance() { # NAME PORT CRLPORT [ARGS]: started and answering, or 1
     "$CA" --listen "localhost:$2" --crl-listen "127.0.0.1:$3" --crl-url "http://127.0.0.1:$CRLP/crl" \
         --external-url "$EXT" --data "$tmp/ca" --database "$PG_URL" --resolver "$DNS_RESOLVER" \
         --issuer-domain-name ca.test --jit-wait 5s --http01-port "$HTTPP" --validation-lease 3s \
         "${@:4}" >> "$tmp/$1.log" 2>&1 &
     echo $! > "$tmp/$1.pid"
-    for _ in $(seq 100); do curl -s --cacert "$tmp/ca/root.pem" "https://localhost:$2/directory" >/dev/null && return 0; sleep 0.1; done
-    return 1
+    wait_up "https://localhost:$2/directory" "$tmp/ca/root.pem"
 }
+# Instance a first: it creates the keys in the shared data directory that b
+# then reads. HAProxy is used only once it reports both backends up (its
+# checks, rise 2, take a second after the instances answer).
 instance a "$PA" "$CA_A" || bad "instance a did not start: $(tail -3 "$tmp/a.log")"
 instance b "$PB" "$CB" || bad "instance b did not start: $(tail -3 "$tmp/b.log")"
-for _ in $(seq 6); do curl -s --cacert "$tmp/ca/root.pem" "$DIR" >/dev/null; done
+haproxy -f "$tmp/haproxy.cfg" -D -p "$tmp/hap.pid" || { bad "haproxy did not start"; finish; exit; }
+haproxy_up "$tmp/hap.sock" cas crls || bad "HAProxy never saw both instances up"
+served=0
+for _ in $(seq 6); do curl -sf -o /dev/null --cacert "$tmp/ca/root.pem" "$DIR" && served=$((served + 1)); done
 na=$(grep -c 'path=/directory' "$tmp/a.log"); nb=$(grep -c 'path=/directory' "$tmp/b.log")
-[ "$na" -ge 1 ] && [ "$nb" -ge 1 ] && ok "both_instances_serve (a $na, b $nb)" || bad "one instance idle: a $na, b $nb"
+# Each instance's own readiness probe above is one of its lines.
+[ "$served" = 6 ] && [ "$na" -ge 2 ] && [ "$nb" -ge 2 ] && ok "both_instances_serve (6 of 6; a $na, b $nb)" ||
+    bad "through HAProxy: $served of 6 served; a $na, b $nb directory requests"
 
 out=$(python3 "$HERE/jws_nonce.py" "$tmp/ca/root.pem" "https://localhost:$PA" "https://localhost:$PB" "$EXT" 2>&1)
 [[ "$out" == "201 400 urn:ietf:params:acme:error:badNonce 400 urn:ietf:params:acme:error:badNonce" ]] &&
@@ -79,7 +86,8 @@ for i in $(seq 40); do
 done
 "$DP" issue "${C[@]}" --resolver "$DNS_RESOLVER" --batch "$tmp/batch.txt" --concurrency 8 --retries 5 --out "$tmp/out" > "$tmp/batch.out" 2> "$tmp/batch.err" &
 BP=$!
-for _ in $(seq 300); do [ "$(ls "$tmp"/out/*/cert.pem 2>/dev/null | wc -l)" -ge 6 ] && break; sleep 0.05; done
+six_issued() { [ "$(ls "$tmp"/out/*/cert.pem 2>/dev/null | wc -l)" -ge 6 ]; }
+wait_until 120 "6 certificates of the batch" six_issued || bad "the batch issued fewer than 6 before the kill"
 before=$(ls "$tmp"/out/*/cert.pem 2>/dev/null | wc -l)
 kill -9 "$(cat "$tmp/a.pid")"
 wait $BP
@@ -98,6 +106,7 @@ stuck=$(psql -qtA "$PG_URL" -c "SELECT count(*) FROM authzs WHERE ch_status='pro
 [ "$stuck" = 0 ] && ok "nothing_left_processing" || bad "$stuck authorizations left processing"
 instance a "$PA" "$CA_A" && curl -s --cacert "$tmp/ca/root.pem" "https://localhost:$PA/directory" | grep -q newOrder &&
     ok "killed_instance_restarts_and_serves" || bad "restart: $(tail -3 "$tmp/a.log")"
+haproxy_up "$tmp/hap.sock" cas crls && ok "haproxy_sees_restarted_instance_up" || bad "HAProxy never saw instance a up again"
 
 # Revoked through HAProxy (at one instance): in the CRL both serve.
 first=$(ls -d "$tmp"/out/*/ | head -1)
@@ -121,7 +130,7 @@ instance c "$PCC" "$CRLC" --resolver "127.0.0.1@$RELAY" || bad "instance c did n
 D=blackhole-$RANDOM.web.test
 python3 "$HERE/answer_at.py" "$tmp/ca/root.pem" "$EXT" "https://localhost:$PCC" "$D" "$tmp/k.pem" > "$tmp/ans.out" 2>&1 &
 AP=$!
-for _ in $(seq 100); do [ -s "$tmp/k.pem.kid" ] && break; sleep 0.1; done
+wait_until 60 "answer_at.py's account (k.pem.kid)" test -s "$tmp/k.pem.kid" || bad "answer_at.py made no account: $(cat "$tmp/ans.out")"
 val=$("$DP" record --issuer ca.test --account-url "$(cat "$tmp/k.pem.kid")" --account-key "$tmp/k.pem" \
     --hash-prefix "$EXT/acme/account-hash/" --format value "$D")
 printf "server 127.0.0.1 %s\nzone web.test\nupdate add _validation-persist.%s 60 TXT \"%s\"\nsend\n" "$DNS_PORT" "$D" "$val" |
@@ -131,12 +140,10 @@ wait $AP
 az=$(awk '{print $2}' "$tmp/ans.out"); azid=${az##*/}
 st=$(psql -qtA "$PG_URL" -c "SELECT ch_status FROM authzs WHERE id='$azid'")
 kill -9 "$(cat "$tmp/c.pid")"
-final=""
-for _ in $(seq 150); do
-    final=$(psql -qtA "$PG_URL" -c "SELECT status FROM authzs WHERE id='$azid'")
-    [ "$final" = valid ] && break
-    sleep 0.1
-done
+authz_valid() { [ "$(psql -qtA "$PG_URL" -c "SELECT status FROM authzs WHERE id='$azid'")" = valid ]; }
+# The lease is 3 s and the sweep runs every 2 s: the deadline is the slack.
+wait_until 60 "authorization $azid taken over and valid" authz_valid
+final=$(psql -qtA "$PG_URL" -c "SELECT status FROM authzs WHERE id='$azid'")
 [ "$st" = processing ] && [ "$final" = valid ] && grep -q "taken over" "$tmp/a.log" "$tmp/b.log" &&
     ok "validation_taken_over_after_instance_died" || bad "take-over: was '$st', now '$final' $(cat "$tmp/ans.out")"
 
