@@ -306,11 +306,11 @@ static void *jit_main(void *arg)
             snprintf(ms, sizeof ms, "%.0f", mono_ms() - t0);
             pthread_mutex_unlock(&va->mu);
             log_event(LOG_DEBUG, "jit", "account", account, "#names", nb, "#ms", ms, "outcome",
-                      skip ? "skipped" : "done", "order", answered_first ? "answered first" : "waited",
-                      "msg",
-                      skip ? "the order was answered before its look-ups began"
-                           : answered_first ? "look-ups ended after the order was answered (--jit-wait)"
-                                            : "look-ups ended while the order waited",
+                      skip ? "skipped" : "done", "order",
+                      answered_first ? "answered first" : "waited", "msg",
+                      skip             ? "the order was answered before its look-ups began"
+                      : answered_first ? "look-ups ended after the order was answered (--jit-wait)"
+                                       : "look-ups ended while the order waited",
                       NULL);
             pthread_mutex_lock(&va->mu);
         }
