@@ -46,7 +46,7 @@ static inline void harness_db_cmd(const char *data, const char *sql, char *cmd, 
         snprintf(cmd, cap, "sqlite3 %s/ca.sqlite \"%s\"", data, sql);
 }
 
-static int harness_port_free(int port)
+static inline int harness_port_free(int port)
 {
     int s = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = {0};
@@ -61,7 +61,7 @@ static int harness_port_free(int port)
 /* Reserves port for ten minutes, as tests/free_port.py does: an exclusive
  * file under $TMPDIR/dnspersist-ports. A port is bound seconds after it is
  * picked; without this a parallel test could draw it meanwhile. */
-static int harness_port_reserve(int port)
+static inline int harness_port_reserve(int port)
 {
     const char *t = getenv("TMPDIR");
     char dir[512], f[600];
@@ -79,7 +79,7 @@ static int harness_port_reserve(int port)
 /* A free TCP port on loopback whose next port is free too (the CA's CRL
  * listener takes it), picked below Linux's ephemeral range (32768 and up)
  * so that no outgoing connection of a parallel test takes it meanwhile. */
-static int harness_free_port(void)
+static inline int harness_free_port(void)
 {
     static unsigned seed; /* kept: calls in one process get different ports */
     if (!seed) seed = (unsigned)getpid() * 2654435761u ^ (unsigned)time(NULL);
@@ -127,7 +127,7 @@ static inline int harness_running(pid_t pid, int *st)
 }
 
 /* Starts bin; its standard error goes to log when given (appended). */
-static pid_t harness_spawn_log(const char *bin, char *const *args, const char *log)
+static inline pid_t harness_spawn_log(const char *bin, char *const *args, const char *log)
 {
     fflush(stdout);
     fflush(stderr);
@@ -148,7 +148,7 @@ static inline pid_t harness_spawn(const char *bin, char *const *args)
 
 /* Stops pid with SIGTERM; its exit code (0 for a clean stop; under
  * LeakSanitizer 23 when memory leaked), or -1 when it did not exit. */
-static int harness_stop(pid_t pid)
+static inline int harness_stop(pid_t pid)
 {
     int st = 0;
     if (pid <= 0) return -1;

@@ -13,7 +13,7 @@ struct dns_env {
     char tsig_secret[128], port[16];
 };
 
-static int dns_env_load(struct dns_env *e)
+static inline int dns_env_load(struct dns_env *e)
 {
     const char *path = getenv("DP_DNS_ENV");
     FILE *f = path ? fopen(path, "r") : NULL;
