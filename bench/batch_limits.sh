@@ -6,6 +6,7 @@
 # Usage: bench/batch_limits.sh [BUILD_DIR] [N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. tests/wait.sh
 BUILD=${1:-build-rel}
 N=${2:-10000}
 dir=$(mktemp -d)
@@ -18,7 +19,7 @@ DIR="https://localhost:$P/directory"
 "$BUILD/ca/dnspersist-ca" --listen "localhost:$P" --data "$dir/ca" --resolver "$DNS_RESOLVER" \
     --issuer-domain-name ca.test > "$dir/ca.log" 2>&1 &
 CAPID=$!
-for _ in $(seq 100); do [ -f "$dir/ca/root.pem" ] && curl -s --cacert "$dir/ca/root.pem" "$DIR" >/dev/null && break; sleep 0.1; done
+wait_up "$DIR" "$dir/ca/root.pem" || { echo "batch_limits: the CA did not start" >&2; exit 1; }
 C=(--state "$dir/st" --ca-bundle "$dir/ca/root.pem" --directory "$DIR")
 "$BUILD/cli/dnspersist" account new "${C[@]}" --agree-tos > /dev/null
 "$BUILD/cli/dnspersist" publish "${C[@]}" --nsupdate "$DNS_RESOLVER" --tsig-key "$DNS_TSIG_KEY" "*.bl.web.test" > /dev/null

@@ -248,12 +248,25 @@ int main(int argc, char **argv)
     double started = bench_now();
     /* The root appears before the listener (a PostgreSQL store connects
      * and migrates in between): wait for both. */
-    for (int i = 0; i < 200 && !ready; i++) {
-        usleep(50000);
+    for (long long end = harness_deadline(90); !ready && harness_now_ms() < end;) {
         ready = access(root, R_OK) == 0 && (n_ext || !harness_port_free(port));
+        if (!ready) harness_poll_pause();
     }
     if (!n_ext) printf("start-up: listening %.2f s after the CA started\n", bench_now() - started);
-    usleep(200000);
+    /* Listening is not yet answering: the directory is fetched first. */
+    struct dp_key *probe_key = dp_key_generate(DP_KEY_EC256, NULL);
+    struct dp_acme *probe = NULL;
+    for (long long end = harness_deadline(90); ready && !probe && harness_now_ms() < end;) {
+        struct dp_acme_config pc = {dir_url, root, 2000, 0};
+        if (!(probe = dp_acme_new(&pc, probe_key, NULL))) harness_poll_pause();
+    }
+    dp_acme_free(probe);
+    dp_key_free(probe_key);
+    if (!ready || !probe) {
+        fprintf(stderr, "bench_ca: the CA at %s did not answer within the deadline\n", dir_url);
+        if (!n_ext) harness_stop(server);
+        return 1;
+    }
     if (typical) {
         const char *na_env = getenv("ACCOUNTS");
         printf("bench_ca: dnspersist-ca%s on %s, Knot DNS on %s, the typical client pattern\n",

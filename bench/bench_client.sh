@@ -6,6 +6,7 @@
 # Usage: bench/bench_client.sh [BUILD_DIR] [N] [CONCURRENCY]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. tests/wait.sh
 BUILD=${1:-build-rel}
 N=${2:-1000}
 CONC=${3:-32}
@@ -21,7 +22,7 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 "$CA" --listen "localhost:$port" --data "$tmp/ca" --resolver "$DNS_RESOLVER" --issuer-domain-name ca.test > /dev/null 2>&1 &
 pids+=($!)
 DIR=https://localhost:$port/directory
-for _ in $(seq 100); do [ -f "$tmp/ca/root.pem" ] && curl -s --cacert "$tmp/ca/root.pem" "$DIR" >/dev/null && break; sleep 0.1; done
+wait_up "$DIR" "$tmp/ca/root.pem" || { echo "bench_client: the CA did not start" >&2; exit 1; }
 C=(--state "$tmp/state" --ca-bundle "$tmp/ca/root.pem")
 "$DP" account new --directory "$DIR" "${C[@]}" > /dev/null
 "$DP" publish --directory "$DIR" "${C[@]}" --nsupdate "$DNS_RESOLVER" --tsig-key "$DNS_TSIG_KEY" --wildcard bench.web.test > /dev/null

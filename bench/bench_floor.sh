@@ -9,6 +9,7 @@
 # Usage: bench/bench_floor.sh [BUILD_DIR] [N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. tests/wait.sh
 BUILD=${1:-build-rel}
 N=${2:-5000}
 [ -x "$BUILD/bench/bench_floor" ] || { echo "bench_floor: build first" >&2; exit 2; }
@@ -20,7 +21,7 @@ port=$(python3 tests/free_port.py)
 "$BUILD/ca/dnspersist-ca" --listen "localhost:$port" --data "$dir/ca" --resolver 127.0.0.1@9 \
     --issuer-domain-name ca.test --log-level warn >"$dir/ca.log" 2>&1 &
 pid=$!
-for _ in $(seq 100); do curl -s --cacert "$dir/ca/root.pem" "https://localhost:$port/directory" >/dev/null 2>&1 && break; sleep 0.1; done
+wait_up "https://localhost:$port/directory" "$dir/ca/root.pem" || { echo "bench_floor: the CA did not start" >&2; exit 1; }
 for _ in $(seq "$N"); do printf 'url = "https://localhost:%s/directory"\noutput = /dev/null\n' "$port"; done > "$dir/urls"
 ticks() { awk '{ print $14 + $15 }' "/proc/$pid/stat"; }
 a=$(ticks)

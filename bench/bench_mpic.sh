@@ -12,6 +12,7 @@
 # Usage: bench/bench_mpic.sh [BUILD_DIR] [CERTS_AT_32] [ROUNDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. tests/wait.sh
 BUILD=${1:-build-rel}
 N=${2:-1000}
 ROUNDS=${3:-3}
@@ -38,7 +39,10 @@ for i in 1 2 3; do
     pids+=($!)
     args+=(--perspective "https://127.0.0.1:$port")
 done
-sleep 0.5
+for i in 1 2 3; do
+    wait_until 90 "perspective $i" file_has "$dir/p$i.log" "perspective https" ||
+        { echo "bench_mpic: perspective $i did not start: $(tail -2 "$dir/p$i.log")" >&2; exit 1; }
+done
 before=(); for p in "${pids[@]}"; do before+=("$(cpu "$p")"); done
 certs=0
 : > "$dir/mpic.txt"; : > "$dir/single.txt"

@@ -7,6 +7,7 @@
 # Usage: bench/bench_scaleout.sh [BUILD_DIR] [CERTS_AT_32]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. tests/wait.sh
 BUILD=${1:-build-rel}
 N=${2:-1000}
 CA=$BUILD/ca/dnspersist-ca
@@ -31,12 +32,12 @@ run() { # INSTANCES
         ps+=($!); pids+=($!)
         servers="$servers    server s$i 127.0.0.1:$p check
 "
-        for _ in $(seq 100); do curl -s --cacert "$dir/ca$n/root.pem" "https://localhost:$p/directory" >/dev/null && break; sleep 0.1; done
+        wait_up "https://localhost:$p/directory" "$dir/ca$n/root.pem" || { echo "bench_scaleout: instance $i did not start" >&2; exit 1; }
     done
-    printf 'defaults\n    mode tcp\n    timeout connect 2s\n    timeout client 60s\n    timeout server 60s\nfrontend f\n    bind 127.0.0.1:%s\n    default_backend b\nbackend b\n    balance roundrobin\n%s' "$hp" "$servers" > "$dir/hap$n.cfg"
+    printf 'global\n    stats socket %s mode 600 level admin\ndefaults\n    mode tcp\n    timeout connect 2s\n    timeout client 60s\n    timeout server 60s\nfrontend f\n    bind 127.0.0.1:%s\n    default_backend b\nbackend b\n    balance roundrobin\n%s' "$dir/hap$n.sock" "$hp" "$servers" > "$dir/hap$n.cfg"
     [ -f "$dir/hap.pid" ] && kill "$(cat "$dir/hap.pid")" 2>/dev/null
     haproxy -f "$dir/hap$n.cfg" -D -p "$dir/hap.pid"
-    sleep 0.5
+    haproxy_up "$dir/hap$n.sock" b || { echo "bench_scaleout: HAProxy never saw every instance up" >&2; exit 1; }
     echo "== $n instance(s) behind HAProxy, PostgreSQL"
     BENCH_CA_EXTERNAL="$ext/directory $dir/ca$n/root.pem $(IFS=,; echo "${ps[*]}")" \
         "$BUILD/bench/bench_ca" "$CA" "$dir/dns/env" "$N" jit | grep -E '^concurrency'

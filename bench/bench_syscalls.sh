@@ -8,6 +8,7 @@
 # Usage: bench/bench_syscalls.sh [BUILD_DIR] [CERTS] [MODE]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. tests/wait.sh
 BUILD=${1:-build-rel}
 CERTS=${2:-400}
 MODE=${3:-typical}
@@ -15,7 +16,7 @@ command -v strace >/dev/null || { echo "bench_syscalls: needs strace" >&2; exit 
 dir=$(mktemp -d)
 pid=
 ppids=()
-trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; for p in "${ppids[@]}"; do kill "$p" 2>/dev/null; done; sleep 1; bash tests/dns/knot-env.sh stop "$dir/dns"; rm -rf "$dir"' EXIT
+trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; for p in "${ppids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; bash tests/dns/knot-env.sh stop "$dir/dns"; rm -rf "$dir"' EXIT
 bash tests/dns/knot-env.sh start "$dir/dns" "$BUILD/cli/dnspersist" >/dev/null
 . "$dir/dns/env"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -32,10 +33,11 @@ for i in $(seq "${PERSPECTIVES:-0}"); do
     args+=(--perspective "https://127.0.0.1:$pport")
 done
 strace -f -c -o "$dir/strace.txt" "$BUILD/ca/dnspersist-ca" "${args[@]}" >"$dir/ca.out" 2>"$dir/ca.log" &
-sleep 0.5
-for _ in $(seq 100); do [ -s "$dir/ca/root.pem" ] && pgrep -f "dnspersist-ca --listen localhost:$port" >/dev/null && break; sleep 0.1; done
-pid=$(pgrep -f "^$BUILD/ca/dnspersist-ca --listen localhost:$port" | head -1)
-sleep 1
+ca_pid() { pgrep -f "^$BUILD/ca/dnspersist-ca --listen localhost:$port" | head -1; }
+ca_running() { [ -n "$(ca_pid)" ]; }
+wait_until 90 "the CA under strace" ca_running || { echo "bench_syscalls: the CA did not start" >&2; exit 1; }
+pid=$(ca_pid)
+wait_up "https://localhost:$port/directory" "$dir/ca/root.pem" || { echo "bench_syscalls: the CA does not answer: $(tail -2 "$dir/ca.log")" >&2; exit 1; }
 ext="https://localhost:$port/directory $dir/ca/root.pem $pid"
 if [ "$MODE" = typical ]; then
     out=$(ACCOUNTS=1 TYPICAL_QUICK=1 BENCH_CA_EXTERNAL="$ext" "$BUILD/bench/bench_ca" "$BUILD/ca/dnspersist-ca" "$dir/dns/env" "$((CERTS * 4))" typical)
@@ -45,7 +47,7 @@ fi
 echo "$out" | grep -E 'concurrency'
 certs=$(echo "$out" | grep -E 'concurrency' | grep -oE '[0-9]+ certificates' | awk '{ s += $1 } END { print s }')
 kill "$pid"; pid=
-for _ in $(seq 50); do grep -q total "$dir/strace.txt" 2>/dev/null && break; sleep 0.2; done
+wait_until 60 "strace's summary" file_has "$dir/strace.txt" total || { echo "bench_syscalls: strace wrote no summary" >&2; exit 1; }
 echo "system calls per certificate ($certs certificates, $MODE):"
 # strace -c columns: % time, seconds, usecs/call, calls, [errors,] syscall.
 awk -v n="$certs" '$NF != "total" && $4 ~ /^[0-9]+$/ { printf "  %-16s %8.1f\n", $NF, $4 / n; t += $4 }

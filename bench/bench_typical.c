@@ -163,7 +163,7 @@ static int poll_valid(struct conn *c, const struct acct *a, const char *url, int
             return 0;
         }
         json_decref(o);
-        usleep(10000);
+        usleep(10000); /* the client's poll interval, as a client polls */
     }
     return -1;
 }

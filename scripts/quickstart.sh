@@ -52,7 +52,8 @@ printf '\n$ dnspersist-ca --listen localhost:%s --data ca --resolver %s --issuer
 "$BUILD/ca/dnspersist-ca" --listen "localhost:$PORT" --data ca --resolver "$DNS_RESOLVER" \
     --issuer-domain-name ca.test "${EXTRA[@]}" > ca.log 2>&1 &
 CAPID=$!
-for _ in $(seq 100); do [ -f ca/root.pem ] && curl -s --cacert ca/root.pem "$DIR" >/dev/null && break; sleep 0.1; done
+. "$ROOT/tests/wait.sh"
+wait_up "$DIR" ca/root.pem || { echo "quickstart: the CA did not start: $(tail -3 ca.log)" >&2; exit 1; }
 head -2 ca.log
 NAME=www.web.test
 C=(--directory "$DIR" --state state)

@@ -57,3 +57,6 @@ gone() { ! kill -0 "$1" 2> /dev/null; }
 
 # listening PORT: something accepts TCP connections on 127.0.0.1:PORT.
 listening() { (exec 3<> "/dev/tcp/127.0.0.1/$1") 2> /dev/null; }
+
+# dns_answers PORT: a DNS server on 127.0.0.1:PORT (UDP) answers web.test SOA.
+dns_answers() { kdig +short +time=1 +retry=0 @127.0.0.1 -p "$1" web.test SOA 2> /dev/null | grep -q .; }

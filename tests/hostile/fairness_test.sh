@@ -19,6 +19,7 @@ HERE="$(cd "$(dirname "$0")" && pwd)"
 DNSP=$(port)
 python3 "$HERE/blackhole_dns.py" "$DNSP" "$DNS_PORT" &
 pids+=($!)
+wait_until 60 "the blackhole relay on $DNSP" dns_answers "$DNSP" || bad "the blackhole relay does not answer"
 P=$(port)
 MP=$(port)
 DIR="https://localhost:$P/directory"

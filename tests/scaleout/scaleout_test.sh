@@ -126,6 +126,7 @@ nb=$(curl -s "http://127.0.0.1:$CB/crl" | openssl crl -inform DER -noout -crlnum
 RELAY=$(port); PCC=$(port); CRLC=$(port)
 python3 "$HERE/../hostile/blackhole_dns.py" "$RELAY" "$DNS_PORT" > /dev/null 2>&1 &
 pids+=($!)
+wait_until 60 "the blackhole relay on $RELAY" dns_answers "$RELAY" || bad "the blackhole relay does not answer"
 instance c "$PCC" "$CRLC" --resolver "127.0.0.1@$RELAY" || bad "instance c did not start: $(tail -3 "$tmp/c.log")"
 D=blackhole-$RANDOM.web.test
 python3 "$HERE/answer_at.py" "$tmp/ca/root.pem" "$EXT" "https://localhost:$PCC" "$D" "$tmp/k.pem" > "$tmp/ans.out" 2>&1 &
