@@ -53,6 +53,8 @@ static const struct {
     {"meta", "SELECT key,value FROM meta", "INSERT INTO meta(key,value) VALUES($1,$2)", 2},
     {"rate_limits", "SELECT key,tat FROM rate_limits",
      "INSERT INTO rate_limits(key,tat) VALUES($1,$2)", 2},
+    {"blocked_keys", "SELECT thumb,serial,blocked FROM blocked_keys",
+     "INSERT INTO blocked_keys(thumb,serial,blocked) VALUES($1,$2,$3)", 3},
 };
 
 static int copy(sqlite3 *db, PGconn *pg, size_t t, long *rows)
@@ -135,7 +137,7 @@ int ca_migrate(int argc, char **argv)
     char why[600];
     struct store *s = NULL;
     int rc = 1;
-    if (v < 9) {
+    if (v < 11) { /* blocked_keys, the last table copied, came with 11 */
         fprintf(stderr,
                 "dnspersist-ca: migrate: %s is at schema version %d: start this dnspersist-ca on "
                 "it once (it migrates the file), stop it, then migrate\n",

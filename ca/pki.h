@@ -52,6 +52,11 @@ int pki_cert_serial(const struct pki *p, const unsigned char *der, size_t len, c
  * that merely copies its issuer and serial. */
 int pki_cert_same(const char *pem, const unsigned char *der, size_t len);
 
+/* The RFC 7638 thumbprint of a DER CSR's key, read without checking the
+ * request's signature (pki_issue does): a key refused before anything is
+ * signed. 0, or -1 when der is no CSR with a supported key. */
+int pki_csr_key_thumb(const unsigned char *der, size_t len, char thumb[44]);
+
 /* The DNS names (SANs) of a DER certificate into names; 0 when it has none,
  * more than max, or a name of another type. */
 size_t pki_cert_names(const unsigned char *der, size_t len, char names[][256], size_t max);

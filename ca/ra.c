@@ -78,9 +78,24 @@ static int eab_ok(struct ca *ca, const char *jwk, const char *eab, struct ra_pro
                      vr == DP_ERR_MALFORMED ? "malformed" : "unauthorized", "%s", e.detail);
 }
 
+/* 0 when the key (RFC 7638 thumbprint) was never reported compromised;
+ * else a badPublicKey problem (RFC 8555 6.7). */
+static int key_not_blocked(struct ca *ca, const char *thumb, const char *what, struct ra_problem *p)
+{
+    int b = store_key_blocked(ca->store, thumb);
+    if (b < 0) return ra_refuse(p, 500, "serverInternal", "cannot read the blocked keys");
+    if (b)
+        return ra_refuse(p, 400, "badPublicKey",
+                         "the %s key was reported compromised (a certificate for it was revoked "
+                         "for keyCompromise, or by its own key): use a new key",
+                         what);
+    return 0;
+}
+
 int ra_account_new(struct ca *ca, const char *jwk, const char *thumb, const char *contact,
                    const char *eab, const char *peer, struct st_account *out, struct ra_problem *p)
 {
+    if (key_not_blocked(ca, thumb, "account", p)) return -1;
     if (ca->cfg.n_eab && eab_ok(ca, jwk, eab, p)) return -1;
     struct rl_ask ask = {RL_ACCOUNTS_PER_IP, RL_SPEND, "", NULL};
     ra_peer_key(peer && peer[0] ? peer : "unknown", ask.key, sizeof ask.key);
@@ -107,6 +122,7 @@ int ra_account_rollover(struct ca *ca, struct st_account *acct, const char *jwk,
                         struct ra_problem *p)
 {
     struct st_account other;
+    if (key_not_blocked(ca, thumb, "new account", p)) return -1;
     if (store_account_by_thumb(ca->store, thumb, &other) == 0) {
         snprintf(p->location, sizeof p->location, "%s", other.id);
         return ra_refuse(p, 409, "conflict", "the new key already belongs to an account");
@@ -351,6 +367,9 @@ static int issue(struct ca *ca, struct st_order *o, const char *csr, struct ra_p
     unsigned char der[12288];
     size_t dl = dp_b64url_decode(csr, strlen(csr), der, sizeof der);
     if (dl == (size_t)-1) return ra_refuse(p, 400, "badCSR", "the csr is not base64url");
+    char csr_thumb[DP_THUMBPRINT_BUF];
+    if (pki_csr_key_thumb(der, dl, csr_thumb) == 0 && key_not_blocked(ca, csr_thumb, "CSR's", p))
+        return -1;
     if (caa_current(ca, o, p)) return -1;
     const char *names[ST_MAX_IDENTIFIERS];
     for (size_t i = 0; i < o->n; i++)
@@ -504,60 +523,4 @@ void ra_validation_done(struct ca *ca, const struct st_authz *a, const struct va
     if (rc < 0)
         log_event(LOG_ERROR, "store", "authorization", a->id, "msg",
                   "cannot store the validation result", NULL);
-}
-
-/* ---- revocation ---- */
-
-/* RFC 8555 7.6: who may revoke. The request must name the stored
- * certificate byte for byte (a look-alike with the same issuer and serial
- * proves nothing). Then: the account that ordered it, an account holding
- * valid authorizations for every name in it, or its own key (jwk). */
-static int revoke_allowed(struct ca *ca, const struct st_account *acct, const char *jwk_thumb,
-                          const struct st_cert *c, const unsigned char *der, size_t dl)
-{
-    if (!acct) {
-        char k[DP_THUMBPRINT_BUF];
-        return jwk_thumb && dp_jwk_thumbprint_cert(der, dl, k, NULL) == DP_OK &&
-               !strcmp(jwk_thumb, k);
-    }
-    if (!strcmp(c->account, acct->id)) return 1;
-    char names[ST_MAX_IDENTIFIERS][256];
-    size_t n = pki_cert_names(der, dl, names, ST_MAX_IDENTIFIERS);
-    int64_t now = (int64_t)time(NULL);
-    for (size_t i = 0; i < n; i++) {
-        const char *id = strncmp(names[i], "*.", 2) ? names[i] : names[i] + 2;
-        if (store_authz_covers(ca->store, acct->id, id, now)) return 0;
-    }
-    return n > 0;
-}
-
-int ra_revoke(struct ca *ca, const struct st_account *acct, const char *jwk_thumb,
-              const unsigned char *der, size_t dl, int64_t reason, struct ra_problem *p)
-{
-    struct st_cert c = {0};
-    char serial[48];
-    int rc = -1;
-    if (pki_cert_serial(ca->pki, der, dl, serial) || store_cert_by_serial(ca->store, serial, &c) ||
-        !pki_cert_same(c.pem, der, dl))
-        ra_refuse(p, 404, "malformed", "not a certificate this CA issued");
-    else if (reason < 0 || reason > 10 || reason == 7) /* RFC 5280 5.3.1 */
-        ra_refuse(p, 400, "badRevocationReason", "reason must be an RFC 5280 code other than 7");
-    else if (!revoke_allowed(ca, acct, jwk_thumb, &c, der, dl))
-        ra_refuse(p, 403, "unauthorized",
-                  "neither the certificate's account, nor an account authorized for all its "
-                  "names, nor its key signed this");
-    else if ((rc = store_cert_revoke(ca->store, c.id, (int)reason)) == 1)
-        ra_refuse(p, 400, "alreadyRevoked", "the certificate is already revoked");
-    else if (rc < 0)
-        ra_refuse(p, 500, "serverInternal", "cannot store the revocation");
-    else {
-        metrics_event(M_CERT_REVOKED);
-        char rs[8];
-        snprintf(rs, sizeof rs, "%ld", (long)reason);
-        log_event(LOG_INFO, "revoked", "serial", c.serial, "account", c.account, "#reason", rs,
-                  NULL);
-        crl_refresh(ca); /* the revocation is published at once */
-    }
-    free(c.pem);
-    return rc ? -1 : 0;
 }

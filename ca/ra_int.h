@@ -1,5 +1,5 @@
 /* ra_int.h: what the registration authority's files share (ra.c,
- * ra_limits.c); not for the other layers. */
+ra_limits.c, ra_revoke.c); not for the other layers. */
 #ifndef CA_RA_INT_H
 #define CA_RA_INT_H
 

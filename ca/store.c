@@ -181,6 +181,21 @@ int store_cert_revoke(struct store *s, const char *id, int reason)
     return OPS(s)->cert_revoke(s, id, reason);
 }
 
+int store_cert_key_compromised(struct store *s, const char *id)
+{
+    return OPS(s)->cert_key_compromised(s, id);
+}
+
+int store_key_block(struct store *s, const char *thumb, const char *serial)
+{
+    return OPS(s)->key_block(s, thumb, serial);
+}
+
+int store_key_blocked(struct store *s, const char *thumb)
+{
+    return OPS(s)->key_blocked(s, thumb);
+}
+
 int store_certs_revoked(struct store *s,
                         int (*each)(void *arg, const char *serial, int64_t when, int reason),
                         void *arg)

@@ -152,6 +152,16 @@ int store_cert_get(struct store *s, const char *id, struct st_cert *out);
 int store_cert_by_serial(struct store *s, const char *serial, struct st_cert *out);
 /* Not revoked -> revoked with an RFC 5280 reason; 1 when already revoked. */
 int store_cert_revoke(struct store *s, const char *id, int reason);
+/* An already revoked certificate's reason raised to keyCompromise (1),
+ * its revocation date kept (CA/B BR 7.2.2: a CA that learns of a key
+ * compromise later SHOULD say so); 1 when it was keyCompromise already, or
+ * is not revoked. */
+int store_cert_key_compromised(struct store *s, const char *id);
+/* Keys reported compromised, by RFC 7638 thumbprint: recorded (idempotent)
+ * with the serial that reported them; store_key_blocked is 1 for such a key,
+ * 0 not, -1 error. */
+int store_key_block(struct store *s, const char *thumb, const char *serial);
+int store_key_blocked(struct store *s, const char *thumb);
 /* Calls each for every revoked certificate (serial hex, revocation time,
  * reason) until it returns non-zero; 0, each's result, or -1. */
 int store_certs_revoked(struct store *s,

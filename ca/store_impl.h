@@ -38,6 +38,9 @@ struct store_ops {
     int (*cert_get)(struct store *s, const char *id, struct st_cert *out);
     int (*cert_by_serial)(struct store *s, const char *serial, struct st_cert *out);
     int (*cert_revoke)(struct store *s, const char *id, int reason);
+    int (*cert_key_compromised)(struct store *s, const char *id);
+    int (*key_block)(struct store *s, const char *thumb, const char *serial);
+    int (*key_blocked)(struct store *s, const char *thumb);
     int (*certs_revoked)(struct store *s,
                          int (*each)(void *arg, const char *serial, int64_t when, int reason),
                          void *arg);

@@ -56,6 +56,9 @@ static const char *const migrations[] = {
     "ALTER TABLE authzs ADD COLUMN lease_owner TEXT NOT NULL DEFAULT '';"
     "ALTER TABLE authzs ADD COLUMN lease_until BIGINT NOT NULL DEFAULT 0;"
     "CREATE INDEX authzs_processing ON authzs(lease_until) WHERE ch_status='processing';",
+    /* 4: keys reported compromised (store.h). */
+    "CREATE TABLE blocked_keys(thumb TEXT PRIMARY KEY, serial TEXT NOT NULL,"
+    " blocked BIGINT NOT NULL);",
 };
 #define PG_SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 /* Any constant: instances starting together take turns at migrating. */
@@ -444,6 +447,9 @@ static const struct store_ops pg_ops = {
     .cert_get = pg_cert_get,
     .cert_by_serial = pg_cert_by_serial,
     .cert_revoke = pg_cert_revoke,
+    .cert_key_compromised = pg_cert_key_compromised,
+    .key_block = pg_key_block,
+    .key_blocked = pg_key_blocked,
     .certs_revoked = pg_certs_revoked,
     .rate_take = pg_rate_take,
     .orders_list = pg_orders_list,

@@ -52,6 +52,9 @@ int pg_cert_create(struct store *s, const char *account, const char *order, cons
 int pg_cert_get(struct store *s, const char *id, struct st_cert *out);
 int pg_cert_by_serial(struct store *s, const char *serial, struct st_cert *out);
 int pg_cert_revoke(struct store *s, const char *id, int reason);
+int pg_cert_key_compromised(struct store *s, const char *id);
+int pg_key_block(struct store *s, const char *thumb, const char *serial);
+int pg_key_blocked(struct store *s, const char *thumb);
 int pg_certs_revoked(struct store *s,
                      int (*each)(void *arg, const char *serial, int64_t when, int reason),
                      void *arg);

@@ -313,6 +313,36 @@ int pg_cert_revoke(struct store *s, const char *id, int reason)
                    2, p);
 }
 
+int pg_cert_key_compromised(struct store *s, const char *id)
+{
+    const char *p[] = {id};
+    return write_n(s, "UPDATE certs SET reason=1 WHERE id=$1 AND revoked=1 AND reason<>1", 1, p);
+}
+
+int pg_key_block(struct store *s, const char *thumb, const char *serial)
+{
+    const char *p[] = {thumb, serial};
+    return write_n(s,
+                   "INSERT INTO blocked_keys(thumb,serial,blocked) VALUES($1,$2,extract(epoch "
+                   "from now())::bigint) ON CONFLICT DO NOTHING",
+                   2, p) < 0
+               ? -1
+               : 0;
+}
+
+static int fill_none(const PGresult *r, void *out)
+{
+    (void)r;
+    (void)out;
+    return 0;
+}
+
+int pg_key_blocked(struct store *s, const char *thumb)
+{
+    int rc = query_one(s, "SELECT 1 FROM blocked_keys WHERE thumb=$1", thumb, fill_none, NULL);
+    return rc == 0 ? 1 : rc == 1 ? 0 : -1;
+}
+
 int pg_certs_revoked(struct store *s,
                      int (*each)(void *arg, const char *serial, int64_t when, int reason),
                      void *arg)

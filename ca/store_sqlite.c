@@ -81,6 +81,10 @@ static const char *const migrations[] = {
      * used nonces. */
     "CREATE TABLE leases(name TEXT PRIMARY KEY, owner TEXT NOT NULL, until INTEGER NOT NULL);"
     "CREATE TABLE nonces_used(nonce TEXT PRIMARY KEY, expires INTEGER NOT NULL);",
+    /* 11: keys reported compromised (revoked with keyCompromise, or by the
+     * certificate's own key): never certified or used for an account again. */
+    "CREATE TABLE blocked_keys(thumb TEXT PRIMARY KEY, serial TEXT NOT NULL,"
+    " blocked INTEGER NOT NULL) WITHOUT ROWID;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -163,6 +167,9 @@ static const struct store_ops sqlite_ops = {
     .cert_get = sqlite_cert_get,
     .cert_by_serial = sqlite_cert_by_serial,
     .cert_revoke = sqlite_cert_revoke,
+    .cert_key_compromised = sqlite_cert_key_compromised,
+    .key_block = sqlite_key_block,
+    .key_blocked = sqlite_key_blocked,
     .certs_revoked = sqlite_certs_revoked,
     .rate_take = sqlite_rate_take,
     .orders_list = sqlite_orders_list,

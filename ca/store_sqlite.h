@@ -79,6 +79,9 @@ int sqlite_cert_create(struct store *s, const char *account, const char *order, 
 int sqlite_cert_get(struct store *s, const char *id, struct st_cert *c);
 int sqlite_cert_by_serial(struct store *s, const char *serial, struct st_cert *c);
 int sqlite_cert_revoke(struct store *s, const char *id, int reason);
+int sqlite_cert_key_compromised(struct store *s, const char *id);
+int sqlite_key_block(struct store *s, const char *thumb, const char *serial);
+int sqlite_key_blocked(struct store *s, const char *thumb);
 int sqlite_certs_revoked(struct store *s,
                          int (*each)(void *arg, const char *serial, int64_t when, int reason),
                          void *arg);

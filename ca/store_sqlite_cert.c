@@ -83,6 +83,38 @@ int sqlite_cert_revoke(struct store *s, const char *id, int reason)
     return sq_write1_durable(s, SQL_CERT_REVOKE, r, id, NULL, NULL, NULL);
 }
 
+static const char SQL_KEY_COMPROMISED[] =
+    "UPDATE certs SET reason=1 WHERE id=? AND revoked=1 AND reason<>1";
+
+int sqlite_cert_key_compromised(struct store *s, const char *id)
+{
+    return sq_write1_durable(s, SQL_KEY_COMPROMISED, id, NULL, NULL, NULL, NULL);
+}
+
+static const char SQL_KEY_BLOCK[] = "INSERT INTO blocked_keys(thumb,serial,blocked) "
+                                    "VALUES(?,?,strftime('%s','now')) ON CONFLICT DO NOTHING";
+
+int sqlite_key_block(struct store *s, const char *thumb, const char *serial)
+{
+    /* Recorded once: a second report changes nothing, and is no error. */
+    return sq_write1_durable(s, SQL_KEY_BLOCK, thumb, serial, NULL, NULL, NULL) < 0 ? -1 : 0;
+}
+
+static const char SQL_KEY_BLOCKED[] = "SELECT 1 FROM blocked_keys WHERE thumb=?";
+
+static int fill_none(sqlite3_stmt *st, void *out)
+{
+    (void)st;
+    (void)out;
+    return 0;
+}
+
+int sqlite_key_blocked(struct store *s, const char *thumb)
+{
+    int rc = sq_query_one(s, SQL_KEY_BLOCKED, thumb, fill_none, NULL);
+    return rc == 0 ? 1 : rc == 1 ? 0 : -1;
+}
+
 static const char SQL_REVOKED[] =
     "SELECT serial, revoked_at, reason FROM certs WHERE revoked=1 ORDER BY rowid";
 

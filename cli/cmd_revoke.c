@@ -26,8 +26,13 @@ int cmd_revoke(int argc, char **argv)
     while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         switch (c) {
         case 'r':
-            if ((reason = cli_parse_count(optarg, 10)) < 0 || reason == 7)
-                return cli_usage(CMD, "--reason '%s': an RFC 5280 reason code, 0-10 but not 7",
+            /* CA/B BR 7.2.2: the reasons a subscriber certificate's CRL
+             * entry may carry (0 as no reason code). */
+            if ((reason = cli_parse_count(optarg, 9)) < 0 || reason == 2 || reason == 6 ||
+                reason == 7 || reason == 8)
+                return cli_usage(CMD,
+                                 "--reason '%s': 0, 1, 3, 4, 5 or 9 (the reasons CA/B BR 7.2.2 "
+                                 "allows a subscriber's certificate)",
                                  optarg);
             break;
         case 'h':
@@ -36,7 +41,8 @@ int cmd_revoke(int argc, char **argv)
                    "Revokes the certificate in CERTFILE (PEM) with the account: RFC 8555 7.6.\n"
                    "  --reason N   an RFC 5280 reason code: 0 unspecified (default), 1 key\n"
                    "               compromise, 3 affiliation changed, 4 superseded, 5 cessation\n"
-                   "               of operation (0-10 but not 7)\n"
+                   "               of operation, 9 privilege withdrawn; 1 also makes the CA\n"
+                   "               refuse the key from then on\n"
                    "  --json       print {\"certificate\",\"status\",\"reason\"} or the error\n\n"
                    "Exit codes: 0 revoked, 1 the CA refused, 2 usage error.\n");
             return 0;

@@ -6,6 +6,7 @@
  * whitespace: exactly what jansson prints with JSON_COMPACT|JSON_SORT_KEYS,
  * since base64url strings and our fixed names need no escaping.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -379,6 +380,22 @@ dp_code dp_jwk_thumbprint_cert(const unsigned char *der, size_t len, char out[DP
                                 "not a certificate with a supported key");
     json_decref(jwk);
     X509_free(x);
+    ERR_clear_error();
+    return rc;
+}
+
+dp_code dp_jwk_thumbprint_spki(const unsigned char *der, size_t len, char out[DP_THUMBPRINT_BUF],
+                               struct dp_error *err)
+{
+    dp_error_clear(err);
+    const unsigned char *p = der;
+    EVP_PKEY *pk = der && len <= LONG_MAX ? d2i_PUBKEY(NULL, &p, (long)len) : NULL;
+    json_t *jwk = pk && p == der + len ? dp__jwk_from_pkey(pk, err) : NULL;
+    dp_code rc = jwk ? thumbprint_of(jwk, out, err)
+                     : dp__fail(err, DP_ERR_KEY, NULL, DP_NO_OFFSET,
+                                "not a SubjectPublicKeyInfo with a supported key");
+    json_decref(jwk);
+    EVP_PKEY_free(pk);
     ERR_clear_error();
     return rc;
 }

@@ -817,9 +817,12 @@ static struct answer finalize_with(const char *fin, const char *csr)
     return a;
 }
 
-/* RFC 5280 5.3.1 reason codes: 0-6 and 8-10 only, whatever the JSON type or
- * size (2^32 + 1 would be 1 if narrowed to 32 bits); then one revocation,
- * and a second answers alreadyRevoked. */
+/* The reason codes CA/B BR 7.2.2 allows a subscriber (0, 1, 3, 4, 5, 9)
+ * only, whatever the JSON type or size (2^32 + 1 would be 1 if narrowed to
+ * 32 bits): not cACompromise (2), certificateHold (6), the unused 7,
+ * removeFromCRL (8) or aACompromise (10). Then one revocation (superseded),
+ * a second answers alreadyRevoked, a keyCompromise raises the entry's
+ * reason once (BR 7.2.2), and a fourth answers alreadyRevoked. */
 /* The certificate at cert_path (POST-as-GET by the account), or NULL. */
 static X509 *fetch_cert(const char *cert_path)
 {
@@ -843,7 +846,8 @@ static void revocation_reasons(const char *cert_path)
     OPENSSL_free(der);
     CHECK(cert != NULL);
     if (!cert) return;
-    const char *bad[] = {"-1", "7", "11", "4294967297", "\"1\"", "1.5", "null"};
+    const char *bad[] = {"-1", "2",          "6",     "7",   "8",   "10",
+                         "11", "4294967297", "\"1\"", "1.5", "null"};
     char payload[8192], name[64];
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         snprintf(payload, sizeof payload, "{\"certificate\":\"%s\",\"reason\":%s}", cert, bad[i]);
@@ -852,15 +856,26 @@ static void revocation_reasons(const char *cert_path)
         expect(name, req("POST", "/acme/revoke-cert", b, NULL), 400, "badRevocationReason");
         free(b);
     }
-    snprintf(payload, sizeof payload, "{\"certificate\":\"%s\",\"reason\":10}", cert);
+    snprintf(payload, sizeof payload, "{\"certificate\":\"%s\",\"reason\":4}", cert);
     b = signed_req(key, acct_url, "/acme/revoke-cert", payload);
     struct answer ok = req("POST", "/acme/revoke-cert", b, NULL);
     free(b);
     CHECK(ok.status == 200);
-    printf("%s revoke_reason_10\n", ok.status == 200 ? "ok  " : "FAIL");
+    printf("%s revoke_reason_4\n", ok.status == 200 ? "ok  " : "FAIL");
     free(ok.body);
     b = signed_req(key, acct_url, "/acme/revoke-cert", payload);
     expect("revoke_twice", req("POST", "/acme/revoke-cert", b, NULL), 400, "alreadyRevoked");
+    free(b);
+    snprintf(payload, sizeof payload, "{\"certificate\":\"%s\",\"reason\":1}", cert);
+    b = signed_req(key, acct_url, "/acme/revoke-cert", payload);
+    struct answer raised = req("POST", "/acme/revoke-cert", b, NULL);
+    free(b);
+    CHECK(raised.status == 200);
+    printf("%s revoke_raised_to_key_compromise\n", raised.status == 200 ? "ok  " : "FAIL");
+    free(raised.body);
+    b = signed_req(key, acct_url, "/acme/revoke-cert", payload);
+    expect("revoke_key_compromise_twice", req("POST", "/acme/revoke-cert", b, NULL), 400,
+           "alreadyRevoked");
     free(b);
     free(cert);
 }

@@ -161,6 +161,157 @@ static void revocation_published_in_crl(void)
     acct_free(&ac);
 }
 
+/* The entry of the certificate in pem in the CA's CRL (fetched from the URL
+ * the certificate names): "-" when not listed, its reason as openssl prints
+ * it ("Key Compromise", "Superseded"...), or "none" when it has no reason
+ * code. "?" when the CRL cannot be had. */
+static void crl_entry(const char *pem, char *out, size_t cap)
+{
+    char leaf[300], rest[300], cmd[4096];
+    snprintf(leaf, sizeof leaf, "%s/entry-leaf.pem", tmpdir);
+    snprintf(rest, sizeof rest, "%s/entry-rest.pem", tmpdir);
+    snprintf(out, cap, "?");
+    if (write_chain(pem, leaf, rest)) return;
+    snprintf(
+        cmd, sizeof cmd,
+        "url=$(openssl x509 -in %s -noout -ext crlDistributionPoints | grep -o 'http://[^ ]*'); "
+        "serial=$(openssl x509 -in %s -noout -serial | cut -d= -f2); "
+        "curl -sf \"$url\" | openssl crl -inform DER -noout -text > %s/entry.txt || exit 1; "
+        "awk -v s=\"$serial\" '/Serial Number:/ { if (on) exit; on = toupper($3) == toupper(s) } "
+        "on && /CRL Reason Code/ { getline; gsub(/^ +| +$/, \"\"); r = $0 } "
+        "END { print on ? (r ? r : \"none\") : \"-\" }' %s/entry.txt",
+        leaf, leaf, tmpdir, tmpdir);
+    FILE *f = popen(cmd, "r");
+    if (f && fgets(out, (int)cap, f)) out[strcspn(out, "\n")] = '\0';
+    if (f && pclose(f)) snprintf(out, cap, "?");
+}
+
+/* CA/B BR 7.2.2: a subscriber's revocation carries 0, 1, 3, 4, 5 or 9.
+ * removeFromCRL (8) once hid a revocation: revoked by the certificate's
+ * key with reason 8, the CRL listed it as removed, and the account's later
+ * keyCompromise revocation got alreadyRevoked. Now 2, 6, 8 and 10 are
+ * refused and change nothing. */
+static void revocation_reasons_br_7_2_2(void)
+{
+    struct acct ac;
+    CHECK(acct_new(&ca02, &ac) == 0);
+    char d[128], entry[64];
+    unique(d, sizeof d, "reasons");
+    CHECK(publish(&ca02, &ac, d, NULL, NULL) == 0);
+    struct dp_error e;
+    const char *names[] = {d};
+    char *pem = NULL;
+    struct dp_key *k = dp_key_generate(DP_KEY_EC256, NULL);
+    CHECK(dp_acme_issue(ac.a, names, 1, k, &pem, &e) == DP_OK && pem);
+    if (!pem) goto out;
+    const int refused[] = {2, 6, 8, 10};
+    for (size_t i = 0; i < 4; i++) {
+        CHECK(dp_acme_revoke(ac.a, pem, refused[i], k, &e) != DP_OK &&
+              strstr(problem_type(&ac), ":badRevocationReason"));
+        CHECK(dp_acme_revoke(ac.a, pem, refused[i], NULL, &e) != DP_OK &&
+              strstr(problem_type(&ac), ":badRevocationReason"));
+    }
+    crl_entry(pem, entry, sizeof entry);
+    CHECK_STR(entry, "-");
+    /* The account's keyCompromise revocation is the first. */
+    CHECK(dp_acme_revoke(ac.a, pem, 1, NULL, &e) == DP_OK);
+    crl_entry(pem, entry, sizeof entry);
+    CHECK_STR(entry, "Key Compromise");
+out:
+    free(pem);
+    dp_key_free(k);
+    acct_free(&ac);
+}
+
+/* BR 7.2.2: a CA that learns of a key compromise after another revocation
+ * SHOULD change the entry's reason to keyCompromise. Here: revoked as
+ * superseded by the account; keyCompromise proven by the certificate's key
+ * raises the entry (the revocation date kept); a third gets alreadyRevoked,
+ * as does superseded again (a reason is never lowered). */
+static void key_compromise_raises_an_earlier_reason(void)
+{
+    struct acct ac, other;
+    CHECK(acct_new(&ca02, &ac) == 0);
+    CHECK(acct_new(&ca02, &other) == 0);
+    char d[128], entry[64];
+    unique(d, sizeof d, "raise");
+    CHECK(publish(&ca02, &ac, d, NULL, NULL) == 0);
+    struct dp_error e;
+    const char *names[] = {d};
+    char *pem = NULL;
+    struct dp_key *k = dp_key_generate(DP_KEY_EC256, NULL);
+    CHECK(dp_acme_issue(ac.a, names, 1, k, &pem, &e) == DP_OK && pem);
+    if (!pem) goto out;
+    CHECK(dp_acme_revoke(ac.a, pem, 4, NULL, &e) == DP_OK);
+    crl_entry(pem, entry, sizeof entry);
+    CHECK_STR(entry, "Superseded");
+    CHECK(dp_acme_revoke(ac.a, pem, 4, NULL, &e) != DP_OK &&
+          strstr(problem_type(&ac), ":alreadyRevoked"));
+    CHECK(dp_acme_revoke(other.a, pem, 1, k, &e) == DP_OK);
+    crl_entry(pem, entry, sizeof entry);
+    CHECK_STR(entry, "Key Compromise");
+    CHECK(dp_acme_revoke(other.a, pem, 1, k, &e) != DP_OK &&
+          strstr(problem_type(&other), ":alreadyRevoked"));
+    CHECK(dp_acme_revoke(ac.a, pem, 4, NULL, &e) != DP_OK &&
+          strstr(problem_type(&ac), ":alreadyRevoked"));
+    crl_entry(pem, entry, sizeof entry);
+    CHECK_STR(entry, "Key Compromise");
+out:
+    free(pem);
+    dp_key_free(k);
+    acct_free(&ac);
+    acct_free(&other);
+}
+
+/* A key reported compromised (keyCompromise from the account, or any
+ * revocation signed by the certificate's own key) is refused for good:
+ * in a CSR (badPublicKey at finalize), as a new account's key, and as an
+ * account's new key (key change). A key revoked for another reason by the
+ * account is not. */
+static void compromised_keys_refused(void)
+{
+    struct acct ac;
+    CHECK(acct_new(&ca02, &ac) == 0);
+    char d[128];
+    unique(d, sizeof d, "blocked");
+    CHECK(publish(&ca02, &ac, d, NULL, NULL) == 0);
+    struct dp_error e;
+    const char *names[] = {d};
+    struct dp_key *k[3];
+    char *pem[3] = {NULL, NULL, NULL};
+    for (int i = 0; i < 3; i++) {
+        k[i] = dp_key_generate(DP_KEY_EC256, NULL);
+        CHECK(dp_acme_issue(ac.a, names, 1, k[i], &pem[i], &e) == DP_OK && pem[i]);
+    }
+    if (!pem[0] || !pem[1] || !pem[2]) goto out;
+    CHECK(dp_acme_revoke(ac.a, pem[0], 1, NULL, &e) == DP_OK); /* keyCompromise */
+    CHECK(dp_acme_revoke(ac.a, pem[1], 0, k[1], &e) == DP_OK); /* by its own key */
+    CHECK(dp_acme_revoke(ac.a, pem[2], 4, NULL, &e) == DP_OK); /* superseded */
+    char *again = NULL;
+    for (int i = 0; i < 2; i++) {
+        CHECK(dp_acme_issue(ac.a, names, 1, k[i], &again, &e) != DP_OK &&
+              strstr(problem_type(&ac), ":badPublicKey"));
+        free(again);
+        again = NULL;
+    }
+    CHECK(dp_acme_issue(ac.a, names, 1, k[2], &again, &e) == DP_OK);
+    free(again);
+    /* As an account's key: new, and by key change. */
+    struct dp_acme_config cfg = {ca02.dir, ca02.root, 10000, 20000};
+    struct dp_acme *na = dp_acme_new(&cfg, k[0], &e);
+    CHECK(na && dp_acme_account(na, 0, NULL, 1, &e) != DP_OK &&
+          strstr(dp_acme_last_problem(na)->type, ":badPublicKey"));
+    dp_acme_free(na);
+    CHECK(dp_acme_key_change(ac.a, k[1], &e) != DP_OK &&
+          strstr(problem_type(&ac), ":badPublicKey"));
+out:
+    for (int i = 0; i < 3; i++) {
+        free(pem[i]);
+        dp_key_free(k[i]);
+    }
+    acct_free(&ac);
+}
+
 static void revocation_by_account_and_by_key(void)
 {
     struct acct ac, other;
@@ -180,6 +331,8 @@ static void revocation_by_account_and_by_key(void)
     CHECK(pem1 && dp_acme_revoke(other.a, pem1, 0, NULL, &e) == DP_ERR_UNAUTHORIZED);
     CHECK(pem1 && dp_acme_revoke(ac.a, pem1, 1, NULL, &e) == DP_OK);
     CHECK(pem1 && dp_acme_revoke(ac.a, pem1, 1, NULL, &e) != DP_OK &&
+          strstr(problem_type(&ac), ":alreadyRevoked"));
+    CHECK(pem1 && dp_acme_revoke(ac.a, pem1, 4, NULL, &e) != DP_OK &&
           strstr(problem_type(&ac), ":alreadyRevoked"));
     /* The certificate's own key may (jwk-signed), a wrong key may not. */
     CHECK(pem2 && dp_acme_revoke(other.a, pem2, 0, k1, &e) == DP_ERR_UNAUTHORIZED);
@@ -204,6 +357,9 @@ int main(int argc, char **argv)
         RUN(revocation_by_account_and_by_key);
         RUN(revocation_refuses_forgeries);
         RUN(revocation_published_in_crl);
+        RUN(revocation_reasons_br_7_2_2);
+        RUN(key_compromise_raises_an_earlier_reason);
+        RUN(compromised_keys_refused);
     }
     ca_stop(&ca02);
     fixture_done();

@@ -157,6 +157,22 @@ static void generated_keys_agree_across_paths(void)
             char *jwk = dp_jwk_public_json_alloc(pub, strlen(pub), NULL);
             CHECK(jwk && dp_jwk_thumbprint_json(jwk, strlen(jwk), c, NULL) == DP_OK);
             CHECK_STR(c, a);
+            /* The SubjectPublicKeyInfo path (a CSR's key) agrees too; a
+             * truncated or padded encoding is not a key. */
+            unsigned char *spki = NULL;
+            int sl = i2d_PUBKEY(pk, &spki);
+            char d[DP_THUMBPRINT_BUF];
+            CHECK(sl > 0 && dp_jwk_thumbprint_spki(spki, (size_t)sl, d, NULL) == DP_OK);
+            CHECK_STR(d, a);
+            CHECK(sl > 0 && dp_jwk_thumbprint_spki(spki, (size_t)sl - 1, d, NULL) == DP_ERR_KEY);
+            unsigned char *padded = sl > 0 ? malloc((size_t)sl + 1) : NULL;
+            if (padded) {
+                memcpy(padded, spki, (size_t)sl);
+                padded[sl] = 0;
+                CHECK(dp_jwk_thumbprint_spki(padded, (size_t)sl + 1, d, NULL) == DP_ERR_KEY);
+            }
+            free(padded);
+            OPENSSL_free(spki);
             CHECK(dp_hashuri_thumbprint_valid(a, strlen(a)));
             if (coord[t] && jwk) {
                 const char *x = strstr(jwk, "\"x\":\"") + 5;

@@ -32,6 +32,11 @@ DP_API dp_code dp_jwk_thumbprint_json(const char *json, size_t len, char out[DP_
 DP_API dp_code dp_jwk_thumbprint_cert(const unsigned char *der, size_t len,
                                       char out[DP_THUMBPRINT_BUF], struct dp_error *err);
 
+/* Thumbprint of a DER SubjectPublicKeyInfo (a CSR's key, for a CA that
+ * refuses keys reported compromised). DP_OK or DP_ERR_KEY. */
+DP_API dp_code dp_jwk_thumbprint_spki(const unsigned char *der, size_t len,
+                                      char out[DP_THUMBPRINT_BUF], struct dp_error *err);
+
 /* The public JWK of a PEM key with only the required members, as compact
  * JSON in lexicographic member order; caller frees. NULL on error. */
 DP_API char *dp_jwk_public_json_alloc(const char *pem, size_t len, struct dp_error *err);
