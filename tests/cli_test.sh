@@ -80,6 +80,8 @@ expect_err record_bad_domain 2 "DOMAIN 'exa_mple.com'" -- "$DP" "${REC[@]}" exa_
 expect_err record_bad_thumbprint 2 "--thumbprint 'short': not 43 characters" -- "$DP" record --issuer authority.example --account-url $URL --thumbprint short --hash-prefix $PFX example.com
 expect_err record_unknown_option 2 "unknown option '--bogus'" -- "$DP" "${REC[@]}" --bogus example.com
 expect_err record_missing_prefix 2 "--hash-prefix is required" -- "$DP" record --issuer authority.example --account-url $URL --thumbprint $KEY example.com
+expect_err revoke_reason_remove_from_crl 2 "--reason '8': 0, 1, 3, 4, 5 or 9 (the reasons CA/B BR 7.2.2" -- "$DP" revoke --directory https://127.0.0.1:1/directory --reason 8 /dev/null
+expect_err revoke_reason_hold 2 "--reason '6'" -- "$DP" revoke --directory https://127.0.0.1:1/directory --reason 6 /dev/null
 expect_err record_bad_time 2 "--persist-until 'tomorrow'" -- "$DP" "${REC[@]}" --persist-until tomorrow example.com
 expect_err record_bad_date 2 "--persist-until '2026-02-30'" -- "$DP" "${REC[@]}" --persist-until 2026-02-30 example.com
 expect_err record_bad_key 2 "--account-key $tmp/none.pem" -- "$DP" record --issuer authority.example --account-url $URL --account-key "$tmp/none.pem" --hash-prefix $PFX example.com
