@@ -38,6 +38,9 @@ struct cache *wfe_key_cache_new(int on);
 void wfe_reply_json(struct http_resp *r, int status, json_t *o); /* takes o */
 void wfe_problem(struct http_resp *r, int status, const char *type, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* With the members of extra (borrowed) added to the problem document. */
+void wfe_problem_extra(struct http_resp *r, int status, const char *type, json_t *extra,
+                       const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 void wfe_ra_problem(struct ca *ca, struct http_resp *r, const struct ra_problem *p);
 
 /* URLs and views. */

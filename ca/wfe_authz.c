@@ -48,7 +48,11 @@ void wfe_challenge(struct ca *ca, const struct http_req *req, struct http_resp *
         wfe_problem(r, 404, "malformed", "no such challenge for this account");
         goto out;
     }
-    snprintf(r->link, sizeof r->link, "<%s/acme/authz/%s>;rel=\"up\"", ca->base, a.id);
+    /* Added to the index link every response has (RFC 8555 7.1), not in
+     * its place. */
+    size_t l = strlen(r->link);
+    snprintf(r->link + l, sizeof r->link - l, "%s<%s/acme/authz/%s>;rel=\"up\"", l ? ", " : "",
+             ca->base, a.id);
     struct ra_problem rp = {0};
     if (p.payload && ra_challenge_answer(ca, &a, t, &rp)) {
         wfe_ra_problem(ca, r, &rp);

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "problem.h"
 #include "wfe.h"
 
 /* Reads the identifiers of a new-order payload into o (normalized,
@@ -20,6 +21,11 @@ static int identifiers(struct ca *ca, json_t *payload, struct st_order *o, struc
         wfe_problem(r, 400, "malformed", "notBefore and notAfter are not supported");
         return -1;
     }
+    /* Every identifier is judged; each refused one is a subproblem (RFC
+     * 8555 6.7.1), so a client learns of all of them at once. */
+    json_t *subs = json_array();
+    const char *first_type = NULL;
+    char first[800] = "";
     size_t i;
     json_t *v;
     json_array_foreach(ids, i, v)
@@ -27,31 +33,58 @@ static int identifiers(struct ca *ca, json_t *payload, struct st_order *o, struc
         const char *type = json_string_value(json_object_get(v, "type"));
         const char *val = json_string_value(json_object_get(v, "value"));
         if (!type || !val) {
+            json_decref(subs);
             wfe_problem(r, 400, "malformed", "identifier %zu needs string type and value", i);
             return -1;
         }
-        if (strcmp(type, "dns")) {
-            wfe_problem(r, 400, "unsupportedIdentifier", "only dns identifiers are supported");
-            return -1;
-        }
-        char norm[DP_DOMAIN_MAX + 3];
+        const char *ptype = NULL;
+        char detail[800], norm[DP_DOMAIN_MAX + 3];
         struct dp_error e;
-        if (dp_domain_normalize(val, norm, DP_DOMAIN_ALLOW_WILDCARD, &e) != DP_OK ||
-            strcmp(norm, val) || strchr(norm + 1, '*')) {
-            wfe_problem(r, 400, "rejectedIdentifier",
-                        "'%.260s' is not a lowercase A-label domain name: %s", val,
-                        e.code ? e.detail : "not in normalized form");
-            return -1;
+        if (strcmp(type, "dns")) {
+            ptype = "unsupportedIdentifier";
+            snprintf(detail, sizeof detail, "only dns identifiers are supported, not '%.32s'",
+                     type);
+        } else if (dp_domain_normalize(val, norm, DP_DOMAIN_ALLOW_WILDCARD, &e) != DP_OK ||
+                   strcmp(norm, val) || strchr(norm + 1, '*')) {
+            ptype = "rejectedIdentifier";
+            snprintf(detail, sizeof detail,
+                     "'%.200s' is not a lowercase A-label domain name: %.300s", val,
+                     e.code ? e.detail : "not in normalized form");
+        } else if (dp_scope_is_public_suffix(ca->dp, dp_domain_base(norm))) {
+            ptype = "rejectedIdentifier";
+            snprintf(detail, sizeof detail, "%s is a public suffix", norm);
         }
-        if (dp_scope_is_public_suffix(ca->dp, dp_domain_base(norm))) {
-            wfe_problem(r, 400, "rejectedIdentifier", "%s is a public suffix", norm);
-            return -1;
+        if (ptype) {
+            char t[128];
+            snprintf(t, sizeof t, PROBLEM_NS "%s", ptype);
+            json_array_append_new(subs,
+                                  json_pack("{s:s,s:s,s:{s:s,s:s}}", "type", t, "detail", detail,
+                                            "identifier", "type", type, "value", val));
+            if (!first_type) {
+                first_type = ptype;
+                snprintf(first, sizeof first, "%s", detail);
+            }
+            continue;
         }
         int dup = 0;
         for (size_t k = 0; k < o->n; k++)
             dup |= !strcmp(o->identifiers[k], norm);
         if (!dup) snprintf(o->identifiers[o->n++], 256, "%s", norm);
     }
+    size_t nsub = json_array_size(subs);
+    if (nsub == 1) {
+        json_t *extra = json_pack("{s:O}", "subproblems", subs);
+        wfe_problem_extra(r, 400, first_type, extra, "%s", first);
+        json_decref(extra);
+    } else if (nsub > 1) {
+        json_t *extra = json_pack("{s:O}", "subproblems", subs);
+        wfe_problem_extra(r, 400, "rejectedIdentifier", extra,
+                          "%zu of the %zu identifiers were refused: see subproblems", nsub,
+                          json_array_size(ids));
+        json_decref(extra);
+    }
+    json_decref(subs);
+    if (nsub) return -1;
     return 0;
 }
 

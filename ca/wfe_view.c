@@ -18,8 +18,30 @@ void wfe_reply_json(struct http_resp *r, int status, json_t *o)
     json_decref(o);
 }
 
+static void reply_problem_extra(struct http_resp *r, int status, const char *type,
+                                const char *detail, json_t *extra)
+{
+    r->status = status;
+    snprintf(r->problem, sizeof r->problem, "%s", type);
+    r->body = problem_json_extra(type, detail, status, extra);
+    r->body_len = r->body ? strlen(r->body) : 0;
+    r->content_type = "application/problem+json";
+}
+
 static void reply_problem(struct http_resp *r, int status, const char *type, const char *detail)
 {
+    /* RFC 8555 6.2: badSignatureAlgorithm MUST list what is accepted. */
+    if (!strcmp(type, "badSignatureAlgorithm")) {
+        const char *const *algs;
+        size_t n = dp_jws_algorithms(&algs);
+        json_t *list = json_array();
+        for (size_t i = 0; i < n; i++)
+            json_array_append_new(list, json_string(algs[i]));
+        json_t *extra = json_pack("{s:o}", "algorithms", list);
+        reply_problem_extra(r, status, type, detail, extra);
+        json_decref(extra);
+        return;
+    }
     r->status = status;
     snprintf(r->problem, sizeof r->problem, "%s", type);
     r->body = problem_json(type, detail, status);
@@ -35,6 +57,17 @@ void wfe_problem(struct http_resp *r, int status, const char *type, const char *
     vsnprintf(d, sizeof d, fmt, ap);
     va_end(ap);
     reply_problem(r, status, type, d);
+}
+
+void wfe_problem_extra(struct http_resp *r, int status, const char *type, json_t *extra,
+                       const char *fmt, ...)
+{
+    char d[600];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(d, sizeof d, fmt, ap);
+    va_end(ap);
+    reply_problem_extra(r, status, type, d, extra);
 }
 
 void wfe_ra_problem(struct ca *ca, struct http_resp *r, const struct ra_problem *p)

@@ -165,6 +165,9 @@ static char *dup_str(json_t *o, const char *k)
     return s ? strdup(s) : NULL;
 }
 
+/* What dp_jws_parse accepts, in the order a problem document lists them. */
+static const char *const jws_algs[] = {"ES256", "ES384", "ES512", "RS256", "EdDSA"};
+
 dp_code dp_jws_parse(const char *body, size_t len, struct dp_jws **out, struct dp_error *err)
 {
     dp_error_clear(err);
@@ -218,13 +221,20 @@ dp_code dp_jws_parse(const char *body, size_t len, struct dp_jws **out, struct d
         dp__fail(err, rc, NULL, DP_NO_OFFSET, "protected header has no alg");
         goto fail;
     }
-    static const char *const algs[] = {"ES256", "ES384", "ES512", "RS256", "EdDSA"};
     int known = 0;
-    for (size_t i = 0; i < 5; i++)
-        known |= !strcmp(j->alg, algs[i]);
+    for (size_t i = 0; i < sizeof jws_algs / sizeof jws_algs[0]; i++)
+        known |= !strcmp(j->alg, jws_algs[i]);
     if (!known) {
         rc = dp__fail(err, DP_ERR_UNSUPPORTED, NULL, DP_NO_OFFSET,
                       "alg '%.32s' is not accepted (ES256, ES384, ES512, RS256, EdDSA)", j->alg);
+        goto fail;
+    }
+    /* RFC 7515 4.1.11: a recipient MUST reject a JWS whose crit names an
+     * extension it does not understand, and this one understands none. */
+    if (json_object_get(hdr, "crit")) {
+        dp__fail(err, rc, NULL, DP_NO_OFFSET,
+                 "the protected header has crit: no JWS extension is understood here "
+                 "(RFC 7515 4.1.11)");
         goto fail;
     }
     if (!j->kid == !jwk || (jwk && !json_is_object(jwk)) ||
@@ -250,6 +260,12 @@ fail:
     json_decref(o);
     dp_jws_free(j);
     return err && err->code != DP_OK ? err->code : rc;
+}
+
+size_t dp_jws_algorithms(const char *const **names)
+{
+    *names = jws_algs;
+    return sizeof jws_algs / sizeof jws_algs[0];
 }
 
 dp_code dp_jws_jwk_thumbprint(const struct dp_jws *jws, char out[DP_THUMBPRINT_BUF],

@@ -34,7 +34,8 @@ struct answer {
     char nonce[64];
     char location[256];
     int retry_after;
-    char next[256]; /* the Link rel="next" URL, if any */
+    char next[256];  /* the Link rel="next" URL, if any */
+    char link[1024]; /* every Link header, joined with ", " */
     char *body;
 };
 
@@ -59,6 +60,11 @@ static size_t on_header(char *p, size_t s, size_t n, void *arg)
     if (l > 13 && !strncasecmp(p, "Retry-After: ", 13)) a->retry_after = atoi(p + 13);
     if (l > 10 && !strncasecmp(p, "Location: ", 10))
         snprintf(a->location, sizeof a->location, "%.*s", (int)(l - 12), p + 10);
+    if (l > 8 && !strncasecmp(p, "Link: ", 6)) {
+        size_t have = strlen(a->link);
+        snprintf(a->link + have, sizeof a->link - have, "%s%.*s", have ? ", " : "", (int)(l - 8),
+                 p + 6);
+    }
     const char *nx = l > 6 && !strncasecmp(p, "Link: ", 6) ? strstr(p, ">;rel=\"next\"") : NULL;
     if (nx && nx < p + l) {
         const char *lt = nx;
@@ -516,6 +522,92 @@ static void data_tables(void)
     printf("data tables: %zu hostile requests\n", total);
 }
 
+/* RFC 8555 and JOSE details (issue 24): a crit header refused (RFC 7515
+ * 4.1.11); badSignatureAlgorithm lists the algorithms (6.2); several
+ * refused identifiers in one rejectedIdentifier with a subproblem each
+ * (6.7.1); a challenge's response keeps the index link beside "up" (7.1,
+ * 7.5.1). */
+static void rfc8555_details(void)
+{
+    char hdr[4096], *b, *n = nonce();
+    snprintf(hdr, sizeof hdr,
+             "{\"alg\":\"ES256\",\"nonce\":\"%s\",\"url\":\"%s/acme/new-order\",\"kid\":\"%s\","
+             "\"crit\":[\"b64\"],\"b64\":false}",
+             n, base, acct_url);
+    free(n);
+    b = forge(key, hdr, "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"c.example.com\"}]}");
+    struct answer c = req("POST", "/acme/new-order", b, NULL);
+    free(b);
+    int crit = c.status == 400 && !strcmp(c.type, "malformed") && c.body && strstr(c.body, "crit");
+    CHECK(crit);
+    printf("%s jws_crit_refused\n", crit ? "ok  " : "FAIL");
+    free(c.body);
+
+    n = nonce();
+    snprintf(hdr, sizeof hdr,
+             "{\"alg\":\"ES256K\",\"nonce\":\"%s\",\"url\":\"%s/acme/new-order\",\"kid\":\"%s\"}",
+             n, base, acct_url);
+    free(n);
+    b = forge(key, hdr, "{}");
+    struct answer a = req("POST", "/acme/new-order", b, NULL);
+    free(b);
+    json_t *aj = json_loads(a.body ? a.body : "", 0, NULL),
+           *algs = json_object_get(aj, "algorithms");
+    int listed = a.status == 400 && !strcmp(a.type, "badSignatureAlgorithm") &&
+                 json_is_array(algs) && json_array_size(algs) == 5;
+    size_t i;
+    json_t *v;
+    int es256 = 0;
+    json_array_foreach(algs, i, v) es256 |= !strcmp(json_string_value(v) ?: "", "ES256");
+    CHECK(listed && es256);
+    printf("%s bad_signature_algorithm_lists_algorithms\n", listed && es256 ? "ok  " : "FAIL");
+    json_decref(aj);
+    free(a.body);
+
+    b = signed_req(key, acct_url, "/acme/new-order",
+                   "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"a..example.com\"},"
+                   "{\"type\":\"dns\",\"value\":\"ok.example.com\"},"
+                   "{\"type\":\"email\",\"value\":\"a@example.com\"},"
+                   "{\"type\":\"dns\",\"value\":\"co.uk\"}]}");
+    struct answer s3 = req("POST", "/acme/new-order", b, NULL);
+    free(b);
+    json_t *sj = json_loads(s3.body ? s3.body : "", 0, NULL),
+           *subs = json_object_get(sj, "subproblems");
+    const char *want[][2] = {{"a..example.com", "rejectedIdentifier"},
+                             {"a@example.com", "unsupportedIdentifier"},
+                             {"co.uk", "rejectedIdentifier"}};
+    int sub_ok =
+        s3.status == 400 && !strcmp(s3.type, "rejectedIdentifier") && json_array_size(subs) == 3;
+    for (size_t k = 0; sub_ok && k < 3; k++) {
+        json_t *sp = json_array_get(subs, k);
+        const char *t = json_string_value(json_object_get(sp, "type")) ?: "";
+        sub_ok =
+            !strcmp(json_string_value(json_object_get(json_object_get(sp, "identifier"), "value"))
+                        ?: "",
+                    want[k][0]) &&
+            strlen(t) > 27 && !strcmp(t + 27, want[k][1]) &&
+            json_string_value(json_object_get(sp, "detail"));
+    }
+    if (!sub_ok) fprintf(stderr, "subproblems: %ld %s\n", s3.status, s3.body ? s3.body : "");
+    CHECK(sub_ok);
+    printf("%s rejected_identifiers_as_subproblems\n", sub_ok ? "ok  " : "FAIL");
+    json_decref(sj);
+    free(s3.body);
+
+    /* The challenge of the authorization answered earlier (processing). */
+    char ch[400];
+    snprintf(ch, sizeof ch, "/acme/chall/%s/dns-persist-01",
+             processing_authz + strlen("/acme/authz/"));
+    b = signed_req(key, acct_url, ch, NULL);
+    struct answer l = req("POST", ch, b, NULL);
+    free(b);
+    int links = l.status == 200 && strstr(l.link, "rel=\"index\"") && strstr(l.link, "rel=\"up\"");
+    if (!links) fprintf(stderr, "challenge links: %ld '%s'\n", l.status, l.link);
+    CHECK(links);
+    printf("%s challenge_keeps_index_and_up_links\n", links ? "ok  " : "FAIL");
+    free(l.body);
+}
+
 static void table(void)
 {
     char hdr[4096], u[512], *b, *n;
@@ -736,6 +828,7 @@ static void table(void)
     printf("%s answered_challenge_is_processing\n",
            pa.status == 200 && pa.body && strstr(pa.body, "processing") ? "ok  " : "FAIL");
     free(pa.body);
+    rfc8555_details();
 
     /* A wildcard is offered DNS-based challenges only (RFC 8555 7.1.3); its
      * dns-persist-01 challenge carries every issuer name and no token (A2). */

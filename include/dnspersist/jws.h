@@ -34,9 +34,15 @@ DP_API const char *dp_jws_jwk(const struct dp_jws *jws);
 /* The decoded payload, NUL-terminated ("" for POST-as-GET); *len its length. */
 DP_API const char *dp_jws_payload(const struct dp_jws *jws, size_t *len);
 
+/* The signature algorithms dp_jws_parse accepts (a server's
+ * badSignatureAlgorithm problem lists them, RFC 8555 6.2): their count,
+ * the names in *names (static). */
+DP_API size_t dp_jws_algorithms(const char *const **names);
+
 /* Parses a request body. DP_OK; DP_ERR_MALFORMED (not a flattened JWS,
- * bad base64url, both or neither of jwk/kid, too big); DP_ERR_UNSUPPORTED
- * (alg not accepted: badSignatureAlgorithm). *out is set only on DP_OK. */
+ * bad base64url, both or neither of jwk/kid, a "crit" header: RFC 7515
+ * 4.1.11, none is understood; too big); DP_ERR_UNSUPPORTED (alg not
+ * accepted: badSignatureAlgorithm). *out is set only on DP_OK. */
 DP_API dp_code dp_jws_parse(const char *body, size_t len, struct dp_jws **out,
                             struct dp_error *err);
 
