@@ -58,7 +58,10 @@ int rl_config_load(struct rl_config *c, const char *spec, char *why, size_t cap)
         return 0;
     }
     if (!strcmp(spec, "off")) {
+        /* Off, but for the one draft-02 9.3.1 requires (V7): without it a
+         * client could have the CA query a victim's zone without end. */
         memset(c, 0, sizeof *c);
+        c->l[RL_FAILED_VALIDATIONS] = defaults.l[RL_FAILED_VALIDATIONS];
         return 0;
     }
     FILE *f = fopen(spec, "r");
@@ -87,6 +90,13 @@ int rl_config_load(struct rl_config *c, const char *spec, char *why, size_t cap)
                      "%.300s line %d: want NAME COUNT PERIOD (a name such as %s, a count, a "
                      "period such as 3h)",
                      spec, n, names[RL_ORDERS_PER_ACCOUNT]);
+            rc = -1;
+        } else if (k == RL_FAILED_VALIDATIONS && (v == 0 || p == 0)) {
+            /* A count of 0 means no limit elsewhere: not for this one. */
+            snprintf(why, cap,
+                     "%.300s line %d: %s may change its numbers, not be 0: draft-02 9.3.1 "
+                     "requires a limit on failed validations (V7)",
+                     spec, n, names[k]);
             rc = -1;
         } else {
             c->l[k].count = v;
