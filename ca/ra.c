@@ -111,7 +111,13 @@ int ra_account_update(struct ca *ca, struct st_account *acct, const char *contac
 {
     int rc = 0;
     if (contact) rc = store_account_set_contact(ca->store, acct->id, contact);
-    if (rc == 0 && deactivate) rc = store_account_deactivate(ca->store, acct->id);
+    if (rc == 0 && deactivate) {
+        /* RFC 8555 7.3.6: what the account had under way goes with it. */
+        char *err =
+            problem_json("unauthorized", "the account that placed this order was deactivated", 403);
+        rc = err ? store_account_deactivate(ca->store, acct->id, err) : -1;
+        free(err);
+    }
     if (rc == 1) return ra_refuse(p, 401, "unauthorized", "the account is not valid any more");
     if (rc || store_account_get(ca->store, acct->id, acct))
         return ra_refuse(p, 500, "serverInternal", "cannot update the account");

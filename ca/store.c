@@ -93,9 +93,9 @@ int store_account_set_contact(struct store *s, const char *id, const char *conta
     return OPS(s)->account_set_contact(s, id, contact);
 }
 
-int store_account_deactivate(struct store *s, const char *id)
+int store_account_deactivate(struct store *s, const char *id, const char *order_error)
 {
-    return OPS(s)->account_deactivate(s, id);
+    return OPS(s)->account_deactivate(s, id, order_error);
 }
 
 int store_account_mark_persist(struct store *s, const char *id)

@@ -88,9 +88,13 @@ int store_account_create(struct store *s, const char *jwk, const char *thumb, co
                          struct st_account *out);
 int store_account_get(struct store *s, const char *id, struct st_account *out);
 int store_account_by_thumb(struct store *s, const char *thumb, struct st_account *out);
-/* Both only for a valid account. */
+/* Only for a valid account (1 otherwise). */
 int store_account_set_contact(struct store *s, const char *id, const char *contact);
-int store_account_deactivate(struct store *s, const char *id);
+/* valid -> deactivated, with what it authorized (RFC 8555 7.3.6): its
+ * pending authorizations deactivated, its pending and ready orders invalid
+ * with order_error (a problem document), all in one transaction. 1 when
+ * the account was not valid. */
+int store_account_deactivate(struct store *s, const char *id, const char *order_error);
 int store_account_mark_persist(struct store *s, const char *id);
 /* Replaces the key; the old thumbprint stays in the history (A6). 1: the
  * new key already belongs to an account. */

@@ -19,7 +19,7 @@ struct store_ops {
     int (*account_get)(struct store *s, const char *id, struct st_account *out);
     int (*account_by_thumb)(struct store *s, const char *thumb, struct st_account *out);
     int (*account_set_contact)(struct store *s, const char *id, const char *contact);
-    int (*account_deactivate)(struct store *s, const char *id);
+    int (*account_deactivate)(struct store *s, const char *id, const char *order_error);
     int (*account_mark_persist)(struct store *s, const char *id);
     int (*account_rollover)(struct store *s, const char *id, const char *jwk, const char *thumb);
     size_t (*account_keys)(struct store *s, const char *id, char (**out)[48]);

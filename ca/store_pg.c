@@ -282,10 +282,28 @@ static int pg_account_set_contact(struct store *s, const char *id, const char *c
     return write1(s, "UPDATE accounts SET contact=$1 WHERE id=$2 AND status='valid'", 2, p);
 }
 
-static int pg_account_deactivate(struct store *s, const char *id)
+static int pg_account_deactivate(struct store *s, const char *id, const char *order_error)
 {
-    return write1(s, "UPDATE accounts SET status='deactivated' WHERE id=$1 AND status='valid'", 1,
-                  &id);
+    PGconn *c = pg_take(P(s));
+    long rows = pg_begin(c) ? -1
+                            : pg_exec(c,
+                                      "UPDATE accounts SET status='deactivated' WHERE id=$1 AND "
+                                      "status='valid'",
+                                      1, &id);
+    int rc = rows < 0 ? -1 : rows ? 0 : 1;
+    const char *p[] = {id, order_error};
+    if (rc == 0 &&
+        (pg_exec(c, "UPDATE authzs SET status='deactivated' WHERE account=$1 AND status='pending'",
+                 1, p) < 0 ||
+         pg_exec(c,
+                 "UPDATE orders SET status='invalid', error=$2 WHERE account=$1 AND status IN "
+                 "('pending','ready')",
+                 2, p) < 0))
+        rc = -1;
+    if (rc == 0 && pg_commit(c)) rc = -1;
+    if (rc) pg_rollback(c);
+    pg_give(P(s), c);
+    return rc;
 }
 
 static int pg_account_mark_persist(struct store *s, const char *id)

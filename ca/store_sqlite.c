@@ -488,9 +488,48 @@ int sqlite_account_set_contact(struct store *s, const char *id, const char *cont
     return sq_write1(s, SQL_ACCT_CONTACT, contact, id, NULL, s->accts, id);
 }
 
-int sqlite_account_deactivate(struct store *s, const char *id)
+static const char SQL_ACCT_PENDING_AUTHZS[] =
+    "SELECT id FROM authzs WHERE account=? AND status='pending'";
+static const char SQL_ACCT_AUTHZS_DEACT[] =
+    "UPDATE authzs SET status='deactivated' WHERE account=? AND status='pending'";
+static const char SQL_ACCT_ORDERS_INVALID[] =
+    "UPDATE orders SET status='invalid', error=? WHERE account=? AND status IN ('pending','ready')";
+
+struct deactivation {
+    const char *id, *order_error;
+};
+
+static int deactivate_body(struct store *s, void *arg)
 {
-    return sq_write1_durable(s, SQL_ACCT_DEACT, id, NULL, NULL, s->accts, id);
+    const struct deactivation *d = arg;
+    cache_drop(s->accts, d->id);
+    sqlite3_stmt *st = sq_stmt(s, SQL_ACCT_DEACT);
+    int changes = 0;
+    if (!st) return -1;
+    sq_bind_text(st, 1, d->id);
+    if (sq_step_done(s, st, &changes) != SQLITE_DONE) return -1;
+    if (!changes) return 1;
+    /* The cached rows of the authorizations about to change go first. */
+    if (!(st = sq_stmt(s, SQL_ACCT_PENDING_AUTHZS))) return -1;
+    sq_bind_text(st, 1, d->id);
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW)
+        cache_drop(s->authzs, (const char *)sqlite3_column_text(st, 0));
+    sqlite3_reset(st);
+    if (step != SQLITE_DONE) return -1;
+    if (!(st = sq_stmt(s, SQL_ACCT_AUTHZS_DEACT))) return -1;
+    sq_bind_text(st, 1, d->id);
+    if (sq_step_done(s, st, NULL) != SQLITE_DONE) return -1;
+    if (!(st = sq_stmt(s, SQL_ACCT_ORDERS_INVALID))) return -1;
+    sq_bind_text(st, 1, d->order_error);
+    sq_bind_text(st, 2, d->id);
+    return sq_step_done(s, st, NULL) == SQLITE_DONE ? 0 : -1;
+}
+
+int sqlite_account_deactivate(struct store *s, const char *id, const char *order_error)
+{
+    struct deactivation d = {id, order_error};
+    return sq_store_tx_durable(s, deactivate_body, &d);
 }
 
 int sqlite_account_mark_persist(struct store *s, const char *id)

@@ -70,7 +70,7 @@ int sqlite_account_create(struct store *s, const char *jwk, const char *thumb, c
 int sqlite_account_get(struct store *s, const char *id, struct st_account *out);
 int sqlite_account_by_thumb(struct store *s, const char *thumb, struct st_account *out);
 int sqlite_account_set_contact(struct store *s, const char *id, const char *contact);
-int sqlite_account_deactivate(struct store *s, const char *id);
+int sqlite_account_deactivate(struct store *s, const char *id, const char *order_error);
 int sqlite_account_mark_persist(struct store *s, const char *id);
 int sqlite_account_rollover(struct store *s, const char *id, const char *jwk, const char *thumb);
 size_t sqlite_account_keys(struct store *s, const char *id, char (**out)[48]);

@@ -222,6 +222,45 @@ static void V5_deactivated_account(void)
     acct_free(&ac);
 }
 
+/* RFC 8555 7.3.6: deactivating an account deactivates its pending
+ * authorizations and makes its pending orders invalid, in the database,
+ * with an error saying why. */
+static void deactivation_cancels_pending_work(void)
+{
+    struct acct ac;
+    CHECK(acct_new(&ca02, &ac) == 0);
+    char d1[128], d2[128], sql[512];
+    unique(d1, sizeof d1, "cancel");
+    unique(d2, sizeof d2, "cancel");
+    const char *n1[] = {d1}, *n2[] = {d2};
+    struct dp_acme_order *o1 = NULL, *o2 = NULL;
+    struct dp_error e;
+    CHECK(dp_acme_order_new(ac.a, n1, 1, &o1, &e) == DP_OK);
+    CHECK(dp_acme_order_new(ac.a, n2, 1, &o2, &e) == DP_OK);
+    CHECK(o1 && !strcmp(dp_acme_order_status(o1), "pending"));
+    const char *url = dp_acme_account_url(ac.a), *id = url ? strrchr(url, '/') : NULL;
+    CHECK(id != NULL);
+    if (!id) goto out;
+    id++;
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM authzs WHERE account='%s' AND status='pending'",
+             id);
+    CHECK(db_long(&ca02, sql) == 2);
+    CHECK(dp_acme_deactivate(ac.a, &e) == DP_OK);
+    CHECK(db_long(&ca02, sql) == 0);
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM authzs WHERE account='%s' AND status='deactivated'", id);
+    CHECK(db_long(&ca02, sql) == 2);
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM orders WHERE account='%s' AND status='invalid' AND error LIKE "
+             "'%%unauthorized%%deactivated%%'",
+             id);
+    CHECK(db_long(&ca02, sql) == 2);
+out:
+    dp_acme_order_free(o1);
+    dp_acme_order_free(o2);
+    acct_free(&ac);
+}
+
 static void draft01_plain_url_records(void)
 {
     struct acct ac, ac2;
@@ -266,6 +305,7 @@ int main(int argc, char **argv)
         RUN(V1_record_removed_between_orders);
         RUN(V7_failures_count_per_record);
         RUN(V5_deactivated_account);
+        RUN(deactivation_cancels_pending_work);
         RUN(draft01_plain_url_records);
     }
     ca_stop(&ca02);
