@@ -25,8 +25,10 @@ struct ca_config {
     char hash_prefix[640];
     int hash_prefix_given;                         /* --hash-prefix: replaces the recorded prefix */
     char external_url[512];                        /* --external-url, "" for the listener's */
-    const char *previous_prefixes[DP_MAX_ISSUERS]; /* --previous-hash-prefix */
+    const char *previous_prefixes[DP_MAX_ISSUERS]; /* --previous-hash-prefix, and recorded */
     size_t n_previous;
+    const char *forget_prefixes[DP_MAX_ISSUERS]; /* --forget-hash-prefix: may break */
+    size_t n_forget;
     const char *caa_identities[DP_MAX_ISSUERS];
     size_t n_caa;
     int persist, dns01, http01; /* challenge types offered */

@@ -42,7 +42,10 @@ static void help(void)
         "  --crl-url URL               the CRL distribution point put in certificates\n"
         "                              (default http://HOST:CRLPORT/crl of --external-url)\n"
         "  --previous-hash-prefix URL  records under this older prefix keep validating\n"
-        "                              (repeatable; draft 4.5 migration)\n"
+        "                              (repeatable; draft 4.5 migration). A prefix replaced\n"
+        "                              by --hash-prefix is kept so by itself, and recorded\n"
+        "  --forget-hash-prefix URL    stop accepting records under this older prefix: they\n"
+        "                              stop validating (repeatable; the explicit way)\n"
         "  --caa-identity NAME         the CA's CAA identities, repeatable (default: the issuer\n"
         "                              domain names); CAA is always checked (RFC 8659)\n"
         "  --challenges LIST           offered types (default dns-persist-01,dns-01,http-01)\n"
@@ -174,6 +177,9 @@ static int set_option(struct ca_config *c, const char *name, const char *val)
     } else if (!strcmp(name, "previous-hash-prefix")) {
         if (!url_ok(val, 0) || c->n_previous == DP_MAX_ISSUERS) return -1;
         c->previous_prefixes[c->n_previous++] = config_keep(val);
+    } else if (!strcmp(name, "forget-hash-prefix")) {
+        if (!url_ok(val, 0) || c->n_forget == DP_MAX_ISSUERS) return -1;
+        c->forget_prefixes[c->n_forget++] = config_keep(val);
     } else if (!strcmp(name, "crl-listen")) {
         const char *colon = strrchr(val, ':');
         long port = colon ? strtol(colon + 1, NULL, 10) : 0;
@@ -386,6 +392,7 @@ int config_load(struct ca_config *c, int argc, char **argv)
                                          {"issuer-domain-name", required_argument, 0, 0},
                                          {"hash-prefix", required_argument, 0, 0},
                                          {"previous-hash-prefix", required_argument, 0, 0},
+                                         {"forget-hash-prefix", required_argument, 0, 0},
                                          {"external-url", required_argument, 0, 0},
                                          {"crl-listen", required_argument, 0, 0},
                                          {"crl-url", required_argument, 0, 0},

@@ -58,6 +58,98 @@ static void on_reload(struct ca *ca)
               "crl", cr ? "cannot rebuild" : "rebuilt", NULL);
 }
 
+/* The previous accountHashPrefixes recorded in the store ("\n" between),
+ * into list; their count, or -1. */
+static int recorded_prefixes(struct ca *ca, char *list, size_t cap)
+{
+    int r = store_meta_get(ca->store, "previous_hash_prefixes", list, cap);
+    if (r == 1) list[0] = '\0';
+    if (r < 0) return -1;
+    int n = 0;
+    for (const char *p = list; *p; p++)
+        n += *p == '\n';
+    return n + (list[0] != '\0');
+}
+
+static int forgotten(const struct ca_config *c, const char *prefix)
+{
+    for (size_t i = 0; i < c->n_forget; i++)
+        if (!strcmp(c->forget_prefixes[i], prefix)) return 1;
+    return 0;
+}
+
+/* Records old, the prefix --hash-prefix replaces, as a previous one:
+ * 0, or -1 after saying why (too many kept). */
+static int keep_prefix(struct ca *ca, const char *old)
+{
+    struct ca_config *c = &ca->cfg;
+    char list[DP_MAX_ISSUERS * 641 + 1];
+    int n = recorded_prefixes(ca, list, sizeof list);
+    if (n < 0) return -1;
+    if (forgotten(c, old)) {
+        fprintf(stderr,
+                "dnspersist-ca: accountHashPrefix changes from %s to %s; records made under %s "
+                "stop validating (--forget-hash-prefix)\n",
+                old, c->hash_prefix, old);
+        return 0;
+    }
+    for (const char *p = list; *p;) { /* recorded already */
+        size_t l = strcspn(p, "\n");
+        if (l == strlen(old) && !strncmp(p, old, l)) return 0;
+        p += l + (p[l] == '\n');
+    }
+    if (n >= DP_MAX_ISSUERS) {
+        fprintf(stderr,
+                "dnspersist-ca: accountHashPrefix changes from %s to %s, but %d previous prefixes "
+                "are kept already: give --forget-hash-prefix for one whose records may stop "
+                "validating (draft 4.5)\n",
+                old, c->hash_prefix, n);
+        return -1;
+    }
+    size_t l = strlen(list);
+    snprintf(list + l, sizeof list - l, "%s%s", l ? "\n" : "", old);
+    if (store_meta_set(ca->store, "previous_hash_prefixes", list)) return -1;
+    fprintf(stderr,
+            "dnspersist-ca: accountHashPrefix changes from %s to %s; records made under %s keep "
+            "validating (recorded as a previous prefix; --forget-hash-prefix %s stops that)\n",
+            old, c->hash_prefix, old, old);
+    return 0;
+}
+
+/* The recorded previous prefixes, less the forgotten ones (which leave the
+ * record), join --previous-hash-prefix. 0, or -1 after saying why. */
+static int previous_prefixes(struct ca *ca)
+{
+    struct ca_config *c = &ca->cfg;
+    char list[DP_MAX_ISSUERS * 641 + 1], kept[sizeof list] = "";
+    if (recorded_prefixes(ca, list, sizeof list) < 0) return -1;
+    int dropped = 0;
+    for (char *p = list; *p;) {
+        size_t l = strcspn(p, "\n");
+        char one[640];
+        snprintf(one, sizeof one, "%.*s", (int)l, p);
+        p += l + (p[l] == '\n');
+        if (forgotten(c, one)) {
+            dropped = 1;
+            continue;
+        }
+        size_t kl = strlen(kept);
+        snprintf(kept + kl, sizeof kept - kl, "%s%s", kl ? "\n" : "", one);
+        int have = !strcmp(one, c->hash_prefix);
+        for (size_t i = 0; i < c->n_previous; i++)
+            have |= !strcmp(c->previous_prefixes[i], one);
+        if (have) continue;
+        if (c->n_previous == DP_MAX_ISSUERS) {
+            fprintf(stderr, "dnspersist-ca: more than %d previous accountHashPrefixes\n",
+                    DP_MAX_ISSUERS);
+            return -1;
+        }
+        c->previous_prefixes[c->n_previous++] = config_keep(one);
+    }
+    if (dropped && store_meta_set(ca->store, "previous_hash_prefixes", kept)) return -1;
+    return 0;
+}
+
 static int settle_urls(struct ca *ca)
 {
     struct ca_config *c = &ca->cfg;
@@ -79,18 +171,15 @@ static int settle_urls(struct ca *ca)
     was[0] = '\0';
     if (r == 0) r = store_meta_get(ca->store, "hash_prefix", was, sizeof was);
     if (r == 1 || (r == 0 && c->hash_prefix_given && strcmp(was, c->hash_prefix))) {
-        int listed = 0;
-        for (size_t i = 0; i < c->n_previous; i++)
-            listed |= !strcmp(c->previous_prefixes[i], was);
-        if (r == 0 && !listed)
-            fprintf(stderr,
-                    "dnspersist-ca: warning: accountHashPrefix changes from %s to %s; records "
-                    "made under the old one stop validating unless --previous-hash-prefix %s\n",
-                    was, c->hash_prefix, was);
+        /* Draft 4.5: records published under the replaced prefix must keep
+         * validating, so it joins the recorded previous ones (unless the
+         * operator forgets it explicitly). */
+        if (r == 0 && keep_prefix(ca, was)) return -1;
         r = store_meta_set(ca->store, "hash_prefix", c->hash_prefix);
     } else if (r == 0) {
         snprintf(c->hash_prefix, sizeof c->hash_prefix, "%s", was);
     }
+    if (r >= 0 && previous_prefixes(ca)) return -1;
     if (r < 0) fprintf(stderr, "dnspersist-ca: cannot read or record the CA's URLs\n");
     return r < 0 ? -1 : 0;
 }

@@ -130,6 +130,45 @@ static void A6_hundred_rollovers(void)
     acct_free(&ac);
 }
 
+/* Draft 4.5: a prefix replaced by --hash-prefix keeps its records
+ * validating by itself: it is recorded as a previous prefix (and stays so
+ * across restarts) until the operator says --forget-hash-prefix. Records
+ * under it are published once, for three names, each issued at one step
+ * (an issued name's authorization would be reused). */
+static void H1_replaced_prefix_kept_by_itself(void)
+{
+    struct ca c = {0};
+    c.port = harness_free_port();
+    snprintf(c.data, sizeof c.data, "%s/cakeep", tmpdir);
+    CHECK(ca_start(&c) == 0);
+    struct acct ac;
+    CHECK(acct_new(&c, &ac) == 0);
+    char d[3][128], old[256];
+    for (int i = 0; i < 3; i++) {
+        unique(d[i], sizeof d[i], "keep");
+        CHECK(publish(&c, &ac, d[i], NULL, NULL) == 0); /* under the first prefix */
+    }
+    snprintf(old, sizeof old, "%s", c.prefix);
+    ca_stop(&c);
+    struct dp_error e;
+    c.extra[0] = "--hash-prefix";
+    c.extra[1] = "https://hashes.ca.test/k/";
+    CHECK(ca_start(&c) == 0);
+    CHECK(log_has(&c, "recorded as a previous prefix", old));
+    CHECK(issue(&c, &ac, d[0], &e) == DP_OK);
+    ca_stop(&c);
+    c.extra[0] = c.extra[1] = NULL; /* the new prefix and the old one, as recorded */
+    CHECK(ca_start(&c) == 0);
+    CHECK(issue(&c, &ac, d[1], &e) == DP_OK);
+    ca_stop(&c);
+    c.extra[0] = "--forget-hash-prefix";
+    c.extra[1] = old;
+    CHECK(ca_start(&c) == 0);
+    CHECK(issue(&c, &ac, d[2], &e) != DP_OK);
+    acct_free(&ac);
+    ca_stop(&c);
+}
+
 /* Draft 4.5: a CA that changes its accountHashPrefix keeps records made
  * under the old one valid with --previous-hash-prefix. */
 static void H1_previous_hash_prefix(void)
@@ -302,6 +341,7 @@ int main(int argc, char **argv)
         RUN(A6_rollover_keeps_old_records);
         RUN(A6_hundred_rollovers);
         RUN(H1_previous_hash_prefix);
+        RUN(H1_replaced_prefix_kept_by_itself);
         RUN(V1_record_removed_between_orders);
         RUN(V7_failures_count_per_record);
         RUN(V5_deactivated_account);
