@@ -346,7 +346,8 @@ static int check_with_ca(const struct cli_account *acct, const struct cli_common
     int rc = session_open(CMD, co->state, co->directory, co->bundle, 1, &s);
     if (rc) return rc;
     const char *issuers[DP_MAX_ISSUERS];
-    size_t ni = session_issuers(CMD, &s, acct->issuers, acct->n_issuers, issuers, DP_MAX_ISSUERS);
+    size_t ni =
+        session_issuers(CMD, &s, acct->issuers, acct->n_issuers, 1, issuers, DP_MAX_ISSUERS);
     char th[CLI_MAX_THUMBPRINTS][DP_THUMBPRINT_BUF];
     const char *tp[CLI_MAX_THUMBPRINTS];
     size_t nt = session_thumbprints(&s.acct, th, CLI_MAX_THUMBPRINTS);

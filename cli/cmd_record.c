@@ -224,9 +224,9 @@ static int record_main(int argc, char **argv, enum mode mode)
                                   "--account-url, --thumbprint, --account-key and --hash-prefix");
         int rc = session_open(CMD, co.state, co.directory, co.bundle, 1, &sess);
         if (rc) return rc;
-        /* --issuer wins; else issuerDomainNames; else caaIdentities (draft-01 CAs). */
+        /* --issuer wins; else issuerDomainNames; never caaIdentities (3.2). */
         const char *names[DP_MAX_ISSUERS];
-        if (!session_issuers(CMD, &sess, &issuer, issuer ? 1 : 0, names, DP_MAX_ISSUERS)) {
+        if (!session_issuers(CMD, &sess, &issuer, issuer ? 1 : 0, 0, names, DP_MAX_ISSUERS)) {
             session_close(&sess);
             return issuer ? EXIT_USAGE : EXIT_INVALID;
         }

@@ -97,7 +97,7 @@ size_t session_thumbprints(const struct account *a, char th[][DP_THUMBPRINT_BUF]
 }
 
 size_t session_issuers(const char *cmd, const struct session *s, const char *const *flag,
-                       size_t n_flag, const char **out, size_t max)
+                       size_t n_flag, int caa_ok, const char **out, size_t max)
 {
     const char *const *names, *const *caa;
     size_t nn = dp_acme_issuer_names(s->acme, &names), n = 0;
@@ -116,6 +116,15 @@ size_t session_issuers(const char *cmd, const struct session *s, const char *con
         out[n++] = names[i];
     if (n) return n;
     size_t nc = dp_acme_caa_identities(s->acme, &caa);
+    if (!caa_ok) {
+        cli_error(cmd,
+                  "%s advertises no issuerDomainNames: it offers no pre-provisioning "
+                  "(draft-02 3.2; a draft-01 CA, or one without dns-persist-01); give --issuer "
+                  "with its issuer domain name to write a record for it anyway%s%s%s",
+                  s->directory, nc ? " (its caaIdentities: " : "", nc ? caa[0] : "",
+                  nc ? (nc > 1 ? " and others)" : ")") : "");
+        return 0;
+    }
     for (size_t i = 0; i < nc && n < max; i++)
         out[n++] = caa[i];
     if (n) {

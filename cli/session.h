@@ -39,11 +39,14 @@ size_t session_thumbprints(const struct account *a, char th[][DP_THUMBPRINT_BUF]
 
 /* The CA's issuer names for records and checks: the user's (flag), when
  * given, which must be among the directory's issuerDomainNames when it
- * lists any; else those names; else its caaIdentities (a draft-01 CA, with
- * a note on stderr). Borrowed from flag or the session. Returns the count,
- * 0 after printing why. */
+ * lists any; else those names; else, for a check (caa_ok), its
+ * caaIdentities (a draft-01 CA, with a note on stderr). A record is never
+ * written for names the CA did not offer for it (draft-02 3.2: a directory
+ * without issuerDomainNames is unavailable for pre-provisioning): there
+ * --issuer is the explicit choice. Borrowed from flag or the session.
+ * Returns the count, 0 after printing why. */
 size_t session_issuers(const char *cmd, const struct session *s, const char *const *flag,
-                       size_t n_flag, const char **out, size_t max);
+                       size_t n_flag, int caa_ok, const char **out, size_t max);
 
 /* The options every CA command takes. */
 #define CLI_SESSION_OPTIONS CLI_OPT_STATE, CLI_OPT_DIRECTORY, CLI_OPT_CA_BUNDLE

@@ -195,9 +195,9 @@ C=(--state "$tmp/state-nop" --ca-bundle "$tmp/cax/root.pem")
 run issue --directory "$DIRX" "${C[@]}" --no-check "nop$RANDOM.web.test"
 [ $rc = 1 ] && grep -q "does not offer dns-persist-01" "$tmp/err" && ok ca_without_persist || bad "no persist: $rc $(cat "$tmp/err")"
 # Its directory looks like a draft-01 CA's (caaIdentities, no issuerDomainNames):
-# record falls back to caaIdentities and says so; issue (above) names the real problem.
+# record refuses (draft-02 3.2) and names --issuer; issue (above) names the real problem.
 run record --directory "$DIRX" "${C[@]}" x.web.test
-[ $rc = 0 ] && grep -q "advertises no issuerDomainNames.*using its caaIdentities" "$tmp/err" && ok record_ca_without_persist_noted || bad "record no persist: $rc $(cat "$tmp/err")"
+[ $rc = 1 ] && grep -q "advertises no issuerDomainNames.*give --issuer" "$tmp/err" && ok record_ca_without_persist_refused || bad "record no persist: $rc $(cat "$tmp/err")"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$tmp/fake.key" -out "$tmp/fake.pem" -days 1 -subj /CN=localhost -addext subjectAltName=DNS:localhost >/dev/null 2>&1
 for n in 0 11 -1 -2; do
     fp=$(port)

@@ -32,12 +32,15 @@ C1=(--directory "$DIR01" --state "$tmp/s01" --ca-bundle "$tmp/d01/root.pem")
 D1=d1$RANDOM.web.test
 run account new "${C1[@]}" --agree-tos
 url=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["url"])' "$tmp"/s01/accounts/*/account.json)
+# Draft-02 3.2: no issuerDomainNames, no pre-provisioning: record refuses
+# and names --issuer (the explicit choice) and the CA's caaIdentities.
 run record "${C1[@]}" --format value "$D1"
-[ $rc = 0 ] && [ "$out" = "ca.test; accounturi=$url" ] && grep -q "caaIdentities ca.test" "$tmp/err" && grep -q "plain" "$tmp/err" &&
-    ok "draft01_record_from_caa_identities_plain_url" || bad "draft01 record: $rc '$out' $(cat "$tmp/err")"
+[ $rc = 1 ] && [ -z "$out" ] && grep -q "no issuerDomainNames.*draft-02 3.2.*give --issuer" "$tmp/err" &&
+    grep -q "caaIdentities: ca.test" "$tmp/err" && ok "draft01_record_without_issuer_refused" || bad "draft01 record: $rc '$out' $(cat "$tmp/err")"
 run record "${C1[@]}" --issuer ca.test --format value "$D1"
-[ $rc = 0 ] && [ "$out" = "ca.test; accounturi=$url" ] && ! grep -q caaIdentities "$tmp/err" && ok "draft01_record_issuer_flag_wins" || bad "draft01 --issuer: $rc '$out' $(cat "$tmp/err")"
-run publish "${C1[@]}" "${NS[@]}" "$D1"
+[ $rc = 0 ] && [ "$out" = "ca.test; accounturi=$url" ] && ! grep -q caaIdentities "$tmp/err" && grep -q "draft-01 CA; writing the plain" "$tmp/err" &&
+    ok "draft01_record_issuer_flag_wins" || bad "draft01 --issuer: $rc '$out' $(cat "$tmp/err")"
+run publish "${C1[@]}" "${NS[@]}" --issuer ca.test "$D1"
 [ $rc = 0 ] && ok "draft01_publish" || bad "draft01 publish: $(cat "$tmp/err")"
 run check "${C1[@]}" --resolver "$DNS_RESOLVER" "$D1"
 [ $rc = 0 ] && [[ "$out" == *valid* ]] && ok "draft01_check_directory" || bad "draft01 check: $rc $out $(cat "$tmp/err")"
