@@ -436,6 +436,14 @@ int main(int argc, char **argv)
     signal(SIGHUP, on_signal);
     signal(SIGPIPE, SIG_IGN);
     printf("dnspersist-ca: directory %s/directory\n", ca.base);
+    /* Said where an operator looks first: such a CA does not conform. */
+    if (c->directory_draft01)
+        printf("dnspersist-ca: NOT a draft-02 CA: --directory-meta draft01 advertises as a "
+               "draft-01 CA (no issuerDomainNames, no accountHashPrefix) and accepts draft-01 "
+               "records\n");
+    else if (c->draft01_compat)
+        printf("dnspersist-ca: NOT a draft-02 CA: --draft01-compat accepts draft-01 records "
+               "(plain account URLs), which draft-02 does not allow\n");
     printf("dnspersist-ca: root certificate %s/root.pem (clients must trust it)\n", c->data);
     printf("dnspersist-ca: CRL %s\n", c->crl_url);
     printf("dnspersist-ca: DNS %s, DNSSEC %s%s\n",

@@ -28,6 +28,8 @@ DIR01=$(start_ca d01 --directory-meta draft01)
 meta=$(curl -s --cacert "$tmp/d01/root.pem" "$DIR01")
 [ "$(js '"issuerDomainNames" in d["meta"] or "accountHashPrefix" in d["meta"]' "$meta")" = False ] &&
     [ "$(js 'd["meta"]["caaIdentities"]' "$meta")" = "['ca.test']" ] && ok "draft01_directory_meta" || bad "draft01 directory: $meta"
+wait_until 30 "the d01 start-up lines" file_has "$tmp/d01.log" "dnspersist-ca: DNS " || bad "d01 printed no start-up lines"
+grep -q "NOT a draft-02 CA: --directory-meta draft01" "$tmp/d01.log" && ok "draft01_ca_says_not_draft02" || bad "draft01 start-up: $(cat "$tmp/d01.log")"
 C1=(--directory "$DIR01" --state "$tmp/s01" --ca-bundle "$tmp/d01/root.pem")
 D1=d1$RANDOM.web.test
 run account new "${C1[@]}" --agree-tos
@@ -49,6 +51,7 @@ run issue "${C1[@]}" --resolver "$DNS_RESOLVER" "$D1"
 
 # ---- a draft-02 CA: check --directory, --json ----
 DIR02=$(start_ca d02)
+wait_until 30 "the d02 start-up lines" file_has "$tmp/d02.log" "dnspersist-ca: DNS " && ! grep -q "NOT a draft-02" "$tmp/d02.log" && ok "draft02_ca_says_nothing_of_draft01" || bad "draft-02 start-up: $(cat "$tmp/d02.log")"
 C2=(--directory "$DIR02" --state "$tmp/s02" --ca-bundle "$tmp/d02/root.pem")
 D2=d2$RANDOM.web.test
 "$DP" account new "${C2[@]}" --agree-tos >/dev/null 2>&1
