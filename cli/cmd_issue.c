@@ -9,6 +9,7 @@
  */
 #define _GNU_SOURCE
 #include <getopt.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -153,6 +154,49 @@ static void out_dir(const struct issue_opts *o, const struct session *s, const c
     if (first[0] == '*') buf[strlen(s->st.dir) + 7] = '_'; /* "*.x" is stored as "_.x" */
 }
 
+/* --out DIR for one certificate: DIR must not be a symbolic link (not
+ * followed), and must not hold another certificate's files: a second name
+ * given the same --out once overwrote the first's key.pem and cert.pem.
+ * 0, or -1 with why. */
+static int out_dir_free(const char *dir, char **names, size_t n, char *why, size_t cap)
+{
+    struct stat st;
+    if (lstat(dir, &st)) return 0; /* made on write */
+    if (S_ISLNK(st.st_mode)) {
+        snprintf(why, cap,
+                 "--out %.100s is a symbolic link: not followed; give the directory itself", dir);
+        return -1;
+    }
+    char mp[1300], cp[1300];
+    snprintf(mp, sizeof mp, "%s/meta.json", dir);
+    snprintf(cp, sizeof cp, "%s/cert.pem", dir);
+    json_t *meta = json_load_file(mp, 0, NULL), *had = json_object_get(meta, "names");
+    int same = 0;
+    if (json_is_array(had) && json_array_size(had) == n) {
+        same = 1;
+        for (size_t i = 0; i < n && same; i++) {
+            int found = 0;
+            size_t k;
+            json_t *v;
+            json_array_foreach(had, k, v) found |= !strcmp(json_string_value(v) ?: "", names[i]);
+            same = found;
+        }
+    }
+    const char *first = json_string_value(json_array_get(had, 0));
+    if (meta && !same)
+        snprintf(why, cap,
+                 "--out %.100s holds the certificate of %.60s%s: give each name its own --out "
+                 "(or remove that one)",
+                 dir, first ? first : "other names", json_array_size(had) > 1 ? " and others" : "");
+    else if (!meta && access(cp, F_OK) == 0)
+        snprintf(why, cap,
+                 "--out %.100s holds a cert.pem that dnspersist did not write (no meta.json): not "
+                 "overwritten",
+                 dir);
+    json_decref(meta);
+    return (meta && !same) || (!meta && access(cp, F_OK) == 0) ? -1 : 0;
+}
+
 /* One certificate: order, validate, finalize, write. Returns a dp_code;
  * *jit tells whether the CA authorized the order at once from the records
  * (Just-in-Time validation, draft 4.4: no challenge was answered). */
@@ -170,6 +214,9 @@ dp_code issue_one(const struct issue_opts *o, struct session *s, struct dp_acme 
     /* The new key is on disk (key.pem.new, 0600) before its CSR leaves:
      * no certificate is ever issued whose key exists only in memory. */
     out_dir(o, s, names[0], dir, dircap);
+    if (rc == DP_OK && o->out && !o->batch &&
+        out_dir_free(dir, names, n, e->detail, sizeof e->detail))
+        rc = e->code = DP_ERR_INVAL;
     if (rc == DP_OK && (!(kp = dp_key_private_pem_alloc(ck, NULL)) || state_mkdir(dir) ||
                         state_write(dir, "key.pem.new", kp, 0600))) {
         snprintf(e->detail, sizeof e->detail, "cannot write the new key into %s", dir);

@@ -187,6 +187,21 @@ done
 [ $rc = 0 ] && [ "$(ls "$tmp/out" | wc -l)" = 200 ] && [ $match = 200 ] && [ "$(grep -c '"attempts":1' <<<"$out")" = 200 ] &&
     ok batch_200_out_dir_one_per_certificate || bad "batch --out: rc=$rc $(ls "$tmp/out" 2>/dev/null | wc -l) dirs, $match matching $(tail -2 "$tmp/err")"
 
+# --out for one certificate: a second name given the same --out is refused
+# before anything is ordered (it once overwrote the first's key and
+# certificate), the first's files intact; the same name renews into it; a
+# symlinked --out is not followed.
+run issue --directory "$DIR02" "${C[@]}" --resolver "$DNS_RESOLVER" --out "$tmp/one" "s1.$B"
+sum=$(cat "$tmp/one/key.pem" "$tmp/one/cert.pem" | sha256sum)
+run issue --directory "$DIR02" "${C[@]}" --resolver "$DNS_RESOLVER" --out "$tmp/one" "s2.$B"
+[ $rc != 0 ] && grep -q "holds the certificate of s1.$B" "$tmp/err" && [ "$(cat "$tmp/one/key.pem" "$tmp/one/cert.pem" | sha256sum)" = "$sum" ] &&
+    [ ! -e "$tmp/one/key.pem.new" ] && ok out_dir_of_another_name_refused || bad "--out shared: rc=$rc $(cat "$tmp/err")"
+run issue --directory "$DIR02" "${C[@]}" --resolver "$DNS_RESOLVER" --out "$tmp/one" "s1.$B"
+[ $rc = 0 ] && [ "$(cat "$tmp/one/key.pem" "$tmp/one/cert.pem" | sha256sum)" != "$sum" ] && ok out_dir_same_name_reissued || bad "--out same name: rc=$rc $(cat "$tmp/err")"
+mkdir -p "$tmp/elsewhere" && ln -s "$tmp/elsewhere" "$tmp/link"
+run issue --directory "$DIR02" "${C[@]}" --resolver "$DNS_RESOLVER" --out "$tmp/link" "s3.$B"
+[ $rc != 0 ] && grep -q "symbolic link" "$tmp/err" && [ -z "$(ls -A "$tmp/elsewhere")" ] && ok out_dir_symlink_not_followed || bad "--out symlink: rc=$rc $(cat "$tmp/err") $(ls "$tmp/elsewhere")"
+
 # Bad input: each a clear message, nothing lost or overwritten.
 run account new --directory https://127.0.0.1:1/directory --state "$tmp/state-x"
 [ $rc = 1 ] && grep -q "cannot reach the CA at https://127.0.0.1:1/directory" "$tmp/err" && [ "$(wc -l < "$tmp/err")" = 1 ] && ok unreachable_directory || bad "unreachable: $rc $(cat "$tmp/err")"
