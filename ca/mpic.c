@@ -71,7 +71,9 @@ void mpic_corroborate(struct mpic *m, const struct va_req *q, struct va_result *
 {
     if (!m || !r->valid) return;
     const struct ca_config *c = &m->ca->cfg;
-    char *body = va_req_json(q);
+    /* Draft 4.2 counts every key the account ever had, which the primary
+     * checked; the perspectives check the one whose record it found. */
+    char *body = va_req_json(q, !strcmp(q->type, "dns-persist-01") ? r->key : -1);
     if (!body) {
         r->valid = 0, r->type = "serverInternal", r->status = 500;
         snprintf(r->detail, sizeof r->detail, "out of memory (MPIC)");

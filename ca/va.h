@@ -21,6 +21,7 @@ struct va_result {
     int64_t clamp;          /* V6: the latest expiry persistUntil allows, 0 for none */
     char fail_key[320];     /* V7: the (record, account) a failure counts against, or "" */
     char record[300];       /* dns-persist-01: the record name that matched */
+    long key;               /* dns-persist-01: the request's thumbprint that matched, or -1 */
     char perspectives[600]; /* MPIC: the remote perspectives that agreed, or "" */
 };
 

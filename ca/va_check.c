@@ -162,6 +162,7 @@ void va_validate_persist(struct worker *w, const struct va_req *q, struct outcom
         lookup_free(&l);
         if (vd.code == DP_OK) {
             o->r.valid = 1;
+            o->r.key = vd.plain ? -1 : (long)vd.key_index;
             o->r.clamp = vd.has_persist_until ? vd.persist_until : 0;
             snprintf(o->r.record, sizeof o->r.record, "%s", name);
         } else if (!have_first || (first.n_matching == 0 && vd.n_matching > 0)) {

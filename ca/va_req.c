@@ -44,7 +44,7 @@ int va_req_build(struct ca *ca, const struct st_authz *a, int caa_only, struct v
         for (size_t i = 0; i < c->n_issuers; i++)
             snprintf(q->issuers[q->n_issuers++], sizeof q->issuers[0], "%s", c->issuers[i]);
         size_t nk = store_account_keys(ca->store, a->account, &q->thumbs);
-        q->n_thumbs = nk < VA_REQ_MAX_KEYS ? nk : VA_REQ_MAX_KEYS;
+        q->n_thumbs = nk;
         if (!q->n_thumbs) {
             fail(r, "serverInternal", 500, "cannot read the account's keys");
             return -1;
@@ -77,18 +77,21 @@ static json_t *strings(const char *base, size_t stride, size_t n)
     return arr;
 }
 
-char *va_req_json(const struct va_req *q)
+char *va_req_json(const struct va_req *q, long key)
 {
-    json_t *o = json_pack(
-        "{s:s,s:s,s:b,s:s,s:b,s:o,s:o,s:s,s:o,s:b,s:s,s:s,s:i,s:o,s:s}", "type", q->type,
-        "identifier", q->identifier, "wildcard", q->wildcard, "accountUrl", q->account_url,
-        "accountValid", q->account_valid, "issuers",
-        strings(q->issuers[0], sizeof q->issuers[0], q->n_issuers), "thumbprints",
-        strings(q->thumbs ? q->thumbs[0] : "", sizeof q->thumbs[0], q->n_thumbs), "hashPrefix",
-        q->hash_prefix, "previousPrefixes",
-        strings(q->previous[0], sizeof q->previous[0], q->n_previous), "compat", q->compat, "token",
-        q->token, "keyAuthorization", q->key_auth, "http01Port", q->http01_port, "caaIdentities",
-        strings(q->caa_ids[0], sizeof q->caa_ids[0], q->n_caa), "method", q->method);
+    int one = key >= 0 && (size_t)key < q->n_thumbs;
+    const char *thumbs = !q->thumbs ? "" : one ? q->thumbs[key] : q->thumbs[0];
+    size_t n_thumbs = one ? 1 : q->n_thumbs;
+    json_t *o =
+        json_pack("{s:s,s:s,s:b,s:s,s:b,s:o,s:o,s:s,s:o,s:b,s:s,s:s,s:i,s:o,s:s}", "type", q->type,
+                  "identifier", q->identifier, "wildcard", q->wildcard, "accountUrl",
+                  q->account_url, "accountValid", q->account_valid, "issuers",
+                  strings(q->issuers[0], sizeof q->issuers[0], q->n_issuers), "thumbprints",
+                  strings(thumbs, sizeof q->thumbs[0], n_thumbs), "hashPrefix", q->hash_prefix,
+                  "previousPrefixes", strings(q->previous[0], sizeof q->previous[0], q->n_previous),
+                  "compat", q->compat, "token", q->token, "keyAuthorization", q->key_auth,
+                  "http01Port", q->http01_port, "caaIdentities",
+                  strings(q->caa_ids[0], sizeof q->caa_ids[0], q->n_caa), "method", q->method);
     char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     return s;

@@ -12,9 +12,11 @@
 
 #include "ca.h"
 
-/* Every key an account ever had counts (draft 4.2, no cap); a request
- * names at most this many (about 200 KB of JSON). */
-#define VA_REQ_MAX_KEYS 4096
+/* Every key an account ever had counts (draft 4.2): the primary checks
+ * them all, read from the store, with no cap. A perspective is asked
+ * about the one key whose record the primary found, so what it accepts is
+ * bounded well below any request body limit. */
+#define VA_REQ_MAX_KEYS 16
 
 struct va_req {
     char type[24]; /* dns-persist-01, dns-01, http-01, or caa (CAA alone) */
@@ -51,8 +53,10 @@ int va_req_build(struct ca *ca, const struct st_authz *a, int caa_only, struct v
 /* Frees what q owns (not q). */
 void va_req_clear(struct va_req *q);
 
-/* Wire form. va_req_json: caller frees. va_req_parse: 0, or -1 with why. */
-char *va_req_json(const struct va_req *q);
+/* Wire form. va_req_json: caller frees; with key >= 0 (a dns-persist-01
+ * request whose record matched that thumbprint at the primary) it names
+ * that key alone. va_req_parse: 0, or -1 with why. */
+char *va_req_json(const struct va_req *q, long key);
 int va_req_parse(const char *json, size_t len, struct va_req *q, char *why, size_t cap);
 
 /* A check's answer: valid, or the problem; for dns-persist-01 the record

@@ -264,6 +264,13 @@ long db_long(const struct ca *c, const char *sql)
     return v;
 }
 
+int db_exec(const struct ca *c, const char *sql)
+{
+    char cmd[4096];
+    harness_db_cmd(c->data, sql, cmd, sizeof cmd);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
 /* The authorization expiry the CA stored for name's latest valid authz. */
 long authz_expires(const struct ca *c, const char *name)
 {

@@ -77,6 +77,8 @@ const char *problem_type(const struct acct *ac);
 void unique(char *out, size_t cap, const char *label);
 /* The number the database of CA c answers sql with, or -1. */
 long db_long(const struct ca *c, const char *sql);
+/* Runs sql (no double quotes) on the database of CA c: 0, or -1. */
+int db_exec(const struct ca *c, const char *sql);
 /* The authorization expiry the CA stored for name's latest valid authz. */
 long authz_expires(const struct ca *c, const char *name);
 /* Status of a new order for name, or "" when the CA refused it. */

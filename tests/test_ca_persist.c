@@ -130,6 +130,45 @@ static void A6_hundred_rollovers(void)
     acct_free(&ac);
 }
 
+/* Draft 4.2: a record made with a key 5,000 keys back still validates
+ * (the request to the VA once kept the newest 4,096). The history is
+ * written into the database (5,000 rollovers would take minutes). */
+static void A6_key_behind_five_thousand_others(void)
+{
+    struct acct ac;
+    CHECK(acct_new(&ca02, &ac) == 0);
+    char d[128], sql[800];
+    unique(d, sizeof d, "roll5000");
+    CHECK(publish(&ca02, &ac, d, NULL, NULL) == 0); /* made with the first key */
+    struct dp_key *k2 = dp_key_generate(DP_KEY_EC256, NULL);
+    struct dp_error e;
+    CHECK(k2 && dp_acme_key_change(ac.a, k2, &e) == DP_OK);
+    const char *url = dp_acme_account_url(ac.a), *id = url ? strrchr(url, '/') : NULL;
+    CHECK(id != NULL);
+    if (id) {
+        id++;
+        if (harness_on_pg())
+            snprintf(sql, sizeof sql,
+                     "INSERT INTO account_keys(account,thumb) SELECT '%s', lpad(i::text, 42, '0') "
+                     "|| 'A' FROM generate_series(1, 5000) i",
+                     id);
+        else
+            snprintf(sql, sizeof sql,
+                     "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < "
+                     "5000) INSERT INTO account_keys(account,thumb) SELECT '%s', "
+                     "printf('%%042dA', i) FROM n",
+                     id);
+        CHECK(db_exec(&ca02, sql) == 0);
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM account_keys WHERE account='%s'", id);
+        CHECK(db_long(&ca02, sql) == 5002);
+        CHECK(issue(&ca02, &ac, d, &e) == DP_OK);
+    }
+    dp_acme_free(ac.a);
+    ac.a = NULL;
+    dp_key_free(k2);
+    acct_free(&ac);
+}
+
 /* Draft 4.5: a prefix replaced by --hash-prefix keeps its records
  * validating by itself: it is recorded as a previous prefix (and stays so
  * across restarts) until the operator says --forget-hash-prefix. Records
@@ -340,6 +379,7 @@ int main(int argc, char **argv)
         RUN(V3_V6_persist_until);
         RUN(A6_rollover_keeps_old_records);
         RUN(A6_hundred_rollovers);
+        RUN(A6_key_behind_five_thousand_others);
         RUN(H1_previous_hash_prefix);
         RUN(H1_replaced_prefix_kept_by_itself);
         RUN(V1_record_removed_between_orders);

@@ -50,7 +50,7 @@ static void round_trip(void)
 {
     struct va_req q, back;
     request(&q);
-    char *j = va_req_json(&q), why[200];
+    char *j = va_req_json(&q, -1), why[200];
     CHECK(j != NULL);
     CHECK(va_req_parse(j, strlen(j), &back, why, sizeof why) == 0);
     CHECK_STR(back.type, q.type);
@@ -66,12 +66,45 @@ static void round_trip(void)
     va_req_clear(&q);
 }
 
+/* Draft 4.2: the primary checks every key; a perspective is asked about
+ * the one that matched (key >= 0): a history of thousands of keys never
+ * reaches the wire, and a request naming more than VA_REQ_MAX_KEYS is
+ * refused. */
+static void matched_key_alone(void)
+{
+    struct va_req q, back;
+    request(&q);
+    char *j = va_req_json(&q, 1), why[200] = "";
+    CHECK(j && va_req_parse(j, strlen(j), &back, why, sizeof why) == 0);
+    CHECK(back.n_thumbs == 1);
+    if (back.n_thumbs == 1) CHECK_STR(back.thumbs[0], "older");
+    va_req_clear(&back);
+    free(j);
+    va_req_clear(&q);
+    request(&q);
+    free(q.thumbs);
+    q.thumbs = calloc(5000, sizeof *q.thumbs);
+    for (size_t i = 0; i < 5000; i++)
+        snprintf(q.thumbs[i], sizeof q.thumbs[0], "k%zu", i);
+    q.n_thumbs = 5000;
+    j = va_req_json(&q, 4321);
+    CHECK(j && strlen(j) < 4096 && va_req_parse(j, strlen(j), &back, why, sizeof why) == 0 &&
+          back.n_thumbs == 1 && !strcmp(back.thumbs[0], "k4321"));
+    va_req_clear(&back);
+    free(j);
+    j = va_req_json(&q, -1); /* the whole history: refused by a perspective */
+    CHECK(j && va_req_parse(j, strlen(j), &back, why, sizeof why) == -1 &&
+          strstr(why, "thumbprints"));
+    free(j);
+    va_req_clear(&q);
+}
+
 /* Each mutation of a good request must be refused, naming the field. */
 static void refused(const char *from, const char *to, const char *field)
 {
     struct va_req q, back;
     request(&q);
-    char *j = va_req_json(&q), why[200] = "";
+    char *j = va_req_json(&q, -1), why[200] = "";
     va_req_clear(&q);
     char *at = j ? strstr(j, from) : NULL;
     CHECK(at != NULL);
@@ -159,6 +192,7 @@ int main(void)
     http_answers();
     quorum_table();
     round_trip();
+    matched_key_alone();
     refused("\"type\":\"dns-persist-01\"", "\"type\":\"tls-alpn-01\"", "type");
     refused("\"identifier\":\"www.example.test\"", "\"identifier\":\"bad name!\"", "identifier");
     refused("\"issuers\":[\"ca.test\"]", "\"issuers\":[]", "issuers");
