@@ -42,6 +42,7 @@ struct ca_config {
     unsigned threads;
     unsigned va_threads;
     unsigned idle_timeout;            /* seconds a connection may stay silent (30) */
+    unsigned request_timeout;         /* seconds a request may take to arrive whole (30) */
     unsigned max_conns, max_conns_ip; /* open connections: all, one address */
     unsigned jit_wait_ms;             /* --jit-wait: how long a new-order waits for its look-ups */
     int jit;                          /* Just-in-Time dns-persist-01 validation at new-order (A5) */

@@ -91,6 +91,10 @@ static void help(void)
         "failed-validations-per-account-name\n"
         "  --idle-timeout T            close a connection silent this long, TLS handshake\n"
         "                              included (default 30s)\n"
+        "  --request-timeout T         close a connection whose request (line, headers, body)\n"
+        "                              is not whole this long after its request line, or\n"
+        "                              whose request line has not come within idle-timeout +\n"
+        "                              this (a byte now and then does not keep it; default 30s)\n"
         "  --max-connections N         open connections in all (default 4096)\n"
         "  --max-connections-per-ip N  open connections from one address (default 64)\n"
         "  --eab-key KID:B64URL        require external account binding; repeatable\n"
@@ -311,10 +315,10 @@ static int set_option(struct ca_config *c, const char *name, const char *val)
         long ms = !strcmp(end, "ms") ? v : (!*end || !strcmp(end, "s")) ? v * 1000 : -1;
         if (end == val || ms < 0 || ms > 10000) return -1;
         c->jit_wait_ms = (unsigned)ms;
-    } else if (!strcmp(name, "idle-timeout")) {
+    } else if (!strcmp(name, "idle-timeout") || !strcmp(name, "request-timeout")) {
         int64_t t = ca_duration(val, 100LL * 365 * 86400);
         if (t < 1 || t > 3600) return -1;
-        c->idle_timeout = (unsigned)t;
+        *(!strcmp(name, "idle-timeout") ? &c->idle_timeout : &c->request_timeout) = (unsigned)t;
     } else if (!strcmp(name, "max-connections") || !strcmp(name, "max-connections-per-ip")) {
         char *end;
         long n = strtol(val, &end, 10);
@@ -412,6 +416,7 @@ int config_load(struct ca_config *c, int argc, char **argv)
                                          {"threads", required_argument, 0, 0},
                                          {"va-threads", required_argument, 0, 0},
                                          {"idle-timeout", required_argument, 0, 0},
+                                         {"request-timeout", required_argument, 0, 0},
                                          {"jit-wait", required_argument, 0, 0},
                                          {"profile", required_argument, 0, 0},
                                          {"default-profile", required_argument, 0, 0},

@@ -6,6 +6,7 @@
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +16,24 @@
 #include <gnutls/gnutls.h>
 #include <microhttpd.h>
 
+#include "clock.h"
 #include "http.h"
+
+/* One open connection (its socket context): the mutual-TLS verdict, and
+ * what the request deadline needs. */
+struct peer {
+    unsigned char der[2048]; /* the corroboration client's certificate is about 600 octets */
+    size_t len;              /* 0: nothing judged yet */
+    int verified;
+    time_t until;
+    /* Request deadline (the server's mutex): */
+    int fd;
+    int in_request; /* its request line came, its response has not gone */
+    int handling;   /* whole, with the handler or being answered: no deadline */
+    int cut;        /* shut down by the sweeper */
+    double since;   /* mono_ms(): the request line, or the connection's start or last response */
+    struct peer *prev, *next;
+};
 
 struct http_server {
     struct MHD_Daemon *d;
@@ -23,29 +41,102 @@ struct http_server {
     void *app;
     int mtls;
     int (*client_ok)(void *app, const unsigned char *der, size_t len);
+    /* The request deadline: every open connection, and a thread that
+     * shuts down those past it (libmicrohttpd's own timeout is reset by
+     * every byte, so a trickle never reaches it). */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct peer *conns;
+    double request_ms, idle_ms;
+    int stop, sweeping;
+    pthread_t sweeper;
 };
 
-/* Mutual TLS: a connection's client certificate and the verdict on it.
- * Verifying it (GnuTLS's chain check, then the application's) cost a
- * perspective about 45% of its CPU when done at every request of a kept
- * connection; the certificate cannot change within one, but it is
- * compared anyway, and the verdict is redone after HTTP_PEER_RECHECK
- * seconds (the certificate may expire while the connection lives). */
-struct peer {
-    unsigned char der[2048]; /* the corroboration client's is about 600 octets */
-    size_t len;              /* 0: nothing judged yet */
-    int verified;
-    time_t until;
-};
+static struct peer *peer_of(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *pi =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return pi ? pi->socket_context : NULL;
+}
 
+/* Shuts a connection's socket down (libmicrohttpd then sees the end and
+ * closes it in its own thread). Safe against the descriptor's reuse: a
+ * connection leaves the list when it is closed (NOTIFY_CLOSED), before
+ * libmicrohttpd closes its socket, and both happen under s->mu here. */
+static void *sweep(void *arg)
+{
+    struct http_server *s = arg;
+    pthread_mutex_lock(&s->mu);
+    while (!s->stop) {
+        double now = mono_ms();
+        for (struct peer *p = s->conns; p; p = p->next) {
+            double limit = p->in_request ? s->request_ms : s->idle_ms + s->request_ms;
+            if (!p->cut && !p->handling && p->fd >= 0 && now - p->since > limit) {
+                shutdown(p->fd, SHUT_RDWR);
+                p->cut = 1;
+            }
+        }
+        struct timespec t;
+        clock_gettime(CLOCK_REALTIME, &t);
+        t.tv_nsec += 250 * 1000000L; /* a quarter second: the deadline's grain */
+        if (t.tv_nsec >= 1000000000L) t.tv_sec++, t.tv_nsec -= 1000000000L;
+        pthread_cond_timedwait(&s->cv, &s->mu, &t);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+/* MHD_OPTION_URI_LOG_CALLBACK: the request line is in; its deadline runs. */
+static void *on_request_line(void *cls, const char *uri, struct MHD_Connection *c)
+{
+    (void)uri;
+    struct http_server *s = cls;
+    struct peer *p = peer_of(c);
+    if (p) {
+        pthread_mutex_lock(&s->mu);
+        p->in_request = 1;
+        p->since = mono_ms();
+        pthread_mutex_unlock(&s->mu);
+    }
+    return NULL; /* the request's context starts empty (on_request) */
+}
+
+/* Mutual TLS: a connection's client certificate and the verdict on it
+ * (struct peer). Verifying it (GnuTLS's chain check, then the
+ * application's) cost a perspective about 45% of its CPU when done at
+ * every request of a kept connection; the certificate cannot change within
+ * one, but it is compared anyway, and the verdict is redone after
+ * HTTP_PEER_RECHECK seconds (the certificate may expire while the
+ * connection lives). */
 static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
                           enum MHD_ConnectionNotificationCode code)
 {
-    (void)cls, (void)c;
+    struct http_server *s = cls;
     if (code == MHD_CONNECTION_NOTIFY_STARTED) {
-        *socket_context = calloc(1, sizeof(struct peer)); /* NULL: judged per request */
+        struct peer *p = calloc(1, sizeof *p); /* NULL: judged per request, no deadline */
+        *socket_context = p;
+        if (!p) return;
+        const union MHD_ConnectionInfo *fi =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        p->fd = fi ? fi->connect_fd : -1;
+        pthread_mutex_lock(&s->mu);
+        p->since = mono_ms();
+        p->next = s->conns;
+        if (s->conns) s->conns->prev = p;
+        s->conns = p;
+        pthread_mutex_unlock(&s->mu);
     } else {
-        free(*socket_context);
+        struct peer *p = *socket_context;
+        if (p) {
+            pthread_mutex_lock(&s->mu);
+            if (p->prev)
+                p->prev->next = p->next;
+            else
+                s->conns = p->next;
+            if (p->next) p->next->prev = p->prev;
+            pthread_mutex_unlock(&s->mu);
+        }
+        free(p);
         *socket_context = NULL;
     }
 }
@@ -53,9 +144,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 static int peer_verified(struct http_server *s, struct MHD_Connection *c, gnutls_session_t ts,
                          const gnutls_datum_t *cert)
 {
-    const union MHD_ConnectionInfo *pi =
-        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-    struct peer *p = pi ? pi->socket_context : NULL;
+    struct peer *p = peer_of(c);
     time_t now = time(NULL);
     if (p && p->len && p->len == cert->size && now < p->until &&
         !memcmp(p->der, cert->data, p->len))
@@ -103,6 +192,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         }
         *upload_size = 0;
         return MHD_YES;
+    }
+    /* Whole: what the handler takes (a Just-in-Time wait, a finalize) is
+     * not the client's slowness. */
+    struct peer *pc = peer_of(c);
+    if (pc) {
+        pthread_mutex_lock(&s->mu);
+        pc->handling = 1;
+        pthread_mutex_unlock(&s->mu);
     }
     char peer[INET6_ADDRSTRLEN] = "";
     const union MHD_ConnectionInfo *ci =
@@ -160,7 +257,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 static void on_done(void *cls, struct MHD_Connection *c, void **con_cls,
                     enum MHD_RequestTerminationCode toe)
 {
-    (void)cls, (void)c, (void)toe;
+    (void)toe;
+    struct http_server *s = cls;
+    struct peer *p = peer_of(c);
+    if (p) { /* the next request line is awaited from now */
+        pthread_mutex_lock(&s->mu);
+        p->in_request = p->handling = 0;
+        p->since = mono_ms();
+        pthread_mutex_unlock(&s->mu);
+    }
     struct conn *cn = *con_cls;
     if (cn) {
         free(cn->buf);
@@ -182,10 +287,15 @@ struct http_server *http_start(const char *addr, int port, const char *cert_pem,
     unsigned idle = lim && lim->idle_timeout ? lim->idle_timeout : 30;
     unsigned per_ip = lim && lim->per_ip ? lim->per_ip : 64;
     unsigned total = lim && lim->total ? lim->total : 4096;
+    unsigned req = lim && lim->request_timeout ? lim->request_timeout : 30;
     struct http_server *s = calloc(1, sizeof *s);
     if (!s) return NULL;
     s->h = h;
     s->app = app;
+    s->request_ms = req * 1000.0;
+    s->idle_ms = idle * 1000.0;
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cv, NULL);
     struct sockaddr_in sa4;
     struct sockaddr_in6 sa6;
     struct sockaddr *sa = NULL;
@@ -215,38 +325,53 @@ struct http_server *http_start(const char *addr, int port, const char *cert_pem,
         s->client_ok = lim->client_ok;
         s->d = MHD_start_daemon(
             flags, (unsigned short)port, NULL, NULL, on_request, s, MHD_OPTION_NOTIFY_CONNECTION,
-            on_connection, s, MHD_OPTION_SOCK_ADDR, sa, MHD_OPTION_HTTPS_MEM_CERT, cert_pem,
-            MHD_OPTION_HTTPS_MEM_KEY, key_pem, MHD_OPTION_HTTPS_MEM_TRUST, lim->client_ca_pem,
+            on_connection, s, MHD_OPTION_URI_LOG_CALLBACK, on_request_line, s, MHD_OPTION_SOCK_ADDR,
+            sa, MHD_OPTION_HTTPS_MEM_CERT, cert_pem, MHD_OPTION_HTTPS_MEM_KEY, key_pem,
+            MHD_OPTION_HTTPS_MEM_TRUST, lim->client_ca_pem, MHD_OPTION_HTTPS_PRIORITIES,
+            HTTP_TLS_PRIORITIES, MHD_OPTION_THREAD_POOL_SIZE, threads ? threads : 2,
+            MHD_OPTION_NOTIFY_COMPLETED, on_done, s, MHD_OPTION_CONNECTION_TIMEOUT, idle,
+            MHD_OPTION_CONNECTION_LIMIT, total, MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
+            MHD_OPTION_END);
+    } else if (cert_pem)
+        s->d = MHD_start_daemon(
+            flags, (unsigned short)port, NULL, NULL, on_request, s, MHD_OPTION_NOTIFY_CONNECTION,
+            on_connection, s, MHD_OPTION_URI_LOG_CALLBACK, on_request_line, s, MHD_OPTION_SOCK_ADDR,
+            sa, MHD_OPTION_HTTPS_MEM_CERT, cert_pem, MHD_OPTION_HTTPS_MEM_KEY, key_pem,
             MHD_OPTION_HTTPS_PRIORITIES, HTTP_TLS_PRIORITIES, MHD_OPTION_THREAD_POOL_SIZE,
             threads ? threads : 2, MHD_OPTION_NOTIFY_COMPLETED, on_done, s,
             MHD_OPTION_CONNECTION_TIMEOUT, idle, MHD_OPTION_CONNECTION_LIMIT, total,
             MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip, MHD_OPTION_END);
-    } else if (cert_pem)
-        s->d = MHD_start_daemon(flags, (unsigned short)port, NULL, NULL, on_request, s,
-                                MHD_OPTION_SOCK_ADDR, sa, MHD_OPTION_HTTPS_MEM_CERT, cert_pem,
-                                MHD_OPTION_HTTPS_MEM_KEY, key_pem, MHD_OPTION_HTTPS_PRIORITIES,
-                                HTTP_TLS_PRIORITIES, MHD_OPTION_THREAD_POOL_SIZE,
-                                threads ? threads : 2, MHD_OPTION_NOTIFY_COMPLETED, on_done, s,
+    else /* plain HTTP (the CRL): GET only, so no body is read */
+        s->d = MHD_start_daemon(flags & ~(unsigned)MHD_USE_TLS, (unsigned short)port, NULL, NULL,
+                                on_request, s, MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
+                                MHD_OPTION_URI_LOG_CALLBACK, on_request_line, s,
+                                MHD_OPTION_SOCK_ADDR, sa, MHD_OPTION_THREAD_POOL_SIZE,
+                                threads ? threads : 1, MHD_OPTION_NOTIFY_COMPLETED, on_done, s,
                                 MHD_OPTION_CONNECTION_TIMEOUT, idle, MHD_OPTION_CONNECTION_LIMIT,
                                 total, MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip, MHD_OPTION_END);
-    else /* plain HTTP (the CRL): GET only, so no body is read */
-        s->d =
-            MHD_start_daemon(flags & ~(unsigned)MHD_USE_TLS, (unsigned short)port, NULL, NULL,
-                             on_request, s, MHD_OPTION_SOCK_ADDR, sa, MHD_OPTION_THREAD_POOL_SIZE,
-                             threads ? threads : 1, MHD_OPTION_NOTIFY_COMPLETED, on_done, s,
-                             MHD_OPTION_CONNECTION_TIMEOUT, idle, MHD_OPTION_CONNECTION_LIMIT,
-                             total, MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip, MHD_OPTION_END);
     if (!s->d) {
         snprintf(why, cap, "cannot listen on %s:%d (in use, or no permission)", addr, port);
+        pthread_mutex_destroy(&s->mu);
+        pthread_cond_destroy(&s->cv);
         free(s);
         return NULL;
     }
+    s->sweeping = pthread_create(&s->sweeper, NULL, sweep, s) == 0;
     return s;
 }
 
 void http_stop(struct http_server *s)
 {
     if (!s) return;
+    if (s->sweeping) {
+        pthread_mutex_lock(&s->mu);
+        s->stop = 1;
+        pthread_cond_signal(&s->cv);
+        pthread_mutex_unlock(&s->mu);
+        pthread_join(s->sweeper, NULL);
+    }
     MHD_stop_daemon(s->d);
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->cv);
     free(s);
 }

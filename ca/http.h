@@ -41,12 +41,19 @@ struct http_server;
 
 /* What a connection may hold. A connection idle (no byte read or written)
  * for idle_timeout seconds is closed, whatever its state, TLS handshake
- * included. per_ip bounds the open connections of one address, total
- * those of the server; connections above either are closed at accept. */
+ * included; one slower than request_timeout allows is closed too. per_ip bounds the open
+ * connections of one address, total those of the server; connections above either are closed at
+ * accept. */
 struct http_limits {
     unsigned idle_timeout; /* seconds; 0: 30 */
-    unsigned per_ip;       /* 0: 64 */
-    unsigned total;        /* 0: 4096 */
+    /* A request (line, headers and body) must be whole within this many
+     * seconds of its request line, and the request line within
+     * idle_timeout + this of the connection's start or of the previous
+     * response: a client trickling a byte now and then, never idle long
+     * enough for idle_timeout, is cut off all the same. 0: 30. */
+    unsigned request_timeout;
+    unsigned per_ip; /* 0: 64 */
+    unsigned total;  /* 0: 4096 */
     /* Asks every client for a certificate and verifies it against this CA
      * (PEM); the handler sees the outcome in http_req. NULL: no client
      * certificates. */

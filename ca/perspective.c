@@ -165,8 +165,12 @@ int perspective_main(struct ca *ca)
         p.pool.free[p.pool.n_free++] = w;
     }
     char why[512];
-    struct http_limits lim = {c->idle_timeout, c->max_conns_ip, c->max_conns, p.root_pem,
-                              client_ok};
+    struct http_limits lim = {.idle_timeout = c->idle_timeout,
+                              .request_timeout = c->request_timeout,
+                              .per_ip = c->max_conns_ip,
+                              .total = c->max_conns,
+                              .client_ca_pem = p.root_pem,
+                              .client_ok = client_ok};
     if (!(s = http_start(c->listen_addr, c->port, cert, key, n, &lim, handle, &p, why,
                          sizeof why))) {
         fprintf(stderr, "dnspersist-ca: %s\n", why);

@@ -18,8 +18,9 @@ TCK=$(getconf CLK_TCK)
 
 P=$(port)
 IDLE=5
+REQ=4
 "$CA" --listen "localhost:$P" --data "$tmp/ca" --resolver "$DNS_RESOLVER" --issuer-domain-name ca.test \
-    --idle-timeout "$IDLE" --max-connections-per-ip 64 > "$tmp/ca.log" 2>&1 &
+    --idle-timeout "$IDLE" --request-timeout "$REQ" --max-connections-per-ip 64 > "$tmp/ca.log" 2>&1 &
 CAPID=$!
 pids+=($CAPID)
 DIR="https://localhost:$P/directory"
@@ -60,7 +61,36 @@ wait $HOLD
 # The idle ones are closed by the idle timeout (some seconds of slack).
 last=$(tail -1 "$tmp/hold.log")
 [[ "$last" == *"idle_open=0 "* ]] && ok "idle_connections_closed_after_${IDLE}s" || bad "idle connections left open: $last"
-grep -q "slow_open=200" "$tmp/hold.log" && ok "slowloris_held_without_cpu" || bad "slow connections dropped early: $(grep -m1 slow_open "$tmp/hold.log")"
+# Slowloris: held while it trickles (the first sample), without CPU (the
+# measure above), then cut by the request deadline: its request line never
+# came within idle-timeout + request-timeout, though a byte came every second.
+grep -m1 slow_open "$tmp/hold.log" | grep -q "slow_open=200" && [[ "$last" == *"slow_open=0"* ]] &&
+    ok "slowloris_held_then_cut_by_request_timeout" || bad "slow connections: first $(grep -m1 slow_open "$tmp/hold.log"), last $last"
+
+# A request line, then a header byte every half second (never idle): cut
+# once the request is not whole --request-timeout after its line, long
+# before the client would have finished (40 s).
+cut=$(python3 - "$P" <<'PY'
+import socket, ssl, sys, time
+ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", int(sys.argv[1]))))
+s.sendall(b"POST /acme/new-order HTTP/1.1\r\nHost: localhost\r\n")
+t0 = time.monotonic()
+s.settimeout(0.5)
+while time.monotonic() - t0 < 40:
+    try:
+        s.sendall(b"X-Slow: y\r\n")
+        if s.recv(1) == b"":
+            break
+    except socket.timeout:
+        continue
+    except (OSError, ssl.SSLError):
+        break
+print("%.1f" % (time.monotonic() - t0) if time.monotonic() - t0 < 40 else "never")
+PY
+)
+echo "a request trickling after its line was cut after ${cut} s (--request-timeout $REQ, --idle-timeout $IDLE)"
+[ "$cut" != never ] && [ -n "$cut" ] && ok "trickled_request_cut_by_request_timeout" || bad "a request trickling after its line was never cut"
 
 # Per-address limit: of 80 connections from one address, 64 stay open.
 open=$(python3 - "$P" <<'PY'
