@@ -99,4 +99,18 @@ for a in "--log-level loud" "--log-format xml" "--metrics-listen nowhere" "--log
     rc=$?
     [ $rc = 2 ] && grep -q -- "${a%% *}" "$tmp/bad.out" && ok "refused: $a" || bad "$a: exit $rc $(cat "$tmp/bad.out")"
 done
+
+# Draft-02 3.1 and 3.2 on the CA's side: 1 to 10 issuer names, each a
+# lowercase A-label of at most 253 octets, and every one of them among the
+# CAA identities (A1). Each refused at start-up, naming the option.
+many=(); for i in $(seq 11); do many+=(--issuer-domain-name "ca$i.test"); done
+long=$(printf 'a%.0s' $(seq 63)); long="$long.$long.$long.$long.test" # 260 octets
+for args in "${many[*]}" "--issuer-domain-name $long" "--issuer-domain-name bad_name.test" \
+    "--issuer-domain-name ca.test --caa-identity other.test"; do
+    # shellcheck disable=SC2086
+    "$CA" --data "$tmp/bad2" --listen "localhost:$(port)" $args > "$tmp/bad.out" 2>&1
+    rc=$?
+    what=${args%% *}; [[ "$args" == *caa-identity* ]] && what=caa-identity
+    [ $rc = 2 ] && grep -q -- "$what" "$tmp/bad.out" && ok "refused_3.2: ${args:0:60}" || bad "${args:0:60}: exit $rc $(cat "$tmp/bad.out")"
+done
 finish
