@@ -79,6 +79,14 @@ static void V3_V6_persist_until(void)
     CHECK(publish(&ca02, &ac, d, NULL, extra) == 0);
     CHECK(issue(&ca02, &ac, d, &e) == DP_OK);
     CHECK(authz_expires(&ca02, d) == until);
+    /* Draft 7.9: the reuse period never comes from the record's TTL (the
+     * fixture publishes with a TTL of 1 s): without persistUntil the
+     * authorization lives the CA's own lifetime (30 days by default). */
+    char d2[128];
+    unique(d2, sizeof d2, "ttl");
+    CHECK(publish(&ca02, &ac, d2, NULL, NULL) == 0);
+    CHECK(issue(&ca02, &ac, d2, &e) == DP_OK);
+    CHECK(authz_expires(&ca02, d2) > (long)time(NULL) + 29 * 86400);
     acct_free(&ac);
 }
 
