@@ -4,14 +4,11 @@
  * bodies are bounded; redirects are not followed (A7 forbids them for the
  * account check, and ACME never needs them).
  *
- * libcurl is loaded (dlopen) by the first client, not linked: it brings
- * some twenty libraries (GnuTLS, Kerberos, LDAP...), and loading them cost
- * every run of the CLI ~7 ms before main, twice what the rest of a run
- * takes to check one domain, whether or not it speaks HTTP. Each client
- * holds its own reference and table of the functions it calls, so the
- * library keeps no global state.
+ * libcurl is linked as any library is (packagers' tools see it, a missing
+ * one fails at start), and curl_global_init runs once, before the first
+ * client, as libcurl asks.
  */
-#include <dlfcn.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,73 +19,34 @@
 #include "http.h"
 #include "internal.h"
 
-#define DP_LIBCURL "libcurl.so.4" /* the soname: the runtime package, not -dev */
-
-struct curl_fns {
-    CURL *(*easy_init)(void);
-    void (*easy_cleanup)(CURL *);
-    void (*easy_reset)(CURL *);
-    CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
-    CURLcode (*easy_perform)(CURL *);
-    CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
-    const char *(*easy_strerror)(CURLcode);
-    struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
-    void (*slist_free_all)(struct curl_slist *);
-};
-
 struct dp_http {
-    void *lib; /* dlopen's reference to libcurl */
-    struct curl_fns f;
     CURL *c;
     char *ca_bundle;
     unsigned timeout_ms;
 };
 
-/* Loads libcurl and the functions this file calls; 0, or -1 with why. */
-static int load_curl(struct dp_http *h, char *why, size_t cap)
+/* libcurl's own process-wide set-up: once, whichever thread asks first
+ * (pthread_once orders it before any client's use). */
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_rc = CURLE_FAILED_INIT;
+
+static void curl_init(void)
 {
-    /* NODELETE: never unloaded, as if linked; libcurl and OpenSSL keep
-     * process-wide state that must outlive any one client. */
-    h->lib = dlopen(DP_LIBCURL, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
-    if (!h->lib) {
-        snprintf(why, cap, "cannot load libcurl (%s): %s", DP_LIBCURL, dlerror());
-        return -1;
-    }
-    struct {
-        const char *name;
-        void **slot;
-    } want[] = {
-        {"curl_easy_init", (void **)&h->f.easy_init},
-        {"curl_easy_cleanup", (void **)&h->f.easy_cleanup},
-        {"curl_easy_reset", (void **)&h->f.easy_reset},
-        {"curl_easy_setopt", (void **)&h->f.easy_setopt},
-        {"curl_easy_perform", (void **)&h->f.easy_perform},
-        {"curl_easy_getinfo", (void **)&h->f.easy_getinfo},
-        {"curl_easy_strerror", (void **)&h->f.easy_strerror},
-        {"curl_slist_append", (void **)&h->f.slist_append},
-        {"curl_slist_free_all", (void **)&h->f.slist_free_all},
-    };
-    for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
-        if (!(*want[i].slot = dlsym(h->lib, want[i].name))) {
-            snprintf(why, cap, "libcurl (%s) has no %s", DP_LIBCURL, want[i].name);
-            return -1;
-        }
-    }
-    return 0;
+    curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
 struct dp_http *dp__http_new(const char *ca_bundle, unsigned timeout_ms, struct dp_error *err)
 {
+    pthread_once(&curl_once, curl_init);
+    if (curl_init_rc != CURLE_OK) {
+        dp__fail(err, DP_ERR_IO, NULL, DP_NO_OFFSET, "libcurl did not initialize: %s",
+                 curl_easy_strerror(curl_init_rc));
+        return NULL;
+    }
     struct dp_http *h = calloc(1, sizeof *h);
-    char why[512] = "cannot create an HTTP client";
-    dp_code code = DP_ERR_NOMEM;
-    if (h && load_curl(h, why, sizeof why))
-        code = DP_ERR_IO; /* libcurl missing or broken: the installation's fault */
-    else if (h && (h->c = h->f.easy_init()) && (!ca_bundle || (h->ca_bundle = strdup(ca_bundle))))
-        code = DP_OK;
-    if (code != DP_OK) {
+    if (!h || !(h->c = curl_easy_init()) || (ca_bundle && !(h->ca_bundle = strdup(ca_bundle)))) {
         dp__http_free(h);
-        dp__fail(err, code, NULL, DP_NO_OFFSET, "%s", why);
+        dp__fail(err, DP_ERR_NOMEM, NULL, DP_NO_OFFSET, "cannot create an HTTP client");
         return NULL;
     }
     h->timeout_ms = timeout_ms ? timeout_ms : 30000;
@@ -98,8 +56,7 @@ struct dp_http *dp__http_new(const char *ca_bundle, unsigned timeout_ms, struct 
 void dp__http_free(struct dp_http *h)
 {
     if (!h) return;
-    if (h->c) h->f.easy_cleanup(h->c);
-    if (h->lib) dlclose(h->lib); /* a reference dropped; NODELETE keeps it loaded */
+    if (h->c) curl_easy_cleanup(h->c);
     free(h->ca_bundle);
     free(h);
 }
@@ -157,12 +114,12 @@ dp_code dp__http_request(struct dp_http *h, const char *method, const char *url,
     memset(r, 0, sizeof *r);
     CURL *c = h->c;
     struct curl_slist *hdrs = NULL;
-    if (body) hdrs = h->f.slist_append(hdrs, "Content-Type: application/jose+json");
-    h->f.easy_reset(c);
+    if (body) hdrs = curl_slist_append(hdrs, "Content-Type: application/jose+json");
+    curl_easy_reset(c);
     int post = !strcmp(method, "POST"), head = !strcmp(method, "HEAD");
     CURLcode rc = CURLE_OK;
 #define SET(opt, val)                                                                              \
-    if (rc == CURLE_OK) rc = h->f.easy_setopt(c, opt, val)
+    if (rc == CURLE_OK) rc = curl_easy_setopt(c, opt, val)
     SET(CURLOPT_URL, url);
     SET(CURLOPT_PROTOCOLS_STR, "https,http");
     SET(CURLOPT_FOLLOWLOCATION, 0L);
@@ -179,13 +136,13 @@ dp_code dp__http_request(struct dp_http *h, const char *method, const char *url,
         SET(CURLOPT_HTTPHEADER, hdrs);
     }
 #undef SET
-    if (rc == CURLE_OK) rc = h->f.easy_perform(c);
-    h->f.slist_free_all(hdrs);
+    if (rc == CURLE_OK) rc = curl_easy_perform(c);
+    curl_slist_free_all(hdrs);
     if (rc != CURLE_OK) {
         dp__http_resp_clear(r);
         return dp__fail(err, DP_ERR_IO, NULL, DP_NO_OFFSET, "%s %s: %s", method, url,
-                        h->f.easy_strerror(rc));
+                        curl_easy_strerror(rc));
     }
-    h->f.easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
     return DP_OK;
 }

@@ -18,7 +18,9 @@ const char *dp_scope_registered_domain(const struct dp_ctx *ctx, const char *dom
 
 int dp_scope_is_public_suffix(const struct dp_ctx *ctx, const char *domain)
 {
-    if (!ctx || !domain) return 0;
+    /* Fails closed: with no list to ask, every name is treated as a public
+     * suffix, so nothing climbs to it or is issued for it (S3). */
+    if (!ctx || !ctx->psl || !domain) return 1;
     return psl_is_public_suffix2(ctx->psl, domain, PSL_TYPE_ANY) != 0;
 }
 

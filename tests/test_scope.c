@@ -45,6 +45,9 @@ static void S3_never_from_a_public_suffix(void)
     CHECK(dp_scope_is_public_suffix(ctx, "co.uk"));
     CHECK(dp_scope_is_public_suffix(ctx, "github.io")); /* private section counts */
     CHECK(!dp_scope_is_public_suffix(ctx, "example.com"));
+    /* Without a context (or a name) it fails closed. */
+    CHECK(dp_scope_is_public_suffix(NULL, "example.com"));
+    CHECK(dp_scope_is_public_suffix(ctx, NULL));
     CHECK(sc("co.uk", 1, "example.co.uk", &rule) == DP_ERR_UNAUTHORIZED && !strcmp(rule, "S3"));
     CHECK(sc("com", 1, "*.com", &rule) == DP_ERR_UNAUTHORIZED && !strcmp(rule, "S3"));
     CHECK(sc("github.io", 1, "someone.github.io", NULL) == DP_ERR_UNAUTHORIZED);

@@ -13,6 +13,10 @@
  *
  * Freshness (V1): by default nothing is cached between look-ups
  * (cache_max_ttl 0), so every validation attempt sees the zone as it is.
+ *
+ * Threads: a resolver is used by one thread at a time (it owns one
+ * libunbound context and one event base); give each thread its own, as the
+ * CA's validation workers do. Different resolvers may run at once.
  */
 #ifndef DNSPERSIST_RESOLVER_H
 #define DNSPERSIST_RESOLVER_H

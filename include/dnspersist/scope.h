@@ -8,7 +8,9 @@
 #include "ctx.h"
 #include "error.h"
 
-/* 1 when domain (normalized) is a public suffix, ICANN or private section. */
+/* 1 when domain (normalized) is a public suffix, ICANN or private section;
+ * also 1 when ctx or domain is NULL (fails closed: a caller without the
+ * list refuses rather than climbs). */
 DP_API int dp_scope_is_public_suffix(const struct dp_ctx *ctx, const char *domain);
 /* The registered domain (public suffix plus one label) that domain is in,
  * a pointer into domain; NULL when domain is itself a public suffix. */
