@@ -1,4 +1,4 @@
-/* issue.h: what issue, batch and renew share (cmd_issue.c has them). */
+/* issue.h: what issue, batch and renew share (issue.c has them). */
 #ifndef DP_CLI_ISSUE_H
 #define DP_CLI_ISSUE_H
 
