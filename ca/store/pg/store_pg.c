@@ -57,8 +57,8 @@ static const char *const migrations[] = {
     "ALTER TABLE authzs ADD COLUMN lease_until BIGINT NOT NULL DEFAULT 0;"
     "CREATE INDEX authzs_processing ON authzs(lease_until) WHERE ch_status='processing';",
     /* 4: keys reported compromised (store.h). */
-    "CREATE TABLE blocked_keys(thumb TEXT PRIMARY KEY, serial TEXT NOT NULL,"
-    " blocked BIGINT NOT NULL);",
+    ("CREATE TABLE blocked_keys(thumb TEXT PRIMARY KEY, serial TEXT NOT NULL,"
+     " blocked BIGINT NOT NULL);"),
 };
 #define PG_SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 /* Any constant: instances starting together take turns at migrating. */

@@ -83,8 +83,8 @@ static const char *const migrations[] = {
     "CREATE TABLE nonces_used(nonce TEXT PRIMARY KEY, expires INTEGER NOT NULL);",
     /* 11: keys reported compromised (revoked with keyCompromise, or by the
      * certificate's own key): never certified or used for an account again. */
-    "CREATE TABLE blocked_keys(thumb TEXT PRIMARY KEY, serial TEXT NOT NULL,"
-    " blocked INTEGER NOT NULL) WITHOUT ROWID;",
+    ("CREATE TABLE blocked_keys(thumb TEXT PRIMARY KEY, serial TEXT NOT NULL,"
+     " blocked INTEGER NOT NULL) WITHOUT ROWID;"),
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
