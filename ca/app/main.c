@@ -53,7 +53,7 @@ static void on_signal(int sig)
 static void on_reload(struct ca *ca)
 {
     int lr = log_reopen();
-    int cr = crl_refresh(ca);
+    int cr = crl_refresh(ca->crl);
     log_event(lr || cr ? LOG_ERROR : LOG_INFO, "reload", "log", lr ? "cannot reopen" : "reopened",
               "crl", cr ? "cannot rebuild" : "rebuilt", NULL);
 }
@@ -230,11 +230,11 @@ static struct http_server *crl_start(struct ca *ca)
     struct http_server *s = NULL;
     if (bind_address(c->crl_listen_host, addr, sizeof addr))
         snprintf(why, sizeof why, "cannot resolve %s", c->crl_listen_host);
-    else if (!(ca->crl = crl_new()))
+    else if (!(ca->crl = crl_new(ca->store, ca->pki, ca->instance)))
         snprintf(why, sizeof why, "out of memory");
-    else if (pki_set_crl_url(ca->pki, c->crl_url) || crl_refresh(ca))
+    else if (pki_set_crl_url(ca->pki, c->crl_url) || crl_refresh(ca->crl))
         snprintf(why, sizeof why, "cannot build the CRL for %.400s", c->crl_url);
-    else if (!(s = http_start(addr, c->crl_port, NULL, NULL, 1, NULL, crl_handle, ca, why,
+    else if (!(s = http_start(addr, c->crl_port, NULL, NULL, 1, NULL, crl_handle, ca->crl, why,
                               sizeof why))) {
         size_t n = strlen(why);
         snprintf(why + n, sizeof why - n,

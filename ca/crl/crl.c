@@ -12,6 +12,10 @@
 
 struct crl {
     pthread_mutex_t mu;
+    /* What it depends on: */
+    struct store *store;
+    struct pki *pki;
+    char instance[ST_ID]; /* the owner of the "crl" lease (shared database) */
     unsigned char *der;
     size_t len;
     int64_t made;    /* thisUpdate of der */
@@ -23,10 +27,14 @@ struct crl {
  * database, and every instance serves the newest stored one. */
 #define CRL_SHARED_MAX (4u << 20) /* base64 of the stored CRL: about 100,000 revocations */
 
-struct crl *crl_new(void)
+struct crl *crl_new(struct store *store, struct pki *pki, const char *instance)
 {
     struct crl *c = calloc(1, sizeof *c);
-    if (c) pthread_mutex_init(&c->mu, NULL);
+    if (!c) return NULL;
+    pthread_mutex_init(&c->mu, NULL);
+    c->store = store;
+    c->pki = pki;
+    snprintf(c->instance, sizeof c->instance, "%s", instance);
     return c;
 }
 
@@ -64,40 +72,40 @@ static int take(void *arg, const char *serial, int64_t when, int reason)
 }
 
 /* Caller holds c->mu. */
-static int rebuild_locked(struct ca *ca, struct crl *c);
-static int rebuild(struct ca *ca, struct crl *c)
+static int rebuild_locked(struct crl *c);
+static int rebuild(struct crl *c)
 {
-    if (!store_shared(ca->store)) return rebuild_locked(ca, c);
+    if (!store_shared(c->store)) return rebuild_locked(c);
     int held = 1;
     for (int i = 0; i < 100 && held; i++) { /* another instance's rebuild takes milliseconds */
-        held = store_lease_take(ca->store, "crl", ca->instance, 30);
+        held = store_lease_take(c->store, "crl", c->instance, 30);
         if (held) usleep(20000);
     }
     if (held) return -1;
-    int rc = rebuild_locked(ca, c);
+    int rc = rebuild_locked(c);
     char *b64 = rc == 0 ? dp_b64url_encode_alloc(c->der, c->len) : NULL;
     char num[32];
     snprintf(num, sizeof num, "%" PRIu64, c->number);
     if (rc == 0 &&
-        (!b64 || strlen(b64) >= CRL_SHARED_MAX || store_meta_set(ca->store, "crl_der", b64) ||
-         store_meta_set(ca->store, "crl_published", num)))
+        (!b64 || strlen(b64) >= CRL_SHARED_MAX || store_meta_set(c->store, "crl_der", b64) ||
+         store_meta_set(c->store, "crl_published", num)))
         rc = -1;
     free(b64);
-    store_lease_drop(ca->store, "crl", ca->instance);
+    store_lease_drop(c->store, "crl", c->instance);
     return rc;
 }
 
 /* Shared: the newest CRL another instance published, when it is newer
  * than ours. 1 loaded, 0 ours is current, -1 none stored or unreadable. */
-static int load_published(struct ca *ca, struct crl *c)
+static int load_published(struct crl *c)
 {
     char num[32];
-    if (store_meta_get(ca->store, "crl_published", num, sizeof num)) return -1;
+    if (store_meta_get(c->store, "crl_published", num, sizeof num)) return -1;
     uint64_t n = strtoull(num, NULL, 10);
     if (c->der && n <= c->number) return 0;
     char *b64 = malloc(CRL_SHARED_MAX);
     unsigned char *der = b64 ? malloc(CRL_SHARED_MAX) : NULL;
-    size_t len = der && store_meta_get(ca->store, "crl_der", b64, CRL_SHARED_MAX) == 0
+    size_t len = der && store_meta_get(c->store, "crl_der", b64, CRL_SHARED_MAX) == 0
                      ? dp_b64url_decode(b64, strlen(b64), der, CRL_SHARED_MAX)
                      : (size_t)-1;
     free(b64);
@@ -113,23 +121,23 @@ static int load_published(struct ca *ca, struct crl *c)
     return 1;
 }
 
-static int rebuild_locked(struct ca *ca, struct crl *c)
+static int rebuild_locked(struct crl *c)
 {
     struct gather g = {0};
     char num[32] = "0";
-    int rc = store_certs_revoked(ca->store, take, &g);
-    if (rc == 0 && store_meta_get(ca->store, "crl_number", num, sizeof num) < 0) rc = -1;
+    int rc = store_certs_revoked(c->store, take, &g);
+    if (rc == 0 && store_meta_get(c->store, "crl_number", num, sizeof num) < 0) rc = -1;
     uint64_t number = strtoull(num, NULL, 10) + 1;
     snprintf(num, sizeof num, "%" PRIu64, number);
     /* The number is recorded before the CRL exists: a crash may skip a
      * number, never reuse one (RFC 5280 5.2.3: monotonically increasing). */
-    if (rc == 0 && store_meta_set(ca->store, "crl_number", num)) rc = -1;
+    if (rc == 0 && store_meta_set(c->store, "crl_number", num)) rc = -1;
     for (size_t i = 0; i < g.n; i++)
         g.r[i].serial_hex = g.serials[i];
     unsigned char *der = NULL;
     size_t len = 0;
     int64_t now = (int64_t)time(NULL);
-    if (rc == 0 && pki_crl(ca->pki, g.r, g.n, number, now, CRL_VALIDITY, &der, &len)) rc = -1;
+    if (rc == 0 && pki_crl(c->pki, g.r, g.n, number, now, CRL_VALIDITY, &der, &len)) rc = -1;
     if (rc == 0) {
         free(c->der);
         c->der = der;
@@ -143,26 +151,25 @@ static int rebuild_locked(struct ca *ca, struct crl *c)
     return rc;
 }
 
-int crl_refresh(struct ca *ca)
+int crl_refresh(struct crl *c)
 {
-    pthread_mutex_lock(&ca->crl->mu);
-    int rc = rebuild(ca, ca->crl);
-    pthread_mutex_unlock(&ca->crl->mu);
+    pthread_mutex_lock(&c->mu);
+    int rc = rebuild(c);
+    pthread_mutex_unlock(&c->mu);
     return rc;
 }
 
 void crl_handle(void *app, const struct http_req *req, struct http_resp *r)
 {
-    struct ca *ca = app;
-    struct crl *c = ca->crl;
+    struct crl *c = app;
     int get = !strcmp(req->method, "GET") || !strcmp(req->method, "HEAD");
     if (strcmp(req->path, "/crl") || !get) {
         r->status = strcmp(req->path, "/crl") ? 404 : 405;
         return;
     }
     pthread_mutex_lock(&c->mu);
-    if (store_shared(ca->store) && load_published(ca, c) < 0) rebuild(ca, c);
-    if (!c->der || (int64_t)time(NULL) - c->made >= CRL_REFRESH) rebuild(ca, c);
+    if (store_shared(c->store) && load_published(c) < 0) rebuild(c);
+    if (!c->der || (int64_t)time(NULL) - c->made >= CRL_REFRESH) rebuild(c);
     if (c->der && (r->body = malloc(c->len))) {
         memcpy(r->body, c->der, c->len);
         r->body_len = c->len;

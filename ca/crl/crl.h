@@ -7,19 +7,23 @@
 #ifndef CA_CRL_H
 #define CA_CRL_H
 
-#include "ca.h"
 #include "http.h"
+#include "pki.h"
+#include "store.h"
 
 #define CRL_REFRESH (24 * 3600)      /* rebuilt at least this often */
 #define CRL_VALIDITY (7 * 24 * 3600) /* nextUpdate - thisUpdate */
 
-struct crl *crl_new(void);
+/* The CRL service: revocations read from store, signed by pki; instance
+ * names this process as the holder of the rebuild lease when the store is
+ * shared. NULL when out of memory. */
+struct crl *crl_new(struct store *store, struct pki *pki, const char *instance);
 void crl_free(struct crl *c);
 /* Rebuilds the CRL from the store now (after a revocation). Its CRL number
  * grows by one each time and survives restarts. 0, or -1. */
-int crl_refresh(struct ca *ca);
-/* The plain-HTTP listener's handler: GET /crl (DER, application/pkix-crl);
- * a CRL older than CRL_REFRESH is rebuilt first. */
-void crl_handle(void *ca, const struct http_req *req, struct http_resp *resp);
+int crl_refresh(struct crl *c);
+/* The plain-HTTP listener's handler (app: the struct crl): GET /crl (DER,
+ * application/pkix-crl); a CRL older than CRL_REFRESH is rebuilt first. */
+void crl_handle(void *app, const struct http_req *req, struct http_resp *resp);
 
 #endif
