@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "dnspersist/dnspersist.h"
+#include "mpic.h"
 #include "nonce.h"
 #include "pki.h"
 #include "profile.h"
@@ -94,7 +95,8 @@ struct ca {
     /* MPIC: the client certificate shown to perspectives, and the root
      * they are verified against (PEM). */
     char *mpic_cert, *mpic_key, *root_pem;
-    char instance[ST_ID]; /* this process, as the owner of leases in a shared database */
+    struct mpic_config mpic; /* the slice the VA's connections are made from */
+    char instance[ST_ID];    /* this process, as the owner of leases in a shared database */
 };
 
 #endif

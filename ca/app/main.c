@@ -393,6 +393,13 @@ int main(int argc, char **argv)
         goto out;
     }
     if (c->n_perspectives && perspective_client_load(&ca)) goto out;
+    ca.mpic = (struct mpic_config){c->perspectives,
+                                   c->n_perspectives,
+                                   c->perspective_timeout_ms,
+                                   c->perspective_quorum,
+                                   ca.mpic_cert,
+                                   ca.mpic_key,
+                                   ca.root_pem};
     if (!(ca.store = store_open(db, !c->no_cache && !pg, why, sizeof why)) ||
         !(ca.nonces = nonces_new(200000)) || !(ca.keys = wfe_key_cache_new(!c->no_cache)) ||
         !(ca.va = va_create(&ca, ra_validation_done, why, sizeof why))) {

@@ -10,13 +10,27 @@
 
 #include <stdint.h>
 
-#include "ca.h"
+#include "dnspersist/dnspersist.h"
+#include "store.h"
 
 /* Every key an account ever had counts (draft 4.2): the primary checks
  * them all, read from the store, with no cap. A perspective is asked
  * about the one key whose record the primary found, so what it accepts is
  * bounded well below any request body limit. */
 #define VA_REQ_MAX_KEYS 16
+
+/* A check's result. */
+struct va_result {
+    int valid;
+    const char *type; /* problem type suffix when not valid */
+    int status;       /* its HTTP status */
+    char detail[700];
+    int64_t clamp;          /* V6: the latest expiry persistUntil allows, 0 for none */
+    char fail_key[320];     /* V7: the (record, account) a failure counts against, or "" */
+    char record[300];       /* dns-persist-01: the record name that matched */
+    long key;               /* dns-persist-01: the request's thumbprint that matched, or -1 */
+    char perspectives[600]; /* MPIC: the remote perspectives that agreed, or "" */
+};
 
 struct va_req {
     char type[24]; /* dns-persist-01, dns-01, http-01, or caa (CAA alone) */
@@ -43,12 +57,6 @@ struct va_req {
     size_t n_caa;
     char method[24];
 };
-
-/* Builds the request of a's answered challenge (a->ch_type), or of the
- * CAA check alone (caa_only), from the CA's state. 0, or -1 with the
- * problem in r. */
-int va_req_build(struct ca *ca, const struct st_authz *a, int caa_only, struct va_req *q,
-                 struct va_result *r);
 
 /* Frees what q owns (not q). */
 void va_req_clear(struct va_req *q);

@@ -12,10 +12,11 @@
 #include "metrics.h"
 #include "mpic.h"
 #include "mpic_http.h"
-#include "va_int.h"
+#include "clock.h"
+#include "va_req.h"
 
 struct mpic {
-    struct ca *ca;
+    const struct mpic_config *cfg;
     struct mh_ctx *tls;
     struct mh_conn *conns[MPIC_MAX];
     size_t n;
@@ -37,19 +38,17 @@ void mpic_free(struct mpic *m)
     free(m);
 }
 
-struct mpic *mpic_new(struct ca *ca, int *failed)
+struct mpic *mpic_new(const struct mpic_config *c, int *failed)
 {
-    const struct ca_config *c = &ca->cfg;
     *failed = 0;
-    if (!c->n_perspectives) return NULL;
+    if (!c || !c->n) return NULL;
     char why[300] = "out of memory";
     struct mpic *m = calloc(1, sizeof *m);
-    if (m) m->ca = ca;
-    if (!m || !(m->tls = mh_ctx_new(ca->mpic_cert, ca->mpic_key, ca->root_pem, why, sizeof why)))
+    if (m) m->cfg = c;
+    if (!m || !(m->tls = mh_ctx_new(c->cert_pem, c->key_pem, c->root_pem, why, sizeof why)))
         goto bad;
-    for (; m->n < c->n_perspectives; m->n++)
-        if (!(m->conns[m->n] =
-                  mh_conn_new(m->tls, c->perspectives[m->n], "/corroborate", why, sizeof why)))
+    for (; m->n < c->n && m->n < MPIC_MAX; m->n++)
+        if (!(m->conns[m->n] = mh_conn_new(m->tls, c->urls[m->n], "/corroborate", why, sizeof why)))
             goto bad;
     return m;
 bad:
@@ -70,7 +69,7 @@ void mpic_corroborate(struct mpic *m, const struct va_req *q, struct va_result *
                       double deadline_ms)
 {
     if (!m || !r->valid) return;
-    const struct ca_config *c = &m->ca->cfg;
+    const struct mpic_config *c = m->cfg;
     /* Draft 4.2 counts every key the account ever had, which the primary
      * checked; the perspectives check the one whose record it found. */
     char *body = va_req_json(q, !strcmp(q->type, "dns-persist-01") ? r->key : -1);
@@ -79,7 +78,7 @@ void mpic_corroborate(struct mpic *m, const struct va_req *q, struct va_result *
         snprintf(r->detail, sizeof r->detail, "out of memory (MPIC)");
         return;
     }
-    long tmo = (long)c->perspective_timeout_ms;
+    long tmo = (long)c->timeout_ms;
     if (deadline_ms) {
         double left = deadline_ms - mono_ms();
         if (left < (double)tmo) tmo = left > 1 ? (long)left : 1;
@@ -112,9 +111,9 @@ void mpic_corroborate(struct mpic *m, const struct va_req *q, struct va_result *
         }
         agreed++;
         size_t l = strlen(list);
-        snprintf(list + l, sizeof list - l, ",%s", c->perspectives[i]);
+        snprintf(list + l, sizeof list - l, ",%s", c->urls[i]);
     }
-    size_t allowed = mpic_allowed(m->n, c->perspective_quorum);
+    size_t allowed = mpic_allowed(m->n, c->quorum);
     if (m->n - agreed <= allowed) {
         snprintf(r->perspectives, sizeof r->perspectives, "%s", list);
         return;
@@ -137,7 +136,7 @@ void mpic_corroborate(struct mpic *m, const struct va_req *q, struct va_result *
     for (size_t i = 0; i < m->n && o > 0 && (size_t)o < sizeof r->detail; i++)
         if (!said[i].agreed)
             o += snprintf(r->detail + o, sizeof r->detail - (size_t)o, " %s: %s%s%.200s;",
-                          c->perspectives[i], said[i].answered ? said[i].r.type : said[i].why,
+                          c->urls[i], said[i].answered ? said[i].r.type : said[i].why,
                           said[i].answered ? ": " : "", said[i].answered ? said[i].r.detail : "");
     snprintf(r->perspectives, sizeof r->perspectives, "%s", list);
     r->fail_key[0] = '\0';

@@ -10,16 +10,29 @@
 #ifndef CA_MPIC_H
 #define CA_MPIC_H
 
-#include "va.h"
+#include <stddef.h>
+
 #include "va_req.h"
 
 #define MPIC_MAX 16
 
 struct mpic;
 
-/* NULL when the CA has no remote perspectives (nothing to do), or when
+/* What the primary's side needs: the perspectives' URLs, how long to wait
+ * for them, how many must agree (0: the BR table), and the client
+ * certificate and key shown to them with the root they must chain to
+ * (PEM). Borrowed: it outlives every struct mpic made from it. */
+struct mpic_config {
+    const char *const *urls;
+    size_t n;
+    unsigned timeout_ms;
+    size_t quorum;
+    const char *cert_pem, *key_pem, *root_pem;
+};
+
+/* NULL when there are no remote perspectives (nothing to do), or when
  * out of memory (then *failed is set). */
-struct mpic *mpic_new(struct ca *ca, int *failed);
+struct mpic *mpic_new(const struct mpic_config *cfg, int *failed);
 void mpic_free(struct mpic *m);
 
 /* How many remote perspectives may disagree (or not answer) for n of them:

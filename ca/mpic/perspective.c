@@ -20,14 +20,14 @@
 #include "log.h"
 #include "perspective.h"
 #include "pki_service.h"
-#include "va_int.h"
+#include "check.h"
 
 /* Workers (resolver, libcurl handle) lent to request threads. */
 struct pool {
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    struct worker *free[64];
-    struct worker *all[64];
+    struct checker *free[64];
+    struct checker *all[64];
     size_t n_free, n_all;
 };
 
@@ -101,10 +101,10 @@ static void handle(void *app, const struct http_req *req, struct http_resp *r)
     pthread_mutex_lock(&p->pool.mu);
     while (!p->pool.n_free)
         pthread_cond_wait(&p->pool.cv, &p->pool.mu);
-    struct worker *w = p->pool.free[--p->pool.n_free];
+    struct checker *w = p->pool.free[--p->pool.n_free];
     pthread_mutex_unlock(&p->pool.mu);
     struct outcome o = {0};
-    va_run(w, q, &o);
+    check_run(w, q, &o);
     pthread_mutex_lock(&p->pool.mu);
     p->pool.free[p->pool.n_free++] = w;
     pthread_cond_signal(&p->pool.cv);
@@ -150,17 +150,14 @@ int perspective_main(struct ca *ca)
     }
     unsigned n = c->threads ? c->threads : 2;
     for (unsigned i = 0; i < n && i < 64; i++) {
-        struct worker *w = calloc(1, sizeof *w);
-        struct dp_resolver_config rcfg = {c->resolver[0] ? c->resolver : NULL,
-                                          c->trust_anchor[0] ? c->trust_anchor : NULL, 0, 0, 0};
-        if (!w || !(w->res = dp_resolver_new(&rcfg, &e)) || !(w->curl = curl_easy_init())) {
-            fprintf(stderr, "dnspersist-ca: perspective resolver: %s\n",
-                    w && !w->res ? e.detail : "out of memory");
-            if (w) dp_resolver_free(w->res);
+        struct checker *w = calloc(1, sizeof *w);
+        char why[512] = "out of memory";
+        if (!w || check_init(w, ca->dp, c->resolver, c->trust_anchor, 0, 1, why, sizeof why)) {
+            fprintf(stderr, "dnspersist-ca: perspective %s\n", why);
             free(w);
             goto out;
         }
-        w->ca = ca; /* w->va stays NULL: no V7 state here */
+        /* No gate: a perspective keeps no V7 state. */
         p.pool.all[p.pool.n_all++] = w;
         p.pool.free[p.pool.n_free++] = w;
     }
@@ -193,8 +190,7 @@ int perspective_main(struct ca *ca)
 out:
     http_stop(s);
     for (size_t i = 0; i < p.pool.n_all; i++) {
-        dp_resolver_free(p.pool.all[i]->res);
-        curl_easy_cleanup(p.pool.all[i]->curl);
+        check_clear(p.pool.all[i]);
         free(p.pool.all[i]);
     }
     dp_ctx_free(ca->dp);

@@ -66,6 +66,7 @@ struct worker;
 struct va {
     struct ca *ca;
     va_done_fn done;
+    struct check_gate gate; /* V7, for the checkers of its workers */
     pthread_mutex_t mu;
     pthread_cond_t cv;     /* work queued, or an account's work finished */
     struct fq *q;          /* answered challenges (authorization ids), fair by account */
@@ -330,17 +331,12 @@ int va_caa_recheck(struct va *va, const struct st_authz *a, struct va_result *r)
         return 0;
     }
     va_req_build(va->ca, a, 1, q, r);
-    r->valid = va_caa_check(w->res, q, r);
+    r->valid = check_caa(w->chk.res, q, r);
     mpic_corroborate(w->mpic, q, r, 0);
     give_back(va, w);
     va_req_clear(q);
     free(q);
     return r->valid;
-}
-
-void va_fail_key(const char *record, const char *account, char *out, size_t cap)
-{
-    snprintf(out, cap, "%d|%s|%s", (int)RL_FAILED_VALIDATIONS, record, account);
 }
 
 /* 1 when the (record, account) pair key may be tried again now. The count
@@ -354,6 +350,11 @@ int va_fail_allowed(struct va *va, const char *key, int64_t now)
     return store_rate_take(va->ca->store, &t, 1, now * 1000, NULL, NULL) != 1;
 }
 
+static int gate_allowed(void *arg, const char *key, int64_t now)
+{
+    return va_fail_allowed(arg, key, now);
+}
+
 /* One identifier of a new order, checked as its dns-persist-01 challenge
  * would be; nothing is stored here (new_order stores the order at once). */
 static void run_jit(struct worker *w, struct va_jit *it, double deadline)
@@ -364,8 +365,8 @@ static void run_jit(struct worker *w, struct va_jit *it, double deadline)
     snprintf(a.ch_type, sizeof a.ch_type, "dns-persist-01");
     struct outcome o = {.jit = 1, .deadline = deadline};
     struct va_req *q = malloc(sizeof *q);
-    if (q && va_req_build(w->ca, &a, 0, q, &o.r) == 0) {
-        va_run(w, q, &o);
+    if (q && va_req_build(w->va->ca, &a, 0, q, &o.r) == 0) {
+        check_run(&w->chk, q, &o);
         mpic_corroborate(w->mpic, q, &o.r, deadline);
     }
     if (q) va_req_clear(q);
@@ -387,9 +388,8 @@ static void account_done(struct va *va, const char *account)
 static void worker_free(struct worker *w)
 {
     if (!w) return;
-    dp_resolver_free(w->res);
+    check_clear(&w->chk);
     mpic_free(w->mpic);
-    if (w->curl) curl_easy_cleanup(w->curl);
     free(w);
 }
 
@@ -427,9 +427,9 @@ static void *worker_main(void *arg)
         struct outcome o = {0};
         struct va_req *q = malloc(sizeof *q);
         if (!q)
-            va_fail(&o, "serverInternal", 500, "out of memory");
+            check_fail(&o, "serverInternal", 500, "out of memory");
         else if (va_req_build(va->ca, &a, 0, q, &o.r) == 0) {
-            va_run(w, q, &o);
+            check_run(&w->chk, q, &o);
             mpic_corroborate(w->mpic, q, &o.r, 0); /* only a valid result is asked about */
         }
         if (q) va_req_clear(q);
@@ -448,19 +448,20 @@ static struct worker *worker_new(struct va *va, unsigned timeout_ms, int with_cu
 {
     const struct ca_config *c = &va->ca->cfg;
     struct worker *w = calloc(1, sizeof *w);
-    struct dp_resolver_config rc = {c->resolver[0] ? c->resolver : NULL,
-                                    c->trust_anchor[0] ? c->trust_anchor : NULL, timeout_ms, 0, 0};
-    struct dp_error e;
     int mpic_failed = 0;
-    if (!w || !(w->res = dp_resolver_new(&rc, &e)) ||
-        (with_curl && !(w->curl = curl_easy_init())) ||
-        (!(w->mpic = mpic_new(va->ca, &mpic_failed)) && mpic_failed)) {
-        snprintf(why, cap, "validation resolver: %s", w && !w->res ? e.detail : "out of memory");
+    if (!w) {
+        snprintf(why, cap, "out of memory");
+        return NULL;
+    }
+    if (check_init(&w->chk, va->ca->dp, c->resolver, c->trust_anchor, timeout_ms, with_curl, why,
+                   cap) ||
+        (!(w->mpic = mpic_new(&va->ca->mpic, &mpic_failed)) && mpic_failed)) {
+        if (mpic_failed) snprintf(why, cap, "out of memory");
         worker_free(w);
         return NULL;
     }
+    w->chk.gate = &va->gate;
     w->va = va;
-    w->ca = va->ca;
     return w;
 }
 
@@ -475,6 +476,7 @@ struct va *va_create(struct ca *ca, va_done_fn done, char *why, size_t cap)
     }
     va->ca = ca;
     va->done = done;
+    va->gate = (struct check_gate){gate_allowed, va};
     pthread_mutex_init(&va->mu, NULL);
     pthread_cond_init(&va->cv, NULL);
     pthread_cond_init(&va->jit_cv, NULL);

@@ -11,22 +11,9 @@
 #include <stdint.h>
 
 #include "ca.h"
+#include "va_req.h"
 
 /* The result of one validation. */
-struct va_result {
-    int valid;
-    const char *type; /* problem type suffix when not valid */
-    int status;       /* its HTTP status */
-    char detail[700];
-    int64_t clamp;          /* V6: the latest expiry persistUntil allows, 0 for none */
-    char fail_key[320];     /* V7: the (record, account) a failure counts against, or "" */
-    char record[300];       /* dns-persist-01: the record name that matched */
-    long key;               /* dns-persist-01: the request's thumbprint that matched, or -1 */
-    char perspectives[600]; /* MPIC: the remote perspectives that agreed, or "" */
-};
-
-/* V7's rate limit key of a (record name, account) pair. */
-void va_fail_key(const char *record, const char *account, char *out, size_t cap);
 
 /* Called on a VA thread with the authorization as it was validated (its
  * ch_type the challenge answered). The challenge shows processing until
@@ -63,5 +50,11 @@ void va_jit(struct va *va, struct va_jit *items, size_t n);
  * the calling thread (CA/B BR 3.2.2.8: at issuance when the validation is
  * older than 8 hours). 1 permitted; 0 with the problem in r. */
 int va_caa_recheck(struct va *va, const struct st_authz *a, struct va_result *r);
+
+/* Builds the request of a's answered challenge (a->ch_type), or of the
+ * CAA check alone (caa_only), from the CA's state (va_build.c). 0, or -1
+ * with the problem in r. */
+int va_req_build(struct ca *ca, const struct st_authz *a, int caa_only, struct va_req *q,
+                 struct va_result *r);
 
 #endif

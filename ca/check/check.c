@@ -1,6 +1,6 @@
-/* va_check.c: the challenge checks of the validation authority:
- * dns-persist-01 (the library's verification procedure over the record at
- * _validation-persist.<name> and its parents), dns-01 and http-01. */
+/* check.c: the challenge checks (check.h): dns-persist-01 (the library's
+ * verification procedure over the record at _validation-persist.<name> and
+ * its parents), dns-01 and http-01, and a checker's handles. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,7 +8,9 @@
 
 #include <openssl/evp.h>
 
-#include "va_int.h"
+#include "check.h"
+#include "clock.h"
+#include "ratelimit.h"
 
 struct lookup {
     enum dp_dns_status status;
@@ -63,7 +65,7 @@ static void lookup_free(struct lookup *l)
     free(l->rrs);
 }
 
-static void lookup(struct worker *w, const char *name, int qtype, struct lookup *l)
+static void lookup(struct checker *w, const char *name, int qtype, struct lookup *l)
 {
     memset(l, 0, sizeof *l);
     const char *names[] = {name};
@@ -74,7 +76,7 @@ static void lookup(struct worker *w, const char *name, int qtype, struct lookup 
     }
 }
 
-void va_fail(struct outcome *o, const char *type, int status, const char *fmt, ...)
+void check_fail(struct outcome *o, const char *type, int status, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -85,24 +87,23 @@ void va_fail(struct outcome *o, const char *type, int status, const char *fmt, .
     o->r.status = status;
 }
 
-void va_validate_persist(struct worker *w, const struct va_req *q, struct outcome *o)
+void check_persist(struct checker *w, const struct va_req *q, struct outcome *o)
 {
-    struct ca *ca = w->ca;
     int64_t now = (int64_t)time(NULL);
     char key[320], rec[DP_VALIDATION_NAME_MAX + 2];
     /* V7 counts failures per record name and account: the name's own
      * record here, a parent's below when that is the record that failed.
-     * Counted by the primary only (w->va); a perspective keeps no state. */
+     * Counted by the primary only (its gate); a perspective keeps no state. */
     snprintf(rec, sizeof rec, "%s.%s", DP_VALIDATION_LABEL, q->identifier);
-    va_fail_key(rec, q->account, key, sizeof key);
-    if (w->va && !va_fail_allowed(w->va, key, now))
-        return va_fail(o, "rateLimited", 429,
-                       "too many failed dns-persist-01 validations of %s.%s by this account: "
-                       "retry later (V7)",
-                       DP_VALIDATION_LABEL, q->identifier);
+    check_fail_key(rec, q->account, key, sizeof key);
+    if (w->gate && !w->gate->allowed(w->gate->arg, key, now))
+        return check_fail(o, "rateLimited", 429,
+                          "too many failed dns-persist-01 validations of %s.%s by this account: "
+                          "retry later (V7)",
+                          DP_VALIDATION_LABEL, q->identifier);
     const char **tp = calloc(q->n_thumbs + 1, sizeof *tp), *iss[DP_MAX_ISSUERS],
                *prev[DP_MAX_ISSUERS];
-    if (!tp) return va_fail(o, "serverInternal", 500, "out of memory");
+    if (!tp) return check_fail(o, "serverInternal", 500, "out of memory");
     for (size_t i = 0; i < q->n_thumbs; i++)
         tp[i] = q->thumbs[i];
     for (size_t i = 0; i < q->n_issuers; i++)
@@ -120,9 +121,9 @@ void va_validate_persist(struct worker *w, const struct va_req *q, struct outcom
                                  prev,
                                  q->n_previous};
     struct dp_error e;
-    struct dp_verifier *v = dp_verify_new(ca->dp, &p, &e); /* copies what it needs */
+    struct dp_verifier *v = dp_verify_new(w->dp, &p, &e); /* copies what it needs */
     free(tp);
-    if (!v) return va_fail(o, "serverInternal", 500, "%s", e.detail);
+    if (!v) return check_fail(o, "serverInternal", 500, "%s", e.detail);
     char name[DP_VALIDATION_NAME_MAX + 8], ident[sizeof q->identifier + 2];
     snprintf(ident, sizeof ident, "%s%s", q->wildcard ? "*." : "", q->identifier);
     /* The name's own record first, then each parent below the public suffix,
@@ -130,7 +131,7 @@ void va_validate_persist(struct worker *w, const struct va_req *q, struct outcom
      * The verdict reported is the own name's unless it found no record for
      * this CA and a parent's record is what fails. */
     const char *cands[128];
-    size_t nc = dp_scope_candidates(ca->dp, ident, cands, 128);
+    size_t nc = dp_scope_candidates(w->dp, ident, cands, 128);
     struct dp_verdict first = {0};
     int have_first = 0;
     size_t first_c = 0;
@@ -138,7 +139,7 @@ void va_validate_persist(struct worker *w, const struct va_req *q, struct outcom
     enum dp_account_status st = q->account_valid ? DP_ACCOUNT_VALID : DP_ACCOUNT_DEACTIVATED;
     for (size_t c = 0; c < nc && !o->r.valid; c++) {
         if (o->deadline && mono_ms() > o->deadline) {
-            va_fail(o, "dns", 400, "Just-in-Time validation ran out of time");
+            check_fail(o, "dns", 400, "Just-in-Time validation ran out of time");
             have_first = 0;
             break;
         }
@@ -146,15 +147,15 @@ void va_validate_persist(struct worker *w, const struct va_req *q, struct outcom
         struct lookup l;
         lookup(w, name, DP_DNS_TYPE_TXT, &l);
         if (l.status == DP_DNS_FAILED) {
-            va_fail(o, "dns", 400, "look-up of %s failed: %s (%s)", name, l.detail,
-                    l.dnssec == DP_DNSSEC_BOGUS ? "V8" : "V4");
+            check_fail(o, "dns", 400, "look-up of %s failed: %s (%s)", name, l.detail,
+                       l.dnssec == DP_DNSSEC_BOGUS ? "V8" : "V4");
             lookup_free(&l);
             have_first = 0;
             break;
         }
         struct dp_verdict vd;
         if (dp_verify_eval(v, ident, cands[c], l.rrs, l.n, st, now, &vd, &e) != DP_OK) {
-            va_fail(o, "serverInternal", 500, "%s", e.detail);
+            check_fail(o, "serverInternal", 500, "%s", e.detail);
             lookup_free(&l);
             have_first = 0;
             break;
@@ -173,18 +174,18 @@ void va_validate_persist(struct worker *w, const struct va_req *q, struct outcom
         if (st == DP_ACCOUNT_DEACTIVATED) break; /* V5: no record can help */
     }
     if (!o->r.valid && have_first) {
-        va_fail(o, first.code == DP_ERR_MALFORMED ? "malformed" : "unauthorized",
-                first.code == DP_ERR_MALFORMED ? 400 : 403, "%s", first.detail);
+        check_fail(o, first.code == DP_ERR_MALFORMED ? "malformed" : "unauthorized",
+                   first.code == DP_ERR_MALFORMED ? 400 : 403, "%s", first.detail);
         /* A parent's record decided: a burst of names under it counts
          * against that one record. */
         if (first.n_matching && first_c > 0) {
             snprintf(rec, sizeof rec, "%s.%s", DP_VALIDATION_LABEL, cands[first_c]);
-            va_fail_key(rec, q->account, key, sizeof key);
-            if (!o->jit && w->va && !va_fail_allowed(w->va, key, now))
-                va_fail(o, "rateLimited", 429,
-                        "too many failed dns-persist-01 validations against %s.%s by this "
-                        "account: retry later (V7)",
-                        DP_VALIDATION_LABEL, cands[first_c]);
+            check_fail_key(rec, q->account, key, sizeof key);
+            if (!o->jit && w->gate && !w->gate->allowed(w->gate->arg, key, now))
+                check_fail(o, "rateLimited", 429,
+                           "too many failed dns-persist-01 validations against %s.%s by this "
+                           "account: retry later (V7)",
+                           DP_VALIDATION_LABEL, cands[first_c]);
         }
     }
     if (!o->r.valid && !o->jit && strcmp(o->r.type, "serverInternal"))
@@ -192,7 +193,7 @@ void va_validate_persist(struct worker *w, const struct va_req *q, struct outcom
     dp_verify_free(v);
 }
 
-void va_validate_dns01(struct worker *w, const struct va_req *q, struct outcome *o)
+void check_dns01(struct checker *w, const struct va_req *q, struct outcome *o)
 {
     char name[sizeof q->identifier + 20];
     unsigned char dg[32];
@@ -203,7 +204,7 @@ void va_validate_dns01(struct worker *w, const struct va_req *q, struct outcome 
     struct lookup l;
     lookup(w, name, DP_DNS_TYPE_TXT, &l);
     if (l.status == DP_DNS_FAILED) {
-        va_fail(o, "dns", 400, "look-up of %s failed: %s", name, l.detail);
+        check_fail(o, "dns", 400, "look-up of %s failed: %s", name, l.detail);
     } else {
         int found = 0;
         for (size_t i = 0; i < l.n && want; i++)
@@ -211,8 +212,8 @@ void va_validate_dns01(struct worker *w, const struct va_req *q, struct outcome 
         if (found)
             o->r.valid = 1;
         else
-            va_fail(o, "unauthorized", 403, "no TXT record at %s carries the expected digest %s",
-                    name, want ? want : "");
+            check_fail(o, "unauthorized", 403, "no TXT record at %s carries the expected digest %s",
+                       name, want ? want : "");
     }
     free(want);
     lookup_free(&l);
@@ -238,7 +239,7 @@ static size_t on_body(char *p, size_t sz, size_t n, void *arg)
     return l;
 }
 
-void va_validate_http01(struct worker *w, const struct va_req *q, struct outcome *o)
+void check_http01(struct checker *w, const struct va_req *q, struct outcome *o)
 {
     struct lookup l;
     lookup(w, q->identifier, 1, &l);
@@ -246,8 +247,8 @@ void va_validate_http01(struct worker *w, const struct va_req *q, struct outcome
     snprintf(ip, sizeof ip, "%s", l.ip);
     lookup_free(&l);
     if (l.status == DP_DNS_FAILED)
-        return va_fail(o, "dns", 400, "look-up of %s failed: %s", q->identifier, l.detail);
-    if (!ip[0]) return va_fail(o, "dns", 400, "%s has no A record", q->identifier);
+        return check_fail(o, "dns", 400, "look-up of %s failed: %s", q->identifier, l.detail);
+    if (!ip[0]) return check_fail(o, "dns", 400, "%s has no A record", q->identifier);
     char u[sizeof q->identifier + sizeof q->token + 80], res[sizeof q->identifier + 90];
     const char *ka = q->key_auth;
     snprintf(u, sizeof u, "http://%s:%d/.well-known/acme-challenge/%s", q->identifier,
@@ -272,24 +273,57 @@ void va_validate_http01(struct worker *w, const struct va_req *q, struct outcome
            (b.buf[b.len - 1] == '\n' || b.buf[b.len - 1] == '\r' || b.buf[b.len - 1] == ' '))
         b.buf[--b.len] = '\0';
     if (rc != CURLE_OK && !b.over)
-        return va_fail(o, "connection", 400, "fetching %s: %s", u, curl_easy_strerror(rc));
-    if (code != 200) return va_fail(o, "unauthorized", 403, "%s answered HTTP %ld", u, code);
+        return check_fail(o, "connection", 400, "fetching %s: %s", u, curl_easy_strerror(rc));
+    if (code != 200) return check_fail(o, "unauthorized", 403, "%s answered HTTP %ld", u, code);
     if (b.over || strcmp(b.buf, ka))
-        return va_fail(o, "unauthorized", 403, "%s did not return the key authorization", u);
+        return check_fail(o, "unauthorized", 403, "%s did not return the key authorization", u);
     o->r.valid = 1;
 }
 
-void va_run(struct worker *w, const struct va_req *q, struct outcome *o)
+void check_run(struct checker *w, const struct va_req *q, struct outcome *o)
 {
     if (!strcmp(q->type, "caa")) {
-        o->r.valid = va_caa_check(w->res, q, &o->r);
+        o->r.valid = check_caa(w->res, q, &o->r);
         return;
     }
     if (!strcmp(q->type, "dns-persist-01"))
-        va_validate_persist(w, q, o);
+        check_persist(w, q, o);
     else if (!strcmp(q->type, "dns-01"))
-        va_validate_dns01(w, q, o);
+        check_dns01(w, q, o);
     else
-        va_validate_http01(w, q, o);
-    va_caa_after(w, q, o);
+        check_http01(w, q, o);
+    check_caa_after(w, q, o);
+}
+
+void check_fail_key(const char *record, const char *account, char *out, size_t cap)
+{
+    snprintf(out, cap, "%d|%s|%s", (int)RL_FAILED_VALIDATIONS, record, account);
+}
+
+int check_init(struct checker *c, struct dp_ctx *dp, const char *resolver, const char *ta,
+               unsigned timeout_ms, int with_curl, char *why, size_t cap)
+{
+    memset(c, 0, sizeof *c);
+    c->dp = dp;
+    struct dp_resolver_config rc = {resolver && resolver[0] ? resolver : NULL,
+                                    ta && ta[0] ? ta : NULL, timeout_ms, 0, 0};
+    struct dp_error e;
+    if (!(c->res = dp_resolver_new(&rc, &e))) {
+        snprintf(why, cap, "validation resolver: %s", e.detail);
+        return -1;
+    }
+    if (with_curl && !(c->curl = curl_easy_init())) {
+        snprintf(why, cap, "out of memory");
+        check_clear(c);
+        return -1;
+    }
+    return 0;
+}
+
+void check_clear(struct checker *c)
+{
+    dp_resolver_free(c->res);
+    if (c->curl) curl_easy_cleanup(c->curl);
+    c->res = NULL;
+    c->curl = NULL;
 }

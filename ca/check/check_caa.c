@@ -1,5 +1,5 @@
 /*
- * va_caa.c: CAA look-ups (RFC 8659 section 3): the CAA RRset of the name
+ * check_caa.c: CAA look-ups (RFC 8659 section 3): the CAA RRset of the name
  * or, when it has none, of its closest ancestor that has one, decided by
  * caa.c. Any look-up failure refuses issuance: a CAA check that cannot be
  * made is not a pass.
@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "caa.h"
-#include "va_int.h"
+#include "check.h"
 
 /* One level of the climb: the name or one of its ancestors. */
 struct caa_lookup {
@@ -41,7 +41,7 @@ static void on_caa(void *arg, size_t i, const struct dp_dns_answer *a)
  * in climbing order, so the outcome is the sequential climb's (the first
  * failure or RRset from the name up decides), for one event loop instead
  * of one a level. */
-int va_caa_check(struct dp_resolver *res, const struct va_req *q, struct va_result *r)
+int check_caa(struct dp_resolver *res, const struct va_req *q, struct va_result *r)
 {
     char why[400];
     const char *identifier = q->identifier, *acct = q->account_url, *method = q->method;
@@ -107,8 +107,8 @@ int va_caa_check(struct dp_resolver *res, const struct va_req *q, struct va_resu
     return ok;
 }
 
-void va_caa_after(struct worker *w, const struct va_req *q, struct outcome *o)
+void check_caa_after(struct checker *w, const struct va_req *q, struct outcome *o)
 {
     if (!o->r.valid) return;
-    if (!va_caa_check(w->res, q, &o->r)) o->r.valid = 0;
+    if (!check_caa(w->res, q, &o->r)) o->r.valid = 0;
 }
