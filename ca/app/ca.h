@@ -13,6 +13,7 @@
 #include "profile.h"
 #include "ratelimit.h"
 #include "store.h"
+#include "va.h"
 
 #define CA_MAX_CHALLENGES 3
 
@@ -96,6 +97,7 @@ struct ca {
      * they are verified against (PEM). */
     char *mpic_cert, *mpic_key, *root_pem;
     struct mpic_config mpic; /* the slice the VA's connections are made from */
+    struct va_config va_cfg; /* the VA's slice (app/main.c builds it) */
     char instance[ST_ID];    /* this process, as the owner of leases in a shared database */
 };
 

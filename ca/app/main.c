@@ -184,6 +184,34 @@ static int settle_urls(struct ca *ca)
     return r < 0 ? -1 : 0;
 }
 
+/* The VA's slice of the settled configuration (its URLs and prefixes are
+ * final by then). */
+static void va_slice(struct ca *ca)
+{
+    const struct ca_config *c = &ca->cfg;
+    ca->va_cfg = (struct va_config){
+        .threads = c->va_threads,
+        .jit_threads = c->threads,
+        .jit_wait_ms = c->jit_wait_ms,
+        .resolver = c->resolver,
+        .trust_anchor = c->trust_anchor,
+        .v7 = &c->limits.l[RL_FAILED_VALIDATIONS],
+        .lease = (int)c->validation_lease,
+        .instance = ca->instance,
+        .mpic = &ca->mpic,
+        .base = ca->base,
+        .issuers = c->issuers,
+        .n_issuers = c->n_issuers,
+        .hash_prefix = c->hash_prefix,
+        .previous = c->previous_prefixes,
+        .n_previous = c->n_previous,
+        .compat = c->draft01_compat,
+        .caa_ids = c->caa_identities,
+        .n_caa = c->n_caa,
+        .http01_port = c->http01_port,
+    };
+}
+
 static int bind_address(const char *host, char *out, size_t cap);
 
 static int nonce_used(void *arg, const char *nonce, long long expires)
@@ -401,13 +429,18 @@ int main(int argc, char **argv)
                                    ca.mpic_key,
                                    ca.root_pem};
     if (!(ca.store = store_open(db, !c->no_cache && !pg, why, sizeof why)) ||
-        !(ca.nonces = nonces_new(200000)) || !(ca.keys = wfe_key_cache_new(!c->no_cache)) ||
-        !(ca.va = va_create(&ca, ra_validation_done, why, sizeof why))) {
+        !(ca.nonces = nonces_new(200000)) || !(ca.keys = wfe_key_cache_new(!c->no_cache))) {
         fprintf(stderr, "dnspersist-ca: %s\n", why[0] ? why : "out of memory");
         goto out;
     }
     if (settle_urls(&ca)) goto out;
     if (store_new_id(ca.instance) || (store_shared(ca.store) && share_nonces(&ca))) goto out;
+    va_slice(&ca);
+    if (!(ca.va =
+              va_create(&ca.va_cfg, ca.store, ca.dp, ra_validation_done, &ca, why, sizeof why))) {
+        fprintf(stderr, "dnspersist-ca: %s\n", why[0] ? why : "out of memory");
+        goto out;
+    }
     if (!(crl_http = crl_start(&ca))) goto out;
     if (c->metrics_port) {
         char maddr[256];

@@ -489,8 +489,9 @@ int ra_challenge_answer(struct ca *ca, struct st_authz *a, int t, struct ra_prob
     return 0;
 }
 
-void ra_validation_done(struct ca *ca, const struct st_authz *a, const struct va_result *r)
+void ra_validation_done(void *arg, const struct st_authz *a, const struct va_result *r)
 {
+    struct ca *ca = arg;
     int64_t now = (int64_t)time(NULL), expires = a->expires;
     char *pj = NULL;
     if (r->valid) {

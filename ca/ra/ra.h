@@ -83,7 +83,7 @@ int ra_authz_deactivate(struct ca *ca, struct st_authz *a, struct ra_problem *p)
  * the challenge processing afterwards. */
 int ra_challenge_answer(struct ca *ca, struct st_authz *a, int t, struct ra_problem *p);
 /* The VA's result (va_done_fn): stored only if a is still pending. */
-void ra_validation_done(struct ca *ca, const struct st_authz *a, const struct va_result *r);
+void ra_validation_done(void *ca, const struct st_authz *a, const struct va_result *r);
 
 /* RFC 9773: the certificate (of this CA's intermediate) with this
  * certificate ID; c->pem is the caller's to free. */

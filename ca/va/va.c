@@ -64,8 +64,11 @@ static struct fail_slot *window(struct fail_slot *table, const char *key, int64_
 struct worker;
 
 struct va {
-    struct ca *ca;
+    const struct va_config *cfg;
+    struct store *store;
+    struct dp_ctx *dp;
     va_done_fn done;
+    void *done_arg;
     struct check_gate gate; /* V7, for the checkers of its workers */
     pthread_mutex_t mu;
     pthread_cond_t cv;     /* work queued, or an account's work finished */
@@ -259,7 +262,7 @@ void va_jit(struct va *va, struct va_jit *items, size_t n)
      * pending, and the client answers a challenge as usual. */
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
-    int64_t ns = until.tv_nsec + (int64_t)va->ca->cfg.jit_wait_ms * 1000000;
+    int64_t ns = until.tv_nsec + (int64_t)va->cfg->jit_wait_ms * 1000000;
     until.tv_sec += ns / 1000000000;
     until.tv_nsec = ns % 1000000000;
     while (!j->done && !va->stop)
@@ -330,7 +333,7 @@ int va_caa_recheck(struct va *va, const struct st_authz *a, struct va_result *r)
         snprintf(r->detail, sizeof r->detail, "the CA is stopping");
         return 0;
     }
-    va_req_build(va->ca, a, 1, q, r);
+    va_req_build(va->cfg, va->store, a, 1, q, r);
     r->valid = check_caa(w->chk.res, q, r);
     mpic_corroborate(w->mpic, q, r, 0);
     give_back(va, w);
@@ -344,10 +347,10 @@ int va_caa_recheck(struct va *va, const struct st_authz *a, struct va_result *r)
  * RA counts each failure with the result (va_result.fail_key). */
 int va_fail_allowed(struct va *va, const char *key, int64_t now)
 {
-    struct rl_take t = {key, &va->ca->cfg.limits.l[RL_FAILED_VALIDATIONS], RL_PEEK};
+    struct rl_take t = {key, va->cfg->v7, RL_PEEK};
     /* A store error lets the attempt run: a broken counter must not stop
      * validation (the attempt itself still decides). */
-    return store_rate_take(va->ca->store, &t, 1, now * 1000, NULL, NULL) != 1;
+    return store_rate_take(va->store, &t, 1, now * 1000, NULL, NULL) != 1;
 }
 
 static int gate_allowed(void *arg, const char *key, int64_t now)
@@ -365,7 +368,7 @@ static void run_jit(struct worker *w, struct va_jit *it, double deadline)
     snprintf(a.ch_type, sizeof a.ch_type, "dns-persist-01");
     struct outcome o = {.jit = 1, .deadline = deadline};
     struct va_req *q = malloc(sizeof *q);
-    if (q && va_req_build(w->va->ca, &a, 0, q, &o.r) == 0) {
+    if (q && va_req_build(w->va->cfg, w->va->store, &a, 0, q, &o.r) == 0) {
         check_run(&w->chk, q, &o);
         mpic_corroborate(w->mpic, q, &o.r, deadline);
     }
@@ -415,9 +418,9 @@ static void *worker_main(void *arg)
         /* Still pending (not deactivated meanwhile): validate the answer. */
         /* With a shared database the answer is stored as processing, leased
          * to this instance (store_authz_answer, or the sweep below). */
-        int got = store_authz_get(va->ca->store, id, &a) == 0;
+        int got = store_authz_get(va->store, id, &a) == 0;
         int ours = got && (!strcmp(a.ch_status, "pending") ||
-                           (store_shared(va->ca->store) && !strcmp(a.ch_status, "processing")));
+                           (store_shared(va->store) && !strcmp(a.ch_status, "processing")));
         if (!got || strcmp(a.status, "pending") || !ours) {
             proc_done(va, id);
             account_done(va, account);
@@ -428,13 +431,13 @@ static void *worker_main(void *arg)
         struct va_req *q = malloc(sizeof *q);
         if (!q)
             check_fail(&o, "serverInternal", 500, "out of memory");
-        else if (va_req_build(va->ca, &a, 0, q, &o.r) == 0) {
+        else if (va_req_build(va->cfg, va->store, &a, 0, q, &o.r) == 0) {
             check_run(&w->chk, q, &o);
             mpic_corroborate(w->mpic, q, &o.r, 0); /* only a valid result is asked about */
         }
         if (q) va_req_clear(q);
         free(q);
-        va->done(va->ca, &a, &o.r);
+        va->done(va->done_arg, &a, &o.r);
         proc_done(va, id); /* after the result is stored: no gap shows pending */
         account_done(va, account);
     }
@@ -446,16 +449,16 @@ static void *worker_main(void *arg)
 static struct worker *worker_new(struct va *va, unsigned timeout_ms, int with_curl, char *why,
                                  size_t cap)
 {
-    const struct ca_config *c = &va->ca->cfg;
+    const struct va_config *c = va->cfg;
     struct worker *w = calloc(1, sizeof *w);
     int mpic_failed = 0;
     if (!w) {
         snprintf(why, cap, "out of memory");
         return NULL;
     }
-    if (check_init(&w->chk, va->ca->dp, c->resolver, c->trust_anchor, timeout_ms, with_curl, why,
+    if (check_init(&w->chk, va->dp, c->resolver, c->trust_anchor, timeout_ms, with_curl, why,
                    cap) ||
-        (!(w->mpic = mpic_new(&va->ca->mpic, &mpic_failed)) && mpic_failed)) {
+        (!(w->mpic = mpic_new(c->mpic, &mpic_failed)) && mpic_failed)) {
         if (mpic_failed) snprintf(why, cap, "out of memory");
         worker_free(w);
         return NULL;
@@ -465,7 +468,8 @@ static struct worker *worker_new(struct va *va, unsigned timeout_ms, int with_cu
     return w;
 }
 
-struct va *va_create(struct ca *ca, va_done_fn done, char *why, size_t cap)
+struct va *va_create(const struct va_config *cfg, struct store *store, struct dp_ctx *dp,
+                     va_done_fn done, void *done_arg, char *why, size_t cap)
 {
     struct va *va = calloc(1, sizeof *va);
     if (!va || !(va->q = fq_new(VA_QUEUE, VA_QUEUE / 8)) || !(va->jq = fq_new(VA_QUEUE, 256))) {
@@ -474,15 +478,18 @@ struct va *va_create(struct ca *ca, va_done_fn done, char *why, size_t cap)
         snprintf(why, cap, "out of memory");
         return NULL;
     }
-    va->ca = ca;
+    va->cfg = cfg;
+    va->store = store;
+    va->dp = dp;
     va->done = done;
+    va->done_arg = done_arg;
     va->gate = (struct check_gate){gate_allowed, va};
     pthread_mutex_init(&va->mu, NULL);
     pthread_cond_init(&va->cv, NULL);
     pthread_cond_init(&va->jit_cv, NULL);
     pthread_cond_init(&va->jq_cv, NULL);
     pthread_cond_init(&va->sweep_cv, NULL);
-    unsigned n = ca->cfg.va_threads ? ca->cfg.va_threads : 2;
+    unsigned n = cfg->threads ? cfg->threads : 2;
     if (n > 16) n = 16;
     /* One account never holds every worker: the others find one free. */
     va->max_inflight = n > 1 ? (n + 1) / 2 : 1;
@@ -500,7 +507,7 @@ struct va *va_create(struct ca *ca, va_done_fn done, char *why, size_t cap)
     /* Resolvers for the CAA re-check at finalize (BR 3.2.2.8), made on the
      * request's thread, one per HTTPS thread; and as many Just-in-Time
      * threads. Both with a short time-out. */
-    unsigned nj = ca->cfg.threads ? ca->cfg.threads : 1;
+    unsigned nj = cfg->jit_threads ? cfg->jit_threads : 1;
     for (unsigned i = 0; i < nj && i < 64; i++) {
         struct worker *w = worker_new(va, VA_JIT_LOOKUP_MS, 0, why, cap);
         if (!w) {
@@ -521,7 +528,7 @@ struct va *va_create(struct ca *ca, va_done_fn done, char *why, size_t cap)
         va->owned[va->n_owned++] = w;
         va->n_jit_threads++;
     }
-    if (store_shared(ca->store)) {
+    if (store_shared(store)) {
         if (pthread_create(&va->sweeper, NULL, sweep_main, va)) {
             snprintf(why, cap, "cannot start the validation sweep");
             va_destroy(va);
@@ -539,7 +546,6 @@ struct va *va_create(struct ca *ca, va_done_fn done, char *why, size_t cap)
 static void *sweep_main(void *arg)
 {
     struct va *va = arg;
-    struct ca *ca = va->ca;
     pthread_mutex_lock(&va->mu);
     while (!va->stop) {
         struct timespec until;
@@ -549,8 +555,8 @@ static void *sweep_main(void *arg)
         if (va->stop) break;
         pthread_mutex_unlock(&va->mu);
         static __thread char ids[32][ST_ID], accts[32][ST_ID], types[32][24];
-        long n = store_authz_claim(ca->store, ca->instance, (int)ca->cfg.validation_lease, 32, ids,
-                                   accts, types);
+        long n =
+            store_authz_claim(va->store, va->cfg->instance, va->cfg->lease, 32, ids, accts, types);
         for (long i = 0; i < n; i++) {
             struct st_authz a;
             memset(&a, 0, sizeof a);

@@ -10,7 +10,10 @@
 
 #include <stdint.h>
 
-#include "ca.h"
+#include "dnspersist/dnspersist.h"
+#include "mpic.h"
+#include "ratelimit.h"
+#include "store.h"
 #include "va_req.h"
 
 /* The result of one validation. */
@@ -18,9 +21,36 @@
 /* Called on a VA thread with the authorization as it was validated (its
  * ch_type the challenge answered). The challenge shows processing until
  * this returns. */
-typedef void (*va_done_fn)(struct ca *ca, const struct st_authz *a, const struct va_result *r);
+typedef void (*va_done_fn)(void *arg, const struct st_authz *a, const struct va_result *r);
 
-struct va *va_create(struct ca *ca, va_done_fn done, char *why, size_t cap);
+/* The VA's slice of the configuration (borrowed: it outlives the VA). */
+struct va_config {
+    unsigned threads;     /* validation workers (--va-threads), 1 to 16 */
+    unsigned jit_threads; /* Just-in-Time threads, and CAA re-check handles (--threads) */
+    unsigned jit_wait_ms; /* how long a new-order waits for its look-ups */
+    const char *resolver, *trust_anchor; /* "" for recursion, or no DNSSEC */
+    const struct rl_limit *v7;           /* the failed-validation limit (V7) */
+    int lease;                           /* seconds an answered challenge is held (shared store) */
+    const char *instance;                /* this process, as a lease's owner */
+    const struct mpic_config *mpic;      /* remote perspectives, or none */
+    /* What a request is built from (va_build.c): */
+    const char *base; /* account URLs are BASE/acme/acct/ID */
+    const char *const *issuers;
+    size_t n_issuers;
+    const char *hash_prefix;
+    const char *const *previous;
+    size_t n_previous;
+    int compat; /* draft-01 records accepted too */
+    const char *const *caa_ids;
+    size_t n_caa;
+    int http01_port;
+};
+
+/* A VA reading store (and taking over leases in a shared one), with dp for
+ * the Public Suffix List; done(done_arg, ...) receives every result. NULL
+ * with why on failure. */
+struct va *va_create(const struct va_config *cfg, struct store *store, struct dp_ctx *dp,
+                     va_done_fn done, void *done_arg, char *why, size_t cap);
 /* Answered challenges waiting for a worker (for metrics). */
 size_t va_queue_depth(struct va *va);
 /* Lets running validations finish (and report), then stops. */
@@ -52,9 +82,9 @@ void va_jit(struct va *va, struct va_jit *items, size_t n);
 int va_caa_recheck(struct va *va, const struct st_authz *a, struct va_result *r);
 
 /* Builds the request of a's answered challenge (a->ch_type), or of the
- * CAA check alone (caa_only), from the CA's state (va_build.c). 0, or -1
- * with the problem in r. */
-int va_req_build(struct ca *ca, const struct st_authz *a, int caa_only, struct va_req *q,
-                 struct va_result *r);
+ * CAA check alone (caa_only), from cfg and the account in store
+ * (va_build.c). 0, or -1 with the problem in r. */
+int va_req_build(const struct va_config *cfg, struct store *store, const struct st_authz *a,
+                 int caa_only, struct va_req *q, struct va_result *r);
 
 #endif

@@ -17,22 +17,21 @@ static void fail(struct va_result *r, const char *type, int status, const char *
     snprintf(r->detail, sizeof r->detail, "%s", detail);
 }
 
-int va_req_build(struct ca *ca, const struct st_authz *a, int caa_only, struct va_req *q,
-                 struct va_result *r)
+int va_req_build(const struct va_config *c, struct store *store, const struct st_authz *a,
+                 int caa_only, struct va_req *q, struct va_result *r)
 {
-    const struct ca_config *c = &ca->cfg;
     memset(q, 0, sizeof *q);
     snprintf(q->type, sizeof q->type, "%s", caa_only ? "caa" : a->ch_type);
     snprintf(q->identifier, sizeof q->identifier, "%s", a->identifier);
     q->wildcard = a->wildcard;
     snprintf(q->account, sizeof q->account, "%s", a->account);
-    snprintf(q->account_url, sizeof q->account_url, "%s/acme/acct/%s", ca->base, a->account);
+    snprintf(q->account_url, sizeof q->account_url, "%s/acme/acct/%s", c->base, a->account);
     snprintf(q->method, sizeof q->method, "%s", a->ch_type);
     for (size_t i = 0; i < c->n_caa; i++)
-        snprintf(q->caa_ids[q->n_caa++], sizeof q->caa_ids[0], "%s", c->caa_identities[i]);
+        snprintf(q->caa_ids[q->n_caa++], sizeof q->caa_ids[0], "%s", c->caa_ids[i]);
     if (caa_only) return 0;
     struct st_account acct;
-    if (store_account_get(ca->store, a->account, &acct)) {
+    if (store_account_get(store, a->account, &acct)) {
         fail(r, "serverInternal", 500, "the account is gone");
         return -1;
     }
@@ -40,7 +39,7 @@ int va_req_build(struct ca *ca, const struct st_authz *a, int caa_only, struct v
     if (!strcmp(q->type, "dns-persist-01")) {
         for (size_t i = 0; i < c->n_issuers; i++)
             snprintf(q->issuers[q->n_issuers++], sizeof q->issuers[0], "%s", c->issuers[i]);
-        size_t nk = store_account_keys(ca->store, a->account, &q->thumbs);
+        size_t nk = store_account_keys(store, a->account, &q->thumbs);
         q->n_thumbs = nk;
         if (!q->n_thumbs) {
             fail(r, "serverInternal", 500, "cannot read the account's keys");
@@ -48,9 +47,8 @@ int va_req_build(struct ca *ca, const struct st_authz *a, int caa_only, struct v
         }
         snprintf(q->hash_prefix, sizeof q->hash_prefix, "%s", c->hash_prefix);
         for (size_t i = 0; i < c->n_previous; i++)
-            snprintf(q->previous[q->n_previous++], sizeof q->previous[0], "%s",
-                     c->previous_prefixes[i]);
-        q->compat = c->draft01_compat;
+            snprintf(q->previous[q->n_previous++], sizeof q->previous[0], "%s", c->previous[i]);
+        q->compat = c->compat;
     } else {
         snprintf(q->token, sizeof q->token, "%s", a->token);
         snprintf(q->key_auth, sizeof q->key_auth, "%s.%s", a->token, acct.thumb);
