@@ -15,7 +15,38 @@
 #include "check.h"
 #include "ra.h"
 
-static struct ca ca;
+/* The RA under test, over a real store and a stub VA (the race is the
+ * RA's: nothing is looked up). */
+static struct ra *ra;
+static struct store *store;
+static const struct rl_config no_limits; /* every count 0: unlimited */
+static struct profiles profiles;
+
+static int stub_answer(void *va, const struct st_authz *a, const char *type)
+{
+    (void)va, (void)a, (void)type;
+    return 0;
+}
+
+static double stub_overlay(void *va, struct st_authz *a)
+{
+    (void)va, (void)a;
+    return 0;
+}
+
+static void stub_jit(void *va, struct va_jit *items, size_t n)
+{
+    (void)va;
+    for (size_t i = 0; i < n; i++)
+        items[i].valid = 0;
+}
+
+static int stub_recheck(void *va, const struct st_authz *a, struct va_result *r)
+{
+    (void)va, (void)a;
+    r->valid = 1;
+    return 1;
+}
 static pthread_barrier_t start;
 
 struct race {
@@ -28,7 +59,7 @@ static void *validate(void *arg)
 {
     struct race *r = arg;
     pthread_barrier_wait(&start);
-    ra_validation_done(&ca, &r->a, &r->result);
+    ra_validation_done(ra, &r->a, &r->result);
     return NULL;
 }
 
@@ -38,7 +69,7 @@ static void *deactivate(void *arg)
     struct st_authz mine = r->a;
     struct ra_problem p;
     pthread_barrier_wait(&start);
-    r->deactivate_rc = ra_authz_deactivate(&ca, &mine, &p);
+    r->deactivate_rc = ra_authz_deactivate(ra, &mine, &p);
     return NULL;
 }
 
@@ -50,7 +81,7 @@ static int new_authz(const char *account, int round, struct st_authz *a)
     snprintf(o.account, sizeof o.account, "%s", account);
     snprintf(o.identifiers[0], sizeof o.identifiers[0], "r%d.race.example", round);
     o.n = 1;
-    if (ra_order_new(&ca, &o, 0, &p) || store_authz_get(ca.store, o.authz[0], a)) return -1;
+    if (ra_order_new(ra, &o, 0, &p) || store_authz_get(store, o.authz[0], a)) return -1;
     snprintf(a->ch_type, sizeof a->ch_type, "dns-persist-01");
     return 0;
 }
@@ -67,11 +98,11 @@ static void race(const char *account, int round, int valid, char out[16])
     pthread_join(t1, NULL);
     pthread_join(t2, NULL);
     struct st_authz after;
-    if (store_authz_get(ca.store, r.a.id, &after) == 0) snprintf(out, 16, "%s", after.status);
+    if (store_authz_get(store, r.a.id, &after) == 0) snprintf(out, 16, "%s", after.status);
     /* The order follows: never ready with a deactivated authorization. */
     struct st_order o;
-    if (store_order_get(ca.store, after.order, &o) == 0) {
-        ra_order_refresh(&ca, &o);
+    if (store_order_get(store, after.order, &o) == 0) {
+        ra_order_refresh(ra, &o);
         if (!strcmp(after.status, "deactivated") && strcmp(o.status, "invalid")) out[0] = '?';
     }
 }
@@ -112,11 +143,11 @@ static void late_result_is_dropped(void)
     struct ra_problem p;
     CHECK(new_authz(account, 2 * rounds, &a) == 0);
     struct va_result fail = {.valid = 0, .type = "unauthorized", .status = 403};
-    ra_validation_done(&ca, &a, &fail);
+    ra_validation_done(ra, &a, &fail);
     struct va_result pass = {.valid = 1};
-    ra_validation_done(&ca, &a, &pass);
-    CHECK(store_authz_get(ca.store, a.id, &after) == 0 && !strcmp(after.status, "invalid"));
-    CHECK(ra_authz_deactivate(&ca, &after, &p) == -1 && p.status == 403);
+    ra_validation_done(ra, &a, &pass);
+    CHECK(store_authz_get(store, a.id, &after) == 0 && !strcmp(after.status, "invalid"));
+    CHECK(ra_authz_deactivate(ra, &after, &p) == -1 && p.status == 403);
 }
 
 int main(int argc, char **argv)
@@ -125,20 +156,30 @@ int main(int argc, char **argv)
     char dir[] = "/tmp/dp-test-ra-XXXXXX", db[64], why[256];
     if (!mkdtemp(dir)) return 1;
     snprintf(db, sizeof db, "%s/ca.sqlite", dir);
-    ca.cfg.authz_lifetime = 3600;
-    ca.cfg.order_lifetime = 3600;
-    pthread_mutex_init(&ca.fin_mu, NULL);
+    struct ra_config cfg = {.persist = 1,
+                            .dns01 = 1,
+                            .http01 = 1,
+                            .authz_lifetime = 3600,
+                            .order_lifetime = 3600,
+                            .resolver = "",
+                            .limits = &no_limits,
+                            .profiles = &profiles,
+                            .base = "https://ca.test"};
     pthread_barrier_init(&start, NULL, 2);
-    ca.store = store_open(db, !getenv("DNSPERSIST_CA_NO_CACHE"), why, sizeof why);
+    store = store_open(db, !getenv("DNSPERSIST_CA_NO_CACHE"), why, sizeof why);
+    CHECK(store != NULL);
+    if (store && !(ra = ra_new(&cfg, store, NULL, NULL, NULL, "test"))) return 1;
+    if (ra)
+        ra_attach_va(ra, (struct ra_va){NULL, stub_answer, stub_overlay, stub_jit, stub_recheck});
     struct st_account acct;
-    CHECK(ca.store != NULL);
-    if (ca.store && store_account_create(ca.store, "{}", "thumb", "[]", &acct) == 0) {
+    if (store && store_account_create(store, "{}", "thumb", "[]", &acct) == 0) {
         snprintf(account, sizeof account, "%s", acct.id);
         RUN(deactivation_beats_passing_validation);
         RUN(failing_validation_never_valid);
         RUN(late_result_is_dropped);
     }
-    store_close(ca.store);
+    ra_free(ra);
+    store_close(store);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd)) fprintf(stderr, "could not remove %s\n", dir);

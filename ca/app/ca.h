@@ -13,9 +13,8 @@
 #include "profile.h"
 #include "ratelimit.h"
 #include "store.h"
+#include "ra.h"
 #include "va.h"
-
-#define CA_MAX_CHALLENGES 3
 
 struct ca_config {
     char listen_host[256]; /* as clients name it: localhost */
@@ -89,10 +88,8 @@ struct ca {
     struct va *va;
     struct cache *keys; /* parsed account keys by thumbprint (wfe_request.c) */
     struct crl *crl;    /* the CRL, rebuilt on revocation (crl.c) */
-    /* Orders being finalized ("processing"), held in memory by ra.c: one
-     * HTTPS thread each at most, and a crash leaves the order ready. */
-    pthread_mutex_t fin_mu;
-    char finalizing[64][ST_ID];
+    struct ra *ra;
+    struct ra_config ra_cfg; /* the RA's slice (app/main.c builds it) */
     /* MPIC: the client certificate shown to perspectives, and the root
      * they are verified against (PEM). */
     char *mpic_cert, *mpic_key, *root_pem;

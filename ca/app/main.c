@@ -212,6 +212,28 @@ static void va_slice(struct ca *ca)
     };
 }
 
+/* The RA's slice of the settled configuration. */
+static void ra_slice(struct ca *ca)
+{
+    const struct ca_config *c = &ca->cfg;
+    ca->ra_cfg = (struct ra_config){
+        .persist = c->persist,
+        .dns01 = c->dns01,
+        .http01 = c->http01,
+        .jit = c->jit,
+        .authz_lifetime = c->authz_lifetime,
+        .order_lifetime = c->order_lifetime,
+        .resolver = c->resolver,
+        .limits = &c->limits,
+        .profiles = &c->profiles,
+        .eab_kid = c->eab_kid,
+        .eab_key = c->eab_key,
+        .n_eab = c->n_eab,
+        .base = ca->base,
+        .validation_lease = (int)c->validation_lease,
+    };
+}
+
 static int bind_address(const char *host, char *out, size_t cap);
 
 static int nonce_used(void *arg, const char *nonce, long long expires)
@@ -406,7 +428,6 @@ int main(int argc, char **argv)
         rl.rlim_cur = rl.rlim_max;
         setrlimit(RLIMIT_NOFILE, &rl);
     }
-    pthread_mutex_init(&ca.fin_mu, NULL);
     struct dp_error e = {0};
     char why[512] = "", db[1100];
     const char *tls_names[] = {c->listen_host, c->listen_addr};
@@ -436,12 +457,16 @@ int main(int argc, char **argv)
     if (settle_urls(&ca)) goto out;
     if (store_new_id(ca.instance) || (store_shared(ca.store) && share_nonces(&ca))) goto out;
     va_slice(&ca);
-    if (!(ca.va =
-              va_create(&ca.va_cfg, ca.store, ca.dp, ra_validation_done, &ca, why, sizeof why))) {
+    ra_slice(&ca);
+    if (!(crl_http = crl_start(&ca))) goto out;
+    /* The RA first (the VA's results go to it), then its VA. */
+    if (!(ca.ra = ra_new(&ca.ra_cfg, ca.store, ca.pki, ca.crl, ca.dp, ca.instance)) ||
+        !(ca.va =
+              va_create(&ca.va_cfg, ca.store, ca.dp, ra_validation_done, ca.ra, why, sizeof why))) {
         fprintf(stderr, "dnspersist-ca: %s\n", why[0] ? why : "out of memory");
         goto out;
     }
-    if (!(crl_http = crl_start(&ca))) goto out;
+    ra_attach_va(ca.ra, ra_va_of(ca.va));
     if (c->metrics_port) {
         char maddr[256];
         if (bind_address(c->metrics_host, maddr, sizeof maddr))
@@ -516,6 +541,7 @@ out:
     http_stop(ops_http);
     http_stop(crl_http);
     va_destroy(ca.va);
+    ra_free(ca.ra);
     nonces_free(ca.nonces);
     store_close(ca.store);
     pki_free(ca.pki);

@@ -40,15 +40,15 @@ int ra_challenge_index(const char *type)
     return -1;
 }
 
-unsigned ra_challenges_offered(struct ca *ca, const struct st_authz *a)
+unsigned ra_challenges_offered(struct ra *ra, const struct st_authz *a)
 {
-    unsigned m = (ca->cfg.persist ? 1u : 0) | (ca->cfg.dns01 ? 2u : 0) |
-                 (ca->cfg.http01 && !a->wildcard ? 4u : 0); /* RFC 8555 7.1.3: wildcards by DNS */
-    const struct profiles *ps = &ca->cfg.profiles;
+    unsigned m = (ra->cfg->persist ? 1u : 0) | (ra->cfg->dns01 ? 2u : 0) |
+                 (ra->cfg->http01 && !a->wildcard ? 4u : 0); /* RFC 8555 7.1.3: wildcards by DNS */
+    const struct profiles *ps = ra->cfg->profiles;
     if (!ps->narrowing) return m; /* no profile narrows them: no need to read the order */
     struct st_order *o = malloc(sizeof *o);
     const struct profile *prof =
-        o && !store_order_get(ca->store, a->order, o) ? profiles_find(ps, o->profile) : NULL;
+        o && !store_order_get(ra->store, a->order, o) ? profiles_find(ps, o->profile) : NULL;
     if (prof && prof->challenges) m &= prof->challenges;
     free(o);
     return m;
@@ -58,21 +58,21 @@ unsigned ra_challenges_offered(struct ca *ca, const struct st_authz *a)
 
 /* RFC 8555 7.3.4: the binding must be a JWS by one of the operator's MAC
  * keys over the account key, for the new-account URL. */
-static int eab_ok(struct ca *ca, const char *jwk, const char *eab, struct ra_problem *p)
+static int eab_ok(struct ra *ra, const char *jwk, const char *eab, struct ra_problem *p)
 {
     if (!eab)
         return ra_refuse(p, 400, "externalAccountRequired",
                          "this CA requires an externalAccountBinding");
     char kid[256], want[600];
     struct dp_error e;
-    snprintf(want, sizeof want, "%s/acme/new-account", ca->base);
-    size_t k = ca->cfg.n_eab;
+    snprintf(want, sizeof want, "%s/acme/new-account", ra->cfg->base);
+    size_t k = ra->cfg->n_eab;
     if (dp_jws_eab_kid(eab, kid, sizeof kid, &e) == DP_OK)
-        for (k = 0; k < ca->cfg.n_eab && strcmp(ca->cfg.eab_kid[k], kid); k++)
+        for (k = 0; k < ra->cfg->n_eab && strcmp(ra->cfg->eab_kid[k], kid); k++)
             ;
-    if (k == ca->cfg.n_eab)
+    if (k == ra->cfg->n_eab)
         return ra_refuse(p, 401, "unauthorized", "unknown external account key id");
-    dp_code vr = dp_jws_eab_verify(eab, ca->cfg.eab_key[k], want, jwk, &e);
+    dp_code vr = dp_jws_eab_verify(eab, ra->cfg->eab_key[k], want, jwk, &e);
     if (vr == DP_OK) return 0;
     return ra_refuse(p, vr == DP_ERR_MALFORMED ? 400 : 401,
                      vr == DP_ERR_MALFORMED ? "malformed" : "unauthorized", "%s", e.detail);
@@ -80,9 +80,9 @@ static int eab_ok(struct ca *ca, const char *jwk, const char *eab, struct ra_pro
 
 /* 0 when the key (RFC 7638 thumbprint) was never reported compromised;
  * else a badPublicKey problem (RFC 8555 6.7). */
-static int key_not_blocked(struct ca *ca, const char *thumb, const char *what, struct ra_problem *p)
+static int key_not_blocked(struct ra *ra, const char *thumb, const char *what, struct ra_problem *p)
 {
-    int b = store_key_blocked(ca->store, thumb);
+    int b = store_key_blocked(ra->store, thumb);
     if (b < 0) return ra_refuse(p, 500, "serverInternal", "cannot read the blocked keys");
     if (b)
         return ra_refuse(p, 400, "badPublicKey",
@@ -92,52 +92,52 @@ static int key_not_blocked(struct ca *ca, const char *thumb, const char *what, s
     return 0;
 }
 
-int ra_account_new(struct ca *ca, const char *jwk, const char *thumb, const char *contact,
+int ra_account_new(struct ra *ra, const char *jwk, const char *thumb, const char *contact,
                    const char *eab, const char *peer, struct st_account *out, struct ra_problem *p)
 {
-    if (key_not_blocked(ca, thumb, "account", p)) return -1;
-    if (ca->cfg.n_eab && eab_ok(ca, jwk, eab, p)) return -1;
+    if (key_not_blocked(ra, thumb, "account", p)) return -1;
+    if (ra->cfg->n_eab && eab_ok(ra, jwk, eab, p)) return -1;
     struct rl_ask ask = {RL_ACCOUNTS_PER_IP, RL_SPEND, "", NULL};
     ra_peer_key(peer && peer[0] ? peer : "unknown", ask.key, sizeof ask.key);
-    if (ra_limits(ca, &ask, 1, p)) return -1;
-    int rc = store_account_create(ca->store, jwk, thumb, contact, out);
+    if (ra_limits(ra, &ask, 1, p)) return -1;
+    int rc = store_account_create(ra->store, jwk, thumb, contact, out);
     if (rc == 1) /* created by a racing request with the same key */
-        rc = store_account_by_thumb(ca->store, thumb, out);
+        rc = store_account_by_thumb(ra->store, thumb, out);
     return rc ? ra_refuse(p, 500, "serverInternal", "cannot store the account") : 0;
 }
 
-int ra_account_update(struct ca *ca, struct st_account *acct, const char *contact, int deactivate,
+int ra_account_update(struct ra *ra, struct st_account *acct, const char *contact, int deactivate,
                       struct ra_problem *p)
 {
     int rc = 0;
-    if (contact) rc = store_account_set_contact(ca->store, acct->id, contact);
+    if (contact) rc = store_account_set_contact(ra->store, acct->id, contact);
     if (rc == 0 && deactivate) {
         /* RFC 8555 7.3.6: what the account had under way goes with it. */
         char *err =
             problem_json("unauthorized", "the account that placed this order was deactivated", 403);
-        rc = err ? store_account_deactivate(ca->store, acct->id, err) : -1;
+        rc = err ? store_account_deactivate(ra->store, acct->id, err) : -1;
         free(err);
     }
     if (rc == 1) return ra_refuse(p, 401, "unauthorized", "the account is not valid any more");
-    if (rc || store_account_get(ca->store, acct->id, acct))
+    if (rc || store_account_get(ra->store, acct->id, acct))
         return ra_refuse(p, 500, "serverInternal", "cannot update the account");
     return 0;
 }
 
-int ra_account_rollover(struct ca *ca, struct st_account *acct, const char *jwk, const char *thumb,
+int ra_account_rollover(struct ra *ra, struct st_account *acct, const char *jwk, const char *thumb,
                         struct ra_problem *p)
 {
     struct st_account other;
-    if (key_not_blocked(ca, thumb, "new account", p)) return -1;
-    if (store_account_by_thumb(ca->store, thumb, &other) == 0) {
+    if (key_not_blocked(ra, thumb, "new account", p)) return -1;
+    if (store_account_by_thumb(ra->store, thumb, &other) == 0) {
         snprintf(p->location, sizeof p->location, "%s", other.id);
         return ra_refuse(p, 409, "conflict", "the new key already belongs to an account");
     }
-    int rc = store_account_rollover(ca->store, acct->id, jwk, thumb);
+    int rc = store_account_rollover(ra->store, acct->id, jwk, thumb);
     if (rc == 1)
         return ra_refuse(p, 409, "conflict",
                          "the new key already belongs to an account, or this one is not valid");
-    if (rc || store_account_get(ca->store, acct->id, acct))
+    if (rc || store_account_get(ra->store, acct->id, acct))
         return ra_refuse(p, 500, "serverInternal", "cannot store the new key");
     return 0;
 }
@@ -148,28 +148,28 @@ int ra_account_rollover(struct ca *ca, struct st_account *acct, const char *jwk,
  * gets its authorizations valid at once when its records authorize them
  * now; the rest stay pending with their challenges. Each is logged, since
  * no challenge exchange shows the account holder it happened. */
-static void jit(struct ca *ca, const struct st_order *o, struct st_authz_init *init, int64_t now,
+static void jit(struct ra *ra, const struct st_order *o, struct st_authz_init *init, int64_t now,
                 struct va_jit *items)
 {
     for (size_t i = 0; i < o->n; i++)
         items[i] = (struct va_jit){o->account, o->identifiers[i], 0, 0, ""};
-    va_jit(ca->va, items, o->n);
+    ra->va.jit(ra->va.va, items, o->n);
     for (size_t i = 0; i < o->n; i++) {
         if (!items[i].valid) continue;
         init[i].validated = now;
         init[i].perspectives = items[i].perspectives; /* the caller's: they outlive the insert */
-        init[i].expires = now + ca->cfg.authz_lifetime;
+        init[i].expires = now + ra->cfg->authz_lifetime;
         if (items[i].clamp && items[i].clamp < init[i].expires) init[i].expires = items[i].clamp;
         metrics_validation("dns-persist-01", 1, 1);
         log_event(LOG_INFO, "validation", "name", o->identifiers[i], "type", "dns-persist-01",
                   "result", "valid", "account", o->account, "jit", "true", "resolver",
-                  ca->cfg.resolver[0] ? ca->cfg.resolver : "recursive", "perspective", "primary",
+                  ra->cfg->resolver[0] ? ra->cfg->resolver : "recursive", "perspective", "primary",
                   "perspectives", items[i].perspectives, "msg",
                   "authorized just in time by its dns-persist-01 record", NULL);
     }
 }
 
-int ra_cert_by_ari_id(struct ca *ca, const char *id, struct st_cert *c, struct ra_problem *p)
+int ra_cert_by_ari_id(struct ra *ra, const char *id, struct st_cert *c, struct ra_problem *p)
 {
     memset(c, 0, sizeof *c);
     const char *dot = strchr(id, '.');
@@ -180,14 +180,14 @@ int ra_cert_by_ari_id(struct ca *ca, const char *id, struct st_cert *c, struct r
         return ra_refuse(p, 400, "malformed",
                          "a certificate ID is base64url(AKI keyIdentifier).base64url(serial) "
                          "(RFC 9773 4.1)");
-    size_t ml = pki_issuer_key_id(ca->pki, mine, sizeof mine);
+    size_t ml = pki_issuer_key_id(ra->pki, mine, sizeof mine);
     char hex[2 * sizeof ser + 1], *h = hex;
     size_t i = 0;
     while (i + 1 < sl && ser[i] == 0)
         i++; /* the serial's leading zero octet is not part of our hex form */
     for (; i < sl; i++)
         h += sprintf(h, "%02x", ser[i]);
-    if (ml != al || memcmp(mine, aki, al) || store_cert_by_serial(ca->store, hex, c)) {
+    if (ml != al || memcmp(mine, aki, al) || store_cert_by_serial(ra->store, hex, c)) {
         free(c->pem);
         c->pem = NULL;
         return ra_refuse(p, 404, "malformed", "no certificate of this CA has that ID");
@@ -197,10 +197,10 @@ int ra_cert_by_ari_id(struct ca *ca, const char *id, struct st_cert *c, struct r
 
 /* RFC 9773 5: a replacement names a certificate of the same account that
  * shares an identifier with the new order. */
-static int replacement_ok(struct ca *ca, struct st_order *o, struct ra_problem *p)
+static int replacement_ok(struct ra *ra, struct st_order *o, struct ra_problem *p)
 {
     struct st_cert c;
-    if (ra_cert_by_ari_id(ca, o->replaces, &c, p)) {
+    if (ra_cert_by_ari_id(ra, o->replaces, &c, p)) {
         p->status = 400; /* in a new order: malformed, not a missing resource */
         return -1;
     }
@@ -219,24 +219,24 @@ static int replacement_ok(struct ca *ca, struct st_order *o, struct ra_problem *
     return 0;
 }
 
-int ra_order_new(struct ca *ca, struct st_order *o, int did_persist, struct ra_problem *p)
+int ra_order_new(struct ra *ra, struct st_order *o, int did_persist, struct ra_problem *p)
 {
-    if (o->replaces[0] && replacement_ok(ca, o, p)) return -1;
+    if (o->replaces[0] && replacement_ok(ra, o, p)) return -1;
     int64_t now = (int64_t)time(NULL);
-    o->expires = now + ca->cfg.order_lifetime;
+    o->expires = now + ra->cfg->order_lifetime;
     struct st_authz_init init[ST_MAX_IDENTIFIERS];
     for (size_t i = 0; i < o->n; i++)
         init[i] = (struct st_authz_init){o->identifiers[i][0] == '*', o->expires, 0, NULL};
-    const struct profile *prof = profiles_find(&ca->cfg.profiles, o->profile);
+    const struct profile *prof = profiles_find(ra->cfg->profiles, o->profile);
     int persist_ok = !prof || !prof->challenges || (prof->challenges & 1u);
     /* Per thread, not on the stack: 100 results with their perspective lists. */
     static __thread struct va_jit jit_items[ST_MAX_IDENTIFIERS];
-    if (ca->cfg.jit && ca->cfg.persist && persist_ok && did_persist)
-        jit(ca, o, init, now, jit_items);
-    long pend = 0, lim = ca->cfg.limits.l[RL_PENDING_AUTHZ].count;
+    if (ra->cfg->jit && ra->cfg->persist && persist_ok && did_persist)
+        jit(ra, o, init, now, jit_items);
+    long pend = 0, lim = ra->cfg->limits->l[RL_PENDING_AUTHZ].count;
     for (size_t i = 0; i < o->n; i++)
         pend += !init[i].validated;
-    long have = lim > 0 && pend ? store_authz_pending(ca->store, o->account) : 0;
+    long have = lim > 0 && pend ? store_authz_pending(ra->store, o->account) : 0;
     if (have < 0) return ra_refuse(p, 500, "serverInternal", "cannot count pending authorizations");
     if (lim > 0 && have + pend > lim) {
         ra_refuse(p, 429, "rateLimited",
@@ -253,8 +253,8 @@ int ra_order_new(struct ca *ca, struct st_order *o, int did_persist, struct ra_p
     char label[300];
     asks[0] = (struct rl_ask){RL_ORDERS_PER_ACCOUNT, RL_SPEND, "", "this account"};
     snprintf(asks[0].key, sizeof asks[0].key, "%s", o->account);
-    ra_cert_asks(ca, o, RL_PEEK, asks, &na, label, sizeof label);
-    if (ra_order_store(ca, o, init, asks, na, p)) return -1;
+    ra_cert_asks(ra, o, RL_PEEK, asks, &na, label, sizeof label);
+    if (ra_order_store(ra, o, init, asks, na, p)) return -1;
     metrics_event(M_ORDER_CREATED);
     return 0;
 }
@@ -265,14 +265,14 @@ const char *ra_authz_status(const struct st_authz *a)
     return a->status;
 }
 
-void ra_order_refresh(struct ca *ca, struct st_order *o)
+void ra_order_refresh(struct ra *ra, struct st_order *o)
 {
     if (strcmp(o->status, "pending") && strcmp(o->status, "ready")) return;
     int64_t now = (int64_t)time(NULL);
     int all_valid = 1, failed = 0;
     for (size_t i = 0; i < o->n; i++) {
         struct st_authz a;
-        if (store_authz_get(ca->store, o->authz[i], &a)) {
+        if (store_authz_get(ra->store, o->authz[i], &a)) {
             failed = 1;
             break;
         }
@@ -286,9 +286,9 @@ void ra_order_refresh(struct ca *ca, struct st_order *o)
     /* "ready" follows from the authorizations at every read: only the
      * terminal "invalid" is worth a write. When it finds the order moved
      * on (finalized meanwhile), the stored state is what the client sees. */
-    int w = !strcmp(next, "invalid") ? store_order_invalidate(ca->store, o->id, o->error) : 0;
+    int w = !strcmp(next, "invalid") ? store_order_invalidate(ra->store, o->id, o->error) : 0;
     if (w == 1) {
-        if (store_order_get(ca->store, o->id, o))
+        if (store_order_get(ra->store, o->id, o))
             log_event(LOG_ERROR, "store", "order", o->id, "msg", "cannot read it back", NULL);
         return;
     }
@@ -303,36 +303,36 @@ void ra_order_refresh(struct ca *ca, struct st_order *o)
  * is a lease there: an instance that dies mid-finalize leaves the order
  * ready, claimable again after FINALIZE_LEASE seconds. */
 #define FINALIZE_LEASE 120
-static int finalize_claim(struct ca *ca, const char *id)
+static int finalize_claim(struct ra *ra, const char *id)
 {
-    if (store_shared(ca->store)) { /* instances sharing the database: a lease in it */
+    if (store_shared(ra->store)) { /* instances sharing the database: a lease in it */
         char name[ST_ID + 16];
         snprintf(name, sizeof name, "finalize:%s", id);
-        return store_lease_take(ca->store, name, ca->instance, FINALIZE_LEASE) != 0;
+        return store_lease_take(ra->store, name, ra->instance, FINALIZE_LEASE) != 0;
     }
     int busy = 0, slot = -1;
-    pthread_mutex_lock(&ca->fin_mu);
+    pthread_mutex_lock(&ra->fin_mu);
     for (int i = 0; i < 64; i++) {
-        if (!strcmp(ca->finalizing[i], id)) busy = 1;
-        if (!ca->finalizing[i][0] && slot < 0) slot = i;
+        if (!strcmp(ra->finalizing[i], id)) busy = 1;
+        if (!ra->finalizing[i][0] && slot < 0) slot = i;
     }
-    if (!busy && slot >= 0) snprintf(ca->finalizing[slot], ST_ID, "%s", id);
-    pthread_mutex_unlock(&ca->fin_mu);
+    if (!busy && slot >= 0) snprintf(ra->finalizing[slot], ST_ID, "%s", id);
+    pthread_mutex_unlock(&ra->fin_mu);
     return busy || slot < 0;
 }
 
-static void finalize_done(struct ca *ca, const char *id)
+static void finalize_done(struct ra *ra, const char *id)
 {
-    if (store_shared(ca->store)) {
+    if (store_shared(ra->store)) {
         char name[ST_ID + 16];
         snprintf(name, sizeof name, "finalize:%s", id);
-        store_lease_drop(ca->store, name, ca->instance);
+        store_lease_drop(ra->store, name, ra->instance);
         return;
     }
-    pthread_mutex_lock(&ca->fin_mu);
+    pthread_mutex_lock(&ra->fin_mu);
     for (int i = 0; i < 64; i++)
-        if (!strcmp(ca->finalizing[i], id)) ca->finalizing[i][0] = '\0';
-    pthread_mutex_unlock(&ca->fin_mu);
+        if (!strcmp(ra->finalizing[i], id)) ra->finalizing[i][0] = '\0';
+    pthread_mutex_unlock(&ra->fin_mu);
 }
 
 /* CA/B Baseline Requirements 3.2.2.8: CAA is checked again at issuance
@@ -340,18 +340,18 @@ static void finalize_done(struct ca *ca, const char *id)
  * CAA_RECHECK_AGE. A refusal makes the order invalid: its authorizations
  * stand, but this issuance may not happen. */
 #define CAA_RECHECK_AGE (8 * 3600)
-static int caa_current(struct ca *ca, struct st_order *o, struct ra_problem *p)
+static int caa_current(struct ra *ra, struct st_order *o, struct ra_problem *p)
 {
     int64_t now = (int64_t)time(NULL);
     for (size_t i = 0; i < o->n; i++) {
         struct st_authz a;
-        if (store_authz_get(ca->store, o->authz[i], &a))
+        if (store_authz_get(ra->store, o->authz[i], &a))
             return ra_refuse(p, 500, "serverInternal", "cannot read an authorization");
         if (now - a.ch_validated <= CAA_RECHECK_AGE) continue;
         struct va_result r = {0};
-        if (va_caa_recheck(ca->va, &a, &r)) continue;
+        if (ra->va.caa_recheck(ra->va.va, &a, &r)) continue;
         char *pj = problem_json(r.type, r.detail, r.status);
-        if (store_order_invalidate(ca->store, o->id, pj ? pj : "") < 0)
+        if (store_order_invalidate(ra->store, o->id, pj ? pj : "") < 0)
             log_event(LOG_ERROR, "store", "order", o->id, "msg", "cannot store its invalidation",
                       NULL);
         free(pj);
@@ -363,9 +363,9 @@ static int caa_current(struct ca *ca, struct st_order *o, struct ra_problem *p)
     return 0;
 }
 
-static int issue(struct ca *ca, struct st_order *o, const char *csr, struct ra_problem *p)
+static int issue(struct ra *ra, struct st_order *o, const char *csr, struct ra_problem *p)
 {
-    ra_order_refresh(ca, o);
+    ra_order_refresh(ra, o);
     if (strcmp(o->status, "ready"))
         return ra_refuse(p, 403, "orderNotReady", "the order is %s, not ready", o->status);
     if (!csr || strlen(csr) > 16384)
@@ -374,35 +374,35 @@ static int issue(struct ca *ca, struct st_order *o, const char *csr, struct ra_p
     size_t dl = dp_b64url_decode(csr, strlen(csr), der, sizeof der);
     if (dl == (size_t)-1) return ra_refuse(p, 400, "badCSR", "the csr is not base64url");
     char csr_thumb[DP_THUMBPRINT_BUF];
-    if (pki_csr_key_thumb(der, dl, csr_thumb) == 0 && key_not_blocked(ca, csr_thumb, "CSR's", p))
+    if (pki_csr_key_thumb(der, dl, csr_thumb) == 0 && key_not_blocked(ra, csr_thumb, "CSR's", p))
         return -1;
-    if (caa_current(ca, o, p)) return -1;
+    if (caa_current(ra, o, p)) return -1;
     const char *names[ST_MAX_IDENTIFIERS];
     for (size_t i = 0; i < o->n; i++)
         names[i] = o->identifiers[i];
     char why[256], serial[48], cert_id[ST_ID], *pem = NULL;
     struct st_account acct;
-    if (store_account_get(ca->store, o->account, &acct))
+    if (store_account_get(ra->store, o->account, &acct))
         return ra_refuse(p, 500, "serverInternal", "cannot read the order's account");
-    const struct profiles *ps = &ca->cfg.profiles;
+    const struct profiles *ps = ra->cfg->profiles;
     const struct profile *prof = profiles_find(ps, o->profile);
     if (!prof) /* its profile was removed from the configuration since the order */
         return ra_refuse(p, 400, "invalidProfile",
                          "this order's profile %.32s is no longer offered: place a new order",
                          o->profile);
     enum pki_csr_result cr =
-        pki_issue(ca->pki, der, dl, names, o->n, prof, acct.jwk, &pem, serial, why, sizeof why);
+        pki_issue(ra->pki, der, dl, names, o->n, prof, acct.jwk, &pem, serial, why, sizeof why);
     if (cr != PKI_CSR_OK && cr != PKI_ISSUE_FAILED) /* the order stays ready (RFC 8555 7.4) */
         return ra_refuse(p, 400, "badCSR", "%s", why);
     int stored = cr == PKI_CSR_OK
-                     ? store_cert_create(ca->store, o->account, o->id, serial, pem, cert_id)
+                     ? store_cert_create(ra->store, o->account, o->id, serial, pem, cert_id)
                      : -1;
     free(pem);
     if (stored == 1) /* deactivated or expired meanwhile: the certificate is dropped */
         return ra_refuse(p, 403, "orderNotReady", "the order is no longer ready");
     if (stored) {
         char *pj = problem_json("serverInternal", "issuance failed", 500);
-        if (store_order_invalidate(ca->store, o->id, pj ? pj : "") < 0)
+        if (store_order_invalidate(ra->store, o->id, pj ? pj : "") < 0)
             log_event(LOG_ERROR, "store", "order", o->id, "msg", "cannot store its invalidation",
                       NULL);
         free(pj);
@@ -412,8 +412,8 @@ static int issue(struct ca *ca, struct st_order *o, const char *csr, struct ra_p
     struct ra_problem spent = {0}; /* issued: counted, whatever the limit says now */
     size_t na = 0;
     char label[300];
-    ra_cert_asks(ca, o, RL_FORCE, asks, &na, label, sizeof label);
-    ra_limits(ca, asks, na, &spent);
+    ra_cert_asks(ra, o, RL_FORCE, asks, &na, label, sizeof label);
+    ra_limits(ra, asks, na, &spent);
     metrics_event(M_CERT_ISSUED);
     log_event(LOG_INFO, "issued", "order", o->id, "account", o->account, "serial", serial,
               "profile", prof->name, NULL);
@@ -423,30 +423,30 @@ static int issue(struct ca *ca, struct st_order *o, const char *csr, struct ra_p
     return 0;
 }
 
-int ra_finalize(struct ca *ca, struct st_order *o, const char *csr, struct ra_problem *p)
+int ra_finalize(struct ra *ra, struct st_order *o, const char *csr, struct ra_problem *p)
 {
-    if (finalize_claim(ca, o->id))
+    if (finalize_claim(ra, o->id))
         return ra_refuse(p, 403, "orderNotReady", "the order is being finalized already");
-    int rc = issue(ca, o, csr, p);
-    finalize_done(ca, o->id);
+    int rc = issue(ra, o, csr, p);
+    finalize_done(ra, o->id);
     return rc;
 }
 
 /* ---- authorizations and challenges ---- */
 
-int ra_authz_live(struct ca *ca, struct st_authz *a)
+int ra_authz_live(struct ra *ra, struct st_authz *a)
 {
     /* Most validations end in milliseconds: asking every client to wait a
      * whole second (Retry-After has no finer unit) would slow them all;
      * only one that is taking long is told to. */
-    return va_overlay(ca->va, a) > 1000 ? 1 : 0;
+    return ra->va.overlay(ra->va.va, a) > 1000 ? 1 : 0;
 }
 
-int ra_authz_deactivate(struct ca *ca, struct st_authz *a, struct ra_problem *p)
+int ra_authz_deactivate(struct ra *ra, struct st_authz *a, struct ra_problem *p)
 {
-    int rc = store_authz_deactivate(ca->store, a->id);
+    int rc = store_authz_deactivate(ra->store, a->id);
     if (rc < 0) return ra_refuse(p, 500, "serverInternal", "cannot store the deactivation");
-    if (store_authz_get(ca->store, a->id, a))
+    if (store_authz_get(ra->store, a->id, a))
         return ra_refuse(p, 500, "serverInternal", "cannot read the authorization");
     if (rc == 1)
         return ra_refuse(p, 403, "unauthorized", "a %s authorization cannot be deactivated",
@@ -454,25 +454,25 @@ int ra_authz_deactivate(struct ca *ca, struct st_authz *a, struct ra_problem *p)
     return 0;
 }
 
-int ra_challenge_answer(struct ca *ca, struct st_authz *a, int t, struct ra_problem *p)
+int ra_challenge_answer(struct ra *ra, struct st_authz *a, int t, struct ra_problem *p)
 {
     int answer = !strcmp(a->status, "pending") && !strcmp(a->ch_status, "pending");
-    int shared = store_shared(ca->store);
+    int shared = store_shared(ra->store);
     if (shared && !strcmp(a->status, "pending") && !strcmp(a->ch_status, "processing") &&
         strcmp(a->ch_type, RA_CH_TYPES[t]))
         return ra_refuse(p, 400, "malformed",
                          "another challenge of this authorization is being validated");
     if (answer && shared) { /* leased in the database: any instance finishes it */
-        int r = store_authz_answer(ca->store, a->id, RA_CH_TYPES[t], ca->instance,
-                                   (int)ca->cfg.validation_lease);
+        int r = store_authz_answer(ra->store, a->id, RA_CH_TYPES[t], ra->instance,
+                                   (int)ra->cfg->validation_lease);
         if (r < 0) return ra_refuse(p, 500, "serverInternal", "cannot store the answer");
         if (r == 1) { /* answered at another instance meanwhile */
-            if (store_authz_get(ca->store, a->id, a))
+            if (store_authz_get(ra->store, a->id, a))
                 return ra_refuse(p, 500, "serverInternal", "cannot read the authorization");
             return 0;
         }
     }
-    int started = answer ? va_answer(ca->va, a, RA_CH_TYPES[t]) : 2;
+    int started = answer ? ra->va.answer(ra->va.va, a, RA_CH_TYPES[t]) : 2;
     if (started == -1 && shared) { /* stored and leased: a sweep takes it when the lease ends */
         snprintf(a->ch_type, sizeof a->ch_type, "%s", RA_CH_TYPES[t]);
         snprintf(a->ch_status, sizeof a->ch_status, "processing");
@@ -485,22 +485,22 @@ int ra_challenge_answer(struct ca *ca, struct st_authz *a, int t, struct ra_prob
         p->retry_after = 5;
         return ra_refuse(p, 503, "rateLimited", "the validation queue is full: answer again later");
     }
-    va_overlay(ca->va, a);
+    ra->va.overlay(ra->va.va, a);
     return 0;
 }
 
 void ra_validation_done(void *arg, const struct st_authz *a, const struct va_result *r)
 {
-    struct ca *ca = arg;
+    struct ra *ra = arg;
     int64_t now = (int64_t)time(NULL), expires = a->expires;
     char *pj = NULL;
     if (r->valid) {
-        expires = now + ca->cfg.authz_lifetime;
+        expires = now + ra->cfg->authz_lifetime;
         if (r->clamp && r->clamp < expires) expires = r->clamp; /* V6 */
     } else {
         pj = problem_json(r->type, r->detail, r->status);
     }
-    int rc = store_authz_finish(ca->store, a->id, a->ch_type, r->valid, expires, r->valid ? now : 0,
+    int rc = store_authz_finish(ra->store, a->id, a->ch_type, r->valid, expires, r->valid ? now : 0,
                                 pj ? pj : "", r->perspectives);
     free(pj);
     metrics_validation(a->ch_type, r->valid, 0);
@@ -512,22 +512,76 @@ void ra_validation_done(void *arg, const struct st_authz *a, const struct va_res
     log_event(r->valid ? LOG_INFO : LOG_WARN, "validation", "name", name, "type", a->ch_type,
               "result", r->valid ? "valid" : "invalid", "account", a->account, "authz", a->id,
               "problem", r->valid ? NULL : r->type, "detail", r->valid ? NULL : r->detail,
-              "resolver", ca->cfg.resolver[0] ? ca->cfg.resolver : "recursive", "perspective",
+              "resolver", ra->cfg->resolver[0] ? ra->cfg->resolver : "recursive", "perspective",
               "primary", "record", r->record, "perspectives", r->perspectives, NULL);
     if (rc == 0 && !r->valid && r->fail_key[0]) { /* V7: counted in the store, kept over restarts */
-        struct rl_take t = {r->fail_key, &ca->cfg.limits.l[RL_FAILED_VALIDATIONS], RL_FORCE};
-        if (store_rate_take(ca->store, &t, 1, now * 1000, NULL, NULL) < 0)
+        struct rl_take t = {r->fail_key, &ra->cfg->limits->l[RL_FAILED_VALIDATIONS], RL_FORCE};
+        if (store_rate_take(ra->store, &t, 1, now * 1000, NULL, NULL) < 0)
             log_event(LOG_ERROR, "store", "authorization", a->id, "msg",
                       "cannot count its failure (V7)", NULL);
     }
     struct st_account acct;
     /* A5: the account has now passed dns-persist-01 (Just-in-Time from now on). */
     if (rc == 0 && r->valid && !strcmp(a->ch_type, "dns-persist-01") &&
-        store_account_get(ca->store, a->account, &acct) == 0 && !acct.did_persist &&
-        store_account_mark_persist(ca->store, a->account) < 0)
+        store_account_get(ra->store, a->account, &acct) == 0 && !acct.did_persist &&
+        store_account_mark_persist(ra->store, a->account) < 0)
         log_event(LOG_ERROR, "store", "account", a->account, "msg",
                   "cannot record its dns-persist-01 success", NULL);
     if (rc < 0)
         log_event(LOG_ERROR, "store", "authorization", a->id, "msg",
                   "cannot store the validation result", NULL);
+}
+
+/* ---- the RA itself ---- */
+
+static int va_answer_fn(void *va, const struct st_authz *a, const char *type)
+{
+    return va_answer(va, a, type);
+}
+
+static double va_overlay_fn(void *va, struct st_authz *a)
+{
+    return va_overlay(va, a);
+}
+
+static void va_jit_fn(void *va, struct va_jit *items, size_t n)
+{
+    va_jit(va, items, n);
+}
+
+static int va_recheck_fn(void *va, const struct st_authz *a, struct va_result *r)
+{
+    return va_caa_recheck(va, a, r);
+}
+
+struct ra_va ra_va_of(struct va *va)
+{
+    return (struct ra_va){va, va_answer_fn, va_overlay_fn, va_jit_fn, va_recheck_fn};
+}
+
+struct ra *ra_new(const struct ra_config *cfg, struct store *store, struct pki *pki,
+                  struct crl *crl, struct dp_ctx *dp, const char *instance)
+{
+    struct ra *ra = calloc(1, sizeof *ra);
+    if (!ra) return NULL;
+    ra->cfg = cfg;
+    ra->store = store;
+    ra->pki = pki;
+    ra->crl = crl;
+    ra->dp = dp;
+    ra->instance = instance;
+    pthread_mutex_init(&ra->fin_mu, NULL);
+    return ra;
+}
+
+void ra_attach_va(struct ra *ra, struct ra_va va)
+{
+    ra->va = va;
+}
+
+void ra_free(struct ra *ra)
+{
+    if (!ra) return;
+    pthread_mutex_destroy(&ra->fin_mu);
+    free(ra);
 }

@@ -21,16 +21,16 @@ struct rl_ask {
 
 /* All of asks in one store transaction. 0 allowed; -1 after refusing with
  * rateLimited, its Retry-After and the limit named. */
-int ra_limits(struct ca *ca, struct rl_ask *asks, size_t n, struct ra_problem *p);
+int ra_limits(struct ra *ra, struct rl_ask *asks, size_t n, struct ra_problem *p);
 /* The order and its authorizations stored, asks taken in the same
  * transaction. 0 stored; -1 after refusing (rateLimited, alreadyReplaced). */
-int ra_order_store(struct ca *ca, struct st_order *o, const struct st_authz_init *init,
+int ra_order_store(struct ra *ra, struct st_order *o, const struct st_authz_init *init,
                    struct rl_ask *asks, size_t n, struct ra_problem *p);
 /* The address a client's accounts count under (IPv6: its /64). */
 void ra_peer_key(const char *peer, char *out, size_t cap);
 /* An order's certificate limits (each registered domain, the exact name
  * set), appended at asks[*n]. */
-void ra_cert_asks(struct ca *ca, const struct st_order *o, enum rl_mode mode, struct rl_ask *asks,
+void ra_cert_asks(struct ra *ra, const struct st_order *o, enum rl_mode mode, struct rl_ask *asks,
                   size_t *n, char *label, size_t label_cap);
 
 #endif

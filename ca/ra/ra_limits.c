@@ -12,13 +12,13 @@
 #include "ra_int.h"
 
 /* asks as the store's takes, their keys in keys. */
-static size_t takes(struct ca *ca, const struct rl_ask *asks, size_t n, struct rl_take *t,
+static size_t takes(struct ra *ra, const struct rl_ask *asks, size_t n, struct rl_take *t,
                     char (*keys)[340])
 {
     size_t m = 0;
     for (size_t i = 0; i < n && m < ST_MAX_IDENTIFIERS + 2; i++) {
         snprintf(keys[m], sizeof keys[m], "%d|%s", (int)asks[i].kind, asks[i].key);
-        t[m] = (struct rl_take){keys[m], &ca->cfg.limits.l[asks[i].kind], asks[i].mode};
+        t[m] = (struct rl_take){keys[m], &ra->cfg->limits->l[asks[i].kind], asks[i].mode};
         m++;
     }
     return m;
@@ -32,11 +32,11 @@ static int64_t now_ms(void)
 }
 
 /* rateLimited, naming the limit asks[which] met and when to retry. */
-static int refuse(struct ca *ca, const struct rl_ask *asks, size_t which, int64_t retry,
+static int refuse(struct ra *ra, const struct rl_ask *asks, size_t which, int64_t retry,
                   struct ra_problem *p)
 {
     char d[160];
-    rl_describe(&ca->cfg.limits.l[asks[which].kind], asks[which].kind, d, sizeof d);
+    rl_describe(&ra->cfg->limits->l[asks[which].kind], asks[which].kind, d, sizeof d);
     int secs = (int)((retry + 999) / 1000);
     ra_refuse(p, 429, "rateLimited", "rate limit %s reached for %.300s: retry after %d s", d,
               asks[which].label ? asks[which].label : asks[which].key, secs);
@@ -46,28 +46,28 @@ static int refuse(struct ca *ca, const struct rl_ask *asks, size_t which, int64_
 
 /* All of asks in one store transaction. 0 allowed; -1 after refusing with
  * rateLimited, its Retry-After and the limit named. */
-int ra_limits(struct ca *ca, struct rl_ask *asks, size_t n, struct ra_problem *p)
+int ra_limits(struct ra *ra, struct rl_ask *asks, size_t n, struct ra_problem *p)
 {
     struct rl_take t[ST_MAX_IDENTIFIERS + 2];
     char keys[ST_MAX_IDENTIFIERS + 2][340];
-    size_t m = takes(ca, asks, n, t, keys), which = 0;
+    size_t m = takes(ra, asks, n, t, keys), which = 0;
     int64_t retry = 0;
-    int rc = store_rate_take(ca->store, t, m, now_ms(), &which, &retry);
+    int rc = store_rate_take(ra->store, t, m, now_ms(), &which, &retry);
     if (rc == 0) return 0;
     if (rc < 0) return ra_refuse(p, 500, "serverInternal", "cannot read the rate limits");
-    return refuse(ca, asks, which, retry, p);
+    return refuse(ra, asks, which, retry, p);
 }
 
 /* The order stored with asks taken in its own transaction (one write
  * transaction an order, not two). 0 stored; -1 after refusing. */
-int ra_order_store(struct ca *ca, struct st_order *o, const struct st_authz_init *init,
+int ra_order_store(struct ra *ra, struct st_order *o, const struct st_authz_init *init,
                    struct rl_ask *asks, size_t n, struct ra_problem *p)
 {
     struct rl_take t[ST_MAX_IDENTIFIERS + 2];
     char keys[ST_MAX_IDENTIFIERS + 2][340];
-    struct st_rate rate = {t, takes(ca, asks, n, t, keys), now_ms(), 0, 0};
-    int rc = store_order_create(ca->store, o, init, &rate);
-    if (rc == 2) return refuse(ca, asks, rate.which, rate.retry_ms, p);
+    struct st_rate rate = {t, takes(ra, asks, n, t, keys), now_ms(), 0, 0};
+    int rc = store_order_create(ra->store, o, init, &rate);
+    if (rc == 2) return refuse(ra, asks, rate.which, rate.retry_ms, p);
     if (rc == 1)
         return ra_refuse(p, 409, "alreadyReplaced",
                          "the certificate named by replaces was replaced by another order already");
@@ -117,11 +117,11 @@ static void names_key(const struct st_order *o, char out[65])
 
 /* An order's certificate limits: each of its registered domains once,
  * then its exact name set; n asks written from asks[*n]. */
-void ra_cert_asks(struct ca *ca, const struct st_order *o, enum rl_mode mode, struct rl_ask *asks,
+void ra_cert_asks(struct ra *ra, const struct st_order *o, enum rl_mode mode, struct rl_ask *asks,
                   size_t *n, char *label, size_t label_cap)
 {
     for (size_t i = 0; i < o->n; i++) {
-        const char *reg = dp_scope_registered_domain(ca->dp, dp_domain_base(o->identifiers[i]));
+        const char *reg = dp_scope_registered_domain(ra->dp, dp_domain_base(o->identifiers[i]));
         int seen = !reg;
         for (size_t k = 0; k < *n && !seen; k++)
             seen = asks[k].kind == RL_CERTS_PER_DOMAIN && !strcmp(asks[k].key, reg);

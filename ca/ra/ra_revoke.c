@@ -18,7 +18,7 @@
  * certificate byte for byte (a look-alike with the same issuer and serial
  * proves nothing). Then: the account that ordered it, an account holding
  * valid authorizations for every name in it, or its own key (jwk). */
-static int revoke_allowed(struct ca *ca, const struct st_account *acct, const char *jwk_thumb,
+static int revoke_allowed(struct ra *ra, const struct st_account *acct, const char *jwk_thumb,
                           const struct st_cert *c, const unsigned char *der, size_t dl)
 {
     if (!acct) {
@@ -32,7 +32,7 @@ static int revoke_allowed(struct ca *ca, const struct st_account *acct, const ch
     int64_t now = (int64_t)time(NULL);
     for (size_t i = 0; i < n; i++) {
         const char *id = strncmp(names[i], "*.", 2) ? names[i] : names[i] + 2;
-        if (store_authz_covers(ca->store, acct->id, id, now)) return 0;
+        if (store_authz_covers(ra->store, acct->id, id, now)) return 0;
     }
     return n > 0;
 }
@@ -47,13 +47,13 @@ static int reason_offered(int64_t r)
     return r == 0 || r == 1 || r == 3 || r == 4 || r == 5 || r == 9;
 }
 
-int ra_revoke(struct ca *ca, const struct st_account *acct, const char *jwk_thumb,
+int ra_revoke(struct ra *ra, const struct st_account *acct, const char *jwk_thumb,
               const unsigned char *der, size_t dl, int64_t reason, struct ra_problem *p)
 {
     struct st_cert c = {0};
     char serial[48], key[DP_THUMBPRINT_BUF];
     int rc = -1;
-    if (pki_cert_serial(ca->pki, der, dl, serial) || store_cert_by_serial(ca->store, serial, &c) ||
+    if (pki_cert_serial(ra->pki, der, dl, serial) || store_cert_by_serial(ra->store, serial, &c) ||
         !pki_cert_same(c.pem, der, dl))
         ra_refuse(p, 404, "malformed", "not a certificate this CA issued");
     else if (!reason_offered(reason))
@@ -62,17 +62,17 @@ int ra_revoke(struct ca *ca, const struct st_account *acct, const char *jwk_thum
                   "(affiliationChanged), 4 (superseded), 5 (cessationOfOperation) or 9 "
                   "(privilegeWithdrawn), as CA/B BR 7.2.2 allows",
                   (long long)reason);
-    else if (!revoke_allowed(ca, acct, jwk_thumb, &c, der, dl))
+    else if (!revoke_allowed(ra, acct, jwk_thumb, &c, der, dl))
         ra_refuse(p, 403, "unauthorized",
                   "neither the certificate's account, nor an account authorized for all its "
                   "names, nor its key signed this");
     /* Reported compromised (keyCompromise), or in someone's hands who
      * proved it by signing with it: the key is never certified again. */
     else if ((reason == 1 || !acct) && (dp_jwk_thumbprint_cert(der, dl, key, NULL) != DP_OK ||
-                                        store_key_block(ca->store, key, c.serial)))
+                                        store_key_block(ra->store, key, c.serial)))
         ra_refuse(p, 500, "serverInternal", "cannot record the compromised key");
-    else if ((rc = store_cert_revoke(ca->store, c.id, (int)reason)) == 1 &&
-             (reason != 1 || (rc = store_cert_key_compromised(ca->store, c.id)) == 1))
+    else if ((rc = store_cert_revoke(ra->store, c.id, (int)reason)) == 1 &&
+             (reason != 1 || (rc = store_cert_key_compromised(ra->store, c.id)) == 1))
         ra_refuse(p, 400, "alreadyRevoked", "the certificate is already revoked");
     else if (rc < 0)
         ra_refuse(p, 500, "serverInternal", "cannot store the revocation");
@@ -82,7 +82,7 @@ int ra_revoke(struct ca *ca, const struct st_account *acct, const char *jwk_thum
         snprintf(rs, sizeof rs, "%ld", (long)reason);
         log_event(LOG_INFO, "revoked", "serial", c.serial, "account", c.account, "#reason", rs,
                   "key", reason == 1 || !acct ? "blocked" : NULL, NULL);
-        crl_refresh(ca->crl); /* the revocation is published at once */
+        crl_refresh(ra->crl); /* the revocation is published at once */
     }
     free(c.pem);
     return rc ? -1 : 0;

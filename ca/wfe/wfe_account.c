@@ -137,7 +137,7 @@ void wfe_new_account(struct ca *ca, const struct http_req *req, struct http_resp
         wfe_problem(r, 500, "serverInternal", "out of memory");
         goto out;
     }
-    if (ra_account_new(ca, jwk, thumb, cs, es, req->peer, &a, &rp)) {
+    if (ra_account_new(ca->ra, jwk, thumb, cs, es, req->peer, &a, &rp)) {
         wfe_ra_problem(ca, r, &rp);
         goto out;
     }
@@ -225,7 +225,7 @@ void wfe_account(struct ca *ca, const struct http_req *req, struct http_resp *r,
         if (!contacts_ok(contact, r)) goto out;
         char *cs = contact ? json_dumps(contact, JSON_COMPACT) : NULL;
         struct ra_problem rp = {0};
-        int rc = ra_account_update(ca, &p.acct, cs, st != NULL, &rp);
+        int rc = ra_account_update(ca->ra, &p.acct, cs, st != NULL, &rp);
         free(cs);
         if (rc) {
             wfe_ra_problem(ca, r, &rp);
@@ -301,7 +301,7 @@ void wfe_key_change(struct ca *ca, const struct http_req *req, struct http_resp 
         goto out;
     }
     if (!(jwk = account_jwk(dp_jws_jwk(inner), r))) goto out;
-    if (ra_account_rollover(ca, &p.acct, jwk, t_new, &rp)) {
+    if (ra_account_rollover(ca->ra, &p.acct, jwk, t_new, &rp)) {
         wfe_ra_problem(ca, r, &rp);
         goto out;
     }

@@ -21,12 +21,12 @@ void wfe_authz(struct ca *ca, const struct http_req *req, struct http_resp *r, c
             goto out;
         }
         struct ra_problem rp = {0};
-        if (ra_authz_deactivate(ca, &a, &rp)) {
+        if (ra_authz_deactivate(ca->ra, &a, &rp)) {
             wfe_ra_problem(ca, r, &rp);
             goto out;
         }
     }
-    r->retry_after = ra_authz_live(ca, &a); /* RFC 8555 7.5.1 */
+    r->retry_after = ra_authz_live(ca->ra, &a); /* RFC 8555 7.5.1 */
     wfe_reply_json(r, 200, wfe_authz_view(ca, &a));
 out:
     wfe_post_free(&p);
@@ -44,7 +44,7 @@ void wfe_challenge(struct ca *ca, const struct http_req *req, struct http_resp *
     int t = slash ? ra_challenge_index(rest + (slash - aid) + 1) : -1;
     if (wfe_check_post(ca, req, r, WFE_KID, &p)) goto out;
     if (t < 0 || store_authz_get(ca->store, aid, &a) || strcmp(a.account, p.acct.id) ||
-        !(ra_challenges_offered(ca, &a) & (1u << t))) {
+        !(ra_challenges_offered(ca->ra, &a) & (1u << t))) {
         wfe_problem(r, 404, "malformed", "no such challenge for this account");
         goto out;
     }
@@ -54,11 +54,11 @@ void wfe_challenge(struct ca *ca, const struct http_req *req, struct http_resp *
     snprintf(r->link + l, sizeof r->link - l, "%s<%s/acme/authz/%s>;rel=\"up\"", l ? ", " : "",
              ca->base, a.id);
     struct ra_problem rp = {0};
-    if (p.payload && ra_challenge_answer(ca, &a, t, &rp)) {
+    if (p.payload && ra_challenge_answer(ca->ra, &a, t, &rp)) {
         wfe_ra_problem(ca, r, &rp);
         goto out;
     }
-    r->retry_after = ra_authz_live(ca, &a);
+    r->retry_after = ra_authz_live(ca->ra, &a);
     wfe_reply_json(r, 200, wfe_challenge_view(ca, &a, t));
 out:
     wfe_post_free(&p);

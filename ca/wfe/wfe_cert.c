@@ -56,7 +56,8 @@ void wfe_revoke(struct ca *ca, const struct http_req *req, struct http_resp *r, 
     char thumb[DP_THUMBPRINT_BUF];
     int have_thumb = !p.by_kid && dp_jws_jwk_thumbprint(p.jws, thumb, NULL) == DP_OK;
     struct ra_problem rp = {0};
-    if (ra_revoke(ca, p.by_kid ? &p.acct : NULL, have_thumb ? thumb : NULL, der, dl, code, &rp)) {
+    if (ra_revoke(ca->ra, p.by_kid ? &p.acct : NULL, have_thumb ? thumb : NULL, der, dl, code,
+                  &rp)) {
         wfe_ra_problem(ca, r, &rp);
         goto out;
     }
@@ -75,7 +76,7 @@ void wfe_renewal_info(struct ca *ca, const struct http_req *req, struct http_res
     struct st_cert c;
     struct ra_problem rp = {0};
     int64_t nb = 0, na = 0;
-    if (ra_cert_by_ari_id(ca, id, &c, &rp)) return wfe_ra_problem(ca, r, &rp);
+    if (ra_cert_by_ari_id(ca->ra, id, &c, &rp)) return wfe_ra_problem(ca, r, &rp);
     if (pki_cert_times(c.pem, &nb, &na)) {
         free(c.pem);
         return wfe_problem(r, 500, "serverInternal", "cannot read the certificate");

@@ -118,7 +118,7 @@ void wfe_new_order(struct ca *ca, const struct http_req *req, struct http_resp *
     }
     snprintf(o->profile, sizeof o->profile, "%s", prof->name);
     struct ra_problem rp = {0};
-    if (ra_order_new(ca, o, p.acct.did_persist, &rp)) {
+    if (ra_order_new(ca->ra, o, p.acct.did_persist, &rp)) {
         wfe_ra_problem(ca, r, &rp);
         goto out;
     }
@@ -149,12 +149,12 @@ void wfe_order(struct ca *ca, const struct http_req *req, struct http_resp *r, c
     struct ra_problem rp = {0};
     if (fin) {
         const char *csr = p.payload ? json_string_value(json_object_get(p.payload, "csr")) : NULL;
-        if (ra_finalize(ca, o, csr, &rp)) {
+        if (ra_finalize(ca->ra, o, csr, &rp)) {
             wfe_ra_problem(ca, r, &rp);
             goto out;
         }
     } else {
-        ra_order_refresh(ca, o);
+        ra_order_refresh(ca->ra, o);
         if (!strcmp(o->status, "processing")) r->retry_after = 1;
     }
     wfe_reply_json(r, 200, wfe_order_view(ca, o));

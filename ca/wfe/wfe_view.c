@@ -148,7 +148,7 @@ json_t *wfe_challenge_view(const struct ca *ca, const struct st_authz *a, int t)
 json_t *wfe_authz_view(struct ca *ca, const struct st_authz *a)
 {
     json_t *chs = json_array();
-    unsigned offered = ra_challenges_offered(ca, a);
+    unsigned offered = ra_challenges_offered(ca->ra, a);
     for (int t = 0; t < CA_MAX_CHALLENGES; t++)
         if (offered & (1u << t)) json_array_append_new(chs, wfe_challenge_view(ca, a, t));
     json_t *o = json_pack("{s:{s:s,s:s},s:s,s:o,s:o}", "identifier", "type", "dns", "value",
