@@ -15,6 +15,7 @@
 #include "store.h"
 #include "ra.h"
 #include "va.h"
+#include "wfe.h"
 
 struct ca_config {
     char listen_host[256]; /* as clients name it: localhost */
@@ -89,7 +90,9 @@ struct ca {
     struct cache *keys; /* parsed account keys by thumbprint (wfe_request.c) */
     struct crl *crl;    /* the CRL, rebuilt on revocation (crl.c) */
     struct ra *ra;
-    struct ra_config ra_cfg; /* the RA's slice (app/main.c builds it) */
+    struct ra_config ra_cfg;   /* the RA's slice (app/main.c builds it) */
+    struct wfe wfe;            /* the ACME front end, wired in app/main.c */
+    struct wfe_config wfe_cfg; /* its slice */
     /* MPIC: the client certificate shown to perspectives, and the root
      * they are verified against (PEM). */
     char *mpic_cert, *mpic_key, *root_pem;

@@ -234,6 +234,25 @@ static void ra_slice(struct ca *ca)
     };
 }
 
+/* The front end's slice of the settled configuration. */
+static void wfe_slice(struct ca *ca)
+{
+    const struct ca_config *c = &ca->cfg;
+    ca->wfe_cfg = (struct wfe_config){
+        .base = ca->base,
+        .issuers = c->issuers,
+        .n_issuers = c->n_issuers,
+        .hash_prefix = c->hash_prefix,
+        .caa_identities = c->caa_identities,
+        .n_caa = c->n_caa,
+        .profiles = &c->profiles,
+        .persist = c->persist,
+        .eab_required = c->n_eab > 0,
+        .draft01_compat = c->draft01_compat,
+        .directory_draft01 = c->directory_draft01,
+    };
+}
+
 static int bind_address(const char *host, char *out, size_t cap);
 
 static int nonce_used(void *arg, const char *nonce, long long expires)
@@ -467,6 +486,8 @@ int main(int argc, char **argv)
         goto out;
     }
     ra_attach_va(ca.ra, ra_va_of(ca.va));
+    wfe_slice(&ca);
+    ca.wfe = (struct wfe){&ca.wfe_cfg, ca.ra, ca.store, ca.nonces, ca.keys, ca.pki, ca.dp, ca.base};
     if (c->metrics_port) {
         char maddr[256];
         if (bind_address(c->metrics_host, maddr, sizeof maddr))
@@ -485,7 +506,7 @@ int main(int argc, char **argv)
                               .total = c->max_conns};
     if (!(http =
               http_start(c->listen_addr, c->port, pki_tls_cert_pem(ca.pki), pki_tls_key_pem(ca.pki),
-                         c->threads, &lim, wfe_handle, &ca, why, sizeof why))) {
+                         c->threads, &lim, wfe_handle, &ca.wfe, why, sizeof why))) {
         fprintf(stderr, "dnspersist-ca: %s\n", why);
         goto out;
     }

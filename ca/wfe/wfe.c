@@ -10,7 +10,7 @@
 #include "metrics.h"
 #include "wfe.h"
 
-static void directory(struct ca *ca, struct http_resp *r)
+static void directory(struct wfe *wfe, struct http_resp *r)
 {
     static const char *const eps[][2] = {
         {"newNonce", "/acme/new-nonce"},   {"newAccount", "/acme/new-account"},
@@ -20,28 +20,28 @@ static void directory(struct ca *ca, struct http_resp *r)
     char u[600];
     json_t *o = json_object();
     for (size_t i = 0; i < sizeof eps / sizeof eps[0]; i++) {
-        snprintf(u, sizeof u, "%s%s", ca->base, eps[i][1]);
+        snprintf(u, sizeof u, "%s%s", wfe->base, eps[i][1]);
         json_object_set_new(o, eps[i][0], json_string(u));
     }
     json_t *meta = json_object();
-    json_object_set_new(meta, "externalAccountRequired", json_boolean(ca->cfg.n_eab > 0));
-    if (ca->cfg.persist && !ca->cfg.directory_draft01) {
+    json_object_set_new(meta, "externalAccountRequired", json_boolean(wfe->cfg->eab_required));
+    if (wfe->cfg->persist && !wfe->cfg->directory_draft01) {
         json_t *names = json_array();
-        for (size_t i = 0; i < ca->cfg.n_issuers; i++)
-            json_array_append_new(names, json_string(ca->cfg.issuers[i]));
+        for (size_t i = 0; i < wfe->cfg->n_issuers; i++)
+            json_array_append_new(names, json_string(wfe->cfg->issuers[i]));
         json_object_set_new(meta, "issuerDomainNames", names);
-        json_object_set_new(meta, "accountHashPrefix", json_string(ca->cfg.hash_prefix));
+        json_object_set_new(meta, "accountHashPrefix", json_string(wfe->cfg->hash_prefix));
     }
-    if (ca->cfg.n_caa) {
+    if (wfe->cfg->n_caa) {
         json_t *caa = json_array();
-        for (size_t i = 0; i < ca->cfg.n_caa; i++)
-            json_array_append_new(caa, json_string(ca->cfg.caa_identities[i]));
+        for (size_t i = 0; i < wfe->cfg->n_caa; i++)
+            json_array_append_new(caa, json_string(wfe->cfg->caa_identities[i]));
         json_object_set_new(meta, "caaIdentities", caa);
     }
     json_t *profiles = json_object(); /* draft-ietf-acme-profiles */
-    for (size_t i = 0; i < ca->cfg.profiles.n; i++)
-        json_object_set_new(profiles, ca->cfg.profiles.p[i].name,
-                            json_string(ca->cfg.profiles.p[i].description));
+    for (size_t i = 0; i < wfe->cfg->profiles->n; i++)
+        json_object_set_new(profiles, wfe->cfg->profiles->p[i].name,
+                            json_string(wfe->cfg->profiles->p[i].description));
     json_object_set_new(meta, "profiles", profiles);
     json_object_set_new(o, "meta", meta);
     wfe_reply_json(r, 200, o);
@@ -72,15 +72,15 @@ static const char *route_id(const char *path, const char *prefix)
     return *id && strlen(id) < ST_ID + 32 ? id : NULL;
 }
 
-static void route(struct ca *ca, const struct http_req *req, struct http_resp *r)
+static void route(struct wfe *wfe, const struct http_req *req, struct http_resp *r)
 {
     const char *path = req->path, *id;
-    nonces_issue(ca->nonces, r->nonce);
-    snprintf(r->link, sizeof r->link, "<%s/directory>;rel=\"index\"", ca->base);
+    nonces_issue(wfe->nonces, r->nonce);
+    snprintf(r->link, sizeof r->link, "<%s/directory>;rel=\"index\"", wfe->base);
     int get = !strcmp(req->method, "GET") || !strcmp(req->method, "HEAD");
     if (get) {
-        if (!strcmp(path, "/directory")) return directory(ca, r);
-        if ((id = route_id(path, "/acme/renewal-info/"))) return wfe_renewal_info(ca, req, r, id);
+        if (!strcmp(path, "/directory")) return directory(wfe, r);
+        if ((id = route_id(path, "/acme/renewal-info/"))) return wfe_renewal_info(wfe, req, r, id);
         if (!strcmp(path, "/acme/new-nonce")) {
             r->status = !strcmp(req->method, "GET") ? 204 : 200;
             return;
@@ -94,9 +94,9 @@ static void route(struct ca *ca, const struct http_req *req, struct http_resp *r
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
         const char *p = routes[i].path;
         if (p[strlen(p) - 1] != '/') {
-            if (!strcmp(path, p)) return routes[i].h(ca, req, r, NULL);
+            if (!strcmp(path, p)) return routes[i].h(wfe, req, r, NULL);
         } else if ((id = route_id(path, p))) {
-            return routes[i].h(ca, req, r, id);
+            return routes[i].h(wfe, req, r, id);
         }
     }
     wfe_problem(r, 404, "malformed", "no such resource");

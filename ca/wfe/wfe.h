@@ -10,9 +10,40 @@
 
 #include <jansson.h>
 
-#include "ca.h"
+#include "cache.h"
 #include "http.h"
+#include "nonce.h"
+#include "pki.h"
+#include "profile.h"
 #include "ra.h"
+#include "store.h"
+
+/* The front end's slice of the configuration (borrowed). */
+struct wfe_config {
+    const char *base; /* https://host:port: every URL starts with it */
+    const char *const *issuers;
+    size_t n_issuers;
+    const char *hash_prefix;
+    const char *const *caa_identities;
+    size_t n_caa;
+    const struct profiles *profiles;
+    int persist;           /* dns-persist-01 offered */
+    int eab_required;      /* externalAccountRequired */
+    int draft01_compat;    /* draft-01 fields in challenges */
+    int directory_draft01; /* --directory-meta draft01 */
+};
+
+/* The ACME front end: what it reads and who decides. */
+struct wfe {
+    const struct wfe_config *cfg;
+    struct ra *ra;       /* every decision and state change */
+    struct store *store; /* reads */
+    struct nonces *nonces;
+    struct cache *keys; /* parsed account keys by thumbprint */
+    struct pki *pki;    /* the chain appended to certificates */
+    struct dp_ctx *dp;  /* the Public Suffix List */
+    const char *base;   /* cfg->base */
+};
 
 /* An authenticated POST. */
 struct post {
@@ -28,10 +59,10 @@ enum wfe_key { WFE_JWK = 1, WFE_KID = 2 }; /* which key forms a resource takes *
  * algorithm, url header equal to the request URL, nonce, key form (keys:
  * WFE_JWK and/or WFE_KID), account status, signature, payload object.
  * 0 when the request may proceed (post_free it); else the problem is in r. */
-int wfe_check_post(struct ca *ca, const struct http_req *req, struct http_resp *r, int keys,
+int wfe_check_post(struct wfe *wfe, const struct http_req *req, struct http_resp *r, int keys,
                    struct post *p);
 void wfe_post_free(struct post *p);
-/* The cache of parsed account keys for ca->keys (on 0: none kept). */
+/* The cache of parsed account keys for wfe->keys (on 0: none kept). */
 struct cache *wfe_key_cache_new(int on);
 
 /* Replies. */
@@ -41,31 +72,31 @@ void wfe_problem(struct http_resp *r, int status, const char *type, const char *
 /* With the members of extra (borrowed) added to the problem document. */
 void wfe_problem_extra(struct http_resp *r, int status, const char *type, json_t *extra,
                        const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-void wfe_ra_problem(struct ca *ca, struct http_resp *r, const struct ra_problem *p);
+void wfe_ra_problem(struct wfe *wfe, struct http_resp *r, const struct ra_problem *p);
 
 /* URLs and views. */
-void wfe_url(const struct ca *ca, char *out, size_t cap, const char *kind, const char *id);
+void wfe_url(const struct wfe *wfe, char *out, size_t cap, const char *kind, const char *id);
 json_t *wfe_time_json(int64_t t);
-json_t *wfe_account_view(const struct ca *ca, const struct st_account *a);
-json_t *wfe_order_view(const struct ca *ca, const struct st_order *o);
-json_t *wfe_authz_view(struct ca *ca, const struct st_authz *a);
-json_t *wfe_challenge_view(const struct ca *ca, const struct st_authz *a, int t);
+json_t *wfe_account_view(const struct wfe *wfe, const struct st_account *a);
+json_t *wfe_order_view(const struct wfe *wfe, const struct st_order *o);
+json_t *wfe_authz_view(struct wfe *wfe, const struct st_authz *a);
+json_t *wfe_challenge_view(const struct wfe *wfe, const struct st_authz *a, int t);
 
 /* Handlers: id is what follows "/acme/<kind>/" (NULL for fixed paths). */
-typedef void (*wfe_handler)(struct ca *ca, const struct http_req *req, struct http_resp *r,
+typedef void (*wfe_handler)(struct wfe *wfe, const struct http_req *req, struct http_resp *r,
                             const char *id);
-void wfe_new_account(struct ca *, const struct http_req *, struct http_resp *, const char *);
-void wfe_account(struct ca *, const struct http_req *, struct http_resp *, const char *);
-void wfe_key_change(struct ca *, const struct http_req *, struct http_resp *, const char *);
-void wfe_new_order(struct ca *, const struct http_req *, struct http_resp *, const char *);
-void wfe_order(struct ca *, const struct http_req *, struct http_resp *, const char *);
-void wfe_authz(struct ca *, const struct http_req *, struct http_resp *, const char *);
-void wfe_challenge(struct ca *, const struct http_req *, struct http_resp *, const char *);
-void wfe_cert(struct ca *, const struct http_req *, struct http_resp *, const char *);
-void wfe_revoke(struct ca *, const struct http_req *, struct http_resp *, const char *);
-void wfe_renewal_info(struct ca *, const struct http_req *, struct http_resp *, const char *);
+void wfe_new_account(struct wfe *, const struct http_req *, struct http_resp *, const char *);
+void wfe_account(struct wfe *, const struct http_req *, struct http_resp *, const char *);
+void wfe_key_change(struct wfe *, const struct http_req *, struct http_resp *, const char *);
+void wfe_new_order(struct wfe *, const struct http_req *, struct http_resp *, const char *);
+void wfe_order(struct wfe *, const struct http_req *, struct http_resp *, const char *);
+void wfe_authz(struct wfe *, const struct http_req *, struct http_resp *, const char *);
+void wfe_challenge(struct wfe *, const struct http_req *, struct http_resp *, const char *);
+void wfe_cert(struct wfe *, const struct http_req *, struct http_resp *, const char *);
+void wfe_revoke(struct wfe *, const struct http_req *, struct http_resp *, const char *);
+void wfe_renewal_info(struct wfe *, const struct http_req *, struct http_resp *, const char *);
 
 /* The http.c handler: routes one request. */
-void wfe_handle(void *ca, const struct http_req *req, struct http_resp *resp);
+void wfe_handle(void *wfe, const struct http_req *req, struct http_resp *resp);
 
 #endif

@@ -94,12 +94,13 @@ out:
     return res;
 }
 
-void wfe_new_account(struct ca *ca, const struct http_req *req, struct http_resp *r, const char *id)
+void wfe_new_account(struct wfe *wfe, const struct http_req *req, struct http_resp *r,
+                     const char *id)
 {
     (void)id;
     struct post p;
     char *cs = NULL, *es = NULL, *jwk = NULL;
-    if (wfe_check_post(ca, req, r, WFE_JWK, &p)) goto out;
+    if (wfe_check_post(wfe, req, r, WFE_JWK, &p)) goto out;
     char thumb[DP_THUMBPRINT_BUF];
     struct dp_error e;
     if (dp_jws_jwk_thumbprint(p.jws, thumb, &e) != DP_OK) {
@@ -113,14 +114,14 @@ void wfe_new_account(struct ca *ca, const struct http_req *req, struct http_resp
         goto out;
     }
     struct st_account a;
-    if (store_account_by_thumb(ca->store, thumb, &a) == 0) {
+    if (store_account_by_thumb(wfe->store, thumb, &a) == 0) {
         if (strcmp(a.status, "valid")) { /* RFC 8555 7.3.6 */
             wfe_problem(r, 401, "unauthorized", "the account of this key is %s", a.status);
             goto out;
         }
-        wfe_url(ca, r->location, sizeof r->location, "acct", a.id);
+        wfe_url(wfe, r->location, sizeof r->location, "acct", a.id);
         snprintf(r->account, sizeof r->account, "%s", a.id);
-        wfe_reply_json(r, 200, wfe_account_view(ca, &a));
+        wfe_reply_json(r, 200, wfe_account_view(wfe, &a));
         goto out;
     }
     if (pl && json_is_true(json_object_get(pl, "onlyReturnExisting"))) {
@@ -137,13 +138,13 @@ void wfe_new_account(struct ca *ca, const struct http_req *req, struct http_resp
         wfe_problem(r, 500, "serverInternal", "out of memory");
         goto out;
     }
-    if (ra_account_new(ca->ra, jwk, thumb, cs, es, req->peer, &a, &rp)) {
-        wfe_ra_problem(ca, r, &rp);
+    if (ra_account_new(wfe->ra, jwk, thumb, cs, es, req->peer, &a, &rp)) {
+        wfe_ra_problem(wfe, r, &rp);
         goto out;
     }
-    wfe_url(ca, r->location, sizeof r->location, "acct", a.id);
+    wfe_url(wfe, r->location, sizeof r->location, "acct", a.id);
     snprintf(r->account, sizeof r->account, "%s", a.id);
-    wfe_reply_json(r, 201, wfe_account_view(ca, &a));
+    wfe_reply_json(r, 201, wfe_account_view(wfe, &a));
 out:
     free(cs);
     free(es);
@@ -155,7 +156,7 @@ out:
 
 /* RFC 8555 7.1.2.1: the account's orders (not the invalid ones), a page
  * of ORDERS_PAGE at ACCT/orders[/CURSOR], with Link rel="next". */
-static void orders_list(struct ca *ca, const struct post *p, const char *cursor_s,
+static void orders_list(struct wfe *wfe, const struct post *p, const char *cursor_s,
                         struct http_resp *r)
 {
     char *end = NULL;
@@ -170,7 +171,7 @@ static void orders_list(struct ca *ca, const struct post *p, const char *cursor_
     }
     static __thread char ids[ORDERS_PAGE][ST_ID];
     int64_t next = 0;
-    long n = store_orders_list(ca->store, p->acct.id, cursor, ORDERS_PAGE, ids, &next);
+    long n = store_orders_list(wfe->store, p->acct.id, cursor, ORDERS_PAGE, ids, &next);
     if (n < 0) {
         wfe_problem(r, 500, "serverInternal", "cannot list the orders");
         return;
@@ -178,19 +179,19 @@ static void orders_list(struct ca *ca, const struct post *p, const char *cursor_
     json_t *arr = json_array(), *o = json_object();
     for (long i = 0; i < n; i++) {
         char u[600];
-        wfe_url(ca, u, sizeof u, "order", ids[i]);
+        wfe_url(wfe, u, sizeof u, "order", ids[i]);
         json_array_append_new(arr, json_string(u));
     }
     json_object_set_new(o, "orders", arr);
     if (next) {
         size_t l = strlen(r->link);
         snprintf(r->link + l, sizeof r->link - l, ", <%s/acme/acct/%s/orders/%lld>;rel=\"next\"",
-                 ca->base, p->acct.id, (long long)next);
+                 wfe->base, p->acct.id, (long long)next);
     }
     wfe_reply_json(r, 200, o);
 }
 
-void wfe_account(struct ca *ca, const struct http_req *req, struct http_resp *r, const char *id)
+void wfe_account(struct wfe *wfe, const struct http_req *req, struct http_resp *r, const char *id)
 {
     struct post p;
     char acct_id[ST_ID + 32];
@@ -202,13 +203,13 @@ void wfe_account(struct ca *ca, const struct http_req *req, struct http_resp *r,
         return;
     }
     id = acct_id;
-    if (wfe_check_post(ca, req, r, WFE_KID, &p)) goto out;
+    if (wfe_check_post(wfe, req, r, WFE_KID, &p)) goto out;
     if (sub && strcmp(p.acct.id, id)) {
         wfe_problem(r, 401, "unauthorized", "the orders of another account");
         goto out;
     }
     if (sub) {
-        orders_list(ca, &p, sub[6] ? sub + 7 : NULL, r);
+        orders_list(wfe, &p, sub[6] ? sub + 7 : NULL, r);
         goto out;
     }
     if (strcmp(p.acct.id, id)) {
@@ -225,14 +226,14 @@ void wfe_account(struct ca *ca, const struct http_req *req, struct http_resp *r,
         if (!contacts_ok(contact, r)) goto out;
         char *cs = contact ? json_dumps(contact, JSON_COMPACT) : NULL;
         struct ra_problem rp = {0};
-        int rc = ra_account_update(ca->ra, &p.acct, cs, st != NULL, &rp);
+        int rc = ra_account_update(wfe->ra, &p.acct, cs, st != NULL, &rp);
         free(cs);
         if (rc) {
-            wfe_ra_problem(ca, r, &rp);
+            wfe_ra_problem(wfe, r, &rp);
             goto out;
         }
     }
-    wfe_reply_json(r, 200, wfe_account_view(ca, &p.acct));
+    wfe_reply_json(r, 200, wfe_account_view(wfe, &p.acct));
 out:
     wfe_post_free(&p);
 }
@@ -279,13 +280,14 @@ static int inner_ok(const struct post *p, const struct dp_jws *inner, struct htt
     return 0;
 }
 
-void wfe_key_change(struct ca *ca, const struct http_req *req, struct http_resp *r, const char *id)
+void wfe_key_change(struct wfe *wfe, const struct http_req *req, struct http_resp *r,
+                    const char *id)
 {
     (void)id;
     struct post p;
     struct dp_jws *inner = NULL;
     char *jwk = NULL;
-    if (wfe_check_post(ca, req, r, WFE_KID, &p)) goto out;
+    if (wfe_check_post(wfe, req, r, WFE_KID, &p)) goto out;
     struct dp_error e;
     size_t plen;
     const char *pl = dp_jws_payload(p.jws, &plen);
@@ -301,11 +303,11 @@ void wfe_key_change(struct ca *ca, const struct http_req *req, struct http_resp 
         goto out;
     }
     if (!(jwk = account_jwk(dp_jws_jwk(inner), r))) goto out;
-    if (ra_account_rollover(ca->ra, &p.acct, jwk, t_new, &rp)) {
-        wfe_ra_problem(ca, r, &rp);
+    if (ra_account_rollover(wfe->ra, &p.acct, jwk, t_new, &rp)) {
+        wfe_ra_problem(wfe, r, &rp);
         goto out;
     }
-    wfe_reply_json(r, 200, wfe_account_view(ca, &p.acct));
+    wfe_reply_json(r, 200, wfe_account_view(wfe, &p.acct));
 out:
     free(jwk);
     dp_jws_free(inner);

@@ -7,12 +7,12 @@
 
 #include "wfe.h"
 
-void wfe_cert(struct ca *ca, const struct http_req *req, struct http_resp *r, const char *id)
+void wfe_cert(struct wfe *wfe, const struct http_req *req, struct http_resp *r, const char *id)
 {
     struct post p;
     struct st_cert c = {0};
-    if (wfe_check_post(ca, req, r, WFE_KID, &p)) goto out;
-    if (store_cert_get(ca->store, id, &c) || strcmp(c.account, p.acct.id)) {
+    if (wfe_check_post(wfe, req, r, WFE_KID, &p)) goto out;
+    if (store_cert_get(wfe->store, id, &c) || strcmp(c.account, p.acct.id)) {
         wfe_problem(r, 404, "malformed", "no such certificate for this account");
         goto out;
     }
@@ -21,9 +21,9 @@ void wfe_cert(struct ca *ca, const struct http_req *req, struct http_resp *r, co
     /* The store keeps the leaf alone (data from before kept the chain). */
     const char *begin = "-----BEGIN CERTIFICATE-----", *first = strstr(c.pem, begin);
     if (first && !strstr(first + 1, begin)) {
-        size_t l = strlen(c.pem) + strlen(pki_chain_pem(ca->pki)) + 1;
+        size_t l = strlen(c.pem) + strlen(pki_chain_pem(wfe->pki)) + 1;
         r->body = malloc(l);
-        if (r->body) snprintf(r->body, l, "%s%s", c.pem, pki_chain_pem(ca->pki));
+        if (r->body) snprintf(r->body, l, "%s%s", c.pem, pki_chain_pem(wfe->pki));
     } else {
         r->body = c.pem;
         c.pem = NULL;
@@ -38,11 +38,11 @@ out:
     wfe_post_free(&p);
 }
 
-void wfe_revoke(struct ca *ca, const struct http_req *req, struct http_resp *r, const char *id)
+void wfe_revoke(struct wfe *wfe, const struct http_req *req, struct http_resp *r, const char *id)
 {
     (void)id;
     struct post p;
-    if (wfe_check_post(ca, req, r, WFE_JWK | WFE_KID, &p)) goto out;
+    if (wfe_check_post(wfe, req, r, WFE_JWK | WFE_KID, &p)) goto out;
     const char *b = p.payload ? json_string_value(json_object_get(p.payload, "certificate")) : NULL;
     json_t *reason = p.payload ? json_object_get(p.payload, "reason") : NULL;
     unsigned char der[16384];
@@ -56,9 +56,9 @@ void wfe_revoke(struct ca *ca, const struct http_req *req, struct http_resp *r, 
     char thumb[DP_THUMBPRINT_BUF];
     int have_thumb = !p.by_kid && dp_jws_jwk_thumbprint(p.jws, thumb, NULL) == DP_OK;
     struct ra_problem rp = {0};
-    if (ra_revoke(ca->ra, p.by_kid ? &p.acct : NULL, have_thumb ? thumb : NULL, der, dl, code,
+    if (ra_revoke(wfe->ra, p.by_kid ? &p.acct : NULL, have_thumb ? thumb : NULL, der, dl, code,
                   &rp)) {
-        wfe_ra_problem(ca, r, &rp);
+        wfe_ra_problem(wfe, r, &rp);
         goto out;
     }
     r->status = 200;
@@ -69,14 +69,14 @@ out:
 /* GET /acme/renewal-info/<AKI>.<serial> (RFC 9773): the window in which to
  * renew: the last third of the lifetime, or now for a revoked certificate.
  * An ID whose AKI is not this CA's, or an unknown serial, is 404. */
-void wfe_renewal_info(struct ca *ca, const struct http_req *req, struct http_resp *r,
+void wfe_renewal_info(struct wfe *wfe, const struct http_req *req, struct http_resp *r,
                       const char *id)
 {
     (void)req;
     struct st_cert c;
     struct ra_problem rp = {0};
     int64_t nb = 0, na = 0;
-    if (ra_cert_by_ari_id(ca->ra, id, &c, &rp)) return wfe_ra_problem(ca, r, &rp);
+    if (ra_cert_by_ari_id(wfe->ra, id, &c, &rp)) return wfe_ra_problem(wfe, r, &rp);
     if (pki_cert_times(c.pem, &nb, &na)) {
         free(c.pem);
         return wfe_problem(r, 500, "serverInternal", "cannot read the certificate");

@@ -8,7 +8,7 @@
 
 /* Reads the identifiers of a new-order payload into o (normalized,
  * deduplicated); 0, or -1 with the problem in r. */
-static int identifiers(struct ca *ca, json_t *payload, struct st_order *o, struct http_resp *r)
+static int identifiers(struct wfe *wfe, json_t *payload, struct st_order *o, struct http_resp *r)
 {
     json_t *ids = payload ? json_object_get(payload, "identifiers") : NULL;
     if (!json_is_array(ids) || json_array_size(ids) == 0 ||
@@ -50,7 +50,7 @@ static int identifiers(struct ca *ca, json_t *payload, struct st_order *o, struc
             snprintf(detail, sizeof detail,
                      "'%.200s' is not a lowercase A-label domain name: %.300s", val,
                      e.code ? e.detail : "not in normalized form");
-        } else if (dp_scope_is_public_suffix(ca->dp, dp_domain_base(norm))) {
+        } else if (dp_scope_is_public_suffix(wfe->dp, dp_domain_base(norm))) {
             ptype = "rejectedIdentifier";
             snprintf(detail, sizeof detail, "%s is a public suffix", norm);
         }
@@ -88,13 +88,13 @@ static int identifiers(struct ca *ca, json_t *payload, struct st_order *o, struc
     return 0;
 }
 
-void wfe_new_order(struct ca *ca, const struct http_req *req, struct http_resp *r, const char *id)
+void wfe_new_order(struct wfe *wfe, const struct http_req *req, struct http_resp *r, const char *id)
 {
     (void)id;
     struct post p;
     struct st_order *o = calloc(1, sizeof *o);
     if (!o) return wfe_problem(r, 500, "serverInternal", "out of memory");
-    if (wfe_check_post(ca, req, r, WFE_KID, &p) || identifiers(ca, p.payload, o, r)) goto out;
+    if (wfe_check_post(wfe, req, r, WFE_KID, &p) || identifiers(wfe, p.payload, o, r)) goto out;
     snprintf(o->account, sizeof o->account, "%s", p.acct.id);
     json_t *rep = json_object_get(p.payload, "replaces");
     if (rep && (!json_is_string(rep) || json_string_length(rep) >= sizeof o->replaces)) {
@@ -104,7 +104,7 @@ void wfe_new_order(struct ca *ca, const struct http_req *req, struct http_resp *
     if (rep) snprintf(o->replaces, sizeof o->replaces, "%s", json_string_value(rep));
     /* draft-ietf-acme-profiles: one of the directory's meta.profiles. */
     json_t *pf = json_object_get(p.payload, "profile");
-    const struct profiles *ps = &ca->cfg.profiles;
+    const struct profiles *ps = wfe->cfg->profiles;
     const struct profile *prof = pf ? profiles_find(ps, json_string_value(pf)) : &ps->p[ps->def];
     if (!prof) {
         char known[400];
@@ -118,46 +118,46 @@ void wfe_new_order(struct ca *ca, const struct http_req *req, struct http_resp *
     }
     snprintf(o->profile, sizeof o->profile, "%s", prof->name);
     struct ra_problem rp = {0};
-    if (ra_order_new(ca->ra, o, p.acct.did_persist, &rp)) {
-        wfe_ra_problem(ca, r, &rp);
+    if (ra_order_new(wfe->ra, o, p.acct.did_persist, &rp)) {
+        wfe_ra_problem(wfe, r, &rp);
         goto out;
     }
-    wfe_url(ca, r->location, sizeof r->location, "order", o->id);
-    wfe_reply_json(r, 201, wfe_order_view(ca, o));
+    wfe_url(wfe, r->location, sizeof r->location, "order", o->id);
+    wfe_reply_json(r, 201, wfe_order_view(wfe, o));
 out:
     wfe_post_free(&p);
     free(o);
 }
 
 /* POST /acme/order/<id> (read) and /acme/order/<id>/finalize. */
-void wfe_order(struct ca *ca, const struct http_req *req, struct http_resp *r, const char *id)
+void wfe_order(struct wfe *wfe, const struct http_req *req, struct http_resp *r, const char *id)
 {
     struct post p;
     struct st_order *o = calloc(1, sizeof *o);
     if (!o) return wfe_problem(r, 500, "serverInternal", "out of memory");
-    if (wfe_check_post(ca, req, r, WFE_KID, &p)) goto out;
+    if (wfe_check_post(wfe, req, r, WFE_KID, &p)) goto out;
     char oid[ST_ID + 16];
     snprintf(oid, sizeof oid, "%s", id);
     char *slash = strchr(oid, '/');
     int fin = slash && !strcmp(slash, "/finalize");
     if (slash) *slash = '\0';
-    if ((slash && !fin) || store_order_get(ca->store, oid, o) || strcmp(o->account, p.acct.id)) {
+    if ((slash && !fin) || store_order_get(wfe->store, oid, o) || strcmp(o->account, p.acct.id)) {
         wfe_problem(r, 404, "malformed", "no such order for this account");
         goto out;
     }
-    wfe_url(ca, r->location, sizeof r->location, "order", o->id);
+    wfe_url(wfe, r->location, sizeof r->location, "order", o->id);
     struct ra_problem rp = {0};
     if (fin) {
         const char *csr = p.payload ? json_string_value(json_object_get(p.payload, "csr")) : NULL;
-        if (ra_finalize(ca->ra, o, csr, &rp)) {
-            wfe_ra_problem(ca, r, &rp);
+        if (ra_finalize(wfe->ra, o, csr, &rp)) {
+            wfe_ra_problem(wfe, r, &rp);
             goto out;
         }
     } else {
-        ra_order_refresh(ca->ra, o);
+        ra_order_refresh(wfe->ra, o);
         if (!strcmp(o->status, "processing")) r->retry_after = 1;
     }
-    wfe_reply_json(r, 200, wfe_order_view(ca, o));
+    wfe_reply_json(r, 200, wfe_order_view(wfe, o));
 out:
     wfe_post_free(&p);
     free(o);

@@ -32,16 +32,16 @@ struct cache *wfe_key_cache_new(int on)
 }
 
 /* A held reference to the account key with this thumbprint. */
-static struct dp_jws_pubkey *account_key(struct ca *ca, const char *thumb, const char *jwk,
+static struct dp_jws_pubkey *account_key(struct wfe *wfe, const char *thumb, const char *jwk,
                                          struct dp_error *e)
 {
     struct key_entry k;
-    if (cache_get(ca->keys, thumb, &k, key_hold)) return k.key;
+    if (cache_get(wfe->keys, thumb, &k, key_hold)) return k.key;
     struct dp_jws_pubkey *key = dp_jws_pubkey_new(jwk, e);
     if (!key) return NULL;
     snprintf(k.thumb, sizeof k.thumb, "%s", thumb);
     k.key = dp_jws_pubkey_ref(key);
-    cache_put(ca->keys, &k);
+    cache_put(wfe->keys, &k);
     return key;
 }
 
@@ -56,12 +56,12 @@ static void jws_problem(struct http_resp *r, dp_code rc, const struct dp_error *
 }
 
 /* Finds the kid's account: it must be one of ours, and valid. */
-static int kid_account(struct ca *ca, struct http_resp *r, struct post *p)
+static int kid_account(struct wfe *wfe, struct http_resp *r, struct post *p)
 {
     char prefix[600];
-    wfe_url(ca, prefix, sizeof prefix, "acct", "");
+    wfe_url(wfe, prefix, sizeof prefix, "acct", "");
     int found = !strncmp(dp_jws_kid(p->jws), prefix, strlen(prefix)) &&
-                store_account_get(ca->store, dp_jws_kid(p->jws) + strlen(prefix), &p->acct) == 0;
+                store_account_get(wfe->store, dp_jws_kid(p->jws) + strlen(prefix), &p->acct) == 0;
     if (!found) {
         wfe_problem(r, 400, "accountDoesNotExist", "no account at %s", dp_jws_kid(p->jws));
         return -1;
@@ -74,7 +74,7 @@ static int kid_account(struct ca *ca, struct http_resp *r, struct post *p)
     return 0;
 }
 
-int wfe_check_post(struct ca *ca, const struct http_req *req, struct http_resp *r, int keys,
+int wfe_check_post(struct wfe *wfe, const struct http_req *req, struct http_resp *r, int keys,
                    struct post *p)
 {
     memset(p, 0, sizeof *p);
@@ -97,12 +97,12 @@ int wfe_check_post(struct ca *ca, const struct http_req *req, struct http_resp *
         return -1;
     }
     char want[1024];
-    snprintf(want, sizeof want, "%s%s", ca->base, req->path);
+    snprintf(want, sizeof want, "%s%s", wfe->base, req->path);
     if (!dp_jws_url(p->jws) || strcmp(dp_jws_url(p->jws), want)) {
         wfe_problem(r, 401, "unauthorized", "the JWS url header must be %s", want);
         return -1;
     }
-    if (!nonces_consume(ca->nonces, dp_jws_nonce(p->jws))) {
+    if (!nonces_consume(wfe->nonces, dp_jws_nonce(p->jws))) {
         wfe_problem(r, 400, "badNonce",
                     "the nonce is unknown or already used: ask newNonce for another");
         return -1;
@@ -116,8 +116,8 @@ int wfe_check_post(struct ca *ca, const struct http_req *req, struct http_resp *
         return -1;
     }
     if (dp_jws_kid(p->jws)) {
-        if (kid_account(ca, r, p)) return -1;
-        struct dp_jws_pubkey *k = account_key(ca, p->acct.thumb, p->acct.jwk, &e);
+        if (kid_account(wfe, r, p)) return -1;
+        struct dp_jws_pubkey *k = account_key(wfe, p->acct.thumb, p->acct.jwk, &e);
         rc = k ? dp_jws_verify_key(p->jws, k, &e) : e.code;
         dp_jws_pubkey_free(k);
     } else {

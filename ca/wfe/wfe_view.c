@@ -70,9 +70,9 @@ void wfe_problem_extra(struct http_resp *r, int status, const char *type, json_t
     reply_problem_extra(r, status, type, d, extra);
 }
 
-void wfe_ra_problem(struct ca *ca, struct http_resp *r, const struct ra_problem *p)
+void wfe_ra_problem(struct wfe *wfe, struct http_resp *r, const struct ra_problem *p)
 {
-    if (p->location[0]) wfe_url(ca, r->location, sizeof r->location, "acct", p->location);
+    if (p->location[0]) wfe_url(wfe, r->location, sizeof r->location, "acct", p->location);
     if (p->retry_after) r->retry_after = p->retry_after;
     reply_problem(r, p->status, p->type, p->detail);
 }
@@ -88,9 +88,9 @@ static void fmt(char *out, size_t cap, const char *f, ...)
     va_end(ap);
 }
 
-void wfe_url(const struct ca *ca, char *out, size_t cap, const char *kind, const char *id)
+void wfe_url(const struct wfe *wfe, char *out, size_t cap, const char *kind, const char *id)
 {
-    fmt(out, cap, "%s/acme/%s/%s", ca->base, kind, id);
+    fmt(out, cap, "%s/acme/%s/%s", wfe->base, kind, id);
 }
 
 json_t *wfe_time_json(int64_t t)
@@ -103,10 +103,10 @@ json_t *wfe_time_json(int64_t t)
     return json_string(b);
 }
 
-json_t *wfe_account_view(const struct ca *ca, const struct st_account *a)
+json_t *wfe_account_view(const struct wfe *wfe, const struct st_account *a)
 {
     char u[600];
-    wfe_url(ca, u, sizeof u, "acct", a->id);
+    wfe_url(wfe, u, sizeof u, "acct", a->id);
     json_t *contact = json_loads(a->contact, 0, NULL);
     json_t *key = json_loads(a->jwk, 0, NULL);
     json_t *o = json_pack("{s:s,s:o,s:o}", "status", a->status, "contact",
@@ -116,22 +116,22 @@ json_t *wfe_account_view(const struct ca *ca, const struct st_account *a)
     return o;
 }
 
-json_t *wfe_challenge_view(const struct ca *ca, const struct st_authz *a, int t)
+json_t *wfe_challenge_view(const struct wfe *wfe, const struct st_authz *a, int t)
 {
     char u[700], acct[600];
     const char *type = RA_CH_TYPES[t];
-    fmt(u, sizeof u, "%s/acme/chall/%s/%s", ca->base, a->id, type);
+    fmt(u, sizeof u, "%s/acme/chall/%s/%s", wfe->base, a->id, type);
     const char *st = !strcmp(a->ch_type, type) ? a->ch_status : "pending";
     json_t *o = json_pack("{s:s,s:s,s:s}", "type", type, "url", u, "status", st);
     if (t == 0) {
         json_t *names = json_array();
-        for (size_t i = 0; i < ca->cfg.n_issuers; i++)
-            json_array_append_new(names, json_string(ca->cfg.issuers[i]));
+        for (size_t i = 0; i < wfe->cfg->n_issuers; i++)
+            json_array_append_new(names, json_string(wfe->cfg->issuers[i]));
         json_object_set(o, "issuerDomainNames", names);
-        if (ca->cfg.draft01_compat) {
+        if (wfe->cfg->draft01_compat) {
             /* Boulder and Pebble's draft-01 fields, for today's clients. */
             json_object_set(o, "issuer-domain-names", names);
-            wfe_url(ca, acct, sizeof acct, "acct", a->account);
+            wfe_url(wfe, acct, sizeof acct, "acct", a->account);
             json_object_set_new(o, "accounturi", json_string(acct));
         }
         json_decref(names);
@@ -145,12 +145,12 @@ json_t *wfe_challenge_view(const struct ca *ca, const struct st_authz *a, int t)
     return o;
 }
 
-json_t *wfe_authz_view(struct ca *ca, const struct st_authz *a)
+json_t *wfe_authz_view(struct wfe *wfe, const struct st_authz *a)
 {
     json_t *chs = json_array();
-    unsigned offered = ra_challenges_offered(ca->ra, a);
+    unsigned offered = ra_challenges_offered(wfe->ra, a);
     for (int t = 0; t < CA_MAX_CHALLENGES; t++)
-        if (offered & (1u << t)) json_array_append_new(chs, wfe_challenge_view(ca, a, t));
+        if (offered & (1u << t)) json_array_append_new(chs, wfe_challenge_view(wfe, a, t));
     json_t *o = json_pack("{s:{s:s,s:s},s:s,s:o,s:o}", "identifier", "type", "dns", "value",
                           a->identifier, "status", ra_authz_status(a), "expires",
                           wfe_time_json(a->expires), "challenges", chs);
@@ -158,23 +158,23 @@ json_t *wfe_authz_view(struct ca *ca, const struct st_authz *a)
     return o;
 }
 
-json_t *wfe_order_view(const struct ca *ca, const struct st_order *o)
+json_t *wfe_order_view(const struct wfe *wfe, const struct st_order *o)
 {
     json_t *ids = json_array(), *azs = json_array();
     char u[700];
     for (size_t i = 0; i < o->n; i++) {
         json_array_append_new(ids,
                               json_pack("{s:s,s:s}", "type", "dns", "value", o->identifiers[i]));
-        wfe_url(ca, u, sizeof u, "authz", o->authz[i]);
+        wfe_url(wfe, u, sizeof u, "authz", o->authz[i]);
         json_array_append_new(azs, json_string(u));
     }
-    wfe_url(ca, u, sizeof u, "order", o->id);
+    wfe_url(wfe, u, sizeof u, "order", o->id);
     strcat(u, "/finalize");
     json_t *v = json_pack("{s:s,s:o,s:o,s:o,s:s}", "status", o->status, "expires",
                           wfe_time_json(o->expires), "identifiers", ids, "authorizations", azs,
                           "finalize", u);
     if (o->cert[0]) {
-        wfe_url(ca, u, sizeof u, "cert", o->cert);
+        wfe_url(wfe, u, sizeof u, "cert", o->cert);
         json_object_set_new(v, "certificate", json_string(u));
     }
     if (o->error[0]) json_object_set_new(v, "error", json_loads(o->error, 0, NULL));
