@@ -357,7 +357,11 @@ int main(int argc, char **argv)
             return 2;
         }
         curl_global_init(CURL_GLOBAL_DEFAULT);
-        int prc = perspective_main(&ca);
+        struct perspective_config pc = {c->data,      c->listen_addr,  c->listen_host,
+                                        c->port,      c->resolver,     c->trust_anchor,
+                                        c->threads,   c->idle_timeout, c->request_timeout,
+                                        c->max_conns, c->max_conns_ip};
+        int prc = perspective_main(&pc);
         curl_global_cleanup();
         log_close();
         return prc;
@@ -460,7 +464,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "dnspersist-ca: %s\n", e.detail);
         goto out;
     }
-    if (c->n_perspectives && perspective_client_load(&ca)) goto out;
+    if (c->n_perspectives &&
+        perspective_client_load(c->data, &ca.root_pem, &ca.mpic_cert, &ca.mpic_key))
+        goto out;
     ca.mpic = (struct mpic_config){c->perspectives,
                                    c->n_perspectives,
                                    c->perspective_timeout_ms,

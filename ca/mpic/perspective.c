@@ -19,6 +19,7 @@
 #include "http.h"
 #include "log.h"
 #include "perspective.h"
+#include "pki.h"
 #include "pki_service.h"
 #include "check.h"
 
@@ -32,7 +33,7 @@ struct pool {
 };
 
 struct persp {
-    struct ca *ca;
+    struct dp_ctx *dp;
     struct pool pool;
     char *root_pem;
 };
@@ -126,10 +127,9 @@ static void on_stop(int sig)
     stop = 1;
 }
 
-int perspective_main(struct ca *ca)
+int perspective_main(const struct perspective_config *c)
 {
-    struct ca_config *c = &ca->cfg;
-    struct persp p = {.ca = ca};
+    struct persp p = {0};
     pthread_mutex_init(&p.pool.mu, NULL);
     pthread_cond_init(&p.pool.cv, NULL);
     char *cert = slurp(c->data, "perspective.pem"), *key = slurp(c->data, "perspective.key");
@@ -144,7 +144,7 @@ int perspective_main(struct ca *ca)
                 c->data);
         goto out;
     }
-    if (!(ca->dp = dp_ctx_new(&e))) {
+    if (!(p.dp = dp_ctx_new(&e))) {
         fprintf(stderr, "dnspersist-ca: %s\n", e.detail);
         goto out;
     }
@@ -152,7 +152,7 @@ int perspective_main(struct ca *ca)
     for (unsigned i = 0; i < n && i < 64; i++) {
         struct checker *w = calloc(1, sizeof *w);
         char why[512] = "out of memory";
-        if (!w || check_init(w, ca->dp, c->resolver, c->trust_anchor, 0, 1, why, sizeof why)) {
+        if (!w || check_init(w, p.dp, c->resolver, c->trust_anchor, 0, 1, why, sizeof why)) {
             fprintf(stderr, "dnspersist-ca: perspective %s\n", why);
             free(w);
             goto out;
@@ -193,8 +193,8 @@ out:
         check_clear(p.pool.all[i]);
         free(p.pool.all[i]);
     }
-    dp_ctx_free(ca->dp);
-    ca->dp = NULL;
+    dp_ctx_free(p.dp);
+    p.dp = NULL;
     free(cert);
     free(key);
     free(p.root_pem);
@@ -271,28 +271,29 @@ int perspective_credentials(int argc, char **argv)
     return rc;
 }
 
-int perspective_client_load(struct ca *ca)
+int perspective_client_load(const char *dir, char **root_pem, char **cert_pem, char **key_pem)
 {
-    const char *dir = ca->cfg.data;
-    ca->root_pem = slurp(dir, "root.pem");
-    ca->mpic_cert = slurp(dir, "mpic-client.pem");
-    ca->mpic_key = slurp(dir, "mpic-client.key");
+    char *root = slurp(dir, "root.pem"), *cert = slurp(dir, "mpic-client.pem"),
+         *key = slurp(dir, "mpic-client.key");
     char why[300];
-    if (ca->root_pem && (!ca->mpic_cert || !ca->mpic_key)) {
-        free(ca->mpic_cert);
-        free(ca->mpic_key);
-        if (pki_service_issue(dir, PKI_SERVICE_CLIENT_CN, NULL, 0, 1, &ca->mpic_cert, &ca->mpic_key,
-                              why, sizeof why) ||
-            spill(dir, "mpic-client.key", ca->mpic_key, 0600) ||
-            spill(dir, "mpic-client.pem", ca->mpic_cert, 0644)) {
+    if (root && (!cert || !key)) {
+        free(cert);
+        free(key);
+        cert = key = NULL;
+        if (pki_service_issue(dir, PKI_SERVICE_CLIENT_CN, NULL, 0, 1, &cert, &key, why,
+                              sizeof why) ||
+            spill(dir, "mpic-client.key", key, 0600) || spill(dir, "mpic-client.pem", cert, 0644)) {
             fprintf(stderr, "dnspersist-ca: MPIC client certificate: %s\n", why);
+            free(root), free(cert), free(key);
             return -1;
         }
     }
-    if (!ca->root_pem || !ca->mpic_cert || !ca->mpic_key) {
+    if (!root || !cert || !key) {
         fprintf(stderr, "dnspersist-ca: MPIC: cannot read the root or client certificate in %s\n",
                 dir);
+        free(root), free(cert), free(key);
         return -1;
     }
+    *root_pem = root, *cert_pem = cert, *key_pem = key;
     return 0;
 }
