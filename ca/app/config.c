@@ -12,8 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ca.h"
 #include "config.h"
+#include "store.h"
 #include "duration.h"
 
 static void help(void)

@@ -24,7 +24,7 @@
 #include <curl/curl.h>
 #include <openssl/rand.h>
 
-#include "ca.h"
+#include "app.h"
 #include "cache.h"
 #include "config.h"
 #include "crl.h"
@@ -50,7 +50,7 @@ static void on_signal(int sig)
 /* SIGHUP: what can change without a restart. The log file is reopened
  * (after rotation) and the CRL rebuilt; listeners, keys and the database
  * stay, since clients hold URLs and records that depend on them. */
-static void on_reload(struct ca *ca)
+static void on_reload(struct app *ca)
 {
     int lr = log_reopen();
     int cr = crl_refresh(ca->crl);
@@ -60,7 +60,7 @@ static void on_reload(struct ca *ca)
 
 /* The previous accountHashPrefixes recorded in the store ("\n" between),
  * into list; their count, or -1. */
-static int recorded_prefixes(struct ca *ca, char *list, size_t cap)
+static int recorded_prefixes(struct app *ca, char *list, size_t cap)
 {
     int r = store_meta_get(ca->store, "previous_hash_prefixes", list, cap);
     if (r == 1) list[0] = '\0';
@@ -80,7 +80,7 @@ static int forgotten(const struct ca_config *c, const char *prefix)
 
 /* Records old, the prefix --hash-prefix replaces, as a previous one:
  * 0, or -1 after saying why (too many kept). */
-static int keep_prefix(struct ca *ca, const char *old)
+static int keep_prefix(struct app *ca, const char *old)
 {
     struct ca_config *c = &ca->cfg;
     char list[DP_MAX_ISSUERS * 641 + 1];
@@ -118,7 +118,7 @@ static int keep_prefix(struct ca *ca, const char *old)
 
 /* The recorded previous prefixes, less the forgotten ones (which leave the
  * record), join --previous-hash-prefix. 0, or -1 after saying why. */
-static int previous_prefixes(struct ca *ca)
+static int previous_prefixes(struct app *ca)
 {
     struct ca_config *c = &ca->cfg;
     char list[DP_MAX_ISSUERS * 641 + 1], kept[sizeof list] = "";
@@ -150,7 +150,7 @@ static int previous_prefixes(struct ca *ca)
     return 0;
 }
 
-static int settle_urls(struct ca *ca)
+static int settle_urls(struct app *ca)
 {
     struct ca_config *c = &ca->cfg;
     char was[640] = "";
@@ -186,7 +186,7 @@ static int settle_urls(struct ca *ca)
 
 /* The VA's slice of the settled configuration (its URLs and prefixes are
  * final by then). */
-static void va_slice(struct ca *ca)
+static void va_slice(struct app *ca)
 {
     const struct ca_config *c = &ca->cfg;
     ca->va_cfg = (struct va_config){
@@ -213,7 +213,7 @@ static void va_slice(struct ca *ca)
 }
 
 /* The RA's slice of the settled configuration. */
-static void ra_slice(struct ca *ca)
+static void ra_slice(struct app *ca)
 {
     const struct ca_config *c = &ca->cfg;
     ca->ra_cfg = (struct ra_config){
@@ -235,7 +235,7 @@ static void ra_slice(struct ca *ca)
 }
 
 /* The front end's slice of the settled configuration. */
-static void wfe_slice(struct ca *ca)
+static void wfe_slice(struct app *ca)
 {
     const struct ca_config *c = &ca->cfg;
     ca->wfe_cfg = (struct wfe_config){
@@ -263,7 +263,7 @@ static int nonce_used(void *arg, const char *nonce, long long expires)
 /* Instances sharing a database accept each other's nonces, each once: the
  * MAC key is the database's (made by the first instance), the used ones a
  * table there. 0, or -1 after saying why. */
-static int share_nonces(struct ca *ca)
+static int share_nonces(struct app *ca)
 {
     unsigned char key[32], mine[32];
     char b64[64], stored[64];
@@ -283,7 +283,7 @@ static int share_nonces(struct ca *ca)
  * port refuses the start rather than moving: the URL goes into every
  * certificate, and a URL that changed with each start would leave the
  * earlier certificates pointing at nothing. NULL after saying why. */
-static struct http_server *crl_start(struct ca *ca)
+static struct http_server *crl_start(struct app *ca)
 {
     struct ca_config *c = &ca->cfg;
     char addr[256], why[512] = "";
@@ -338,7 +338,7 @@ static int bind_address(const char *host, char *out, size_t cap)
 
 int main(int argc, char **argv)
 {
-    static struct ca ca;
+    static struct app ca;
     struct ca_config *c = &ca.cfg;
     if (argc > 1 && !strcmp(argv[1], "perspective-credentials"))
         return perspective_credentials(argc - 1, argv + 1);
@@ -492,6 +492,7 @@ int main(int argc, char **argv)
         goto out;
     }
     ra_attach_va(ca.ra, ra_va_of(ca.va));
+    ca.ops = (struct ops){ca.store, ca.va};
     wfe_slice(&ca);
     ca.wfe = (struct wfe){&ca.wfe_cfg, ca.ra, ca.store, ca.nonces, ca.keys, ca.pki, ca.dp, ca.base};
     if (c->metrics_port) {
@@ -499,8 +500,8 @@ int main(int argc, char **argv)
         if (bind_address(c->metrics_host, maddr, sizeof maddr))
             snprintf(why, sizeof why, "cannot resolve %s", c->metrics_host);
         else
-            ops_http = http_start(maddr, c->metrics_port, NULL, NULL, 1, NULL, ops_handle, &ca, why,
-                                  sizeof why);
+            ops_http = http_start(maddr, c->metrics_port, NULL, NULL, 1, NULL, ops_handle, &ca.ops,
+                                  why, sizeof why);
         if (!ops_http) {
             fprintf(stderr, "dnspersist-ca: --metrics-listen: %s\n", why);
             goto out;

@@ -8,10 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ca.h"
 #include "metrics.h"
 #include "ops.h"
-#include "va.h"
 
 static void text(struct http_resp *r, int status, const char *body)
 {
@@ -23,19 +21,19 @@ static void text(struct http_resp *r, int status, const char *body)
 
 void ops_handle(void *app, const struct http_req *req, struct http_resp *r)
 {
-    struct ca *ca = app;
+    struct ops *ops = app;
     if (strcmp(req->method, "GET") && strcmp(req->method, "HEAD"))
         return text(r, 405, "GET only\n");
     if (!strcmp(req->path, "/health")) return text(r, 200, "ok\n");
     if (!strcmp(req->path, "/health/ready")) {
         char v[640];
-        if (store_meta_get(ca->store, "external_url", v, sizeof v) < 0)
+        if (store_meta_get(ops->store, "external_url", v, sizeof v) < 0)
             return text(r, 503, "not ready: the database does not answer\n");
         return text(r, 200, "ready\n");
     }
     if (!strcmp(req->path, "/metrics")) {
         size_t len = 0;
-        r->body = metrics_render(va_queue_depth(ca->va), &len);
+        r->body = metrics_render(va_queue_depth(ops->va), &len);
         if (!r->body) return text(r, 500, "out of memory\n");
         r->status = 200;
         r->body_len = len;

@@ -4,7 +4,16 @@
 #define CA_OPS_H
 
 #include "http.h"
+#include "store.h"
+#include "va.h"
 
-void ops_handle(void *ca, const struct http_req *req, struct http_resp *r);
+/* What the listener reads: the store (readiness) and the VA (its queue). */
+struct ops {
+    struct store *store;
+    struct va *va;
+};
+
+/* The listener's handler; app is the struct ops. */
+void ops_handle(void *app, const struct http_req *req, struct http_resp *r);
 
 #endif
