@@ -1,6 +1,6 @@
-/* stub_int.h: what the stub's three files share (stub.c: slots, IDs,
- * answers and the batch loop; stub_tcp.c: kept, pipelined connections;
- * stub_udp.c: datagrams). Not public, not outside the stub. */
+/* stub_int.h: what the stub's files share (stub.c: the batch loop;
+ * stub_msg.c: slots, IDs and answers; stub_tcp.c: kept, pipelined
+ * connections; stub_udp.c: datagrams). Not public, not outside the stub. */
 #ifndef DP_STUB_INT_H
 #define DP_STUB_INT_H
 
@@ -89,7 +89,7 @@ struct run {
     void *arg;
 };
 
-/* stub.c */
+/* stub_msg.c */
 int dp__stub_to_wire(const char *name, unsigned char *w, unsigned char *wlen);
 int dp__stub_rnd(struct dp__stub *s, unsigned char *out, size_t n);
 int dp__stub_take_slot(struct run *r, size_t i);

@@ -11,13 +11,15 @@
 # exit status is non-zero when any stage failed.
 #
 # FUZZ_SECONDS (default 30 per target) bounds the fuzzing; STAGES (default
-# "fuzz asan tsan release bench") picks stages; DP_TEST_NO_SKIP=1 (set by
-# .ci/run) makes a test whose server or tool is missing fail, not skip.
+# "layers fuzz asan tsan release bench") picks stages (layers: the include
+# rules and the absence of include and call circles, scripts/check-layers.py);
+# DP_TEST_NO_SKIP=1 (set by .ci/run) makes a test whose server or tool is
+# missing fail, not skip.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 JOBS=$(nproc 2> /dev/null || echo 2)
 FUZZ_SECONDS=${FUZZ_SECONDS:-30}
-STAGES=${STAGES:-fuzz asan tsan release bench}
+STAGES=${STAGES:-layers fuzz asan tsan release bench}
 FUZZERS=(record jws csr dnsmsg caa stub mh_parse)
 LOGS=$(mktemp -d)
 trap 'rm -rf "$LOGS"' EXIT
@@ -62,6 +64,11 @@ build() { # DIR TARGETS... -- CMAKE_ARGS...
     else
         out=$(cmake --build "$dir" -j"$JOBS" 2>&1) || { echo "$out"; return 1; }
     fi
+}
+
+run_layers() {
+    echo "== the architecture's rules (scripts/check-layers.py)"
+    python3 scripts/check-layers.py
 }
 
 run_fuzz() {
@@ -116,6 +123,7 @@ run_bench() {
     bash bench/ci-short.sh build
 }
 
+stage layers run_layers
 stage fuzz run_fuzz
 stage asan run_asan
 stage tsan run_tsan

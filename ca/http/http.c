@@ -16,7 +16,6 @@
 #include <gnutls/gnutls.h>
 #include <microhttpd.h>
 
-#include "clock.h"
 #include "http.h"
 
 /* One open connection (its socket context): the mutual-TLS verdict, and
@@ -51,6 +50,14 @@ struct http_server {
     int stop, sweeping;
     pthread_t sweeper;
 };
+
+/* Milliseconds on the monotonic clock (http/ depends on nothing of ca/). */
+static double mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
 
 static struct peer *peer_of(struct MHD_Connection *c)
 {

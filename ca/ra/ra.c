@@ -22,17 +22,6 @@
 
 const char *const RA_CH_TYPES[CA_MAX_CHALLENGES] = {"dns-persist-01", "dns-01", "http-01"};
 
-int ra_refuse(struct ra_problem *p, int status, const char *type, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(p->detail, sizeof p->detail, fmt, ap);
-    va_end(ap);
-    p->status = status;
-    p->type = type;
-    return -1;
-}
-
 int ra_challenge_index(const char *type)
 {
     for (int i = 0; i < CA_MAX_CHALLENGES; i++)
