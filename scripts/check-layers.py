@@ -20,12 +20,12 @@ ALLOWED = {
     "store/sqlite": {"store", "util"},
     "store/pg": {"store", "util"},
     "pki": {"util"},
-    "check": {"store", "util"},
-    "mpic": {"check", "http", "pki", "store", "util"},
+    "check": {"store", "util"},  # the store's types (ids), no calls
+    "mpic": {"check", "http", "pki", "util"},  # a perspective serves HTTPS with pki's credentials
     "va": {"check", "mpic", "store", "util"},
     "crl": {"http", "pki", "store", "util"},
-    "ra": {"va", "check", "mpic", "pki", "crl", "http", "store", "util"},
-    "wfe": {"ra", "va", "check", "mpic", "pki", "crl", "http", "store", "util"},
+    "ra": {"va", "pki", "crl", "store", "util"},
+    "wfe": {"ra", "pki", "http", "store", "util"},  # pki: profiles listed, the chain appended
     "app": None,  # the composition root: everything
 }
 
