@@ -9,7 +9,7 @@
 
 enum { EXIT_VALID = 0, EXIT_INVALID = 1, EXIT_USAGE = 2, EXIT_FAILURE_INTERNAL = 3 };
 
-/* Prints "dnspersist: <cmd>: <message>" on stderr (STYLE rule 11). */
+/* Prints "dnspersist: <cmd>: <message>" on stderr: one form for every error. */
 void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Prints the usage error line and returns EXIT_USAGE. */

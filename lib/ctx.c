@@ -1,4 +1,4 @@
-/* ctx.c: the library context (no global state: rule 3 of STYLE.md). */
+/* ctx.c: the library context (the library keeps no global state: it lives here). */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>

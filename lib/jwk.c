@@ -1,6 +1,6 @@
 /*
  * jwk.c: account keys to RFC 7638 thumbprints. This is the one module that
- * reads key files (STYLE rule 12); it only ever extracts the public half.
+ * reads key files for thumbprints; it only ever extracts the public half.
  *
  * The thumbprint input is the JWK's required members, sorted, with no
  * whitespace: exactly what jansson prints with JSON_COMPACT|JSON_SORT_KEYS,

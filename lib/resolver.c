@@ -1,5 +1,5 @@
 /*
- * resolver.c: the only file that includes unbound.h (STYLE rule 5).
+ * resolver.c: the only file that includes unbound.h (one module owns a dependency).
  *
  * Batches run on libunbound's event API, on a libevent base the resolver
  * owns: the calling thread does the resolution itself. libunbound's
