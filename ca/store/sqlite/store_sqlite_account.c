@@ -181,4 +181,3 @@ size_t sqlite_account_keys(struct store *s, const char *id, char (**out)[48])
     }
     return n;
 }
-
