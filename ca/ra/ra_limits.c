@@ -66,6 +66,12 @@ int ra_order_store(struct ra *ra, struct st_order *o, const struct st_authz_init
     struct rl_take t[ST_MAX_IDENTIFIERS + 2];
     char keys[ST_MAX_IDENTIFIERS + 2][340];
     struct st_rate rate = {t, takes(ra, asks, n, t, keys), now_ms(), 0, 0};
+    /* Ready at once when every authorization is valid (Just-in-Time, or
+     * reused), else pending: the RA's decision, the store writes it. */
+    int all_valid = 1;
+    for (size_t i = 0; i < o->n; i++)
+        all_valid &= init[i].validated != 0;
+    snprintf(o->status, sizeof o->status, "%s", all_valid ? "ready" : "pending");
     int rc = store_order_create(ra->store, o, init, &rate);
     if (rc == 2) return refuse(ra, asks, rate.which, rate.retry_ms, p);
     if (rc == 1)

@@ -118,13 +118,9 @@ size_t store_account_keys(struct store *s, const char *id, char (**out)[48])
 int store_order_create(struct store *s, struct st_order *o, const struct st_authz_init *init,
                        struct st_rate *rate)
 {
-    int all_valid = 1;
-    for (size_t i = 0; i < o->n; i++)
-        all_valid &= init[i].validated != 0;
     if (store_new_id(o->id)) return -1;
     for (size_t i = 0; i < o->n; i++)
         if (store_new_id(o->authz[i])) return -1;
-    snprintf(o->status, sizeof o->status, "%s", all_valid ? "ready" : "pending");
     return OPS(s)->order_create(s, o, init, rate);
 }
 

@@ -122,8 +122,8 @@ struct st_rate {
     size_t which;
     int64_t retry_ms;
 };
-/* Creates the order and its authorizations in one transaction; the order is
- * ready at once when every authorization is valid. With replaces_cert, that
+/* Creates the order (with o->status, the RA's decision) and its
+ * authorizations in one transaction. With replaces_cert, that
  * certificate is marked replaced by it in the same transaction; 1 (nothing
  * created) when another order, not invalid, replaced it already. rate
  * (NULL for none) is taken first in the same transaction: 2, nothing
