@@ -48,9 +48,10 @@ def folder_of(path):
 
 
 def strip(text):
-    text = re.sub(r"/\*.*?\*/", " ", text, flags=re.S)
-    text = re.sub(r"//[^\n]*", " ", text)
-    return re.sub(r'"(?:\\.|[^"\\])*"', '""', text)
+    """Comments and literals out, in one left-to-right pass ("//" in a
+    string is no comment, a quote in a comment no string)."""
+    tok = re.compile(r'//[^\n]*|/\*.*?\*/|"(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])*\'', re.S)
+    return tok.sub(lambda m: " " if m.group(0)[0] == "/" else '""', text)
 
 
 def cycles(graph):

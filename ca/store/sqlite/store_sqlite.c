@@ -185,7 +185,7 @@ struct store *store_sqlite_open(const char *path, int caches, char *why, size_t 
     if (!(s->accts = cache_new(sizeof(struct st_account), caches ? 64 : 0, NULL)) ||
         !(s->authzs = cache_new(sizeof(struct st_authz), caches ? 256 : 0, NULL))) {
         snprintf(why, cap, "out of memory");
-        store_close(s);
+        sqlite_close(s);
         return NULL;
     }
     char *msg = NULL, m[400] = "";
@@ -201,7 +201,7 @@ struct store *store_sqlite_open(const char *path, int caches, char *why, size_t 
         sqlite3_exec(s->db, startup, NULL, NULL, &msg) != SQLITE_OK) {
         snprintf(why, cap, "%s: %s", path, m[0] ? m : msg ? msg : sqlite3_errmsg(s->db));
         sqlite3_free(msg);
-        store_close(s);
+        sqlite_close(s);
         return NULL;
     }
     return s;
@@ -217,30 +217,4 @@ void sqlite_close(struct store *s)
     cache_free(s->accts);
     cache_free(s->authzs);
     free(s);
-}
-
-static const char SQL_META_GET[] = "SELECT value FROM meta WHERE key=?";
-static const char SQL_META_SET[] = "INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)";
-
-struct meta_out {
-    char *out;
-    size_t cap;
-};
-
-static int fill_meta(sqlite3_stmt *st, void *arg)
-{
-    struct meta_out *m = arg;
-    sq_col(st, 0, m->out, m->cap);
-    return 0;
-}
-
-int sqlite_meta_get(struct store *s, const char *key, char *out, size_t cap)
-{
-    struct meta_out m = {out, cap};
-    return sq_query_one(s, SQL_META_GET, key, fill_meta, &m);
-}
-
-int sqlite_meta_set(struct store *s, const char *key, const char *value)
-{
-    return sq_write1(s, SQL_META_SET, key, value, NULL, NULL, NULL) < 0 ? -1 : 0;
 }

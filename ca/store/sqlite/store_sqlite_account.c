@@ -64,7 +64,7 @@ int sqlite_account_create(struct store *s, const char *jwk, const char *thumb, c
     if (store_new_id(id)) return -1;
     struct key_args k = {SQL_ACCT_INS, id, jwk, thumb, contact};
     int rc = sq_store_tx(s, key_write, &k);
-    return rc ? rc : store_account_get(s, id, out);
+    return rc ? rc : sqlite_account_get(s, id, out);
 }
 
 int sqlite_account_get(struct store *s, const char *id, struct st_account *out)

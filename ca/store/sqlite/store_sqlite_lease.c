@@ -1,4 +1,4 @@
-/* store_sqlite_lease.c: leases, used nonces and write-once settings in the
+/* store_sqlite_lease.c: leases, used nonces and the CA's settings (meta) in the
  * SQLite store: what instances sharing a database need, here for one
  * instance (the invariants of store_sqlite.c hold here too). */
 #include <stdio.h>
@@ -11,7 +11,7 @@ int sqlite_meta_add(struct store *s, const char *key, const char *value, char *o
     if (sq_write1(s, "INSERT INTO meta(key,value) VALUES(?,?) ON CONFLICT(key) DO NOTHING", key,
                   value, NULL, NULL, NULL) < 0)
         return -1;
-    return store_meta_get(s, key, out, cap) == 0 ? 0 : -1;
+    return sqlite_meta_get(s, key, out, cap) == 0 ? 0 : -1;
 }
 
 static const char SQL_LEASE[] =
@@ -64,4 +64,30 @@ long sqlite_authz_claim(struct store *s, const char *owner, int seconds, size_t 
 {
     (void)s, (void)owner, (void)seconds, (void)max, (void)ids, (void)accounts, (void)types;
     return 0;
+}
+
+static const char SQL_META_GET[] = "SELECT value FROM meta WHERE key=?";
+static const char SQL_META_SET[] = "INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)";
+
+struct meta_out {
+    char *out;
+    size_t cap;
+};
+
+static int fill_meta(sqlite3_stmt *st, void *arg)
+{
+    struct meta_out *m = arg;
+    sq_col(st, 0, m->out, m->cap);
+    return 0;
+}
+
+int sqlite_meta_get(struct store *s, const char *key, char *out, size_t cap)
+{
+    struct meta_out m = {out, cap};
+    return sq_query_one(s, SQL_META_GET, key, fill_meta, &m);
+}
+
+int sqlite_meta_set(struct store *s, const char *key, const char *value)
+{
+    return sq_write1(s, SQL_META_SET, key, value, NULL, NULL, NULL) < 0 ? -1 : 0;
 }
