@@ -93,6 +93,63 @@ static void presets_and_bad_files(void)
           strstr(why, "line 3"));
 }
 
+/* The one decision loop both stores run (rl_take_all) over a table in
+ * memory: all or one refused, FORCE counted past the limit, PEEK never
+ * written. */
+struct mem {
+    const char *keys[4];
+    int64_t tats[4];
+    int sets;
+};
+
+static int64_t *slot(struct mem *m, const char *key)
+{
+    for (int i = 0; i < 4; i++)
+        if (m->keys[i] && !strcmp(m->keys[i], key)) return &m->tats[i];
+    for (int i = 0; i < 4; i++)
+        if (!m->keys[i]) {
+            m->keys[i] = key;
+            return &m->tats[i];
+        }
+    return NULL;
+}
+
+static int mem_get(void *ctx, const char *key, int64_t *tat)
+{
+    int64_t *t = slot(ctx, key);
+    if (!t) return -1;
+    *tat = *t;
+    return 0;
+}
+
+static int mem_set(void *ctx, const char *key, int64_t tat)
+{
+    struct mem *m = ctx;
+    int64_t *t = slot(m, key);
+    if (!t) return -1;
+    *t = tat;
+    m->sets++;
+    return 0;
+}
+
+static void take_all_decides_each_key(void)
+{
+    struct mem m = {0};
+    struct rl_limit two = {2, 60}, none = {0, 60};
+    struct rl_take t[] = {{"a", &two, RL_SPEND}, {"b", &none, RL_SPEND}, {"c", &two, RL_PEEK}};
+    size_t which = 99;
+    int64_t retry = 0, now = 1000000;
+    CHECK(rl_take_all(t, 3, now, mem_get, mem_set, &m, &which, &retry) == 0);
+    CHECK(rl_take_all(t, 3, now, mem_get, mem_set, &m, &which, &retry) == 0);
+    CHECK(m.sets == 2); /* a, twice; b has no limit; c only looked */
+    CHECK(rl_take_all(t, 3, now, mem_get, mem_set, &m, &which, &retry) == 1 && which == 0 &&
+          retry == 30000);
+    struct rl_take forced = {"a", &two, RL_FORCE};
+    int64_t before = *slot(&m, "a");
+    CHECK(rl_take_all(&forced, 1, now, mem_get, mem_set, &m, &which, &retry) == 0 &&
+          *slot(&m, "a") == before + 30000);
+}
+
 int main(void)
 {
     RUN(gcra_burst_then_rate);
@@ -100,5 +157,6 @@ int main(void)
     RUN(off_keeps_failed_validation_limit);
     RUN(file_cannot_remove_failed_validation_limit);
     RUN(presets_and_bad_files);
+    RUN(take_all_decides_each_key);
     return check_report();
 }

@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ratelimit.h"
+
 #define ST_ID 24
 #define ST_JWK 4096
 #define ST_TEXT 2048
@@ -177,13 +179,6 @@ int store_certs_revoked(struct store *s,
  * only looks (RL_PEEK), or spends even past the limit (RL_FORCE: counting
  * what was done anyway). 0 all allowed (and counted); 1 one refused (its
  * index in *which, the wait in *retry_ms; nothing counted); -1 error. */
-struct rl_limit;
-enum rl_mode { RL_SPEND, RL_PEEK, RL_FORCE };
-struct rl_take {
-    const char *key;
-    const struct rl_limit *l;
-    enum rl_mode mode;
-};
 int store_rate_take(struct store *s, const struct rl_take *t, size_t n, int64_t now_ms,
                     size_t *which, int64_t *retry_ms);
 /* Up to max ids of the account's orders that are not invalid, oldest first,

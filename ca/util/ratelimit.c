@@ -136,3 +136,28 @@ void rl_describe(const struct rl_limit *l, enum rl_kind k, char *out, size_t cap
     int64_t d = p % 86400 == 0 ? 86400 : p % 3600 == 0 ? 3600 : p % 60 == 0 ? 60 : 1;
     snprintf(out, cap, "%s: %ld per %lld%s", names[k], l->count, (long long)(p / d), u);
 }
+
+int rl_take_all(const struct rl_take *t, size_t n, int64_t now_ms,
+                int (*get)(void *ctx, const char *key, int64_t *tat),
+                int (*set)(void *ctx, const char *key, int64_t tat), void *ctx, size_t *which,
+                int64_t *retry_ms)
+{
+    for (size_t i = 0; i < n; i++) {
+        const struct rl_take *k = &t[i];
+        if (k->l->count <= 0) continue;
+        int64_t tat = 0, next = 0, retry = 0;
+        if (get(ctx, k->key, &tat)) return -1;
+        if (!rl_gcra(k->l, tat, now_ms, &next, &retry)) {
+            if (k->mode != RL_FORCE) {
+                if (which) *which = i;
+                if (retry_ms) *retry_ms = retry;
+                return 1;
+            }
+            /* Forced: counted past the limit, one step on. */
+            int64_t step_ms = k->l->period * 1000 / k->l->count;
+            next = (tat > now_ms ? tat : now_ms) + (step_ms > 0 ? step_ms : 1);
+        }
+        if (k->mode != RL_PEEK && set(ctx, k->key, next)) return -1;
+    }
+    return 0;
+}

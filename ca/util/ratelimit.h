@@ -26,6 +26,26 @@ struct rl_config {
     struct rl_limit l[RL_N];
 };
 
+/* One key's take in a decision (rl_take_all): spend one (RL_SPEND), only
+ * look (RL_PEEK), or spend even past the limit (RL_FORCE: counting what
+ * was done anyway). */
+enum rl_mode { RL_SPEND, RL_PEEK, RL_FORCE };
+struct rl_take {
+    const char *key;
+    const struct rl_limit *l;
+    enum rl_mode mode;
+};
+
+/* The decision for t[0..n) at now_ms, all inside the caller's transaction:
+ * each key's arrival time read with get (0 for a new key) and, unless the
+ * take only looks, written with set. 0 all allowed; 1 t[*which] refused,
+ * *retry_ms its wait (what was set before it is the caller's to roll
+ * back); -1 when get or set failed. The one loop both stores run. */
+int rl_take_all(const struct rl_take *t, size_t n, int64_t now_ms,
+                int (*get)(void *ctx, const char *key, int64_t *tat),
+                int (*set)(void *ctx, const char *key, int64_t tat), void *ctx, size_t *which,
+                int64_t *retry_ms);
+
 /* The name used in files, problems and logs ("new-orders-per-account"). */
 const char *rl_name(enum rl_kind k);
 

@@ -360,6 +360,37 @@ int pg_certs_revoked(struct store *s,
 
 /* ---- rate limits ---- */
 
+struct rate_conn {
+    PGconn *c;
+    int peeks;
+};
+
+/* Spending: one round trip makes the row if need be, locks it until the
+ * commit and returns its arrival time (an upsert that changes nothing
+ * still locks the row it found); only looking: a plain read. */
+static int pg_get_tat(void *ctx, const char *key, int64_t *tat)
+{
+    struct rate_conn *rc = ctx;
+    PGresult *r =
+        pg_run(rc->c,
+               rc->peeks ? "SELECT tat FROM rate_limits WHERE key=$1"
+                         : "INSERT INTO rate_limits(key,tat) VALUES($1,0) ON "
+                           "CONFLICT(key) DO UPDATE SET tat=rate_limits.tat RETURNING tat",
+               1, &key);
+    int ok = r && PQresultStatus(r) == PGRES_TUPLES_OK;
+    *tat = ok && PQntuples(r) ? atoll(PQgetvalue(r, 0, 0)) : 0;
+    PQclear(r);
+    return ok ? 0 : -1;
+}
+
+static int pg_set_tat(void *ctx, const char *key, int64_t tat)
+{
+    struct rate_conn *rc = ctx;
+    char nx[24];
+    const char *p[] = {I64(nx, tat), key};
+    return pg_exec(rc->c, "UPDATE rate_limits SET tat=$1 WHERE key=$2", 2, p) == 1 ? 0 : -1;
+}
+
 /* The decision for t[0..n) on c, inside the caller's transaction (or
  * none, when every take only peeks): each key's row is locked (FOR
  * UPDATE) until the commit, so that two requests, on any instances,
@@ -367,39 +398,8 @@ int pg_certs_revoked(struct store *s,
 static int rate_in_tx(PGconn *c, const struct rl_take *t, size_t n, int64_t now_ms, int peeks,
                       size_t *which, int64_t *retry_ms)
 {
-    for (size_t i = 0; i < n; i++) {
-        const struct rl_take *k = &t[i];
-        if (k->l->count <= 0) continue;
-        /* Spending: one round trip makes the row if need be, locks it
-         * until the commit and returns its arrival time (an upsert that
-         * changes nothing still locks the row it found). */
-        PGresult *r =
-            pg_run(c,
-                   peeks ? "SELECT tat FROM rate_limits WHERE key=$1"
-                         : "INSERT INTO rate_limits(key,tat) VALUES($1,0) ON "
-                           "CONFLICT(key) DO UPDATE SET tat=rate_limits.tat RETURNING tat",
-                   1, &k->key);
-        if (!r || PQresultStatus(r) != PGRES_TUPLES_OK) {
-            PQclear(r);
-            return -1;
-        }
-        int64_t tat = PQntuples(r) ? atoll(PQgetvalue(r, 0, 0)) : 0, next = 0, rt = 0;
-        PQclear(r);
-        if (!rl_gcra(k->l, tat, now_ms, &next, &rt)) {
-            if (k->mode != RL_FORCE) {
-                *which = i;
-                *retry_ms = rt;
-                return 1;
-            }
-            int64_t step_ms = k->l->period * 1000 / k->l->count;
-            next = (tat > now_ms ? tat : now_ms) + (step_ms > 0 ? step_ms : 1);
-        }
-        if (k->mode == RL_PEEK) continue;
-        char nx[24];
-        const char *p[] = {I64(nx, next), k->key};
-        if (pg_exec(c, "UPDATE rate_limits SET tat=$1 WHERE key=$2", 2, p) != 1) return -1;
-    }
-    return 0;
+    struct rate_conn rc = {c, peeks};
+    return rl_take_all(t, n, now_ms, pg_get_tat, pg_set_tat, &rc, which, retry_ms);
 }
 
 int pg_rate_take(struct store *s, const struct rl_take *t, size_t n, int64_t now_ms, size_t *which,

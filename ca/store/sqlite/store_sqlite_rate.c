@@ -18,47 +18,42 @@ struct rate_args {
     int64_t now;
     size_t *which;
     int64_t *retry;
-    int writes;
 };
+
+static int get_tat(void *ctx, const char *key, int64_t *tat)
+{
+    struct store *s = ctx;
+    sqlite3_stmt *st = sq_stmt(s, SQL_RATE_GET);
+    if (!st) return -1;
+    sq_bind_text(st, 1, key);
+    int step = sqlite3_step(st);
+    *tat = step == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_reset(st);
+    return step == SQLITE_ROW || step == SQLITE_DONE ? 0 : -1;
+}
+
+static int set_tat(void *ctx, const char *key, int64_t tat)
+{
+    struct store *s = ctx;
+    sqlite3_stmt *st = sq_stmt(s, SQL_RATE_SET);
+    if (!st) return -1;
+    sq_bind_text(st, 1, key);
+    sqlite3_bind_int64(st, 2, tat);
+    return sq_step_done(s, st, NULL) == SQLITE_DONE ? 0 : -1;
+}
 
 /* Read, decide and write in one transaction: two requests racing for the
  * last token cannot both have it. */
 static int rate_body(struct store *s, void *arg)
 {
     struct rate_args *r = arg;
-    for (size_t i = 0; i < r->n; i++) {
-        const struct rl_take *t = &r->t[i];
-        if (t->l->count <= 0) continue;
-        sqlite3_stmt *st = sq_stmt(s, SQL_RATE_GET);
-        if (!st) return -1;
-        sq_bind_text(st, 1, t->key);
-        int step = sqlite3_step(st);
-        int64_t tat = step == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0, next = 0, retry = 0;
-        sqlite3_reset(st);
-        if (step != SQLITE_ROW && step != SQLITE_DONE) return -1;
-        if (!rl_gcra(t->l, tat, r->now, &next, &retry)) {
-            if (t->mode != RL_FORCE) {
-                *r->which = i;
-                *r->retry = retry;
-                return 1;
-            }
-            int64_t step_ms = t->l->period * 1000 / t->l->count;
-            next = (tat > r->now ? tat : r->now) + (step_ms > 0 ? step_ms : 1);
-        }
-        if (t->mode == RL_PEEK) continue;
-        if (!(st = sq_stmt(s, SQL_RATE_SET))) return -1;
-        sq_bind_text(st, 1, t->key);
-        sqlite3_bind_int64(st, 2, next);
-        if (sq_step_done(s, st, NULL) != SQLITE_DONE) return -1;
-        r->writes++;
-    }
-    return 0;
+    return rl_take_all(r->t, r->n, r->now, get_tat, set_tat, s, r->which, r->retry);
 }
 
 int sq_rate_in_tx(struct store *s, const struct rl_take *t, size_t n, int64_t now_ms, size_t *which,
                   int64_t *retry_ms)
 {
-    struct rate_args a = {t, n, now_ms, which, retry_ms, 0};
+    struct rate_args a = {t, n, now_ms, which, retry_ms};
     return rate_body(s, &a);
 }
 
@@ -67,7 +62,7 @@ int sqlite_rate_take(struct store *s, const struct rl_take *t, size_t n, int64_t
 {
     size_t w = 0;
     int64_t retry = 0;
-    struct rate_args a = {t, n, now_ms, &w, &retry, 0};
+    struct rate_args a = {t, n, now_ms, &w, &retry};
     int peeks = 1;
     for (size_t i = 0; i < n; i++)
         peeks &= t[i].mode == RL_PEEK;
