@@ -19,6 +19,7 @@
 #include "problem.h"
 #include "ra.h"
 #include "ra_int.h"
+#include "ra_status.h"
 
 const char *const RA_CH_TYPES[CA_MAX_CHALLENGES] = {"dns-persist-01", "dns-01", "http-01"};
 
@@ -250,41 +251,40 @@ int ra_order_new(struct ra *ra, struct st_order *o, int did_persist, struct ra_p
 
 const char *ra_authz_status(const struct st_authz *a)
 {
-    if (!strcmp(a->status, "valid") && a->expires < (int64_t)time(NULL)) return "expired";
-    return a->status;
+    enum ra_authz_st st = ra_authz_st_parse(a->status);
+    if (st == RA_AUTHZ_UNKNOWN) return a->status;
+    return ra_authz_st_name(ra_authz_effective(st, a->expires, (int64_t)time(NULL)));
 }
 
 void ra_order_refresh(struct ra *ra, struct st_order *o)
 {
-    if (strcmp(o->status, "pending") && strcmp(o->status, "ready")) return;
+    enum ra_order_st cur = ra_order_st_parse(o->status);
+    if (cur != RA_ORDER_PENDING && cur != RA_ORDER_READY) return;
     int64_t now = (int64_t)time(NULL);
-    int all_valid = 1, failed = 0;
-    for (size_t i = 0; i < o->n; i++) {
+    enum ra_authz_st st[ST_MAX_IDENTIFIERS];
+    size_t n = o->n < ST_MAX_IDENTIFIERS ? o->n : ST_MAX_IDENTIFIERS;
+    for (size_t i = 0; i < n; i++) {
         struct st_authz a;
-        if (store_authz_get(ra->store, o->authz[i], &a)) {
-            failed = 1;
-            break;
-        }
-        const char *st = ra_authz_status(&a);
-        if (!strcmp(st, "invalid") || !strcmp(st, "deactivated") || !strcmp(st, "expired"))
-            failed = 1;
-        if (strcmp(st, "valid")) all_valid = 0;
+        /* An authorization that cannot be read counts as failed. */
+        st[i] = store_authz_get(ra->store, o->authz[i], &a)
+                    ? RA_AUTHZ_UNKNOWN
+                    : ra_authz_effective(ra_authz_st_parse(a.status), a.expires, now);
     }
-    const char *next = failed || o->expires < now ? "invalid" : all_valid ? "ready" : "pending";
-    if (!strcmp(next, o->status)) return;
+    enum ra_order_st next = ra_order_next(cur, st, n, o->expires, now);
+    if (next == cur) return;
     /* "ready" follows from the authorizations at every read: only the
      * terminal "invalid" is worth a write. When it finds the order moved
      * on (finalized meanwhile), the stored state is what the client sees. */
-    int w = !strcmp(next, "invalid") ? store_order_invalidate(ra->store, o->id, o->error) : 0;
+    int w = next == RA_ORDER_INVALID ? store_order_invalidate(ra->store, o->id, o->error) : 0;
     if (w == 1) {
         if (store_order_get(ra->store, o->id, o))
             log_event(LOG_ERROR, "store", "order", o->id, "msg", "cannot read it back", NULL);
         return;
     }
-    if (w == 0 && !strcmp(next, "invalid")) metrics_event(M_ORDER_INVALID);
+    if (w == 0 && next == RA_ORDER_INVALID) metrics_event(M_ORDER_INVALID);
     if (w < 0) /* the client sees invalid now; the next read tries the write again */
         log_event(LOG_ERROR, "store", "order", o->id, "msg", "cannot store its invalidation", NULL);
-    snprintf(o->status, sizeof o->status, "%s", next);
+    snprintf(o->status, sizeof o->status, "%s", ra_order_st_name(next));
 }
 
 /* 0 when this thread may finalize order id (until finalize_done); 1 when

@@ -6,7 +6,8 @@
  * ACME error the front end sends) and returns -1; 0 when done.
  *
  * State machines, and the function performing each transition (every
- * stored change is a compare-and-set from the expected status, store.h):
+ * stored change is a compare-and-set from the expected status, store.h;
+ * the decisions themselves are the pure functions of ra_status.h):
  *
  *   account:   valid --(deactivation)--> deactivated          ra_account_update()
  *   order:     pending --(every authz valid)--> ready          ra_order_refresh()

@@ -10,6 +10,7 @@
 #include <openssl/evp.h>
 
 #include "ra_int.h"
+#include "ra_status.h"
 
 /* asks as the store's takes, their keys in keys. */
 static size_t takes(struct ra *ra, const struct rl_ask *asks, size_t n, struct rl_take *t,
@@ -68,10 +69,10 @@ int ra_order_store(struct ra *ra, struct st_order *o, const struct st_authz_init
     struct st_rate rate = {t, takes(ra, asks, n, t, keys), now_ms(), 0, 0};
     /* Ready at once when every authorization is valid (Just-in-Time, or
      * reused), else pending: the RA's decision, the store writes it. */
-    int all_valid = 1;
+    size_t n_valid = 0;
     for (size_t i = 0; i < o->n; i++)
-        all_valid &= init[i].validated != 0;
-    snprintf(o->status, sizeof o->status, "%s", all_valid ? "ready" : "pending");
+        n_valid += init[i].validated != 0;
+    snprintf(o->status, sizeof o->status, "%s", ra_order_st_name(ra_order_first(n_valid, o->n)));
     int rc = store_order_create(ra->store, o, init, &rate);
     if (rc == 2) return refuse(ra, asks, rate.which, rate.retry_ms, p);
     if (rc == 1)
