@@ -301,7 +301,8 @@ static struct http_server *crl_start(struct app *ca)
         snprintf(why, sizeof why, "cannot resolve %s", c->crl_listen_host);
     else if (!(ca->crl = crl_new(ca->store, ca->pki, ca->instance)))
         snprintf(why, sizeof why, "out of memory");
-    else if (pki_set_crl_url(ca->pki, c->crl_url) || crl_refresh(ca->crl))
+    else if (pki_set_crl_url(ca->pki, c->crl_url) || crl_refresh(ca->crl) ||
+             crl_publisher_start(ca->crl))
         snprintf(why, sizeof why, "cannot build the CRL for %.400s", c->crl_url);
     else if (!(s = http_start(addr, c->crl_port, NULL, NULL, 1, NULL, crl_handle, ca->crl, why,
                               sizeof why))) {
@@ -570,12 +571,12 @@ out:
     http_stop(crl_http);
     va_destroy(ca.va);
     ra_free(ca.ra);
+    crl_free(ca.crl); /* its publisher uses the store and the pki */
     nonces_free(ca.nonces);
     store_close(ca.store);
     pki_free(ca.pki);
     dp_ctx_free(ca.dp);
     cache_free(ca.keys);
-    crl_free(ca.crl);
     curl_global_cleanup();
     free(ca.mpic_cert);
     free(ca.mpic_key);

@@ -12,6 +12,12 @@
 
 struct crl {
     pthread_mutex_t mu;
+    /* The publisher thread: a revocation marks the CRL dirty and returns;
+     * the thread rebuilds once for however many revocations came meanwhile
+     * (a burst of N costs one rebuild, not N, and none on the request). */
+    pthread_cond_t wake;
+    pthread_t thread;
+    int started, stop, dirty;
     /* What it depends on: */
     struct store *store;
     struct pki *pki;
@@ -27,11 +33,14 @@ struct crl {
  * database, and every instance serves the newest stored one. */
 #define CRL_SHARED_MAX (4u << 20) /* base64 of the stored CRL: about 100,000 revocations */
 
+static int rebuild(struct crl *c);
+
 struct crl *crl_new(struct store *store, struct pki *pki, const char *instance)
 {
     struct crl *c = calloc(1, sizeof *c);
     if (!c) return NULL;
     pthread_mutex_init(&c->mu, NULL);
+    pthread_cond_init(&c->wake, NULL);
     c->store = store;
     c->pki = pki;
     snprintf(c->instance, sizeof c->instance, "%s", instance);
@@ -41,6 +50,19 @@ struct crl *crl_new(struct store *store, struct pki *pki, const char *instance)
 void crl_free(struct crl *c)
 {
     if (!c) return;
+    if (c->started) {
+        pthread_mutex_lock(&c->mu);
+        c->stop = 1;
+        pthread_cond_signal(&c->wake);
+        pthread_mutex_unlock(&c->mu);
+        pthread_join(c->thread, NULL);
+    }
+    /* A revocation taken but not yet published is published before the
+     * CA stops (another instance may be serving the shared CRL). */
+    if (c->dirty && rebuild(c) != 0)
+        log_event(LOG_ERROR, "crl", "msg",
+                  "stopping with a revocation unpublished; the next start publishes it", NULL);
+    pthread_cond_destroy(&c->wake);
     pthread_mutex_destroy(&c->mu);
     free(c->der);
     free(c);
@@ -155,8 +177,49 @@ int crl_refresh(struct crl *c)
 {
     pthread_mutex_lock(&c->mu);
     int rc = rebuild(c);
+    if (rc == 0) c->dirty = 0;
     pthread_mutex_unlock(&c->mu);
     return rc;
+}
+
+static void *publisher(void *arg)
+{
+    struct crl *c = arg;
+    pthread_mutex_lock(&c->mu);
+    while (!c->stop) {
+        if (!c->dirty) {
+            pthread_cond_wait(&c->wake, &c->mu);
+            continue;
+        }
+        /* Left dirty on failure: the next revocation or read retries, and
+         * the CRL served meanwhile is the previous one (still valid for
+         * CRL_VALIDITY). */
+        if (rebuild(c) == 0)
+            c->dirty = 0;
+        else {
+            struct timespec t;
+            clock_gettime(CLOCK_REALTIME, &t);
+            t.tv_sec += 5;
+            pthread_cond_timedwait(&c->wake, &c->mu, &t);
+        }
+    }
+    pthread_mutex_unlock(&c->mu);
+    return NULL;
+}
+
+int crl_publisher_start(struct crl *c)
+{
+    if (pthread_create(&c->thread, NULL, publisher, c)) return -1;
+    c->started = 1;
+    return 0;
+}
+
+void crl_changed(struct crl *c)
+{
+    pthread_mutex_lock(&c->mu);
+    c->dirty = 1;
+    if (c->started) pthread_cond_signal(&c->wake);
+    pthread_mutex_unlock(&c->mu);
 }
 
 void crl_handle(void *app, const struct http_req *req, struct http_resp *r)
@@ -168,6 +231,9 @@ void crl_handle(void *app, const struct http_req *req, struct http_resp *r)
         return;
     }
     pthread_mutex_lock(&c->mu);
+    /* A revocation this instance took and has not published yet is
+     * published before this answer, so no reader here sees it missing. */
+    if (c->dirty && rebuild(c) == 0) c->dirty = 0;
     if (store_shared(c->store) && load_published(c) < 0) rebuild(c);
     if (!c->der || (int64_t)time(NULL) - c->made >= CRL_REFRESH) rebuild(c);
     if (c->der && (r->body = malloc(c->len))) {

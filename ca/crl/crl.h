@@ -19,9 +19,16 @@
  * shared. NULL when out of memory. */
 struct crl *crl_new(struct store *store, struct pki *pki, const char *instance);
 void crl_free(struct crl *c);
-/* Rebuilds the CRL from the store now (after a revocation). Its CRL number
- * grows by one each time and survives restarts. 0, or -1. */
+/* Rebuilds the CRL from the store now (at start, on SIGHUP). Its CRL
+ * number grows by one each time and survives restarts. 0, or -1. */
 int crl_refresh(struct crl *c);
+/* Starts the publisher thread (stopped by crl_free). 0, or -1. */
+int crl_publisher_start(struct crl *c);
+/* After a revocation is stored: the publisher rebuilds soon (revocations
+ * in a burst share one rebuild), and a read of /crl on this instance
+ * before then rebuilds first. Without the thread, only the read does.
+ * Returns at once: the revoking request does not wait for the signing. */
+void crl_changed(struct crl *c);
 /* The plain-HTTP listener's handler (app: the struct crl): GET /crl (DER,
  * application/pkix-crl); a CRL older than CRL_REFRESH is rebuilt first. */
 void crl_handle(void *app, const struct http_req *req, struct http_resp *resp);

@@ -82,7 +82,7 @@ int ra_revoke(struct ra *ra, const struct st_account *acct, const char *jwk_thum
         snprintf(rs, sizeof rs, "%ld", (long)reason);
         log_event(LOG_INFO, "revoked", "serial", c.serial, "account", c.account, "#reason", rs,
                   "key", reason == 1 || !acct ? "blocked" : NULL, NULL);
-        crl_refresh(ra->crl); /* the revocation is published at once */
+        crl_changed(ra->crl); /* published by the CRL's own thread */
     }
     free(c.pem);
     return rc ? -1 : 0;

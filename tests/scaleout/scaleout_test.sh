@@ -112,8 +112,11 @@ haproxy_up "$tmp/hap.sock" cas crls && ok "haproxy_sees_restarted_instance_up" |
 first=$(ls -d "$tmp"/out/*/ | head -1)
 "$DP" revoke "${C[@]}" "$first/cert.pem" > /dev/null 2>&1 || bad "revoke through haproxy"
 serial=$(openssl x509 -in "$first/cert.pem" -noout -serial | cut -d= -f2)
-curl -s "http://127.0.0.1:$CA_A/crl" | openssl crl -inform DER -noout -text 2>/dev/null | grep -qi "$serial" &&
-    curl -s "http://127.0.0.1:$CB/crl" | openssl crl -inform DER -noout -text 2>/dev/null | grep -qi "$serial" &&
+# The revoking instance publishes from its CRL thread, after answering;
+# the other serves what was published: both list it within the deadline.
+crl_lists() { curl -s "http://127.0.0.1:$1/crl" | openssl crl -inform DER -noout -text 2>/dev/null | grep -qi "$2"; }
+wait_until 30 "revocation in instance a's CRL" crl_lists "$CA_A" "$serial" &&
+    wait_until 30 "revocation in instance b's CRL" crl_lists "$CB" "$serial" &&
     ok "revocation_in_both_instances_crl" || bad "CRL: $serial not in both"
 na=$(curl -s "http://127.0.0.1:$CA_A/crl" | openssl crl -inform DER -noout -crlnumber 2>/dev/null)
 nb=$(curl -s "http://127.0.0.1:$CB/crl" | openssl crl -inform DER -noout -crlnumber 2>/dev/null)
