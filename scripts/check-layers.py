@@ -30,6 +30,11 @@ ALLOWED = {
     "app": None,  # the composition root: everything
 }
 
+# Folders that may only read the store: its read API (store/store_read.h,
+# on a const store), neither store.h nor any other store_ function. The
+# VA's one write comes through a hook app/ wires (va.h: struct va_claims).
+READ_ONLY = {"check", "mpic", "va", "wfe"}
+
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 DEF = re.compile(r"^(static\s+)?(?:inline\s+)?[A-Za-z_][\w\s\*]*?\b(\w+)\s*\([^;{]*\)\s*\{", re.M)
 CALL = re.compile(r"\b([A-Za-z_]\w*)\b")  # a call, or a function passed by name
@@ -106,6 +111,18 @@ def main():
             if there and there != me and there not in allowed:
                 bad.append("%s includes %s (%s/): %s/ may include only %s" % (
                     os.path.relpath(p, ROOT), inc, there, me, ", ".join(sorted(allowed)) or "nothing of ca/"))
+    # 1b. The read-only folders: the store's read API alone.
+    reads = set(re.findall(r"\b(store_\w+)\s*\(", strip(open(os.path.join(ROOT, "ca/store/store_read.h")).read())))
+    for p in sources("ca"):
+        if folder_of(p) not in READ_ONLY:
+            continue
+        text = strip(open(p).read())
+        if "store.h" in [os.path.basename(i) for i in INCLUDE.findall(open(p).read())]:
+            bad.append("%s includes store.h: %s/ may use only the store's read API (store_read.h)" % (
+                os.path.relpath(p, ROOT), folder_of(p)))
+        for name in sorted(set(re.findall(r"\b(store_\w+)\s*\(", text)) - reads):
+            bad.append("%s calls %s: %s/ may use only the store's read API (store_read.h)" % (
+                os.path.relpath(p, ROOT), name, folder_of(p)))
     # 2. Circles, per tree: header includes, and file-level calls.
     for top in ("ca", "cli", "lib"):
         files = list(sources(top))

@@ -184,6 +184,13 @@ static int settle_urls(struct app *ca)
     return r < 0 ? -1 : 0;
 }
 
+/* The VA's one write (va.h): taking over answered challenges. */
+static long claim_leases(void *store, const char *owner, int seconds, size_t max,
+                         char (*ids)[ST_ID], char (*accounts)[ST_ID], char (*types)[24])
+{
+    return store_authz_claim(store, owner, seconds, max, ids, accounts, types);
+}
+
 /* The VA's slice of the settled configuration (its URLs and prefixes are
  * final by then). */
 static void va_slice(struct app *ca)
@@ -485,10 +492,12 @@ int main(int argc, char **argv)
     va_slice(&ca);
     ra_slice(&ca);
     if (!(crl_http = crl_start(&ca))) goto out;
-    /* The RA first (the VA's results go to it), then its VA. */
+    /* The RA first (the VA's results go to it), then its VA, which reads
+     * the store and may write only the lease take-over. */
+    struct va_claims claims = {claim_leases, ca.store};
     if (!(ca.ra = ra_new(&ca.ra_cfg, ca.store, ca.pki, ca.crl, ca.dp, ca.instance)) ||
-        !(ca.va =
-              va_create(&ca.va_cfg, ca.store, ca.dp, ra_validation_done, ca.ra, why, sizeof why))) {
+        !(ca.va = va_create(&ca.va_cfg, ca.store, &claims, ca.dp, ra_validation_done, ca.ra, why,
+                            sizeof why))) {
         fprintf(stderr, "dnspersist-ca: %s\n", why[0] ? why : "out of memory");
         goto out;
     }

@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 #include "dnspersist/dnspersist.h"
-#include "store.h"
+#include "store_read.h"
 
 /* Every key an account ever had counts (draft 4.2): the primary checks
  * them all, read from the store, with no cap. A perspective is asked

@@ -2,6 +2,7 @@
  * store.c: the store.h calls, dispatched to the backend the CA was started
  * with (--database: SQLite, the embedded default, or PostgreSQL).
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,9 @@
 #include "store_impl.h"
 
 #define OPS(s) (((const struct store_base *)(const void *)(s))->ops)
+/* A read passes the const store on as the backend's handle: the backend
+ * may lock its connection or fill its row cache, but stores nothing. */
+#define RW(s) ((struct store *)(uintptr_t)(const void *)(s))
 
 int store_is_url(const char *db)
 {
@@ -28,9 +32,9 @@ void store_close(struct store *s)
     if (s) OPS(s)->close(s);
 }
 
-int store_meta_get(struct store *s, const char *key, char *out, size_t cap)
+int store_meta_get(const struct store *s, const char *key, char *out, size_t cap)
 {
-    return OPS(s)->meta_get(s, key, out, cap);
+    return OPS(s)->meta_get(RW(s), key, out, cap);
 }
 
 int store_meta_set(struct store *s, const char *key, const char *value)
@@ -44,14 +48,14 @@ int store_account_create(struct store *s, const char *jwk, const char *thumb, co
     return OPS(s)->account_create(s, jwk, thumb, contact, out);
 }
 
-int store_account_get(struct store *s, const char *id, struct st_account *out)
+int store_account_get(const struct store *s, const char *id, struct st_account *out)
 {
-    return OPS(s)->account_get(s, id, out);
+    return OPS(s)->account_get(RW(s), id, out);
 }
 
-int store_account_by_thumb(struct store *s, const char *thumb, struct st_account *out)
+int store_account_by_thumb(const struct store *s, const char *thumb, struct st_account *out)
 {
-    return OPS(s)->account_by_thumb(s, thumb, out);
+    return OPS(s)->account_by_thumb(RW(s), thumb, out);
 }
 
 int store_account_set_contact(struct store *s, const char *id, const char *contact)
@@ -74,9 +78,9 @@ int store_account_rollover(struct store *s, const char *id, const char *jwk, con
     return OPS(s)->account_rollover(s, id, jwk, thumb);
 }
 
-size_t store_account_keys(struct store *s, const char *id, char (**out)[48])
+size_t store_account_keys(const struct store *s, const char *id, char (**out)[48])
 {
-    return OPS(s)->account_keys(s, id, out);
+    return OPS(s)->account_keys(RW(s), id, out);
 }
 
 /* What every backend needs first: the ids, and the order's first status
@@ -90,9 +94,9 @@ int store_order_create(struct store *s, struct st_order *o, const struct st_auth
     return OPS(s)->order_create(s, o, init, rate);
 }
 
-int store_order_get(struct store *s, const char *id, struct st_order *out)
+int store_order_get(const struct store *s, const char *id, struct st_order *out)
 {
-    return OPS(s)->order_get(s, id, out);
+    return OPS(s)->order_get(RW(s), id, out);
 }
 
 int store_order_invalidate(struct store *s, const char *id, const char *error)
@@ -100,9 +104,9 @@ int store_order_invalidate(struct store *s, const char *id, const char *error)
     return OPS(s)->order_invalidate(s, id, error);
 }
 
-int store_authz_get(struct store *s, const char *id, struct st_authz *out)
+int store_authz_get(const struct store *s, const char *id, struct st_authz *out)
 {
-    return OPS(s)->authz_get(s, id, out);
+    return OPS(s)->authz_get(RW(s), id, out);
 }
 
 int store_authz_finish(struct store *s, const char *id, const char *type, int valid,
@@ -117,9 +121,10 @@ int store_authz_deactivate(struct store *s, const char *id)
     return OPS(s)->authz_deactivate(s, id);
 }
 
-int store_authz_covers(struct store *s, const char *account, const char *identifier, int64_t now)
+int store_authz_covers(const struct store *s, const char *account, const char *identifier,
+                       int64_t now)
 {
-    return OPS(s)->authz_covers(s, account, identifier, now);
+    return OPS(s)->authz_covers(RW(s), account, identifier, now);
 }
 
 int store_cert_create(struct store *s, const char *account, const char *order, const char *serial,
@@ -128,14 +133,14 @@ int store_cert_create(struct store *s, const char *account, const char *order, c
     return OPS(s)->cert_create(s, account, order, serial, pem, out_id);
 }
 
-int store_cert_get(struct store *s, const char *id, struct st_cert *out)
+int store_cert_get(const struct store *s, const char *id, struct st_cert *out)
 {
-    return OPS(s)->cert_get(s, id, out);
+    return OPS(s)->cert_get(RW(s), id, out);
 }
 
-int store_cert_by_serial(struct store *s, const char *serial, struct st_cert *out)
+int store_cert_by_serial(const struct store *s, const char *serial, struct st_cert *out)
 {
-    return OPS(s)->cert_by_serial(s, serial, out);
+    return OPS(s)->cert_by_serial(RW(s), serial, out);
 }
 
 int store_cert_revoke(struct store *s, const char *id, int reason)
@@ -153,16 +158,16 @@ int store_key_block(struct store *s, const char *thumb, const char *serial)
     return OPS(s)->key_block(s, thumb, serial);
 }
 
-int store_key_blocked(struct store *s, const char *thumb)
+int store_key_blocked(const struct store *s, const char *thumb)
 {
-    return OPS(s)->key_blocked(s, thumb);
+    return OPS(s)->key_blocked(RW(s), thumb);
 }
 
-int store_certs_revoked(struct store *s,
+int store_certs_revoked(const struct store *s,
                         int (*each)(void *arg, const char *serial, int64_t when, int reason),
                         void *arg)
 {
-    return OPS(s)->certs_revoked(s, each, arg);
+    return OPS(s)->certs_revoked(RW(s), each, arg);
 }
 
 int store_rate_take(struct store *s, const struct rl_take *t, size_t n, int64_t now_ms,
@@ -171,17 +176,23 @@ int store_rate_take(struct store *s, const struct rl_take *t, size_t n, int64_t 
     return OPS(s)->rate_take(s, t, n, now_ms, which, retry_ms);
 }
 
-long store_orders_list(struct store *s, const char *account, int64_t cursor, size_t max,
+long store_orders_list(const struct store *s, const char *account, int64_t cursor, size_t max,
                        char (*ids)[ST_ID], int64_t *next)
 {
-    return OPS(s)->orders_list(s, account, cursor, max, ids, next);
+    return OPS(s)->orders_list(RW(s), account, cursor, max, ids, next);
 }
 
-long store_authz_pending(struct store *s, const char *account)
+long store_authz_pending(const struct store *s, const char *account)
 {
-    return OPS(s)->authz_pending(s, account);
+    return OPS(s)->authz_pending(RW(s), account);
 }
-int store_shared(struct store *s)
+int store_rate_peek(const struct store *s, const struct rl_take *t, int64_t now_ms)
+{
+    if (t->mode != RL_PEEK) return -1;
+    return OPS(s)->rate_take(RW(s), t, 1, now_ms, NULL, NULL);
+}
+
+int store_shared(const struct store *s)
 {
     return OPS(s)->shared;
 }

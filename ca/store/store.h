@@ -14,61 +14,7 @@
 #include <stdint.h>
 
 #include "ratelimit.h"
-
-#define ST_ID 24
-#define ST_JWK 4096
-#define ST_TEXT 2048
-#define ST_MAX_IDENTIFIERS 100
-
-/* Rows start with their id: the store's caches key on it. */
-struct st_account {
-    char id[ST_ID];
-    char status[16]; /* valid, deactivated */
-    char jwk[ST_JWK];
-    char thumb[48];
-    char contact[ST_TEXT]; /* JSON array */
-    int did_persist;       /* has completed a dns-persist-01 validation */
-};
-
-struct st_order {
-    char id[ST_ID];
-    char account[ST_ID];
-    char status[16]; /* pending, ready, processing, valid, invalid */
-    int64_t expires;
-    size_t n;
-    char identifiers[ST_MAX_IDENTIFIERS][256];
-    char authz[ST_MAX_IDENTIFIERS][ST_ID];
-    char error[ST_TEXT]; /* problem JSON or "" */
-    char cert[ST_ID];
-    char replaces[160];        /* RFC 9773: the certificate ID it replaces, or "" */
-    char replaces_cert[ST_ID]; /* at creation: that certificate's id, marked replaced */
-    char profile[32];          /* the certificate profile (profile.h) */
-};
-
-struct st_authz {
-    char id[ST_ID];
-    char account[ST_ID];
-    char order[ST_ID];
-    char identifier[256]; /* without "*." */
-    int wildcard;
-    char status[16]; /* pending, valid, invalid, deactivated */
-    int64_t expires;
-    char token[64];
-    char ch_type[24];   /* the challenge answered, "" before */
-    char ch_status[16]; /* its status: pending, processing, valid, invalid */
-    int64_t ch_validated;
-    char ch_error[ST_TEXT];
-};
-
-struct st_cert {
-    char id[ST_ID];
-    char account[ST_ID];
-    char serial[48];
-    char *pem; /* caller frees */
-    int revoked;
-};
-
-struct store;
+#include "store_read.h"
 
 /* Opens (creating and migrating the schema) the database db: a SQLite file
  * (a path, or sqlite:PATH) or a PostgreSQL server (a libpq URI,
@@ -82,14 +28,9 @@ void store_close(struct store *s);
 
 int store_new_id(char out[ST_ID]);
 
-/* The CA's own settings that published records depend on ("external_url",
- * "hash_prefix"): 0 found, 1 none, -1 error; set: 0 or -1. */
-int store_meta_get(struct store *s, const char *key, char *out, size_t cap);
 int store_meta_set(struct store *s, const char *key, const char *value);
 int store_account_create(struct store *s, const char *jwk, const char *thumb, const char *contact,
                          struct st_account *out);
-int store_account_get(struct store *s, const char *id, struct st_account *out);
-int store_account_by_thumb(struct store *s, const char *thumb, struct st_account *out);
 /* Only for a valid account (1 otherwise). */
 int store_account_set_contact(struct store *s, const char *id, const char *contact);
 /* valid -> deactivated, with what it authorized (RFC 8555 7.3.6): its
@@ -101,10 +42,6 @@ int store_account_mark_persist(struct store *s, const char *id);
 /* Replaces the key; the old thumbprint stays in the history (A6). 1: the
  * new key already belongs to an account. */
 int store_account_rollover(struct store *s, const char *id, const char *jwk, const char *thumb);
-/* Every thumbprint the account has used (A6, draft 4.2: no cap), current
- * key first, then older keys newest first, into a new array *out (caller
- * frees). Returns the count; 0 with *out NULL on error. */
-size_t store_account_keys(struct store *s, const char *id, char (**out)[48]);
 
 /* An order's authorization as it is created: pending, or already valid by
  * Just-in-Time dns-persist-01 validation (A5; draft 4.4). */
@@ -132,10 +69,8 @@ struct st_rate {
  * created or counted, when one of its limits refuses. */
 int store_order_create(struct store *s, struct st_order *o, const struct st_authz_init *init,
                        struct st_rate *rate);
-int store_order_get(struct store *s, const char *id, struct st_order *out);
 /* pending|ready -> invalid, with the problem JSON error. */
 int store_order_invalidate(struct store *s, const char *id, const char *error);
-int store_authz_get(struct store *s, const char *id, struct st_authz *out);
 /* pending -> valid|invalid, the challenge of type with it: the result of a
  * validation, and the perspectives that agreed (MPIC; "" for the primary
  * alone). 1 when the authorization was no longer pending (deactivated
@@ -145,17 +80,12 @@ int store_authz_finish(struct store *s, const char *id, const char *type, int va
                        const char *perspectives);
 /* pending|valid -> deactivated. */
 int store_authz_deactivate(struct store *s, const char *id);
-/* 0 when account holds a valid, unexpired authorization of identifier (no
- * "*."), 1 when not, -1 on error: RFC 8555 7.6's second way to revoke. */
-int store_authz_covers(struct store *s, const char *account, const char *identifier, int64_t now);
 
 /* Stores the certificate and moves its order to valid, in one transaction;
  * 1 (nothing stored) when the order is already valid or invalid. The caller
  * has checked that every authorization is valid ("ready" is derived). */
 int store_cert_create(struct store *s, const char *account, const char *order, const char *serial,
                       const char *pem, char out_id[ST_ID]);
-int store_cert_get(struct store *s, const char *id, struct st_cert *out);
-int store_cert_by_serial(struct store *s, const char *serial, struct st_cert *out);
 /* Not revoked -> revoked with an RFC 5280 reason; 1 when already revoked. */
 int store_cert_revoke(struct store *s, const char *id, int reason);
 /* An already revoked certificate's reason raised to keyCompromise (1),
@@ -164,15 +94,8 @@ int store_cert_revoke(struct store *s, const char *id, int reason);
  * is not revoked. */
 int store_cert_key_compromised(struct store *s, const char *id);
 /* Keys reported compromised, by RFC 7638 thumbprint: recorded (idempotent)
- * with the serial that reported them; store_key_blocked is 1 for such a key,
- * 0 not, -1 error. */
+ * with the serial that reported them (store_key_blocked reads them). */
 int store_key_block(struct store *s, const char *thumb, const char *serial);
-int store_key_blocked(struct store *s, const char *thumb);
-/* Calls each for every revoked certificate (serial hex, revocation time,
- * reason) until it returns non-zero; 0, each's result, or -1. */
-int store_certs_revoked(struct store *s,
-                        int (*each)(void *arg, const char *serial, int64_t when, int reason),
-                        void *arg);
 
 /* Rate limits (ratelimit.h): GCRA decisions for several keys, read and
  * written in one transaction, all or nothing. Each take spends one (RL_SPEND),
@@ -181,18 +104,9 @@ int store_certs_revoked(struct store *s,
  * index in *which, the wait in *retry_ms; nothing counted); -1 error. */
 int store_rate_take(struct store *s, const struct rl_take *t, size_t n, int64_t now_ms,
                     size_t *which, int64_t *retry_ms);
-/* Up to max ids of the account's orders that are not invalid, oldest first,
- * after cursor (0 for the start): their count, *next the cursor of the next
- * page (0 when none), or -1. */
-long store_orders_list(struct store *s, const char *account, int64_t cursor, size_t max,
-                       char (*ids)[ST_ID], int64_t *next);
-/* The account's pending authorizations, or -1. */
-long store_authz_pending(struct store *s, const char *account);
 
 /* What several instances sharing one database need (PostgreSQL; SQLite
  * implements them too, for one instance). */
-/* 1 when other processes may write the same database. */
-int store_shared(struct store *s);
 /* Sets key to value only when it has none; out (cap) gets the value stored
  * (this one or an earlier one): 0, or -1. */
 int store_meta_add(struct store *s, const char *key, const char *value, char *out, size_t cap);

@@ -100,7 +100,7 @@ int va_fail_allowed(struct va *va, const char *key, int64_t now)
     struct rl_take t = {key, va->cfg->v7, RL_PEEK};
     /* A store error lets the attempt run: a broken counter must not stop
      * validation (the attempt itself still decides). */
-    return store_rate_take(va->store, &t, 1, now * 1000, NULL, NULL) != 1;
+    return store_rate_peek(va->store, &t, now * 1000) != 1;
 }
 
 static int gate_allowed(void *arg, const char *key, int64_t now)
@@ -199,8 +199,9 @@ static struct worker *worker_new(struct va *va, unsigned timeout_ms, int with_cu
     return w;
 }
 
-struct va *va_create(const struct va_config *cfg, struct store *store, struct dp_ctx *dp,
-                     va_done_fn done, void *done_arg, char *why, size_t cap)
+struct va *va_create(const struct va_config *cfg, const struct store *store,
+                     const struct va_claims *claims, struct dp_ctx *dp, va_done_fn done,
+                     void *done_arg, char *why, size_t cap)
 {
     struct va *va = calloc(1, sizeof *va);
     if (!va || !(va->q = fq_new(VA_QUEUE, VA_QUEUE / 8)) || !(va->jq = fq_new(VA_QUEUE, 256))) {
@@ -211,6 +212,7 @@ struct va *va_create(const struct va_config *cfg, struct store *store, struct dp
     }
     va->cfg = cfg;
     va->store = store;
+    if (claims) va->claims = *claims;
     va->dp = dp;
     va->done = done;
     va->done_arg = done_arg;
@@ -259,7 +261,7 @@ struct va *va_create(const struct va_config *cfg, struct store *store, struct dp
         va->owned[va->n_owned++] = w;
         va->n_jit_threads++;
     }
-    if (store_shared(store)) {
+    if (store_shared(store) && va->claims.claim) {
         if (pthread_create(&va->sweeper, NULL, sweep_main, va)) {
             snprintf(why, cap, "cannot start the validation sweep");
             va_destroy(va);
@@ -286,8 +288,8 @@ static void *sweep_main(void *arg)
         if (va->stop) break;
         pthread_mutex_unlock(&va->mu);
         static __thread char ids[32][ST_ID], accts[32][ST_ID], types[32][24];
-        long n =
-            store_authz_claim(va->store, va->cfg->instance, va->cfg->lease, 32, ids, accts, types);
+        long n = va->claims.claim(va->claims.arg, va->cfg->instance, va->cfg->lease, 32, ids, accts,
+                                  types);
         for (long i = 0; i < n; i++) {
             struct st_authz a;
             memset(&a, 0, sizeof a);

@@ -13,7 +13,7 @@
 #include "dnspersist/dnspersist.h"
 #include "mpic.h"
 #include "ratelimit.h"
-#include "store.h"
+#include "store_read.h"
 #include "va_req.h"
 
 /* The result of one validation. */
@@ -46,11 +46,22 @@ struct va_config {
     int http01_port;
 };
 
-/* A VA reading store (and taking over leases in a shared one), with dp for
- * the Public Suffix List; done(done_arg, ...) receives every result. NULL
- * with why on failure. */
-struct va *va_create(const struct va_config *cfg, struct store *store, struct dp_ctx *dp,
-                     va_done_fn done, void *done_arg, char *why, size_t cap);
+/* The one write the VA needs, narrowed to a hook the composition root
+ * wires to the store (store_authz_claim's contract): with a shared
+ * database, claims answered challenges whose instance died mid-validation,
+ * for owner, for seconds more. */
+struct va_claims {
+    long (*claim)(void *arg, const char *owner, int seconds, size_t max, char (*ids)[ST_ID],
+                  char (*accounts)[ST_ID], char (*types)[24]);
+    void *arg;
+};
+
+/* A VA reading store (taking over leases through claims, NULL with a
+ * database of its own), with dp for the Public Suffix List;
+ * done(done_arg, ...) receives every result. NULL with why on failure. */
+struct va *va_create(const struct va_config *cfg, const struct store *store,
+                     const struct va_claims *claims, struct dp_ctx *dp, va_done_fn done,
+                     void *done_arg, char *why, size_t cap);
 /* Answered challenges waiting for a worker (for metrics). */
 size_t va_queue_depth(struct va *va);
 /* Lets running validations finish (and report), then stops. */
@@ -84,7 +95,7 @@ int va_caa_recheck(struct va *va, const struct st_authz *a, struct va_result *r)
 /* Builds the request of a's answered challenge (a->ch_type), or of the
  * CAA check alone (caa_only), from cfg and the account in store
  * (va_build.c). 0, or -1 with the problem in r. */
-int va_req_build(const struct va_config *cfg, struct store *store, const struct st_authz *a,
+int va_req_build(const struct va_config *cfg, const struct store *store, const struct st_authz *a,
                  int caa_only, struct va_req *q, struct va_result *r);
 
 #endif

@@ -17,7 +17,7 @@ static void fail(struct va_result *r, const char *type, int status, const char *
     snprintf(r->detail, sizeof r->detail, "%s", detail);
 }
 
-int va_req_build(const struct va_config *c, struct store *store, const struct st_authz *a,
+int va_req_build(const struct va_config *c, const struct store *store, const struct st_authz *a,
                  int caa_only, struct va_req *q, struct va_result *r)
 {
     memset(q, 0, sizeof *q);

@@ -30,7 +30,8 @@ struct fail_slot {
 
 struct va {
     const struct va_config *cfg;
-    struct store *store;
+    const struct store *store; /* reads only */
+    struct va_claims claims;   /* the one write: taking over leases */
     struct dp_ctx *dp;
     va_done_fn done;
     void *done_arg;

@@ -16,7 +16,7 @@
 #include "pki.h"
 #include "profile.h"
 #include "ra.h"
-#include "store.h"
+#include "store_read.h"
 
 /* The front end's slice of the configuration (borrowed). */
 struct wfe_config {
@@ -36,8 +36,8 @@ struct wfe_config {
 /* The ACME front end: what it reads and who decides. */
 struct wfe {
     const struct wfe_config *cfg;
-    struct ra *ra;       /* every decision and state change */
-    struct store *store; /* reads */
+    struct ra *ra;             /* every decision and state change */
+    const struct store *store; /* reads only */
     struct nonces *nonces;
     struct cache *keys; /* parsed account keys by thumbprint */
     struct pki *pki;    /* the chain appended to certificates */
