@@ -277,18 +277,25 @@ static void compromised_keys_refused(void)
     CHECK(publish(&ca02, &ac, d, NULL, NULL) == 0);
     struct dp_error e;
     const char *names[] = {d};
-    struct dp_key *k[3];
-    char *pem[3] = {NULL, NULL, NULL};
-    for (int i = 0; i < 3; i++) {
-        k[i] = dp_key_generate(DP_KEY_EC256, NULL);
+    /* Each key type the CA certifies: the thumbprint refused at finalize
+     * (from the CSR's key) must be the one recorded (from the certificate). */
+    struct dp_key *k[5];
+    char *pem[5] = {NULL, NULL, NULL, NULL, NULL};
+    static const enum dp_key_type type[5] = {DP_KEY_EC256, DP_KEY_EC256, DP_KEY_EC256,
+                                             DP_KEY_RSA2048, DP_KEY_EC384};
+    for (int i = 0; i < 5; i++) {
+        k[i] = dp_key_generate(type[i], NULL);
         CHECK(dp_acme_issue(ac.a, names, 1, k[i], &pem[i], &e) == DP_OK && pem[i]);
     }
-    if (!pem[0] || !pem[1] || !pem[2]) goto out;
+    if (!pem[0] || !pem[1] || !pem[2] || !pem[3] || !pem[4]) goto out;
     CHECK(dp_acme_revoke(ac.a, pem[0], 1, NULL, &e) == DP_OK); /* keyCompromise */
     CHECK(dp_acme_revoke(ac.a, pem[1], 0, k[1], &e) == DP_OK); /* by its own key */
     CHECK(dp_acme_revoke(ac.a, pem[2], 4, NULL, &e) == DP_OK); /* superseded */
+    CHECK(dp_acme_revoke(ac.a, pem[3], 1, NULL, &e) == DP_OK); /* RSA, keyCompromise */
+    CHECK(dp_acme_revoke(ac.a, pem[4], 0, k[4], &e) == DP_OK); /* P-384, by its own key */
     char *again = NULL;
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < 5; i++) {
+        if (i == 2) continue;
         CHECK(dp_acme_issue(ac.a, names, 1, k[i], &again, &e) != DP_OK &&
               strstr(problem_type(&ac), ":badPublicKey"));
         free(again);
@@ -305,7 +312,7 @@ static void compromised_keys_refused(void)
     CHECK(dp_acme_key_change(ac.a, k[1], &e) != DP_OK &&
           strstr(problem_type(&ac), ":badPublicKey"));
 out:
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 5; i++) {
         free(pem[i]);
         dp_key_free(k[i]);
     }

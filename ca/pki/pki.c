@@ -369,6 +369,42 @@ const char *pki_chain_pem(const struct pki *p)
 /* 1 when pub is the key of the account JWK jwk. Compared by its public
  * numbers (EC x and y, RSA n): decoding PEM or DER through OpenSSL 3's
  * decoders costs over a millisecond, this a few microseconds. */
+/* The RFC 7638 thumbprint of an RSA or EC public key, from its members. */
+static int key_thumb(EVP_PKEY *pub, char thumb[DP_THUMBPRINT_BUF])
+{
+    unsigned char buf[1100];
+    char a[1500], b[1500], json[3200];
+    size_t len = 0;
+    int ok = 0;
+    if (EVP_PKEY_is_a(pub, "EC") &&
+        EVP_PKEY_get_octet_string_param(pub, OSSL_PKEY_PARAM_PUB_KEY, buf, sizeof buf, &len) &&
+        len > 1 && buf[0] == 4) {
+        size_t half = (len - 1) / 2;
+        const char *crv = half == 32 ? "P-256" : half == 48 ? "P-384" : half == 66 ? "P-521" : NULL;
+        ok =
+            crv && dp_b64url_encode(buf + 1, half, a, sizeof a) != (size_t)-1 &&
+            dp_b64url_encode(buf + 1 + half, half, b, sizeof b) != (size_t)-1 &&
+            snprintf(json, sizeof json, "{\"crv\":\"%s\",\"kty\":\"EC\",\"x\":\"%s\",\"y\":\"%s\"}",
+                     crv, a, b) < (int)sizeof json;
+    } else if (EVP_PKEY_is_a(pub, "RSA")) {
+        BIGNUM *n = NULL, *e = NULL;
+        if (EVP_PKEY_get_bn_param(pub, OSSL_PKEY_PARAM_RSA_N, &n) &&
+            EVP_PKEY_get_bn_param(pub, OSSL_PKEY_PARAM_RSA_E, &e) && BN_num_bytes(n) <= 1024 &&
+            BN_num_bytes(e) <= 16) {
+            int nl = BN_bn2bin(n, buf);
+            int el = BN_bn2bin(e, buf + 1024);
+            ok = nl > 0 && el > 0 &&
+                 dp_b64url_encode(buf + 1024, (size_t)el, a, sizeof a) != (size_t)-1 &&
+                 dp_b64url_encode(buf, (size_t)nl, b, sizeof b) != (size_t)-1 &&
+                 snprintf(json, sizeof json, "{\"e\":\"%s\",\"kty\":\"RSA\",\"n\":\"%s\"}", a, b) <
+                     (int)sizeof json;
+        }
+        BN_free(n);
+        BN_free(e);
+    }
+    return ok && dp_jwk_thumbprint_json(json, strlen(json), thumb, NULL) == DP_OK ? 0 : -1;
+}
+
 static int is_key(EVP_PKEY *pub, const char *jwk)
 {
     json_t *j = jwk ? json_loads(jwk, 0, NULL) : NULL;
@@ -402,8 +438,8 @@ static int is_key(EVP_PKEY *pub, const char *jwk)
 
 enum pki_csr_result pki_issue(struct pki *pk, const unsigned char *der, size_t len,
                               const char *const *names, size_t n, const struct profile *prof,
-                              const char *account_jwk, char **pem, char *serial_hex, char *why,
-                              size_t cap)
+                              const char *account_jwk, const struct pki_key_check *check,
+                              char **pem, char *serial_hex, char *why, size_t cap)
 {
     *pem = NULL;
     struct csr *req = NULL;
@@ -431,6 +467,19 @@ enum pki_csr_result pki_issue(struct pki *pk, const unsigned char *der, size_t l
         snprintf(why, cap, "the CSR's key is the account key: use a key of its own");
         r = PKI_CSR_ACCOUNT_KEY;
         goto out;
+    }
+    if (check && check->allowed) {
+        char thumb[DP_THUMBPRINT_BUF];
+        int a = key_thumb(pub, thumb) == 0 ? check->allowed(check->arg, thumb) : -1;
+        if (a != 1) {
+            snprintf(why, cap,
+                     a == 0 ? "the CSR's key was reported compromised (a certificate "
+                              "for it was revoked for keyCompromise, or by its own "
+                              "key): use a new key"
+                            : "cannot check the CSR's key against the blocked keys");
+            r = a == 0 ? PKI_CSR_KEY_BLOCKED : PKI_CSR_KEY_UNCHECKED;
+            goto out;
+        }
     }
     char got[101][256];
     size_t g = csr_names(req, got, 100);

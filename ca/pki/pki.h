@@ -27,8 +27,19 @@ enum pki_csr_result {
     PKI_CSR_MALFORMED,
     PKI_CSR_NAMES,
     PKI_CSR_WEAK_KEY,
-    PKI_CSR_ACCOUNT_KEY, /* the CSR's key is the ordering account's */
+    PKI_CSR_ACCOUNT_KEY,   /* the CSR's key is the ordering account's */
+    PKI_CSR_KEY_BLOCKED,   /* key_allowed refused the CSR's key */
+    PKI_CSR_KEY_UNCHECKED, /* key_allowed could not tell (nothing signed) */
     PKI_ISSUE_FAILED
+};
+
+/* Asked by pki_issue about the CSR's key (its RFC 7638 thumbprint), once
+ * the request is parsed and before anything is signed: 1 allowed, 0
+ * refused, -1 cannot tell. The thumbprint comes from the key pki_issue
+ * parsed anyway: a second parse (OpenSSL 3's decoders) cost 0.3 ms. */
+struct pki_key_check {
+    int (*allowed)(void *arg, const char *thumb);
+    void *arg;
 };
 
 /* Checks a DER CSR (signature; key RSA 2048-4096 or EC P-256/P-384, not
@@ -40,8 +51,8 @@ enum pki_csr_result {
  * serial_hex (>= 41 octets) the serial; otherwise why says what is wrong. */
 enum pki_csr_result pki_issue(struct pki *p, const unsigned char *der, size_t len,
                               const char *const *names, size_t n, const struct profile *prof,
-                              const char *account_jwk, char **pem, char *serial_hex, char *why,
-                              size_t why_cap);
+                              const char *account_jwk, const struct pki_key_check *check,
+                              char **pem, char *serial_hex, char *why, size_t why_cap);
 
 /* The serial (hex) of a PEM or DER certificate issued by this CA, or -1 when
  * it is not ours. */
@@ -51,11 +62,6 @@ int pki_cert_serial(const struct pki *p, const unsigned char *der, size_t len, c
  * what a revocation request names must be the certificate stored, not one
  * that merely copies its issuer and serial. */
 int pki_cert_same(const char *pem, const unsigned char *der, size_t len);
-
-/* The RFC 7638 thumbprint of a DER CSR's key, read without checking the
- * request's signature (pki_issue does): a key refused before anything is
- * signed. 0, or -1 when der is no CSR with a supported key. */
-int pki_csr_key_thumb(const unsigned char *der, size_t len, char thumb[44]);
 
 /* The DNS names (SANs) of a DER certificate into names; 0 when it has none,
  * more than max, or a name of another type. */

@@ -84,16 +84,3 @@ size_t pki_pem_names(const char *pem, char names[][256], size_t max)
     ERR_clear_error();
     return n;
 }
-
-int pki_csr_key_thumb(const unsigned char *der, size_t len, char thumb[DP_THUMBPRINT_BUF])
-{
-    const unsigned char *p = der;
-    X509_REQ *r = len <= 1 << 20 ? d2i_X509_REQ(NULL, &p, (long)len) : NULL;
-    unsigned char *spki = NULL;
-    int sl = r ? i2d_PUBKEY(X509_REQ_get0_pubkey(r), &spki) : -1;
-    int rc = sl > 0 && dp_jwk_thumbprint_spki(spki, (size_t)sl, thumb, NULL) == DP_OK ? 0 : -1;
-    OPENSSL_free(spki);
-    X509_REQ_free(r);
-    ERR_clear_error();
-    return rc;
-}

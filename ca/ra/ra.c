@@ -82,6 +82,14 @@ static int key_not_blocked(struct ra *ra, const char *thumb, const char *what, s
     return 0;
 }
 
+/* pki_issue's question about a CSR's key (struct pki_key_check). */
+static int csr_key_allowed(void *arg, const char *thumb)
+{
+    struct ra *ra = arg;
+    int b = store_key_blocked(ra->store, thumb);
+    return b < 0 ? -1 : !b;
+}
+
 int ra_account_new(struct ra *ra, const char *jwk, const char *thumb, const char *contact,
                    const char *eab, const char *peer, struct st_account *out, struct ra_problem *p)
 {
@@ -362,9 +370,6 @@ static int issue(struct ra *ra, struct st_order *o, const char *csr, struct ra_p
     unsigned char der[12288];
     size_t dl = dp_b64url_decode(csr, strlen(csr), der, sizeof der);
     if (dl == (size_t)-1) return ra_refuse(p, 400, "badCSR", "the csr is not base64url");
-    char csr_thumb[DP_THUMBPRINT_BUF];
-    if (pki_csr_key_thumb(der, dl, csr_thumb) == 0 && key_not_blocked(ra, csr_thumb, "CSR's", p))
-        return -1;
     if (caa_current(ra, o, p)) return -1;
     const char *names[ST_MAX_IDENTIFIERS];
     for (size_t i = 0; i < o->n; i++)
@@ -379,10 +384,13 @@ static int issue(struct ra *ra, struct st_order *o, const char *csr, struct ra_p
         return ra_refuse(p, 400, "invalidProfile",
                          "this order's profile %.32s is no longer offered: place a new order",
                          o->profile);
-    enum pki_csr_result cr =
-        pki_issue(ra->pki, der, dl, names, o->n, prof, acct.jwk, &pem, serial, why, sizeof why);
-    if (cr != PKI_CSR_OK && cr != PKI_ISSUE_FAILED) /* the order stays ready (RFC 8555 7.4) */
-        return ra_refuse(p, 400, "badCSR", "%s", why);
+    struct pki_key_check kc = {csr_key_allowed, ra};
+    enum pki_csr_result cr = pki_issue(ra->pki, der, dl, names, o->n, prof, acct.jwk, &kc, &pem,
+                                       serial, why, sizeof why);
+    /* The order stays ready on any of these (RFC 8555 7.4). */
+    if (cr == PKI_CSR_KEY_BLOCKED) return ra_refuse(p, 400, "badPublicKey", "%s", why);
+    if (cr == PKI_CSR_KEY_UNCHECKED) return ra_refuse(p, 500, "serverInternal", "%s", why);
+    if (cr != PKI_CSR_OK && cr != PKI_ISSUE_FAILED) return ra_refuse(p, 400, "badCSR", "%s", why);
     int stored = cr == PKI_CSR_OK
                      ? store_cert_create(ra->store, o->account, o->id, serial, pem, cert_id)
                      : -1;
