@@ -490,3 +490,67 @@ int config_load(struct ca_config *c, int argc, char **argv)
     }
     return 0;
 }
+
+/* The settings derived from others, in one step after loading (the
+ * composition root takes its slices from the result): the CA's base URL,
+ * the default issuer name, hash prefix, CAA identities and trust anchor,
+ * the CRL listener and URL. 0, or 2 after saying what is wrong. */
+int config_derive(struct ca_config *c, char *base, size_t cap)
+{
+    if (c->external_url[0])
+        snprintf(base, cap, "%s", c->external_url);
+    else
+        snprintf(base, cap, strchr(c->listen_host, ':') ? "https://[%s]:%d" : "https://%s:%d",
+                 c->listen_host, c->port);
+    if (!c->n_issuers) {
+        char norm[DP_DOMAIN_MAX + 3];
+        if (dp_domain_normalize(c->listen_host, norm, 0, NULL) != DP_OK) {
+            fprintf(stderr,
+                    "dnspersist-ca: the listener host '%s' is not a domain name: give "
+                    "--issuer-domain-name\n",
+                    c->listen_host);
+            return 2;
+        }
+        c->issuers[c->n_issuers++] = config_keep(norm);
+    }
+    if (!c->hash_prefix[0])
+        snprintf(c->hash_prefix, sizeof c->hash_prefix, "%s/acme/account-hash/", base);
+    /* CAA is always checked (RFC 8659); the CA's identities are its issuer
+     * names unless --caa-identity replaces them. */
+    for (size_t i = 0; !c->n_caa && i < c->n_issuers; i++)
+        c->caa_identities[i] = c->issuers[i];
+    if (!c->n_caa) c->n_caa = c->n_issuers;
+    /* A1: every challenge issuer name must be a CAA identity. */
+    for (size_t i = 0; c->n_caa && i < c->n_issuers; i++) {
+        int found = 0;
+        for (size_t k = 0; k < c->n_caa; k++)
+            found |= !strcmp(c->issuers[i], c->caa_identities[k]);
+        if (!found) {
+            fprintf(stderr,
+                    "dnspersist-ca: issuer domain name %s is not among --caa-identity (A1)\n",
+                    c->issuers[i]);
+            return 2;
+        }
+    }
+    /* Full recursion from the root can validate DNSSEC, so it does by
+     * default; a --resolver (a forwarder, a lab's server) only when asked. */
+    if (!c->resolver[0] && !c->trust_anchor[0]) {
+        if (access(ROOT_ANCHOR, R_OK) == 0)
+            snprintf(c->trust_anchor, sizeof c->trust_anchor, "%s", ROOT_ANCHOR);
+        else
+            fprintf(stderr,
+                    "dnspersist-ca: warning: %s is missing (apt-get install dns-root-data): "
+                    "DNSSEC is not validated\n",
+                    ROOT_ANCHOR);
+    }
+    if (!c->crl_port) {
+        snprintf(c->crl_listen_host, sizeof c->crl_listen_host, "%s", c->listen_host);
+        c->crl_port = c->port < 65535 ? c->port + 1 : c->port - 1;
+    }
+    if (!c->crl_url[0]) {
+        const char *h = base + strlen("https://");
+        size_t hl = h[0] == '[' ? strcspn(h, "]") + 1 : strcspn(h, ":/");
+        snprintf(c->crl_url, sizeof c->crl_url, "http://%.*s:%d/crl", (int)hl, h, c->crl_port);
+    }
+    return 0;
+}

@@ -71,6 +71,10 @@ struct ca_config {
 /* Defaults, then --config FILE, then the command line into c. 0 to run;
  * 1 after printing --help; 2 after saying what is wrong. */
 int config_load(struct ca_config *c, int argc, char **argv);
+/* The settings derived from the loaded ones, once, before any component
+ * takes its slice; base (cap) gets the CA's https:// URL. 0, or 2 after
+ * saying what is wrong. */
+int config_derive(struct ca_config *c, char *base, size_t cap);
 /* A copy of s that lives as long as the process (option values); exits on
  * out of memory, at start-up only. */
 char *config_keep(const char *s);
