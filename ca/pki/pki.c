@@ -32,6 +32,7 @@
 
 #include "csr.h"
 #include "pki.h"
+#include "pki_key.h"
 
 /* Extensions every leaf carries, built once: X509V3_EXT_conf_nid parses its
  * text on every call, and the AKI is the same for every leaf. */
@@ -369,72 +370,6 @@ const char *pki_chain_pem(const struct pki *p)
 /* 1 when pub is the key of the account JWK jwk. Compared by its public
  * numbers (EC x and y, RSA n): decoding PEM or DER through OpenSSL 3's
  * decoders costs over a millisecond, this a few microseconds. */
-/* The RFC 7638 thumbprint of an RSA or EC public key, from its members. */
-static int key_thumb(EVP_PKEY *pub, char thumb[DP_THUMBPRINT_BUF])
-{
-    unsigned char buf[1100];
-    char a[1500], b[1500], json[3200];
-    size_t len = 0;
-    int ok = 0;
-    if (EVP_PKEY_is_a(pub, "EC") &&
-        EVP_PKEY_get_octet_string_param(pub, OSSL_PKEY_PARAM_PUB_KEY, buf, sizeof buf, &len) &&
-        len > 1 && buf[0] == 4) {
-        size_t half = (len - 1) / 2;
-        const char *crv = half == 32 ? "P-256" : half == 48 ? "P-384" : half == 66 ? "P-521" : NULL;
-        ok =
-            crv && dp_b64url_encode(buf + 1, half, a, sizeof a) != (size_t)-1 &&
-            dp_b64url_encode(buf + 1 + half, half, b, sizeof b) != (size_t)-1 &&
-            snprintf(json, sizeof json, "{\"crv\":\"%s\",\"kty\":\"EC\",\"x\":\"%s\",\"y\":\"%s\"}",
-                     crv, a, b) < (int)sizeof json;
-    } else if (EVP_PKEY_is_a(pub, "RSA")) {
-        BIGNUM *n = NULL, *e = NULL;
-        if (EVP_PKEY_get_bn_param(pub, OSSL_PKEY_PARAM_RSA_N, &n) &&
-            EVP_PKEY_get_bn_param(pub, OSSL_PKEY_PARAM_RSA_E, &e) && BN_num_bytes(n) <= 1024 &&
-            BN_num_bytes(e) <= 16) {
-            int nl = BN_bn2bin(n, buf);
-            int el = BN_bn2bin(e, buf + 1024);
-            ok = nl > 0 && el > 0 &&
-                 dp_b64url_encode(buf + 1024, (size_t)el, a, sizeof a) != (size_t)-1 &&
-                 dp_b64url_encode(buf, (size_t)nl, b, sizeof b) != (size_t)-1 &&
-                 snprintf(json, sizeof json, "{\"e\":\"%s\",\"kty\":\"RSA\",\"n\":\"%s\"}", a, b) <
-                     (int)sizeof json;
-        }
-        BN_free(n);
-        BN_free(e);
-    }
-    return ok && dp_jwk_thumbprint_json(json, strlen(json), thumb, NULL) == DP_OK ? 0 : -1;
-}
-
-static int is_key(EVP_PKEY *pub, const char *jwk)
-{
-    json_t *j = jwk ? json_loads(jwk, 0, NULL) : NULL;
-    const char *x = json_string_value(json_object_get(j, "x")),
-               *y = json_string_value(json_object_get(j, "y")),
-               *n = json_string_value(json_object_get(j, "n"));
-    unsigned char buf[1100];
-    char enc[1500];
-    int same = 0;
-    size_t len = 0;
-    if (x && y && EVP_PKEY_is_a(pub, "EC") &&
-        EVP_PKEY_get_octet_string_param(pub, OSSL_PKEY_PARAM_PUB_KEY, buf, sizeof buf, &len) &&
-        len > 1 && buf[0] == 4) {
-        size_t half = (len - 1) / 2;
-        char ey[700];
-        same = dp_b64url_encode(buf + 1, half, enc, sizeof enc) != (size_t)-1 &&
-               dp_b64url_encode(buf + 1 + half, half, ey, sizeof ey) != (size_t)-1 &&
-               !strcmp(enc, x) && !strcmp(ey, y);
-    } else if (n && EVP_PKEY_is_a(pub, "RSA")) {
-        BIGNUM *bn = NULL;
-        if (EVP_PKEY_get_bn_param(pub, OSSL_PKEY_PARAM_RSA_N, &bn) && BN_num_bytes(bn) <= 1024) {
-            int bl = BN_bn2bin(bn, buf);
-            same = bl > 0 && dp_b64url_encode(buf, (size_t)bl, enc, sizeof enc) != (size_t)-1 &&
-                   !strcmp(enc, n);
-        }
-        BN_free(bn);
-    }
-    json_decref(j);
-    return same;
-}
 
 enum pki_csr_result pki_issue(struct pki *pk, const unsigned char *der, size_t len,
                               const char *const *names, size_t n, const struct profile *prof,
@@ -463,14 +398,14 @@ enum pki_csr_result pki_issue(struct pki *pk, const unsigned char *der, size_t l
     }
     /* The account key signs ACME requests; a certificate for it would let
      * the TLS key and the account stand or fall together. */
-    if (account_jwk && is_key(pub, account_jwk)) {
+    if (account_jwk && pki_key_is_jwk(pub, account_jwk)) {
         snprintf(why, cap, "the CSR's key is the account key: use a key of its own");
         r = PKI_CSR_ACCOUNT_KEY;
         goto out;
     }
     if (check && check->allowed) {
         char thumb[DP_THUMBPRINT_BUF];
-        int a = key_thumb(pub, thumb) == 0 ? check->allowed(check->arg, thumb) : -1;
+        int a = pki_key_thumb(pub, thumb) == 0 ? check->allowed(check->arg, thumb) : -1;
         if (a != 1) {
             snprintf(why, cap,
                      a == 0 ? "the CSR's key was reported compromised (a certificate "
