@@ -1533,6 +1533,9 @@ static void dnssec_by_default(void)
                                "DNSSEC validated with /usr/share/dns/root.key"}};
     for (int i = 0; i < 3; i++) {
         char cmd[2000], line[512];
+        /* A readiness wait, not a fixed sleep: the loop ends as soon as the
+         * CA prints its DNS line, and gives up after 1800 polls of 50 ms
+         * (a 90 s deadline, for a slow machine pinned to one core). */
         snprintf(cmd, sizeof cmd,
                  "o=%s/dnssec%d.out; %s --listen localhost:%d --data %s/dnssec%d %s >$o 2>&1 & "
                  "for _ in $(seq 1800); do grep -q 'dnspersist-ca: DNS ' $o && break; sleep 0.05; "
