@@ -93,7 +93,7 @@ static void *fill(void *arg)
         snprintf(o->identifiers[0], sizeof o->identifiers[0], "h%ld.a%ld.web.test", i,
                  i % n_accounts);
         struct st_authz_init init = {0, now + 30 * 86400, now, NULL};
-        snprintf(o->status, sizeof o->status, "ready"); /* its authorization is valid */
+        o->status = ST_READY; /* its authorization is valid */
         char serial[48], cert_id[ST_ID];
         snprintf(serial, sizeof serial, "7f%014lx%024lx", (unsigned long)t, (unsigned long)i);
         if (store_order_create(st, o, &init, NULL) ||

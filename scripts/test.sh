@@ -99,7 +99,7 @@ run_asan() {
 
 run_tsan() {
     echo "== CA concurrency tests under ThreadSanitizer"
-    build build-tsan test_ra dnspersist-ca test_ca_persist test_ca_revoke test_ca_caa test_ca_order \
+    build build-tsan test_ra test_store_cache dnspersist-ca test_ca_persist test_ca_revoke test_ca_caa test_ca_order \
         test_ca_requests dnspersist_cli -- -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug -DDP_TSAN=ON ||
         return 1
     # halt_on_error: a race report stops the server, so the test fails.
@@ -107,7 +107,7 @@ run_tsan() {
     # while libmicrohttpd serves them.
     TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
         ctest --test-dir build-tsan --output-on-failure -j"$JOBS" \
-        -R '^(dns_server_start|dns_server_stop|ra|ca_persist|ca_revoke|ca_caa|ca_order|ca_requests|ca_connections)$'
+        -R '^(dns_server_start|dns_server_stop|ra|store_cache|ca_persist|ca_revoke|ca_caa|ca_order|ca_requests|ca_connections)$'
 }
 
 run_release() {

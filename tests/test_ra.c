@@ -98,12 +98,13 @@ static void race(const char *account, int round, int valid, char out[16])
     pthread_join(t1, NULL);
     pthread_join(t2, NULL);
     struct st_authz after;
-    if (store_authz_get(store, r.a.id, &after) == 0) snprintf(out, 16, "%s", after.status);
+    if (store_authz_get(store, r.a.id, &after) == 0)
+        snprintf(out, 16, "%s", st_status_name(after.status));
     /* The order follows: never ready with a deactivated authorization. */
     struct st_order o;
     if (store_order_get(store, after.order, &o) == 0) {
         ra_order_refresh(ra, &o);
-        if (!strcmp(after.status, "deactivated") && strcmp(o.status, "invalid")) out[0] = '?';
+        if (after.status == ST_DEACTIVATED && o.status != ST_INVALID) out[0] = '?';
     }
 }
 
@@ -146,7 +147,7 @@ static void late_result_is_dropped(void)
     ra_validation_done(ra, &a, &fail);
     struct va_result pass = {.valid = 1};
     ra_validation_done(ra, &a, &pass);
-    CHECK(store_authz_get(store, a.id, &after) == 0 && !strcmp(after.status, "invalid"));
+    CHECK(store_authz_get(store, a.id, &after) == 0 && after.status == ST_INVALID);
     CHECK(ra_authz_deactivate(ra, &after, &p) == -1 && p.status == 403);
 }
 

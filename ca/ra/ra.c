@@ -259,40 +259,40 @@ int ra_order_new(struct ra *ra, struct st_order *o, int did_persist, struct ra_p
 
 const char *ra_authz_status(const struct st_authz *a)
 {
-    enum ra_authz_st st = ra_authz_st_parse(a->status);
-    if (st == RA_AUTHZ_UNKNOWN) return a->status;
-    return ra_authz_st_name(ra_authz_effective(st, a->expires, (int64_t)time(NULL)));
+    /* Text no backend should hold counts as failed, as in ra_order_next. */
+    if (a->status == ST_UNKNOWN) return st_status_name(ST_INVALID);
+    return st_status_name(ra_authz_effective(a->status, a->expires, (int64_t)time(NULL)));
 }
 
 void ra_order_refresh(struct ra *ra, struct st_order *o)
 {
-    enum ra_order_st cur = ra_order_st_parse(o->status);
-    if (cur != RA_ORDER_PENDING && cur != RA_ORDER_READY) return;
+    enum st_status cur = o->status;
+    if (cur != ST_PENDING && cur != ST_READY) return;
     int64_t now = (int64_t)time(NULL);
-    enum ra_authz_st st[ST_MAX_IDENTIFIERS];
+    enum st_status st[ST_MAX_IDENTIFIERS];
     size_t n = o->n < ST_MAX_IDENTIFIERS ? o->n : ST_MAX_IDENTIFIERS;
     for (size_t i = 0; i < n; i++) {
         struct st_authz a;
         /* An authorization that cannot be read counts as failed. */
         st[i] = store_authz_get(ra->store, o->authz[i], &a)
-                    ? RA_AUTHZ_UNKNOWN
-                    : ra_authz_effective(ra_authz_st_parse(a.status), a.expires, now);
+                    ? ST_UNKNOWN
+                    : ra_authz_effective(a.status, a.expires, now);
     }
-    enum ra_order_st next = ra_order_next(cur, st, n, o->expires, now);
+    enum st_status next = ra_order_next(cur, st, n, o->expires, now);
     if (next == cur) return;
     /* "ready" follows from the authorizations at every read: only the
      * terminal "invalid" is worth a write. When it finds the order moved
      * on (finalized meanwhile), the stored state is what the client sees. */
-    int w = next == RA_ORDER_INVALID ? store_order_invalidate(ra->store, o->id, o->error) : 0;
+    int w = next == ST_INVALID ? store_order_invalidate(ra->store, o->id, o->error) : 0;
     if (w == 1) {
         if (store_order_get(ra->store, o->id, o))
             log_event(LOG_ERROR, "store", "order", o->id, "msg", "cannot read it back", NULL);
         return;
     }
-    if (w == 0 && next == RA_ORDER_INVALID) metrics_event(M_ORDER_INVALID);
+    if (w == 0 && next == ST_INVALID) metrics_event(M_ORDER_INVALID);
     if (w < 0) /* the client sees invalid now; the next read tries the write again */
         log_event(LOG_ERROR, "store", "order", o->id, "msg", "cannot store its invalidation", NULL);
-    snprintf(o->status, sizeof o->status, "%s", ra_order_st_name(next));
+    o->status = next;
 }
 
 /* 0 when this thread may finalize order id (until finalize_done); 1 when
@@ -363,8 +363,9 @@ static int caa_current(struct ra *ra, struct st_order *o, struct ra_problem *p)
 static int issue(struct ra *ra, struct st_order *o, const char *csr, struct ra_problem *p)
 {
     ra_order_refresh(ra, o);
-    if (strcmp(o->status, "ready"))
-        return ra_refuse(p, 403, "orderNotReady", "the order is %s, not ready", o->status);
+    if (o->status != ST_READY)
+        return ra_refuse(p, 403, "orderNotReady", "the order is %s, not ready",
+                         st_status_name(o->status));
     if (!csr || strlen(csr) > 16384)
         return ra_refuse(p, 400, "malformed", "finalize needs a csr (base64url DER)");
     unsigned char der[12288];
@@ -414,7 +415,7 @@ static int issue(struct ra *ra, struct st_order *o, const char *csr, struct ra_p
     metrics_event(M_CERT_ISSUED);
     log_event(LOG_INFO, "issued", "order", o->id, "account", o->account, "serial", serial,
               "profile", prof->name, NULL);
-    snprintf(o->status, sizeof o->status, "valid");
+    o->status = ST_VALID;
     snprintf(o->cert, sizeof o->cert, "%s", cert_id);
     o->error[0] = '\0';
     return 0;
@@ -447,15 +448,15 @@ int ra_authz_deactivate(struct ra *ra, struct st_authz *a, struct ra_problem *p)
         return ra_refuse(p, 500, "serverInternal", "cannot read the authorization");
     if (rc == 1)
         return ra_refuse(p, 403, "unauthorized", "a %s authorization cannot be deactivated",
-                         a->status);
+                         st_status_name(a->status));
     return 0;
 }
 
 int ra_challenge_answer(struct ra *ra, struct st_authz *a, int t, struct ra_problem *p)
 {
-    int answer = !strcmp(a->status, "pending") && !strcmp(a->ch_status, "pending");
+    int answer = a->status == ST_PENDING && a->ch_status == ST_PENDING;
     int shared = store_shared(ra->store);
-    if (shared && !strcmp(a->status, "pending") && !strcmp(a->ch_status, "processing") &&
+    if (shared && a->status == ST_PENDING && a->ch_status == ST_PROCESSING &&
         strcmp(a->ch_type, RA_CH_TYPES[t]))
         return ra_refuse(p, 400, "malformed",
                          "another challenge of this authorization is being validated");
@@ -472,7 +473,7 @@ int ra_challenge_answer(struct ra *ra, struct st_authz *a, int t, struct ra_prob
     int started = answer ? ra->va.answer(ra->va.va, a, RA_CH_TYPES[t]) : 2;
     if (started == -1 && shared) { /* stored and leased: a sweep takes it when the lease ends */
         snprintf(a->ch_type, sizeof a->ch_type, "%s", RA_CH_TYPES[t]);
-        snprintf(a->ch_status, sizeof a->ch_status, "processing");
+        a->ch_status = ST_PROCESSING;
         return 0;
     }
     if (started == 1)

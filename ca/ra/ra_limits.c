@@ -72,7 +72,7 @@ int ra_order_store(struct ra *ra, struct st_order *o, const struct st_authz_init
     size_t n_valid = 0;
     for (size_t i = 0; i < o->n; i++)
         n_valid += init[i].validated != 0;
-    snprintf(o->status, sizeof o->status, "%s", ra_order_st_name(ra_order_first(n_valid, o->n)));
+    o->status = ra_order_first(n_valid, o->n);
     int rc = store_order_create(ra->store, o, init, &rate);
     if (rc == 2) return refuse(ra, asks, rate.which, rate.retry_ms, p);
     if (rc == 1)

@@ -8,12 +8,14 @@
 #include <string.h>
 
 #include "dnspersist/dnspersist.h"
+#include "store_cache.h"
 #include "store_impl.h"
 
 #define OPS(s) (((const struct store_base *)(const void *)(s))->ops)
 /* A read passes the const store on as the backend's handle: the backend
  * may lock its connection or fill its row cache, but stores nothing. */
 #define RW(s) ((struct store *)(uintptr_t)(const void *)(s))
+#define CACHE(s) (((const struct store_base *)(const void *)(s))->cache)
 
 int store_is_url(const char *db)
 {
@@ -22,14 +24,39 @@ int store_is_url(const char *db)
 
 struct store *store_open(const char *db, int caches, char *why, size_t cap)
 {
-    if (store_is_url(db)) return store_pg_open(db, why, cap);
-    if (!strncmp(db, "sqlite:", 7)) db += 7;
-    return store_sqlite_open(db, caches, why, cap);
+    struct store *s = store_is_url(db)
+                          ? store_pg_open(db, why, cap)
+                          : store_sqlite_open(db + (strncmp(db, "sqlite:", 7) ? 0 : 7), why, cap);
+    if (!s) return NULL;
+    struct store_base *b = (struct store_base *)(void *)s;
+    b->cache = NULL;
+    /* Rows are kept only when no other process writes them: this one is
+     * the database's only writer (the data directory's lock, app/main.c). */
+    if (caches && !b->ops->shared && !(b->cache = store_cache_new())) {
+        snprintf(why, cap, "out of memory for the row caches");
+        store_close(s);
+        return NULL;
+    }
+    return s;
 }
 
 void store_close(struct store *s)
 {
-    if (s) OPS(s)->close(s);
+    if (!s) return;
+    struct store_cache *c = CACHE(s);
+    OPS(s)->close(s);
+    store_cache_free(c);
+}
+
+/* A cached read's way to the backend. */
+static int read_account(void *s, const char *id, void *out)
+{
+    return OPS(s)->account_get(s, id, out);
+}
+
+static int read_authz(void *s, const char *id, void *out)
+{
+    return OPS(s)->authz_get(s, id, out);
 }
 
 int store_meta_get(const struct store *s, const char *key, char *out, size_t cap)
@@ -50,7 +77,8 @@ int store_account_create(struct store *s, const char *jwk, const char *thumb, co
 
 int store_account_get(const struct store *s, const char *id, struct st_account *out)
 {
-    return OPS(s)->account_get(RW(s), id, out);
+    if (!CACHE(s)) return OPS(s)->account_get(RW(s), id, out);
+    return store_cache_get(CACHE(s), SC_ACCOUNT, id, out, read_account, RW(s));
 }
 
 int store_account_by_thumb(const struct store *s, const char *thumb, struct st_account *out)
@@ -58,24 +86,43 @@ int store_account_by_thumb(const struct store *s, const char *thumb, struct st_a
     return OPS(s)->account_by_thumb(RW(s), thumb, out);
 }
 
+/* Every write to a cached row is bracketed (store_cache.h): WRITE runs
+ * call, a backend write returning int, between begin and end. */
+#define WRITE(s, kind_, id_, call)                                                                 \
+    do {                                                                                           \
+        struct sc_write w_ = {.kind = (kind_), .id = (id_)};                                       \
+        store_cache_begin(CACHE(s), &w_, NULL);                                                    \
+        int rc_ = (call);                                                                          \
+        store_cache_end(CACHE(s), &w_, NULL);                                                      \
+        return rc_;                                                                                \
+    } while (0)
+
 int store_account_set_contact(struct store *s, const char *id, const char *contact)
 {
-    return OPS(s)->account_set_contact(s, id, contact);
+    WRITE(s, SC_ACCOUNT, id, OPS(s)->account_set_contact(s, id, contact));
 }
 
 int store_account_deactivate(struct store *s, const char *id, const char *order_error)
 {
-    return OPS(s)->account_deactivate(s, id, order_error);
+    /* Its pending authorizations change too, unnamed: every one of the
+     * account's cached authorizations goes. */
+    struct sc_write wa = {.kind = SC_ACCOUNT, .id = id}, wz = {.kind = SC_AUTHZ, .account = id};
+    store_cache_begin(CACHE(s), &wa, NULL);
+    store_cache_begin(CACHE(s), &wz, NULL);
+    int rc = OPS(s)->account_deactivate(s, id, order_error);
+    store_cache_end(CACHE(s), &wz, NULL);
+    store_cache_end(CACHE(s), &wa, NULL);
+    return rc;
 }
 
 int store_account_mark_persist(struct store *s, const char *id)
 {
-    return OPS(s)->account_mark_persist(s, id);
+    WRITE(s, SC_ACCOUNT, id, OPS(s)->account_mark_persist(s, id));
 }
 
 int store_account_rollover(struct store *s, const char *id, const char *jwk, const char *thumb)
 {
-    return OPS(s)->account_rollover(s, id, jwk, thumb);
+    WRITE(s, SC_ACCOUNT, id, OPS(s)->account_rollover(s, id, jwk, thumb));
 }
 
 size_t store_account_keys(const struct store *s, const char *id, char (**out)[48])
@@ -88,6 +135,7 @@ size_t store_account_keys(const struct store *s, const char *id, char (**out)[48
 int store_order_create(struct store *s, struct st_order *o, const struct st_authz_init *init,
                        struct st_rate *rate)
 {
+    if (o->status != ST_PENDING && o->status != ST_READY) return -1; /* no other first status */
     if (store_new_id(o->id)) return -1;
     for (size_t i = 0; i < o->n; i++)
         if (store_new_id(o->authz[i])) return -1;
@@ -106,19 +154,35 @@ int store_order_invalidate(struct store *s, const char *id, const char *error)
 
 int store_authz_get(const struct store *s, const char *id, struct st_authz *out)
 {
-    return OPS(s)->authz_get(RW(s), id, out);
+    if (!CACHE(s)) return OPS(s)->authz_get(RW(s), id, out);
+    return store_cache_get(CACHE(s), SC_AUTHZ, id, out, read_authz, RW(s));
 }
 
 int store_authz_finish(struct store *s, const char *id, const char *type, int valid,
                        int64_t expires, int64_t validated, const char *error,
                        const char *perspectives)
 {
-    return OPS(s)->authz_finish(s, id, type, valid, expires, validated, error, perspectives);
+    struct sc_write w = {.kind = SC_AUTHZ, .id = id};
+    struct st_authz a;
+    int had = store_cache_begin(CACHE(s), &w, &a);
+    int rc = OPS(s)->authz_finish(s, id, type, valid, expires, validated, error, perspectives);
+    /* The client polls this row next: keep a cached copy current, as the
+     * write left it (store.h: status and ch_status both become the
+     * result), rather than making that poll miss. */
+    if (rc == 0 && had) {
+        a.status = a.ch_status = valid ? ST_VALID : ST_INVALID;
+        snprintf(a.ch_type, sizeof a.ch_type, "%s", type);
+        a.expires = expires;
+        a.ch_validated = validated;
+        snprintf(a.ch_error, sizeof a.ch_error, "%s", error ? error : "");
+    }
+    store_cache_end(CACHE(s), &w, rc == 0 && had ? &a : NULL);
+    return rc;
 }
 
 int store_authz_deactivate(struct store *s, const char *id)
 {
-    return OPS(s)->authz_deactivate(s, id);
+    WRITE(s, SC_AUTHZ, id, OPS(s)->authz_deactivate(s, id));
 }
 
 int store_authz_covers(const struct store *s, const char *account, const char *identifier,
@@ -220,11 +284,22 @@ int store_nonce_use(struct store *s, const char *nonce, int64_t expires)
 int store_authz_answer(struct store *s, const char *id, const char *type, const char *owner,
                        int seconds)
 {
-    return OPS(s)->authz_answer(s, id, type, owner, seconds);
+    WRITE(s, SC_AUTHZ, id, OPS(s)->authz_answer(s, id, type, owner, seconds));
 }
 
 long store_authz_claim(struct store *s, const char *owner, int seconds, size_t max,
                        char (*ids)[ST_ID], char (*accounts)[ST_ID], char (*types)[24])
 {
-    return OPS(s)->authz_claim(s, owner, seconds, max, ids, accounts, types);
+    /* The rows it claims are unknown until it returns: all are held, then
+     * each claimed one dropped. */
+    struct sc_write all = {.kind = SC_AUTHZ};
+    store_cache_begin(CACHE(s), &all, NULL);
+    long n = OPS(s)->authz_claim(s, owner, seconds, max, ids, accounts, types);
+    store_cache_end(CACHE(s), &all, NULL);
+    for (long i = 0; i < n; i++) {
+        struct sc_write one = {.kind = SC_AUTHZ, .id = ids[i]};
+        store_cache_begin(CACHE(s), &one, NULL);
+        store_cache_end(CACHE(s), &one, NULL);
+    }
+    return n;
 }

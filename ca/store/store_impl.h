@@ -59,8 +59,10 @@ struct store_ops {
                         char (*ids)[ST_ID], char (*accounts)[ST_ID], char (*types)[24]);
 };
 
+struct store_cache;
 struct store_base {
     const struct store_ops *ops;
+    struct store_cache *cache; /* set by store.c: NULL, or rows kept in memory */
 };
 
 /* How both backends keep an order's identifiers and authorizations in one
@@ -70,7 +72,7 @@ char *store_join(const char *v, size_t n, size_t w);
 size_t store_split(const char *in, char *out, size_t w, size_t max);
 
 /* The backends: path is a file name; url a libpq connection URI. */
-struct store *store_sqlite_open(const char *path, int caches, char *why, size_t cap);
+struct store *store_sqlite_open(const char *path, char *why, size_t cap);
 struct store *store_pg_open(const char *url, char *why, size_t cap);
 
 #endif

@@ -18,10 +18,30 @@
 #define ST_TEXT 2048
 #define ST_MAX_IDENTIFIERS 100
 
+/* The ACME statuses (RFC 8555 7.1.6) as the rows hold them. The backends
+ * keep text columns (readable in SQL and in a dump) and map them to these
+ * at their boundary, so no layer above compares strings. ST_EXPIRED is
+ * never stored: the RA derives it (ra_status.h). */
+enum st_status {
+    ST_UNKNOWN = 0, /* text no backend should hold: treated as failed */
+    ST_PENDING,
+    ST_READY,
+    ST_PROCESSING,
+    ST_VALID,
+    ST_INVALID,
+    ST_DEACTIVATED,
+    ST_EXPIRED,
+    ST_REVOKED
+};
+/* The wire name ("valid"), "" for ST_UNKNOWN or out of range. */
+const char *st_status_name(enum st_status s);
+/* Exact, case-sensitive; ST_UNKNOWN for anything else (NULL included). */
+enum st_status st_status_parse(const char *s);
+
 /* Rows start with their id: the store's caches key on it. */
 struct st_account {
     char id[ST_ID];
-    char status[16]; /* valid, deactivated */
+    enum st_status status; /* valid, deactivated */
     char jwk[ST_JWK];
     char thumb[48];
     char contact[ST_TEXT]; /* JSON array */
@@ -31,7 +51,7 @@ struct st_account {
 struct st_order {
     char id[ST_ID];
     char account[ST_ID];
-    char status[16]; /* pending, ready, processing, valid, invalid */
+    enum st_status status; /* pending, ready, processing, valid, invalid */
     int64_t expires;
     size_t n;
     char identifiers[ST_MAX_IDENTIFIERS][256];
@@ -49,11 +69,11 @@ struct st_authz {
     char order[ST_ID];
     char identifier[256]; /* without "*." */
     int wildcard;
-    char status[16]; /* pending, valid, invalid, deactivated */
+    enum st_status status; /* pending, valid, invalid, deactivated */
     int64_t expires;
     char token[64];
-    char ch_type[24];   /* the challenge answered, "" before */
-    char ch_status[16]; /* its status: pending, processing, valid, invalid */
+    char ch_type[24];         /* the challenge answered, "" before */
+    enum st_status ch_status; /* its status: pending, processing, valid, invalid */
     int64_t ch_validated;
     char ch_error[ST_TEXT];
 };

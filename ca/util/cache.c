@@ -113,3 +113,13 @@ void cache_drop(struct cache *c, const char *key)
     if (i != (size_t)-1) let_go(c, i);
     pthread_mutex_unlock(&c->mu);
 }
+
+void cache_drop_if(struct cache *c, int (*match)(const void *entry, const void *arg),
+                   const void *arg)
+{
+    if (!c->sets) return;
+    pthread_mutex_lock(&c->mu);
+    for (size_t i = 0; i < c->sets * WAYS; i++)
+        if (c->used[i] && match(entry(c, i), arg)) let_go(c, i);
+    pthread_mutex_unlock(&c->mu);
+}

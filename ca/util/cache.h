@@ -34,5 +34,10 @@ int cache_get(struct cache *c, const char *key, void *out, void (*hold)(void *en
  * recently used of its set. */
 void cache_put(struct cache *c, const void *entry);
 void cache_drop(struct cache *c, const char *key);
+/* Drops every entry match says yes to: a walk of the whole cache, for the
+ * rare write that changes rows it cannot name (an account's authorizations
+ * at its deactivation). */
+void cache_drop_if(struct cache *c, int (*match)(const void *entry, const void *arg),
+                   const void *arg);
 
 #endif

@@ -68,13 +68,13 @@ int va_answer(struct va *va, const struct st_authz *a, const char *type)
 
 double va_overlay(struct va *va, struct st_authz *a)
 {
-    if (strcmp(a->status, "pending")) return 0;
+    if (a->status != ST_PENDING) return 0;
     double age = 0;
     pthread_mutex_lock(&va->mu);
     struct proc *p = proc_find(va, a->id, NULL);
     if (p) {
         snprintf(a->ch_type, sizeof a->ch_type, "%s", p->type);
-        snprintf(a->ch_status, sizeof a->ch_status, "processing");
+        a->ch_status = ST_PROCESSING;
         age = mono_ms() - p->since;
     }
     pthread_mutex_unlock(&va->mu);
@@ -150,9 +150,9 @@ static void *worker_main(void *arg)
         /* With a shared database the answer is stored as processing, leased
          * to this instance (store_authz_answer, or the sweep below). */
         int got = store_authz_get(va->store, id, &a) == 0;
-        int ours = got && (!strcmp(a.ch_status, "pending") ||
-                           (store_shared(va->store) && !strcmp(a.ch_status, "processing")));
-        if (!got || strcmp(a.status, "pending") || !ours) {
+        int ours = got && (a.ch_status == ST_PENDING ||
+                           (store_shared(va->store) && a.ch_status == ST_PROCESSING));
+        if (!got || a.status != ST_PENDING || !ours) {
             proc_done(va, id);
             account_done(va, account);
             continue;

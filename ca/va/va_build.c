@@ -35,7 +35,7 @@ int va_req_build(const struct va_config *c, const struct store *store, const str
         fail(r, "serverInternal", 500, "the account is gone");
         return -1;
     }
-    q->account_valid = !strcmp(acct.status, "valid");
+    q->account_valid = acct.status == ST_VALID;
     if (!strcmp(q->type, "dns-persist-01")) {
         for (size_t i = 0; i < c->n_issuers; i++)
             snprintf(q->issuers[q->n_issuers++], sizeof q->issuers[0], "%s", c->issuers[i]);

@@ -115,8 +115,9 @@ void wfe_new_account(struct wfe *wfe, const struct http_req *req, struct http_re
     }
     struct st_account a;
     if (store_account_by_thumb(wfe->store, thumb, &a) == 0) {
-        if (strcmp(a.status, "valid")) { /* RFC 8555 7.3.6 */
-            wfe_problem(r, 401, "unauthorized", "the account of this key is %s", a.status);
+        if (a.status != ST_VALID) { /* RFC 8555 7.3.6 */
+            wfe_problem(r, 401, "unauthorized", "the account of this key is %s",
+                        st_status_name(a.status));
             goto out;
         }
         wfe_url(wfe, r->location, sizeof r->location, "acct", a.id);

@@ -155,7 +155,7 @@ void wfe_order(struct wfe *wfe, const struct http_req *req, struct http_resp *r,
         }
     } else {
         ra_order_refresh(wfe->ra, o);
-        if (!strcmp(o->status, "processing")) r->retry_after = 1;
+        if (o->status == ST_PROCESSING) r->retry_after = 1;
     }
     wfe_reply_json(r, 200, wfe_order_view(wfe, o));
 out:

@@ -66,8 +66,8 @@ static int kid_account(struct wfe *wfe, struct http_resp *r, struct post *p)
         wfe_problem(r, 400, "accountDoesNotExist", "no account at %s", dp_jws_kid(p->jws));
         return -1;
     }
-    if (strcmp(p->acct.status, "valid")) {
-        wfe_problem(r, 401, "unauthorized", "the account is %s", p->acct.status);
+    if (p->acct.status != ST_VALID) {
+        wfe_problem(r, 401, "unauthorized", "the account is %s", st_status_name(p->acct.status));
         return -1;
     }
     p->by_kid = 1;

@@ -109,7 +109,7 @@ json_t *wfe_account_view(const struct wfe *wfe, const struct st_account *a)
     wfe_url(wfe, u, sizeof u, "acct", a->id);
     json_t *contact = json_loads(a->contact, 0, NULL);
     json_t *key = json_loads(a->jwk, 0, NULL);
-    json_t *o = json_pack("{s:s,s:o,s:o}", "status", a->status, "contact",
+    json_t *o = json_pack("{s:s,s:o,s:o}", "status", st_status_name(a->status), "contact",
                           contact ? contact : json_array(), "key", key ? key : json_null());
     snprintf(u + strlen(u), sizeof u - strlen(u), "/orders");
     json_object_set_new(o, "orders", json_string(u));
@@ -121,7 +121,7 @@ json_t *wfe_challenge_view(const struct wfe *wfe, const struct st_authz *a, int 
     char u[700], acct[600];
     const char *type = RA_CH_TYPES[t];
     fmt(u, sizeof u, "%s/acme/chall/%s/%s", wfe->base, a->id, type);
-    const char *st = !strcmp(a->ch_type, type) ? a->ch_status : "pending";
+    const char *st = st_status_name(!strcmp(a->ch_type, type) ? a->ch_status : ST_PENDING);
     json_t *o = json_pack("{s:s,s:s,s:s}", "type", type, "url", u, "status", st);
     if (t == 0) {
         json_t *names = json_array();
@@ -170,7 +170,7 @@ json_t *wfe_order_view(const struct wfe *wfe, const struct st_order *o)
     }
     wfe_url(wfe, u, sizeof u, "order", o->id);
     strcat(u, "/finalize");
-    json_t *v = json_pack("{s:s,s:o,s:o,s:o,s:s}", "status", o->status, "expires",
+    json_t *v = json_pack("{s:s,s:o,s:o,s:o,s:s}", "status", st_status_name(o->status), "expires",
                           wfe_time_json(o->expires), "identifiers", ids, "authorizations", azs,
                           "finalize", u);
     if (o->cert[0]) {

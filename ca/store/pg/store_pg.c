@@ -137,7 +137,7 @@ static int one_account(struct store *s, const char *where, const char *key, stru
     int rc = r && PQresultStatus(r) == PGRES_TUPLES_OK ? (PQntuples(r) ? 0 : 1) : -1;
     if (rc == 0) {
         pg_col(r, 0, 0, a->id, sizeof a->id);
-        pg_col(r, 0, 1, a->status, sizeof a->status);
+        a->status = pg_col_status(r, 0, 1);
         pg_col(r, 0, 2, a->jwk, sizeof a->jwk);
         pg_col(r, 0, 3, a->thumb, sizeof a->thumb);
         pg_col(r, 0, 4, a->contact, sizeof a->contact);

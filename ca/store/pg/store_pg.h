@@ -36,6 +36,8 @@ int pg_commit(PGconn *c);
 void pg_rollback(PGconn *c);
 /* Copies column i of row 0 into out. */
 void pg_col(const PGresult *r, int row, int i, char *out, size_t cap);
+/* A status column (ST_UNKNOWN for NULL or unknown text). */
+enum st_status pg_col_status(const PGresult *r, int row, int i);
 
 /* The operations, in the file of their rows. */
 int pg_order_create(struct store *s, struct st_order *o, const struct st_authz_init *init,

@@ -56,6 +56,11 @@ void pg_col(const PGresult *r, int row, int i, char *out, size_t cap)
     snprintf(out, cap, "%s", PQgetisnull(r, row, i) ? "" : PQgetvalue(r, row, i));
 }
 
+enum st_status pg_col_status(const PGresult *r, int row, int i)
+{
+    return PQgetisnull(r, row, i) ? ST_UNKNOWN : st_status_parse(PQgetvalue(r, row, i));
+}
+
 /* Waits for a free connection; a broken one is reset before use. */
 PGconn *pg_take(struct pg_store *p)
 {

@@ -72,7 +72,7 @@ static int rate_in_tx(PGconn *c, const struct rl_take *t, size_t n, int64_t now_
 int pg_order_create(struct store *s, struct st_order *o, const struct st_authz_init *init,
                     struct st_rate *rate)
 {
-    const char *status = o->status; /* ids and first status: store.c */
+    const char *status = st_status_name(o->status); /* ids and first status: store.c */
     char *ids = store_join(&o->identifiers[0][0], o->n, 256),
          *az = store_join(&o->authz[0][0], o->n, ST_ID);
     int rc = -1;
@@ -111,7 +111,7 @@ static int fill_order(const PGresult *r, void *out)
     struct st_order *o = out;
     pg_col(r, 0, 0, o->id, sizeof o->id);
     pg_col(r, 0, 1, o->account, sizeof o->account);
-    pg_col(r, 0, 2, o->status, sizeof o->status);
+    o->status = pg_col_status(r, 0, 2);
     o->expires = atoll(PQgetvalue(r, 0, 3));
     o->n = store_split(PQgetvalue(r, 0, 4), (char *)o->identifiers, 256, ST_MAX_IDENTIFIERS);
     store_split(PQgetvalue(r, 0, 5), (char *)o->authz, ST_ID, ST_MAX_IDENTIFIERS);
@@ -156,11 +156,11 @@ static int fill_authz(const PGresult *r, void *out)
     pg_col(r, 0, 2, a->order, sizeof a->order);
     pg_col(r, 0, 3, a->identifier, sizeof a->identifier);
     a->wildcard = atoi(PQgetvalue(r, 0, 4));
-    pg_col(r, 0, 5, a->status, sizeof a->status);
+    a->status = pg_col_status(r, 0, 5);
     a->expires = atoll(PQgetvalue(r, 0, 6));
     pg_col(r, 0, 7, a->token, sizeof a->token);
     pg_col(r, 0, 8, a->ch_type, sizeof a->ch_type);
-    pg_col(r, 0, 9, a->ch_status, sizeof a->ch_status);
+    a->ch_status = pg_col_status(r, 0, 9);
     a->ch_validated = atoll(PQgetvalue(r, 0, 10));
     pg_col(r, 0, 11, a->ch_error, sizeof a->ch_error);
     return 0;

@@ -13,10 +13,8 @@
  *      writer changes nothing and is told so (1), never overwrites.
  *   3. Every statement is reset after use, so no read holds a WAL snapshot
  *      and checkpoints can run.
- *   4. Cached rows (cache.h) are dropped inside the critical section of
- *      any write to them, before it commits; they are exact because this
- *      process is the only writer (the data directory's lock, main.c).
- *      Hits are read without the mutex (sq_cached_query).
+ *   4. No rows are kept here: the row caches are a layer over any backend
+ *      (store_cache.c), put in front of this one by store.c.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -27,7 +25,6 @@
 #include <openssl/rand.h>
 #include <sqlite3.h>
 
-#include "cache.h"
 #include "clock.h"
 #include "dnspersist/dnspersist.h"
 #include "metrics.h"
@@ -176,18 +173,12 @@ static const struct store_ops sqlite_ops = {
     .authz_pending = sqlite_authz_pending,
 };
 
-struct store *store_sqlite_open(const char *path, int caches, char *why, size_t cap)
+struct store *store_sqlite_open(const char *path, char *why, size_t cap)
 {
     struct store *s = calloc(1, sizeof *s);
     if (!s) return NULL;
     s->base.ops = &sqlite_ops;
     pthread_mutex_init(&s->mu, NULL);
-    if (!(s->accts = cache_new(sizeof(struct st_account), caches ? 64 : 0, NULL)) ||
-        !(s->authzs = cache_new(sizeof(struct st_authz), caches ? 256 : 0, NULL))) {
-        snprintf(why, cap, "out of memory");
-        sqlite_close(s);
-        return NULL;
-    }
     char *msg = NULL, m[400] = "";
     if (sqlite3_open_v2(path, &s->db,
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
@@ -214,7 +205,5 @@ void sqlite_close(struct store *s)
         sqlite3_finalize(s->st[i]);
     sqlite3_close(s->db);
     pthread_mutex_destroy(&s->mu);
-    cache_free(s->accts);
-    cache_free(s->authzs);
     free(s);
 }

@@ -1,5 +1,5 @@
 /* store_sqlite_account.c: the SQLite store's accounts: creation, reads
- * through the account cache, updates, deactivation with what it
+ * of one row, updates, deactivation with what it
  * authorized (RFC 8555 7.3.6), key rollover and the key history (A6). */
 #include <pthread.h>
 #include <stdio.h>
@@ -8,7 +8,6 @@
 
 #include <sqlite3.h>
 
-#include "cache.h"
 #include "store_sqlite.h"
 
 static const char SQL_ACCT_INS[] = "INSERT INTO accounts(id,status,jwk,thumb,contact,created) "
@@ -23,7 +22,7 @@ static int fill_account(sqlite3_stmt *st, void *out)
 {
     struct st_account *a = out;
     sq_col(st, 0, a->id, sizeof a->id);
-    sq_col(st, 1, a->status, sizeof a->status);
+    a->status = sq_col_status(st, 1);
     sq_col(st, 2, a->jwk, sizeof a->jwk);
     sq_col(st, 3, a->thumb, sizeof a->thumb);
     sq_col(st, 4, a->contact, sizeof a->contact);
@@ -69,7 +68,7 @@ int sqlite_account_create(struct store *s, const char *jwk, const char *thumb, c
 
 int sqlite_account_get(struct store *s, const char *id, struct st_account *out)
 {
-    return sq_cached_query(s, s->accts, SQL_ACCT_GET, id, fill_account, out);
+    return sq_query_one(s, SQL_ACCT_GET, id, fill_account, out);
 }
 
 int sqlite_account_by_thumb(struct store *s, const char *thumb, struct st_account *out)
@@ -85,11 +84,9 @@ static const char SQL_ACCT_PERSIST[] = "UPDATE accounts SET did_persist=1 WHERE 
 
 int sqlite_account_set_contact(struct store *s, const char *id, const char *contact)
 {
-    return sq_write1(s, SQL_ACCT_CONTACT, contact, id, NULL, s->accts, id);
+    return sq_write1(s, SQL_ACCT_CONTACT, contact, id, NULL);
 }
 
-static const char SQL_ACCT_PENDING_AUTHZS[] =
-    "SELECT id FROM authzs WHERE account=? AND status='pending'";
 static const char SQL_ACCT_AUTHZS_DEACT[] =
     "UPDATE authzs SET status='deactivated' WHERE account=? AND status='pending'";
 static const char SQL_ACCT_ORDERS_INVALID[] =
@@ -102,21 +99,12 @@ struct deactivation {
 static int deactivate_body(struct store *s, void *arg)
 {
     const struct deactivation *d = arg;
-    cache_drop(s->accts, d->id);
     sqlite3_stmt *st = sq_stmt(s, SQL_ACCT_DEACT);
     int changes = 0;
     if (!st) return -1;
     sq_bind_text(st, 1, d->id);
     if (sq_step_done(s, st, &changes) != SQLITE_DONE) return -1;
     if (!changes) return 1;
-    /* The cached rows of the authorizations about to change go first. */
-    if (!(st = sq_stmt(s, SQL_ACCT_PENDING_AUTHZS))) return -1;
-    sq_bind_text(st, 1, d->id);
-    int step;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW)
-        cache_drop(s->authzs, (const char *)sqlite3_column_text(st, 0));
-    sqlite3_reset(st);
-    if (step != SQLITE_DONE) return -1;
     if (!(st = sq_stmt(s, SQL_ACCT_AUTHZS_DEACT))) return -1;
     sq_bind_text(st, 1, d->id);
     if (sq_step_done(s, st, NULL) != SQLITE_DONE) return -1;
@@ -134,7 +122,7 @@ int sqlite_account_deactivate(struct store *s, const char *id, const char *order
 
 int sqlite_account_mark_persist(struct store *s, const char *id)
 {
-    return sq_write1(s, SQL_ACCT_PERSIST, id, NULL, NULL, s->accts, id);
+    return sq_write1(s, SQL_ACCT_PERSIST, id, NULL, NULL);
 }
 
 static const char SQL_ACCT_ROLL[] =
@@ -142,11 +130,8 @@ static const char SQL_ACCT_ROLL[] =
 
 int sqlite_account_rollover(struct store *s, const char *id, const char *jwk, const char *thumb)
 {
-    cache_drop(s->accts, id); /* again under the lock below, after the write */
     struct key_args k = {SQL_ACCT_ROLL, id, jwk, thumb, NULL};
-    int rc = sq_store_tx_durable(s, key_write, &k);
-    cache_drop(s->accts, id);
-    return rc;
+    return sq_store_tx_durable(s, key_write, &k);
 }
 
 static const char SQL_KEYS[] = "SELECT thumb FROM account_keys WHERE account=? ORDER BY seq DESC";

@@ -80,7 +80,7 @@ int sqlite_cert_revoke(struct store *s, const char *id, int reason)
 {
     char r[16];
     snprintf(r, sizeof r, "%d", reason);
-    return sq_write1_durable(s, SQL_CERT_REVOKE, r, id, NULL, NULL, NULL);
+    return sq_write1_durable(s, SQL_CERT_REVOKE, r, id, NULL);
 }
 
 static const char SQL_KEY_COMPROMISED[] =
@@ -88,7 +88,7 @@ static const char SQL_KEY_COMPROMISED[] =
 
 int sqlite_cert_key_compromised(struct store *s, const char *id)
 {
-    return sq_write1_durable(s, SQL_KEY_COMPROMISED, id, NULL, NULL, NULL, NULL);
+    return sq_write1_durable(s, SQL_KEY_COMPROMISED, id, NULL, NULL);
 }
 
 static const char SQL_KEY_BLOCK[] = "INSERT INTO blocked_keys(thumb,serial,blocked) "
@@ -97,7 +97,7 @@ static const char SQL_KEY_BLOCK[] = "INSERT INTO blocked_keys(thumb,serial,block
 int sqlite_key_block(struct store *s, const char *thumb, const char *serial)
 {
     /* Recorded once: a second report changes nothing, and is no error. */
-    return sq_write1_durable(s, SQL_KEY_BLOCK, thumb, serial, NULL, NULL, NULL) < 0 ? -1 : 0;
+    return sq_write1_durable(s, SQL_KEY_BLOCK, thumb, serial, NULL) < 0 ? -1 : 0;
 }
 
 static const char SQL_KEY_BLOCKED[] = "SELECT 1 FROM blocked_keys WHERE thumb=?";

@@ -1,7 +1,7 @@
 /*
  * store_sqlite_db.c: the SQLite store's connection helpers, shared by its
  * files (store_sqlite.h): prepared statements kept per connection,
- * transactions (durable when asked), one-row reads through a cache, and
+ * transactions (durable when asked), one-row reads, and
  * one-statement writes. They call nothing of the store's other files.
  */
 #include <pthread.h>
@@ -12,7 +12,6 @@
 
 #include <sqlite3.h>
 
-#include "cache.h"
 #include "clock.h"
 #include "metrics.h"
 #include "store_sqlite.h"
@@ -57,6 +56,11 @@ void sq_col(sqlite3_stmt *st, int i, char *out, size_t cap)
 {
     const unsigned char *t = sqlite3_column_text(st, i);
     snprintf(out, cap, "%s", t ? (const char *)t : "");
+}
+
+enum st_status sq_col_status(sqlite3_stmt *st, int i)
+{
+    return st_status_parse((const char *)sqlite3_column_text(st, i));
 }
 
 /* Transaction control through cached statements: sqlite3_exec would parse
@@ -147,39 +151,15 @@ int sq_query_one(struct store *s, const char *sql, const char *key,
     return rc;
 }
 
-/* Reads one row through cache c (rows start with their id). */
-int sq_cached_query(struct store *s, struct cache *c, const char *sql, const char *id,
-                    int (*fill)(sqlite3_stmt *, void *), void *out)
-{
-    /* A hit needs no store mutex (the cache has its own lock): every POST
-     * looks its account up, and waiting here behind another request's
-     * commit and fsync was the CA's most contended lock after the log's.
-     * Exact still (invariant 4): a write drops the row before it commits,
-     * so a hit returns the committed row, or the row as it was before a
-     * write that has not committed yet. */
-    if (cache_get(c, id, out, NULL)) return 0;
-    pthread_mutex_lock(&s->mu);
-    int rc = 0;
-    if (!cache_get(c, id, out, NULL) && (rc = query_locked(s, sql, id, fill, out)) == 0)
-        cache_put(c, out);
-    pthread_mutex_unlock(&s->mu);
-    return rc;
-}
-
-/* One write of up to three text parameters and an optional integer (bound
- * last); the cached row of drop (in cache c) goes in the same critical
- * section. 0 changed a row, 1 changed none (the expected status was not
- * there), -1 error. */
+/* One write of up to three text parameters: 0 changed a row, 1 changed
+ * none (the expected status was not there), -1 error. */
 struct write1 {
     const char *sql, *a, *b, *c;
-    struct cache *cache;
-    const char *drop;
 };
 
 static int write1_body(struct store *s, void *arg)
 {
     const struct write1 *w = arg;
-    if (w->cache) cache_drop(w->cache, w->drop);
     sqlite3_stmt *st = sq_stmt(s, w->sql);
     int changes = 0;
     if (!st) return -1;
@@ -189,20 +169,18 @@ static int write1_body(struct store *s, void *arg)
     return sq_step_done(s, st, &changes) == SQLITE_DONE ? (changes ? 0 : 1) : -1;
 }
 
-int sq_write1(struct store *s, const char *sql, const char *a, const char *b, const char *c,
-              struct cache *cache, const char *drop)
+int sq_write1(struct store *s, const char *sql, const char *a, const char *b, const char *c)
 {
     /* One statement is its own transaction: no BEGIN round trip. */
-    struct write1 w = {sql, a, b, c, cache, drop};
+    struct write1 w = {sql, a, b, c};
     pthread_mutex_lock(&s->mu);
     int rc = write1_body(s, &w);
     pthread_mutex_unlock(&s->mu);
     return rc;
 }
 
-int sq_write1_durable(struct store *s, const char *sql, const char *a, const char *b, const char *c,
-                      struct cache *cache, const char *drop)
+int sq_write1_durable(struct store *s, const char *sql, const char *a, const char *b, const char *c)
 {
-    struct write1 w = {sql, a, b, c, cache, drop};
+    struct write1 w = {sql, a, b, c};
     return tx_run(s, write1_body, &w, 1);
 }

@@ -9,7 +9,7 @@
 int sqlite_meta_add(struct store *s, const char *key, const char *value, char *out, size_t cap)
 {
     if (sq_write1(s, "INSERT INTO meta(key,value) VALUES(?,?) ON CONFLICT(key) DO NOTHING", key,
-                  value, NULL, NULL, NULL) < 0)
+                  value, NULL) < 0)
         return -1;
     return sqlite_meta_get(s, key, out, cap) == 0 ? 0 : -1;
 }
@@ -23,15 +23,13 @@ int sqlite_lease_take(struct store *s, const char *name, const char *owner, int 
 {
     char sec[16];
     snprintf(sec, sizeof sec, "%d", seconds);
-    return sq_write1(s, SQL_LEASE, name, owner, sec, NULL, NULL);
+    return sq_write1(s, SQL_LEASE, name, owner, sec);
 }
 
 int sqlite_lease_drop(struct store *s, const char *name, const char *owner)
 {
-    return sq_write1(s, "DELETE FROM leases WHERE name=? AND owner=?", name, owner, NULL, NULL,
-                     NULL) < 0
-               ? -1
-               : 0;
+    return sq_write1(s, "DELETE FROM leases WHERE name=? AND owner=?", name, owner, NULL) < 0 ? -1
+                                                                                              : 0;
 }
 
 int sqlite_nonce_use(struct store *s, const char *nonce, int64_t expires)
@@ -40,13 +38,13 @@ int sqlite_nonce_use(struct store *s, const char *nonce, int64_t expires)
     if (__atomic_add_fetch(&calls, 1, __ATOMIC_RELAXED) % 1024 == 0)
         sq_write1(s,
                   "DELETE FROM nonces_used WHERE expires < CAST(strftime('%s','now') AS INTEGER)",
-                  NULL, NULL, NULL, NULL, NULL);
+                  NULL, NULL, NULL);
     char ex[24];
     snprintf(ex, sizeof ex, "%lld", (long long)expires);
     int rc = sq_write1(s,
                        "INSERT INTO nonces_used(nonce,expires) VALUES(?,CAST(? AS INTEGER)) ON "
                        "CONFLICT(nonce) DO NOTHING",
-                       nonce, ex, NULL, NULL, NULL);
+                       nonce, ex, NULL);
     return rc < 0 ? -1 : rc == 0 ? 1 : 0;
 }
 
@@ -89,5 +87,5 @@ int sqlite_meta_get(struct store *s, const char *key, char *out, size_t cap)
 
 int sqlite_meta_set(struct store *s, const char *key, const char *value)
 {
-    return sq_write1(s, SQL_META_SET, key, value, NULL, NULL, NULL) < 0 ? -1 : 0;
+    return sq_write1(s, SQL_META_SET, key, value, NULL) < 0 ? -1 : 0;
 }

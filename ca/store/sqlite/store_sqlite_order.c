@@ -7,7 +7,6 @@
 #include <openssl/rand.h>
 #include <sqlite3.h>
 
-#include "cache.h"
 #include "dnspersist/dnspersist.h"
 #include "store_sqlite.h"
 
@@ -85,7 +84,7 @@ int sqlite_order_create(struct store *s, struct st_order *o, const struct st_aut
 {
     struct order_args a = {o,
                            init,
-                           o->status, /* ids and first status: store.c */
+                           st_status_name(o->status), /* ids and first status: store.c */
                            store_join(&o->identifiers[0][0], o->n, 256),
                            store_join(&o->authz[0][0], o->n, ST_ID),
                            rate};
@@ -104,7 +103,7 @@ static int fill_order(sqlite3_stmt *st, void *out)
     struct st_order *o = out;
     sq_col(st, 0, o->id, sizeof o->id);
     sq_col(st, 1, o->account, sizeof o->account);
-    sq_col(st, 2, o->status, sizeof o->status);
+    o->status = sq_col_status(st, 2);
     o->expires = sqlite3_column_int64(st, 3);
     o->n = store_split((const char *)sqlite3_column_text(st, 4), (char *)o->identifiers, 256,
                        ST_MAX_IDENTIFIERS);
@@ -128,7 +127,7 @@ static const char SQL_ORDER_INVALID[] =
 
 int sqlite_order_invalidate(struct store *s, const char *id, const char *error)
 {
-    return sq_write1(s, SQL_ORDER_INVALID, error, id, NULL, NULL, NULL);
+    return sq_write1(s, SQL_ORDER_INVALID, error, id, NULL);
 }
 
 /* ---- authorizations ---- */
@@ -145,11 +144,11 @@ static int fill_authz(sqlite3_stmt *st, void *out)
     sq_col(st, 2, a->order, sizeof a->order);
     sq_col(st, 3, a->identifier, sizeof a->identifier);
     a->wildcard = sqlite3_column_int(st, 4);
-    sq_col(st, 5, a->status, sizeof a->status);
+    a->status = sq_col_status(st, 5);
     a->expires = sqlite3_column_int64(st, 6);
     sq_col(st, 7, a->token, sizeof a->token);
     sq_col(st, 8, a->ch_type, sizeof a->ch_type);
-    sq_col(st, 9, a->ch_status, sizeof a->ch_status);
+    a->ch_status = sq_col_status(st, 9);
     a->ch_validated = sqlite3_column_int64(st, 10);
     sq_col(st, 11, a->ch_error, sizeof a->ch_error);
     return 0;
@@ -157,7 +156,7 @@ static int fill_authz(sqlite3_stmt *st, void *out)
 
 int sqlite_authz_get(struct store *s, const char *id, struct st_authz *a)
 {
-    return sq_cached_query(s, s->authzs, SQL_AUTHZ_GET, id, fill_authz, a);
+    return sq_query_one(s, SQL_AUTHZ_GET, id, fill_authz, a);
 }
 
 static const char SQL_AUTHZ_FINISH[] =
@@ -181,20 +180,6 @@ int sqlite_authz_finish(struct store *s, const char *id, const char *type, int v
         sq_bind_text(st, 7, perspectives ? perspectives : "");
         rc = sq_step_done(s, st, &changes) == SQLITE_DONE ? (changes ? 0 : 1) : -1;
     }
-    /* The client polls this row next: keep a cached copy current rather
-     * than dropping it (the write and this update share the lock). */
-    struct st_authz a;
-    if (rc == 0 && cache_get(s->authzs, id, &a, NULL)) {
-        snprintf(a.status, sizeof a.status, "%s", valid ? "valid" : "invalid");
-        snprintf(a.ch_status, sizeof a.ch_status, "%s", a.status);
-        snprintf(a.ch_type, sizeof a.ch_type, "%s", type);
-        a.expires = expires;
-        a.ch_validated = validated;
-        snprintf(a.ch_error, sizeof a.ch_error, "%s", error ? error : "");
-        cache_put(s->authzs, &a);
-    } else {
-        cache_drop(s->authzs, id);
-    }
     pthread_mutex_unlock(&s->mu);
     return rc;
 }
@@ -204,7 +189,7 @@ static const char SQL_AUTHZ_DEACT[] =
 
 int sqlite_authz_deactivate(struct store *s, const char *id)
 {
-    return sq_write1(s, SQL_AUTHZ_DEACT, id, NULL, NULL, s->authzs, id);
+    return sq_write1(s, SQL_AUTHZ_DEACT, id, NULL, NULL);
 }
 
 static const char SQL_AUTHZ_COVERS[] =
