@@ -35,7 +35,9 @@ int session_open(const char *cmd, const char *state_dir, const char *directory,
     struct dp_error e;
     if (!(s->acme = dp_acme_new(&cfg, s->acct.key, &e))) {
         /* One line: which CA, what failed, and the likely fix. */
-        int tls = strstr(e.detail, "certificate") || strstr(e.detail, "SSL");
+        /* The bundle is blamed only for a certificate problem, never for
+         * a server that is down. */
+        int tls = strstr(e.detail, "certificate") != NULL;
         cli_error(cmd, "cannot reach the CA at %s: %s%s", s->directory, e.detail,
                   tls ? " (is its root in --ca-bundle?)" : "");
         state_account_free(&s->acct);

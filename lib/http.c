@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <curl/curl.h>
 
@@ -98,6 +99,7 @@ static void header(const char *line, size_t len, const char *name, char *out, si
 static size_t on_header(char *p, size_t sz, size_t n, void *arg)
 {
     struct dp_http_resp *r = arg;
+    r->answered = 1;
     size_t l = sz * n;
     char ra[32] = "";
     header(p, l, "Location", r->location, sizeof r->location);
@@ -106,6 +108,43 @@ static size_t on_header(char *p, size_t sz, size_t n, void *arg)
     header(p, l, "Retry-After", ra, sizeof ra);
     if (ra[0]) r->retry_after = atoi(ra);
     return l;
+}
+
+/* No byte of an answer came: the server went away (or was never there). */
+static int unanswered(CURLcode rc, const struct dp_http_resp *r)
+{
+    switch (rc) {
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_SSL_CONNECT_ERROR:
+        return !r->answered;
+    default:
+        return 0;
+    }
+}
+
+/* What went wrong, in words that point at the cause: a handshake cut off
+ * is a server gone (or not speaking TLS), not an untrusted certificate,
+ * which libcurl reports apart (CURLE_PEER_FAILED_VERIFICATION). */
+static const char *failure(CURLcode rc)
+{
+    switch (rc) {
+    case CURLE_COULDNT_CONNECT:
+        return "cannot connect (connection refused or unreachable)";
+    case CURLE_SSL_CONNECT_ERROR:
+        return "cannot connect: the connection closed during the TLS handshake (is the CA "
+               "running, and is it HTTPS on that port?)";
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_GOT_NOTHING:
+        return "cannot connect: the connection closed before any answer";
+    case CURLE_PEER_FAILED_VERIFICATION:
+        return "the server's certificate is not trusted (certificate verification failed)";
+    default:
+        return curl_easy_strerror(rc);
+    }
 }
 
 dp_code dp__http_request(struct dp_http *h, const char *method, const char *url, const char *body,
@@ -136,12 +175,22 @@ dp_code dp__http_request(struct dp_http *h, const char *method, const char *url,
         SET(CURLOPT_HTTPHEADER, hdrs);
     }
 #undef SET
-    if (rc == CURLE_OK) rc = curl_easy_perform(c);
+    for (int attempt = 0; rc == CURLE_OK || (attempt <= 3 && unanswered(rc, r)); attempt++) {
+        if (attempt) {
+            /* A new connection: the balancer may send it to another
+             * instance, once its retries or health check see this one gone. */
+            dp__http_resp_clear(r);
+            struct timespec ts = {0, 250000000L << (attempt - 1)};
+            if (ts.tv_nsec >= 1000000000L) ts = (struct timespec){1, ts.tv_nsec - 1000000000L};
+            nanosleep(&ts, NULL);
+            curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, 1L);
+        }
+        if ((rc = curl_easy_perform(c)) == CURLE_OK) break;
+    }
     curl_slist_free_all(hdrs);
     if (rc != CURLE_OK) {
         dp__http_resp_clear(r);
-        return dp__fail(err, DP_ERR_IO, NULL, DP_NO_OFFSET, "%s %s: %s", method, url,
-                        curl_easy_strerror(rc));
+        return dp__fail(err, DP_ERR_IO, NULL, DP_NO_OFFSET, "%s %s: %s", method, url, failure(rc));
     }
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
     return DP_OK;

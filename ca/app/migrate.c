@@ -4,12 +4,17 @@
  * authorizations, certificates and revocations, the CA's settings, rate
  * limit counters) into an empty PostgreSQL database, in one transaction:
  * all of it or nothing. Account ids and URLs do not change, so published
- * dns-persist-01 records keep validating. Run it with the CA stopped.
+ * dns-persist-01 records keep validating. It refuses a source a running
+ * CA holds (the data directory's lock, as a second CA would be refused):
+ * that CA's later writes would be lost.
  */
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include <libpq-fe.h>
 #include <sqlite3.h>
@@ -119,11 +124,27 @@ int ca_migrate(int argc, char **argv)
                         "postgresql://USER@HOST:PORT/DB\n");
         return 2;
     }
+    /* The lock app/main.c takes, in the database's directory, held until
+     * the copy is done so no CA starts on the source meanwhile either. */
+    char lock[4200];
+    const char *slash = strrchr(from + 7, '/');
+    snprintf(lock, sizeof lock, "%.*s/lock", slash ? (int)(slash - (from + 7)) : 1,
+             slash ? from + 7 : ".");
+    int lock_fd = open(lock, O_RDONLY | O_CLOEXEC);
+    if (lock_fd >= 0 && flock(lock_fd, LOCK_EX | LOCK_NB)) {
+        fprintf(stderr,
+                "dnspersist-ca: migrate: %s: a dnspersist-ca is running on this data directory: "
+                "stop it first (what it writes after the copy would be lost)\n",
+                from + 7);
+        close(lock_fd);
+        return 1;
+    }
     sqlite3 *db = NULL;
     if (sqlite3_open_v2(from + 7, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
         fprintf(stderr, "dnspersist-ca: migrate: cannot open %s: %s\n", from + 7,
                 db ? sqlite3_errmsg(db) : "out of memory");
         sqlite3_close(db);
+        if (lock_fd >= 0) close(lock_fd);
         return 1;
     }
     /* Only a current embedded schema: an older one is migrated by starting
@@ -185,5 +206,6 @@ int ca_migrate(int argc, char **argv)
     PQfinish(pg);
 out:
     sqlite3_close(db);
+    if (lock_fd >= 0) close(lock_fd);
     return rc;
 }

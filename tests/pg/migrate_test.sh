@@ -3,8 +3,9 @@
 # dnspersist-ca migrate, against real Knot DNS and PostgreSQL 15: its
 # clients and their published records keep working unchanged (the same
 # account, Just-in-Time issuance from the same record), the revocation is
-# still in the CRL, every row arrived; a second migrate into the same
-# database is refused and changes nothing; bad arguments are refused.
+# still in the CRL, every row arrived; a migrate while the CA runs on the
+# source, and a second migrate into the same database, are refused and
+# change nothing; bad arguments are refused.
 # Usage: migrate_test.sh DNSPERSIST DNSPERSIST_CA ENVFILE
 set -u
 DP=${1:?DNSPERSIST}
@@ -32,6 +33,12 @@ start || bad "the CA did not start"
 "$DP" issue "${C[@]}" --resolver "$DNS_RESOLVER" --out "$tmp/c1" "$D" > /dev/null 2>&1 || bad "issue on SQLite"
 "$DP" issue "${C[@]}" --resolver "$DNS_RESOLVER" --out "$tmp/c2" "$D" > /dev/null 2>&1 || bad "second issue on SQLite"
 "$DP" revoke "${C[@]}" --reason 4 "$tmp/c1/cert.pem" > /dev/null 2>&1 || bad "revoke on SQLite"
+# A live source: the running CA's later writes would be lost.
+out=$("$CA" migrate --from "sqlite:$tmp/ca/ca.sqlite" --to "$PG_URL" 2>&1)
+rc=$?
+n_live=$(psql -qtA "$PG_URL" -c "SELECT count(*) FROM information_schema.tables WHERE table_name='accounts'")
+[ $rc = 1 ] && [[ "$out" == *"running on this data directory"* ]] && [ "$n_live" = 0 ] &&
+    ok "migrate_refuses_a_live_source" || bad "migrate with the CA running: rc $rc, '$out', tables $n_live"
 kill $CAPID; wait $CAPID 2>/dev/null
 acct_before=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["url"])' "$tmp"/st/accounts/*/account.json)
 n_sqlite=$(sqlite3 "$tmp/ca/ca.sqlite" "SELECT (SELECT count(*) FROM accounts)||' '||(SELECT count(*) FROM orders)||' '||(SELECT count(*) FROM authzs)||' '||(SELECT count(*) FROM certs)")

@@ -6,7 +6,11 @@
 #   a batch through HAProxy completes while one instance is killed -9
 #   (the client retries on connection errors); every certificate received
 #   is in the database exactly once; nothing is left processing; the
-#   killed instance restarts and serves; a revocation at one instance is in
+#   killed instance restarts and serves; 40 single `issue` runs in a row,
+#   one instance killed -9 among them, all succeed (HAProxy's retries and
+#   redispatch, its HTTP check of /health/ready, the client's retry of a
+#   connection that got no answer); a CA that cannot be reached is reported
+#   as such, not as a CA-bundle problem; a revocation at one instance is in
 #   the CRL the other serves; certbot issues through HAProxy; an instance
 #   given another --external-url than the database records refuses to start.
 # Usage: scaleout_test.sh DNSPERSIST DNSPERSIST_CA ENVFILE
@@ -22,6 +26,7 @@ bash "$HERE/../pg/pg-env.sh" start "$tmp/pg" >/dev/null || skip "no PostgreSQL 1
 trap 'bash "$HERE/../pg/pg-env.sh" stop "$tmp/pg" >/dev/null 2>&1; [ -f "$tmp/hap.pid" ] && kill "$(cat "$tmp/hap.pid")" 2>/dev/null; cleanup' EXIT
 . "$tmp/pg/env"
 HP=$(port); CRLP=$(port); PA=$(port); PB=$(port); CA_A=$(port); CB=$(port); HTTPP=$(port)
+MA=$(port); MB=$(port); DEADP=$(port); DEADB=$(port)
 EXT=https://localhost:$HP
 DIR=$EXT/directory
 cat > "$tmp/haproxy.cfg" <<CFG
@@ -33,15 +38,22 @@ defaults
     timeout connect 2s
     timeout client 60s
     timeout server 60s
-    retries 2
+    retries 3
     option redispatch
 frontend acme
     bind 127.0.0.1:$HP
     default_backend cas
 backend cas
     balance roundrobin
-    server a 127.0.0.1:$PA check inter 500ms fall 2 rise 2
-    server b 127.0.0.1:$PB check inter 500ms fall 2 rise 2
+    option httpchk GET /health/ready
+    server a 127.0.0.1:$PA check port $MA inter 500ms fall 2 rise 2
+    server b 127.0.0.1:$PB check port $MB inter 500ms fall 2 rise 2
+# A backend that is never there: HAProxy accepts, then closes.
+frontend dead
+    bind 127.0.0.1:$DEADP
+    default_backend nothing
+backend nothing
+    server x 127.0.0.1:$DEADB
 frontend crl
     bind 127.0.0.1:$CRLP
     default_backend crls
@@ -50,7 +62,10 @@ backend crls
     server b 127.0.0.1:$CB check inter 500ms
 CFG
 instance() { # NAME PORT CRLPORT [ARGS]: started and answering, or 1
-    "$CA" --listen "localhost:$2" --crl-listen "127.0.0.1:$3" --crl-url "http://127.0.0.1:$CRLP/crl" \
+    local m=()
+    [ "$1" = a ] && m=(--metrics-listen "127.0.0.1:$MA")
+    [ "$1" = b ] && m=(--metrics-listen "127.0.0.1:$MB")
+    "$CA" --listen "localhost:$2" --crl-listen "127.0.0.1:$3" --crl-url "http://127.0.0.1:$CRLP/crl" "${m[@]}" \
         --external-url "$EXT" --data "$tmp/ca" --database "$PG_URL" --resolver "$DNS_RESOLVER" \
         --issuer-domain-name ca.test --jit-wait 5s --http01-port "$HTTPP" --validation-lease 3s \
         "${@:4}" >> "$tmp/$1.log" 2>&1 &
@@ -107,6 +122,36 @@ stuck=$(psql -qtA "$PG_URL" -c "SELECT count(*) FROM authzs WHERE ch_status='pro
 instance a "$PA" "$CA_A" && curl -s --cacert "$tmp/ca/root.pem" "https://localhost:$PA/directory" | grep -q newOrder &&
     ok "killed_instance_restarts_and_serves" || bad "restart: $(tail -3 "$tmp/a.log")"
 haproxy_up "$tmp/hap.sock" cas crls && ok "haproxy_sees_restarted_instance_up" || bad "HAProxy never saw instance a up again"
+
+# 40 single issue runs in a row (no --retries), instance a killed -9 after
+# the fifth: none may fail.
+: > "$tmp/single.txt"
+singles() {
+    local n=0 failed=0
+    for d in $(cat "$tmp/batch.txt"); do
+        "$DP" issue "${C[@]}" --resolver "$DNS_RESOLVER" --out "$tmp/single/$d" "$d" > /dev/null 2>> "$tmp/single.err" ||
+            failed=$((failed + 1))
+        n=$((n + 1))
+        echo "$n $failed" > "$tmp/single.txt"
+    done
+}
+singles &
+SP=$!
+five_done() { [ "$(cut -d' ' -f1 "$tmp/single.txt" 2>/dev/null)" -ge 5 ] 2>/dev/null; }
+wait_until 120 "5 single issues" five_done || bad "fewer than 5 single issues before the kill"
+kill -9 "$(cat "$tmp/a.pid")"
+wait $SP
+read -r n failed < "$tmp/single.txt"
+[ "$n" = 40 ] && [ "$failed" = 0 ] && ok "40_single_issues_across_kill_9" ||
+    bad "single issues: $failed of $n failed: $(sort -u "$tmp/single.err" | head -3)"
+instance a "$PA" "$CA_A" && haproxy_up "$tmp/hap.sock" cas crls || bad "instance a did not come back: $(tail -3 "$tmp/a.log")"
+
+# No CA behind the address: "cannot connect", not a CA-bundle problem.
+"$DP" account new --agree-tos --directory "https://localhost:$DEADP/directory" --state "$tmp/st-dead" \
+    --ca-bundle "$tmp/ca/root.pem" > /dev/null 2> "$tmp/dead.err"
+rc=$?
+[ $rc != 0 ] && grep -q "cannot connect" "$tmp/dead.err" && ! grep -q "ca-bundle" "$tmp/dead.err" &&
+    ok "unreachable_ca_not_blamed_on_bundle" || bad "no CA behind HAProxy: rc $rc: $(cat "$tmp/dead.err")"
 
 # Revoked through HAProxy (at one instance): in the CRL both serve.
 first=$(ls -d "$tmp"/out/*/ | head -1)
