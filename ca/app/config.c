@@ -97,6 +97,10 @@ static void help(void)
         "                              this (a byte now and then does not keep it; default 30s)\n"
         "  --max-connections N         open connections in all (default 4096)\n"
         "  --max-connections-per-ip N  open connections from one address (default 64)\n"
+        "  --trusted-proxy CIDR        a load balancer whose connections may start with a\n"
+        "                              PROXY protocol v2 header (HAProxy send-proxy-v2) naming\n"
+        "                              the client: logs and per-address limits then see the\n"
+        "                              client; repeatable (up to 16); no one else's is read\n"
         "  --eab-key KID:B64URL        require external account binding; repeatable\n"
         "  --log-level LEVEL           error, warn, info (default: requests, validations) or\n"
         "                              debug; failed validations are logged at warn\n"
@@ -319,6 +323,10 @@ static int set_option(struct ca_config *c, const char *name, const char *val)
         int64_t t = ca_duration(val, 100LL * 365 * 86400);
         if (t < 1 || t > 3600) return -1;
         *(!strcmp(name, "idle-timeout") ? &c->idle_timeout : &c->request_timeout) = (unsigned)t;
+    } else if (!strcmp(name, "trusted-proxy")) {
+        if (c->n_trusted == PROXY_MAX_TRUSTED || proxy_cidr_parse(val, &c->trusted[c->n_trusted]))
+            return -1;
+        c->n_trusted++;
     } else if (!strcmp(name, "max-connections") || !strcmp(name, "max-connections-per-ip")) {
         char *end;
         long n = strtol(val, &end, 10);
@@ -423,6 +431,7 @@ int config_load(struct ca_config *c, int argc, char **argv)
                                          {"rate-limits", required_argument, 0, 0},
                                          {"max-connections", required_argument, 0, 0},
                                          {"max-connections-per-ip", required_argument, 0, 0},
+                                         {"trusted-proxy", required_argument, 0, 0},
                                          {"eab-key", required_argument, 0, 0},
                                          {"database", required_argument, 0, 0},
                                          {"validation-lease", required_argument, 0, 0},

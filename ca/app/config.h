@@ -8,6 +8,7 @@
 
 #include "dnspersist/dnspersist.h"
 #include "profile.h"
+#include "proxy.h"
 #include "ratelimit.h"
 
 struct ca_config {
@@ -39,8 +40,10 @@ struct ca_config {
     unsigned idle_timeout;            /* seconds a connection may stay silent (30) */
     unsigned request_timeout;         /* seconds a request may take to arrive whole (30) */
     unsigned max_conns, max_conns_ip; /* open connections: all, one address */
-    unsigned jit_wait_ms;             /* --jit-wait: how long a new-order waits for its look-ups */
-    int jit;                          /* Just-in-Time dns-persist-01 validation at new-order (A5) */
+    struct proxy_cidr trusted[PROXY_MAX_TRUSTED]; /* --trusted-proxy */
+    size_t n_trusted;
+    unsigned jit_wait_ms; /* --jit-wait: how long a new-order waits for its look-ups */
+    int jit;              /* Just-in-Time dns-persist-01 validation at new-order (A5) */
     const char *eab_kid[16], *eab_key[16]; /* external account binding keys */
     size_t n_eab;
     int no_cache;              /* --no-cache: no in-memory rows or keys (tests) */

@@ -466,7 +466,9 @@ int main(int argc, char **argv)
     struct http_limits lim = {.idle_timeout = c->idle_timeout,
                               .request_timeout = c->request_timeout,
                               .per_ip = c->max_conns_ip,
-                              .total = c->max_conns};
+                              .total = c->max_conns,
+                              .trusted = c->trusted,
+                              .n_trusted = c->n_trusted};
     if (!(http =
               http_start(c->listen_addr, c->port, pki_tls_cert_pem(ca.pki), pki_tls_key_pem(ca.pki),
                          c->threads, &lim, wfe_handle, &ca.wfe, why, sizeof why))) {

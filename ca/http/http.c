@@ -12,11 +12,13 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <gnutls/gnutls.h>
 #include <microhttpd.h>
 
 #include "http.h"
+#include "http_accept.h"
 
 /* One open connection (its socket context): the mutual-TLS verdict, and
  * what the request deadline needs. */
@@ -49,6 +51,9 @@ struct http_server {
     double request_ms, idle_ms;
     int stop, sweeping;
     pthread_t sweeper;
+    /* Behind trusted proxies: the listening socket is ours (http_accept.c). */
+    int lfd;
+    struct http_acceptor *acceptor;
 };
 
 /* Milliseconds on the monotonic clock (http/ depends on nothing of ca/). */
@@ -287,6 +292,26 @@ static void on_done(void *cls, struct MHD_Connection *c, void **con_cls,
     "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:"            \
     "+CHACHA20-POLY1305:-MAC-ALL:+AEAD:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA"
 
+/* The acceptor's hand-over: libmicrohttpd closes fd itself when it cannot
+ * take it (over a limit). */
+static void hand_to_mhd(void *arg, int fd, const struct sockaddr *sa, socklen_t len)
+{
+    struct http_server *s = arg;
+    (void)MHD_add_connection(s->d, fd, sa, len);
+}
+
+static int listen_on(const struct sockaddr *sa, socklen_t len)
+{
+    int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+    if (fd < 0) return -1;
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) || bind(fd, sa, len) ||
+        listen(fd, 511)) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
 struct http_server *http_start(const char *addr, int port, const char *cert_pem,
                                const char *key_pem, unsigned threads, const struct http_limits *lim,
                                http_handler h, void *app, char *why, size_t cap)
@@ -300,6 +325,7 @@ struct http_server *http_start(const char *addr, int port, const char *cert_pem,
     s->h = h;
     s->app = app;
     s->request_ms = req * 1000.0;
+    s->lfd = -1;
     s->idle_ms = idle * 1000.0;
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
@@ -326,6 +352,17 @@ struct http_server *http_start(const char *addr, int port, const char *cert_pem,
         snprintf(why, cap, "listen address '%s' is not an IP address", addr);
         free(s);
         return NULL;
+    }
+    if (lim && lim->n_trusted) {
+        s->lfd = listen_on(sa, sa == (struct sockaddr *)&sa4 ? sizeof sa4 : sizeof sa6);
+        if (s->lfd < 0) {
+            snprintf(why, cap, "cannot listen on %s:%d (in use, or no permission)", addr, port);
+            free(s);
+            return NULL;
+        }
+        /* Connections come from http_accept.c, through MHD_add_connection;
+         * ITC wakes libmicrohttpd's threads for each. */
+        flags |= MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC;
     }
     if (cert_pem && lim && lim->client_ca_pem) {
         s->mtls = 1;
@@ -356,8 +393,14 @@ struct http_server *http_start(const char *addr, int port, const char *cert_pem,
                                 threads ? threads : 1, MHD_OPTION_NOTIFY_COMPLETED, on_done, s,
                                 MHD_OPTION_CONNECTION_TIMEOUT, idle, MHD_OPTION_CONNECTION_LIMIT,
                                 total, MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip, MHD_OPTION_END);
+    if (s->d && s->lfd >= 0 &&
+        !(s->acceptor = http_accept_start(s->lfd, lim->trusted, lim->n_trusted, hand_to_mhd, s))) {
+        MHD_stop_daemon(s->d);
+        s->d = NULL;
+    }
     if (!s->d) {
         snprintf(why, cap, "cannot listen on %s:%d (in use, or no permission)", addr, port);
+        if (s->lfd >= 0) close(s->lfd);
         pthread_mutex_destroy(&s->mu);
         pthread_cond_destroy(&s->cv);
         free(s);
@@ -377,6 +420,9 @@ void http_stop(struct http_server *s)
         pthread_mutex_unlock(&s->mu);
         pthread_join(s->sweeper, NULL);
     }
+    /* No new connection is handed over once libmicrohttpd stops. */
+    http_accept_stop(s->acceptor);
+    if (s->lfd >= 0) close(s->lfd);
     MHD_stop_daemon(s->d);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);

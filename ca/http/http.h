@@ -4,6 +4,8 @@
 
 #include <stddef.h>
 
+#include "proxy.h"
+
 #define HTTP_MAX_BODY (64u * 1024u)
 
 struct http_req {
@@ -63,6 +65,12 @@ struct http_limits {
      * tests run once per connection and certificate (again after
      * HTTP_PEER_RECHECK seconds), not at every request. NULL: none. */
     int (*client_ok)(void *app, const unsigned char *der, size_t len);
+    /* Proxies whose connections may start with a PROXY protocol v2 header
+     * (proxy.h) naming the client: its address then counts for per_ip and
+     * is http_req.peer. Anyone else's header is not read (their TLS
+     * handshake fails). n_trusted 0: none. */
+    const struct proxy_cidr *trusted;
+    size_t n_trusted;
 };
 
 #define HTTP_PEER_RECHECK 300
