@@ -9,18 +9,31 @@ PKGS=(build-essential cmake pkg-config clang libclang-rt-14-dev
       knot knot-dnssecutils knot-dnsutils
       openssl python3 coreutils curl sqlite3 util-linux dns-root-data
       certbot python3-certbot-dns-rfc2136 lego uacme scdoc mandoc bash-completion
-      postgresql-15 libpq-dev haproxy eatmydata dnsperf stress-ng)
+      postgresql-15 libpq-dev haproxy eatmydata dnsperf stress-ng
+      softhsm2 opensc)
+# From bookworm-backports (the HSM tests: OpenSSL's pkcs11 provider).
+BACKPORTS=(pkcs11-provider)
 
-missing=()
-for p in "${PKGS[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -eq 0 ]; then
-    echo "setup: all ${#PKGS[@]} packages present"
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
+missing=() missing_bpo=()
+for p in "${PKGS[@]}"; do installed "$p" || missing+=("$p"); done
+for p in "${BACKPORTS[@]}"; do installed "$p" || missing_bpo+=("$p"); done
+if [ ${#missing[@]} -eq 0 ] && [ ${#missing_bpo[@]} -eq 0 ]; then
+    echo "setup: all $((${#PKGS[@]} + ${#BACKPORTS[@]})) packages present"
     exit 0
 fi
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
-echo "setup: installing ${missing[*]}"
+if [ ${#missing_bpo[@]} -gt 0 ] && ! grep -rqs bookworm-backports /etc/apt/sources.list /etc/apt/sources.list.d/; then
+    echo "deb http://deb.debian.org/debian bookworm-backports main" |
+        $SUDO tee /etc/apt/sources.list.d/bookworm-backports.list > /dev/null
+fi
+echo "setup: installing ${missing[*]} ${missing_bpo[*]}"
 $SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+if [ ${#missing[@]} -gt 0 ]; then
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+if [ ${#missing_bpo[@]} -gt 0 ]; then
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+        -t bookworm-backports "${missing_bpo[@]}"
+fi

@@ -30,6 +30,7 @@
 #include "crl.h"
 #include "http.h"
 #include "log.h"
+#include "keys.h"
 #include "migrate.h"
 #include "mpic.h"
 #include "ops.h"
@@ -342,6 +343,7 @@ int main(int argc, char **argv)
     if (argc > 1 && !strcmp(argv[1], "perspective-credentials"))
         return perspective_credentials(argc - 1, argv + 1);
     if (argc > 1 && !strcmp(argv[1], "migrate")) return ca_migrate(argc - 1, argv + 1);
+    if (argc > 1 && !strcmp(argv[1], "keys")) return ca_keys(argc - 1, argv + 1);
     int rc0 = config_load(c, argc, argv);
     if (rc0) return rc0 == 1 ? 0 : 2;
     char lwhy[1200];
@@ -418,6 +420,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "dnspersist-ca: %s\n", e.detail);
         goto out;
     }
+    if (pki_notice(ca.pki)) log_event(LOG_WARN, "keys", "msg", pki_notice(ca.pki), NULL);
     if (c->n_perspectives &&
         perspective_client_load(c->data, &ca.root_pem, &ca.mpic_cert, &ca.mpic_key))
         goto out;

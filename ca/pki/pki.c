@@ -3,11 +3,15 @@
  * ECDSA P-256 and signatures SHA-256; serials carry 128 random bits (the
  * Baseline Requirements ask for at least 64).
  *
- * First start: root (10 years, self-signed), intermediate (5 years,
- * pathlen 0), TLS certificate for the listener (signed by the root), all
- * written 0600/0644 into the data directory; later starts load them.
+ * First start on an empty data directory: root (10 years, self-signed),
+ * intermediate (5 years, pathlen 0) and the listener's TLS certificate
+ * (from the intermediate); the root key is kept outside the data
+ * directory. Later starts load the running set (pki_files.h), which never
+ * includes the root key: an intermediate made and imported in a key
+ * ceremony (pki_ceremony.c) runs the same way.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +36,7 @@
 
 #include "csr.h"
 #include "pki.h"
+#include "pki_files.h"
 #include "pki_key.h"
 
 /* Extensions every leaf carries, built once: X509V3_EXT_conf_nid parses its
@@ -41,94 +46,12 @@ enum { EXT_BC, EXT_KU_EC, EXT_KU_RSA, EXT_EKU, EXT_AKI, EXT_CRLDP, N_EXT };
 struct pki {
     EVP_PKEY *root_key, *int_key, *tls_key;
     X509 *root, *inter, *tls;
+    STACK_OF(X509) * chain; /* between the intermediate and the root (chain.pem) */
     char *tls_cert_pem, *tls_key_pem, *chain_pem;
+    char notice[700]; /* what start-up should tell the operator, "" for nothing */
     X509_EXTENSION *leaf_ext[N_EXT];
     struct csr_curves *curves; /* for reading CSR keys; NULL works too, slower */
 };
-
-/* The PEM text that write() puts into a memory BIO; NULL on failure. */
-static char *pem_of(const void *obj, int (*write)(BIO *, const void *))
-{
-    BIO *b = BIO_new(BIO_s_mem());
-    char *d, *out = NULL;
-    if (b && write(b, obj)) {
-        long n = BIO_get_mem_data(b, &d);
-        if ((out = malloc((size_t)n + 1))) {
-            memcpy(out, d, (size_t)n);
-            out[n] = '\0';
-        }
-    }
-    BIO_free(b);
-    return out;
-}
-
-static int write_cert(BIO *b, const void *x)
-{
-    return PEM_write_bio_X509(b, (X509 *)x);
-}
-
-static int write_key(BIO *b, const void *k)
-{
-    return PEM_write_bio_PrivateKey(b, (EVP_PKEY *)k, NULL, NULL, 0, NULL, NULL);
-}
-
-static char *pem_cert(X509 *x)
-{
-    return pem_of(x, write_cert);
-}
-
-static char *pem_key(EVP_PKEY *k)
-{
-    return pem_of(k, write_key);
-}
-
-/* Written whole to NAME.tmp, created with its final mode (O_EXCL: never
- * someone else's file, never a moment with wider permissions), synced,
- * then renamed over NAME: a crash leaves the old file or the new one. */
-static int write_file(const char *dir, const char *name, const char *data, mode_t mode)
-{
-    char path[4096], tmp[4200];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    unlink(tmp); /* left by a crash */
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
-    if (fd < 0) return -1;
-    size_t len = strlen(data), off = 0;
-    while (off < len) {
-        ssize_t w = write(fd, data + off, len - off);
-        if (w <= 0) break;
-        off += (size_t)w;
-    }
-    int ok = off == len && fsync(fd) == 0;
-    ok = close(fd) == 0 && ok;
-    if (!ok || rename(tmp, path)) {
-        unlink(tmp);
-        return -1;
-    }
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        fsync(dfd); /* the rename itself survives a power cut */
-        close(dfd);
-    }
-    return 0;
-}
-
-/* A private key readable by group or others is refused, not used: whoever
- * could read it could issue. 0 when fine or absent. */
-static int key_private(const char *dir, const char *name, struct dp_error *err)
-{
-    char path[4096];
-    struct stat st;
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    if (stat(path, &st)) return 0;
-    if (!(st.st_mode & 077)) return 0;
-    snprintf(err->detail, sizeof err->detail,
-             "%.250s is open to its group or others (mode %03o): chmod 600 it, and ask who "
-             "could have copied it",
-             path, (unsigned)(st.st_mode & 0777));
-    err->code = DP_ERR_IO;
-    return -1;
-}
 
 static int set_serial(X509 *x, char *hex_out)
 {
@@ -202,26 +125,45 @@ static int finish(X509 *x, EVP_PKEY *key)
     return X509_sign(x, key, EVP_sha256()) > 0;
 }
 
-static EVP_PKEY *load_key(const char *dir, const char *name)
+/* a + b, freeing a; NULL (a freed) when out of memory. */
+static char *concat(char *a, const char *b)
 {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "r");
-    if (!f) return NULL;
-    EVP_PKEY *k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
-    fclose(f);
-    return k;
+    size_t la = strlen(a), lb = strlen(b);
+    char *r = realloc(a, la + lb + 1);
+    if (!r) {
+        free(a);
+        return NULL;
+    }
+    memcpy(r + la, b, lb + 1);
+    return r;
 }
 
-static X509 *load_cert(const char *dir, const char *name)
+static char *append_pem(char *a, X509 *x)
 {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "r");
-    if (!f) return NULL;
-    X509 *x = PEM_read_X509(f, NULL, NULL, NULL);
-    fclose(f);
-    return x;
+    char *b = pki_pem_cert(x);
+    char *r = b ? concat(a, b) : (free(a), NULL);
+    free(b);
+    return r;
+}
+
+int pki_chain_check(X509 *cert, STACK_OF(X509) * chain, X509 *root, char *why, size_t cap)
+{
+    X509_STORE *st = X509_STORE_new();
+    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+    int ok = st && ctx && X509_STORE_add_cert(st, root) &&
+             X509_STORE_CTX_init(ctx, st, cert, chain) && X509_verify_cert(ctx) == 1;
+    if (!ok)
+        snprintf(why, cap, "does not chain to root.pem: %s",
+                 ctx ? X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)) : "no memory");
+    X509_STORE_CTX_free(ctx);
+    X509_STORE_free(st);
+    ERR_clear_error();
+    return ok ? 0 : -1;
+}
+
+const char *pki_notice(const struct pki *p)
+{
+    return p->notice[0] ? p->notice : NULL;
 }
 
 void pki_free(struct pki *p)
@@ -236,6 +178,7 @@ void pki_free(struct pki *p)
     X509_free(p->root);
     X509_free(p->inter);
     X509_free(p->tls);
+    sk_X509_pop_free(p->chain, X509_free);
     free(p->tls_cert_pem);
     free(p->tls_key_pem);
     free(p->chain_pem);
@@ -244,12 +187,90 @@ void pki_free(struct pki *p)
 
 static int save(const char *dir, const char *kname, EVP_PKEY *k, const char *cname, X509 *x)
 {
-    char *kp = pem_key(k), *cp = pem_cert(x);
-    int ok =
-        kp && cp && write_file(dir, kname, kp, 0600) == 0 && write_file(dir, cname, cp, 0644) == 0;
+    char *kp = pki_pem_key(k), *cp = pki_pem_cert(x);
+    int ok = kp && cp && pki_write_file(dir, kname, kp, 0600) == 0 &&
+             pki_write_file(dir, cname, cp, 0644) == 0;
     free(kp);
     free(cp);
     return ok;
+}
+
+/* A new CA for an empty data directory (the embedded default): root and
+ * intermediate made here. The running set (intermediate.key and .pem,
+ * root.pem) goes into dir; the root key goes beside it (pki_root_key_dir),
+ * or stays in dir when that cannot be made, and p->notice says which. */
+static int create(struct pki *p, const char *dir, struct dp_error *err)
+{
+    p->root_key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+    p->int_key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+    p->root = p->root_key
+                  ? make_cert(p->root_key, "dnspersist root CA", NULL, 10L * 365 * 86400, 1, -1)
+                  : NULL;
+    if (!p->root || !finish(p->root, p->root_key)) return -1;
+    p->inter = p->int_key ? make_cert(p->int_key, "dnspersist intermediate CA", p->root,
+                                      5L * 365 * 86400, 1, 0)
+                          : NULL;
+    if (!p->inter || !finish(p->inter, p->root_key)) return -1;
+    char home[4096];
+    pki_root_key_dir(dir, home, sizeof home);
+    int away = (mkdir(home, 0700) == 0 || errno == EEXIST) &&
+               save(home, "root.key", p->root_key, "root.pem", p->root);
+    if (!away && !save(dir, "root.key", p->root_key, "root.pem", p->root)) goto io;
+    char *rp = pki_pem_cert(p->root);
+    int ok = rp && pki_write_file(dir, "root.pem", rp, 0644) == 0 &&
+             save(dir, "intermediate.key", p->int_key, "intermediate.pem", p->inter);
+    free(rp);
+    if (!ok) goto io;
+    snprintf(p->notice, sizeof p->notice,
+             away ? "made a new CA; its root key is in %s/root.key, outside the data directory: "
+                    "the running CA never needs it, so move it offline (perspective-credentials "
+                    "and keys sign use it)"
+                  : "made a new CA; its root key stays in %s/root.key (%s could not be made): "
+                    "move it offline",
+             away ? home : dir, home);
+    EVP_PKEY_free(p->root_key); /* signing leaves and CRLs needs only the intermediate */
+    p->root_key = NULL;
+    return 0;
+io:
+    snprintf(err->detail, sizeof err->detail, "cannot write the CA into %s", dir);
+    err->code = DP_ERR_IO;
+    return -2;
+}
+
+/* The running set: intermediate.key (a file or a pkcs11: URI) matching
+ * intermediate.pem, which chains through chain.pem (may be absent) to
+ * root.pem. 0, or -2 with err. */
+static int load_set(struct pki *p, const char *dir, struct dp_error *err)
+{
+    char why[512] = "";
+    p->root = pki_load_cert(dir, "root.pem");
+    p->inter = pki_load_cert(dir, "intermediate.pem");
+    p->chain = pki_load_certs(dir, "chain.pem");
+    if (!p->root || !p->inter) {
+        snprintf(err->detail, sizeof err->detail,
+                 "%s has only part of the CA (intermediate.key, intermediate.pem and root.pem are "
+                 "needed): restore it, import an intermediate (dnspersist-ca keys import), or "
+                 "start from an empty directory",
+                 dir);
+    } else if (!(p->int_key = pki_load_key(dir, "intermediate.key", why, sizeof why))) {
+        snprintf(err->detail, sizeof err->detail, "the issuing key: %s", why);
+    } else if (!pki_same_key(X509_get0_pubkey(p->inter), p->int_key)) {
+        snprintf(err->detail, sizeof err->detail,
+                 "%s/intermediate.key is not the key of intermediate.pem", dir);
+    } else if (!p->chain) {
+        snprintf(err->detail, sizeof err->detail, "%s/chain.pem cannot be read", dir);
+    } else if (pki_chain_check(p->inter, p->chain, p->root, why, sizeof why)) {
+        snprintf(err->detail, sizeof err->detail, "%s/intermediate.pem: %s", dir, why);
+    } else {
+        char legacy[4200];
+        snprintf(legacy, sizeof legacy, "%s/root.key", dir);
+        if (access(legacy, F_OK) == 0)
+            snprintf(p->notice, sizeof p->notice,
+                     "%.600s: the running CA does not need the root key: move it offline", legacy);
+        return 0;
+    }
+    err->code = DP_ERR_IO;
+    return -2;
 }
 
 struct pki *pki_open(const char *dir, const char *const *tls_names, size_t n_tls,
@@ -258,43 +279,26 @@ struct pki *pki_open(const char *dir, const char *const *tls_names, size_t n_tls
     struct pki *p = calloc(1, sizeof *p);
     if (!p) return NULL;
     p->curves = csr_curves_new();
-    if (key_private(dir, "root.key", err) || key_private(dir, "intermediate.key", err) ||
-        key_private(dir, "tls.key", err))
+    if (pki_key_private(dir, "root.key", err) || pki_key_private(dir, "intermediate.key", err) ||
+        pki_key_private(dir, "tls.key", err))
         goto fail;
-    p->root_key = load_key(dir, "root.key");
-    p->root = load_cert(dir, "root.pem");
-    p->int_key = load_key(dir, "intermediate.key");
-    p->inter = load_cert(dir, "intermediate.pem");
-    if (!p->root_key || !p->root || !p->int_key || !p->inter) {
-        /* All four or none: a partial set is never completed silently. */
-        if (p->root_key || p->root || p->int_key || p->inter) {
-            snprintf(err->detail, sizeof err->detail,
-                     "%s has only part of the CA (root.key, root.pem, intermediate.key, "
-                     "intermediate.pem): restore it or start from an empty directory",
-                     dir);
-            err->code = DP_ERR_IO;
-            goto fail;
-        }
-        p->root_key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-        p->int_key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-        p->root = p->root_key
-                      ? make_cert(p->root_key, "dnspersist root CA", NULL, 10L * 365 * 86400, 1, -1)
-                      : NULL;
-        if (!p->root || !finish(p->root, p->root_key)) goto crypto;
-        p->inter = p->int_key ? make_cert(p->int_key, "dnspersist intermediate CA", p->root,
-                                          5L * 365 * 86400, 1, 0)
-                              : NULL;
-        if (!p->inter || !finish(p->inter, p->root_key)) goto crypto;
-        if (!save(dir, "root.key", p->root_key, "root.pem", p->root) ||
-            !save(dir, "intermediate.key", p->int_key, "intermediate.pem", p->inter)) {
-            snprintf(err->detail, sizeof err->detail, "cannot write the CA into %s", dir);
-            err->code = DP_ERR_IO;
-            goto fail;
-        }
+    static const char *const set[] = {"root.key", "root.pem", "intermediate.key",
+                                      "intermediate.pem", "chain.pem"};
+    int any = 0;
+    for (size_t i = 0; i < sizeof set / sizeof *set; i++) {
+        char path[4200];
+        snprintf(path, sizeof path, "%s/%s", dir, set[i]);
+        any |= access(path, F_OK) == 0;
     }
-    /* The TLS certificate is remade when the listener's names change. */
-    p->tls_key = load_key(dir, "tls.key");
-    p->tls = load_cert(dir, "tls.pem");
+    /* Nothing there: a new CA. Anything there: it must be whole, never
+     * completed silently. */
+    int rc = any ? load_set(p, dir, err) : create(p, dir, err);
+    if (rc == -1) goto crypto;
+    if (rc) goto fail;
+    /* The listener's certificate: from the intermediate, remade when the
+     * listener's names change. */
+    p->tls_key = pki_load_key(dir, "tls.key", NULL, 0);
+    p->tls = pki_load_cert(dir, "tls.pem");
     int fits = p->tls_key && p->tls;
     for (size_t i = 0; fits && i < n_tls; i++)
         fits = X509_check_host(p->tls, tls_names[i], 0, 0, NULL) == 1 ||
@@ -303,7 +307,7 @@ struct pki *pki_open(const char *dir, const char *const *tls_names, size_t n_tls
         EVP_PKEY_free(p->tls_key);
         X509_free(p->tls);
         p->tls_key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-        p->tls = p->tls_key ? make_cert(p->tls_key, n_tls ? tls_names[0] : "localhost", p->root,
+        p->tls = p->tls_key ? make_cert(p->tls_key, n_tls ? tls_names[0] : "localhost", p->inter,
                                         825L * 86400, 0, -1)
                             : NULL;
         char san[2048] = "";
@@ -315,9 +319,9 @@ struct pki *pki_open(const char *dir, const char *const *tls_names, size_t n_tls
             o += (size_t)snprintf(san + o, sizeof san - o, "%s%s:%s", i ? "," : "",
                                   ip ? "IP" : "DNS", tls_names[i]);
         }
-        if (!p->tls || (n_tls && !add_ext(p->tls, p->root, NID_subject_alt_name, san)) ||
-            !add_ext(p->tls, p->root, NID_ext_key_usage, "serverAuth") ||
-            !finish(p->tls, p->root_key))
+        if (!p->tls || (n_tls && !add_ext(p->tls, p->inter, NID_subject_alt_name, san)) ||
+            !add_ext(p->tls, p->inter, NID_ext_key_usage, "serverAuth") ||
+            !finish(p->tls, p->int_key))
             goto crypto;
         if (!save(dir, "tls.key", p->tls_key, "tls.pem", p->tls)) {
             snprintf(err->detail, sizeof err->detail, "cannot write the TLS certificate into %s",
@@ -340,9 +344,18 @@ struct pki *pki_open(const char *dir, const char *const *tls_names, size_t n_tls
         X509V3_EXT_conf_nid(NULL, &xc, NID_authority_key_identifier, "keyid:always");
     for (int i = 0; i < EXT_CRLDP; i++) /* the CRL URL comes later: pki_set_crl_url */
         if (!p->leaf_ext[i]) goto crypto;
-    p->tls_cert_pem = pem_cert(p->tls);
-    p->tls_key_pem = pem_key(p->tls_key);
-    p->chain_pem = pem_cert(p->inter);
+    /* What follows a leaf: the intermediate, then any certificate between
+     * it and the root (chain.pem). The listener sends it too when its
+     * certificate is the intermediate's (one made by an older version
+     * from the root goes alone). */
+    p->chain_pem = pki_pem_cert(p->inter);
+    for (int i = 0; p->chain_pem && i < sk_X509_num(p->chain); i++)
+        p->chain_pem = append_pem(p->chain_pem, sk_X509_value(p->chain, i));
+    char *leaf = pki_pem_cert(p->tls);
+    int from_inter = !X509_NAME_cmp(X509_get_issuer_name(p->tls), X509_get_subject_name(p->inter));
+    /* concat takes leaf over (and frees it on failure). */
+    p->tls_cert_pem = leaf && from_inter && p->chain_pem ? concat(leaf, p->chain_pem) : leaf;
+    p->tls_key_pem = pki_pem_key(p->tls_key);
     if (!p->tls_cert_pem || !p->tls_key_pem || !p->chain_pem) goto crypto;
     return p;
 crypto:
@@ -466,7 +479,7 @@ enum pki_csr_result pki_issue(struct pki *pk, const unsigned char *der, size_t l
         free(san);
     }
     if (ok) {
-        *pem = pem_cert(x);
+        *pem = pki_pem_cert(x);
     }
     if (*pem) r = PKI_CSR_OK;
 out:

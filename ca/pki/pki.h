@@ -7,16 +7,27 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <openssl/x509.h>
+
 #include "dnspersist/dnspersist.h"
 
 struct pki;
 
-/* Loads DIR/{root,intermediate,tls}.{pem,key} or creates them. tls_names are
- * the listener's DNS names or IP addresses (SANs). NULL with err on failure. */
+/* Loads the running set from DIR (intermediate.key, a file or a pkcs11:
+ * URI; intermediate.pem; chain.pem, optional; root.pem) and the listener's
+ * tls.{key,pem}, or creates a new CA in an empty DIR (its root key beside
+ * DIR, not in it). tls_names are the listener's DNS names or IP addresses
+ * (SANs). NULL with err on failure: a partial set, a key that is not the
+ * certificate's, an intermediate that does not chain to root.pem. */
 struct pki *pki_open(const char *dir, const char *const *tls_names, size_t n_tls,
                      struct dp_error *err);
 void pki_free(struct pki *p);
 
+/* What start-up should tell the operator about the keys (where a new root
+ * key went, a root key in the running set), or NULL. */
+const char *pki_notice(const struct pki *p);
+/* The listener's certificate, with the intermediate and chain.pem after it
+ * when the intermediate issued it. */
 const char *pki_tls_cert_pem(const struct pki *p); /* borrowed */
 const char *pki_tls_key_pem(const struct pki *p);
 const char *pki_chain_pem(const struct pki *p); /* the intermediate, appended to leaves */
@@ -93,5 +104,9 @@ size_t pki_pem_names(const char *pem, char names[][256], size_t max);
 
 /* notBefore and notAfter (seconds) of the first certificate in pem; 0 or -1. */
 int pki_cert_times(const char *pem, int64_t *not_before, int64_t *not_after);
+
+/* 0 when cert verifies through chain (may be NULL) to root now; -1 with
+ * why. */
+int pki_chain_check(X509 *cert, STACK_OF(X509) * chain, X509 *root, char *why, size_t cap);
 
 #endif

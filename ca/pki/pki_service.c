@@ -11,6 +11,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "pki_files.h"
 #include "pki_service.h"
 
 static void *load(const char *dir, const char *name, int key)
@@ -65,7 +66,12 @@ int pki_service_issue(const char *dir, const char *cn, const char *const *names,
                       int client, char **cert, char **key, char *why, size_t cap)
 {
     *cert = *key = NULL;
+    /* The root key: in the data directory (an older CA), else where the
+     * embedded default put it (pki_root_key_dir), if not moved offline. */
+    char home[4096];
+    pki_root_key_dir(dir, home, sizeof home);
     EVP_PKEY *rk = load(dir, "root.key", 1);
+    if (!rk) rk = load(home, "root.key", 1);
     X509 *root = load(dir, "root.pem", 0);
     EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
     X509 *x = X509_new();
@@ -98,8 +104,9 @@ int pki_service_issue(const char *dir, const char *cn, const char *const *names,
         (*cert = pem(w_cert, x)) && (*key = pem(w_key, k));
     if (!ok) {
         snprintf(why, cap, "%s",
-                 !rk || !root ? "cannot read root.key and root.pem in the data directory (the "
-                                "primary's, which holds the root key)"
+                 !rk || !root ? "cannot read the root key (root.key in the data directory or in "
+                                "DATA.root-key beside it: bring it back from offline for this) "
+                                "and root.pem"
                               : "OpenSSL failed while making the certificate");
         free(*cert);
         free(*key);

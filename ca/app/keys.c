@@ -1,0 +1,164 @@
+/*
+ * keys.c: dnspersist-ca keys SUBCOMMAND, the key ceremony by hand
+ * (pki_ceremony.h does the work):
+ *   keys root   --out DIR [--cn NAME] [--days N] [--key-type T]   (offline)
+ *   keys csr    --data DIR [--key pkcs11:URI | --key-type T] [--cn NAME] [--out FILE]
+ *   keys sign   --root DIR --csr FILE --out FILE [--days N]        (offline)
+ *   keys import --data DIR --cert FILE --root FILE [--chain FILE]
+ *   keys check  --data DIR
+ * A corporate root signs the CSR with its own tools instead of keys sign.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "keys.h"
+#include "pki_ceremony.h"
+
+#define USAGE                                                                                      \
+    "usage: dnspersist-ca keys root --out DIR [--cn NAME] [--days N] [--key-type ec|p384|rsa]\n"   \
+    "       dnspersist-ca keys csr --data DIR [--key pkcs11:URI | --key-type ec|p384|rsa]\n"       \
+    "                                [--cn NAME] [--out FILE]\n"                                   \
+    "       dnspersist-ca keys sign --root DIR --csr FILE --out FILE [--days N]\n"                 \
+    "       dnspersist-ca keys import --data DIR --cert FILE --root FILE [--chain FILE]\n"         \
+    "       dnspersist-ca keys check --data DIR\n"
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) return NULL;
+    char *b = malloc(1 << 20);
+    size_t n = b ? fread(b, 1, (1 << 20) - 1, f) : 0;
+    fclose(f);
+    if (b) b[n] = '\0';
+    return b;
+}
+
+static int spill(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    int ok = f && fputs(text, f) >= 0;
+    if (f && fclose(f)) ok = 0;
+    return ok ? 0 : -1;
+}
+
+static int say_failed(const char *sub, const char *why)
+{
+    fprintf(stderr, "dnspersist-ca: keys %s: %s\n", sub, why);
+    return 1;
+}
+
+int ca_keys(int argc, char **argv)
+{
+    static const struct option opts[] = {{"out", required_argument, 0, 'o'},
+                                         {"cn", required_argument, 0, 'n'},
+                                         {"days", required_argument, 0, 'd'},
+                                         {"key-type", required_argument, 0, 't'},
+                                         {"data", required_argument, 0, 'D'},
+                                         {"key", required_argument, 0, 'k'},
+                                         {"root", required_argument, 0, 'r'},
+                                         {"csr", required_argument, 0, 'c'},
+                                         {"cert", required_argument, 0, 'C'},
+                                         {"chain", required_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    const char *sub = argc > 1 ? argv[1] : "", *out = NULL, *cn = NULL, *type = NULL, *data = NULL,
+               *key = NULL, *root = NULL, *csr = NULL, *cert = NULL, *chain = NULL;
+    long days = 0;
+    int o, usage = argc < 2;
+    opterr = 0;
+    optind = 2;
+    while (!usage && (o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (o) {
+        case 'o':
+            out = optarg;
+            break;
+        case 'n':
+            cn = optarg;
+            break;
+        case 'd':
+            days = strtol(optarg, NULL, 10);
+            usage |= days < 1 || days > 36500;
+            break;
+        case 't':
+            type = optarg;
+            break;
+        case 'D':
+            data = optarg;
+            break;
+        case 'k':
+            key = optarg;
+            break;
+        case 'r':
+            root = optarg;
+            break;
+        case 'c':
+            csr = optarg;
+            break;
+        case 'C':
+            cert = optarg;
+            break;
+        case 'h':
+            chain = optarg;
+            break;
+        default:
+            usage = 1;
+        }
+    }
+    usage |= optind < argc || !pki_key_type_ok(type) || (key && strncmp(key, "pkcs11:", 7)) ||
+             (key && type);
+    char why[1024], report[4096];
+    if (!usage && !strcmp(sub, "root") && out) {
+        if (pki_root_create(out, cn ? cn : "dnspersist root CA", days ? (int)days : 3650, type, why,
+                            sizeof why))
+            return say_failed(sub, why);
+        printf("dnspersist-ca: %s/root.key and %s/root.pem: keep root.key offline\n", out, out);
+        return 0;
+    }
+    if (!usage && !strcmp(sub, "csr") && data) {
+        char *pem = NULL, path[4200];
+        snprintf(path, sizeof path, "%s/intermediate.csr", data);
+        if (pki_intermediate_csr(data, key, type, cn ? cn : "dnspersist intermediate CA", &pem, why,
+                                 sizeof why))
+            return say_failed(sub, why);
+        int rc = spill(out ? out : path, pem);
+        free(pem);
+        if (rc) return say_failed(sub, "cannot write the CSR");
+        printf("dnspersist-ca: %s: have the root sign it (keys sign, or your own CA)\n",
+               out ? out : path);
+        return 0;
+    }
+    if (!usage && !strcmp(sub, "sign") && root && csr && out) {
+        char *req = slurp(csr), *pem = NULL;
+        if (!req) return say_failed(sub, "cannot read the CSR");
+        int rc = pki_intermediate_sign(root, req, days ? (int)days : 1825, &pem, why, sizeof why);
+        free(req);
+        if (rc) return say_failed(sub, why);
+        rc = spill(out, pem);
+        free(pem);
+        if (rc) return say_failed(sub, "cannot write the certificate");
+        printf("dnspersist-ca: %s: import it where the CA runs (keys import)\n", out);
+        return 0;
+    }
+    if (!usage && !strcmp(sub, "import") && data && cert && root) {
+        char *c = slurp(cert), *r = slurp(root), *h = chain ? slurp(chain) : NULL;
+        int rc = !c || !r || (chain && !h)
+                     ? (snprintf(why, sizeof why, "cannot read %s",
+                                 !c   ? cert
+                                 : !r ? root
+                                      : chain),
+                        -1)
+                     : pki_intermediate_import(data, c, h, r, why, sizeof why);
+        free(c), free(r), free(h);
+        if (rc) return say_failed(sub, why);
+        printf("dnspersist-ca: %s holds the running set: the CA can start on it\n", data);
+        return 0;
+    }
+    if (!usage && !strcmp(sub, "check") && data) {
+        int rc = pki_keys_check(data, report, sizeof report);
+        fputs(report, stdout);
+        return rc ? 1 : 0;
+    }
+    fputs(USAGE, stderr);
+    return 2;
+}
