@@ -97,6 +97,9 @@ static void help(void)
         "                              this (a byte now and then does not keep it; default 30s)\n"
         "  --max-connections N         open connections in all (default 4096)\n"
         "  --max-connections-per-ip N  open connections from one address (default 64)\n"
+        "  --tls-cert FILE             the listener's own certificate (PEM, its chain after it)\n"
+        "                              instead of one from the CA's intermediate; with\n"
+        "                              --tls-key FILE (PEM); both read again on SIGHUP\n"
         "  --trusted-proxy CIDR        a load balancer whose connections may start with a\n"
         "                              PROXY protocol v2 header (HAProxy send-proxy-v2) naming\n"
         "                              the client: logs and per-address limits then see the\n"
@@ -323,6 +326,10 @@ static int set_option(struct ca_config *c, const char *name, const char *val)
         int64_t t = ca_duration(val, 100LL * 365 * 86400);
         if (t < 1 || t > 3600) return -1;
         *(!strcmp(name, "idle-timeout") ? &c->idle_timeout : &c->request_timeout) = (unsigned)t;
+    } else if (!strcmp(name, "tls-cert") || !strcmp(name, "tls-key")) {
+        char *dst = !strcmp(name, "tls-cert") ? c->tls_cert : c->tls_key;
+        if (!*val || strlen(val) >= sizeof c->tls_cert) return -1;
+        snprintf(dst, sizeof c->tls_cert, "%s", val);
     } else if (!strcmp(name, "trusted-proxy")) {
         if (c->n_trusted == PROXY_MAX_TRUSTED || proxy_cidr_parse(val, &c->trusted[c->n_trusted]))
             return -1;
@@ -432,6 +439,8 @@ int config_load(struct ca_config *c, int argc, char **argv)
                                          {"max-connections", required_argument, 0, 0},
                                          {"max-connections-per-ip", required_argument, 0, 0},
                                          {"trusted-proxy", required_argument, 0, 0},
+                                         {"tls-cert", required_argument, 0, 0},
+                                         {"tls-key", required_argument, 0, 0},
                                          {"eab-key", required_argument, 0, 0},
                                          {"database", required_argument, 0, 0},
                                          {"validation-lease", required_argument, 0, 0},
@@ -496,6 +505,10 @@ int config_load(struct ca_config *c, int argc, char **argv)
             return 2;
         }
         c->profiles.def = (size_t)(d - c->profiles.p);
+    }
+    if (!c->tls_cert[0] != !c->tls_key[0]) {
+        fprintf(stderr, "dnspersist-ca: --tls-cert and --tls-key go together\n");
+        return 2;
     }
     return 0;
 }
@@ -562,4 +575,20 @@ int config_derive(struct ca_config *c, char *base, size_t cap)
         snprintf(c->crl_url, sizeof c->crl_url, "http://%.*s:%d/crl", (int)hl, h, c->crl_port);
     }
     return 0;
+}
+
+char *config_slurp(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) return NULL;
+    char *b = malloc(1 << 20);
+    size_t n = b ? fread(b, 1, (1 << 20) - 1, f) : 0;
+    int err = ferror(f);
+    fclose(f);
+    if (b && err) {
+        free(b);
+        return NULL;
+    }
+    if (b) b[n] = '\0';
+    return b;
 }

@@ -37,9 +37,10 @@ struct ca_config {
     int64_t order_lifetime;
     unsigned threads;
     unsigned va_threads;
-    unsigned idle_timeout;            /* seconds a connection may stay silent (30) */
-    unsigned request_timeout;         /* seconds a request may take to arrive whole (30) */
-    unsigned max_conns, max_conns_ip; /* open connections: all, one address */
+    unsigned idle_timeout;              /* seconds a connection may stay silent (30) */
+    unsigned request_timeout;           /* seconds a request may take to arrive whole (30) */
+    unsigned max_conns, max_conns_ip;   /* open connections: all, one address */
+    char tls_cert[1024], tls_key[1024]; /* --tls-cert, --tls-key: "" for tls.pem */
     struct proxy_cidr trusted[PROXY_MAX_TRUSTED]; /* --trusted-proxy */
     size_t n_trusted;
     unsigned jit_wait_ms; /* --jit-wait: how long a new-order waits for its look-ups */
@@ -81,6 +82,9 @@ int config_derive(struct ca_config *c, char *base, size_t cap);
 /* A copy of s that lives as long as the process (option values); exits on
  * out of memory, at start-up only. */
 char *config_keep(const char *s);
+/* A file's text (up to 1 MiB), NUL-terminated, caller frees; NULL when it
+ * cannot be read. */
+char *config_slurp(const char *path);
 
 /* Debian's dns-root-data: the IANA root zone's trust anchor. */
 #define ROOT_ANCHOR "/usr/share/dns/root.key"

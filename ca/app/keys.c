@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "keys.h"
 #include "pki_ceremony.h"
 
@@ -23,17 +24,6 @@
     "       dnspersist-ca keys sign --root DIR --csr FILE --out FILE [--days N]\n"                 \
     "       dnspersist-ca keys import --data DIR --cert FILE --root FILE [--chain FILE]\n"         \
     "       dnspersist-ca keys check --data DIR\n"
-
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (!f) return NULL;
-    char *b = malloc(1 << 20);
-    size_t n = b ? fread(b, 1, (1 << 20) - 1, f) : 0;
-    fclose(f);
-    if (b) b[n] = '\0';
-    return b;
-}
 
 static int spill(const char *path, const char *text)
 {
@@ -129,7 +119,7 @@ int ca_keys(int argc, char **argv)
         return 0;
     }
     if (!usage && !strcmp(sub, "sign") && root && csr && out) {
-        char *req = slurp(csr), *pem = NULL;
+        char *req = config_slurp(csr), *pem = NULL;
         if (!req) return say_failed(sub, "cannot read the CSR");
         int rc = pki_intermediate_sign(root, req, days ? (int)days : 1825, &pem, why, sizeof why);
         free(req);
@@ -141,7 +131,8 @@ int ca_keys(int argc, char **argv)
         return 0;
     }
     if (!usage && !strcmp(sub, "import") && data && cert && root) {
-        char *c = slurp(cert), *r = slurp(root), *h = chain ? slurp(chain) : NULL;
+        char *c = config_slurp(cert), *r = config_slurp(root),
+             *h = chain ? config_slurp(chain) : NULL;
         int rc = !c || !r || (chain && !h)
                      ? (snprintf(why, sizeof why, "cannot read %s",
                                  !c   ? cert

@@ -48,15 +48,44 @@ static void on_signal(int sig)
         stopping = 1;
 }
 
+/* --tls-cert and --tls-key read and checked (pki_tls_pair_check): 0 with
+ * the PEMs in *cert and *key (caller frees), or -1 with why. */
+static int tls_pair_read(const struct ca_config *c, char **cert, char **key, char *why, size_t cap)
+{
+    *cert = config_slurp(c->tls_cert);
+    *key = config_slurp(c->tls_key);
+    int rc = !*cert || !*key
+                 ? (snprintf(why, cap, "cannot read %.250s", !*cert ? c->tls_cert : c->tls_key), -1)
+                 : pki_tls_pair_check(*cert, *key, why, cap);
+    if (rc) {
+        free(*cert), free(*key);
+        *cert = *key = NULL;
+    }
+    return rc;
+}
+
 /* SIGHUP: what can change without a restart. The log file is reopened
- * (after rotation) and the CRL rebuilt; listeners, keys and the database
- * stay, since clients hold URLs and records that depend on them. */
-static void on_reload(struct app *ca)
+ * (after rotation), the CRL rebuilt, and an operator's listener
+ * certificate (--tls-cert) read again: a renewed one needs no restart, a
+ * broken one is refused and the old one kept. Listeners, issuing keys and
+ * the database stay, since clients hold URLs and records that depend on
+ * them. */
+static void on_reload(struct app *ca, struct http_server *http)
 {
     int lr = log_reopen();
     int cr = crl_refresh(ca->crl);
-    log_event(lr || cr ? LOG_ERROR : LOG_INFO, "reload", "log", lr ? "cannot reopen" : "reopened",
-              "crl", cr ? "cannot rebuild" : "rebuilt", NULL);
+    const char *tls = "unchanged";
+    char why[300] = "", *cert, *key;
+    if (ca->cfg.tls_cert[0]) {
+        tls = tls_pair_read(&ca->cfg, &cert, &key, why, sizeof why) ||
+                      http_set_cert(http, cert, key, why, sizeof why)
+                  ? "kept the old one"
+                  : "reloaded";
+        if (cert) free(cert), free(key);
+    }
+    log_event(lr || cr || why[0] ? LOG_ERROR : LOG_INFO, "reload", "log",
+              lr ? "cannot reopen" : "reopened", "crl", cr ? "cannot rebuild" : "rebuilt",
+              "tls_cert", tls, "why", why, NULL);
 }
 
 /* The previous accountHashPrefixes recorded in the store ("\n" between),
@@ -471,10 +500,19 @@ int main(int argc, char **argv)
                               .per_ip = c->max_conns_ip,
                               .total = c->max_conns,
                               .trusted = c->trusted,
-                              .n_trusted = c->n_trusted};
-    if (!(http =
-              http_start(c->listen_addr, c->port, pki_tls_cert_pem(ca.pki), pki_tls_key_pem(ca.pki),
-                         c->threads, &lim, wfe_handle, &ca.wfe, why, sizeof why))) {
+                              .n_trusted = c->n_trusted,
+                              .reloadable = c->tls_cert[0] != '\0'};
+    char *own_cert = NULL, *own_key = NULL;
+    if (c->tls_cert[0] && tls_pair_read(c, &own_cert, &own_key, why, sizeof why)) {
+        fprintf(stderr, "dnspersist-ca: --tls-cert %s: %s\n", c->tls_cert, why);
+        goto out;
+    }
+    http = http_start(c->listen_addr, c->port, own_cert ? own_cert : pki_tls_cert_pem(ca.pki),
+                      own_key ? own_key : pki_tls_key_pem(ca.pki), c->threads, &lim, wfe_handle,
+                      &ca.wfe, why, sizeof why);
+    free(own_cert);
+    free(own_key);
+    if (!http) {
         fprintf(stderr, "dnspersist-ca: %s\n", why);
         goto out;
     }
@@ -521,7 +559,7 @@ int main(int argc, char **argv)
         sigsuspend(&old);
         if (reload && !stopping) {
             reload = 0;
-            on_reload(&ca);
+            on_reload(&ca, http);
         }
     }
     rc = 0;

@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <gnutls/abstract.h>
 #include <gnutls/gnutls.h>
 #include <microhttpd.h>
 
@@ -53,6 +55,7 @@ struct http_server {
     pthread_t sweeper;
     /* Behind trusted proxies: the listening socket is ours (http_accept.c). */
     int lfd;
+    int reloadable; /* its certificate comes from creds_now */
     struct http_acceptor *acceptor;
 };
 
@@ -292,6 +295,80 @@ static void on_done(void *cls, struct MHD_Connection *c, void **con_cls,
     "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:"            \
     "+CHACHA20-POLY1305:-MAC-ALL:+AEAD:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA"
 
+/* The reloadable listener's certificate and key, for the handshake
+ * callback, which has no argument of its own: one such listener a process.
+ * Replaced pairs are kept until http_stop, since a handshake under way may
+ * still hold the one it was handed. */
+struct creds {
+    gnutls_pcert_st pc[8];
+    unsigned n;
+    gnutls_privkey_t key;
+    struct creds *older;
+};
+static pthread_mutex_t creds_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct creds *creds_now;
+
+static void creds_free(struct creds *c)
+{
+    while (c) {
+        struct creds *o = c->older;
+        for (unsigned i = 0; i < c->n; i++)
+            gnutls_pcert_deinit(&c->pc[i]);
+        if (c->key) gnutls_privkey_deinit(c->key);
+        free(c);
+        c = o;
+    }
+}
+
+static struct creds *creds_load(const char *cert_pem, const char *key_pem, char *why, size_t cap)
+{
+    struct creds *c = calloc(1, sizeof *c);
+    gnutls_datum_t cd = {(unsigned char *)(uintptr_t)cert_pem, (unsigned)strlen(cert_pem)};
+    gnutls_datum_t kd = {(unsigned char *)(uintptr_t)key_pem, (unsigned)strlen(key_pem)};
+    unsigned n = 8;
+    int ok = c && gnutls_pcert_list_import_x509_raw(c->pc, &n, &cd, GNUTLS_X509_FMT_PEM, 0) >= 0;
+    if (ok) c->n = n;
+    ok = ok && gnutls_privkey_init(&c->key) >= 0 &&
+         gnutls_privkey_import_x509_raw(c->key, &kd, GNUTLS_X509_FMT_PEM, NULL, 0) >= 0;
+    if (!ok) {
+        snprintf(why, cap, "the certificate or key is not PEM GnuTLS can read");
+        creds_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+static int pick_cert(gnutls_session_t ts, const gnutls_datum_t *req_ca, int n_req,
+                     const gnutls_pk_algorithm_t *algos, int n_algos, gnutls_pcert_st **pcert,
+                     unsigned int *n, gnutls_privkey_t *key)
+{
+    (void)ts, (void)req_ca, (void)n_req, (void)algos, (void)n_algos;
+    pthread_mutex_lock(&creds_mu);
+    struct creds *c = creds_now;
+    pthread_mutex_unlock(&creds_mu);
+    if (!c) return -1;
+    *pcert = c->pc;
+    *n = c->n;
+    *key = c->key;
+    return 0;
+}
+
+int http_set_cert(struct http_server *s, const char *cert_pem, const char *key_pem, char *why,
+                  size_t cap)
+{
+    if (!s->reloadable) {
+        snprintf(why, cap, "this listener's certificate is fixed");
+        return -1;
+    }
+    struct creds *c = creds_load(cert_pem, key_pem, why, cap);
+    if (!c) return -1;
+    pthread_mutex_lock(&creds_mu);
+    c->older = creds_now;
+    creds_now = c;
+    pthread_mutex_unlock(&creds_mu);
+    return 0;
+}
+
 /* The acceptor's hand-over: libmicrohttpd closes fd itself when it cannot
  * take it (over a limit). */
 static void hand_to_mhd(void *arg, int fd, const struct sockaddr *sa, socklen_t len)
@@ -376,6 +453,21 @@ struct http_server *http_start(const char *addr, int port, const char *cert_pem,
             MHD_OPTION_NOTIFY_COMPLETED, on_done, s, MHD_OPTION_CONNECTION_TIMEOUT, idle,
             MHD_OPTION_CONNECTION_LIMIT, total, MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
             MHD_OPTION_END);
+    } else if (cert_pem && lim && lim->reloadable) {
+        if (!(creds_now = creds_load(cert_pem, key_pem, why, cap))) {
+            if (s->lfd >= 0) close(s->lfd);
+            free(s);
+            return NULL;
+        }
+        s->reloadable = 1;
+        s->d = MHD_start_daemon(
+            flags, (unsigned short)port, NULL, NULL, on_request, s, MHD_OPTION_NOTIFY_CONNECTION,
+            on_connection, s, MHD_OPTION_URI_LOG_CALLBACK, on_request_line, s, MHD_OPTION_SOCK_ADDR,
+            sa, MHD_OPTION_HTTPS_CERT_CALLBACK, pick_cert, MHD_OPTION_HTTPS_PRIORITIES,
+            HTTP_TLS_PRIORITIES, MHD_OPTION_THREAD_POOL_SIZE, threads ? threads : 2,
+            MHD_OPTION_NOTIFY_COMPLETED, on_done, s, MHD_OPTION_CONNECTION_TIMEOUT, idle,
+            MHD_OPTION_CONNECTION_LIMIT, total, MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
+            MHD_OPTION_END);
     } else if (cert_pem)
         s->d = MHD_start_daemon(
             flags, (unsigned short)port, NULL, NULL, on_request, s, MHD_OPTION_NOTIFY_CONNECTION,
@@ -401,6 +493,10 @@ struct http_server *http_start(const char *addr, int port, const char *cert_pem,
     if (!s->d) {
         snprintf(why, cap, "cannot listen on %s:%d (in use, or no permission)", addr, port);
         if (s->lfd >= 0) close(s->lfd);
+        if (s->reloadable) {
+            creds_free(creds_now);
+            creds_now = NULL;
+        }
         pthread_mutex_destroy(&s->mu);
         pthread_cond_destroy(&s->cv);
         free(s);
@@ -424,6 +520,12 @@ void http_stop(struct http_server *s)
     http_accept_stop(s->acceptor);
     if (s->lfd >= 0) close(s->lfd);
     MHD_stop_daemon(s->d);
+    if (s->reloadable) {
+        pthread_mutex_lock(&creds_mu);
+        creds_free(creds_now);
+        creds_now = NULL;
+        pthread_mutex_unlock(&creds_mu);
+    }
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
     free(s);

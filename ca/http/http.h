@@ -71,6 +71,10 @@ struct http_limits {
      * handshake fails). n_trusted 0: none. */
     const struct proxy_cidr *trusted;
     size_t n_trusted;
+    /* The certificate may be replaced while serving (http_set_cert): it is
+     * handed to each TLS handshake by a callback. One such server a
+     * process (the callback has no argument of its own). */
+    int reloadable;
 };
 
 #define HTTP_PEER_RECHECK 300
@@ -83,5 +87,9 @@ struct http_server *http_start(const char *addr, int port, const char *cert_pem,
                                const char *key_pem, unsigned threads, const struct http_limits *lim,
                                http_handler h, void *app, char *why, size_t cap);
 void http_stop(struct http_server *s);
+/* A reloadable server's new certificate (PEM, the chain after it) and key
+ * for every handshake from now on; 0, or -1 with why (the old pair stays). */
+int http_set_cert(struct http_server *s, const char *cert_pem, const char *key_pem, char *why,
+                  size_t cap);
 
 #endif

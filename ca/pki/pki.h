@@ -105,6 +105,11 @@ size_t pki_pem_names(const char *pem, char names[][256], size_t max);
 /* notBefore and notAfter (seconds) of the first certificate in pem; 0 or -1. */
 int pki_cert_times(const char *pem, int64_t *not_before, int64_t *not_after);
 
+/* An operator's listener certificate (--tls-cert, PEM, its chain after it)
+ * and key (--tls-key, PEM): 0 when the key is the certificate's and the
+ * certificate is valid now; -1 with why. */
+int pki_tls_pair_check(const char *cert_pem, const char *key_pem, char *why, size_t cap);
+
 /* 0 when cert verifies through chain (may be NULL) to root now; -1 with
  * why. */
 int pki_chain_check(X509 *cert, STACK_OF(X509) * chain, X509 *root, char *why, size_t cap);

@@ -16,6 +16,7 @@
 #include <openssl/provider.h>
 #include <openssl/store.h>
 
+#include "pki.h"
 #include "pki_files.h"
 
 /* The PEM text that write() puts into a memory BIO; NULL on failure. */
@@ -236,4 +237,31 @@ void pki_root_key_dir(const char *data, char *out, size_t cap)
 int pki_same_key(const EVP_PKEY *a, const EVP_PKEY *b)
 {
     return a && b && EVP_PKEY_eq(a, b) == 1;
+}
+
+int pki_tls_pair_check(const char *cert_pem, const char *key_pem, char *why, size_t cap)
+{
+    BIO *cb = BIO_new_mem_buf(cert_pem, -1), *kb = BIO_new_mem_buf(key_pem, -1);
+    X509 *x = cb ? PEM_read_bio_X509(cb, NULL, NULL, NULL) : NULL;
+    EVP_PKEY *k = kb ? PEM_read_bio_PrivateKey(kb, NULL, NULL, NULL) : NULL;
+    int rc = -1;
+    if (!x)
+        snprintf(why, cap, "the certificate is not PEM");
+    else if (!k)
+        snprintf(why, cap,
+                 "the key is not a PEM private key (a PKCS#11 URI is not supported for "
+                 "the listener)");
+    else if (!pki_same_key(X509_get0_pubkey(x), k))
+        snprintf(why, cap, "the key is not the certificate's");
+    else if (X509_cmp_current_time(X509_get0_notAfter(x)) <= 0 ||
+             X509_cmp_current_time(X509_get0_notBefore(x)) > 0)
+        snprintf(why, cap, "the certificate is not valid now");
+    else
+        rc = 0;
+    X509_free(x);
+    EVP_PKEY_free(k);
+    BIO_free(cb);
+    BIO_free(kb);
+    ERR_clear_error();
+    return rc;
 }
