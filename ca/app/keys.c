@@ -5,6 +5,7 @@
  *   keys csr    --data DIR [--key pkcs11:URI | --key-type T] [--cn NAME] [--out FILE]
  *   keys sign   --root DIR --csr FILE --out FILE [--days N]        (offline)
  *   keys import --data DIR --cert FILE --root FILE [--chain FILE]
+ *   keys alternate --data DIR --cert FILE --root FILE [--chain FILE]
  *   keys check  --data DIR
  * A corporate root signs the CSR with its own tools instead of keys sign.
  */
@@ -23,6 +24,7 @@
     "                                [--cn NAME] [--out FILE]\n"                                   \
     "       dnspersist-ca keys sign --root DIR --csr FILE --out FILE [--days N]\n"                 \
     "       dnspersist-ca keys import --data DIR --cert FILE --root FILE [--chain FILE]\n"         \
+    "       dnspersist-ca keys alternate --data DIR --cert FILE --root FILE [--chain FILE]\n"      \
     "       dnspersist-ca keys check --data DIR\n"
 
 static int spill(const char *path, const char *text)
@@ -143,6 +145,22 @@ int ca_keys(int argc, char **argv)
         free(c), free(r), free(h);
         if (rc) return say_failed(sub, why);
         printf("dnspersist-ca: %s holds the running set: the CA can start on it\n", data);
+        return 0;
+    }
+    if (!usage && !strcmp(sub, "alternate") && data && cert && root) {
+        char *c = config_slurp(cert), *r = config_slurp(root),
+             *h = chain ? config_slurp(chain) : NULL;
+        int rc = !c || !r || (chain && !h) ? (snprintf(why, sizeof why, "cannot read %s",
+                                                       !c   ? cert
+                                                       : !r ? root
+                                                            : chain),
+                                              -1)
+                                           : pki_alternate_import(data, c, h, r, why, sizeof why);
+        free(c), free(r), free(h);
+        if (rc) return say_failed(sub, why);
+        printf("dnspersist-ca: %s/alternate.pem: offered as an alternate chain from the next "
+               "start\n",
+               data);
         return 0;
     }
     if (!usage && !strcmp(sub, "check") && data) {

@@ -48,6 +48,7 @@ struct pki {
     X509 *root, *inter, *tls;
     STACK_OF(X509) * chain; /* between the intermediate and the root (chain.pem) */
     char *tls_cert_pem, *tls_key_pem, *chain_pem;
+    char *alt_pem;    /* the alternate chain after a leaf (RFC 8555 7.4.2), NULL for none */
     char notice[700]; /* what start-up should tell the operator, "" for nothing */
     X509_EXTENSION *leaf_ext[N_EXT];
     struct csr_curves *curves; /* for reading CSR keys; NULL works too, slower */
@@ -125,42 +126,6 @@ static int finish(X509 *x, EVP_PKEY *key)
     return X509_sign(x, key, EVP_sha256()) > 0;
 }
 
-/* a + b, freeing a; NULL (a freed) when out of memory. */
-static char *concat(char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    char *r = realloc(a, la + lb + 1);
-    if (!r) {
-        free(a);
-        return NULL;
-    }
-    memcpy(r + la, b, lb + 1);
-    return r;
-}
-
-static char *append_pem(char *a, X509 *x)
-{
-    char *b = pki_pem_cert(x);
-    char *r = b ? concat(a, b) : (free(a), NULL);
-    free(b);
-    return r;
-}
-
-int pki_chain_check(X509 *cert, STACK_OF(X509) * chain, X509 *root, char *why, size_t cap)
-{
-    X509_STORE *st = X509_STORE_new();
-    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
-    int ok = st && ctx && X509_STORE_add_cert(st, root) &&
-             X509_STORE_CTX_init(ctx, st, cert, chain) && X509_verify_cert(ctx) == 1;
-    if (!ok)
-        snprintf(why, cap, "does not chain to root.pem: %s",
-                 ctx ? X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)) : "no memory");
-    X509_STORE_CTX_free(ctx);
-    X509_STORE_free(st);
-    ERR_clear_error();
-    return ok ? 0 : -1;
-}
-
 const char *pki_notice(const struct pki *p)
 {
     return p->notice[0] ? p->notice : NULL;
@@ -182,6 +147,7 @@ void pki_free(struct pki *p)
     free(p->tls_cert_pem);
     free(p->tls_key_pem);
     free(p->chain_pem);
+    free(p->alt_pem);
     free(p);
 }
 
@@ -261,6 +227,8 @@ static int load_set(struct pki *p, const char *dir, struct dp_error *err)
         snprintf(err->detail, sizeof err->detail, "%s/chain.pem cannot be read", dir);
     } else if (pki_chain_check(p->inter, p->chain, p->root, why, sizeof why)) {
         snprintf(err->detail, sizeof err->detail, "%s/intermediate.pem: %s", dir, why);
+    } else if (pki_alternate_load(dir, p->inter, &p->alt_pem, why, sizeof why)) {
+        snprintf(err->detail, sizeof err->detail, "%s", why);
     } else {
         char legacy[4200];
         snprintf(legacy, sizeof legacy, "%s/root.key", dir);
@@ -350,11 +318,11 @@ struct pki *pki_open(const char *dir, const char *const *tls_names, size_t n_tls
      * from the root goes alone). */
     p->chain_pem = pki_pem_cert(p->inter);
     for (int i = 0; p->chain_pem && i < sk_X509_num(p->chain); i++)
-        p->chain_pem = append_pem(p->chain_pem, sk_X509_value(p->chain, i));
+        p->chain_pem = pki_append_pem(p->chain_pem, sk_X509_value(p->chain, i));
     char *leaf = pki_pem_cert(p->tls);
     int from_inter = !X509_NAME_cmp(X509_get_issuer_name(p->tls), X509_get_subject_name(p->inter));
     /* concat takes leaf over (and frees it on failure). */
-    p->tls_cert_pem = leaf && from_inter && p->chain_pem ? concat(leaf, p->chain_pem) : leaf;
+    p->tls_cert_pem = leaf && from_inter && p->chain_pem ? pki_concat(leaf, p->chain_pem) : leaf;
     p->tls_key_pem = pki_pem_key(p->tls_key);
     if (!p->tls_cert_pem || !p->tls_key_pem || !p->chain_pem) goto crypto;
     return p;
@@ -375,6 +343,11 @@ const char *pki_tls_key_pem(const struct pki *p)
 {
     return p->tls_key_pem;
 }
+const char *pki_alt_chain_pem(const struct pki *p)
+{
+    return p->alt_pem;
+}
+
 const char *pki_chain_pem(const struct pki *p)
 {
     return p->chain_pem;

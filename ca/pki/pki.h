@@ -31,6 +31,9 @@ const char *pki_notice(const struct pki *p);
 const char *pki_tls_cert_pem(const struct pki *p); /* borrowed */
 const char *pki_tls_key_pem(const struct pki *p);
 const char *pki_chain_pem(const struct pki *p); /* the intermediate, appended to leaves */
+/* The alternate chain offered beside it (alternate.pem: the intermediate
+ * cross-certified by another root), or NULL when there is none. */
+const char *pki_alt_chain_pem(const struct pki *p);
 
 /* Result of a finalization. */
 enum pki_csr_result {

@@ -304,6 +304,46 @@ int pki_intermediate_import(const char *dir, const char *cert_pem, const char *c
     return rc;
 }
 
+int pki_alternate_import(const char *dir, const char *cert_pem, const char *chain_pem,
+                         const char *root_pem, char *why, size_t cap)
+{
+    char err[512] = "";
+    X509 *x = cert_of(cert_pem), *root = cert_of(root_pem);
+    X509 *inter = pki_load_cert(dir, "intermediate.pem");
+    STACK_OF(X509) *chain = certs_of(chain_pem);
+    int rc = 0;
+    if (!x || !root || !chain)
+        rc = fail(why, cap, "%s", "the certificate or the root is not a PEM certificate");
+    else if (!inter)
+        rc = fail(why, cap, "%s has no intermediate yet (keys import first)", dir);
+    else if (!pki_same_key(X509_get0_pubkey(x), X509_get0_pubkey(inter)) ||
+             X509_NAME_cmp(X509_get_subject_name(x), X509_get_subject_name(inter)))
+        rc = fail(why, cap, "%s",
+                  "the certificate is not the intermediate's (same name and key) from another "
+                  "issuer: leaves would not verify against it");
+    else if (X509_check_ca(x) < 1)
+        rc = fail(why, cap, "%s", "the certificate is not a CA's");
+    else if (X509_check_issued(root, root) != X509_V_OK)
+        rc = fail(why, cap, "%s", "the root is not self-signed");
+    else if (pki_chain_check(x, chain, root, err, sizeof err))
+        rc = fail(why, cap, "the certificate %s", err);
+    if (rc == 0) {
+        char *alt = pki_pem_cert(x), *rp = pki_pem_cert(root);
+        for (int i = 0; alt && i < sk_X509_num(chain); i++)
+            alt = pki_append_pem(alt, sk_X509_value(chain, i));
+        if (!alt || !rp || pki_write_file(dir, "alternate-root.pem", rp, 0644) ||
+            pki_write_file(dir, "alternate.pem", alt, 0644))
+            rc = fail(why, cap, "cannot write into %s", dir);
+        free(alt);
+        free(rp);
+    }
+    X509_free(inter);
+    sk_X509_pop_free(chain, X509_free);
+    X509_free(root);
+    X509_free(x);
+    return rc;
+}
+
 static void days_left(X509 *x, char *out, size_t cap)
 {
     int d = 0, s = 0;

@@ -32,6 +32,14 @@ int pki_intermediate_sign(const char *root_dir, const char *csr_pem, int days, c
  * root; NULL for none) to root_pem, a self-signed root. */
 int pki_intermediate_import(const char *dir, const char *cert_pem, const char *chain_pem,
                             const char *root_pem, char *why, size_t cap);
+/* An alternate chain (RFC 8555 7.4.2) for DIR's intermediate: cert_pem,
+ * the same name and key certified by another root (a cross-signature,
+ * keys sign on that root with the same CSR), chains through chain_pem
+ * (NULL for none) to root_pem; written as DIR/alternate.pem and
+ * alternate-root.pem, and offered beside the default chain from the next
+ * start. */
+int pki_alternate_import(const char *dir, const char *cert_pem, const char *chain_pem,
+                         const char *root_pem, char *why, size_t cap);
 /* What DIR's running set holds, a line a file, into out: 0 when it is
  * whole and consistent and holds no root key, -1 otherwise. */
 int pki_keys_check(const char *dir, char *out, size_t cap);

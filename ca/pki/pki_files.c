@@ -265,3 +265,78 @@ int pki_tls_pair_check(const char *cert_pem, const char *key_pem, char *why, siz
     ERR_clear_error();
     return rc;
 }
+
+int pki_alternate_load(const char *dir, X509 *inter, char **pem, char *why, size_t cap)
+{
+    *pem = NULL;
+    STACK_OF(X509) *alt = pki_load_certs(dir, "alternate.pem");
+    X509 *aroot = NULL;
+    int rc = -1;
+    if (!alt) {
+        snprintf(why, cap, "%.300s/alternate.pem cannot be read", dir);
+        return -1;
+    }
+    if (sk_X509_num(alt) == 0) {
+        sk_X509_free(alt);
+        return 0;
+    }
+    X509 *first = sk_X509_shift(alt);
+    char err[300] = "";
+    if (!pki_same_key(X509_get0_pubkey(first), X509_get0_pubkey(inter)) ||
+        X509_NAME_cmp(X509_get_subject_name(first), X509_get_subject_name(inter)))
+        snprintf(why, cap,
+                 "alternate.pem does not start with the intermediate (same name and key) "
+                 "certified by another issuer");
+    else if ((aroot = pki_load_cert(dir, "alternate-root.pem")) &&
+             pki_chain_check(first, alt, aroot, err, sizeof err))
+        snprintf(why, cap, "alternate.pem %s (alternate-root.pem)", err);
+    else
+        rc = 0;
+    if (rc == 0 && (*pem = pki_pem_cert(first)))
+        for (int i = 0; *pem && i < sk_X509_num(alt); i++)
+            *pem = pki_append_pem(*pem, sk_X509_value(alt, i));
+    if (rc == 0 && !*pem) {
+        snprintf(why, cap, "out of memory");
+        rc = -1;
+    }
+    X509_free(first);
+    X509_free(aroot);
+    sk_X509_pop_free(alt, X509_free);
+    return rc;
+}
+
+/* a + b, freeing a; NULL (a freed) when out of memory. */
+char *pki_concat(char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    char *r = realloc(a, la + lb + 1);
+    if (!r) {
+        free(a);
+        return NULL;
+    }
+    memcpy(r + la, b, lb + 1);
+    return r;
+}
+
+char *pki_append_pem(char *a, X509 *x)
+{
+    char *b = pki_pem_cert(x);
+    char *r = b ? pki_concat(a, b) : (free(a), NULL);
+    free(b);
+    return r;
+}
+
+int pki_chain_check(X509 *cert, STACK_OF(X509) * chain, X509 *root, char *why, size_t cap)
+{
+    X509_STORE *st = X509_STORE_new();
+    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+    int ok = st && ctx && X509_STORE_add_cert(st, root) &&
+             X509_STORE_CTX_init(ctx, st, cert, chain) && X509_verify_cert(ctx) == 1;
+    if (!ok)
+        snprintf(why, cap, "does not chain to root.pem: %s",
+                 ctx ? X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)) : "no memory");
+    X509_STORE_CTX_free(ctx);
+    X509_STORE_free(st);
+    ERR_clear_error();
+    return ok ? 0 : -1;
+}

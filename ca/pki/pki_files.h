@@ -38,6 +38,16 @@ STACK_OF(X509) * pki_load_certs(const char *dir, const char *name);
 /* Where the embedded default keeps a root key it made: beside the data
  * directory, not in it (DATA.root-key), so the running set holds none. */
 void pki_root_key_dir(const char *data, char *out, size_t cap);
+/* The alternate chain (DIR/alternate.pem: the intermediate certified by
+ * another issuer, then the certificates up to that issuer's root) as PEM
+ * in *pem (caller frees; NULL when there is none), after checking it starts
+ * with inter's name and key and, with DIR/alternate-root.pem, chains to
+ * it. 0, or -1 with why. */
+int pki_alternate_load(const char *dir, X509 *inter, char **pem, char *why, size_t cap);
+/* a + b (a PEM text and another, or a certificate's PEM), taking a over:
+ * the result, or NULL (a freed) when out of memory. */
+char *pki_concat(char *a, const char *b);
+char *pki_append_pem(char *a, X509 *x);
 /* 1 when a and b are the same public key. */
 int pki_same_key(const EVP_PKEY *a, const EVP_PKEY *b);
 

@@ -7,23 +7,43 @@
 
 #include "wfe.h"
 
+/* GET /acme/cert/ID: the leaf and the default chain; /acme/cert/ID/1 the
+ * leaf and the alternate chain (the intermediate cross-certified by another
+ * root), each naming the other with Link rel="alternate" (RFC 8555 7.4.2),
+ * so a client (certbot --preferred-chain) may pick by the top issuer. */
 void wfe_cert(struct wfe *wfe, const struct http_req *req, struct http_resp *r, const char *id)
 {
     struct post p;
     struct st_cert c = {0};
+    char cid[ST_ID + 8];
+    snprintf(cid, sizeof cid, "%s", id);
+    char *slash = strchr(cid, '/');
+    int alt = slash && !strcmp(slash, "/1");
+    if (slash) *slash = '\0';
+    const char *alt_chain = pki_alt_chain_pem(wfe->pki);
     if (wfe_check_post(wfe, req, r, WFE_KID, &p)) goto out;
-    if (store_cert_get(wfe->store, id, &c) || strcmp(c.account, p.acct.id)) {
+    if ((slash && (!alt || !alt_chain)) || store_cert_get(wfe->store, cid, &c) ||
+        strcmp(c.account, p.acct.id)) {
         wfe_problem(r, 404, "malformed", "no such certificate for this account");
         goto out;
     }
     r->status = 200;
     r->content_type = "application/pem-certificate-chain";
-    /* The store keeps the leaf alone (data from before kept the chain). */
+    /* The store keeps the leaf alone (data from before kept the chain,
+     * and is served as it is, with no alternate). */
     const char *begin = "-----BEGIN CERTIFICATE-----", *first = strstr(c.pem, begin);
     if (first && !strstr(first + 1, begin)) {
-        size_t l = strlen(c.pem) + strlen(pki_chain_pem(wfe->pki)) + 1;
+        const char *chain = alt ? alt_chain : pki_chain_pem(wfe->pki);
+        size_t l = strlen(c.pem) + strlen(chain) + 1;
         r->body = malloc(l);
-        if (r->body) snprintf(r->body, l, "%s%s", c.pem, pki_chain_pem(wfe->pki));
+        if (r->body) snprintf(r->body, l, "%s%s", c.pem, chain);
+        if (alt_chain) {
+            char u[700];
+            wfe_url(wfe, u, sizeof u, "cert", cid);
+            size_t o = strlen(r->link);
+            snprintf(r->link + o, sizeof r->link - o, ", <%s%s>;rel=\"alternate\"", u,
+                     alt ? "" : "/1");
+        }
     } else {
         r->body = c.pem;
         c.pem = NULL;
