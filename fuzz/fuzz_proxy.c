@@ -5,8 +5,11 @@
  * has and never past the cap; FOUND never claims more than it has; a
  * verdict reached stays the same as octets arrive (the acceptor reads no
  * further); an address is IPv4 or IPv6 sized. The input's start is also a
- * CIDR, matched against an address taken from its end.
+ * CIDR, matched against an address taken from its end, and two header
+ * values for the X-Forwarded-For/Forwarded reader, whose every answer must
+ * be an IP address.
  */
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdint.h>
 #include <string.h>
@@ -40,6 +43,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             first_need = need;
         }
     }
+    /* The input as two header values (split at its first NUL). */
+    char hdr[600];
+    size_t hl = size < sizeof hdr - 1 ? size : sizeof hdr - 1;
+    memcpy(hdr, data, hl);
+    hdr[hl] = '\0';
+    const char *second = hl > strlen(hdr) ? hdr + strlen(hdr) + 1 : "";
+    char client[64];
+    memset(client, 'x', sizeof client);
+    int got = proxy_forwarded_client(hdr, second, client, sizeof client);
+    if (got) {
+        unsigned char bin[16];
+        check(memchr(client, '\0', sizeof client) != NULL, "client terminated");
+        check(inet_pton(AF_INET, client, bin) == 1 || inet_pton(AF_INET6, client, bin) == 1,
+              "a client is an IP address");
+    }
+    got = proxy_forwarded_client(NULL, hdr, client, sizeof client);
+    check(got == 0 || got == 1, "a yes or a no");
     char cidr[48];
     size_t l = size < sizeof cidr - 1 ? size : sizeof cidr - 1;
     memcpy(cidr, data, l);

@@ -145,10 +145,41 @@ static void headers(void)
     CHECK(arrive(b, n, &need, &cl, &len) == PROXY_BAD);
 }
 
+static void forwarded(void)
+{
+    static const struct {
+        const char *xff, *fwd, *want; /* want NULL: none */
+    } t[] = {
+        {"203.0.113.9", NULL, "203.0.113.9"},
+        {"10.6.6.6, 203.0.113.9", NULL, "203.0.113.9"}, /* the client's own first: not it */
+        {"10.6.6.6,203.0.113.9:4711", NULL, "203.0.113.9"},
+        {" 2001:db8::7 ", NULL, "2001:db8::7"},
+        {"[2001:db8::7]:443", NULL, "2001:db8::7"},
+        {"10.6.6.6, unknown", NULL, NULL},
+        {"10.6.6.6, ", NULL, NULL},
+        {"", "for=192.0.2.60;proto=https", "192.0.2.60"},
+        {NULL, "for=10.1.1.1, for=\"[2001:db8:cafe::17]:4711\";by=203.0.113.43",
+         "2001:db8:cafe::17"},
+        {NULL, "For=\"192.0.2.43:47011\"", "192.0.2.43"},
+        {NULL, "for=_hidden", NULL},
+        {NULL, "by=203.0.113.43", NULL},
+        {NULL, NULL, NULL},
+        {"198.51.100.1", "for=192.0.2.60", "198.51.100.1"}, /* X-Forwarded-For first */
+    };
+    for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
+        char out[64] = "";
+        int got = proxy_forwarded_client(t[i].xff, t[i].fwd, out, sizeof out);
+        int good = t[i].want ? got == 1 && !strcmp(out, t[i].want) : got == 0;
+        if (!good) fprintf(stderr, "row %zu: got %d '%s'\n", i, got, out);
+        CHECK(good);
+    }
+}
+
 int main(void)
 {
     RUN(cidrs);
     RUN(matching);
     RUN(headers);
+    RUN(forwarded);
     return check_report();
 }

@@ -16,125 +16,6 @@
 #include "store.h"
 #include "duration.h"
 
-static void help(void)
-{
-    printf(
-        "usage: dnspersist-ca [OPTIONS]\n\n"
-        "An ACME (RFC 8555) CA offering dns-persist-01 (draft-ietf-acme-dns-persist-02),\n"
-        "dns-01 and http-01. With no options: data in ./dnspersist-ca-data, HTTPS on\n"
-        "localhost:14000.\n\n"
-        "  --listen HOST:PORT          where to serve (default localhost:14000)\n"
-        "  --data DIR                  SQLite database and CA keys (default ./dnspersist-ca-data)\n"
-        "  --database DB               sqlite:PATH, or postgresql://USER@HOST:PORT/DB (a libpq\n"
-        "                              URI) for a database several instances share (default\n"
-        "                              DIR/ca.sqlite); the keys stay in --data\n"
-        "  --validation-lease T        with a shared database, how long an instance holds an\n"
-        "                              answered challenge; when it dies, another instance\n"
-        "                              validates it after this (default 60s)\n"
-        "  --issuer-domain-name NAME   dns-persist-01 issuer name, repeatable (default HOST)\n"
-        "  --external-url URL          the URL clients use (https://HOST[:PORT]; default from\n"
-        "                              --listen). Recorded at the first start: every account\n"
-        "                              URL, hence every published record, depends on it\n"
-        "  --hash-prefix URL           accountHashPrefix (default URL/acme/account-hash/);\n"
-        "                              recorded at the first start and kept after; giving a\n"
-        "                              new one changes what users publish\n"
-        "  --crl-listen HOST:PORT      plain HTTP for the CRL (default HOST:PORT+1 of --listen)\n"
-        "  --crl-url URL               the CRL distribution point put in certificates\n"
-        "                              (default http://HOST:CRLPORT/crl of --external-url)\n"
-        "  --previous-hash-prefix URL  records under this older prefix keep validating\n"
-        "                              (repeatable; draft 4.5 migration). A prefix replaced\n"
-        "                              by --hash-prefix is kept so by itself, and recorded\n"
-        "  --forget-hash-prefix URL    stop accepting records under this older prefix: they\n"
-        "                              stop validating (repeatable; the explicit way)\n"
-        "  --caa-identity NAME         the CA's CAA identities, repeatable (default: the issuer\n"
-        "                              domain names); CAA is always checked (RFC 8659)\n"
-        "  --challenges LIST           offered types (default dns-persist-01,dns-01,http-01)\n"
-        "  --draft01-compat            also accept draft-01 records and send draft-01 fields:\n"
-        "                              NOT a draft-02 CA then (a plain account URL in a record\n"
-        "                              authorizes, which draft-02 forbids)\n"
-        "  --no-jit                    no Just-in-Time validation: every authorization of a new\n"
-        "                              order starts pending (default: an account that passed\n"
-        "                              dns-persist-01 before gets authorizations its records\n"
-        "                              already cover valid at once; draft section 4.4)\n"
-        "  --profile 'NAME KEY=VALUE...'  a certificate profile (draft-ietf-acme-profiles),\n"
-        "                              repeatable: lifetime=T cn=yes|no crl=yes|no\n"
-        "                              eku=serverAuth[,clientAuth] challenges=TYPE[,TYPE]\n"
-        "                              description=TEXT (last); built in: classic (the default),\n"
-        "                              tlsserver, shortlived (160 h, no CRL)\n"
-        "  --default-profile NAME      the profile of orders that name none (default classic)\n"
-        "  --jit-wait MS               how long a new-order waits for its Just-in-Time look-ups\n"
-        "                              (default 25ms, up to 10s; they run on threads of their\n"
-        "                              own; what is not done by then stays pending)\n"
-        "  --no-cache                  keep no rows or keys in memory (slower; for tests: the\n"
-        "                              results must not change; also DNSPERSIST_CA_NO_CACHE=1)\n"
-        "  --resolver [tcp:|udp:]ADDR[@PORT]  DNS server to forward to (default: full\n"
-        "                              recursion); tcp: over kept TCP connections, udp: the\n"
-        "                              stub over UDP\n"
-        "  --trust-anchor FILE|root    DNSSEC trust anchors: bogus answers fail validation.\n"
-        "                              Without --resolver the CA recurses from the root and\n"
-        "                              validates with the IANA root anchor (" ROOT_ANCHOR ")\n"
-        "                              by default; with --resolver give --trust-anchor root\n"
-        "                              (a CA for the public internet must validate)\n"
-        "  --http01-port N             port http-01 validation connects to (default 80)\n"
-        "  --authz-lifetime T          how long a validation is reused (default 30d)\n"
-        "  --cert-lifetime T           certificate lifetime (default 90d)\n"
-        "  --threads N                 HTTPS worker threads (default: cores)\n"
-        "  --va-threads N              validation threads (default 2)\n"
-        "  --rate-limits SPEC          default (a private CA issuing in batches), letsencrypt\n"
-        "                              (their published limits), off (all but the\n"
-        "                              failed-validation limit draft-02 9.3.1 requires), or a\n"
-        "                              file of\n"
-        "                              'NAME COUNT PERIOD' lines: new-accounts-per-ip,\n"
-        "                              new-orders-per-account, pending-authorizations-per-account\n"
-        "                              (COUNT only), certificates-per-domain,\n"
-        "                              duplicate-certificates, "
-        "failed-validations-per-account-name\n"
-        "  --idle-timeout T            close a connection silent this long, TLS handshake\n"
-        "                              included (default 30s)\n"
-        "  --request-timeout T         close a connection whose request (line, headers, body)\n"
-        "                              is not whole this long after its request line, or\n"
-        "                              whose request line has not come within idle-timeout +\n"
-        "                              this (a byte now and then does not keep it; default 30s)\n"
-        "  --max-connections N         open connections in all (default 4096)\n"
-        "  --max-connections-per-ip N  open connections from one address (default 64)\n"
-        "  --tls-cert FILE             the listener's own certificate (PEM, its chain after it)\n"
-        "                              instead of one from the CA's intermediate; with\n"
-        "                              --tls-key FILE (PEM); both read again on SIGHUP\n"
-        "  --trusted-proxy CIDR        a load balancer whose connections may start with a\n"
-        "                              PROXY protocol v2 header (HAProxy send-proxy-v2) naming\n"
-        "                              the client: logs and per-address limits then see the\n"
-        "                              client; repeatable (up to 16); no one else's is read\n"
-        "  --eab-key KID:B64URL        require external account binding; repeatable\n"
-        "  --log-level LEVEL           error, warn, info (default: requests, validations) or\n"
-        "                              debug; failed validations are logged at warn\n"
-        "  --log-format text|json      one line per event (default text)\n"
-        "  --log-file FILE             log there instead of standard error; SIGHUP reopens it\n"
-        "  --metrics-listen HOST:PORT  plain HTTP for /metrics (Prometheus), /health (alive)\n"
-        "                              and /health/ready (the database answers); off unless\n"
-        "                              given; keep it on loopback or a private network\n"
-        "  --perspective URL           a remote perspective (MPIC, CA/B BR 3.2.2.9), repeatable:\n"
-        "                              every validation and CAA check must also pass there\n"
-        "                              (2-5 perspectives: all but one; 6 or more: all but two)\n"
-        "  --perspective-timeout T     a perspective silent this long disagrees (default 10s)\n"
-        "  --perspective-quorum N      how many perspectives must agree (only tightens)\n"
-        "  --perspective-server        serve only as a remote perspective: --data holds what\n"
-        "                              'dnspersist-ca perspective-credentials' wrote; --listen,\n"
-        "                              --resolver, --trust-anchor; mutual TLS with the primary\n"
-        "  migrate --from sqlite:DIR/ca.sqlite --to postgresql://...\n"
-        "                              (a command) move a stopped embedded CA's state into an\n"
-        "                              empty PostgreSQL database, all or nothing\n"
-        "  perspective-credentials --data DIR --out DIR2 --name HOST[,HOST...]\n"
-        "                              (a command) what a perspective on HOST needs: the root,\n"
-        "                              its own certificate and key; no issuing key\n"
-        "  --directory-meta draft01    advertise as a draft-01 CA does (Boulder, Pebble): no\n"
-        "                              issuerDomainNames, no accountHashPrefix (for testing\n"
-        "                              clients against such CAs; implies --draft01-compat):\n"
-        "                              NOT a draft-02 CA then\n"
-        "  --version                   print the version and exit\n"
-        "  --config FILE               read options from FILE first\n"
-        "T is seconds, or a number with s, m, h or d.\n");
-}
-
 /* Strings from argv or the config file live until exit: kept here. */
 char *config_keep(const char *s)
 {
@@ -200,6 +81,12 @@ static int set_option(struct ca_config *c, const char *name, const char *val)
         if (!colon || port <= 0 || port > 65535 || colon == val) return -1;
         snprintf(c->crl_listen_host, sizeof c->crl_listen_host, "%.*s", (int)(colon - val), val);
         c->crl_port = (int)port;
+    } else if (!strcmp(name, "listen-plain")) {
+        const char *colon = strrchr(val, ':');
+        long port = colon ? strtol(colon + 1, NULL, 10) : 0;
+        if (!colon || port <= 0 || port > 65535 || colon == val) return -1;
+        snprintf(c->plain_host, sizeof c->plain_host, "%.*s", (int)(colon - val), val);
+        c->plain_port = (int)port;
     } else if (!strcmp(name, "metrics-listen")) {
         const char *colon = strrchr(val, ':');
         long port = colon ? strtol(colon + 1, NULL, 10) : 0;
@@ -440,6 +327,7 @@ int config_load(struct ca_config *c, int argc, char **argv)
                                          {"max-connections-per-ip", required_argument, 0, 0},
                                          {"trusted-proxy", required_argument, 0, 0},
                                          {"tls-cert", required_argument, 0, 0},
+                                         {"listen-plain", required_argument, 0, 0},
                                          {"tls-key", required_argument, 0, 0},
                                          {"eab-key", required_argument, 0, 0},
                                          {"database", required_argument, 0, 0},
@@ -464,7 +352,7 @@ int config_load(struct ca_config *c, int argc, char **argv)
     opterr = 0;
     while ((o = getopt_long(argc, argv, ":h", opts, &idx)) != -1) {
         if (o == 'h') {
-            help();
+            config_help();
             return 1;
         }
         if (o == 'V') {
@@ -505,6 +393,11 @@ int config_load(struct ca_config *c, int argc, char **argv)
             return 2;
         }
         c->profiles.def = (size_t)(d - c->profiles.p);
+    }
+    if (c->plain_port && (!c->n_trusted || !c->external_url[0])) {
+        fprintf(stderr, "dnspersist-ca: --listen-plain serves a TLS-terminating proxy: it needs "
+                        "--trusted-proxy (the proxy) and --external-url (its https URL)\n");
+        return 2;
     }
     if (!c->tls_cert[0] != !c->tls_key[0]) {
         fprintf(stderr, "dnspersist-ca: --tls-cert and --tls-key go together\n");

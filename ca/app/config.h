@@ -59,6 +59,8 @@ struct ca_config {
     char log_level[8], log_format[8]; /* "" for info, text */
     char log_file[1024];              /* "" for standard error */
     char metrics_host[256];           /* --metrics-listen; port 0: no metrics listener */
+    char plain_host[256]; /* --listen-plain, for a TLS-terminating proxy; port 0: none */
+    int plain_port;
     int metrics_port;
     int directory_draft01; /* --directory-meta draft01: no issuerDomainNames, accountHashPrefix */
     /* MPIC (mpic.h): remote perspectives, how long to wait for them, how
@@ -75,6 +77,8 @@ struct ca_config {
 /* Defaults, then --config FILE, then the command line into c. 0 to run;
  * 1 after printing --help; 2 after saying what is wrong. */
 int config_load(struct ca_config *c, int argc, char **argv);
+/* Prints the usage (--help) to standard output. */
+void config_help(void);
 /* The settings derived from the loaded ones, once, before any component
  * takes its slice; base (cap) gets the CA's https:// URL. 0, or 2 after
  * saying what is wrong. */

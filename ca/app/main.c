@@ -444,7 +444,7 @@ int main(int argc, char **argv)
     else
         snprintf(db, sizeof db, "%s/ca.sqlite", c->data);
     int rc = 1;
-    struct http_server *http = NULL, *crl_http = NULL, *ops_http = NULL;
+    struct http_server *http = NULL, *crl_http = NULL, *ops_http = NULL, *plain_http = NULL;
     if (!(ca.dp = dp_ctx_new(&e)) || !(ca.pki = pki_open(c->data, tls_names, 2, &e))) {
         fprintf(stderr, "dnspersist-ca: %s\n", e.detail);
         goto out;
@@ -516,6 +516,16 @@ int main(int argc, char **argv)
         fprintf(stderr, "dnspersist-ca: %s\n", why);
         goto out;
     }
+    /* Behind a TLS-terminating proxy: the proxy carries many clients on
+     * each connection, so the per-address connection limit is its own. */
+    struct http_limits plim = lim;
+    plim.forwarded = 1, plim.reloadable = 0, plim.per_ip = c->max_conns;
+    if (c->plain_port &&
+        !(plain_http = http_start(c->plain_host, c->plain_port, NULL, NULL, c->threads, &plim,
+                                  wfe_handle, &ca.wfe, why, sizeof why))) {
+        fprintf(stderr, "dnspersist-ca: --listen-plain: %s\n", why);
+        goto out;
+    }
     /* SIGINT and SIGTERM stay blocked but for sigsuspend: a signal that
      * came between the test of stopping and the wait would otherwise be
      * lost and the server would never stop (pause() had that race). */
@@ -564,6 +574,7 @@ int main(int argc, char **argv)
     }
     rc = 0;
 out:
+    http_stop(plain_http);
     http_stop(http);
     http_stop(ops_http);
     http_stop(crl_http);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -56,6 +57,9 @@ struct http_server {
     /* Behind trusted proxies: the listening socket is ours (http_accept.c). */
     int lfd;
     int reloadable; /* its certificate comes from creds_now */
+    int forwarded;  /* plain HTTP behind trusted proxies (http_limits.forwarded) */
+    struct proxy_cidr trusted[PROXY_MAX_TRUSTED];
+    size_t n_trusted;
     struct http_acceptor *acceptor;
 };
 
@@ -176,6 +180,24 @@ static int peer_verified(struct http_server *s, struct MHD_Connection *c, gnutls
     return ok;
 }
 
+/* The last X-Forwarded-For and Forwarded headers of a request (a client
+ * may send its own before the proxy's). */
+struct fwd {
+    const char *xff, *forwarded;
+};
+
+static enum MHD_Result last_fwd(void *cls, enum MHD_ValueKind kind, const char *key,
+                                const char *value)
+{
+    (void)kind;
+    struct fwd *f = cls;
+    if (!strcasecmp(key, "X-Forwarded-For"))
+        f->xff = value;
+    else if (!strcasecmp(key, "Forwarded"))
+        f->forwarded = value;
+    return MHD_YES;
+}
+
 struct conn {
     char *buf;
     size_t len;
@@ -224,6 +246,22 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         inet_ntop(AF_INET, &((const struct sockaddr_in *)pa)->sin_addr, peer, sizeof peer);
     else if (pa && pa->sa_family == AF_INET6)
         inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)pa)->sin6_addr, peer, sizeof peer);
+    if (s->forwarded) {
+        /* Only the proxy may speak here, and says who the client is. */
+        if (!pa || !proxy_trusted(s->trusted, s->n_trusted, pa)) {
+            static char no[] = "this listener serves only its trusted proxy\n";
+            struct MHD_Response *nr =
+                MHD_create_response_from_buffer(sizeof no - 1, no, MHD_RESPMEM_PERSISTENT);
+            enum MHD_Result ret = nr ? MHD_queue_response(c, 403, nr) : MHD_NO;
+            MHD_destroy_response(nr);
+            return ret;
+        }
+        struct fwd f = {NULL, NULL};
+        MHD_get_connection_values(c, MHD_HEADER_KIND, last_fwd, &f);
+        char client[INET6_ADDRSTRLEN];
+        if (proxy_forwarded_client(f.xff, f.forwarded, client, sizeof client))
+            snprintf(peer, sizeof peer, "%s", client);
+    }
     struct http_req req = {.method = method,
                            .path = url,
                            .body = cn->buf ? cn->buf : "",
@@ -403,6 +441,11 @@ struct http_server *http_start(const char *addr, int port, const char *cert_pem,
     s->app = app;
     s->request_ms = req * 1000.0;
     s->lfd = -1;
+    if (lim && lim->forwarded) {
+        s->forwarded = 1;
+        s->n_trusted = lim->n_trusted < PROXY_MAX_TRUSTED ? lim->n_trusted : PROXY_MAX_TRUSTED;
+        memcpy(s->trusted, lim->trusted, s->n_trusted * sizeof *s->trusted);
+    }
     s->idle_ms = idle * 1000.0;
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);

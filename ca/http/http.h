@@ -75,6 +75,11 @@ struct http_limits {
      * handed to each TLS handshake by a callback. One such server a
      * process (the callback has no argument of its own). */
     int reloadable;
+    /* A plain-HTTP listener behind a TLS-terminating proxy: only the
+     * trusted proxies are served (anyone else gets 403), and the client is
+     * the one their X-Forwarded-For or Forwarded header names
+     * (proxy_forwarded_client). */
+    int forwarded;
 };
 
 #define HTTP_PEER_RECHECK 300

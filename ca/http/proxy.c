@@ -2,11 +2,13 @@
  * proxy.c: the PROXY protocol v2 header and the trusted-proxy list
  * (proxy.h). Nothing here reads a socket: http_accept.c feeds it octets.
  */
+#define _GNU_SOURCE /* memrchr */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "proxy.h"
 
@@ -110,4 +112,52 @@ enum proxy_verdict proxy_v2_parse(const unsigned char *buf, size_t have, size_t 
     default: /* UDP, or a family this server cannot name */
         return PROXY_BAD;
     }
+}
+
+/* The address in one list element, without quotes, brackets, port or
+ * spaces, into out when it is an IP address. */
+static int one_address(const char *b, const char *e, char *out, size_t cap)
+{
+    while (b < e && (*b == ' ' || *b == '\t'))
+        b++;
+    while (e > b && (e[-1] == ' ' || e[-1] == '\t'))
+        e--;
+    if (e - b >= 2 && *b == '"' && e[-1] == '"') b++, e--;
+    char a[64];
+    if (*b == '[') { /* [v6] or [v6]:port */
+        const char *rb = memchr(b, ']', (size_t)(e - b));
+        if (!rb) return 0;
+        b++, e = rb;
+    } else if (memchr(b, ':', (size_t)(e - b)) == memrchr(b, ':', (size_t)(e - b))) {
+        const char *colon = memchr(b, ':', (size_t)(e - b)); /* v4:port */
+        if (colon) e = colon;
+    }
+    if (e <= b || (size_t)(e - b) >= sizeof a) return 0;
+    memcpy(a, b, (size_t)(e - b));
+    a[e - b] = '\0';
+    unsigned char bin[16];
+    int ok = inet_pton(AF_INET, a, bin) == 1 || inet_pton(AF_INET6, a, bin) == 1;
+    if (ok) snprintf(out, cap, "%s", a);
+    return ok;
+}
+
+int proxy_forwarded_client(const char *xff, const char *forwarded, char *out, size_t cap)
+{
+    if (xff && *xff) { /* its last element: the one our proxy added */
+        const char *comma = strrchr(xff, ',');
+        return one_address(comma ? comma + 1 : xff, xff + strlen(xff), out, cap);
+    }
+    if (!forwarded || !*forwarded) return 0;
+    /* RFC 7239: elements by ",", pairs by ";"; the last element's for=. */
+    const char *el = strrchr(forwarded, ',');
+    el = el ? el + 1 : forwarded;
+    for (const char *p = el; *p;) {
+        const char *end = strchr(p, ';');
+        if (!end) end = p + strlen(p);
+        while (p < end && (*p == ' ' || *p == '\t'))
+            p++;
+        if (end - p > 4 && !strncasecmp(p, "for=", 4)) return one_address(p + 4, end, out, cap);
+        p = *end ? end + 1 : end;
+    }
+    return 0;
 }

@@ -41,4 +41,11 @@ enum proxy_verdict {
 enum proxy_verdict proxy_v2_parse(const unsigned char *buf, size_t have, size_t *need,
                                   struct sockaddr_storage *client, socklen_t *client_len);
 
+/* The client a TLS-terminating proxy names in its request headers: the
+ * last element of the last X-Forwarded-For header (the one it appended;
+ * any before it came from the client), else the for= of the last element
+ * of the last Forwarded header (RFC 7239). Into out as text when it is an
+ * IPv4 or IPv6 address (quotes, brackets and port dropped): 1, or 0. */
+int proxy_forwarded_client(const char *xff, const char *forwarded, char *out, size_t cap);
+
 #endif

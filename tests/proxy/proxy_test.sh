@@ -10,6 +10,10 @@
 #   HAProxy behind HAProxy's own, is refused and its claimed address never
 #   logged; a client not behind the proxy is served as itself; an ACME
 #   client works through the proxy.
+# Then HAProxy in HTTP mode terminating TLS in front of --listen-plain
+# (option forwardfor): the client named by the proxy's X-Forwarded-For is
+# logged, one the client forged before it is not, a client reaching the
+# plain listener directly is refused (403), and an ACME client works.
 # Usage: proxy_test.sh DNSPERSIST DNSPERSIST_CA ENVFILE
 set -u
 DP=${1:?DNSPERSIST}
@@ -19,7 +23,15 @@ ENVF=${3:?ENVFILE}
 HERE="$(cd "$(dirname "$0")" && pwd)"
 command -v haproxy > /dev/null || skip "haproxy not installed (scripts/setup.sh)"
 trap '[ -f "$tmp/hap.pid" ] && kill "$(cat "$tmp/hap.pid")" 2>/dev/null; cleanup' EXIT
-P=$(port); HP=$(port); M=$(port)
+P=$(port); HP=$(port); M=$(port); P2=$(port); PP=$(port); TP=$(port)
+# The TLS terminator's certificate (a web PKI's, self-signed here).
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$tmp/term.key" \
+    -out "$tmp/term.pem" -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 \
+    -days 2 2> /dev/null && cat "$tmp/term.pem" "$tmp/term.key" > "$tmp/term.crt" || bad "terminator certificate"
+"$CA" --listen "localhost:$P2" --data "$tmp/ca2" --resolver "$DNS_RESOLVER" --issuer-domain-name ca.test \
+    --listen-plain "127.0.0.1:$PP" --trusted-proxy 127.0.0.1/32 --external-url "https://localhost:$TP" \
+    >> "$tmp/ca2.log" 2>&1 &
+pids+=($!)
 "$CA" --listen "localhost:$P" --data "$tmp/ca" --resolver "$DNS_RESOLVER" --issuer-domain-name ca.test \
     --trusted-proxy 127.0.0.1/32 --metrics-listen "127.0.0.1:$M" >> "$tmp/ca.log" 2>&1 &
 pids+=($!)
@@ -38,6 +50,14 @@ frontend acme
 backend ca
     option httpchk GET /health
     server a 127.0.0.1:$P send-proxy-v2 check port $M inter 500ms
+frontend tlsterm
+    mode http
+    bind 127.0.0.1:$TP ssl crt $tmp/term.crt
+    default_backend plain
+backend plain
+    mode http
+    option forwardfor
+    server p 127.0.0.1:$PP
 CFG
 haproxy -f "$tmp/haproxy.cfg" -D -p "$tmp/hap.pid" || { bad "haproxy did not start"; finish; exit; }
 haproxy_up "$tmp/hap.sock" ca || bad "HAProxy never saw the CA up"
@@ -91,4 +111,27 @@ st=$(get 127.0.0.9 "$P")
 C=(--directory "https://localhost:$HP/directory" --state "$tmp/st" --ca-bundle "$ROOT")
 out=$("$DP" account new "${C[@]}" --agree-tos 2>&1)
 [ $? = 0 ] && ok "acme_client_through_proxy" || bad "account new through HAProxy: $out"
+
+# A TLS-terminating proxy in front of --listen-plain.
+wait_up "https://localhost:$P2/directory" "$tmp/ca2/root.pem" || bad "the second CA did not start: $(tail -3 "$tmp/ca2.log")"
+term() { # SRC [curl args]: the status through the terminator
+    local src=$1
+    shift
+    curl -s -o /dev/null -w '%{http_code}' --max-time 10 --interface "$src" --cacert "$tmp/term.pem" "$@" \
+        "https://localhost:$TP/directory"
+}
+logged2() { grep -q "path=/directory.*peer=$1\b\|peer=$1\b.*path=/directory" "$tmp/ca2.log"; }
+st=$(term 127.0.0.31)
+[ "$st" = 200 ] && wait_until 10 "127.0.0.31 in the log" logged2 127.0.0.31 &&
+    ok "forwarded_client_logged" || bad "through the terminator: $st; $(grep directory "$tmp/ca2.log" | tail -1)"
+st=$(term 127.0.0.32 -H "X-Forwarded-For: 10.6.6.6")
+[ "$st" = 200 ] && wait_until 10 "127.0.0.32 in the log" logged2 127.0.0.32 && ! grep -q "10\.6\.6\.6" "$tmp/ca2.log" &&
+    ok "forged_forwarded_for_before_the_proxys_ignored" || bad "forged X-Forwarded-For: $st"
+st=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 --interface 127.0.0.33 \
+    -H "X-Forwarded-For: 10.5.5.5" "http://127.0.0.1:$PP/directory")
+[ "$st" = 403 ] && ! grep -q "10\.5\.5\.5" "$tmp/ca2.log" && ok "plain_listener_refuses_others" ||
+    bad "direct to the plain listener: $st"
+C2=(--directory "https://localhost:$TP/directory" --state "$tmp/st2" --ca-bundle "$tmp/term.pem")
+out=$("$DP" account new "${C2[@]}" --agree-tos 2>&1)
+[ $? = 0 ] && ok "acme_client_through_tls_terminator" || bad "account new through the terminator: $out"
 finish
