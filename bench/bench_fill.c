@@ -97,7 +97,7 @@ static void *fill(void *arg)
         char serial[48], cert_id[ST_ID];
         snprintf(serial, sizeof serial, "7f%014lx%024lx", (unsigned long)t, (unsigned long)i);
         if (store_order_create(st, o, &init, NULL) ||
-            store_cert_create(st, acct, o->id, serial, pem, cert_id)) {
+            store_cert_create(st, acct, o->id, serial, pem, "", cert_id)) {
             if (failed++ < 3) fprintf(stderr, "bench_fill: certificate %ld not stored\n", i);
         }
         if (t == 0 && i % 100000 < (long)n_threads) {

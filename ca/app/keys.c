@@ -2,12 +2,15 @@
  * keys.c: dnspersist-ca keys SUBCOMMAND, the key ceremony by hand
  * (pki_ceremony.h does the work):
  *   keys root   --out DIR [--cn NAME] [--days N] [--key-type T]   (offline)
- *   keys csr    --data DIR [--key pkcs11:URI | --key-type T] [--cn NAME] [--out FILE]
+ *   keys csr    --data DIR [--name N] [--key pkcs11:URI | --key-type T] [--cn NAME] [--out FILE]
  *   keys sign   --root DIR --csr FILE --out FILE [--days N]        (offline)
- *   keys import --data DIR --cert FILE --root FILE [--chain FILE]
+ *   keys import --data DIR [--name N] --cert FILE --root FILE [--chain FILE]
+ *   keys retire --data DIR [--name N]
  *   keys alternate --data DIR --cert FILE --root FILE [--chain FILE]
  *   keys check  --data DIR
  * A corporate root signs the CSR with its own tools instead of keys sign.
+ * --name N: an issuer beside the primary (DATA/issuers/N): an RSA
+ * intermediate, or the next one of a rollover (then retire the old).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -20,10 +23,13 @@
 
 #define USAGE                                                                                      \
     "usage: dnspersist-ca keys root --out DIR [--cn NAME] [--days N] [--key-type ec|p384|rsa]\n"   \
-    "       dnspersist-ca keys csr --data DIR [--key pkcs11:URI | --key-type ec|p384|rsa]\n"       \
+    "       dnspersist-ca keys csr --data DIR [--name N]\n"                                        \
+    "                                [--key pkcs11:URI | --key-type ec|p384|rsa]\n"                \
     "                                [--cn NAME] [--out FILE]\n"                                   \
     "       dnspersist-ca keys sign --root DIR --csr FILE --out FILE [--days N]\n"                 \
-    "       dnspersist-ca keys import --data DIR --cert FILE --root FILE [--chain FILE]\n"         \
+    "       dnspersist-ca keys import --data DIR [--name N] --cert FILE --root FILE\n"             \
+    "                                [--chain FILE]\n"                                             \
+    "       dnspersist-ca keys retire --data DIR [--name N]\n"                                     \
     "       dnspersist-ca keys alternate --data DIR --cert FILE --root FILE [--chain FILE]\n"      \
     "       dnspersist-ca keys check --data DIR\n"
 
@@ -43,19 +49,15 @@ static int say_failed(const char *sub, const char *why)
 
 int ca_keys(int argc, char **argv)
 {
-    static const struct option opts[] = {{"out", required_argument, 0, 'o'},
-                                         {"cn", required_argument, 0, 'n'},
-                                         {"days", required_argument, 0, 'd'},
-                                         {"key-type", required_argument, 0, 't'},
-                                         {"data", required_argument, 0, 'D'},
-                                         {"key", required_argument, 0, 'k'},
-                                         {"root", required_argument, 0, 'r'},
-                                         {"csr", required_argument, 0, 'c'},
-                                         {"cert", required_argument, 0, 'C'},
-                                         {"chain", required_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
+    static const struct option opts[] = {
+        {"out", required_argument, 0, 'o'},  {"cn", required_argument, 0, 'n'},
+        {"days", required_argument, 0, 'd'}, {"key-type", required_argument, 0, 't'},
+        {"data", required_argument, 0, 'D'}, {"key", required_argument, 0, 'k'},
+        {"root", required_argument, 0, 'r'}, {"csr", required_argument, 0, 'c'},
+        {"cert", required_argument, 0, 'C'}, {"chain", required_argument, 0, 'h'},
+        {"name", required_argument, 0, 'N'}, {0, 0, 0, 0}};
     const char *sub = argc > 1 ? argv[1] : "", *out = NULL, *cn = NULL, *type = NULL, *data = NULL,
-               *key = NULL, *root = NULL, *csr = NULL, *cert = NULL, *chain = NULL;
+               *key = NULL, *root = NULL, *csr = NULL, *cert = NULL, *chain = NULL, *name = NULL;
     long days = 0;
     int o, usage = argc < 2;
     opterr = 0;
@@ -93,13 +95,20 @@ int ca_keys(int argc, char **argv)
         case 'h':
             chain = optarg;
             break;
+        case 'N':
+            name = optarg;
+            break;
         default:
             usage = 1;
         }
     }
     usage |= optind < argc || !pki_key_type_ok(type) || (key && strncmp(key, "pkcs11:", 7)) ||
              (key && type);
-    char why[1024], report[4096];
+    char why[1024], report[4096], idir[4300] = "";
+    if (!usage && data && pki_issuer_dir(data, name, idir, sizeof idir)) {
+        fprintf(stderr, "dnspersist-ca: keys: --name %s: a-z, 0-9 and '-', 1 to 31\n", name);
+        return 2;
+    }
     if (!usage && !strcmp(sub, "root") && out) {
         if (pki_root_create(out, cn ? cn : "dnspersist root CA", days ? (int)days : 3650, type, why,
                             sizeof why))
@@ -109,8 +118,8 @@ int ca_keys(int argc, char **argv)
     }
     if (!usage && !strcmp(sub, "csr") && data) {
         char *pem = NULL, path[4200];
-        snprintf(path, sizeof path, "%s/intermediate.csr", data);
-        if (pki_intermediate_csr(data, key, type, cn ? cn : "dnspersist intermediate CA", &pem, why,
+        snprintf(path, sizeof path, "%s/intermediate.csr", idir);
+        if (pki_intermediate_csr(idir, key, type, cn ? cn : "dnspersist intermediate CA", &pem, why,
                                  sizeof why))
             return say_failed(sub, why);
         int rc = spill(out ? out : path, pem);
@@ -132,16 +141,19 @@ int ca_keys(int argc, char **argv)
         printf("dnspersist-ca: %s: import it where the CA runs (keys import)\n", out);
         return 0;
     }
-    if (!usage && !strcmp(sub, "import") && data && cert && root) {
+    if (!usage && !strcmp(sub, "import") && data && cert && (root || name)) {
+        char rdef[4200];
+        snprintf(rdef, sizeof rdef, "%s/root.pem", data); /* an issuer beside: the CA's root */
+        if (!root) root = rdef;
         char *c = config_slurp(cert), *r = config_slurp(root),
              *h = chain ? config_slurp(chain) : NULL;
         int rc = !c || !r || (chain && !h)
-                     ? (snprintf(why, sizeof why, "cannot read %s",
+                     ? (snprintf(why, sizeof why, "cannot read %.500s",
                                  !c   ? cert
                                  : !r ? root
                                       : chain),
                         -1)
-                     : pki_intermediate_import(data, c, h, r, why, sizeof why);
+                     : pki_intermediate_import(idir, c, h, r, !name, why, sizeof why);
         free(c), free(r), free(h);
         if (rc) return say_failed(sub, why);
         printf("dnspersist-ca: %s holds the running set: the CA can start on it\n", data);
@@ -161,6 +173,13 @@ int ca_keys(int argc, char **argv)
         printf("dnspersist-ca: %s/alternate.pem: offered as an alternate chain from the next "
                "start\n",
                data);
+        return 0;
+    }
+    if (!usage && !strcmp(sub, "retire") && data) {
+        if (pki_issuer_retire(data, name, why, sizeof why)) return say_failed(sub, why);
+        printf("dnspersist-ca: %s retired: it signs CRLs for what it issued, nothing new, from "
+               "the next start\n",
+               name ? name : "the primary intermediate");
         return 0;
     }
     if (!usage && !strcmp(sub, "check") && data) {

@@ -50,11 +50,13 @@ static const struct {
      "$13)",
      13},
     {"certs",
-     "SELECT id,account,ord,serial,pem,revoked,reason,revoked_at,replaced_by,created FROM certs "
+     "SELECT id,account,ord,serial,pem,revoked,reason,revoked_at,replaced_by,created,issuer FROM "
+     "certs "
      "ORDER BY rowid",
-     "INSERT INTO certs(id,account,ord,serial,pem,revoked,reason,revoked_at,replaced_by,created) "
-     "VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)",
-     10},
+     "INSERT INTO certs(id,account,ord,serial,pem,revoked,reason,revoked_at,replaced_by,created,"
+     "issuer) "
+     "VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)",
+     11},
     {"meta", "SELECT key,value FROM meta", "INSERT INTO meta(key,value) VALUES($1,$2)", 2},
     {"rate_limits", "SELECT key,tat FROM rate_limits",
      "INSERT INTO rate_limits(key,tat) VALUES($1,$2)", 2},
@@ -158,7 +160,7 @@ int ca_migrate(int argc, char **argv)
     char why[600];
     struct store *s = NULL;
     int rc = 1;
-    if (v < 11) { /* blocked_keys, the last table copied, came with 11 */
+    if (v < 12) { /* certs.issuer, the last column copied, came with 12 */
         fprintf(stderr,
                 "dnspersist-ca: migrate: %s is at schema version %d: start this dnspersist-ca on "
                 "it once (it migrates the file), stop it, then migrate\n",

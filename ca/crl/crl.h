@@ -1,7 +1,9 @@
 /*
- * crl.h: the CA's certificate revocation list (RFC 5280), signed by the
- * issuing intermediate and served over plain HTTP at the URL every
- * certificate names as its CRL distribution point. The public CA world
+ * crl.h: the CA's certificate revocation lists (RFC 5280), one for each
+ * intermediate (pki.h: issuers), signed by it over what it issued, and
+ * served over plain HTTP at the URL its certificates name as their CRL
+ * distribution point: /crl for the primary, /crl/NAME for issuer NAME. A
+ * retired intermediate's CRL is kept for as long as it is configured. The public CA world
  * moved from OCSP to CRLs in 2025; this CA offers no OCSP.
  */
 #ifndef CA_CRL_H
@@ -30,7 +32,8 @@ int crl_publisher_start(struct crl *c);
  * Returns at once: the revoking request does not wait for the signing. */
 void crl_changed(struct crl *c);
 /* The plain-HTTP listener's handler (app: the struct crl): GET /crl (DER,
- * application/pkix-crl); a CRL older than CRL_REFRESH is rebuilt first. */
+ * application/pkix-crl) and GET /crl/NAME; a CRL older than CRL_REFRESH is
+ * rebuilt first. */
 void crl_handle(void *app, const struct http_req *req, struct http_resp *resp);
 
 #endif

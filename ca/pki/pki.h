@@ -13,6 +13,11 @@
 
 struct pki;
 
+/* An issuer's name: "" for the primary intermediate, else its folder in
+ * DATA/issuers/ (a-z, 0-9, '-'). */
+#define PKI_ISSUER_NAME 32
+#define PKI_MAX_ISSUERS 8
+
 /* Loads the running set from DIR (intermediate.key, a file or a pkcs11:
  * URI; intermediate.pem; chain.pem, optional; root.pem) and the listener's
  * tls.{key,pem}, or creates a new CA in an empty DIR (its root key beside
@@ -30,7 +35,12 @@ const char *pki_notice(const struct pki *p);
  * when the intermediate issued it. */
 const char *pki_tls_cert_pem(const struct pki *p); /* borrowed */
 const char *pki_tls_key_pem(const struct pki *p);
-const char *pki_chain_pem(const struct pki *p); /* the intermediate, appended to leaves */
+const char *pki_chain_pem(const struct pki *p); /* the primary's, appended to its leaves */
+/* What follows a leaf of issuer (its intermediate and chain), NULL for
+ * an issuer this CA does not have. */
+const char *pki_chain_for(const struct pki *p, const char *issuer);
+/* The issuers' names (the primary "" first) into names; their count. */
+size_t pki_issuers(const struct pki *p, const char **names, size_t max);
 /* The alternate chain offered beside it (alternate.pem: the intermediate
  * cross-certified by another root), or NULL when there is none. */
 const char *pki_alt_chain_pem(const struct pki *p);
@@ -66,7 +76,8 @@ struct pki_key_check {
 enum pki_csr_result pki_issue(struct pki *p, const unsigned char *der, size_t len,
                               const char *const *names, size_t n, const struct profile *prof,
                               const char *account_jwk, const struct pki_key_check *check,
-                              char **pem, char *serial_hex, char *why, size_t why_cap);
+                              char **pem, char *serial_hex, char issuer[PKI_ISSUER_NAME], char *why,
+                              size_t why_cap);
 
 /* The serial (hex) of a PEM or DER certificate issued by this CA, or -1 when
  * it is not ours. */
@@ -81,8 +92,9 @@ int pki_cert_same(const char *pem, const unsigned char *der, size_t len);
  * more than max, or a name of another type. */
 size_t pki_cert_names(const unsigned char *der, size_t len, char names[][256], size_t max);
 
-/* Every certificate issued from now on names url as its CRL distribution
- * point. 0, or -1 when url cannot be encoded. */
+/* Every certificate issued from now on names its issuer's CRL as its
+ * distribution point: url for the primary, url/NAME for issuer NAME. 0,
+ * or -1 when url cannot be encoded. */
 int pki_set_crl_url(struct pki *p, const char *url);
 
 /* One revoked certificate, for pki_crl. */
@@ -92,15 +104,15 @@ struct pki_revoked {
     int reason; /* RFC 5280 CRLReason; 0 is left out */
 };
 
-/* A v2 CRL (RFC 5280) of r[0..n) signed by the intermediate, with its CRL
+/* A v2 CRL (RFC 5280) of r[0..n) signed by issuer (a name pki_issuers gives), with its CRL
  * number, thisUpdate now and nextUpdate now + validity: DER in *der
  * (caller frees), its length in *len. 0, or -1. */
-int pki_crl(struct pki *p, const struct pki_revoked *r, size_t n, uint64_t number, int64_t now,
-            int64_t validity, unsigned char **der, size_t *len);
+int pki_crl(struct pki *p, const char *issuer, const struct pki_revoked *r, size_t n,
+            uint64_t number, int64_t now, int64_t validity, unsigned char **der, size_t *len);
 
-/* The issuing intermediate's key identifier (what leaves carry as their
- * AKI; RFC 9773 certificate IDs start with it) into out; its length, or 0. */
-size_t pki_issuer_key_id(const struct pki *p, unsigned char *out, size_t cap);
+/* 1 when id is the key identifier of one of the issuers (what leaves carry
+ * as their AKI; RFC 9773 certificate IDs start with it). */
+int pki_is_issuer_key_id(const struct pki *p, const unsigned char *id, size_t len);
 
 /* pki_cert_names for the first certificate of a PEM text. */
 size_t pki_pem_names(const char *pem, char names[][256], size_t max);

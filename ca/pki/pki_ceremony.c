@@ -7,6 +7,7 @@
  * then needs intermediate.key, intermediate.pem, chain.pem and root.pem,
  * never the root's key.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -25,6 +26,7 @@
 #include "pki.h"
 #include "pki_ceremony.h"
 #include "pki_files.h"
+#include "pki_int.h"
 
 __attribute__((format(printf, 3, 4))) static int fail(char *why, size_t cap, const char *fmt, ...)
 {
@@ -64,17 +66,6 @@ static X509_NAME *name_of(const char *cn)
     return n;
 }
 
-static int ext(X509 *x, X509 *iss, int nid, const char *v)
-{
-    X509V3_CTX c;
-    X509V3_set_ctx_nodb(&c);
-    X509V3_set_ctx(&c, iss, x, NULL, NULL, 0);
-    X509_EXTENSION *e = X509V3_EXT_conf_nid(NULL, &c, nid, v);
-    int ok = e && X509_add_ext(x, e, -1);
-    X509_EXTENSION_free(e);
-    return ok;
-}
-
 /* A CA certificate for pub named subject, issued by iss (NULL: itself),
  * signed with key; pathlen < 0 for none. */
 static X509 *ca_cert(EVP_PKEY *pub, const X509_NAME *subject, X509 *iss, EVP_PKEY *key, int days,
@@ -86,18 +77,18 @@ static X509 *ca_cert(EVP_PKEY *pub, const X509_NAME *subject, X509 *iss, EVP_PKE
     char bc[64];
     snprintf(bc, sizeof bc, pathlen >= 0 ? "critical,CA:TRUE,pathlen:%d" : "critical,CA:TRUE",
              pathlen);
-    int ok =
-        x && bn && RAND_bytes(rnd, sizeof rnd) == 1 && (rnd[0] &= 0x7F, 1) &&
-        BN_bin2bn(rnd, sizeof rnd, bn) && BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) &&
-        X509_set_version(x, 2) && X509_gmtime_adj(X509_getm_notBefore(x), -3600) &&
-        X509_gmtime_adj(X509_getm_notAfter(x), (long)days * 86400) && X509_set_pubkey(x, pub) &&
-        X509_set_subject_name(x, subject) &&
-        X509_set_issuer_name(x, iss ? X509_get_subject_name(iss) : subject) &&
-        ext(x, iss ? iss : x, NID_basic_constraints, bc) &&
-        ext(x, iss ? iss : x, NID_key_usage, "critical,keyCertSign,cRLSign,digitalSignature") &&
-        ext(x, iss ? iss : x, NID_subject_key_identifier, "hash") &&
-        (!iss || ext(x, iss, NID_authority_key_identifier, "keyid:always")) &&
-        X509_sign(x, key, EVP_sha256()) > 0;
+    int ok = x && bn && RAND_bytes(rnd, sizeof rnd) == 1 && (rnd[0] &= 0x7F, 1) &&
+             BN_bin2bn(rnd, sizeof rnd, bn) && BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) &&
+             X509_set_version(x, 2) && X509_gmtime_adj(X509_getm_notBefore(x), -3600) &&
+             X509_gmtime_adj(X509_getm_notAfter(x), (long)days * 86400) &&
+             X509_set_pubkey(x, pub) && X509_set_subject_name(x, subject) &&
+             X509_set_issuer_name(x, iss ? X509_get_subject_name(iss) : subject) &&
+             pki__add_ext(x, iss ? iss : x, NID_basic_constraints, bc) &&
+             pki__add_ext(x, iss ? iss : x, NID_key_usage,
+                          "critical,keyCertSign,cRLSign,digitalSignature") &&
+             pki__add_ext(x, iss ? iss : x, NID_subject_key_identifier, "hash") &&
+             (!iss || pki__add_ext(x, iss, NID_authority_key_identifier, "keyid:always")) &&
+             X509_sign(x, key, EVP_sha256()) > 0;
     BN_free(bn);
     if (!ok) {
         X509_free(x);
@@ -108,7 +99,7 @@ static X509 *ca_cert(EVP_PKEY *pub, const X509_NAME *subject, X509 *iss, EVP_PKE
 
 static int exists(const char *dir, const char *name)
 {
-    char p[4200];
+    char p[4700];
     snprintf(p, sizeof p, "%s/%s", dir, name);
     return access(p, F_OK) == 0;
 }
@@ -241,7 +232,7 @@ static STACK_OF(X509) * certs_of(const char *pem)
 }
 
 int pki_intermediate_import(const char *dir, const char *cert_pem, const char *chain_pem,
-                            const char *root_pem, char *why, size_t cap)
+                            const char *root_pem, int write_root, char *why, size_t cap)
 {
     char err[512] = "";
     X509 *x = cert_of(cert_pem), *root = cert_of(root_pem);
@@ -289,7 +280,7 @@ int pki_intermediate_import(const char *dir, const char *cert_pem, const char *c
         int ok = rp && ip && (sk_X509_num(chain) == 0 || cp) &&
                  (cp ? !pki_write_file(dir, "chain.pem", cp, 0644)
                      : (unlink(path) == 0 || errno == ENOENT)) &&
-                 !pki_write_file(dir, "root.pem", rp, 0644) &&
+                 (!write_root || !pki_write_file(dir, "root.pem", rp, 0644)) &&
                  !pki_write_file(dir, "intermediate.pem", ip, 0644);
         if (!ok) rc = fail(why, cap, "cannot write into %s", dir);
         free(cp);
@@ -344,6 +335,46 @@ int pki_alternate_import(const char *dir, const char *cert_pem, const char *chai
     return rc;
 }
 
+int pki_issuer_dir(const char *data, const char *name, char *out, size_t cap)
+{
+    if (!name) {
+        snprintf(out, cap, "%s", data);
+        return 0;
+    }
+    size_t l = strlen(name);
+    int ok = l > 0 && l < PKI_ISSUER_NAME;
+    for (const char *c = name; ok && *c; c++)
+        ok = (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '-';
+    if (!ok) return -1;
+    char sub[4200];
+    snprintf(sub, sizeof sub, "%s/issuers", data);
+    if ((mkdir(data, 0700) && errno != EEXIST) || (mkdir(sub, 0700) && errno != EEXIST)) return -1;
+    snprintf(out, cap, "%s/%s", sub, name);
+    return 0;
+}
+
+int pki_issuer_retire(const char *data, const char *name, char *why, size_t cap)
+{
+    char dir[4300];
+    if (pki_issuer_dir(data, name, dir, sizeof dir) || !exists(dir, "intermediate.pem"))
+        return fail(why, cap, "no intermediate %s in %s", name ? name : "(the primary)", data);
+    /* One must stay able to issue: load the set as it would be. */
+    const char *mark = name ? "retired" : "intermediate.retired";
+    if (pki_write_file(dir, mark, "retired: signs CRLs only\n", 0644))
+        return fail(why, cap, "cannot write into %s", dir);
+    const char *names[] = {"localhost"};
+    struct dp_error e = {0};
+    struct pki *p = pki_open(data, names, 1, &e);
+    if (!p) {
+        char path[4400];
+        snprintf(path, sizeof path, "%s/%s", dir, mark);
+        unlink(path);
+        return fail(why, cap, "not retired: %s", e.detail);
+    }
+    pki_free(p);
+    return 0;
+}
+
 static void days_left(X509 *x, char *out, size_t cap)
 {
     int d = 0, s = 0;
@@ -382,6 +413,23 @@ int pki_keys_check(const char *dir, char *out, size_t cap)
         SAY("intermediate.pem: missing\n"), bad = 1;
     }
     if (!chain) SAY("chain.pem: unreadable\n"), bad = 1;
+    char sub[4200];
+    snprintf(sub, sizeof sub, "%s/issuers", dir);
+    DIR *d = opendir(sub);
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        char idir[4500];
+        snprintf(idir, sizeof idir, "%s/%s", sub, e->d_name);
+        X509 *ix = pki_load_cert(idir, "intermediate.pem");
+        if (ix) days_left(ix, life, sizeof life);
+        SAY("issuers/%s: %s%s\n", e->d_name, ix ? life : "no intermediate.pem",
+            exists(idir, "retired") ? ", retired (CRLs only)" : "");
+        bad |= !ix;
+        X509_free(ix);
+    }
+    if (d) closedir(d);
+    if (exists(dir, "intermediate.retired")) SAY("intermediate.pem: retired (CRLs only)\n");
     if (exists(dir, "root.key"))
         SAY("root.key: in the running set: the running CA does not need it; move it offline\n"),
             bad = 1;

@@ -1,8 +1,9 @@
 /*
  * pki_ceremony.h: making and installing the CA's hierarchy by hand
  * (dnspersist-ca keys, app/keys.c). Each step writes its files whole
- * (pki_files.h) and refuses to replace what is there. Results: 0, or -1
- * with why.
+ * (pki_files.h) and refuses to replace what is there. An issuer beside
+ * the primary (an RSA one, a rollover's next) lives in DATA/issuers/NAME
+ * with the same files. Results: 0, or -1 with why.
  */
 #ifndef CA_PKI_CEREMONY_H
 #define CA_PKI_CEREMONY_H
@@ -31,7 +32,13 @@ int pki_intermediate_sign(const char *root_dir, const char *csr_pem, int days, c
  * that it chains through chain_pem (the certificates between it and the
  * root; NULL for none) to root_pem, a self-signed root. */
 int pki_intermediate_import(const char *dir, const char *cert_pem, const char *chain_pem,
-                            const char *root_pem, char *why, size_t cap);
+                            const char *root_pem, int write_root, char *why, size_t cap);
+/* Where an issuer lives in the data directory: data itself for the primary
+ * (name NULL), else data/issuers/NAME (made; a-z, 0-9, '-'). 0, or -1. */
+int pki_issuer_dir(const char *data, const char *name, char *out, size_t cap);
+/* Marks an issuer retired: it signs CRLs for what it issued, nothing new
+ * (pki.h). Refused (and undone) when no issuer would be left to issue. */
+int pki_issuer_retire(const char *data, const char *name, char *why, size_t cap);
 /* An alternate chain (RFC 8555 7.4.2) for DIR's intermediate: cert_pem,
  * the same name and key certified by another root (a cross-signature,
  * keys sign on that root with the same CSR), chains through chain_pem

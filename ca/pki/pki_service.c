@@ -12,6 +12,7 @@
 #include <openssl/x509v3.h>
 
 #include "pki_files.h"
+#include "pki_int.h"
 #include "pki_service.h"
 
 static void *load(const char *dir, const char *name, int key)
@@ -51,17 +52,6 @@ static int w_key(BIO *b, void *k)
     return PEM_write_bio_PrivateKey(b, k, NULL, NULL, 0, NULL, NULL);
 }
 
-static int ext(X509 *x, X509 *iss, int nid, const char *v)
-{
-    X509V3_CTX c;
-    X509V3_set_ctx_nodb(&c);
-    X509V3_set_ctx(&c, iss, x, NULL, NULL, 0);
-    X509_EXTENSION *e = X509V3_EXT_conf_nid(NULL, &c, nid, v);
-    int ok = e && X509_add_ext(x, e, -1);
-    X509_EXTENSION_free(e);
-    return ok;
-}
-
 int pki_service_issue(const char *dir, const char *cn, const char *const *names, size_t n,
                       int client, char **cert, char **key, char *why, size_t cap)
 {
@@ -95,13 +85,13 @@ int pki_service_issue(const char *dir, const char *cn, const char *const *names,
                                    -1, 0) &&
         X509_NAME_add_entry_by_txt(nm, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1, -1, 0) &&
         X509_set_subject_name(x, nm) && X509_set_issuer_name(x, X509_get_subject_name(root)) &&
-        ext(x, root, NID_basic_constraints, "critical,CA:FALSE") &&
-        ext(x, root, NID_key_usage, "critical,digitalSignature") &&
-        ext(x, root, NID_ext_key_usage, client ? "clientAuth" : "serverAuth") &&
-        ext(x, root, NID_subject_key_identifier, "hash") &&
-        ext(x, root, NID_authority_key_identifier, "keyid:always") &&
-        (!n || ext(x, root, NID_subject_alt_name, san)) && X509_sign(x, rk, EVP_sha256()) > 0 &&
-        (*cert = pem(w_cert, x)) && (*key = pem(w_key, k));
+        pki__add_ext(x, root, NID_basic_constraints, "critical,CA:FALSE") &&
+        pki__add_ext(x, root, NID_key_usage, "critical,digitalSignature") &&
+        pki__add_ext(x, root, NID_ext_key_usage, client ? "clientAuth" : "serverAuth") &&
+        pki__add_ext(x, root, NID_subject_key_identifier, "hash") &&
+        pki__add_ext(x, root, NID_authority_key_identifier, "keyid:always") &&
+        (!n || pki__add_ext(x, root, NID_subject_alt_name, san)) &&
+        X509_sign(x, rk, EVP_sha256()) > 0 && (*cert = pem(w_cert, x)) && (*key = pem(w_key, k));
     if (!ok) {
         snprintf(why, cap, "%s",
                  !rk || !root ? "cannot read the root key (root.key in the data directory or in "

@@ -171,21 +171,20 @@ int ra_cert_by_ari_id(struct ra *ra, const char *id, struct st_cert *c, struct r
 {
     memset(c, 0, sizeof *c);
     const char *dot = strchr(id, '.');
-    unsigned char aki[64], ser[64], mine[64];
+    unsigned char aki[64], ser[64];
     size_t al = dot ? dp_b64url_decode(id, (size_t)(dot - id), aki, sizeof aki) : (size_t)-1;
     size_t sl = dot ? dp_b64url_decode(dot + 1, strlen(dot + 1), ser, sizeof ser) : (size_t)-1;
     if (al == (size_t)-1 || sl == (size_t)-1 || al == 0 || sl == 0 || sl > 20)
         return ra_refuse(p, 400, "malformed",
                          "a certificate ID is base64url(AKI keyIdentifier).base64url(serial) "
                          "(RFC 9773 4.1)");
-    size_t ml = pki_issuer_key_id(ra->pki, mine, sizeof mine);
     char hex[2 * sizeof ser + 1], *h = hex;
     size_t i = 0;
     while (i + 1 < sl && ser[i] == 0)
         i++; /* the serial's leading zero octet is not part of our hex form */
     for (; i < sl; i++)
         h += sprintf(h, "%02x", ser[i]);
-    if (ml != al || memcmp(mine, aki, al) || store_cert_by_serial(ra->store, hex, c)) {
+    if (!pki_is_issuer_key_id(ra->pki, aki, al) || store_cert_by_serial(ra->store, hex, c)) {
         free(c->pem);
         c->pem = NULL;
         return ra_refuse(p, 404, "malformed", "no certificate of this CA has that ID");
@@ -386,14 +385,15 @@ static int issue(struct ra *ra, struct st_order *o, const char *csr, struct ra_p
                          "this order's profile %.32s is no longer offered: place a new order",
                          o->profile);
     struct pki_key_check kc = {csr_key_allowed, ra};
+    char issuer[PKI_ISSUER_NAME];
     enum pki_csr_result cr = pki_issue(ra->pki, der, dl, names, o->n, prof, acct.jwk, &kc, &pem,
-                                       serial, why, sizeof why);
+                                       serial, issuer, why, sizeof why);
     /* The order stays ready on any of these (RFC 8555 7.4). */
     if (cr == PKI_CSR_KEY_BLOCKED) return ra_refuse(p, 400, "badPublicKey", "%s", why);
     if (cr == PKI_CSR_KEY_UNCHECKED) return ra_refuse(p, 500, "serverInternal", "%s", why);
     if (cr != PKI_CSR_OK && cr != PKI_ISSUE_FAILED) return ra_refuse(p, 400, "badCSR", "%s", why);
     int stored = cr == PKI_CSR_OK
-                     ? store_cert_create(ra->store, o->account, o->id, serial, pem, cert_id)
+                     ? store_cert_create(ra->store, o->account, o->id, serial, pem, issuer, cert_id)
                      : -1;
     free(pem);
     if (stored == 1) /* deactivated or expired meanwhile: the certificate is dropped */

@@ -192,9 +192,9 @@ int store_authz_covers(const struct store *s, const char *account, const char *i
 }
 
 int store_cert_create(struct store *s, const char *account, const char *order, const char *serial,
-                      const char *pem, char out_id[ST_ID])
+                      const char *pem, const char *issuer, char out_id[ST_ID])
 {
-    return OPS(s)->cert_create(s, account, order, serial, pem, out_id);
+    return OPS(s)->cert_create(s, account, order, serial, pem, issuer ? issuer : "", out_id);
 }
 
 int store_cert_get(const struct store *s, const char *id, struct st_cert *out)
@@ -227,9 +227,7 @@ int store_key_blocked(const struct store *s, const char *thumb)
     return OPS(s)->key_blocked(RW(s), thumb);
 }
 
-int store_certs_revoked(const struct store *s,
-                        int (*each)(void *arg, const char *serial, int64_t when, int reason),
-                        void *arg)
+int store_certs_revoked(const struct store *s, st_revoked_fn each, void *arg)
 {
     return OPS(s)->certs_revoked(RW(s), each, arg);
 }

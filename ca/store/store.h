@@ -81,11 +81,12 @@ int store_authz_finish(struct store *s, const char *id, const char *type, int va
 /* pending|valid -> deactivated. */
 int store_authz_deactivate(struct store *s, const char *id);
 
-/* Stores the certificate and moves its order to valid, in one transaction;
- * 1 (nothing stored) when the order is already valid or invalid. The caller
- * has checked that every authorization is valid ("ready" is derived). */
+/* Stores the certificate (issuer: the intermediate that signed it, "" for
+ * the primary) and moves its order to valid, in one transaction; 1 (nothing
+ * stored) when the order is already valid or invalid. The caller has
+ * checked that every authorization is valid ("ready" is derived). */
 int store_cert_create(struct store *s, const char *account, const char *order, const char *serial,
-                      const char *pem, char out_id[ST_ID]);
+                      const char *pem, const char *issuer, char out_id[ST_ID]);
 /* Not revoked -> revoked with an RFC 5280 reason; 1 when already revoked. */
 int store_cert_revoke(struct store *s, const char *id, int reason);
 /* An already revoked certificate's reason raised to keyCompromise (1),

@@ -34,16 +34,14 @@ struct store_ops {
     int (*authz_deactivate)(struct store *s, const char *id);
     int (*authz_covers)(struct store *s, const char *account, const char *identifier, int64_t now);
     int (*cert_create)(struct store *s, const char *account, const char *order, const char *serial,
-                       const char *pem, char out_id[ST_ID]);
+                       const char *pem, const char *issuer, char out_id[ST_ID]);
     int (*cert_get)(struct store *s, const char *id, struct st_cert *out);
     int (*cert_by_serial)(struct store *s, const char *serial, struct st_cert *out);
     int (*cert_revoke)(struct store *s, const char *id, int reason);
     int (*cert_key_compromised)(struct store *s, const char *id);
     int (*key_block)(struct store *s, const char *thumb, const char *serial);
     int (*key_blocked)(struct store *s, const char *thumb);
-    int (*certs_revoked)(struct store *s,
-                         int (*each)(void *arg, const char *serial, int64_t when, int reason),
-                         void *arg);
+    int (*certs_revoked)(struct store *s, st_revoked_fn each, void *arg);
     int (*rate_take)(struct store *s, const struct rl_take *t, size_t n, int64_t now_ms,
                      size_t *which, int64_t *retry_ms);
     long (*orders_list)(struct store *s, const char *account, int64_t cursor, size_t max,

@@ -84,6 +84,7 @@ struct st_cert {
     char serial[48];
     char *pem; /* caller frees */
     int revoked;
+    char issuer[32]; /* the intermediate that signed it: "" the primary (pki.h) */
 };
 
 struct store;
@@ -108,10 +109,10 @@ int store_cert_by_serial(const struct store *s, const char *serial, struct st_ce
 /* 1 for a key reported compromised (store_key_block), 0 not, -1 error. */
 int store_key_blocked(const struct store *s, const char *thumb);
 /* Calls each for every revoked certificate (serial hex, revocation time,
- * reason) until it returns non-zero; 0, each's result, or -1. */
-int store_certs_revoked(const struct store *s,
-                        int (*each)(void *arg, const char *serial, int64_t when, int reason),
-                        void *arg);
+ * reason, issuer) until it returns non-zero; 0, each's result, or -1. */
+typedef int (*st_revoked_fn)(void *arg, const char *serial, int64_t when, int reason,
+                             const char *issuer);
+int store_certs_revoked(const struct store *s, st_revoked_fn each, void *arg);
 /* Up to max ids of the account's orders that are not invalid, oldest first,
  * after cursor (0 for the start): their count, *next the cursor of the next
  * page (0 when none), or -1. */

@@ -33,11 +33,19 @@ void wfe_cert(struct wfe *wfe, const struct http_req *req, struct http_resp *r, 
      * and is served as it is, with no alternate). */
     const char *begin = "-----BEGIN CERTIFICATE-----", *first = strstr(c.pem, begin);
     if (first && !strstr(first + 1, begin)) {
-        const char *chain = alt ? alt_chain : pki_chain_pem(wfe->pki);
+        /* Its own issuer's chain (an RSA intermediate's, a retired one's);
+         * the alternate is the primary's only. */
+        const char *own = pki_chain_for(wfe->pki, c.issuer);
+        if (alt && c.issuer[0]) own = NULL;
+        const char *chain = alt ? alt_chain : own;
+        if (!chain) {
+            wfe_problem(r, 404, "malformed", "no such chain for this certificate");
+            goto out;
+        }
         size_t l = strlen(c.pem) + strlen(chain) + 1;
         r->body = malloc(l);
         if (r->body) snprintf(r->body, l, "%s%s", c.pem, chain);
-        if (alt_chain) {
+        if (alt_chain && !c.issuer[0]) {
             char u[700];
             wfe_url(wfe, u, sizeof u, "cert", cid);
             size_t o = strlen(r->link);

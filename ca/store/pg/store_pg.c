@@ -59,6 +59,8 @@ static const char *const migrations[] = {
     /* 4: keys reported compromised (store.h). */
     ("CREATE TABLE blocked_keys(thumb TEXT PRIMARY KEY, serial TEXT NOT NULL,"
      " blocked BIGINT NOT NULL);"),
+    /* 5: which intermediate signed each certificate (pki.h: issuers). */
+    "ALTER TABLE certs ADD COLUMN issuer TEXT NOT NULL DEFAULT '';",
 };
 #define PG_SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 /* Any constant: instances starting together take turns at migrating. */

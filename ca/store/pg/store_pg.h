@@ -50,16 +50,14 @@ int pg_authz_finish(struct store *s, const char *id, const char *type, int valid
 int pg_authz_deactivate(struct store *s, const char *id);
 int pg_authz_covers(struct store *s, const char *account, const char *identifier, int64_t now);
 int pg_cert_create(struct store *s, const char *account, const char *order, const char *serial,
-                   const char *pem, char out_id[ST_ID]);
+                   const char *pem, const char *issuer, char out_id[ST_ID]);
 int pg_cert_get(struct store *s, const char *id, struct st_cert *out);
 int pg_cert_by_serial(struct store *s, const char *serial, struct st_cert *out);
 int pg_cert_revoke(struct store *s, const char *id, int reason);
 int pg_cert_key_compromised(struct store *s, const char *id);
 int pg_key_block(struct store *s, const char *thumb, const char *serial);
 int pg_key_blocked(struct store *s, const char *thumb);
-int pg_certs_revoked(struct store *s,
-                     int (*each)(void *arg, const char *serial, int64_t when, int reason),
-                     void *arg);
+int pg_certs_revoked(struct store *s, st_revoked_fn each, void *arg);
 int pg_rate_take(struct store *s, const struct rl_take *t, size_t n, int64_t now_ms, size_t *which,
                  int64_t *retry_ms);
 long pg_orders_list(struct store *s, const char *account, int64_t cursor, size_t max,

@@ -256,15 +256,15 @@ long pg_orders_list(struct store *s, const char *account, int64_t cursor, size_t
 /* ---- certificates ---- */
 
 int pg_cert_create(struct store *s, const char *account, const char *order, const char *serial,
-                   const char *pem, char out_id[ST_ID])
+                   const char *pem, const char *issuer, char out_id[ST_ID])
 {
     if (store_new_id(out_id)) return -1;
-    const char *cp[] = {out_id, account, order, serial, pem}, *op[] = {out_id, order};
+    const char *cp[] = {out_id, account, order, serial, pem, issuer}, *op[] = {out_id, order};
     PGconn *c = pg_take(P(s));
     int rc = pg_begin(c) || pg_exec(c,
-                                    "INSERT INTO certs(id,account,ord,serial,pem,created) "
-                                    "VALUES($1,$2,$3,$4,$5,extract(epoch from now())::bigint)",
-                                    5, cp) != 1
+                                    "INSERT INTO certs(id,account,ord,serial,pem,issuer,created) "
+                                    "VALUES($1,$2,$3,$4,$5,$6,extract(epoch from now())::bigint)",
+                                    6, cp) != 1
                  ? -1
                  : 0;
     if (rc == 0) {
@@ -288,19 +288,20 @@ static int fill_cert(const PGresult *r, void *out)
     pg_col(r, 0, 2, c->serial, sizeof c->serial);
     c->pem = strdup(PQgetvalue(r, 0, 3));
     c->revoked = atoi(PQgetvalue(r, 0, 4));
+    pg_col(r, 0, 5, c->issuer, sizeof c->issuer);
     return c->pem ? 0 : -1;
 }
 
 int pg_cert_get(struct store *s, const char *id, struct st_cert *c)
 {
-    return query_one(s, "SELECT id,account,serial,pem,revoked FROM certs WHERE id=$1", id,
+    return query_one(s, "SELECT id,account,serial,pem,revoked,issuer FROM certs WHERE id=$1", id,
                      fill_cert, c);
 }
 
 int pg_cert_by_serial(struct store *s, const char *serial, struct st_cert *c)
 {
-    return query_one(s, "SELECT id,account,serial,pem,revoked FROM certs WHERE serial=$1", serial,
-                     fill_cert, c);
+    return query_one(s, "SELECT id,account,serial,pem,revoked,issuer FROM certs WHERE serial=$1",
+                     serial, fill_cert, c);
 }
 
 int pg_cert_revoke(struct store *s, const char *id, int reason)
@@ -343,16 +344,16 @@ int pg_key_blocked(struct store *s, const char *thumb)
     return rc == 0 ? 1 : rc == 1 ? 0 : -1;
 }
 
-int pg_certs_revoked(struct store *s,
-                     int (*each)(void *arg, const char *serial, int64_t when, int reason),
-                     void *arg)
+int pg_certs_revoked(struct store *s, st_revoked_fn each, void *arg)
 {
     PGconn *c = pg_take(P(s));
     PGresult *r = pg_run(
-        c, "SELECT serial, revoked_at, reason FROM certs WHERE revoked=1 ORDER BY seq", 0, NULL);
+        c, "SELECT serial, revoked_at, reason, issuer FROM certs WHERE revoked=1 ORDER BY seq", 0,
+        NULL);
     int rc = r && PQresultStatus(r) == PGRES_TUPLES_OK ? 0 : -1;
     for (int i = 0; rc == 0 && r && i < PQntuples(r); i++)
-        rc = each(arg, PQgetvalue(r, i, 0), atoll(PQgetvalue(r, i, 1)), atoi(PQgetvalue(r, i, 2)));
+        rc = each(arg, PQgetvalue(r, i, 0), atoll(PQgetvalue(r, i, 1)), atoi(PQgetvalue(r, i, 2)),
+                  PQgetvalue(r, i, 3));
     PQclear(r);
     pg_give(P(s), c);
     return rc;

@@ -82,6 +82,9 @@ static const char *const migrations[] = {
      * certificate's own key): never certified or used for an account again. */
     ("CREATE TABLE blocked_keys(thumb TEXT PRIMARY KEY, serial TEXT NOT NULL,"
      " blocked INTEGER NOT NULL) WITHOUT ROWID;"),
+    /* 12: several intermediates (an RSA one, a rollover's next): which
+     * signed each certificate, for its chain and its CRL. */
+    "ALTER TABLE certs ADD COLUMN issuer TEXT NOT NULL DEFAULT '';",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 

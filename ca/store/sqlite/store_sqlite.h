@@ -69,16 +69,14 @@ int sqlite_account_mark_persist(struct store *s, const char *id);
 int sqlite_account_rollover(struct store *s, const char *id, const char *jwk, const char *thumb);
 size_t sqlite_account_keys(struct store *s, const char *id, char (**out)[48]);
 int sqlite_cert_create(struct store *s, const char *account, const char *order, const char *serial,
-                       const char *pem, char out_id[ST_ID]);
+                       const char *pem, const char *issuer, char out_id[ST_ID]);
 int sqlite_cert_get(struct store *s, const char *id, struct st_cert *c);
 int sqlite_cert_by_serial(struct store *s, const char *serial, struct st_cert *c);
 int sqlite_cert_revoke(struct store *s, const char *id, int reason);
 int sqlite_cert_key_compromised(struct store *s, const char *id);
 int sqlite_key_block(struct store *s, const char *thumb, const char *serial);
 int sqlite_key_blocked(struct store *s, const char *thumb);
-int sqlite_certs_revoked(struct store *s,
-                         int (*each)(void *arg, const char *serial, int64_t when, int reason),
-                         void *arg);
+int sqlite_certs_revoked(struct store *s, st_revoked_fn each, void *arg);
 int sqlite_order_create(struct store *s, struct st_order *o, const struct st_authz_init *init,
                         struct st_rate *rate);
 /* The rate-limit decision of sqlite_rate_take inside a caller's transaction. */

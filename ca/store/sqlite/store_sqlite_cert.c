@@ -9,14 +9,14 @@
 
 #include "store_sqlite.h"
 
-static const char SQL_CERT_INS[] =
-    "INSERT INTO certs(id,account,ord,serial,pem,created) VALUES(?,?,?,?,?,strftime('%s','now'))";
+static const char SQL_CERT_INS[] = "INSERT INTO certs(id,account,ord,serial,pem,issuer,created) "
+                                   "VALUES(?,?,?,?,?,?,strftime('%s','now'))";
 static const char SQL_ORDER_DONE[] =
     "UPDATE orders SET status='valid', error='', cert=? WHERE id=? AND status IN "
     "('pending','ready')";
 
 struct cert_args {
-    const char *id, *account, *order, *serial, *pem;
+    const char *id, *account, *order, *serial, *pem, *issuer;
 };
 
 /* The certificate and its order's move to valid commit together. */
@@ -30,6 +30,7 @@ static int cert_write(struct store *s, void *arg)
     sq_bind_text(st, 3, c->order);
     sq_bind_text(st, 4, c->serial);
     sq_bind_text(st, 5, c->pem);
+    sq_bind_text(st, 6, c->issuer);
     if (sq_step_done(s, st, NULL) != SQLITE_DONE || !(st = sq_stmt(s, SQL_ORDER_DONE))) return -1;
     sq_bind_text(st, 1, c->id);
     sq_bind_text(st, 2, c->order);
@@ -39,16 +40,17 @@ static int cert_write(struct store *s, void *arg)
 }
 
 int sqlite_cert_create(struct store *s, const char *account, const char *order, const char *serial,
-                       const char *pem, char out_id[ST_ID])
+                       const char *pem, const char *issuer, char out_id[ST_ID])
 {
     if (store_new_id(out_id)) return -1;
-    struct cert_args c = {out_id, account, order, serial, pem};
+    struct cert_args c = {out_id, account, order, serial, pem, issuer};
     return sq_store_tx_durable(s, cert_write, &c); /* served only once it is on disk */
 }
 
-static const char SQL_CERT_GET[] = "SELECT id,account,serial,pem,revoked FROM certs WHERE id=?";
+static const char SQL_CERT_GET[] =
+    "SELECT id,account,serial,pem,revoked,issuer FROM certs WHERE id=?";
 static const char SQL_CERT_BY_SERIAL[] =
-    "SELECT id,account,serial,pem,revoked FROM certs WHERE serial=?";
+    "SELECT id,account,serial,pem,revoked,issuer FROM certs WHERE serial=?";
 
 static int fill_cert(sqlite3_stmt *st, void *out)
 {
@@ -59,6 +61,7 @@ static int fill_cert(sqlite3_stmt *st, void *out)
     const unsigned char *pem = sqlite3_column_text(st, 3);
     c->pem = strdup(pem ? (const char *)pem : "");
     c->revoked = sqlite3_column_int(st, 4);
+    sq_col(st, 5, c->issuer, sizeof c->issuer);
     return c->pem ? 0 : -1;
 }
 
@@ -116,18 +119,16 @@ int sqlite_key_blocked(struct store *s, const char *thumb)
 }
 
 static const char SQL_REVOKED[] =
-    "SELECT serial, revoked_at, reason FROM certs WHERE revoked=1 ORDER BY rowid";
+    "SELECT serial, revoked_at, reason, issuer FROM certs WHERE revoked=1 ORDER BY rowid";
 
-int sqlite_certs_revoked(struct store *s,
-                         int (*each)(void *arg, const char *serial, int64_t when, int reason),
-                         void *arg)
+int sqlite_certs_revoked(struct store *s, st_revoked_fn each, void *arg)
 {
     pthread_mutex_lock(&s->mu);
     sqlite3_stmt *st = sq_stmt(s, SQL_REVOKED);
     int rc = st ? 0 : -1, step = SQLITE_DONE;
     while (st && rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW)
         rc = each(arg, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1),
-                  sqlite3_column_int(st, 2));
+                  sqlite3_column_int(st, 2), (const char *)sqlite3_column_text(st, 3));
     if (st && step != SQLITE_DONE && step != SQLITE_ROW) rc = -1;
     if (st) sqlite3_reset(st);
     pthread_mutex_unlock(&s->mu);
