@@ -117,7 +117,7 @@ int ca_keys(int argc, char **argv)
         return 0;
     }
     if (!usage && !strcmp(sub, "csr") && data) {
-        char *pem = NULL, path[4200];
+        char *pem = NULL, path[4400];
         snprintf(path, sizeof path, "%s/intermediate.csr", idir);
         if (pki_intermediate_csr(idir, key, type, cn ? cn : "dnspersist intermediate CA", &pem, why,
                                  sizeof why))

@@ -53,7 +53,8 @@ static void on_signal(int sig)
 static int tls_pair_read(const struct ca_config *c, char **cert, char **key, char *why, size_t cap)
 {
     *cert = config_slurp(c->tls_cert);
-    *key = config_slurp(c->tls_key);
+    /* A pkcs11: URI names a key in a token, read by GnuTLS (http.c). */
+    *key = strncmp(c->tls_key, "pkcs11:", 7) ? config_slurp(c->tls_key) : strdup(c->tls_key);
     int rc = !*cert || !*key
                  ? (snprintf(why, cap, "cannot read %.250s", !*cert ? c->tls_cert : c->tls_key), -1)
                  : pki_tls_pair_check(*cert, *key, why, cap);

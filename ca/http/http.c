@@ -18,6 +18,7 @@
 
 #include <gnutls/abstract.h>
 #include <gnutls/gnutls.h>
+#include <gnutls/pkcs11.h>
 #include <microhttpd.h>
 
 #include "http.h"
@@ -358,18 +359,39 @@ static void creds_free(struct creds *c)
     }
 }
 
+/* GnuTLS's PKCS#11 subsystem with the module PKCS11_PROVIDER_MODULE names
+ * (the variable OpenSSL's pkcs11 provider reads too): once, and only when
+ * a listener key is in a token. */
+static pthread_once_t p11_once = PTHREAD_ONCE_INIT;
+static int p11_ok;
+
+static void p11_init(void)
+{
+    const char *module = getenv("PKCS11_PROVIDER_MODULE");
+    p11_ok = module && *module && gnutls_pkcs11_init(GNUTLS_PKCS11_FLAG_MANUAL, NULL) >= 0 &&
+             gnutls_pkcs11_add_provider(module, NULL) >= 0;
+}
+
+/* key_pem: a PEM key, or a pkcs11: URI naming a key in a token (signing
+ * then happens there, once a handshake). */
 static struct creds *creds_load(const char *cert_pem, const char *key_pem, char *why, size_t cap)
 {
     struct creds *c = calloc(1, sizeof *c);
     gnutls_datum_t cd = {(unsigned char *)(uintptr_t)cert_pem, (unsigned)strlen(cert_pem)};
     gnutls_datum_t kd = {(unsigned char *)(uintptr_t)key_pem, (unsigned)strlen(key_pem)};
     unsigned n = 8;
+    int uri = !strncmp(key_pem, "pkcs11:", 7);
+    if (uri) pthread_once(&p11_once, p11_init);
     int ok = c && gnutls_pcert_list_import_x509_raw(c->pc, &n, &cd, GNUTLS_X509_FMT_PEM, 0) >= 0;
     if (ok) c->n = n;
     ok = ok && gnutls_privkey_init(&c->key) >= 0 &&
-         gnutls_privkey_import_x509_raw(c->key, &kd, GNUTLS_X509_FMT_PEM, NULL, 0) >= 0;
+         (uri ? p11_ok && gnutls_privkey_import_url(c->key, key_pem, 0) >= 0
+              : gnutls_privkey_import_x509_raw(c->key, &kd, GNUTLS_X509_FMT_PEM, NULL, 0) >= 0);
     if (!ok) {
-        snprintf(why, cap, "the certificate or key is not PEM GnuTLS can read");
+        snprintf(why, cap,
+                 uri ? "GnuTLS cannot use the key at the PKCS#11 URI (is "
+                       "PKCS11_PROVIDER_MODULE the token's module?)"
+                     : "the certificate or key is not PEM GnuTLS can read");
         creds_free(c);
         return NULL;
     }

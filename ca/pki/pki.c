@@ -235,7 +235,7 @@ static int load_set(struct pki *p, const char *dir, struct dp_error *err)
         char idir[4500];
         snprintf(idir, sizeof idir, "%s/%s", sub, e->d_name);
         struct pki_issuer *is = &p->is[p->n++];
-        snprintf(is->name, sizeof is->name, "%s", e->d_name);
+        snprintf(is->name, sizeof is->name, "%.31s", e->d_name); /* checked: under 32 */
         rc = load_issuer(is, idir, "retired", p->root, why, sizeof why);
     }
     if (d) closedir(d);
@@ -248,7 +248,7 @@ static int load_set(struct pki *p, const char *dir, struct dp_error *err)
         rc = -1;
     }
     if (rc) {
-        snprintf(err->detail, sizeof err->detail, "%s", why);
+        snprintf(err->detail, sizeof err->detail, "%.380s", why);
         err->code = DP_ERR_IO;
         return -2;
     }

@@ -243,14 +243,16 @@ int pki_tls_pair_check(const char *cert_pem, const char *key_pem, char *why, siz
 {
     BIO *cb = BIO_new_mem_buf(cert_pem, -1), *kb = BIO_new_mem_buf(key_pem, -1);
     X509 *x = cb ? PEM_read_bio_X509(cb, NULL, NULL, NULL) : NULL;
-    EVP_PKEY *k = kb ? PEM_read_bio_PrivateKey(kb, NULL, NULL, NULL) : NULL;
+    char uri_why[300] = "";
+    EVP_PKEY *k = !strncmp(key_pem, "pkcs11:", 7)
+                      ? pki_load_key_uri(key_pem, uri_why, sizeof uri_why)
+                  : kb ? PEM_read_bio_PrivateKey(kb, NULL, NULL, NULL)
+                       : NULL;
     int rc = -1;
     if (!x)
         snprintf(why, cap, "the certificate is not PEM");
     else if (!k)
-        snprintf(why, cap,
-                 "the key is not a PEM private key (a PKCS#11 URI is not supported for "
-                 "the listener)");
+        snprintf(why, cap, "%s", uri_why[0] ? uri_why : "the key is not a PEM private key");
     else if (!pki_same_key(X509_get0_pubkey(x), k))
         snprintf(why, cap, "the key is not the certificate's");
     else if (X509_cmp_current_time(X509_get0_notAfter(x)) <= 0 ||

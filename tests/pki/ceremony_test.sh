@@ -5,7 +5,8 @@
 # sign), the import that checks it all (keys import, keys check), then the
 # root key destroyed. The CA starts on the data directory, which holds no
 # root key; it issues through the token's key (Knot DNS, dnspersist), its
-# CRL is signed there too, it restarts and issues again. Also: an import
+# CRL is signed there too, it restarts and issues again; the listener's
+# own key can be in the token as well (--tls-key pkcs11:...). Also: an import
 # of a certificate for another key, a partial running set, and the
 # embedded default's root key kept out of the data directory.
 # Usage: ceremony_test.sh DNSPERSIST DNSPERSIST_CA ENVFILE
@@ -90,6 +91,28 @@ kill "$CAPID"
 wait_until 30 "the CA's exit" gone "$CAPID"
 start && issued "$tmp/c2" && ok "restart_and_issue_again" || bad "after a restart: $(tail -2 "$tmp/issue.err")"
 kill "$CAPID" 2> /dev/null
+wait_until 30 "the CA's exit" gone "$CAPID"
+
+# The listener's own key in the token too (--tls-key pkcs11:...), its
+# certificate from another PKI (a web root made here).
+pkcs11-tool --module "$MODULE" --token-label dp --login --pin 1234 --keypairgen --key-type EC:prime256v1 \
+    --label listener --id 02 > /dev/null 2>&1 || bad "listener key pair in the token"
+LURI='pkcs11:token=dp;object=listener;type=private?pin-value=1234'
+"$CA" keys csr --data "$tmp/lscratch" --key "$LURI" --cn localhost --out "$tmp/l.csr" > /dev/null || bad "listener CSR"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$tmp/web.key" -out "$tmp/web.pem" \
+    -subj /CN=web-root -days 3 2> /dev/null
+printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n' > "$tmp/l.ext"
+openssl x509 -req -in "$tmp/l.csr" -CA "$tmp/web.pem" -CAkey "$tmp/web.key" -days 2 -extfile "$tmp/l.ext" \
+    -out "$tmp/l.pem" 2> /dev/null || bad "listener certificate"
+"$CA" --listen "localhost:$P" --crl-listen "127.0.0.1:$CRLP" --data "$D" --resolver "$DNS_RESOLVER" \
+    --issuer-domain-name ca.test --tls-cert "$tmp/l.pem" --tls-key "$LURI" >> "$tmp/ca.log" 2>&1 &
+pids+=($!)
+served=""
+wait_up "$DIR" "$tmp/web.pem" &&
+    served=$(openssl s_client -connect "127.0.0.1:$P" -servername localhost < /dev/null 2> /dev/null |
+        openssl x509 -noout -serial 2> /dev/null)
+[ -n "$served" ] && [ "$served" = "$(openssl x509 -in "$tmp/l.pem" -noout -serial)" ] &&
+    ok "listener_key_in_the_token" || bad "listener with a token key: '$served'; $(tail -2 "$tmp/ca.log")"
 
 # A running set missing its certificate: refused at start, by name.
 mkdir "$tmp/partial" && cp "$D/intermediate.key" "$D/root.pem" "$tmp/partial/"
