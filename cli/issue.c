@@ -5,6 +5,8 @@
  */
 #define _GNU_SOURCE
 #include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +15,7 @@
 
 #include <jansson.h>
 #include <openssl/pem.h>
+#include <openssl/sha.h>
 #include <openssl/x509.h>
 
 #include "issue.h"
@@ -157,6 +160,34 @@ static int out_dir_free(const char *dir, char **names, size_t n, char *why, size
     return (meta && !same) || (!meta && access(cp, F_OK) == 0) ? -1 : 0;
 }
 
+/* A certificate written outside the state directory (--out) is still a
+ * lineage renew must find: state/lineages/<hash of its directory>.json
+ * names where it is. Best effort: the certificate is written already, and
+ * a failure here is said, not fatal. */
+static void lineage_record(const struct session *s, const char *dir, char **names, size_t n)
+{
+    char certs[1100], real[PATH_MAX];
+    snprintf(certs, sizeof certs, "%s/certs/", s->st.dir);
+    if (!strncmp(dir, certs, strlen(certs)) || !realpath(dir, real)) return;
+    unsigned char h[SHA256_DIGEST_LENGTH];
+    SHA256((const unsigned char *)real, strlen(real), h);
+    char ldir[1100], file[64];
+    snprintf(ldir, sizeof ldir, "%s/lineages", s->st.dir);
+    int o = snprintf(file, sizeof file, "%s", "");
+    for (int i = 0; i < 8; i++)
+        o += snprintf(file + o, sizeof file - (size_t)o, "%02x", h[i]);
+    snprintf(file + o, sizeof file - (size_t)o, ".json");
+    json_t *ns = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(ns, json_string(names[i]));
+    json_t *l = json_pack("{s:s,s:o}", "dir", real, "names", ns);
+    char *text = l ? json_dumps(l, JSON_INDENT(2)) : NULL;
+    if (!text || state_mkdir(ldir) || state_write(ldir, file, text, 0644))
+        cli_error("issue", "%s: cannot record it for renew in %s", names[0], ldir);
+    free(text);
+    json_decref(l);
+}
+
 /* One certificate: order, validate, finalize, write. Returns a dp_code;
  * *jit tells whether the CA authorized the order at once from the records
  * (Just-in-Time validation, draft 4.4: no challenge was answered). */
@@ -199,7 +230,10 @@ dp_code issue_one(const struct issue_opts *o, struct session *s, struct dp_acme 
         }
         char kn[1400];
         snprintf(kn, sizeof kn, "%s/key.pem.new", dir);
-        if (!w) unlink(kn);
+        if (!w) {
+            unlink(kn);
+            lineage_record(s, dir, names, n);
+        }
         if (w) {
             snprintf(e->detail, sizeof e->detail,
                      "issued, but cannot write into %.120s (the key is in "
