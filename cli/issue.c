@@ -242,6 +242,14 @@ dp_code issue_one(const struct issue_opts *o, struct session *s, struct dp_acme 
             rc = e->code = DP_ERR_IO;
         }
     }
+    if (rc != DP_OK && !*issued && kp) {
+        /* Nothing was certified for the new key: it goes, and so does a
+         * directory made for it alone (rmdir leaves one holding more). */
+        char kn[1400];
+        snprintf(kn, sizeof kn, "%s/key.pem.new", dir);
+        unlink(kn);
+        rmdir(dir);
+    }
     dp_acme_order_free(ord);
     free(kp);
     free(chain);
