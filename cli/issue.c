@@ -5,6 +5,8 @@
  */
 #define _GNU_SOURCE
 #include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +15,7 @@
 
 #include <jansson.h>
 #include <openssl/pem.h>
+#include <openssl/sha.h>
 #include <openssl/x509.h>
 
 #include "issue.h"
@@ -34,7 +37,7 @@ static void help_renew(void)
 static void help(void)
 {
     printf(
-        "usage: dnspersist issue --directory URL [--key-type ec256|ec384|rsa2048|ed25519] [--out "
+        "usage: dnspersist issue --directory URL [--key-type ec256|ec384|rsa2048] [--out "
         "DIR]\n"
         "           [--resolver ADDR[@PORT]] [--trust-anchor FILE] [--no-check]\n"
         "           [--issuer NAME...] DOMAIN...\n"
@@ -157,6 +160,34 @@ static int out_dir_free(const char *dir, char **names, size_t n, char *why, size
     return (meta && !same) || (!meta && access(cp, F_OK) == 0) ? -1 : 0;
 }
 
+/* A certificate written outside the state directory (--out) is still a
+ * lineage renew must find: state/lineages/<hash of its directory>.json
+ * names where it is. Best effort: the certificate is written already, and
+ * a failure here is said, not fatal. */
+static void lineage_record(const struct session *s, const char *dir, char **names, size_t n)
+{
+    char certs[1100], real[PATH_MAX];
+    snprintf(certs, sizeof certs, "%s/certs/", s->st.dir);
+    if (!strncmp(dir, certs, strlen(certs)) || !realpath(dir, real)) return;
+    unsigned char h[SHA256_DIGEST_LENGTH];
+    SHA256((const unsigned char *)real, strlen(real), h);
+    char ldir[1100], file[64];
+    snprintf(ldir, sizeof ldir, "%s/lineages", s->st.dir);
+    int o = snprintf(file, sizeof file, "%s", "");
+    for (int i = 0; i < 8; i++)
+        o += snprintf(file + o, sizeof file - (size_t)o, "%02x", h[i]);
+    snprintf(file + o, sizeof file - (size_t)o, ".json");
+    json_t *ns = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(ns, json_string(names[i]));
+    json_t *l = json_pack("{s:s,s:o}", "dir", real, "names", ns);
+    char *text = l ? json_dumps(l, JSON_INDENT(2)) : NULL;
+    if (!text || state_mkdir(ldir) || state_write(ldir, file, text, 0644))
+        cli_error("issue", "%s: cannot record it for renew in %s", names[0], ldir);
+    free(text);
+    json_decref(l);
+}
+
 /* One certificate: order, validate, finalize, write. Returns a dp_code;
  * *jit tells whether the CA authorized the order at once from the records
  * (Just-in-Time validation, draft 4.4: no challenge was answered). */
@@ -199,7 +230,10 @@ dp_code issue_one(const struct issue_opts *o, struct session *s, struct dp_acme 
         }
         char kn[1400];
         snprintf(kn, sizeof kn, "%s/key.pem.new", dir);
-        if (!w) unlink(kn);
+        if (!w) {
+            unlink(kn);
+            lineage_record(s, dir, names, n);
+        }
         if (w) {
             snprintf(e->detail, sizeof e->detail,
                      "issued, but cannot write into %.120s (the key is in "
@@ -207,6 +241,14 @@ dp_code issue_one(const struct issue_opts *o, struct session *s, struct dp_acme 
                      dir, dp_acme_order_url(ord));
             rc = e->code = DP_ERR_IO;
         }
+    }
+    if (rc != DP_OK && !*issued && kp) {
+        /* Nothing was certified for the new key: it goes, and so does a
+         * directory made for it alone (rmdir leaves one holding more). */
+        char kn[1400];
+        snprintf(kn, sizeof kn, "%s/key.pem.new", dir);
+        unlink(kn);
+        rmdir(dir);
     }
     dp_acme_order_free(ord);
     free(kp);
@@ -248,8 +290,14 @@ int issue_parse_opts(const char *cmd, int argc, char **argv, struct issue_opts *
     while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         switch (c) {
         case 't':
-            if (dp_key_type_from_name(optarg, &o->kt) != DP_OK)
-                return cli_usage(cmd, "--key-type '%s': ec256, ec384, rsa2048 or ed25519", optarg);
+            /* A certificate's key: what CAs certify (the Baseline
+             * Requirements allow no Ed25519 certificates; this CA refuses
+             * them too). Ed25519 stays for account keys. */
+            if (dp_key_type_from_name(optarg, &o->kt) != DP_OK || o->kt == DP_KEY_ED25519)
+                return cli_usage(cmd,
+                                 "--key-type '%s': ec256, ec384 or rsa2048 (CAs do not issue "
+                                 "certificates for Ed25519 keys)",
+                                 optarg);
             break;
         case 'o':
             o->out = optarg;

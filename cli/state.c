@@ -55,9 +55,13 @@ int state_write(const char *dir, const char *name, const char *data, int mode)
 
 int state_open(const char *cmd, const char *opt, struct state *st)
 {
-    const char *xdg = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
+    const char *xdg = getenv("XDG_DATA_HOME"), *home = getenv("HOME"),
+               *env = getenv("DNSPERSIST_STATE");
+    /* --state, then $DNSPERSIST_STATE, then XDG's place (the man page's order). */
     if (opt)
         snprintf(st->dir, sizeof st->dir, "%s", opt);
+    else if (env && *env)
+        snprintf(st->dir, sizeof st->dir, "%s", env);
     else if (xdg && *xdg)
         snprintf(st->dir, sizeof st->dir, "%s/dnspersist", xdg);
     else if (home && *home)
