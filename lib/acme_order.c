@@ -320,18 +320,45 @@ dp_code dp_acme_order_finalize(struct dp_acme *a, struct dp_acme_order *o,
     json_t *fp = json_pack("{s:s}", "csr", csr64 ? csr64 : "");
     fin = json_dumps(fp, JSON_COMPACT);
     json_decref(fp);
-    if (!fin || (rc = dp__acme_post(a, o->finalize, fin, 0, &r, err)) != DP_OK) {
-        if (!fin) rc = DP_ERR_NOMEM;
-        goto out;
-    }
-    if (r.status >= 400) {
+    for (unsigned back = 500;; back = back < 4000 ? back * 2 : back) {
+        if (!fin || (rc = dp__acme_post(a, o->finalize, fin, 0, &r, err)) != DP_OK) {
+            if (!fin) rc = DP_ERR_NOMEM;
+            goto out;
+        }
+        if (r.status < 400) break;
         dp__http_resp_clear(&r);
-        rc = dp__acme_problem_fail(a, err, "finalize");
-        goto out;
+        /* orderNotReady may mean our finalize is being (or was) done
+         * elsewhere: a CA instance that died holding the order's
+         * finalization, or one that finished it before its answer was
+         * lost. The order says which: valid (take its certificate),
+         * processing (wait for it), or still ready (finalize again once
+         * the other's claim lapses, until the deadline). */
+        if (!strstr(a->problem.type, ":orderNotReady")) {
+            rc = dp__acme_problem_fail(a, err, "finalize");
+            goto out;
+        }
+        struct dp_error ignored;
+        struct dp_http_resp rr;
+        json_t *now = fetch(a, o->url, &rr, &ignored);
+        dp__http_resp_clear(&rr);
+        const char *st = json_string_value(json_object_get(now, "status"));
+        int wait_more = st && (!strcmp(st, "ready") || !strcmp(st, "processing"));
+        if (st && strcmp(st, "ready")) { /* valid, processing, or an end: go on from it */
+            order = now;
+            break;
+        }
+        json_decref(now);
+        if (!wait_more || dp__mono_ms() + back > deadline) {
+            rc = dp__acme_problem_fail(a, err, "finalize");
+            goto out;
+        }
+        sleep_ms(back);
     }
     /* The finalize answer is the order: poll only while it is not done. */
-    order = dp__acme_body_json(&r);
-    dp__http_resp_clear(&r);
+    if (!order) {
+        order = dp__acme_body_json(&r);
+        dp__http_resp_clear(&r);
+    }
     const char *fst = json_string_value(json_object_get(order, "status"));
     if (!fst || !strcmp(fst, "processing") || !strcmp(fst, "ready")) {
         json_decref(order);

@@ -110,11 +110,13 @@ static size_t on_header(char *p, size_t sz, size_t n, void *arg)
     return l;
 }
 
-/* No byte of an answer came: the server went away (or was never there). */
+/* No byte of an answer came on a connection that was made: the server
+ * went away mid-request, or a balancer's backend did (it accepts, then
+ * closes). A refused connection is not retried: nothing listens there at
+ * all, and a batch against a CA that is down should fail at once. */
 static int unanswered(CURLcode rc, const struct dp_http_resp *r)
 {
     switch (rc) {
-    case CURLE_COULDNT_CONNECT:
     case CURLE_SEND_ERROR:
     case CURLE_RECV_ERROR:
     case CURLE_GOT_NOTHING:

@@ -24,10 +24,11 @@ struct dp_http_resp {
 struct dp_http *dp__http_new(const char *ca_bundle, unsigned timeout_ms, struct dp_error *err);
 void dp__http_free(struct dp_http *h);
 /* method GET, HEAD or POST (body sent as application/jose+json). A
- * connection that fails before any byte of an answer (refused, reset, cut
- * off in the TLS handshake: a CA instance behind a balancer going away) is
- * tried again on a new connection, up to 3 more times over about 2 s; an
- * ACME POST sent twice costs at most a badNonce, which acme.c retries.
+ * connection made that fails before any byte of an answer (reset, cut off
+ * in the TLS handshake: a CA instance behind a balancer going away) is
+ * tried again on a new connection, up to 3 more times over about 2 s, and
+ * stops at a refused one; an ACME POST sent twice costs at most a
+ * badNonce, which acme.c retries.
  * Redirects
  * are never followed. DP_OK when an HTTP answer came (any status). */
 dp_code dp__http_request(struct dp_http *h, const char *method, const char *url, const char *body,

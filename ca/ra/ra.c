@@ -297,8 +297,11 @@ void ra_order_refresh(struct ra *ra, struct st_order *o)
 /* 0 when this thread may finalize order id (until finalize_done); 1 when
  * another request is finalizing it now. With a shared database, the claim
  * is a lease there: an instance that dies mid-finalize leaves the order
- * ready, claimable again after FINALIZE_LEASE seconds. */
-#define FINALIZE_LEASE 120
+ * ready, claimable again after FINALIZE_LEASE seconds (a client retrying
+ * the finalize waits that long at most). The lease is renewed just before
+ * signing (finalize_fresh), so the slow part before it (CAA re-checks)
+ * cannot outlast it and let a second instance sign the same order. */
+#define FINALIZE_LEASE 20
 static int finalize_claim(struct ra *ra, const char *id)
 {
     if (store_shared(ra->store)) { /* instances sharing the database: a lease in it */
@@ -315,6 +318,16 @@ static int finalize_claim(struct ra *ra, const char *id)
     if (!busy && slot >= 0) snprintf(ra->finalizing[slot], ST_ID, "%s", id);
     pthread_mutex_unlock(&ra->fin_mu);
     return busy || slot < 0;
+}
+
+/* Renews this instance's claim right before signing: 0, or 1 when it
+ * lapsed and another instance holds the order now (nothing is signed). */
+static int finalize_fresh(struct ra *ra, const char *id)
+{
+    if (!store_shared(ra->store)) return 0;
+    char name[ST_ID + 16];
+    snprintf(name, sizeof name, "finalize:%s", id);
+    return store_lease_take(ra->store, name, ra->instance, FINALIZE_LEASE) != 0;
 }
 
 static void finalize_done(struct ra *ra, const char *id)
@@ -385,6 +398,8 @@ static int issue(struct ra *ra, struct st_order *o, const char *csr, struct ra_p
                          "this order's profile %.32s is no longer offered: place a new order",
                          o->profile);
     struct pki_key_check kc = {csr_key_allowed, ra};
+    if (finalize_fresh(ra, o->id))
+        return ra_refuse(p, 403, "orderNotReady", "the order is being finalized elsewhere");
     char issuer[PKI_ISSUER_NAME];
     enum pki_csr_result cr = pki_issue(ra->pki, der, dl, names, o->n, prof, acct.jwk, &kc, &pem,
                                        serial, issuer, why, sizeof why);
