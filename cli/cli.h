@@ -56,6 +56,10 @@ char *cli_read_pem(const char *path);
 
 /* Parses a positive integer option value; -1 when it is not one. */
 long cli_parse_count(const char *s, long max);
+/* A duration with its unit (ms, s or m) in milliseconds, up to max_ms; -2
+ * for a bare number (the unit is asked for, never guessed), -1 otherwise.
+ * Every wait of the CLI is one of these. */
+long cli_parse_duration_ms(const char *s, long max_ms);
 
 /* The options several commands share, read by one parser: a command lists
  * in its getopt table the CLI_OPT_* entries it takes, and hands every

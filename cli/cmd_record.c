@@ -57,9 +57,9 @@ static void help_update(enum mode mode)
 {
     int pub = mode == MODE_PUBLISH;
     printf("usage: dnspersist %s --directory URL --nsupdate SERVER[@PORT] --tsig-key FILE\n"
-           "           [--state DIR] [--ca-bundle FILE] [--wait MS] [record options] DOMAIN...\n\n"
+           "           [--state DIR] [--ca-bundle FILE] [--wait T] [record options] DOMAIN...\n\n"
            "%s with an RFC 2136 update signed with TSIG, leaving other records at the\n"
-           "name alone, then waits until the server answers accordingly (--wait, ms).\n"
+           "name alone, then waits until the server answers accordingly (--wait, default 30s).\n"
            "  --nsupdate SERVER[@PORT]  the primary server taking updates\n"
            "  --tsig-key KEY            the TSIG key: a BIND key {} file, a file of Knot's\n"
            "                            keymgr -t output, or ALG:NAME:SECRET\n\n"
@@ -175,8 +175,11 @@ static int parse_opts(const char *cmd, enum mode mode, int argc, char **argv, st
             o->tsig = optarg;
             break;
         case 'W':
-            if ((o->wait_ms = cli_parse_count(optarg, 600000)) < 0)
-                return cli_usage(cmd, "--wait '%s': milliseconds", optarg);
+            if ((o->wait_ms = cli_parse_duration_ms(optarg, 600000)) < 0)
+                return cli_usage(cmd,
+                                 "--wait '%s': a duration with its unit (30s, 500ms, 0s), up "
+                                 "to 10m",
+                                 optarg);
             break;
         case 'h':
             if (mode == MODE_RECORD)

@@ -23,7 +23,7 @@
 static void help_renew(void)
 {
     printf("usage: dnspersist renew [--state DIR] [--ca-bundle FILE] [--days N] [--force]\n"
-           "           [--profile NAME] [--resolver ADDR[@PORT]] [--key-type T] [--wait N]\n"
+           "           [--profile NAME] [--resolver ADDR[@PORT]] [--key-type T] [--wait T]\n"
            "           [--json]\n\n"
            "Renews every certificate issue wrote (STATE/certs) that is due: when the CA's\n"
            "renewal window (ARI, RFC 9773) is open, else within --days (default 30) of expiry;\n"
@@ -50,7 +50,7 @@ static void help(void)
         "--batch: one certificate per line (its names, blank-separated; # comments), issued\n"
         "in parallel over kept-alive connections; one JSON line per certificate on stdout.\n"
         "renew reissues every certificate issue wrote that expires within --days (default 30).\n"
-        "--wait N: seconds to wait for a validation or the order (default 120).\n"
+        "--wait T: how long to wait for a validation or the order, with its unit (default 120s).\n"
         "--profile NAME: the certificate profile (see dnspersist profiles); renew keeps it.\n"
         "renew --force renews every certificate now, whatever ARI or --days say.\n"
         "--json: one JSON line per certificate (names, status, certificate or error).\n"
@@ -199,7 +199,7 @@ dp_code issue_one(const struct issue_opts *o, struct session *s, struct dp_acme 
     if (!ck) return e->code;
     char *chain = NULL, *kp = NULL;
     struct dp_acme_order *ord = NULL;
-    dp_acme_set_poll_ms(acme, (unsigned)o->wait_s * 1000u);
+    dp_acme_set_poll_ms(acme, (unsigned)o->wait_ms);
     dp_code rc = dp_acme_expect_issuers(acme, o->issuer_ptrs, o->n_issuers, e);
     if (rc == DP_OK) rc = dp_acme_set_profile(acme, o->profile, e);
     /* The new key is on disk (key.pem.new, 0600) before its CSR leaves:
@@ -283,7 +283,7 @@ int issue_parse_opts(const char *cmd, int argc, char **argv, struct issue_opts *
     o->retries = 2;
     o->backoff_ms = 1000;
     o->days = 30;
-    o->wait_s = 120;
+    o->wait_ms = 120000;
     int c;
     opterr = 0;
     optind = 1;
@@ -332,8 +332,11 @@ int issue_parse_opts(const char *cmd, int argc, char **argv, struct issue_opts *
             o->profile = optarg;
             break;
         case 'W':
-            if ((o->wait_s = cli_parse_count(optarg, 86400)) <= 0)
-                return cli_usage(cmd, "--wait '%s': 1 to 86400 seconds", optarg);
+            if ((o->wait_ms = cli_parse_duration_ms(optarg, 86400000)) <= 0)
+                return cli_usage(cmd,
+                                 "--wait '%s': a duration with its unit (120s, 500ms, 2m), up "
+                                 "to a day",
+                                 optarg);
             break;
         case 'i':
             if (o->n_issuers == DP_MAX_ISSUERS)

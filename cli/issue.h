@@ -11,7 +11,7 @@ struct issue_opts {
     const char *out, *batch;
     enum dp_key_type kt;
     long concurrency, retries, backoff_ms, days;
-    long wait_s;         /* --wait: the longest wait for a validation or the order */
+    long wait_ms;        /* --wait: the longest wait for a validation or the order */
     int force;           /* renew --force: whatever the window says */
     int days_given;      /* --days was given: honoured even where ARI says later */
     const char *profile; /* --profile: the certificate profile, NULL for the CA's default */

@@ -184,6 +184,18 @@ long cli_parse_count(const char *s, long max)
     return v;
 }
 
+long cli_parse_duration_ms(const char *s, long max_ms)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || v < 0) return -1;
+    long mult = !strcmp(end, "ms") ? 1 : !strcmp(end, "s") ? 1000 : !strcmp(end, "m") ? 60000 : 0;
+    if (!*end) return -2; /* a bare number: which unit was meant is not known */
+    if (!mult || v > max_ms / mult) return -1;
+    return v * mult;
+}
+
 json_t *cli_json_octets(const char *p, size_t len)
 {
     json_t *j = json_stringn(p, len);

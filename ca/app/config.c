@@ -206,7 +206,8 @@ static int set_option(struct ca_config *c, const char *name, const char *val)
     } else if (!strcmp(name, "jit-wait")) {
         char *end;
         long v = strtol(val, &end, 10);
-        long ms = !strcmp(end, "ms") ? v : (!*end || !strcmp(end, "s")) ? v * 1000 : -1;
+        /* --jit-wait MS: a bare number is milliseconds, as the option says. */
+        long ms = (!*end || !strcmp(end, "ms")) ? v : !strcmp(end, "s") ? v * 1000 : -1;
         if (end == val || ms < 0 || ms > 10000) return -1;
         c->jit_wait_ms = (unsigned)ms;
     } else if (!strcmp(name, "idle-timeout") || !strcmp(name, "request-timeout")) {

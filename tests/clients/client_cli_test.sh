@@ -249,7 +249,7 @@ for n in 0 11 -1 -2; do
     wait_until 60 "fake ACME server $n" curl -s -o /dev/null --cacert "$tmp/fake.pem" "https://localhost:$fp/" || bad "fake_acme.py $n did not start"
     C=(--state "$tmp/state-fake$n" --ca-bundle "$tmp/fake.pem")
     "$DP" account new --directory "https://localhost:$fp/" "${C[@]}" > /dev/null 2>&1
-    run issue --directory "https://localhost:$fp/" "${C[@]}" --no-check --wait 2 x.web.test
+    run issue --directory "https://localhost:$fp/" "${C[@]}" --no-check --wait 2s x.web.test
     want="1 to 10 are allowed (A4)"; [ $n = -1 ] && want="evil.example is not among the CA's caaIdentities"
     [ $n = -2 ] && want="authz/1 still pending after 2000 ms"
     [ $rc = 1 ] && grep -q "$want" "$tmp/err" && ok "challenge_with_${n}_issuers_A4" || bad "A4 $n: $rc $(cat "$tmp/err")"

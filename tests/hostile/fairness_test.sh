@@ -65,7 +65,7 @@ idle=$(issue_b idle 10) && ok "b_issues_idle (slowest ${idle} ms)" || bad "B idl
 cidle=$(issue_c idle 5) && ok "c_challenges_idle (slowest ${cidle} ms)" || bad "C idle: $(tail -2 "$tmp/c.err")"
 
 for i in $(seq "$N"); do echo "n$i.blackhole.web.test"; done > "$tmp/flood"
-"$DP" issue "${A[@]}" --no-check --batch "$tmp/flood" --concurrency 32 --retries 0 --wait 1 > "$tmp/a.out" 2>&1 &
+"$DP" issue "${A[@]}" --no-check --batch "$tmp/flood" --concurrency 32 --retries 0 --wait 1s > "$tmp/a.out" 2>&1 &
 pids+=($!)
 # The flood is measured as running, not assumed: the CA's own gauge of
 # answered challenges waiting for a validation worker.
