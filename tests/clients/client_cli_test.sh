@@ -230,6 +230,15 @@ run renew "${C[@]}" --json
     [[ "$out" == *'"renewed":0,"failed":0,"notDue":3,"missing":1'* ]] && ok renew_reports_missing_lineage ||
     bad "renew with a lineage gone: rc=$rc $(tail -2 <<<"$out") $(cat "$tmp/err")"
 
+# revoke with the certificate's own key, from a state with no account at all.
+run revoke --directory "$DIR02" --state "$tmp/state-none" --ca-bundle "$tmp/ca02/root.pem" \
+    --cert-key "$tmp/lin-batch/b1.$LB/key.pem" "$tmp/lin-batch/b1.$LB/cert.pem"
+r1=$rc
+run revoke --directory "$DIR02" --state "$tmp/state-none" --ca-bundle "$tmp/ca02/root.pem" \
+    --cert-key "$tmp/lin-batch/b2.$LB/key.pem" "$tmp/lin-batch/b1.$LB/cert.pem"
+[ $r1 = 0 ] && [ ! -e "$tmp/state-none/accounts" ] && [ $rc = 1 ] && grep -q "unauthorized\|alreadyRevoked" "$tmp/err" &&
+    ok revoke_with_the_certificate_key || bad "revoke --cert-key: $r1, then another key's: $rc $(cat "$tmp/err")"
+
 # Bad input: each a clear message, nothing lost or overwritten.
 run account new --directory https://127.0.0.1:1/directory --state "$tmp/state-x"
 [ $rc = 1 ] && grep -q "cannot reach the CA at https://127.0.0.1:1/directory" "$tmp/err" && [ "$(wc -l < "$tmp/err")" = 1 ] && ok unreachable_directory || bad "unreachable: $rc $(cat "$tmp/err")"
