@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # man_test.sh: the man pages the build made from docs/man/*.scd are clean
 # under mandoc -T lint (warnings and worse; scdoc's own empty-paragraph
-# idiom excepted), name every client command and every CA option, and the
+# idiom excepted), name every client command, every option of every client
+# command (as its --help lists them) and every CA option, and the
 # bash completion offers the commands and a command's options.
 # Usage: man_test.sh BUILD_MAN_DIR CLI CA COMPLETION
 set -u
@@ -20,6 +21,13 @@ txt=$(mandoc -T ascii "$MAN/dnspersist.1" | col -b)
 for c in $("$CLI" --help | awk '/^commands:/{f=1;next} f && /^  [a-z]/{print $1}'); do
     grep -q "$c" <<<"$txt" || bad "dnspersist(1) lacks the command $c"
 done && ok "dnspersist.1 names every command"
+missing=""
+for c in $("$CLI" --help | awk '/^commands:/{f=1;next} f && /^  [a-z]/{print $1}'); do
+    for o in $("$CLI" "$c" --help 2>&1 | grep -oE -- '--[a-z0-9-]+' | sort -u); do
+        grep -q -- "$o" <<<"$txt" || missing="$missing $c$o"
+    done
+done
+[ -z "$missing" ] && ok "dnspersist.1 names every option of every command" || bad "dnspersist(1) lacks:$missing"
 catxt=$(mandoc -T ascii "$MAN/dnspersist-ca.8" | col -b)
 missing=""
 for o in $("$CA" --help | grep -oE -- '--[a-z0-9-]+' | sort -u); do
