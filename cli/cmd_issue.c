@@ -131,6 +131,8 @@ int cmd_issue(int argc, char **argv)
             rc = EXIT_INVALID;
         }
     }
+    /* A deploy hook that failed leaves the certificate, and says so here. */
+    if (rc == EXIT_VALID && s.hook_failures) rc = EXIT_INVALID;
     session_close(&s);
     free(store);
     free(names);

@@ -17,7 +17,7 @@
 static const char *const CMD = "renew";
 
 struct tally {
-    size_t renewed, failed, kept, missing;
+    size_t renewed, failed, kept, missing, hooks_failed;
 };
 
 /* One lineage: the certificate in outdir (meta.json, cert.pem), renewed
@@ -121,8 +121,10 @@ static void renew_dir(const struct issue_opts *o, const char *outdir, json_t *m,
     }
     if (line) {
         json_object_set_new(line, "why", json_string(why));
+        if (s.hook_failures) json_object_set_new(line, "deployHook", json_string("failed"));
         session_json_line(line);
     }
+    t->hooks_failed += (size_t)s.hook_failures;
     session_close(&s);
 }
 
@@ -186,11 +188,12 @@ int cmd_renew(int argc, char **argv)
     }
     if (d) closedir(d);
     if (o.co.json)
-        session_json_line(json_pack("{s:I,s:I,s:I,s:I}", "renewed", (json_int_t)t.renewed, "failed",
-                                    (json_int_t)t.failed, "notDue", (json_int_t)t.kept, "missing",
-                                    (json_int_t)t.missing));
+        session_json_line(json_pack("{s:I,s:I,s:I,s:I,s:I}", "renewed", (json_int_t)t.renewed,
+                                    "failed", (json_int_t)t.failed, "notDue", (json_int_t)t.kept,
+                                    "missing", (json_int_t)t.missing, "hooksFailed",
+                                    (json_int_t)t.hooks_failed));
     else
-        printf("renew: %zu renewed, %zu failed, %zu not yet due, %zu missing\n", t.renewed,
-               t.failed, t.kept, t.missing);
-    return t.failed || t.missing ? EXIT_INVALID : EXIT_VALID;
+        printf("renew: %zu renewed, %zu failed, %zu not yet due, %zu missing%s\n", t.renewed,
+               t.failed, t.kept, t.missing, t.hooks_failed ? ", a deploy hook failed" : "");
+    return t.failed || t.missing || t.hooks_failed ? EXIT_INVALID : EXIT_VALID;
 }

@@ -5,6 +5,9 @@
  */
 #define _GNU_SOURCE
 #include <getopt.h>
+#include <sys/wait.h>
+#include <errno.h>
+#include <dirent.h>
 #include <limits.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -45,8 +48,14 @@ static void help(void)
         "       dnspersist renew [--days N] [--state DIR] [--ca-bundle FILE] [--resolver ...]\n"
         "common: [--state DIR] [--ca-bundle FILE]\n\n"
         "issue obtains one certificate for DOMAIN... with dns-persist-01, after checking the\n"
-        "records as the CA will. Files: DIR (default STATE/certs/FIRST-NAME)/key.pem (0600),\n"
-        "cert.pem, chain.pem, fullchain.pem, meta.json.\n"
+        "records as the CA will. Files: DIR (default STATE/certs/FIRST-NAME)/key.pem (0600,\n"
+        "also privkey.pem), cert.pem, chain.pem, fullchain.pem: links into current/, which\n"
+        "points at the newest of archive/1, 2, ... (swapped at once; the archive keeps the\n"
+        "older ones); meta.json.\n"
+        "--deploy-hook CMD: run (sh -c) after the certificate is written, and after every\n"
+        "renewal (remembered), with RENEWED_LINEAGE (DIR) and RENEWED_DOMAINS set, as\n"
+        "certbot does; so is every executable in STATE/hooks/deploy/. A failing hook is\n"
+        "reported (exit 1); the certificate stays.\n"
         "--batch: one certificate per line (its names, blank-separated; # comments), issued\n"
         "in parallel over kept-alive connections; one JSON line per certificate on stdout.\n"
         "renew reissues every certificate issue wrote that expires within --days (default 30).\n"
@@ -60,11 +69,69 @@ static void help(void)
         "Exit codes: 0 every certificate issued, 1 a certificate failed, 2 usage error.\n");
 }
 
-/* Writes key, certificate, chain and meta into dir. */
-static int write_files(const char *dir, const struct dp_key *ck, const char *chain, char **names,
-                       size_t n, const char *directory, const char *profile)
+/* The lineage's files. Each issuance is written whole into
+ * dir/archive/N/ (N from 1; an older version's plain files move to
+ * archive/0/ first), then dir/current, a symbolic link to it, is replaced
+ * by one rename: dir/{key,privkey,cert,chain,fullchain}.pem are links into
+ * current/, so a web server reading them sees the old set or the new one,
+ * never half of each, and the archive keeps every earlier one (certbot's
+ * live/archive shape, in one directory). */
+static const char *const LIVE[][2] = {{"key.pem", "key.pem"},
+                                      {"privkey.pem", "key.pem"},
+                                      {"cert.pem", "cert.pem"},
+                                      {"chain.pem", "chain.pem"},
+                                      {"fullchain.pem", "fullchain.pem"}};
+
+/* path made a symbolic link to target, replacing what is there in one
+ * rename. */
+static int link_swap(const char *dir, const char *name, const char *target)
 {
-    if (state_mkdir(dir)) return -1;
+    char path[1500], tmp[1600];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    snprintf(tmp, sizeof tmp, "%s.new-link", path);
+    unlink(tmp);
+    return symlink(target, tmp) || rename(tmp, path) ? -1 : 0;
+}
+
+static int archive_next(const char *dir)
+{
+    char a[1400];
+    snprintf(a, sizeof a, "%s/archive", dir);
+    DIR *d = opendir(a);
+    struct dirent *e;
+    long max = 0;
+    while (d && (e = readdir(d))) {
+        char *end;
+        long v = strtol(e->d_name, &end, 10);
+        if (!*end && end != e->d_name && v > max) max = v;
+    }
+    if (d) closedir(d);
+    return (int)max + 1;
+}
+
+/* An older version's plain files (no current/ yet) kept as archive/0. */
+static int archive_plain(const char *dir)
+{
+    char p[1500], q[1600], a0[1400];
+    struct stat st;
+    snprintf(p, sizeof p, "%s/cert.pem", dir);
+    if (lstat(p, &st) || S_ISLNK(st.st_mode)) return 0;
+    snprintf(a0, sizeof a0, "%s/archive/0", dir);
+    if (state_mkdir(a0)) return -1;
+    static const char *const old[] = {"key.pem", "cert.pem", "chain.pem", "fullchain.pem"};
+    for (size_t i = 0; i < sizeof old / sizeof *old; i++) {
+        snprintf(p, sizeof p, "%s/%s", dir, old[i]);
+        snprintf(q, sizeof q, "%s/%s", a0, old[i]);
+        if (rename(p, q) && errno != ENOENT) return -1;
+    }
+    return 0;
+}
+
+/* Writes key, certificate, chain and meta for dir's lineage. */
+static int write_files(const char *dir, const struct dp_key *ck, const char *chain, char **names,
+                       size_t n, const char *directory, const char *profile, const char *hook)
+{
+    if (state_mkdir(dir) || archive_plain(dir)) return -1;
     const char *second = strstr(chain + 1, "-----BEGIN CERTIFICATE-----");
     char *leaf = second ? strndup(chain, (size_t)(second - chain)) : strdup(chain);
     char *key = dp_key_private_pem_alloc(ck, NULL);
@@ -84,19 +151,109 @@ static int write_files(const char *dir, const struct dp_key *ck, const char *cha
                              (json_int_t)not_after);
     if (meta && profile) /* renew asks for it again */
         json_object_set_new(meta, "profile", json_string(profile));
+    if (meta && hook) /* and runs it again */
+        json_object_set_new(meta, "deployHook", json_string(hook));
     char *ms = json_dumps(meta, JSON_INDENT(2));
     json_decref(meta);
-    int rc =
-        (!leaf || !key || !ms || state_write(dir, "key.pem", key, 0600) ||
-         state_write(dir, "cert.pem", leaf, 0644) ||
-         state_write(dir, "chain.pem", second ? second : "", 0644) ||
-         state_write(dir, "fullchain.pem", chain, 0644) || state_write(dir, "meta.json", ms, 0644))
-            ? -1
-            : 0;
+    int num = archive_next(dir);
+    char arch[1500], rel[64];
+    snprintf(rel, sizeof rel, "archive/%d", num);
+    snprintf(arch, sizeof arch, "%s/%s", dir, rel);
+    int rc = !leaf || !key || !ms || state_mkdir(arch) || state_write(arch, "key.pem", key, 0600) ||
+                     state_write(arch, "cert.pem", leaf, 0644) ||
+                     state_write(arch, "chain.pem", second ? second : "", 0644) ||
+                     state_write(arch, "fullchain.pem", chain, 0644) ||
+                     link_swap(dir, "current", rel)
+                 ? -1
+                 : 0;
+    for (size_t i = 0; rc == 0 && i < sizeof LIVE / sizeof *LIVE; i++) {
+        char target[64];
+        snprintf(target, sizeof target, "current/%s", LIVE[i][1]);
+        rc = link_swap(dir, LIVE[i][0], target);
+    }
+    if (rc == 0) rc = state_write(dir, "meta.json", ms, 0644);
     free(leaf);
     free(key);
     free(ms);
     return rc;
+}
+
+/* The deploy hooks of a certificate just written into dir: the lineage's
+ * own (--deploy-hook, remembered in meta.json), this run's --deploy-hook
+ * when it is another, and every executable in STATE/hooks/deploy/, in name
+ * order, each with RENEWED_LINEAGE and RENEWED_DOMAINS as certbot gives
+ * them (existing hook scripts work). A failing hook is said and counted
+ * (the command's exit status then says so); the certificate stays. */
+static int run_hook(const char *cmd, int shell, char *const *env)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (shell)
+            execle("/bin/sh", "sh", "-c", cmd, (char *)NULL, env);
+        else
+            execle(cmd, cmd, (char *)NULL, env);
+        _exit(127);
+    }
+    int st = 0;
+    if (pid < 0 || waitpid(pid, &st, 0) < 0) return -1;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+}
+
+static void deploy(const struct issue_opts *o, struct session *s, const char *dir, char **names,
+                   size_t n, const char *hook)
+{
+    char real[PATH_MAX], lin[PATH_MAX + 32], doms[4096] = "RENEWED_DOMAINS=";
+    if (!realpath(dir, real)) snprintf(real, sizeof real, "%s", dir);
+    snprintf(lin, sizeof lin, "RENEWED_LINEAGE=%s", real);
+    for (size_t i = 0, l = strlen(doms); i < n && l < sizeof doms; i++)
+        l += (size_t)snprintf(doms + l, sizeof doms - l, "%s%s", i ? " " : "", names[i]);
+    extern char **environ;
+    size_t ne = 0;
+    while (environ[ne])
+        ne++;
+    char **env = calloc(ne + 3, sizeof *env);
+    if (!env) return;
+    size_t k = 0;
+    for (size_t i = 0; i < ne; i++)
+        if (strncmp(environ[i], "RENEWED_", 8)) env[k++] = environ[i];
+    env[k++] = lin;
+    env[k++] = doms;
+    const char *cmds[2] = {
+        hook, o->deploy_hook && (!hook || strcmp(hook, o->deploy_hook)) ? o->deploy_hook : NULL};
+    for (int i = 0; i < 2; i++)
+        if (cmds[i] && *cmds[i]) {
+            int r = run_hook(cmds[i], 1, env);
+            if (r) {
+                cli_error("deploy",
+                          "%s: the deploy hook '%s' failed (exit %d); the certificate "
+                          "stays in %s",
+                          names[0], cmds[i], r, real);
+                __atomic_add_fetch(&s->hook_failures, 1, __ATOMIC_RELAXED);
+            }
+        }
+    char hd[1200];
+    snprintf(hd, sizeof hd, "%s/hooks/deploy", s->st.dir);
+    struct dirent **list = NULL;
+    int m = scandir(hd, &list, NULL, alphasort);
+    for (int i = 0; i < m; i++) {
+        char path[1500];
+        snprintf(path, sizeof path, "%s/%s", hd, list[i]->d_name);
+        struct stat st;
+        if (list[i]->d_name[0] != '.' && !stat(path, &st) && S_ISREG(st.st_mode) &&
+            !access(path, X_OK)) {
+            int r = run_hook(path, 0, env);
+            if (r) {
+                cli_error("deploy",
+                          "%s: the deploy hook %s failed (exit %d); the certificate "
+                          "stays in %s",
+                          names[0], path, r, real);
+                __atomic_add_fetch(&s->hook_failures, 1, __ATOMIC_RELAXED);
+            }
+        }
+        free(list[i]);
+    }
+    free(list);
+    free(env);
 }
 
 static void out_dir(const struct issue_opts *o, const struct session *s, const char *first,
@@ -220,19 +377,30 @@ dp_code issue_one(const struct issue_opts *o, struct session *s, struct dp_acme 
     if (rc == DP_OK) {
         /* Issued: from here on only the write is retried, never the order. */
         *issued = 1;
+        /* The lineage's deploy hook: this run's --deploy-hook, else the one
+         * remembered from its first issue. */
+        char mp[1500], hook_buf[1024] = "";
+        snprintf(mp, sizeof mp, "%s/meta.json", dir);
+        json_t *old = json_load_file(mp, 0, NULL);
+        snprintf(hook_buf, sizeof hook_buf, "%s",
+                 o->deploy_hook ? o->deploy_hook
+                                : json_string_value(json_object_get(old, "deployHook")) ?: "");
+        json_decref(old);
+        const char *hook = hook_buf[0] ? hook_buf : NULL;
         int w = -1;
         for (int attempt = 0; attempt < 3 && w; attempt++) {
             if (attempt) {
                 struct timespec ts = {0, 200000000L};
                 nanosleep(&ts, NULL);
             }
-            w = write_files(dir, ck, chain, names, n, s->directory, o->profile);
+            w = write_files(dir, ck, chain, names, n, s->directory, o->profile, hook);
         }
         char kn[1400];
         snprintf(kn, sizeof kn, "%s/key.pem.new", dir);
         if (!w) {
             unlink(kn);
             lineage_record(s, dir, names, n);
+            deploy(o, s, dir, names, n, hook);
         }
         if (w) {
             snprintf(e->detail, sizeof e->detail,
@@ -273,6 +441,7 @@ int issue_parse_opts(const char *cmd, int argc, char **argv, struct issue_opts *
                                          {"issuer", required_argument, 0, 'i'},
                                          {"wait", required_argument, 0, 'W'},
                                          {"profile", required_argument, 0, 'P'},
+                                         {"deploy-hook", required_argument, 0, 'H'},
                                          {"force", no_argument, 0, 'F'},
                                          CLI_OPT_JSON,
                                          {"help", no_argument, 0, 'h'},
@@ -327,6 +496,9 @@ int issue_parse_opts(const char *cmd, int argc, char **argv, struct issue_opts *
             break;
         case 'F':
             o->force = 1;
+            break;
+        case 'H': /* empty: none (the shipped renew unit passes its variable as is) */
+            o->deploy_hook = *optarg ? optarg : NULL;
             break;
         case 'P':
             o->profile = optarg;

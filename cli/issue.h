@@ -11,10 +11,11 @@ struct issue_opts {
     const char *out, *batch;
     enum dp_key_type kt;
     long concurrency, retries, backoff_ms, days;
-    long wait_ms;        /* --wait: the longest wait for a validation or the order */
-    int force;           /* renew --force: whatever the window says */
-    int days_given;      /* --days was given: honoured even where ARI says later */
-    const char *profile; /* --profile: the certificate profile, NULL for the CA's default */
+    long wait_ms;            /* --wait: the longest wait for a validation or the order */
+    int force;               /* renew --force: whatever the window says */
+    int days_given;          /* --days was given: honoured even where ARI says later */
+    const char *profile;     /* --profile: the certificate profile, NULL for the CA's default */
+    const char *deploy_hook; /* --deploy-hook: run after each certificate written */
     int no_check;
     /* --issuer: the CA issuer names the user trusts (draft 3.2) */
     char issuers[DP_MAX_ISSUERS][DP_DOMAIN_MAX + 3];

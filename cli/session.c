@@ -11,8 +11,7 @@
 int session_open(const char *cmd, const char *state_dir, const char *directory,
                  const char *ca_bundle, int need_account, struct session *s)
 {
-    memset(s, 0, sizeof s->acct);
-    s->acme = NULL;
+    memset(s, 0, sizeof *s);
     if (!directory) return cli_usage(cmd, "--directory is required (a URL or an alias)");
     if (state_open(cmd, state_dir, &s->st)) return EXIT_USAGE;
     char alias[sizeof s->directory]; /* state_directory may write it: not s->directory itself */

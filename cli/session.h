@@ -10,6 +10,7 @@ struct session {
     struct dp_acme *acme;
     char directory[1024];
     const char *bundle; /* the CA bundle in use (session_ca_bundle), NULL: the system's */
+    int hook_failures;  /* deploy hooks that failed (issue.c; atomic: batch threads) */
 };
 
 /* The CA bundle to trust, by precedence: the --ca-bundle flag, what the

@@ -53,7 +53,7 @@ life() { # LABEL DIRECTORY ROOT [--draft 01]
     run issue --directory "$DIR" "${C[@]}" --resolver "$DNS_RESOLVER" --issuer ca.test "$D"
     local cdir=$ST/certs/$D
     [ $rc = 0 ] && openssl verify -CAfile "$ROOT" -untrusted "$cdir/chain.pem" "$cdir/cert.pem" >/dev/null 2>&1 &&
-        [ "$(stat -c %a "$cdir/key.pem")" = 600 ] && [[ "$out" != *"just in time"* ]] && ok "$L issue" || bad "$L issue: $out $(cat "$tmp/err")"
+        [ "$(stat -L -c %a "$cdir/key.pem")" = 600 ] && [[ "$out" != *"just in time"* ]] && ok "$L issue" || bad "$L issue: $out $(cat "$tmp/err")"
     run account key-rollover --directory "$DIR" "${C[@]}"
     [ $rc = 0 ] && ok "$L key_rollover" || bad "$L key_rollover: $out $(cat "$tmp/err")"
     # The account passed dns-persist-01 once: the CA now authorizes from the record at order time.
@@ -184,7 +184,7 @@ run issue --directory "$DIR02" "${C[@]}" --batch "$tmp/batch-out.txt" --concurre
 match=0
 for d in "$tmp"/out/*/; do
     [ "$(openssl x509 -noout -pubkey -in "$d/cert.pem" 2>/dev/null | sha256sum)" = "$(openssl pkey -pubout -in "$d/key.pem" 2>/dev/null | sha256sum)" ] &&
-        [ "$(stat -c %a "$d/key.pem")" = 600 ] && [ ! -e "$d/key.pem.new" ] && match=$((match + 1))
+        [ "$(stat -L -c %a "$d/key.pem")" = 600 ] && [ ! -e "$d/key.pem.new" ] && match=$((match + 1))
 done
 [ $rc = 0 ] && [ "$(ls "$tmp/out" | wc -l)" = 200 ] && [ $match = 200 ] && [ "$(grep -c '"attempts":1' <<<"$out")" = 200 ] &&
     ok batch_200_out_dir_one_per_certificate || bad "batch --out: rc=$rc $(ls "$tmp/out" 2>/dev/null | wc -l) dirs, $match matching $(tail -2 "$tmp/err")"
@@ -213,9 +213,20 @@ LB=lin$RANDOM.web.test
 "$DP" account new --directory "$DIR02" "${C[@]}" > /dev/null
 "$DP" publish --directory "$DIR02" "${C[@]}" --nsupdate "$DNS_RESOLVER" --tsig-key "$DNS_TSIG_KEY" --wildcard "$LB" > /dev/null
 printf 'b1.%s\nb2.%s\n' "$LB" "$LB" > "$tmp/lin-batch.txt"
-"$DP" issue --directory "$DIR02" "${C[@]}" --resolver "$DNS_RESOLVER" --out "$tmp/lin-one" "o1.$LB" > /dev/null 2>&1 &&
-    "$DP" issue --directory "$DIR02" "${C[@]}" --batch "$tmp/lin-batch.txt" --out "$tmp/lin-batch" > /dev/null 2>&1 &&
-    "$DP" issue --directory "$DIR02" "${C[@]}" --resolver "$DNS_RESOLVER" "p1.$LB" > /dev/null 2>&1 || bad "lineage issues"
+# Each lineage with a deploy hook (certbot's variables), and one in the
+# state's hooks/deploy/ for all: each runs once a certificate written.
+HOOK='echo "$RENEWED_LINEAGE|$RENEWED_DOMAINS" >> '"$tmp/hook.log"
+mkdir -p "$tmp/state-lin/hooks/deploy"
+printf '#!/bin/sh\necho "$RENEWED_LINEAGE" >> %s\n' "$tmp/hookdir.log" > "$tmp/state-lin/hooks/deploy/10-log"
+chmod +x "$tmp/state-lin/hooks/deploy/10-log"
+"$DP" issue --directory "$DIR02" "${C[@]}" --resolver "$DNS_RESOLVER" --out "$tmp/lin-one" --deploy-hook "$HOOK" "o1.$LB" > /dev/null 2>&1 &&
+    "$DP" issue --directory "$DIR02" "${C[@]}" --batch "$tmp/lin-batch.txt" --out "$tmp/lin-batch" --deploy-hook "$HOOK" > /dev/null 2>&1 &&
+    "$DP" issue --directory "$DIR02" "${C[@]}" --resolver "$DNS_RESOLVER" --deploy-hook "$HOOK" "p1.$LB" > /dev/null 2>&1 || bad "lineage issues"
+[ "$(wc -l < "$tmp/hook.log")" = 4 ] && [ "$(wc -l < "$tmp/hookdir.log")" = 4 ] &&
+    grep -qx "$tmp/lin-one|o1.$LB" "$tmp/hook.log" && grep -qx "$tmp/state-lin/certs/p1.$LB|p1.$LB" "$tmp/hook.log" &&
+    ok deploy_hooks_after_issue || bad "deploy hooks after issue: $(cat "$tmp/hook.log" "$tmp/hookdir.log" 2>&1)"
+: > "$tmp/hook.log"
+old_one=$(openssl x509 -noout -serial -in "$tmp/lin-one/cert.pem")
 ser() { openssl x509 -noout -serial -in "$1" 2> /dev/null; }
 before="$(ser "$tmp/lin-one/cert.pem") $(ser "$tmp/lin-batch/b1.$LB/cert.pem") $(ser "$tmp/lin-batch/b2.$LB/cert.pem")"
 run renew "${C[@]}" --force --json
@@ -224,6 +235,20 @@ changed=0
 for i in 1 2 3; do [ "$(cut -d' ' -f$i <<<"$before")" != "$(cut -d' ' -f$i <<<"$after")" ] && changed=$((changed + 1)); done
 [ $rc = 0 ] && [[ "$out" == *'"renewed":4,"failed":0,"notDue":0,"missing":0'* ]] && [ $changed = 3 ] &&
     ok renew_finds_out_and_batch_out || bad "renew of --out lineages: rc=$rc, $changed of 3 changed: $(tail -1 <<<"$out") $(cat "$tmp/err")"
+# The renewed files: the links point at archive/2, archive/1 keeps the old;
+# each lineage's hook ran once with its own variables.
+[ "$(readlink "$tmp/lin-one/current")" = archive/2 ] && [ "$(readlink "$tmp/lin-one/cert.pem")" = current/cert.pem ] &&
+    [ "$(openssl x509 -noout -serial -in "$tmp/lin-one/archive/1/cert.pem")" = "$old_one" ] &&
+    [ "$(openssl x509 -noout -serial -in "$tmp/lin-one/archive/2/cert.pem")" = "$(ser "$tmp/lin-one/cert.pem")" ] &&
+    [ "$(stat -L -c %a "$tmp/lin-one/privkey.pem")" = 600 ] && ok renew_archives_and_swaps_links ||
+    bad "archive: current -> $(readlink "$tmp/lin-one/current"), $(ls "$tmp/lin-one/archive" 2>&1)"
+[ "$(sort "$tmp/hook.log")" = "$(printf '%s\n' "$tmp/lin-batch/b1.$LB|b1.$LB" "$tmp/lin-batch/b2.$LB|b2.$LB" "$tmp/lin-one|o1.$LB" "$tmp/state-lin/certs/p1.$LB|p1.$LB" | sort)" ] &&
+    ok deploy_hook_once_per_renewal || bad "deploy hooks after renew: $(cat "$tmp/hook.log")"
+# A failing hook is reported and fails the run; the certificate stays.
+run issue --directory "$DIR02" "${C[@]}" --resolver "$DNS_RESOLVER" --deploy-hook "exit 3" "f1.$LB"
+[ $rc = 1 ] && grep -q "deploy hook 'exit 3' failed (exit 3)" "$tmp/err" && [ -s "$tmp/state-lin/certs/f1.$LB/cert.pem" ] &&
+    ok failing_deploy_hook_reported || bad "failing hook: rc=$rc $(cat "$tmp/err")"
+rm -rf "$tmp/state-lin/certs/f1.$LB"
 rm -rf "$tmp/lin-one"
 run renew "${C[@]}" --json
 [ $rc != 0 ] && [[ "$out" == *'"status":"missing"'* ]] && [[ "$out" == *"o1.$LB"* ]] &&
