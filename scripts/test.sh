@@ -93,8 +93,12 @@ run_fuzz() {
 run_asan() {
     echo "== tests under AddressSanitizer + UndefinedBehaviorSanitizer"
     build build-asan -- -DCMAKE_BUILD_TYPE=Debug -DDP_SANITIZE=ON || return 1
+    # ca_ceremony runs on the release build only: OpenSSL's pkcs11 provider
+    # loads the token's module with RTLD_DEEPBIND, which the sanitizer
+    # runtime refuses (google/sanitizers#611). Its file-key half (keys
+    # import, chains, issuers) runs here in ca_chains and ca_issuers.
     ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-        ctest --test-dir build-asan --output-on-failure -j"$JOBS"
+        ctest --test-dir build-asan --output-on-failure -j"$JOBS" -E '^ca_ceremony$'
 }
 
 run_tsan() {
