@@ -45,6 +45,18 @@ static int url_ok(const char *u, int origin_only)
     return !origin_only || !slash || !slash[1];
 }
 
+/* HOST:PORT of a plain-HTTP listener (--crl-listen, --listen-plain,
+ * --metrics-listen): 0, or -1. */
+static int host_port(const char *val, char *host, size_t cap, int *port)
+{
+    const char *colon = strrchr(val, ':');
+    long p = colon ? strtol(colon + 1, NULL, 10) : 0;
+    if (!colon || p <= 0 || p > 65535 || colon == val) return -1;
+    snprintf(host, cap, "%.*s", (int)(colon - val), val);
+    *port = (int)p;
+    return 0;
+}
+
 static int set_option(struct ca_config *c, const char *name, const char *val)
 {
     if (!strcmp(name, "listen")) {
@@ -76,23 +88,11 @@ static int set_option(struct ca_config *c, const char *name, const char *val)
         if (!url_ok(val, 0) || c->n_forget == DP_MAX_ISSUERS) return -1;
         c->forget_prefixes[c->n_forget++] = config_keep(val);
     } else if (!strcmp(name, "crl-listen")) {
-        const char *colon = strrchr(val, ':');
-        long port = colon ? strtol(colon + 1, NULL, 10) : 0;
-        if (!colon || port <= 0 || port > 65535 || colon == val) return -1;
-        snprintf(c->crl_listen_host, sizeof c->crl_listen_host, "%.*s", (int)(colon - val), val);
-        c->crl_port = (int)port;
+        return host_port(val, c->crl_listen_host, sizeof c->crl_listen_host, &c->crl_port);
     } else if (!strcmp(name, "listen-plain")) {
-        const char *colon = strrchr(val, ':');
-        long port = colon ? strtol(colon + 1, NULL, 10) : 0;
-        if (!colon || port <= 0 || port > 65535 || colon == val) return -1;
-        snprintf(c->plain_host, sizeof c->plain_host, "%.*s", (int)(colon - val), val);
-        c->plain_port = (int)port;
+        return host_port(val, c->plain_host, sizeof c->plain_host, &c->plain_port);
     } else if (!strcmp(name, "metrics-listen")) {
-        const char *colon = strrchr(val, ':');
-        long port = colon ? strtol(colon + 1, NULL, 10) : 0;
-        if (!colon || port <= 0 || port > 65535 || colon == val) return -1;
-        snprintf(c->metrics_host, sizeof c->metrics_host, "%.*s", (int)(colon - val), val);
-        c->metrics_port = (int)port;
+        return host_port(val, c->metrics_host, sizeof c->metrics_host, &c->metrics_port);
     } else if (!strcmp(name, "database")) {
         if (!*val || strlen(val) >= sizeof c->database ||
             (strncmp(val, "sqlite:", 7) && !store_is_url(val)))

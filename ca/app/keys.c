@@ -41,6 +41,18 @@ static int spill(const char *path, const char *text)
     return ok ? 0 : -1;
 }
 
+/* The certificate, root and (optional) chain files of import and
+ * alternate, read whole: 0, or -1 with why naming the one that failed
+ * (all three NULL or freed by the caller either way). */
+static int read_certs(const char *cert, const char *root, const char *chain, char **c, char **r,
+                      char **h, char *why, size_t cap)
+{
+    *c = config_slurp(cert), *r = config_slurp(root), *h = chain ? config_slurp(chain) : NULL;
+    if (*c && *r && (!chain || *h)) return 0;
+    snprintf(why, cap, "cannot read %.500s", !*c ? cert : !*r ? root : chain);
+    return -1;
+}
+
 static int say_failed(const char *sub, const char *why)
 {
     fprintf(stderr, "dnspersist-ca: keys %s: %s\n", sub, why);
@@ -145,14 +157,9 @@ int ca_keys(int argc, char **argv)
         char rdef[4200];
         snprintf(rdef, sizeof rdef, "%s/root.pem", data); /* an issuer beside: the CA's root */
         if (!root) root = rdef;
-        char *c = config_slurp(cert), *r = config_slurp(root),
-             *h = chain ? config_slurp(chain) : NULL;
-        int rc = !c || !r || (chain && !h)
-                     ? (snprintf(why, sizeof why, "cannot read %.500s",
-                                 !c   ? cert
-                                 : !r ? root
-                                      : chain),
-                        -1)
+        char *c, *r, *h;
+        int rc = read_certs(cert, root, chain, &c, &r, &h, why, sizeof why)
+                     ? -1
                      : pki_intermediate_import(idir, c, h, r, !name, why, sizeof why);
         free(c), free(r), free(h);
         if (rc) return say_failed(sub, why);
@@ -160,14 +167,10 @@ int ca_keys(int argc, char **argv)
         return 0;
     }
     if (!usage && !strcmp(sub, "alternate") && data && cert && root) {
-        char *c = config_slurp(cert), *r = config_slurp(root),
-             *h = chain ? config_slurp(chain) : NULL;
-        int rc = !c || !r || (chain && !h) ? (snprintf(why, sizeof why, "cannot read %s",
-                                                       !c   ? cert
-                                                       : !r ? root
-                                                            : chain),
-                                              -1)
-                                           : pki_alternate_import(data, c, h, r, why, sizeof why);
+        char *c, *r, *h;
+        int rc = read_certs(cert, root, chain, &c, &r, &h, why, sizeof why)
+                     ? -1
+                     : pki_alternate_import(data, c, h, r, why, sizeof why);
         free(c), free(r), free(h);
         if (rc) return say_failed(sub, why);
         printf("dnspersist-ca: %s/alternate.pem: offered as an alternate chain from the next "
