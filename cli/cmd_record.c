@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "provider.h"
 #include "session.h"
 
 enum mode { MODE_RECORD, MODE_PUBLISH, MODE_UNPUBLISH };
@@ -47,7 +48,8 @@ static void help(void)
            "dnspersist publish|unpublish --nsupdate SERVER[@PORT] --tsig-key FILE [record options] "
            "DOMAIN...\n"
            "adds or removes the record with an RFC 2136 update signed with TSIG, leaving\n"
-           "other records at the name alone, then waits until the server answers accordingly.\n\n"
+           "other records at the name alone, then waits until the server answers accordingly;\n"
+           "or, with --provider exec:PROGRAM, runs PROGRAM present|cleanup FQDN VALUE.\n\n"
            "Exit codes: 0 success, 1 the CA or the DNS server refused, 2 usage error, 3 internal "
            "error.\n");
 }
@@ -56,27 +58,34 @@ static void help(void)
 static void help_update(enum mode mode)
 {
     int pub = mode == MODE_PUBLISH;
-    printf("usage: dnspersist %s --directory URL --nsupdate SERVER[@PORT] --tsig-key FILE\n"
-           "           [--state DIR] [--ca-bundle FILE] [--wait T] [record options] DOMAIN...\n\n"
-           "%s with an RFC 2136 update signed with TSIG, leaving other records at the\n"
-           "name alone, then waits until the server answers accordingly (--wait, default 30s).\n"
-           "  --nsupdate SERVER[@PORT]  the primary server taking updates\n"
-           "  --tsig-key KEY            the TSIG key: a BIND key {} file, a file of Knot's\n"
-           "                            keymgr -t output, or ALG:NAME:SECRET\n\n"
-           "Record options (see dnspersist record --help): --issuer, --wildcard,\n"
-           "--persist-until, --any-domain, --draft 01.\n\n"
-           "Exit codes: 0 success, 1 the CA or the DNS server refused, 2 usage error, 3 internal "
-           "error.\n",
-           pub ? "publish" : "unpublish",
-           pub ? "Adds this account's _validation-persist record for each DOMAIN"
-               : "Removes every _validation-persist record of this account for each DOMAIN");
+    printf(
+        "usage: dnspersist %s --directory URL --nsupdate SERVER[@PORT] --tsig-key FILE\n"
+        "           [--state DIR] [--ca-bundle FILE] [--wait T] [record options] DOMAIN...\n"
+        "       dnspersist %s --directory URL --provider exec:PROGRAM [--wait T] ... DOMAIN...\n\n"
+        "%s with an RFC 2136 update signed with TSIG, leaving other records at the\n"
+        "name alone, then waits until the server answers accordingly (--wait, default 30s).\n"
+        "  --nsupdate SERVER[@PORT]  the primary server taking updates\n"
+        "  --tsig-key KEY            the TSIG key: a BIND key {} file, a file of Knot's\n"
+        "                            keymgr -t output, or ALG:NAME:SECRET\n"
+        "  --provider exec:PROGRAM   instead, run PROGRAM %s FQDN VALUE (lego's exec\n"
+        "                            protocol; FQDN ends in a dot) for any DNS API; exit\n"
+        "                            status 0 means done; stopped after --wait (default 2m)\n\n"
+        "Record options (see dnspersist record --help): --issuer, --wildcard,\n"
+        "--persist-until, --any-domain, --draft 01.\n\n"
+        "Exit codes: 0 success, 1 the CA or the DNS server refused, 2 usage error, 3 internal "
+        "error.\n",
+        pub ? "publish" : "unpublish", pub ? "publish" : "unpublish",
+        pub ? "Adds this account's _validation-persist record for each DOMAIN"
+            : "Removes every _validation-persist record of this account for each DOMAIN",
+        pub ? "present" : "cleanup");
 }
 
 /* Everything the options say, and what live mode learns from the CA. */
 struct record_opts {
     struct cli_common co;
-    const char *nsupdate, *tsig;
+    const char *nsupdate, *tsig, *exec; /* exec: the --provider program */
     long wait_ms;
+    int wait_set;
     const char *issuer, *url, *thumb, *keyfile, *prefix, *format;
     dp_hash_alg alg;
     int wildcard, any_domain, draft01, has_until;
@@ -109,6 +118,7 @@ static int parse_opts(const char *cmd, enum mode mode, int argc, char **argv, st
                                          {"nsupdate", required_argument, 0, 'N'},
                                          {"tsig-key", required_argument, 0, 'K'},
                                          {"wait", required_argument, 0, 'W'},
+                                         {"provider", required_argument, 0, 'P'},
                                          {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
     o->wait_ms = 30000;
@@ -180,6 +190,13 @@ static int parse_opts(const char *cmd, enum mode mode, int argc, char **argv, st
                                  "--wait '%s': a duration with its unit (30s, 500ms, 0s), up "
                                  "to 10m",
                                  optarg);
+            o->wait_set = 1;
+            break;
+        case 'P':
+            if (strncmp(optarg, "exec:", 5) || !optarg[5])
+                return cli_usage(
+                    cmd, "--provider '%s': use exec:PROGRAM (or --nsupdate for RFC 2136)", optarg);
+            o->exec = optarg + 5;
             break;
         case 'h':
             if (mode == MODE_RECORD)
@@ -362,9 +379,17 @@ static int record_main(const char *cmd, int argc, char **argv, enum mode mode)
         rc = cli_usage(cmd, "a DOMAIN is required");
         goto out;
     }
-    if (mode != MODE_RECORD) {
+    if (mode == MODE_RECORD && o->exec)
+        rc = cli_usage(cmd, "--provider is for publish and unpublish");
+    else if (o->exec && (o->nsupdate || o->tsig))
+        rc = cli_usage(cmd, "give --provider or --nsupdate with --tsig-key, not both");
+    else if (o->exec && !o->wait_set)
+        o->wait_ms = 120000; /* a DNS API's program waits for its own propagation */
+    if (rc) goto out;
+    if (mode != MODE_RECORD && !o->exec) {
         if (!o->nsupdate)
-            rc = cli_usage(cmd, "--nsupdate SERVER[@PORT] is required");
+            rc =
+                cli_usage(cmd, "--nsupdate SERVER[@PORT] (or --provider exec:PROGRAM) is required");
         else if (!o->tsig)
             rc = cli_usage(cmd, "--tsig-key FILE is required");
         else if (dp_update_tsig_load(o->tsig, &key, &e) != DP_OK) {
@@ -424,7 +449,15 @@ static int record_main(const char *cmd, int argc, char **argv, enum mode mode)
             rc = EXIT_USAGE;
             break;
         }
-        if (mode == MODE_UNPUBLISH && live) {
+        if (o->exec) {
+            char name[DP_VALIDATION_NAME_MAX];
+            snprintf(name, sizeof name, "%s.%s", DP_VALIDATION_LABEL, base);
+            rc = cli_provider_exec(cmd, o->exec, mode == MODE_PUBLISH ? "present" : "cleanup", name,
+                                   value, o->wait_ms);
+            if (rc == 0)
+                printf("%s %s. TXT \"%s\"\n", mode == MODE_PUBLISH ? "published" : "removed", name,
+                       value);
+        } else if (mode == MODE_UNPUBLISH && live) {
             rc = unpublish_account(cmd, o, &key, iss, base);
         } else if (mode != MODE_RECORD) {
             char name[DP_VALIDATION_NAME_MAX];

@@ -141,6 +141,28 @@ run publish --directory "$DIR02" "${C[@]}" --nsupdate "$DNS_RESOLVER" --tsig-key
 printf 'not a key\n' > "$tmp/bad.key"
 run publish --directory "$DIR02" "${C[@]}" --nsupdate "$DNS_RESOLVER" --tsig-key "$tmp/bad.key" "$T2"
 [ $rc != 0 ] && grep -q "keymgr -t output, or ALG:NAME:SECRET" "$tmp/err" && ok tsig_key_bad_named || bad "bad tsig: $rc $(cat "$tmp/err")"
+# The exec provider (lego's protocol) through contrib's worked example,
+# which talks to Knot with knsupdate; issuance follows from that record.
+EX=$(cd "$(dirname "$0")/../.." && pwd)/contrib/dns-providers/rfc2136.sh
+E1=exec$RANDOM.web.test
+CE=(--state "$tmp/state-exec" --ca-bundle "$tmp/ca02/root.pem")
+"$DP" account new --directory "$DIR02" "${CE[@]}" > /dev/null
+export DNS_SERVER=127.0.0.1 DNS_PORT DNS_ZONE=web.test DNS_TSIG="hmac-sha256:test-key:$DNS_TSIG_SECRET"
+run publish --directory "$DIR02" "${CE[@]}" --provider "exec:$EX" "$E1"
+[ $rc = 0 ] && [[ "$out" == "published _validation-persist.$E1. TXT"* ]] && txt "_validation-persist.$E1" | grep -q "ca.test; accounturi=" && ok exec_provider_publish || bad "exec publish: $rc $out $(cat "$tmp/err")"
+run issue --directory "$DIR02" "${CE[@]}" --resolver "$DNS_RESOLVER" "$E1"
+[ $rc = 0 ] && openssl x509 -noout -in "$tmp/state-exec/certs/$E1/cert.pem" && ok exec_provider_issue || bad "issue after exec publish: $rc $out $(cat "$tmp/err")"
+run unpublish --directory "$DIR02" "${CE[@]}" --provider "exec:$EX" "$E1"
+[ $rc = 0 ] && [ -z "$(txt "_validation-persist.$E1")" ] && ok exec_provider_cleanup || bad "exec cleanup: $rc $out $(cat "$tmp/err")"
+run publish --directory "$DIR02" "${CE[@]}" --provider exec:false "$E1"
+[ $rc = 1 ] && grep -q "exec:false present _validation-persist.$E1.: exit status 1" "$tmp/err" && ok exec_provider_failure_reported || bad "exec failure: $rc $(cat "$tmp/err")"
+printf '#!/bin/sh\nexec sleep 60\n' > "$tmp/hang.sh" && chmod +x "$tmp/hang.sh"
+t0=$(date +%s)
+run publish --directory "$DIR02" "${CE[@]}" --provider "exec:$tmp/hang.sh" --wait 1s "$E1"
+[ $rc = 1 ] && grep -q "no answer within 1000 ms (--wait); stopped" "$tmp/err" && [ $(($(date +%s) - t0)) -lt 30 ] && ok exec_provider_stopped_at_wait || bad "exec hang: $rc $(cat "$tmp/err")"
+run publish --directory "$DIR02" "${CE[@]}" --provider "exec:$EX" --nsupdate "$DNS_RESOLVER" "$E1"
+[ $rc = 2 ] && grep -q "not both" "$tmp/err" && ok exec_provider_with_nsupdate_refused || bad "exec+nsupdate: $rc $(cat "$tmp/err")"
+unset DNS_SERVER DNS_ZONE DNS_TSIG
 run issue --directory "$DIR02" "${C[@]}" --profile nope "$PD"
 [ $rc != 0 ] && grep -q "offers no profile nope; it offers classic" "$tmp/err" && ok issue_unknown_profile_refused || bad "unknown profile: $rc $(cat "$tmp/err")"
 lifetime() { # CERTFILE: seconds from notBefore to notAfter
