@@ -22,7 +22,7 @@ static void help(void)
 {
     printf("usage: dnspersist audit [--resolver [tcp:|udp:]ADDR[@PORT]] [--trust-anchor FILE] "
            "[--warn-days N]\n"
-           "           [--json] [--timeout MS] [--concurrency N] [--now UNIX]\n"
+           "           [--json] [--timeout T] [--concurrency N] [--now UNIX]\n"
            "           (DOMAIN... | --from FILE)\n\n"
            "Lists every _validation-persist record of each domain: issuer, account URI,\n"
            "policy, persistUntil, whether it parses, and expiry warnings. --from reads one\n"
@@ -176,8 +176,9 @@ int cmd_audit(int argc, char **argv)
                 return cli_usage(CMD, "--warn-days '%s': not a number of days", optarg);
             break;
         case 'o':
-            if ((timeout = cli_parse_count(optarg, 600000)) <= 0)
-                return cli_usage(CMD, "--timeout '%s': milliseconds, 1 to 600000", optarg);
+            if ((timeout = cli_parse_duration_ms(optarg, 600000)) <= 0)
+                return cli_usage(
+                    CMD, "--timeout '%s': a duration with its unit (5s, 700ms), up to 10m", optarg);
             break;
         case 'c':
             if ((conc = cli_parse_count(optarg, 65536)) <= 0)

@@ -32,7 +32,7 @@ static void help(void)
         "           [--issuer NAME...] --account-url URL --thumbprint B64 [--thumbprint B64...]\n"
         "           [--hash-prefix URL] [--draft 01|02|compat] [--accept-algs LIST]\n"
         "           [--warn-days N] [--json]\n"
-        "           [--timeout MS] [--concurrency N] [--now UNIX] (DOMAIN... | --from FILE)\n"
+        "           [--timeout T] [--concurrency N] [--now UNIX] (DOMAIN... | --from FILE)\n"
         "       dnspersist check --directory URL [--state DIR] [--ca-bundle FILE]\n"
         "           [--issuer NAME...] [--resolver ...] [--json] (DOMAIN... | --from FILE)\n\n"
         "Looks up _validation-persist records and evaluates them exactly as the CA will.\n"
@@ -45,7 +45,7 @@ static void help(void)
         "  --trust-anchor FILE     DNSSEC trust anchors (DS/DNSKEY); bogus answers fail (V8)\n"
         "  --warn-days N           warn when persistUntil is within N days (default 30)\n"
         "  --json                  one JSON object per domain (JSON Lines)\n"
-        "  --timeout MS            per query (default 5000)\n"
+        "  --timeout T             per query, with its unit (default 5s)\n"
         "  --concurrency N         queries in flight (default 256)\n"
         "  --from FILE             the domains, one a line (- for stdin; # comments)\n"
         "  --directory URL         check for the account stored for this CA (--state): its\n"
@@ -407,8 +407,9 @@ int cmd_check(int argc, char **argv)
             }
             break;
         case 'o':
-            if ((timeout = cli_parse_count(optarg, 600000)) <= 0) {
-                cli_usage(CMD, "--timeout '%s': milliseconds, 1 to 600000", optarg);
+            if ((timeout = cli_parse_duration_ms(optarg, 600000)) <= 0) {
+                cli_usage(CMD, "--timeout '%s': a duration with its unit (5s, 700ms), up to 10m",
+                          optarg);
                 goto out;
             }
             break;

@@ -82,6 +82,8 @@ expect_err issue_key_type_ed25519_refused 2 "CAs do not issue certificates for E
 expect_err state_from_environment 1 "in $tmp/env-state:" -- env DNSPERSIST_STATE="$tmp/env-state" "$DP" account show --directory https://127.0.0.1:1/directory
 expect_err issue_wait_needs_unit 2 "--wait '2': a duration with its unit" -- "$DP" issue --directory https://ca.example/directory --state "$tmp/st-w" --wait 2 example.com
 expect_err publish_wait_needs_unit 2 "--wait '500': a duration with its unit" -- "$DP" publish --directory https://ca.example/directory --state "$tmp/st-w" --nsupdate 127.0.0.1 --tsig-key hmac-sha256:k:AAAA --wait 500 example.com
+expect_err check_timeout_needs_unit 2 "--timeout '700': a duration with its unit" -- "$DP" check --issuer ca.example --account-url https://ca.example/a/1 --timeout 700 example.com
+expect_err audit_timeout_needs_unit 2 "--timeout '5': a duration with its unit" -- "$DP" audit --timeout 5 example.com
 expect_err record_unknown_option 2 "unknown option '--bogus'" -- "$DP" "${REC[@]}" --bogus example.com
 expect_err record_missing_prefix 2 "--hash-prefix is required" -- "$DP" record --issuer authority.example --account-url $URL --thumbprint $KEY example.com
 expect_err revoke_reason_remove_from_crl 2 "--reason '8': 0, 1, 3, 4, 5 or 9 (the reasons CA/B BR 7.2.2" -- "$DP" revoke --directory https://127.0.0.1:1/directory --reason 8 /dev/null

@@ -57,6 +57,18 @@ static int host_port(const char *val, char *host, size_t cap, int *port)
     return 0;
 }
 
+/* The reason a bare number fails a duration option, appended to the error. */
+static const char *unit_hint(const char *name, const char *val)
+{
+    static const char *const durations[] = {"validation-lease", "perspective-timeout",
+                                            "authz-lifetime",   "cert-lifetime",
+                                            "idle-timeout",     "request-timeout"};
+    for (size_t k = 0; k < sizeof durations / sizeof *durations; k++)
+        if (!strcmp(name, durations[k]) && ca_duration_bare(val))
+            return ": a duration takes its unit (90d, 12h, 30m, 45s)";
+    return "";
+}
+
 static int set_option(struct ca_config *c, const char *name, const char *val)
 {
     if (!strcmp(name, "listen")) {
@@ -259,8 +271,11 @@ static int read_config(struct ca_config *c, const char *path)
             *--end = '\0';
         int r = set_option(c, name, val);
         if (r) {
-            fprintf(stderr, "dnspersist-ca: %s line %d: %s '%s'\n", path, n,
-                    r == -2 ? "unknown option" : "bad value for", r == -2 ? name : val);
+            if (r == -2)
+                fprintf(stderr, "dnspersist-ca: %s line %d: unknown option '%s'\n", path, n, name);
+            else
+                fprintf(stderr, "dnspersist-ca: %s line %d: bad value for %s: '%s'%s\n", path, n,
+                        name, val, unit_hint(name, val));
             rc = -1;
         }
     }
@@ -367,8 +382,8 @@ int config_load(struct ca_config *c, int argc, char **argv)
             return 2;
         }
         if (set_option(c, opts[idx].name, optarg ? optarg : "")) {
-            fprintf(stderr, "dnspersist-ca: bad value for --%s: '%s'\n", opts[idx].name,
-                    optarg ? optarg : "");
+            fprintf(stderr, "dnspersist-ca: bad value for --%s: '%s'%s\n", opts[idx].name,
+                    optarg ? optarg : "", unit_hint(opts[idx].name, optarg ? optarg : ""));
             return 2;
         }
     }

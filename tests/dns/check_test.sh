@@ -84,7 +84,7 @@ printf '# nothing\n' > "$tmp/none"; "$DP" "${CK[@]}" --from "$tmp/none" 2>"$tmp/
 out=$("$DP" "${CK[@]}" "${many[@]}" 'bad..name' 2>"$tmp/e"); rc=$?
 [ "$rc" = 2 ] && [ -z "$out" ] && grep -q "bad..name" "$tmp/e" && ok || bad "chunks_bad_name_first: rc=$rc $(head -c 200 <<<"$out")"
 # A resolver nobody answers: a dns error, never valid.
-out=$("$DP" "${CK[@]/$DNS_RESOLVER/127.0.0.2@9}" --timeout 700 plain.test); rc=$?
+out=$("$DP" "${CK[@]/$DNS_RESOLVER/127.0.0.2@9}" --timeout 700ms plain.test); rc=$?
 [ "$rc" = 1 ] && [ "$(field "$out" error.type)" = urn:ietf:params:acme:error:dns ] && ok || bad "unreachable_resolver: rc=$rc $out"
 # Human output: verdict, fix and DNSSEC state.
 "$DP" check --resolver "$DNS_RESOLVER" --issuer ca.test --account-url "$DNS_ACCOUNT_URL" --thumbprint "$DNS_THUMBPRINT" --hash-prefix "$DNS_HASH_PREFIX" www.exact.plain.test > "$tmp/o"

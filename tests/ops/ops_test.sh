@@ -100,6 +100,18 @@ for a in "--log-level loud" "--log-format xml" "--metrics-listen nowhere" "--log
     [ $rc = 2 ] && grep -q -- "${a%% *}" "$tmp/bad.out" && ok "refused: $a" || bad "$a: exit $rc $(cat "$tmp/bad.out")"
 done
 
+# A duration without its unit is refused, never read as seconds (issue 26:
+# --cert-lifetime 90 once gave 90-second certificates), on the command line
+# and in a --config file, and the message names the option and the units.
+printf 'cert-lifetime 90\n' > "$tmp/bare.conf"
+for a in "--cert-lifetime 90" "--authz-lifetime 30" "--request-timeout 30" "--config $tmp/bare.conf"; do
+    # shellcheck disable=SC2086
+    "$CA" --data "$tmp/bad" --listen "localhost:$(port)" $a > "$tmp/bad.out" 2>&1
+    rc=$?
+    [ $rc != 0 ] && grep -q "lifetime\|timeout" "$tmp/bad.out" && grep -q "a duration takes its unit (90d, 12h, 30m, 45s)" "$tmp/bad.out" &&
+        ok "bare_duration_refused: $a" || bad "$a: exit $rc $(cat "$tmp/bad.out")"
+done
+
 # Draft-02 3.1 and 3.2 on the CA's side: 1 to 10 issuer names, each a
 # lowercase A-label of at most 253 octets, and every one of them among the
 # CAA identities (A1). Each refused at start-up, naming the option.
