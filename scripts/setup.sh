@@ -10,7 +10,8 @@ PKGS=(build-essential cmake pkg-config clang libclang-rt-14-dev
       openssl python3 coreutils curl sqlite3 util-linux dns-root-data
       certbot python3-certbot-dns-rfc2136 lego uacme scdoc mandoc bash-completion
       postgresql-15 libpq-dev haproxy eatmydata dnsperf stress-ng
-      softhsm2 opensc)
+      softhsm2 opensc
+      debhelper dpkg-dev lintian prometheus)
 # From bookworm-backports (the HSM tests: OpenSSL's pkcs11 provider).
 BACKPORTS=(pkcs11-provider)
 

@@ -11,7 +11,7 @@
 # exit status is non-zero when any stage failed.
 #
 # FUZZ_SECONDS (default 30 per target) bounds the fuzzing; STAGES (default
-# "layers fuzz asan tsan release bench") picks stages (layers: the include
+# "layers fuzz asan tsan release deb bench") picks stages (layers: the include
 # rules and the absence of include and call circles, scripts/check-layers.py);
 # DP_TEST_NO_SKIP=1 (set by .ci/run) makes a test whose server or tool is
 # missing fail, not skip.
@@ -19,7 +19,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 JOBS=$(nproc 2> /dev/null || echo 2)
 FUZZ_SECONDS=${FUZZ_SECONDS:-30}
-STAGES=${STAGES:-layers fuzz asan tsan release bench}
+STAGES=${STAGES:-layers fuzz asan tsan release deb bench}
 FUZZERS=(record jws csr dnsmsg caa stub mh_parse proxy)
 LOGS=$(mktemp -d)
 trap 'rm -rf "$LOGS"' EXIT
@@ -123,6 +123,12 @@ run_release() {
     taskset -c 0 ctest --test-dir build --output-on-failure -j2
 }
 
+run_deb() {
+    echo "== Debian packages: build, lintian, contents, the CA started from them"
+    # DP_DEB_INSTALL=1 (.ci/run, as root): also installed, run and purged.
+    bash tests/deb/deb_test.sh
+}
+
 run_bench() {
     echo "== benchmarks, short variant (each must run to the end with nothing failed)"
     bash bench/ci-short.sh build
@@ -133,6 +139,7 @@ stage fuzz run_fuzz
 stage asan run_asan
 stage tsan run_tsan
 stage release run_release
+stage deb run_deb
 stage bench run_bench
 
 echo

@@ -126,5 +126,5 @@ void config_help(void)
         "                              NOT a draft-02 CA then\n"
         "  --version                   print the version and exit\n"
         "  --config FILE               read options from FILE first\n"
-        "T is seconds, or a number with s, m, h or d.\n");
+        "T is a number with its unit: s, m, h or d (a bare number is refused).\n");
 }

@@ -21,6 +21,12 @@ if cc "$HERE/consumer.c" $flags -o "$tmp/c1" 2>"$tmp/cc.err" &&
 else
     bad "pkg-config build: $flags $(cat "$tmp/pc.err" "$tmp/cc.err" | head -5)"
 fi
+# A static link needs the libraries libdnspersist itself links (issue 26).
+static=$(PKG_CONFIG_PATH="$pcdir" pkg-config --static --libs dnspersist 2>&1)
+for l in -lunbound -levent -lldns -lcrypto -ljansson; do
+    [[ " $static " == *" $l "* ]] || nostatic="${nostatic:-} $l"
+done
+[ -z "${nostatic:-}" ] && ok pkg_config_static || bad "pkg-config --static lacks$nostatic: $static"
 if cmake -S "$HERE" -B "$tmp/b" -DCMAKE_PREFIX_PATH="$tmp/prefix" > "$tmp/cm.log" 2>&1 &&
     cmake --build "$tmp/b" >> "$tmp/cm.log" 2>&1 &&
     LD_LIBRARY_PATH="$pcdir/.." "$tmp/b/consumer" | grep -q "dnspersist"; then
@@ -31,13 +37,15 @@ fi
 # What an operator's package gets: man pages, completion, systemd units
 # that systemd itself accepts (man pages looked up only once installed).
 for f in share/man/man1/dnspersist.1 share/man/man5/dnspersist-record.5 share/man/man8/dnspersist-ca.8 \
-    share/bash-completion/completions/dnspersist lib/systemd/system/dnspersist-ca.service; do
+    share/bash-completion/completions/dnspersist lib/systemd/system/dnspersist-ca.service \
+    lib/systemd/system/dnspersist-renew.service lib/systemd/system/dnspersist-renew.timer \
+    lib/sysusers.d/dnspersist.conf etc/dnspersist-ca.conf share/doc/dnspersist/examples/rfc2136.sh; do
     [ -f "$tmp/prefix/$f" ] || missing="${missing:-} $f"
 done
 [ -z "${missing:-}" ] && ok installed_man_completion_units || bad "not installed:$missing"
 if command -v systemd-analyze >/dev/null; then
     for u in dnspersist-ca.service dnspersist-renew.service; do
-        sed "s|/usr/bin/|$tmp/prefix/bin/|" "$tmp/prefix/lib/systemd/system/$u" > "$tmp/$u"
+        sed -E "s|/usr(/local)?/bin/|$tmp/prefix/bin/|" "$tmp/prefix/lib/systemd/system/$u" > "$tmp/$u"
         out=$(systemd-analyze verify --man=no "$tmp/$u" 2>&1)
         [ -z "$out" ] && ok "systemd_verify $u" || bad "systemd-analyze verify $u: $out"
     done

@@ -42,5 +42,16 @@ COMP_WORDS=(dnspersist check --dir); COMP_CWORD=2; _dnspersist
 [ "${COMPREPLY[*]}" = --directory ] && ok "completion_option" || bad "completion of check --dir: ${COMPREPLY[*]}"
 COMP_WORDS=(dnspersist account ""); COMP_CWORD=2; _dnspersist
 [ "${COMPREPLY[*]}" = "new show key-rollover deactivate" ] && ok "completion_account" || bad "account: ${COMPREPLY[*]}"
+# dnspersist-ca's completion: its options come from its own --help.
+# shellcheck disable=SC1090
+. "${COMP}-ca"
+COMP_WORDS=("$CA" --cert-life); COMP_CWORD=1; _dnspersist_ca
+[ "${COMPREPLY[*]}" = --cert-lifetime ] && ok "ca_completion_option" || bad "ca completion of --cert-life: ${COMPREPLY[*]}"
+COMP_WORDS=("$CA" keys ""); COMP_CWORD=2; _dnspersist_ca
+[ "${COMPREPLY[*]}" = "root csr sign import alternate retire check" ] && ok "ca_completion_keys" || bad "ca keys: ${COMPREPLY[*]}"
+COMP_WORDS=("$CA" keys csr --na); COMP_CWORD=3; _dnspersist_ca
+[ "${COMPREPLY[*]}" = "--name" ] && ok "ca_completion_keys_option" || bad "ca keys csr --na: ${COMPREPLY[*]}"
+COMP_WORDS=("$CA" --log-format ""); COMP_CWORD=2; _dnspersist_ca
+[ "${COMPREPLY[*]}" = "text json" ] && ok "ca_completion_value" || bad "ca --log-format: ${COMPREPLY[*]}"
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
