@@ -33,6 +33,7 @@
 #include "keys.h"
 #include "migrate.h"
 #include "mpic.h"
+#include "announce.h"
 #include "ops.h"
 #include "perspective.h"
 #include "ra.h"
@@ -118,10 +119,10 @@ static int keep_prefix(struct app *ca, const char *old)
     int n = recorded_prefixes(ca, list, sizeof list);
     if (n < 0) return -1;
     if (forgotten(c, old)) {
-        fprintf(stderr,
-                "dnspersist-ca: accountHashPrefix changes from %s to %s; records made under %s "
-                "stop validating (--forget-hash-prefix)\n",
-                old, c->hash_prefix, old);
+        log_console(2, LOG_ERROR,
+                    "accountHashPrefix changes from %s to %s; records made under %s "
+                    "stop validating (--forget-hash-prefix)\n",
+                    old, c->hash_prefix, old);
         return 0;
     }
     for (const char *p = list; *p;) { /* recorded already */
@@ -130,20 +131,20 @@ static int keep_prefix(struct app *ca, const char *old)
         p += l + (p[l] == '\n');
     }
     if (n >= DP_MAX_ISSUERS) {
-        fprintf(stderr,
-                "dnspersist-ca: accountHashPrefix changes from %s to %s, but %d previous prefixes "
-                "are kept already: give --forget-hash-prefix for one whose records may stop "
-                "validating (draft 4.5)\n",
-                old, c->hash_prefix, n);
+        log_console(2, LOG_ERROR,
+                    "accountHashPrefix changes from %s to %s, but %d previous prefixes "
+                    "are kept already: give --forget-hash-prefix for one whose records may stop "
+                    "validating (draft 4.5)\n",
+                    old, c->hash_prefix, n);
         return -1;
     }
     size_t l = strlen(list);
     snprintf(list + l, sizeof list - l, "%s%s", l ? "\n" : "", old);
     if (store_meta_set(ca->store, "previous_hash_prefixes", list)) return -1;
-    fprintf(stderr,
-            "dnspersist-ca: accountHashPrefix changes from %s to %s; records made under %s keep "
-            "validating (recorded as a previous prefix; --forget-hash-prefix %s stops that)\n",
-            old, c->hash_prefix, old, old);
+    log_console(2, LOG_ERROR,
+                "accountHashPrefix changes from %s to %s; records made under %s keep "
+                "validating (recorded as a previous prefix; --forget-hash-prefix %s stops that)\n",
+                old, c->hash_prefix, old, old);
     return 0;
 }
 
@@ -171,8 +172,8 @@ static int previous_prefixes(struct app *ca)
             have |= !strcmp(c->previous_prefixes[i], one);
         if (have) continue;
         if (c->n_previous == DP_MAX_ISSUERS) {
-            fprintf(stderr, "dnspersist-ca: more than %d previous accountHashPrefixes\n",
-                    DP_MAX_ISSUERS);
+            log_console(2, LOG_ERROR, "more than %d previous accountHashPrefixes\n",
+                        DP_MAX_ISSUERS);
             return -1;
         }
         c->previous_prefixes[c->n_previous++] = config_keep(one);
@@ -189,14 +190,14 @@ static int settle_urls(struct app *ca)
     if (r == 1)
         r = store_meta_set(ca->store, "external_url", ca->base);
     else if (r == 0 && strcmp(was, ca->base)) {
-        fprintf(stderr,
-                "dnspersist-ca: this CA's URLs are %s (recorded in %s%s), not %s: "
-                "changing them would change every account URL and invalidate every published "
-                "dns-persist-01 record (draft 4.5); to serve on another address or behind a "
-                "proxy, give --external-url %s\n",
-                was,
-                c->database[0] && store_is_url(c->database) ? "the PostgreSQL database" : c->data,
-                c->database[0] && store_is_url(c->database) ? "" : "/ca.sqlite", ca->base, was);
+        log_console(
+            2, LOG_ERROR,
+            "this CA's URLs are %s (recorded in %s%s), not %s: "
+            "changing them would change every account URL and invalidate every published "
+            "dns-persist-01 record (draft 4.5); to serve on another address or behind a "
+            "proxy, give --external-url %s\n",
+            was, c->database[0] && store_is_url(c->database) ? "the PostgreSQL database" : c->data,
+            c->database[0] && store_is_url(c->database) ? "" : "/ca.sqlite", ca->base, was);
         return -1;
     }
     was[0] = '\0';
@@ -211,7 +212,7 @@ static int settle_urls(struct app *ca)
         snprintf(c->hash_prefix, sizeof c->hash_prefix, "%s", was);
     }
     if (r >= 0 && previous_prefixes(ca)) return -1;
-    if (r < 0) fprintf(stderr, "dnspersist-ca: cannot read or record the CA's URLs\n");
+    if (r < 0) log_console(2, LOG_ERROR, "cannot read or record the CA's URLs\n");
     return r < 0 ? -1 : 0;
 }
 
@@ -309,7 +310,7 @@ static int share_nonces(struct app *ca)
         dp_b64url_encode(mine, sizeof mine, b64, sizeof b64) == (size_t)-1 ||
         store_meta_add(ca->store, "nonce_key", b64, stored, sizeof stored) ||
         dp_b64url_decode(stored, strlen(stored), key, sizeof key) != sizeof key) {
-        fprintf(stderr, "dnspersist-ca: cannot set up nonces shared with other instances\n");
+        log_console(2, LOG_ERROR, "cannot set up nonces shared with other instances\n");
         return -1;
     }
     nonces_share(ca->nonces, key, nonce_used, ca->store);
@@ -339,7 +340,7 @@ static struct http_server *crl_start(struct app *ca)
         snprintf(why + n, sizeof why - n,
                  " (the CRL listener: choose its address with --crl-listen ADDR:PORT)");
     }
-    if (!s) fprintf(stderr, "dnspersist-ca: CRL: %s\n", why);
+    if (!s) log_console(2, LOG_ERROR, "CRL: %s\n", why);
     return s;
 }
 
@@ -379,12 +380,12 @@ int main(int argc, char **argv)
     char lwhy[1200];
     if (log_configure(c->log_level[0] ? c->log_level : NULL,
                       c->log_format[0] ? c->log_format : NULL, c->log_file, lwhy, sizeof lwhy)) {
-        fprintf(stderr, "dnspersist-ca: %s\n", lwhy);
+        log_console(2, LOG_ERROR, "%s\n", lwhy);
         return 2;
     }
     if (c->perspective_server) { /* a remote perspective: no ACME, no store */
         if (bind_address(c->listen_host, c->listen_addr, sizeof c->listen_addr)) {
-            fprintf(stderr, "dnspersist-ca: cannot resolve the listener host %s\n", c->listen_host);
+            log_console(2, LOG_ERROR, "cannot resolve the listener host %s\n", c->listen_host);
             return 2;
         }
         curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -398,21 +399,21 @@ int main(int argc, char **argv)
         return prc;
     }
     if (c->perspective_quorum > c->n_perspectives) {
-        fprintf(stderr, "dnspersist-ca: --perspective-quorum %zu: only %zu --perspective given\n",
-                c->perspective_quorum, c->n_perspectives);
+        log_console(2, LOG_ERROR, "--perspective-quorum %zu: only %zu --perspective given\n",
+                    c->perspective_quorum, c->n_perspectives);
         return 2;
     }
     int dr = config_derive(c, ca.base, sizeof ca.base);
     if (dr) return dr;
     if (bind_address(c->listen_host, c->listen_addr, sizeof c->listen_addr)) {
-        fprintf(stderr, "dnspersist-ca: cannot resolve the listener host %s\n", c->listen_host);
+        log_console(2, LOG_ERROR, "cannot resolve the listener host %s\n", c->listen_host);
         return 2;
     }
     /* Everything the CA creates (keys, database, its journal) is for its
      * own user only, from the moment it exists. */
     umask(077);
     if (mkdir(c->data, 0700) && errno != EEXIST) {
-        fprintf(stderr, "dnspersist-ca: cannot create %s: %s\n", c->data, strerror(errno));
+        log_console(2, LOG_ERROR, "cannot create %s: %s\n", c->data, strerror(errno));
         return 1;
     }
     /* One server per data directory with SQLite: the store keeps rows in
@@ -424,9 +425,9 @@ int main(int argc, char **argv)
     snprintf(lock, sizeof lock, "%s/lock", c->data);
     int lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (!pg && (lock_fd < 0 || flock(lock_fd, LOCK_EX | LOCK_NB))) {
-        fprintf(stderr, "dnspersist-ca: %s: %s\n", c->data,
-                lock_fd < 0 ? strerror(errno)
-                            : "another dnspersist-ca is using this data directory");
+        log_console(2, LOG_ERROR, "%s: %s\n", c->data,
+                    lock_fd < 0 ? strerror(errno)
+                                : "another dnspersist-ca is using this data directory");
         return 1;
     }
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -447,7 +448,7 @@ int main(int argc, char **argv)
     int rc = 1;
     struct http_server *http = NULL, *crl_http = NULL, *ops_http = NULL, *plain_http = NULL;
     if (!(ca.dp = dp_ctx_new(&e)) || !(ca.pki = pki_open(c->data, tls_names, 2, &e))) {
-        fprintf(stderr, "dnspersist-ca: %s\n", e.detail);
+        log_console(2, LOG_ERROR, "%s\n", e.detail);
         goto out;
     }
     if (pki_notice(ca.pki)) log_event(LOG_WARN, "keys", "msg", pki_notice(ca.pki), NULL);
@@ -463,7 +464,7 @@ int main(int argc, char **argv)
                                    ca.root_pem};
     if (!(ca.store = store_open(db, !c->no_cache && !pg, why, sizeof why)) ||
         !(ca.nonces = nonces_new(200000)) || !(ca.keys = wfe_key_cache_new(!c->no_cache))) {
-        fprintf(stderr, "dnspersist-ca: %s\n", why[0] ? why : "out of memory");
+        log_console(2, LOG_ERROR, "%s\n", why[0] ? why : "out of memory");
         goto out;
     }
     if (settle_urls(&ca)) goto out;
@@ -477,11 +478,11 @@ int main(int argc, char **argv)
     if (!(ca.ra = ra_new(&ca.ra_cfg, ca.store, ca.pki, ca.crl, ca.dp, ca.instance)) ||
         !(ca.va = va_create(&ca.va_cfg, ca.store, &claims, ca.dp, ra_validation_done, ca.ra, why,
                             sizeof why))) {
-        fprintf(stderr, "dnspersist-ca: %s\n", why[0] ? why : "out of memory");
+        log_console(2, LOG_ERROR, "%s\n", why[0] ? why : "out of memory");
         goto out;
     }
     ra_attach_va(ca.ra, ra_va_of(ca.va));
-    ca.ops = (struct ops){ca.store, ca.va};
+    ca.ops = (struct ops){ca.store, ca.va, ca.pki, NULL};
     wfe_slice(&ca);
     ca.wfe = (struct wfe){&ca.wfe_cfg, ca.ra, ca.store, ca.nonces, ca.keys, ca.pki, ca.dp, ca.base};
     if (c->metrics_port) {
@@ -492,7 +493,7 @@ int main(int argc, char **argv)
             ops_http = http_start(maddr, c->metrics_port, NULL, NULL, 1, NULL, ops_handle, &ca.ops,
                                   why, sizeof why);
         if (!ops_http) {
-            fprintf(stderr, "dnspersist-ca: --metrics-listen: %s\n", why);
+            log_console(2, LOG_ERROR, "--metrics-listen: %s\n", why);
             goto out;
         }
     }
@@ -505,7 +506,7 @@ int main(int argc, char **argv)
                               .reloadable = c->tls_cert[0] != '\0'};
     char *own_cert = NULL, *own_key = NULL;
     if (c->tls_cert[0] && tls_pair_read(c, &own_cert, &own_key, why, sizeof why)) {
-        fprintf(stderr, "dnspersist-ca: --tls-cert %s: %s\n", c->tls_cert, why);
+        log_console(2, LOG_ERROR, "--tls-cert %s: %s\n", c->tls_cert, why);
         goto out;
     }
     http = http_start(c->listen_addr, c->port, own_cert ? own_cert : pki_tls_cert_pem(ca.pki),
@@ -514,9 +515,10 @@ int main(int argc, char **argv)
     free(own_cert);
     free(own_key);
     if (!http) {
-        fprintf(stderr, "dnspersist-ca: %s\n", why);
+        log_console(2, LOG_ERROR, "%s\n", why);
         goto out;
     }
+    __atomic_store_n(&ca.ops.acme, http, __ATOMIC_RELEASE); /* the scrape reads its connections */
     /* Behind a TLS-terminating proxy: the proxy carries many clients on
      * each connection, so the per-address connection limit is its own. */
     struct http_limits plim = lim;
@@ -524,7 +526,7 @@ int main(int argc, char **argv)
     if (c->plain_port &&
         !(plain_http = http_start(c->plain_host, c->plain_port, NULL, NULL, c->threads, &plim,
                                   wfe_handle, &ca.wfe, why, sizeof why))) {
-        fprintf(stderr, "dnspersist-ca: --listen-plain: %s\n", why);
+        log_console(2, LOG_ERROR, "--listen-plain: %s\n", why);
         goto out;
     }
     /* SIGINT and SIGTERM stay blocked but for sigsuspend: a signal that
@@ -540,31 +542,7 @@ int main(int argc, char **argv)
     signal(SIGTERM, on_signal);
     signal(SIGHUP, on_signal);
     signal(SIGPIPE, SIG_IGN);
-    printf("dnspersist-ca: directory %s/directory\n", ca.base);
-    /* Said where an operator looks first: such a CA does not conform. */
-    if (c->directory_draft01)
-        printf("dnspersist-ca: NOT a draft-02 CA: --directory-meta draft01 advertises as a "
-               "draft-01 CA (no issuerDomainNames, no accountHashPrefix) and accepts draft-01 "
-               "records\n");
-    else if (c->draft01_compat)
-        printf("dnspersist-ca: NOT a draft-02 CA: --draft01-compat accepts draft-01 records "
-               "(plain account URLs), which draft-02 does not allow\n");
-    printf("dnspersist-ca: root certificate %s/root.pem (clients must trust it)\n", c->data);
-    printf("dnspersist-ca: CRL %s\n", c->crl_url);
-    printf("dnspersist-ca: DNS %s, DNSSEC %s%s\n",
-           c->resolver[0] ? c->resolver : "recursion from the root",
-           c->trust_anchor[0] ? "validated with " : "not validated", c->trust_anchor);
-    if (c->n_perspectives)
-        printf("dnspersist-ca: MPIC: %zu remote perspectives; at most %zu may disagree; %u s "
-               "timeout\n",
-               c->n_perspectives, mpic_allowed(c->n_perspectives, c->perspective_quorum),
-               c->perspective_timeout_ms / 1000);
-    else
-        printf("dnspersist-ca: MPIC: single perspective (no --perspective): validations and "
-               "CAA are not corroborated from other networks\n");
-    if (c->metrics_port)
-        printf("dnspersist-ca: metrics http://%s:%d/metrics, health /health and /health/ready\n",
-               c->metrics_host, c->metrics_port);
+    announce(c, ca.base);
     fflush(stdout);
     while (!stopping) {
         sigsuspend(&old);
@@ -575,9 +553,9 @@ int main(int argc, char **argv)
     }
     rc = 0;
 out:
+    http_stop(ops_http); /* first: a scrape reads the ACME listener */
     http_stop(plain_http);
     http_stop(http);
-    http_stop(ops_http);
     http_stop(crl_http);
     va_destroy(ca.va);
     ra_free(ca.ra);

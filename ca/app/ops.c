@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dnspersist/dnspersist.h"
 #include "metrics.h"
 #include "ops.h"
 
@@ -33,7 +34,15 @@ void ops_handle(void *app, const struct http_req *req, struct http_resp *r)
     }
     if (!strcmp(req->path, "/metrics")) {
         size_t len = 0;
-        r->body = metrics_render(va_queue_depth(ops->va), &len);
+        struct pki_expiry pe[PKI_MAX_ISSUERS + 1];
+        struct metrics_expiry me[PKI_MAX_ISSUERS + 1];
+        size_t n = pki_expiries(ops->pki, pe, PKI_MAX_ISSUERS + 1);
+        for (size_t i = 0; i < n; i++)
+            me[i] = (struct metrics_expiry){pe[i].name, pe[i].kind, pe[i].not_after};
+        struct http_server *acme = __atomic_load_n(&ops->acme, __ATOMIC_ACQUIRE);
+        struct metrics_now now = {va_queue_depth(ops->va), acme ? http_open_connections(acme) : 0,
+                                  me, n, DP_VERSION};
+        r->body = metrics_render(&now, &len);
         if (!r->body) return text(r, 500, "out of memory\n");
         r->status = 200;
         r->body_len = len;

@@ -4,6 +4,7 @@
 #define CA_OPS_H
 
 #include "http.h"
+#include "pki.h"
 #include "store.h"
 #include "va.h"
 
@@ -11,6 +12,8 @@
 struct ops {
     struct store *store;
     struct va *va;
+    const struct pki *pki;    /* the CA certificates' expiry */
+    struct http_server *acme; /* its open connections; set (atomically) once it listens */
 };
 
 /* The listener's handler; app is the struct ops. */

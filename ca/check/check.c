@@ -10,6 +10,7 @@
 
 #include "check.h"
 #include "clock.h"
+#include "metrics.h"
 #include "ratelimit.h"
 
 struct lookup {
@@ -96,11 +97,13 @@ void check_persist(struct checker *w, const struct va_req *q, struct outcome *o)
      * Counted by the primary only (its gate); a perspective keeps no state. */
     snprintf(rec, sizeof rec, "%s.%s", DP_VALIDATION_LABEL, q->identifier);
     check_fail_key(rec, q->account, key, sizeof key);
-    if (w->gate && !w->gate->allowed(w->gate->arg, key, now))
+    if (w->gate && !w->gate->allowed(w->gate->arg, key, now)) {
+        metrics_rate_limited(RL_FAILED_VALIDATIONS);
         return check_fail(o, "rateLimited", 429,
                           "too many failed dns-persist-01 validations of %s.%s by this account: "
                           "retry later (V7)",
                           DP_VALIDATION_LABEL, q->identifier);
+    }
     const char **tp = calloc(q->n_thumbs + 1, sizeof *tp), *iss[DP_MAX_ISSUERS],
                *prev[DP_MAX_ISSUERS];
     if (!tp) return check_fail(o, "serverInternal", 500, "out of memory");
@@ -181,11 +184,13 @@ void check_persist(struct checker *w, const struct va_req *q, struct outcome *o)
         if (first.n_matching && first_c > 0) {
             snprintf(rec, sizeof rec, "%s.%s", DP_VALIDATION_LABEL, cands[first_c]);
             check_fail_key(rec, q->account, key, sizeof key);
-            if (!o->jit && w->gate && !w->gate->allowed(w->gate->arg, key, now))
+            if (!o->jit && w->gate && !w->gate->allowed(w->gate->arg, key, now)) {
+                metrics_rate_limited(RL_FAILED_VALIDATIONS);
                 check_fail(o, "rateLimited", 429,
                            "too many failed dns-persist-01 validations against %s.%s by this "
                            "account: retry later (V7)",
                            DP_VALIDATION_LABEL, cands[first_c]);
+            }
         }
     }
     if (!o->r.valid && !o->jit && strcmp(o->r.type, "serverInternal"))

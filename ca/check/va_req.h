@@ -30,6 +30,7 @@ struct va_result {
     char record[300];       /* dns-persist-01: the record name that matched */
     long key;               /* dns-persist-01: the request's thumbprint that matched, or -1 */
     char perspectives[600]; /* MPIC: the remote perspectives that agreed, or "" */
+    double seconds;         /* how long the validation took (metrics) */
 };
 
 struct va_req {

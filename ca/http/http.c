@@ -23,6 +23,7 @@
 
 #include "http.h"
 #include "http_accept.h"
+#include "http_creds.h"
 
 /* One open connection (its socket context): the mutual-TLS verdict, and
  * what the request deadline needs. */
@@ -52,12 +53,13 @@ struct http_server {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     struct peer *conns;
+    size_t n_conns; /* in conns: the open-connections gauge */
     double request_ms, idle_ms;
     int stop, sweeping;
     pthread_t sweeper;
     /* Behind trusted proxies: the listening socket is ours (http_accept.c). */
     int lfd;
-    int reloadable; /* its certificate comes from creds_now */
+    int reloadable; /* its certificate comes from http_creds.c */
     int forwarded;  /* plain HTTP behind trusted proxies (http_limits.forwarded) */
     struct proxy_cidr trusted[PROXY_MAX_TRUSTED];
     size_t n_trusted;
@@ -144,6 +146,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
         p->next = s->conns;
         if (s->conns) s->conns->prev = p;
         s->conns = p;
+        s->n_conns++;
         pthread_mutex_unlock(&s->mu);
     } else {
         struct peer *p = *socket_context;
@@ -154,6 +157,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
             else
                 s->conns = p->next;
             if (p->next) p->next->prev = p->prev;
+            s->n_conns--;
             pthread_mutex_unlock(&s->mu);
         }
         free(p);
@@ -334,85 +338,6 @@ static void on_done(void *cls, struct MHD_Connection *c, void **con_cls,
     "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:"            \
     "+CHACHA20-POLY1305:-MAC-ALL:+AEAD:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA"
 
-/* The reloadable listener's certificate and key, for the handshake
- * callback, which has no argument of its own: one such listener a process.
- * Replaced pairs are kept until http_stop, since a handshake under way may
- * still hold the one it was handed. */
-struct creds {
-    gnutls_pcert_st pc[8];
-    unsigned n;
-    gnutls_privkey_t key;
-    struct creds *older;
-};
-static pthread_mutex_t creds_mu = PTHREAD_MUTEX_INITIALIZER;
-static struct creds *creds_now;
-
-static void creds_free(struct creds *c)
-{
-    while (c) {
-        struct creds *o = c->older;
-        for (unsigned i = 0; i < c->n; i++)
-            gnutls_pcert_deinit(&c->pc[i]);
-        if (c->key) gnutls_privkey_deinit(c->key);
-        free(c);
-        c = o;
-    }
-}
-
-/* GnuTLS's PKCS#11 subsystem with the module PKCS11_PROVIDER_MODULE names
- * (the variable OpenSSL's pkcs11 provider reads too): once, and only when
- * a listener key is in a token. */
-static pthread_once_t p11_once = PTHREAD_ONCE_INIT;
-static int p11_ok;
-
-static void p11_init(void)
-{
-    const char *module = getenv("PKCS11_PROVIDER_MODULE");
-    p11_ok = module && *module && gnutls_pkcs11_init(GNUTLS_PKCS11_FLAG_MANUAL, NULL) >= 0 &&
-             gnutls_pkcs11_add_provider(module, NULL) >= 0;
-}
-
-/* key_pem: a PEM key, or a pkcs11: URI naming a key in a token (signing
- * then happens there, once a handshake). */
-static struct creds *creds_load(const char *cert_pem, const char *key_pem, char *why, size_t cap)
-{
-    struct creds *c = calloc(1, sizeof *c);
-    gnutls_datum_t cd = {(unsigned char *)(uintptr_t)cert_pem, (unsigned)strlen(cert_pem)};
-    gnutls_datum_t kd = {(unsigned char *)(uintptr_t)key_pem, (unsigned)strlen(key_pem)};
-    unsigned n = 8;
-    int uri = !strncmp(key_pem, "pkcs11:", 7);
-    if (uri) pthread_once(&p11_once, p11_init);
-    int ok = c && gnutls_pcert_list_import_x509_raw(c->pc, &n, &cd, GNUTLS_X509_FMT_PEM, 0) >= 0;
-    if (ok) c->n = n;
-    ok = ok && gnutls_privkey_init(&c->key) >= 0 &&
-         (uri ? p11_ok && gnutls_privkey_import_url(c->key, key_pem, 0) >= 0
-              : gnutls_privkey_import_x509_raw(c->key, &kd, GNUTLS_X509_FMT_PEM, NULL, 0) >= 0);
-    if (!ok) {
-        snprintf(why, cap,
-                 uri ? "GnuTLS cannot use the key at the PKCS#11 URI (is "
-                       "PKCS11_PROVIDER_MODULE the token's module?)"
-                     : "the certificate or key is not PEM GnuTLS can read");
-        creds_free(c);
-        return NULL;
-    }
-    return c;
-}
-
-static int pick_cert(gnutls_session_t ts, const gnutls_datum_t *req_ca, int n_req,
-                     const gnutls_pk_algorithm_t *algos, int n_algos, gnutls_pcert_st **pcert,
-                     unsigned int *n, gnutls_privkey_t *key)
-{
-    (void)ts, (void)req_ca, (void)n_req, (void)algos, (void)n_algos;
-    pthread_mutex_lock(&creds_mu);
-    struct creds *c = creds_now;
-    pthread_mutex_unlock(&creds_mu);
-    if (!c) return -1;
-    *pcert = c->pc;
-    *n = c->n;
-    *key = c->key;
-    return 0;
-}
-
 int http_set_cert(struct http_server *s, const char *cert_pem, const char *key_pem, char *why,
                   size_t cap)
 {
@@ -420,13 +345,7 @@ int http_set_cert(struct http_server *s, const char *cert_pem, const char *key_p
         snprintf(why, cap, "this listener's certificate is fixed");
         return -1;
     }
-    struct creds *c = creds_load(cert_pem, key_pem, why, cap);
-    if (!c) return -1;
-    pthread_mutex_lock(&creds_mu);
-    c->older = creds_now;
-    creds_now = c;
-    pthread_mutex_unlock(&creds_mu);
-    return 0;
+    return http_creds_install(cert_pem, key_pem, why, cap);
 }
 
 /* The acceptor's hand-over: libmicrohttpd closes fd itself when it cannot
@@ -519,7 +438,7 @@ struct http_server *http_start(const char *addr, int port, const char *cert_pem,
             MHD_OPTION_CONNECTION_LIMIT, total, MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
             MHD_OPTION_END);
     } else if (cert_pem && lim && lim->reloadable) {
-        if (!(creds_now = creds_load(cert_pem, key_pem, why, cap))) {
+        if (http_creds_install(cert_pem, key_pem, why, cap)) {
             if (s->lfd >= 0) close(s->lfd);
             free(s);
             return NULL;
@@ -528,7 +447,7 @@ struct http_server *http_start(const char *addr, int port, const char *cert_pem,
         s->d = MHD_start_daemon(
             flags, (unsigned short)port, NULL, NULL, on_request, s, MHD_OPTION_NOTIFY_CONNECTION,
             on_connection, s, MHD_OPTION_URI_LOG_CALLBACK, on_request_line, s, MHD_OPTION_SOCK_ADDR,
-            sa, MHD_OPTION_HTTPS_CERT_CALLBACK, pick_cert, MHD_OPTION_HTTPS_PRIORITIES,
+            sa, MHD_OPTION_HTTPS_CERT_CALLBACK, http_creds_pick, MHD_OPTION_HTTPS_PRIORITIES,
             HTTP_TLS_PRIORITIES, MHD_OPTION_THREAD_POOL_SIZE, threads ? threads : 2,
             MHD_OPTION_NOTIFY_COMPLETED, on_done, s, MHD_OPTION_CONNECTION_TIMEOUT, idle,
             MHD_OPTION_CONNECTION_LIMIT, total, MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
@@ -558,10 +477,7 @@ struct http_server *http_start(const char *addr, int port, const char *cert_pem,
     if (!s->d) {
         snprintf(why, cap, "cannot listen on %s:%d (in use, or no permission)", addr, port);
         if (s->lfd >= 0) close(s->lfd);
-        if (s->reloadable) {
-            creds_free(creds_now);
-            creds_now = NULL;
-        }
+        if (s->reloadable) http_creds_drop();
         pthread_mutex_destroy(&s->mu);
         pthread_cond_destroy(&s->cv);
         free(s);
@@ -569,6 +485,14 @@ struct http_server *http_start(const char *addr, int port, const char *cert_pem,
     }
     s->sweeping = pthread_create(&s->sweeper, NULL, sweep, s) == 0;
     return s;
+}
+
+size_t http_open_connections(struct http_server *s)
+{
+    pthread_mutex_lock(&s->mu);
+    size_t n = s->n_conns;
+    pthread_mutex_unlock(&s->mu);
+    return n;
 }
 
 void http_stop(struct http_server *s)
@@ -585,12 +509,7 @@ void http_stop(struct http_server *s)
     http_accept_stop(s->acceptor);
     if (s->lfd >= 0) close(s->lfd);
     MHD_stop_daemon(s->d);
-    if (s->reloadable) {
-        pthread_mutex_lock(&creds_mu);
-        creds_free(creds_now);
-        creds_now = NULL;
-        pthread_mutex_unlock(&creds_mu);
-    }
+    if (s->reloadable) http_creds_drop();
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
     free(s);

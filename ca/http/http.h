@@ -92,6 +92,8 @@ struct http_server *http_start(const char *addr, int port, const char *cert_pem,
                                const char *key_pem, unsigned threads, const struct http_limits *lim,
                                http_handler h, void *app, char *why, size_t cap);
 void http_stop(struct http_server *s);
+/* Connections open now (for the metrics). */
+size_t http_open_connections(struct http_server *s);
 /* A reloadable server's new certificate (PEM, the chain after it) and key
  * for every handshake from now on; 0, or -1 with why (the old pair stays). */
 int http_set_cert(struct http_server *s, const char *cert_pem, const char *key_pem, char *why,

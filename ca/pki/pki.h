@@ -39,6 +39,14 @@ const char *pki_chain_pem(const struct pki *p); /* the primary's, appended to it
 /* What follows a leaf of issuer (its intermediate and chain), NULL for
  * an issuer this CA does not have. */
 const char *pki_chain_for(const struct pki *p, const char *issuer);
+/* The CA certificates' expiry, for monitoring: the root (kind "root",
+ * name ""), then each issuer's intermediate (kind "intermediate", its name,
+ * "" for the primary). Their count. */
+struct pki_expiry {
+    const char *name, *kind; /* borrowed from p */
+    int64_t not_after;
+};
+size_t pki_expiries(const struct pki *p, struct pki_expiry *out, size_t max);
 /* The issuers' names (the primary "" first) into names; their count. */
 size_t pki_issuers(const struct pki *p, const char **names, size_t max);
 /* The alternate chain offered beside it (alternate.pem: the intermediate

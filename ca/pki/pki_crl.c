@@ -88,6 +88,21 @@ int pki_is_issuer_key_id(const struct pki *p, const unsigned char *id, size_t le
     return 0;
 }
 
+static int64_t not_after(const X509 *x)
+{
+    struct tm t;
+    return x && ASN1_TIME_to_tm(X509_get0_notAfter(x), &t) ? (int64_t)timegm(&t) : 0;
+}
+
+size_t pki_expiries(const struct pki *p, struct pki_expiry *out, size_t max)
+{
+    size_t k = 0;
+    if (k < max && p->root) out[k++] = (struct pki_expiry){"", "root", not_after(p->root)};
+    for (size_t i = 0; i < p->n && k < max; i++)
+        out[k++] = (struct pki_expiry){p->is[i].name, "intermediate", not_after(p->is[i].cert)};
+    return k;
+}
+
 size_t pki_issuers(const struct pki *p, const char **names, size_t max)
 {
     size_t k = 0;

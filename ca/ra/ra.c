@@ -158,9 +158,9 @@ static void jit(struct ra *ra, const struct st_order *o, struct st_authz_init *i
         init[i].perspectives = items[i].perspectives; /* the caller's: they outlive the insert */
         init[i].expires = now + ra->cfg->authz_lifetime;
         if (items[i].clamp && items[i].clamp < init[i].expires) init[i].expires = items[i].clamp;
-        metrics_validation("dns-persist-01", 1, 1);
+        metrics_validation("dns-persist-01", 1, 1, -1);
         log_event(LOG_INFO, "validation", "name", o->identifiers[i], "type", "dns-persist-01",
-                  "result", "valid", "account", o->account, "jit", "true", "resolver",
+                  "result", "valid", "account", o->account, "?jit", "true", "resolver",
                   ra->cfg->resolver[0] ? ra->cfg->resolver : "recursive", "perspective", "primary",
                   "perspectives", items[i].perspectives, "msg",
                   "authorized just in time by its dns-persist-01 record", NULL);
@@ -230,19 +230,10 @@ int ra_order_new(struct ra *ra, struct st_order *o, int did_persist, struct ra_p
     static __thread struct va_jit jit_items[ST_MAX_IDENTIFIERS];
     if (ra->cfg->jit && ra->cfg->persist && persist_ok && did_persist)
         jit(ra, o, init, now, jit_items);
-    long pend = 0, lim = ra->cfg->limits->l[RL_PENDING_AUTHZ].count;
+    long pend = 0;
     for (size_t i = 0; i < o->n; i++)
         pend += !init[i].validated;
-    long have = lim > 0 && pend ? store_authz_pending(ra->store, o->account) : 0;
-    if (have < 0) return ra_refuse(p, 500, "serverInternal", "cannot count pending authorizations");
-    if (lim > 0 && have + pend > lim) {
-        ra_refuse(p, 429, "rateLimited",
-                  "rate limit %s: %ld at a time; the account holds %ld and this order needs %ld "
-                  "more: finish or deactivate some",
-                  rl_name(RL_PENDING_AUTHZ), lim, have, pend);
-        p->retry_after = 60;
-        return -1;
-    }
+    if (ra_limit_pending(ra, o->account, pend, p)) return -1;
     /* One transaction: the order counted, its certificate limits looked at
      * (counted at issuance), the order and its authorizations stored. */
     static __thread struct rl_ask asks[ST_MAX_IDENTIFIERS + 2];
@@ -428,8 +419,12 @@ static int issue(struct ra *ra, struct st_order *o, const char *csr, struct ra_p
     ra_cert_asks(ra, o, RL_FORCE, asks, &na, label, sizeof label);
     ra_limits(ra, asks, na, &spent);
     metrics_event(M_CERT_ISSUED);
+    char idents[2048] = ""; /* the identifiers, comma-separated (a long list is cut) */
+    for (size_t i = 0, n = 0; i < o->n && n < sizeof idents - 1; i++)
+        n += (size_t)snprintf(idents + n, sizeof idents - n, "%s%s", i ? "," : "",
+                              o->identifiers[i]);
     log_event(LOG_INFO, "issued", "order", o->id, "account", o->account, "serial", serial,
-              "profile", prof->name, NULL);
+              "profile", prof->name, "names", idents, NULL);
     o->status = ST_VALID;
     snprintf(o->cert, sizeof o->cert, "%s", cert_id);
     o->error[0] = '\0';
@@ -496,6 +491,7 @@ int ra_challenge_answer(struct ra *ra, struct st_authz *a, int t, struct ra_prob
                          "another challenge of this authorization is being validated");
     if (started == -1) {
         p->retry_after = 5;
+        metrics_rate_limited(RL_N);
         return ra_refuse(p, 503, "rateLimited", "the validation queue is full: answer again later");
     }
     ra->va.overlay(ra->va.va, a);
@@ -516,17 +512,18 @@ void ra_validation_done(void *arg, const struct st_authz *a, const struct va_res
     int rc = store_authz_finish(ra->store, a->id, a->ch_type, r->valid, expires, r->valid ? now : 0,
                                 pj ? pj : "", r->perspectives);
     free(pj);
-    metrics_validation(a->ch_type, r->valid, 0);
+    metrics_validation(a->ch_type, r->valid, 0, r->seconds);
     char name[260];
     snprintf(name, sizeof name, "%s%s", a->wildcard ? "*." : "", a->identifier);
     /* A failed validation is always logged with its cause (warn): it is
      * what an operator looks for when a client says it cannot get a
      * certificate, or when someone probes names they do not hold. */
     log_event(r->valid ? LOG_INFO : LOG_WARN, "validation", "name", name, "type", a->ch_type,
-              "result", r->valid ? "valid" : "invalid", "account", a->account, "authz", a->id,
-              "problem", r->valid ? NULL : r->type, "detail", r->valid ? NULL : r->detail,
-              "resolver", ra->cfg->resolver[0] ? ra->cfg->resolver : "recursive", "perspective",
-              "primary", "record", r->record, "perspectives", r->perspectives, NULL);
+              "result", r->valid ? "valid" : "invalid", "?jit", "false", "account", a->account,
+              "authz", a->id, "problem", r->valid ? NULL : r->type, "detail",
+              r->valid ? NULL : r->detail, "resolver",
+              ra->cfg->resolver[0] ? ra->cfg->resolver : "recursive", "perspective", "primary",
+              "record", r->record, "perspectives", r->perspectives, NULL);
     if (rc == 0 && !r->valid && r->fail_key[0]) { /* V7: counted in the store, kept over restarts */
         struct rl_take t = {r->fail_key, &ra->cfg->limits->l[RL_FAILED_VALIDATIONS], RL_FORCE};
         if (store_rate_take(ra->store, &t, 1, now * 1000, NULL, NULL) < 0)

@@ -22,6 +22,9 @@ struct rl_ask {
 /* All of asks in one store transaction. 0 allowed; -1 after refusing with
  * rateLimited, its Retry-After and the limit named. */
 int ra_limits(struct ra *ra, struct rl_ask *asks, size_t n, struct ra_problem *p);
+/* The pending-authorizations limit (a count, not a rate): 0 when the
+ * account may hold pend more; -1 after refusing. */
+int ra_limit_pending(struct ra *ra, const char *account, long pend, struct ra_problem *p);
 /* The order and its authorizations stored, asks taken in the same
  * transaction. 0 stored; -1 after refusing (rateLimited, alreadyReplaced). */
 int ra_order_store(struct ra *ra, struct st_order *o, const struct st_authz_init *init,

@@ -9,6 +9,7 @@
 
 #include <openssl/evp.h>
 
+#include "metrics.h"
 #include "ra_int.h"
 #include "ra_status.h"
 
@@ -42,6 +43,7 @@ static int refuse(struct ra *ra, const struct rl_ask *asks, size_t which, int64_
     ra_refuse(p, 429, "rateLimited", "rate limit %s reached for %.300s: retry after %d s", d,
               asks[which].label ? asks[which].label : asks[which].key, secs);
     p->retry_after = secs > 0 ? secs : 1;
+    metrics_rate_limited(asks[which].kind);
     return -1;
 }
 
@@ -142,4 +144,21 @@ void ra_cert_asks(struct ra *ra, const struct st_order *o, enum rl_mode mode, st
     asks[*n] = (struct rl_ask){RL_DUPLICATE_CERTS, mode, "", label};
     names_key(o, asks[*n].key);
     (*n)++;
+}
+
+int ra_limit_pending(struct ra *ra, const char *account, long pend, struct ra_problem *p)
+{
+    long lim = ra->cfg->limits->l[RL_PENDING_AUTHZ].count;
+    long have = lim > 0 && pend ? store_authz_pending(ra->store, account) : 0;
+    if (have < 0) return ra_refuse(p, 500, "serverInternal", "cannot count pending authorizations");
+    if (lim > 0 && have + pend > lim) {
+        ra_refuse(p, 429, "rateLimited",
+                  "rate limit %s: %ld at a time; the account holds %ld and this order needs %ld "
+                  "more: finish or deactivate some",
+                  rl_name(RL_PENDING_AUTHZ), lim, have, pend);
+        p->retry_after = 60;
+        metrics_rate_limited(RL_PENDING_AUTHZ);
+        return -1;
+    }
+    return 0;
 }

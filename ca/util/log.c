@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -29,8 +30,9 @@ static struct {
     int json;
     int fd;
     char path[1024];
+    mode_t mode; /* the first file's: a reopened one gets it, whatever the umask is by then */
     pthread_rwlock_t rw;
-} lg = {LOG_INFO, 0, 2, "", PTHREAD_RWLOCK_INITIALIZER};
+} lg = {LOG_INFO, 0, 2, "", 0, PTHREAD_RWLOCK_INITIALIZER};
 
 static int open_log(const char *path)
 {
@@ -56,6 +58,8 @@ int log_configure(const char *level, const char *format, const char *path, char 
             snprintf(why, cap, "--log-file %s: %s", path, strerror(errno));
             return -1;
         }
+        struct stat st;
+        lg.mode = fstat(fd, &st) == 0 ? st.st_mode & 0777 : 0640;
         if (lg.fd > 2) close(lg.fd);
         lg.fd = fd;
         snprintf(lg.path, sizeof lg.path, "%s", path);
@@ -70,6 +74,10 @@ int log_reopen(void)
     if (!lg.path[0]) return 0;
     int fd = open_log(lg.path);
     if (fd < 0) return -1;
+    /* The server sets umask 077 after the first open (its keys): without
+     * this a rotated log would come back 0600 where it was 0640. */
+    if (fchmod(fd, lg.mode) != 0) { /* not ours (made by logrotate): keep its mode */
+    }
     pthread_rwlock_wrlock(&lg.rw);
     int old = lg.fd;
     lg.fd = fd;
@@ -140,11 +148,9 @@ static void put_text_value(struct line *l, const char *s)
     put_json_string(l, s);
 }
 
-void log_event(enum log_level lv, const char *event, ...)
+/* time, level and event: the start of every line. */
+static void head(struct line *l, enum log_level lv, const char *event)
 {
-    if (lv > lg.level) return;
-    struct line l;
-    l.n = 0;
     struct timeval tv;
     gettimeofday(&tv, NULL);
     struct tm tm;
@@ -153,32 +159,52 @@ void log_event(enum log_level lv, const char *event, ...)
     size_t tn = strftime(ts, sizeof ts - 8, "%Y-%m-%dT%H:%M:%S", &tm);
     snprintf(ts + tn, sizeof ts - tn, ".%03dZ", (int)(tv.tv_usec / 1000) % 1000);
     if (lg.json) {
-        puts_(&l, "{\"time\":\"");
-        puts_(&l, ts);
-        puts_(&l, "\",\"level\":\"");
-        puts_(&l, level_names[lv]);
-        puts_(&l, "\",\"event\":");
-        put_json_string(&l, event);
+        puts_(l, "{\"time\":\"");
+        puts_(l, ts);
+        puts_(l, "\",\"level\":\"");
+        puts_(l, level_names[lv]);
+        puts_(l, "\",\"event\":");
+        put_json_string(l, event);
     } else {
-        puts_(&l, ts);
-        puts_(&l, " ");
-        puts_(&l, level_names[lv]);
-        puts_(&l, " ");
-        puts_(&l, event);
+        puts_(l, ts);
+        puts_(l, " ");
+        puts_(l, level_names[lv]);
+        puts_(l, " ");
+        puts_(l, event);
     }
+}
+
+static void emit_line(int fd, struct line *l)
+{
+    if (lg.json) put(l, "}", 1);
+    l->b[l->n++] = '\n';
+    pthread_rwlock_rdlock(&lg.rw);
+    ssize_t w = write(fd < 0 ? lg.fd : fd, l->b, l->n);
+    pthread_rwlock_unlock(&lg.rw);
+    (void)w;
+}
+
+void log_event(enum log_level lv, const char *event, ...)
+{
+    if (lv > lg.level) return;
+    struct line l;
+    l.n = 0;
+    head(&l, lv, event);
     va_list ap;
     va_start(ap, event);
     const char *k;
     while ((k = va_arg(ap, const char *))) {
         const char *v = va_arg(ap, const char *);
-        int num = k[0] == '#';
-        if (num) k++;
+        /* '#': a number, '?': a boolean ("true"/"false"): bare in JSON. */
+        int bare = k[0] == '#' ||
+                   (k[0] == '?' && (!strcmp(v ? v : "", "true") || !strcmp(v ? v : "", "false")));
+        if (k[0] == '#' || k[0] == '?') k++;
         if (!v || !*v) continue;
         if (lg.json) {
             puts_(&l, ",");
             put_json_string(&l, k);
             puts_(&l, ":");
-            if (num)
+            if (bare)
                 puts_(&l, v);
             else
                 put_json_string(&l, v);
@@ -190,10 +216,25 @@ void log_event(enum log_level lv, const char *event, ...)
         }
     }
     va_end(ap);
-    if (lg.json) put(&l, "}", 1);
-    l.b[l.n++] = '\n';
-    pthread_rwlock_rdlock(&lg.rw);
-    ssize_t w = write(lg.fd, l.b, l.n);
-    pthread_rwlock_unlock(&lg.rw);
-    (void)w;
+    emit_line(-1, &l);
+}
+
+void log_console(int fd, enum log_level lv, const char *fmt, ...)
+{
+    char msg[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    msg[strcspn(msg, "\n")] = '\0'; /* one line, whatever the caller wrote */
+    if (!lg.json) {
+        dprintf(fd, "dnspersist-ca: %s\n", msg);
+        return;
+    }
+    struct line l;
+    l.n = 0;
+    head(&l, lv, lv <= LOG_ERROR ? "fatal" : "start");
+    puts_(&l, ",\"msg\":");
+    put_json_string(&l, msg);
+    emit_line(fd, &l);
 }

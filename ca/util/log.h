@@ -21,8 +21,15 @@ int log_enabled(enum log_level lv);
 void log_close(void);
 
 /* One event: key, value pairs of strings, ended by NULL. A key that
- * starts with '#' carries a number (written bare in JSON); a NULL or
- * empty value leaves the pair out. */
+ * starts with '#' carries a number, one with '?' a boolean ("true" or
+ * "false"): both written bare in JSON. A NULL or empty value leaves the
+ * pair out. */
 void log_event(enum log_level lv, const char *event, ...) __attribute__((sentinel));
+/* A line for the operator at start-up (fd 1) or a fatal error (fd 2): as
+ * text "dnspersist-ca: MESSAGE"; with --log-format json an object with
+ * event "start" (or "fatal" at LOG_ERROR) and msg, so everything the
+ * server writes parses as JSON. Always written, whatever the level. */
+void log_console(int fd, enum log_level lv, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "metrics.h"
+#include "ratelimit.h"
 
 #define ADD(x, n) __atomic_fetch_add(&(x), (n), __ATOMIC_RELAXED)
 #define GET(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
@@ -72,7 +73,8 @@ static struct {
     uint64_t validations[3][2][2]; /* type, jit, valid */
     uint64_t events[M_EVENTS];
     uint64_t mpic_calls[2], mpic_conns; /* by agreed; new connections */
-    struct hist latency, db;
+    uint64_t limited[RL_N + 1];         /* by rl_kind; RL_N: the validation queue */
+    struct hist latency, db, validation[3];
 } m;
 
 static size_t route_of(const char *path)
@@ -115,10 +117,18 @@ void metrics_request(const char *method, const char *path, int status, const cha
     observe(&m.latency, seconds);
 }
 
-void metrics_validation(const char *type, int valid, int jit)
+void metrics_validation(const char *type, int valid, int jit, double seconds)
 {
     for (size_t t = 0; t < 3; t++)
-        if (!strcmp(type, ch_types[t])) ADD(m.validations[t][jit ? 1 : 0][valid ? 1 : 0], 1);
+        if (!strcmp(type, ch_types[t])) {
+            ADD(m.validations[t][jit ? 1 : 0][valid ? 1 : 0], 1);
+            if (seconds >= 0) observe(&m.validation[t], seconds);
+        }
+}
+
+void metrics_rate_limited(int kind)
+{
+    if (kind >= 0 && kind <= RL_N) ADD(m.limited[kind], 1);
 }
 
 void metrics_event(enum metrics_event ev)
@@ -171,22 +181,70 @@ static void emit(struct out *o, const char *fmt, ...)
     }
 }
 
-static void emit_hist(struct out *o, const char *name, const char *help, const struct hist *h)
+/* One histogram series; labels is "" or 'k="v",' (the le label follows). */
+static void emit_series(struct out *o, const char *name, const char *labels, const struct hist *h)
 {
-    emit(o, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
     uint64_t cum = 0;
     for (size_t i = 0; i <= N_BOUNDS; i++) {
         cum += GET(h->b[i]);
         if (i < N_BOUNDS)
-            emit(o, "%s_bucket{le=\"%g\"} %llu\n", name, bounds[i], (unsigned long long)cum);
+            emit(o, "%s_bucket{%sle=\"%g\"} %llu\n", name, labels, bounds[i],
+                 (unsigned long long)cum);
         else
-            emit(o, "%s_bucket{le=\"+Inf\"} %llu\n", name, (unsigned long long)cum);
+            emit(o, "%s_bucket{%sle=\"+Inf\"} %llu\n", name, labels, (unsigned long long)cum);
     }
-    emit(o, "%s_sum %.6f\n%s_count %llu\n", name, (double)GET(h->sum_us) / 1e6, name,
-         (unsigned long long)cum);
+    size_t l = strlen(labels);
+    /* _sum and _count carry the labels without the trailing comma. */
+    emit(o, "%s_sum%s%.*s%s %.6f\n%s_count%s%.*s%s %llu\n", name, l ? "{" : "",
+         (int)(l ? l - 1 : 0), labels, l ? "}" : "", (double)GET(h->sum_us) / 1e6, name,
+         l ? "{" : "", (int)(l ? l - 1 : 0), labels, l ? "}" : "", (unsigned long long)cum);
 }
 
-char *metrics_render(size_t queue_depth, size_t *len)
+static void emit_hist(struct out *o, const char *name, const char *help, const struct hist *h)
+{
+    emit(o, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
+    emit_series(o, name, "", h);
+}
+
+static void emit_gauge(struct out *o, const char *name, const char *type, const char *help,
+                       double v)
+{
+    emit(o, "# HELP %s %s\n# TYPE %s %s\n%s %.17g\n", name, help, name, type, name, v);
+}
+
+/* process_* (metrics_process.c), build information and the CA
+ * certificates' expiry: what a dashboard and the alert rules read beside
+ * the counters. */
+static void emit_process(struct out *o, const struct metrics_now *now)
+{
+    struct metrics_process p;
+    if (metrics_process_read(&p) == 0) {
+        emit_gauge(o, "process_cpu_seconds_total", "counter",
+                   "Total user and system CPU time spent in seconds.", p.cpu_seconds);
+        emit_gauge(o, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.",
+                   p.resident_bytes);
+        emit_gauge(o, "process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.",
+                   p.virtual_bytes);
+        emit_gauge(o, "process_start_time_seconds", "gauge",
+                   "Start time of the process since unix epoch in seconds.", p.start_time);
+        emit_gauge(o, "process_open_fds", "gauge", "Number of open file descriptors.", p.open_fds);
+        emit_gauge(o, "process_max_fds", "gauge", "Maximum number of open file descriptors.",
+                   p.max_fds);
+    }
+    emit(o,
+         "# HELP dnspersist_build_info The running version (always 1).\n"
+         "# TYPE dnspersist_build_info gauge\ndnspersist_build_info{version=\"%s\"} 1\n",
+         now->version ? now->version : "");
+    emit(o, "# HELP dnspersist_ca_certificate_not_after_seconds When each CA certificate "
+            "expires (UNIX seconds), by issuer and kind.\n"
+            "# TYPE dnspersist_ca_certificate_not_after_seconds gauge\n");
+    for (size_t i = 0; i < now->n_expiry; i++)
+        emit(o, "dnspersist_ca_certificate_not_after_seconds{issuer=\"%s\",kind=\"%s\"} %lld\n",
+             now->expiry[i].name[0] ? now->expiry[i].name : "primary", now->expiry[i].kind,
+             (long long)now->expiry[i].not_after);
+}
+
+char *metrics_render(const struct metrics_now *now, size_t *len)
 {
     struct out o = {malloc(16384), 0, 16384, 0};
     if (!o.b) return NULL;
@@ -213,11 +271,13 @@ char *metrics_render(size_t queue_depth, size_t *len)
     for (size_t i = 0; i < N_PROBLEMS; i++)
         emit(&o, "dnspersist_problems_total{type=\"%s\"} %llu\n", problems[i],
              (unsigned long long)GET(m.problems[i]));
-    emit(&o,
-         "# HELP dnspersist_rate_limited_total Requests refused by a rate limit.\n"
-         "# TYPE dnspersist_rate_limited_total counter\n"
-         "dnspersist_rate_limited_total %llu\n",
-         (unsigned long long)GET(m.problems[problem_index("rateLimited")]));
+    emit(&o, "# HELP dnspersist_rate_limited_total Requests refused by a rate limit, by limit "
+             "(validation-queue: the queue was full).\n"
+             "# TYPE dnspersist_rate_limited_total counter\n");
+    for (int k = 0; k <= RL_N; k++)
+        emit(&o, "dnspersist_rate_limited_total{limit=\"%s\"} %llu\n",
+             k < RL_N ? rl_name((enum rl_kind)k) : "validation-queue",
+             (unsigned long long)GET(m.limited[k]));
     emit(&o, "# HELP dnspersist_http_requests_total ACME requests by route, method and status "
              "class.\n# TYPE dnspersist_http_requests_total counter\n");
     for (size_t r = 0; r < N_ROUTES; r++)
@@ -250,11 +310,25 @@ char *metrics_render(size_t queue_depth, size_t *len)
               "Time to answer an ACME request, in the CA.", &m.latency);
     emit_hist(&o, "dnspersist_db_transaction_duration_seconds",
               "Store transactions and locked reads, lock wait included.", &m.db);
+    emit(&o, "# HELP dnspersist_validation_duration_seconds Time to validate an answered "
+             "challenge (look-ups, CAA, perspectives), by challenge type.\n"
+             "# TYPE dnspersist_validation_duration_seconds histogram\n");
+    for (size_t t = 0; t < 3; t++) {
+        char lab[40];
+        snprintf(lab, sizeof lab, "type=\"%s\",", ch_types[t]);
+        emit_series(&o, "dnspersist_validation_duration_seconds", lab, &m.validation[t]);
+    }
     emit(&o,
          "# HELP dnspersist_validation_queue_depth Answered challenges waiting for a "
          "validation worker.\n# TYPE dnspersist_validation_queue_depth gauge\n"
          "dnspersist_validation_queue_depth %zu\n",
-         queue_depth);
+         now->queue_depth);
+    emit(&o,
+         "# HELP dnspersist_http_open_connections Connections open now on the ACME "
+         "listener.\n# TYPE dnspersist_http_open_connections gauge\n"
+         "dnspersist_http_open_connections %zu\n",
+         now->open_connections);
+    emit_process(&o, now);
     if (o.oom) {
         free(o.b);
         return NULL;

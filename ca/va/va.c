@@ -159,6 +159,7 @@ static void *worker_main(void *arg)
         }
         va_overlay(va, &a);
         struct outcome o = {0};
+        double t0 = mono_ms();
         struct va_req *q = malloc(sizeof *q);
         if (!q)
             check_fail(&o, "serverInternal", 500, "out of memory");
@@ -168,6 +169,7 @@ static void *worker_main(void *arg)
         }
         if (q) va_req_clear(q);
         free(q);
+        o.r.seconds = (mono_ms() - t0) / 1000.0;
         va->done(va->done_arg, &a, &o.r);
         proc_done(va, id); /* after the result is stored: no gap shows pending */
         account_done(va, account);
