@@ -20,7 +20,7 @@ P=$(port)
 IDLE=5
 REQ=4
 "$CA" --listen "localhost:$P" --data "$tmp/ca" --resolver "$DNS_RESOLVER" --issuer-domain-name ca.test \
-    --idle-timeout "$IDLE" --request-timeout "$REQ" --max-connections-per-ip 64 > "$tmp/ca.log" 2>&1 &
+    --idle-timeout "${IDLE}s" --request-timeout "${REQ}s" --max-connections-per-ip 64 > "$tmp/ca.log" 2>&1 &
 CAPID=$!
 pids+=($CAPID)
 DIR="https://localhost:$P/directory"
