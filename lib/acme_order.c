@@ -300,6 +300,43 @@ out:
     return rc;
 }
 
+char *dp_acme_order_authz(struct dp_acme *a, const struct dp_acme_order *o, size_t i,
+                          struct dp_error *err)
+{
+    dp_error_clear(err);
+    const char *u = json_string_value(json_array_get(json_object_get(o->obj, "authorizations"), i));
+    if (!u) {
+        dp__fail(err, DP_ERR_INVAL, NULL, DP_NO_OFFSET, "the order has no authorization %zu", i);
+        return NULL;
+    }
+    json_t *authz = fetch(a, u, NULL, err);
+    char *s = authz ? json_dumps(authz, JSON_COMPACT) : NULL;
+    json_decref(authz);
+    return s;
+}
+
+dp_code dp_acme_order_deactivate(struct dp_acme *a, struct dp_acme_order *o, struct dp_error *err)
+{
+    dp_error_clear(err);
+    json_t *azs = json_object_get(o->obj, "authorizations"), *az;
+    size_t i;
+    dp_code rc = DP_OK;
+    json_array_foreach(azs, i, az)
+    {
+        const char *u = json_string_value(az);
+        struct dp_http_resp r;
+        dp_code c = u ? dp__acme_post(a, u, "{\"status\":\"deactivated\"}", 0, &r, err) : DP_ERR_IO;
+        if (c == DP_OK) {
+            /* One already invalid or expired cannot be deactivated: nothing
+             * is left to do for it, so only a transport failure counts. */
+            dp__http_resp_clear(&r);
+        } else {
+            rc = c;
+        }
+    }
+    return rc;
+}
+
 dp_code dp_acme_order_finalize(struct dp_acme *a, struct dp_acme_order *o,
                                const struct dp_key *cert_key, char **chain_pem,
                                struct dp_error *err)

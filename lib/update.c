@@ -222,21 +222,39 @@ dp_code dp_update_txt_fetch(const char *server, const char *name, char ***values
     return DP_OK;
 }
 
-dp_code dp_update_txt(const char *server, const struct dp_tsig *key, const char *name,
-                      const char *value, int add, unsigned ttl, unsigned wait_ms,
-                      struct dp_error *err)
+/* 1 when the server answers name's RRset of want's type with want's
+ * rdata in it (any TTL). */
+static int has_rr(ldns_resolver *r, ldns_rdf *name, const ldns_rr *want)
 {
-    dp_error_clear(err);
-    if (!server || !key || !name || !value)
-        return dp__fail(err, DP_ERR_INVAL, NULL, DP_NO_OFFSET, "NULL argument");
+    ldns_rr_type t = ldns_rr_get_type(want);
+    ldns_pkt *p = ldns_resolver_query(r, name, t, LDNS_RR_CLASS_IN, 0);
+    ldns_rr_list *l = p ? ldns_pkt_rr_list_by_type(p, t, LDNS_SECTION_ANSWER) : NULL;
+    int found = 0;
+    for (size_t i = 0; l && i < ldns_rr_list_rr_count(l) && !found; i++) {
+        ldns_rr *rr = ldns_rr_list_rr(l, i);
+        found = ldns_rr_rd_count(rr) == ldns_rr_rd_count(want);
+        for (size_t k = 0; found && k < ldns_rr_rd_count(rr); k++)
+            found = ldns_rdf_compare(ldns_rr_rdf(rr, k), ldns_rr_rdf(want, k)) == 0;
+    }
+    ldns_rr_list_deep_free(l);
+    if (p) ldns_pkt_free(p);
+    return found;
+}
+
+/* One update of one record, given as presentation rdata of type; then the
+ * wait until the server answers accordingly (value: a TXT record's joined
+ * value, compared as such; NULL: the rdata compared). */
+static dp_code update_one(const char *server, const struct dp_tsig *key, const char *name,
+                          const char *type, const char *pres, const char *value, int add,
+                          unsigned ttl, unsigned wait_ms, struct dp_error *err)
+{
     ldns_resolver *r = server_resolver(server, err);
     if (!r) return err ? err->code : DP_ERR_INVAL;
     ldns_rdf *owner = ldns_dname_new_frm_str(name), *zone = NULL;
-    ldns_rr *rr = NULL;
+    ldns_rr *rr = NULL, *want = NULL;
     ldns_rr_list *up = ldns_rr_list_new();
     ldns_pkt *pkt = NULL, *ans = NULL;
     dp_code rc = DP_ERR_DNS;
-    char *pres = dp_txt_presentation_alloc(value, strlen(value));
     char line[DP_TXT_VALUE_MAX * 4 + 512];
     if (!owner || !pres || !up) {
         rc =
@@ -249,8 +267,10 @@ dp_code dp_update_txt(const char *server, const struct dp_tsig *key, const char 
         goto out;
     }
     /* RFC 2136 2.5.1 adds with class IN; 2.5.4 deletes one RR with class NONE, TTL 0. */
-    snprintf(line, sizeof line, "%s. %u %s TXT %s", name, add ? ttl : 0, add ? "IN" : "NONE", pres);
-    if (ldns_rr_new_frm_str(&rr, line, 0, NULL, NULL) != LDNS_STATUS_OK) {
+    snprintf(line, sizeof line, "%s. %u %s %s %s", name, add ? ttl : 0, add ? "IN" : "NONE", type,
+             pres);
+    if (ldns_rr_new_frm_str(&rr, line, 0, NULL, NULL) != LDNS_STATUS_OK ||
+        !(want = ldns_rr_clone(rr))) {
         rc = dp__fail(err, DP_ERR_INVAL, NULL, DP_NO_OFFSET, "cannot encode the record for %s",
                       name);
         goto out;
@@ -303,7 +323,7 @@ dp_code dp_update_txt(const char *server, const struct dp_tsig *key, const char 
     struct timespec start, now;
     clock_gettime(CLOCK_MONOTONIC, &start);
     for (;;) {
-        if (has_value(r, owner, value) == add) {
+        if ((value ? has_value(r, owner, value) : has_rr(r, owner, want)) == add) {
             rc = DP_OK;
             break;
         }
@@ -319,8 +339,8 @@ dp_code dp_update_txt(const char *server, const struct dp_tsig *key, const char 
         nanosleep(&ts, NULL);
     }
 out:
-    free(pres);
     ldns_rr_free(rr);
+    ldns_rr_free(want);
     ldns_rr_list_deep_free(up);
     if (pkt) ldns_pkt_free(pkt);
     if (ans) ldns_pkt_free(ans);
@@ -328,4 +348,28 @@ out:
     ldns_rdf_deep_free(zone);
     if (r) ldns_resolver_deep_free(r);
     return rc;
+}
+
+dp_code dp_update_txt(const char *server, const struct dp_tsig *key, const char *name,
+                      const char *value, int add, unsigned ttl, unsigned wait_ms,
+                      struct dp_error *err)
+{
+    dp_error_clear(err);
+    if (!server || !key || !name || !value)
+        return dp__fail(err, DP_ERR_INVAL, NULL, DP_NO_OFFSET, "NULL argument");
+    char *pres = dp_txt_presentation_alloc(value, strlen(value));
+    dp_code rc = pres ? update_one(server, key, name, "TXT", pres, value, add, ttl, wait_ms, err)
+                      : dp__fail(err, DP_ERR_NOMEM, NULL, DP_NO_OFFSET, "out of memory");
+    free(pres);
+    return rc;
+}
+
+dp_code dp_update_rr(const char *server, const struct dp_tsig *key, const char *name,
+                     const char *type, const char *rdata, int add, unsigned ttl, unsigned wait_ms,
+                     struct dp_error *err)
+{
+    dp_error_clear(err);
+    if (!server || !key || !name || !type || !rdata)
+        return dp__fail(err, DP_ERR_INVAL, NULL, DP_NO_OFFSET, "NULL argument");
+    return update_one(server, key, name, type, rdata, NULL, add, ttl, wait_ms, err);
 }

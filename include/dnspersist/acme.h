@@ -95,6 +95,15 @@ DP_API dp_code dp_acme_order_finalize(struct dp_acme *a, struct dp_acme_order *o
                                       const struct dp_key *cert_key, char **chain_pem,
                                       struct dp_error *err);
 DP_API const char *dp_acme_order_url(const struct dp_acme_order *o);
+/* The order's authorization number i as the CA sends it now (JSON text;
+ * caller frees), or NULL. */
+DP_API char *dp_acme_order_authz(struct dp_acme *a, const struct dp_acme_order *o, size_t i,
+                                 struct dp_error *err);
+/* Deactivates every authorization of the order (RFC 8555 7.5.2), so that
+ * no later order reuses them; those the CA no longer holds pending or
+ * valid are left as they are. */
+DP_API dp_code dp_acme_order_deactivate(struct dp_acme *a, struct dp_acme_order *o,
+                                        struct dp_error *err);
 /* The order's status as the CA last sent it: "pending", or "ready" when
  * every authorization was valid already (reused, or Just-in-Time validated
  * by a dns-persist-01 CA: draft section 4.4), ... */

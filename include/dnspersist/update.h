@@ -30,6 +30,14 @@ DP_API dp_code dp_update_txt(const char *server, const struct dp_tsig *key, cons
                              const char *value, int add, unsigned ttl, unsigned wait_ms,
                              struct dp_error *err);
 
+/* As dp_update_txt, for a record of any type given in presentation form
+ * (type "CAA", rdata "0 issue \"ca.example\""; type "CNAME", rdata
+ * "target.example."): what a test of the CA's CAA and CNAME handling
+ * needs beside the TXT record. */
+DP_API dp_code dp_update_rr(const char *server, const struct dp_tsig *key, const char *name,
+                            const char *type, const char *rdata, int add, unsigned ttl,
+                            unsigned wait_ms, struct dp_error *err);
+
 /* The TXT values the server holds at name (strings joined), asked directly
  * over TCP. Returns DP_OK with *values (caller frees with dp_update_values_free)
  * and *n, or DP_ERR_DNS / DP_ERR_INVAL. */

@@ -124,6 +124,24 @@ grep -q '"event":"reload"' "$tmp/ca.log" && grep -q '"path":"/directory"' "$tmp/
 [ "$(stat -c %a "$tmp/ca.log")" = "$mode1" ] && ok "log_mode_kept_across_sighup ($mode1)" || bad "log mode $mode1 became $(stat -c %a "$tmp/ca.log")"
 kill $CAPID; wait $CAPID 2>/dev/null
 
+# A schema upgrade: the database taken back to schema 11 (the issuer
+# column dropped, as an older version left it) is migrated at start-up,
+# logged as "migrated 11→12", and a copy from before is kept beside it.
+sqlite3 "$tmp/ca/ca.sqlite" "ALTER TABLE certs DROP COLUMN issuer; PRAGMA user_version=11;"
+ncerts=$(sqlite3 "$tmp/ca/ca.sqlite" "SELECT count(*) FROM certs")
+P3=$(port)
+"$CA" --listen "localhost:$P3" --crl-listen "127.0.0.1:$(port)" --data "$tmp/ca" --resolver "$DNS_RESOLVER" \
+    --issuer-domain-name ca.test --log-format json --log-file "$tmp/up.log" > "$tmp/up.out" 2>&1 &
+UPID=$!
+pids+=($UPID)
+wait_up "https://localhost:$P3/directory" "$tmp/ca/root.pem" || bad "the CA did not start after the upgrade: $(cat "$tmp/up.out")"
+copy=$(python3 -c 'import json,sys; print(next(l for l in map(json.loads, open(sys.argv[1])) if l["event"] == "migrated")["copy"])' "$tmp/up.log" 2>/dev/null)
+grep -q '"msg":"migrated 11→12; the database from before is ' "$tmp/up.log" && [ -f "$copy" ] &&
+    [ "$(sqlite3 "$copy" "PRAGMA user_version")" = 11 ] && [ "$(sqlite3 "$copy" "SELECT count(*) FROM certs")" = "$ncerts" ] &&
+    [ "$(sqlite3 "$tmp/ca/ca.sqlite" "PRAGMA user_version")" = 12 ] && ok "schema_upgrade_logged_and_copied ($ncerts certificates)" ||
+    bad "upgrade: copy '$copy' $(cat "$tmp/up.log" | head -3)"
+kill $UPID; wait $UPID 2>/dev/null
+
 # Text format and levels: at warn, requests are not logged, failed validations are.
 P2=$(port); MP2=$(port)
 printf 'new-orders-per-account 1 1h\n' > "$tmp/limits"

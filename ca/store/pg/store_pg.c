@@ -105,6 +105,7 @@ static int migrate(PGconn *c, char *why, size_t cap)
                  v, PG_SCHEMA_VERSION);
         rc = -1;
     }
+    int from = v;
     for (; !rc && v < PG_SCHEMA_VERSION; v++) {
         char set[128];
         snprintf(set, sizeof set,
@@ -120,6 +121,14 @@ static int migrate(PGconn *c, char *why, size_t cap)
             rc = -1;
         }
         PQclear(a), PQclear(b), PQclear(d), PQclear(e);
+    }
+    if (!rc && from > 0 && from < PG_SCHEMA_VERSION) {
+        char msg[160], f[16], t[16];
+        snprintf(msg, sizeof msg, "migrated %d\u2192%d (PostgreSQL: pg_dump before an upgrade)",
+                 from, PG_SCHEMA_VERSION);
+        snprintf(f, sizeof f, "%d", from);
+        snprintf(t, sizeof t, "%d", PG_SCHEMA_VERSION);
+        log_event(LOG_WARN, "migrated", "#from", f, "#to", t, "msg", msg, NULL);
     }
     snprintf(lock, sizeof lock, "SELECT pg_advisory_unlock(%lld)", (long long)PG_MIGRATION_LOCK);
     PQclear(PQexec(c, lock));

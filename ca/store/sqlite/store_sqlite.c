@@ -27,6 +27,7 @@
 
 #include "clock.h"
 #include "dnspersist/dnspersist.h"
+#include "log.h"
 #include "metrics.h"
 #include "store_sqlite.h"
 
@@ -95,6 +96,26 @@ static const char startup[] =
     "UPDATE authzs SET ch_type='', ch_status='pending' WHERE status='pending' AND "
     "ch_status='processing';";
 
+/* Before an upgrade, a copy of the database as it is (VACUUM INTO: a
+ * consistent snapshot, WAL included) beside it, named for the version it
+ * holds and the time: an upgrade that goes wrong, or a binary rolled back,
+ * still has the data it can read. */
+static int backup(sqlite3 *db, int v, char *path, size_t pcap, char *why, size_t cap)
+{
+    const char *file = sqlite3_db_filename(db, "main");
+    if (!file || !*file) return 0; /* in memory: nothing to keep */
+    snprintf(path, pcap, "%s.v%d-%lld.bak", file, v, (long long)time(NULL));
+    char *sql = sqlite3_mprintf("VACUUM INTO %Q", path);
+    char *msg = NULL;
+    int rc = sql ? sqlite3_exec(db, sql, NULL, NULL, &msg) : SQLITE_NOMEM;
+    sqlite3_free(sql);
+    if (rc != SQLITE_OK)
+        snprintf(why, cap, "before migrating schema %d: cannot copy the database to %s: %s", v,
+                 path, msg ? msg : sqlite3_errstr(rc));
+    sqlite3_free(msg);
+    return rc == SQLITE_OK ? 0 : -1;
+}
+
 static int migrate(sqlite3 *db, char *why, size_t cap)
 {
     sqlite3_stmt *st = NULL;
@@ -114,6 +135,9 @@ static int migrate(sqlite3 *db, char *why, size_t cap)
                  v, SCHEMA_VERSION);
         return -1;
     }
+    int from = v;
+    char copy[1100] = "";
+    if (v > 0 && v < SCHEMA_VERSION && backup(db, v, copy, sizeof copy, why, cap)) return -1;
     for (; v < SCHEMA_VERSION; v++) {
         char set[64], *msg = NULL;
         snprintf(set, sizeof set, "PRAGMA user_version=%d;", v + 1);
@@ -127,6 +151,14 @@ static int migrate(sqlite3 *db, char *why, size_t cap)
             sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
             return -1;
         }
+    }
+    if (from > 0 && from < SCHEMA_VERSION) {
+        char msg[1200], f[16], t[16];
+        snprintf(msg, sizeof msg, "migrated %d\u2192%d; the database from before is %s", from,
+                 SCHEMA_VERSION, copy);
+        snprintf(f, sizeof f, "%d", from);
+        snprintf(t, sizeof t, "%d", SCHEMA_VERSION);
+        log_event(LOG_WARN, "migrated", "#from", f, "#to", t, "copy", copy, "msg", msg, NULL);
     }
     return 0;
 }
