@@ -129,12 +129,12 @@ kill $CAPID; wait $CAPID 2>/dev/null
 # logged as "migrated 11→12", and a copy from before is kept beside it.
 sqlite3 "$tmp/ca/ca.sqlite" "ALTER TABLE certs DROP COLUMN issuer; PRAGMA user_version=11;"
 ncerts=$(sqlite3 "$tmp/ca/ca.sqlite" "SELECT count(*) FROM certs")
-P3=$(port)
-"$CA" --listen "localhost:$P3" --crl-listen "127.0.0.1:$(port)" --data "$tmp/ca" --resolver "$DNS_RESOLVER" \
+# The same address: the CA's URLs are recorded at its first start.
+"$CA" --listen "localhost:$P" --crl-listen "127.0.0.1:$(port)" --data "$tmp/ca" --resolver "$DNS_RESOLVER" \
     --issuer-domain-name ca.test --log-format json --log-file "$tmp/up.log" > "$tmp/up.out" 2>&1 &
 UPID=$!
 pids+=($UPID)
-wait_up "https://localhost:$P3/directory" "$tmp/ca/root.pem" || bad "the CA did not start after the upgrade: $(cat "$tmp/up.out")"
+wait_up "https://localhost:$P/directory" "$tmp/ca/root.pem" || bad "the CA did not start after the upgrade: $(cat "$tmp/up.out")"
 copy=$(python3 -c 'import json,sys; print(next(l for l in map(json.loads, open(sys.argv[1])) if l["event"] == "migrated")["copy"])' "$tmp/up.log" 2>/dev/null)
 grep -q '"msg":"migrated 11→12; the database from before is ' "$tmp/up.log" && [ -f "$copy" ] &&
     [ "$(sqlite3 "$copy" "PRAGMA user_version")" = 11 ] && [ "$(sqlite3 "$copy" "SELECT count(*) FROM certs")" = "$ncerts" ] &&
