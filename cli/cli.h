@@ -119,6 +119,7 @@ int cmd_issue(int argc, char **argv);
 int cmd_renew(int argc, char **argv);
 int cmd_revoke(int argc, char **argv);
 int cmd_profiles(int argc, char **argv);
+int cmd_probe(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_evaluate(int argc, char **argv);
 int cmd_parse(int argc, char **argv);

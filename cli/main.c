@@ -22,6 +22,7 @@ static const struct {
      "renew the certificates issue wrote that are near expiry (ARI when offered)"},
     {"revoke", cmd_revoke, "revoke a certificate with the account"},
     {"profiles", cmd_profiles, "list the certificate profiles a CA offers"},
+    {"probe", cmd_probe, "test a CA's dns-persist-01 against the draft, case by case"},
 };
 
 static void usage(FILE *f)
