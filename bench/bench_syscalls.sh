@@ -20,7 +20,7 @@ trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; for p in "${ppids[@]}"; do kill 
 bash tests/dns/knot-env.sh start "$dir/dns" "$BUILD/cli/dnspersist" >/dev/null
 . "$dir/dns/env"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-echo "new-accounts-per-ip 100000 3600" > "$dir/limits"
+echo "new-accounts-per-ip 100000 1h" > "$dir/limits"
 args=(--listen "localhost:$port" --data "$dir/ca" --resolver "${RESOLVER_PREFIX:-}$DNS_RESOLVER" --issuer-domain-name ca.test
       --rate-limits "$dir/limits")
 [ "$MODE" = typical ] && args+=(--no-jit)

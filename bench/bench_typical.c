@@ -13,7 +13,10 @@
  * connection (TLS handshake) per certificate, and concurrency 1, 8 and 32.
  * Prints certificates/s, requests per certificate and the server's CPU per
  * certificate for each. TYPICAL_QUICK=1 runs only one account, kept alive,
- * concurrency 8.
+ * concurrency 8. TYPICAL_CHALLENGE=http-01 (with TYPICAL_HTTP01_PORT, where
+ * the CA's validation connects) answers http-01 instead, from a responder
+ * of its own: the flow this CA and a peer such as Pebble both serve
+ * (bench_peer.sh), no record published.
  */
 #define _GNU_SOURCE
 #include <curl/curl.h>
@@ -42,6 +45,7 @@ struct conn {
 };
 
 static char new_nonce[256], new_order[256], new_account[256];
+static const char *g_challenge = "dns-persist-01";
 static const char *g_root;
 
 static size_t on_body(char *p, size_t sz, size_t n, void *arg)
@@ -194,9 +198,18 @@ static int one_cert(struct conn *c, const struct acct *a, const char *name)
         json_t *chs = json_object_get(authz, "challenges"), *v;
         size_t i;
         const char *curl_ = NULL;
-        json_array_foreach(chs, i, v) if (!strcmp(jstr(v, "type"), "dns-persist-01")) curl_ =
-            jstr(v, "url");
+        const char *token = NULL;
+        json_array_foreach(chs, i, v) if (!strcmp(jstr(v, "type"), g_challenge))
+        {
+            curl_ = jstr(v, "url");
+            token = jstr(v, "token");
+        }
         if (!curl_) goto out;
+        if (strcmp(g_challenge, "dns-persist-01")) { /* http-01: RFC 8555 8.1 key authorization */
+            char ka[256];
+            snprintf(ka, sizeof ka, "%s.%s", token, dp_key_thumbprint(a->key));
+            bench_http01_set(token, ka);
+        }
         ch = post(c, a, curl_, "{}", &st);
         if (st != 200) goto out;
     }
@@ -256,7 +269,7 @@ static void *work(void *arg)
         if (one_cert(&c, &w->accts[k], name) == 0)
             w->done++;
         else if (w->failed++ < 3)
-            fprintf(stderr, "bench_ca typical: %s failed: %.200s\n", name, c.body ? c.body : "");
+            fprintf(stderr, "bench_ca typical: %s failed: %.1500s\n", name, c.body ? c.body : "");
     }
     w->requests += c.requests;
     conn_close(&c);
@@ -294,7 +307,8 @@ static int make_accounts(struct acct *a, int n, const char *prefix)
         snprintf(owner, sizeof owner, "*.a%d.web.test", i);
         char *uri = dp_hashuri_compute_alloc(DP_HASH_SHA256, prefix, "*",
                                              dp_key_thumbprint(a[i].key), a[i].kid, NULL);
-        if (st != 201 || !uri || bench_publish(owner, uri, i + 1 == n)) {
+        int persist = !strcmp(g_challenge, "dns-persist-01"); /* else nothing to publish */
+        if (st != 201 || !uri || (persist && bench_publish(owner, uri, i + 1 == n))) {
             fprintf(stderr, "bench_ca typical: account %d: status %ld\n", i, st);
             rc = -1;
         }
@@ -308,6 +322,14 @@ int bench_typical(const char *dir_url, const char *root, const char *prefix, lon
                   int n_accounts)
 {
     g_root = root;
+    if (getenv("TYPICAL_CHALLENGE")) g_challenge = getenv("TYPICAL_CHALLENGE");
+    if (strcmp(g_challenge, "dns-persist-01") &&
+        (strcmp(g_challenge, "http-01") || !getenv("TYPICAL_HTTP01_PORT") ||
+         bench_http01_start(atoi(getenv("TYPICAL_HTTP01_PORT"))))) {
+        fprintf(stderr, "bench_ca typical: TYPICAL_CHALLENGE is dns-persist-01 or http-01 "
+                        "(with TYPICAL_HTTP01_PORT)\n");
+        return 1;
+    }
     curl_global_init(CURL_GLOBAL_DEFAULT);
     if (directory(dir_url)) {
         fprintf(stderr, "bench_ca typical: no directory at %s\n", dir_url);

@@ -25,6 +25,9 @@ echo "== bench_ca typical (the challenge flow of certbot, lego, acme.sh)"
 ACCOUNTS=20 "$BUILD/bench/bench_ca" "$BUILD/ca/dnspersist-ca" "$dir/dns/env" 64 typical | tee "$dir/typ.txt"
 expect_no_failures "bench_ca typical" "$dir/typ.txt"
 [ "$(grep -c ' 0 failed' "$dir/typ.txt")" = 12 ] || { echo "ci-short: typical: not 12 runs" >&2; fail=1; }
+echo "== bench_peer (Debian's Pebble beside this CA, http-01, one short round)"
+bash bench/bench_peer.sh "$BUILD" 200 1 | tee "$dir/peer.txt"
+grep -q '^median: dnspersist-ca' "$dir/peer.txt" || { echo "ci-short: bench_peer did not finish" >&2; fail=1; }
 echo "== bench_growth (5,000 stored certificates)"
 bash bench/bench_growth.sh "$BUILD" 5000 200 1 | tee "$dir/growth.txt"
 [ "$(grep -c ' 0 failed' "$dir/growth.txt")" -ge 2 ] || { echo "ci-short: growth runs failed" >&2; fail=1; }

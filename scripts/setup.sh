@@ -11,7 +11,7 @@ PKGS=(build-essential cmake pkg-config clang libclang-rt-14-dev
       certbot python3-certbot-dns-rfc2136 lego uacme scdoc mandoc bash-completion
       postgresql-15 libpq-dev haproxy eatmydata dnsperf stress-ng
       softhsm2 opensc
-      debhelper dpkg-dev lintian prometheus)
+      debhelper dpkg-dev lintian prometheus pebble)
 # From bookworm-backports (the HSM tests: OpenSSL's pkcs11 provider).
 BACKPORTS=(pkcs11-provider)
 
