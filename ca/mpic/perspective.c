@@ -138,14 +138,14 @@ int perspective_main(const struct perspective_config *c)
     struct http_server *s = NULL;
     struct dp_error e;
     if (!cert || !key || !p.root_pem) {
-        fprintf(stderr,
-                "dnspersist-ca: --perspective-server: %s needs root.pem, perspective.pem and "
-                "perspective.key (dnspersist-ca perspective-credentials writes them)\n",
-                c->data);
+        log_console(2, LOG_ERROR,
+                    "--perspective-server: %s needs root.pem, perspective.pem and "
+                    "perspective.key (dnspersist-ca perspective-credentials writes them)\n",
+                    c->data);
         goto out;
     }
     if (!(p.dp = dp_ctx_new(&e))) {
-        fprintf(stderr, "dnspersist-ca: %s\n", e.detail);
+        log_console(2, LOG_ERROR, "%s\n", e.detail);
         goto out;
     }
     unsigned n = c->threads ? c->threads : 2;
@@ -153,7 +153,7 @@ int perspective_main(const struct perspective_config *c)
         struct checker *w = calloc(1, sizeof *w);
         char why[512] = "out of memory";
         if (!w || check_init(w, p.dp, c->resolver, c->trust_anchor, 0, 1, why, sizeof why)) {
-            fprintf(stderr, "dnspersist-ca: perspective %s\n", why);
+            log_console(2, LOG_ERROR, "perspective %s\n", why);
             free(w);
             goto out;
         }
@@ -170,7 +170,7 @@ int perspective_main(const struct perspective_config *c)
                               .client_ok = client_ok};
     if (!(s = http_start(c->listen_addr, c->port, cert, key, n, &lim, handle, &p, why,
                          sizeof why))) {
-        fprintf(stderr, "dnspersist-ca: %s\n", why);
+        log_console(2, LOG_ERROR, "%s\n", why);
         goto out;
     }
     sigset_t block, old;
@@ -181,8 +181,8 @@ int perspective_main(const struct perspective_config *c)
     signal(SIGINT, on_stop);
     signal(SIGTERM, on_stop);
     signal(SIGPIPE, SIG_IGN);
-    printf("dnspersist-ca: perspective https://%s:%d/corroborate, DNS %s\n", c->listen_host,
-           c->port, c->resolver[0] ? c->resolver : "recursion from the root");
+    log_console(1, LOG_INFO, "perspective https://%s:%d/corroborate, DNS %s\n", c->listen_host,
+                c->port, c->resolver[0] ? c->resolver : "recursion from the root");
     fflush(stdout);
     while (!stop)
         sigsuspend(&old);
