@@ -42,6 +42,17 @@ static void one(struct probe *p, const struct probe_case *c, struct probe_result
 #define OK_VALUE(p, buf, extra)                                                                    \
     snprintf(buf, sizeof buf, "%s; accounturi=%%s%s", (p)->issuer, extra)
 
+/* The name's correct record with extra parameters after it, and an order
+ * for ident (as in one) judged against want. */
+static void with_params(struct probe *p, const struct probe_case *c, struct probe_result *r,
+                        const char *extra, const char *ident, const char *want)
+{
+    char v[512];
+    OK_VALUE(p, v, extra);
+    const char *vals[] = {v};
+    one(p, c, r, vals, 1, ident, 0, want);
+}
+
 static void c_directory(struct probe *p, const struct probe_case *c, struct probe_result *r)
 {
     (void)c;
@@ -69,10 +80,7 @@ static void c_directory(struct probe *p, const struct probe_case *c, struct prob
 
 static void c_correct(struct probe *p, const struct probe_case *c, struct probe_result *r)
 {
-    char v[512];
-    OK_VALUE(p, v, "");
-    const char *vals[] = {v};
-    one(p, c, r, vals, 1, NULL, 0, "valid|ready");
+    with_params(p, c, r, "", NULL, "valid|ready");
 }
 
 static void c_opt_out(struct probe *p, const struct probe_case *c, struct probe_result *r)
@@ -145,28 +153,20 @@ static void c_hash_bad(struct probe *p, const struct probe_case *c, struct probe
 
 static void c_unknown(struct probe *p, const struct probe_case *c, struct probe_result *r)
 {
-    char v[512];
-    OK_VALUE(p, v, "; futureparam=somevalue");
-    const char *vals[] = {v};
-    one(p, c, r, vals, 1, NULL, 0, "valid|ready");
+    with_params(p, c, r, "; futureparam=somevalue", NULL, "valid|ready");
 }
 
 static void c_duplicate(struct probe *p, const struct probe_case *c, struct probe_result *r)
 {
-    char v[512];
-    OK_VALUE(p, v, "; policy=wildcard; POLICY=wildcard");
-    const char *vals[] = {v};
-    one(p, c, r, vals, 1, NULL, 0, "malformed|unauthorized");
+    with_params(p, c, r, "; policy=wildcard; POLICY=wildcard", NULL, "malformed|unauthorized");
 }
 
 static void until(struct probe *p, const struct probe_case *c, struct probe_result *r,
                   const char *t, const char *want)
 {
-    char extra[80], v[512];
+    char extra[80];
     snprintf(extra, sizeof extra, "; persistUntil=%s", t);
-    OK_VALUE(p, v, extra);
-    const char *vals[] = {v};
-    one(p, c, r, vals, 1, NULL, 0, want);
+    with_params(p, c, r, extra, NULL, want);
 }
 
 static void c_until_past(struct probe *p, const struct probe_case *c, struct probe_result *r)
@@ -207,26 +207,17 @@ static void c_until_future(struct probe *p, const struct probe_case *c, struct p
 
 static void c_wild_no_policy(struct probe *p, const struct probe_case *c, struct probe_result *r)
 {
-    char v[512];
-    OK_VALUE(p, v, "");
-    const char *vals[] = {v};
-    one(p, c, r, vals, 1, "*", 0, "unauthorized");
+    with_params(p, c, r, "", "*", "unauthorized");
 }
 
 static void c_wild_policy(struct probe *p, const struct probe_case *c, struct probe_result *r)
 {
-    char v[512];
-    OK_VALUE(p, v, "; policy=wildcard");
-    const char *vals[] = {v};
-    one(p, c, r, vals, 1, "*", 0, "valid|ready");
+    with_params(p, c, r, "; policy=wildcard", "*", "valid|ready");
 }
 
 static void c_sub_policy(struct probe *p, const struct probe_case *c, struct probe_result *r)
 {
-    char v[512];
-    OK_VALUE(p, v, "; policy=wildcard");
-    const char *vals[] = {v};
-    one(p, c, r, vals, 1, "sub", 0, "valid|ready");
+    with_params(p, c, r, "; policy=wildcard", "sub", "valid|ready");
     /* Section 6 is a MAY: a CA that does not validate subdomains from a
      * parent's record has not deviated. */
     if (r->verdict == PV_DEVIATES && !strcmp(r->got, "unauthorized")) r->verdict = PV_NOT_OFFERED;
@@ -234,10 +225,7 @@ static void c_sub_policy(struct probe *p, const struct probe_case *c, struct pro
 
 static void c_sub_no_policy(struct probe *p, const struct probe_case *c, struct probe_result *r)
 {
-    char v[512];
-    OK_VALUE(p, v, "");
-    const char *vals[] = {v};
-    one(p, c, r, vals, 1, "sub", 0, "unauthorized");
+    with_params(p, c, r, "", "sub", "unauthorized");
 }
 
 static void c_several(struct probe *p, const struct probe_case *c, struct probe_result *r)
