@@ -72,12 +72,15 @@ int log_configure(const char *level, const char *format, const char *path, char 
 int log_reopen(void)
 {
     if (!lg.path[0]) return 0;
-    int fd = open_log(lg.path);
-    if (fd < 0) return -1;
-    /* The server sets umask 077 after the first open (its keys): without
-     * this a rotated log would come back 0600 where it was 0640. */
-    if (fchmod(fd, lg.mode) != 0) { /* not ours (made by logrotate): keep its mode */
+    /* A file we create gets the first file's mode: the server sets umask
+     * 077 after the first open (its keys), and without this a rotated log
+     * would come back 0600 where it was 0640. One that is there already
+     * (made by logrotate's "create") keeps its own. */
+    int fd = open(lg.path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, lg.mode);
+    if (fd >= 0 && fchmod(fd, lg.mode) != 0) { /* the umask's mode stays: still a log */
     }
+    if (fd < 0 && errno == EEXIST) fd = open(lg.path, O_WRONLY | O_APPEND | O_CLOEXEC);
+    if (fd < 0) return -1;
     pthread_rwlock_wrlock(&lg.rw);
     int old = lg.fd;
     lg.fd = fd;

@@ -122,6 +122,12 @@ wait_until 30 "the request in the new log" file_has "$tmp/ca.log" '"path":"/dire
 grep -q '"event":"reload"' "$tmp/ca.log" && grep -q '"path":"/directory"' "$tmp/ca.log" && ! grep -q '"event":"reload"' "$tmp/ca.log.1" &&
     kill -0 $CAPID && ok "sighup_reopens_log" || bad "after SIGHUP: $(cat "$tmp/ca.log" 2>&1)"
 [ "$(stat -c %a "$tmp/ca.log")" = "$mode1" ] && ok "log_mode_kept_across_sighup ($mode1)" || bad "log mode $mode1 became $(stat -c %a "$tmp/ca.log")"
+# A file made by the rotation (logrotate's "create 0604") keeps its own mode.
+mv "$tmp/ca.log" "$tmp/ca.log.2"
+install -m 604 /dev/null "$tmp/ca.log"
+kill -HUP $CAPID
+wait_until 30 "the reload line in the created log" file_has "$tmp/ca.log" '"event":"reload"'
+[ "$(stat -c %a "$tmp/ca.log")" = 604 ] && ok "log_created_by_rotation_keeps_its_mode" || bad "created log's mode 604 became $(stat -c %a "$tmp/ca.log")"
 kill $CAPID; wait $CAPID 2>/dev/null
 
 # A schema upgrade: the database taken back to schema 11 (the issuer
