@@ -3,7 +3,10 @@
  * drives a CA through http-01 (TYPICAL_CHALLENGE=http-01), the flow this
  * CA and a peer such as Pebble both serve. It answers
  * GET /.well-known/acme-challenge/TOKEN with the key authorization the
- * client registered for TOKEN. One thread, one connection at a time: its
+ * client registered for TOKEN. A thread a connection, each with a read
+ * deadline: a validator may open a connection it never uses (Go's HTTP
+ * client dials ahead and parks the spare one), and serving one connection
+ * at a time let such a connection stall every validation behind it. Its
  * cost is the client's, not the CA's, which is what is measured.
  */
 #include <arpa/inet.h>
@@ -12,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "bench_ca.h"
@@ -67,12 +71,26 @@ static void answer(int fd)
     close(fd);
 }
 
+static void *answer_thread(void *arg)
+{
+    answer((int)(long)arg);
+    return NULL;
+}
+
 static void *serve(void *arg)
 {
     int s = (int)(long)arg;
     for (;;) {
         int fd = accept(s, NULL, NULL);
-        if (fd >= 0) answer(fd);
+        if (fd < 0) continue;
+        struct timeval tv = {5, 0}; /* an idle connection ends, failing only itself */
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        pthread_t t;
+        if (pthread_create(&t, NULL, answer_thread, (void *)(long)fd)) {
+            answer(fd);
+            continue;
+        }
+        pthread_detach(t);
     }
     return NULL;
 }

@@ -40,14 +40,21 @@ export TYPICAL_CHALLENGE=http-01 TYPICAL_HTTP01_PORT=$H TYPICAL_QUICK=1 ACCOUNTS
 figure() { sed -n 's/.*server CPU \([0-9.]*\) ms\/certificate; \([0-9]*\) failed.*/\1 \2/p' "$1" | tail -1; }
 ours=() peer=()
 for r in $(seq "$ROUNDS"); do
-    "$BUILD/bench/bench_ca" "$BUILD/ca/dnspersist-ca" "$dir/dns/env" "$N" typical --http01-port "$H" > "$dir/ours.txt" 2>&1
+    # A failed run must say why: its status and output are reported, not
+    # swallowed by set -e with the output still in a file.
+    orc=0 prc=0 o= of= p= pf=
+    "$BUILD/bench/bench_ca" "$BUILD/ca/dnspersist-ca" "$dir/dns/env" "$N" typical --http01-port "$H" > "$dir/ours.txt" 2>&1 || orc=$?
     read -r o of <<< "$(figure "$dir/ours.txt")" || true
-    BENCH_CA_EXTERNAL="https://localhost:$PP/dir $dir/pebble.pem $ppid_" \
-        "$BUILD/bench/bench_ca" "$BUILD/ca/dnspersist-ca" "$dir/dns/env" "$N" typical > "$dir/peer.txt" 2>&1
-    read -r p pf <<< "$(figure "$dir/peer.txt")" || true
-    if [ -z "${o:-}" ] || [ -z "${p:-}" ] || [ "${of:-1}" != 0 ] || [ "${pf:-1}" != 0 ]; then
-        echo "bench_peer: round $r failed:" >&2
-        tail -3 "$dir/ours.txt" "$dir/peer.txt" >&2
+    if [ "$orc" = 0 ]; then
+        BENCH_CA_EXTERNAL="https://localhost:$PP/dir $dir/pebble.pem $ppid_" \
+            "$BUILD/bench/bench_ca" "$BUILD/ca/dnspersist-ca" "$dir/dns/env" "$N" typical > "$dir/peer.txt" 2>&1 || prc=$?
+        read -r p pf <<< "$(figure "$dir/peer.txt")" || true
+    fi
+    if [ "$orc" != 0 ] || [ "$prc" != 0 ] || [ -z "$o" ] || [ -z "$p" ] || [ "${of:-1}" != 0 ] || [ "${pf:-1}" != 0 ]; then
+        echo "bench_peer: round $r failed (bench_ca exit status: ours $orc, Pebble's $prc):" >&2
+        for f in ours.txt peer.txt pebble.log; do
+            [ -f "$dir/$f" ] && { echo "--- $f (last 15 lines)" >&2; tail -15 "$dir/$f" >&2; }
+        done
         exit 1
     fi
     printf 'round %d: dnspersist-ca %6.3f ms/certificate, Pebble %6.3f ms/certificate (http-01, c8, 0 failed)\n' "$r" "$o" "$p"

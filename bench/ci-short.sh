@@ -26,8 +26,15 @@ ACCOUNTS=20 "$BUILD/bench/bench_ca" "$BUILD/ca/dnspersist-ca" "$dir/dns/env" 64 
 expect_no_failures "bench_ca typical" "$dir/typ.txt"
 [ "$(grep -c ' 0 failed' "$dir/typ.txt")" = 12 ] || { echo "ci-short: typical: not 12 runs" >&2; fail=1; }
 echo "== bench_peer (Debian's Pebble beside this CA, http-01, one short round)"
-bash bench/bench_peer.sh "$BUILD" 200 1 | tee "$dir/peer.txt"
-grep -q '^median: dnspersist-ca' "$dir/peer.txt" || { echo "ci-short: bench_peer did not finish" >&2; fail=1; }
+# Its status is checked here, not by set -e, so that a failure prints why.
+# One more try after a failure (printed in full): the round drives a peer
+# program this project does not control, and CI once saw it fail without
+# a word (the responder then served one connection at a time).
+peer_round() { bash bench/bench_peer.sh "$BUILD" 200 1 > "$dir/peer.txt" 2>&1; cat "$dir/peer.txt"; grep -q '^median: dnspersist-ca' "$dir/peer.txt"; }
+if ! peer_round; then
+    echo "ci-short: bench_peer failed (above); one more round" >&2
+    peer_round || { echo "ci-short: bench_peer did not finish" >&2; fail=1; }
+fi
 echo "== bench_growth (5,000 stored certificates)"
 bash bench/bench_growth.sh "$BUILD" 5000 200 1 | tee "$dir/growth.txt"
 [ "$(grep -c ' 0 failed' "$dir/growth.txt")" -ge 2 ] || { echo "ci-short: growth runs failed" >&2; fail=1; }

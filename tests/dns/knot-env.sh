@@ -161,7 +161,7 @@ CONF
   fi
 } > "$DIR/knot.conf"
 
-knotd -c "$DIR/knot.conf" -d >/dev/null 2>&1 || true
+knotd -c "$DIR/knot.conf" -d < /dev/null >/dev/null 2>&1 || true # -d dies silently on a closed stdin
 knot_signed() { [ -f "$DIR/knot.pid" ] && kdig +short +time=1 +retry=0 @127.0.0.1 -p "$PORT" secure.test DNSKEY 2>/dev/null | grep -q '^257 '; }
 if ! wait_until 90 "knotd serving the signed secure.test" knot_signed; then
     echo "knot-env: knotd did not start; see $DIR/knot.log" >&2; cat "$DIR/knot.log" >&2 || true; exit 1
