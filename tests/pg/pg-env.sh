@@ -6,9 +6,11 @@
 #   pg-env.sh start DIR   initdb DIR/data, pg_ctl start, create the database,
 #                         write DIR/env (PG_URL=postgresql://...)
 #   pg-env.sh stop DIR    stop it
+#   pg-env.sh restart DIR stop it (fast: sessions cut) and start it again,
+#                         same port
 # Exit 77 (skip) when PostgreSQL 15 is not installed.
 set -euo pipefail
-cmd=${1:?usage: pg-env.sh start|stop DIR}
+cmd=${1:?usage: pg-env.sh start|stop|restart DIR}
 DIR=${2:?DIR}
 BIN=/usr/lib/postgresql/15/bin
 mkdir -p "$DIR"
@@ -20,7 +22,11 @@ if [ "$cmd" = stop ]; then
     [ -f "$DIR/data/postmaster.pid" ] && as_user "$BIN/pg_ctl" -D "$DIR/data" -m fast -w stop >/dev/null 2>&1 || true
     exit 0
 fi
-[ "$cmd" = start ] || { echo "usage: pg-env.sh start|stop DIR" >&2; exit 2; }
+if [ "$cmd" = restart ]; then
+    as_user "$BIN/pg_ctl" -D "$DIR/data" -m fast -w restart >/dev/null
+    exit
+fi
+[ "$cmd" = start ] || { echo "usage: pg-env.sh start|stop|restart DIR" >&2; exit 2; }
 [ -x "$BIN/initdb" ] || { echo "pg-env: PostgreSQL 15 not installed (apt-get install postgresql-15)" >&2; exit 77; }
 [ -f "$DIR/data/postmaster.pid" ] && as_user "$BIN/pg_ctl" -D "$DIR/data" -m fast -w stop >/dev/null 2>&1 || true
 rm -rf "$DIR/data"

@@ -203,6 +203,25 @@ REQUESTS_CA_BUNDLE=$tmp/ca/root.pem timeout 180 certbot certonly --config-dir "$
     --standalone --http-01-port "$HTTPP" --http-01-address 127.0.0.1 -d "$d" > "$tmp/cb.log" 2>&1
 [ -s "$tmp/cb/etc/live/$d/fullchain.pem" ] && ok "certbot_through_haproxy" || bad "certbot: $(tail -5 "$tmp/cb.log")"
 
+# PostgreSQL restarted under both instances (every pooled session cut,
+# the prepared statements with them): the next single issues succeed, and
+# no statement failed for running on a cut session: it runs again on a new
+# one (before, each pooled session's first statement failed, "server
+# closed the connection", and a request there failed with it). While the
+# server is down, the background jobs may log that they cannot connect.
+cut_failures() { cat "$tmp/a.log" "$tmp/b.log" | grep 'error store' | grep -c 'server closed the connection' || true; }
+e0=$(cut_failures)
+bash "$HERE/../pg/pg-env.sh" restart "$tmp/pg" || bad "pg_ctl restart"
+failed=0
+for d in $(head -4 "$tmp/batch.txt"); do
+    "$DP" issue "${C[@]}" --resolver "$DNS_RESOLVER" --out "$tmp/again/$d" "$d" > /dev/null 2>> "$tmp/again.err" ||
+        failed=$((failed + 1))
+done
+[ "$failed" = 0 ] && ok "issues_after_postgresql_restart" || bad "after the restart $failed of 4 failed: $(sort -u "$tmp/again.err" | head -3)"
+e1=$(cut_failures)
+[ "$e1" = "$e0" ] && ok "postgresql_restart_no_statement_fails_on_a_cut_session" ||
+    bad "$((e1 - e0)) statements failed on cut sessions: $(cat "$tmp/a.log" "$tmp/b.log" | grep 'error store' | tail -2)"
+
 # An instance with another external URL refuses, naming both.
 "$CA" --listen "localhost:$(port)" --crl-listen "127.0.0.1:$(port)" --external-url https://elsewhere.test \
     --data "$tmp/ca" --database "$PG_URL" --issuer-domain-name ca.test > "$tmp/c.log" 2>&1

@@ -436,6 +436,7 @@ struct store *store_pg_open(const char *url, char *why, size_t cap)
             pg_close((struct store *)(void *)p);
             return NULL;
         }
+        pg_prepare_on(c); /* on failure its statements run unprepared */
     }
     PGresult *r = PQexec(p->conns[0], "SET client_min_messages TO warning");
     PQclear(r);

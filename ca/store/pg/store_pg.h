@@ -23,6 +23,9 @@ struct pg_store {
 /* A connection of the pool (waits for one); pg_give returns it. */
 PGconn *pg_take(struct pg_store *p);
 void pg_give(struct pg_store *p, PGconn *c);
+/* Prepares the statements pg_run runs on c, each on its first run
+ * (call once, after connecting): 0, or -1 (they run unprepared). */
+int pg_prepare_on(PGconn *c);
 /* One statement with text parameters (NULL for SQL NULL): its result, or
  * NULL after a failure (the error is logged). *status gets PQresultStatus. */
 PGresult *pg_run(PGconn *c, const char *sql, int n, const char *const *params);

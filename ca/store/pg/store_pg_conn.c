@@ -8,12 +8,106 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <libpq-events.h>
+
 #include "log.h"
 #include "store_pg.h"
 
+/* Statements prepared on one connection. Each connection prepares a
+ * statement the first time it runs it and runs the prepared one after, so
+ * PostgreSQL parses and plans it once per connection, not per call.
+ * libpq's event procedure owns the list: it is emptied when the
+ * connection is reset (the server forgot them) and freed with it. */
+#define PG_PREPARED_MAX 96
+struct pg_prepared {
+    size_t n;
+    char *sql[PG_PREPARED_MAX];
+};
+
+static void prepared_clear(struct pg_prepared *pp)
+{
+    for (size_t i = 0; i < pp->n; i++)
+        free(pp->sql[i]);
+    pp->n = 0;
+}
+
+static int pg_event(PGEventId id, void *info, void *pass)
+{
+    (void)pass;
+    if (id == PGEVT_REGISTER) {
+        PGconn *c = ((PGEventRegister *)info)->conn;
+        struct pg_prepared *pp = calloc(1, sizeof *pp);
+        return pp && PQsetInstanceData(c, pg_event, pp) ? 1 : (free(pp), 0);
+    }
+    if (id == PGEVT_CONNRESET || id == PGEVT_CONNDESTROY) {
+        PGconn *c = id == PGEVT_CONNRESET ? ((PGEventConnReset *)info)->conn
+                                          : ((PGEventConnDestroy *)info)->conn;
+        struct pg_prepared *pp = PQinstanceData(c, pg_event);
+        if (pp) prepared_clear(pp);
+        if (pp && id == PGEVT_CONNDESTROY) free(pp);
+    }
+    return 1;
+}
+
+int pg_prepare_on(PGconn *c)
+{
+    return PQregisterEventProc(c, pg_event, "dnspersist prepared statements", NULL) ? 0 : -1;
+}
+
+/* The statement's name on c, prepared now if it is new there; NULL to run
+ * it unprepared (no list, a full list, or the prepare failed). */
+static const char *prepared(PGconn *c, const char *sql, int n, char name[16])
+{
+    struct pg_prepared *pp = PQinstanceData(c, pg_event);
+    if (!pp) return NULL;
+    for (size_t i = 0; i < pp->n; i++)
+        if (!strcmp(pp->sql[i], sql)) {
+            snprintf(name, 16, "dp%u", (unsigned)i);
+            return name;
+        }
+    if (pp->n == PG_PREPARED_MAX) return NULL;
+    snprintf(name, 16, "dp%u", (unsigned)pp->n);
+    char *copy = strdup(sql);
+    PGresult *r = copy ? PQprepare(c, name, sql, n, NULL) : NULL;
+    int ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
+    PQclear(r);
+    if (!ok) { /* run unprepared: it fails again there, logged, if it is the statement */
+        free(copy);
+        return NULL;
+    }
+    pp->sql[pp->n++] = copy;
+    return name;
+}
+
+static PGresult *run_once(PGconn *c, const char *sql, int n, const char *const *params)
+{
+    char buf[16];
+    const char *name = prepared(c, sql, n, buf);
+    PGresult *r = name ? PQexecPrepared(c, name, n, params, NULL, NULL, 0)
+                       : PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
+    if (name && pg_state_is(r, "26000")) { /* forgotten by the server (a pooler's DISCARD ALL) */
+        prepared_clear(PQinstanceData(c, pg_event));
+        PQclear(r);
+        r = PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
+    }
+    return r;
+}
+
 PGresult *pg_run(PGconn *c, const char *sql, int n, const char *const *params)
 {
-    PGresult *r = PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
+    int idle = PQtransactionStatus(c) == PQTRANS_IDLE;
+    PGresult *r = run_once(c, sql, n, params);
+    /* A session the server ended while it sat in the pool (a restart, a
+     * fail-over, an idle timeout) fails its next statement. Outside a
+     * transaction that statement runs once more on a new session: each
+     * one run alone here is safe to repeat if it did reach the server
+     * (reads; inserts of new ids or ON CONFLICT; updates guarded by the
+     * status they change), the repeat then finding its own work done. */
+    if (idle && PQstatus(c) == CONNECTION_BAD) {
+        PQclear(r);
+        PQreset(c);
+        r = run_once(c, sql, n, params);
+    }
     ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && !pg_state_is(r, "23505"))
         log_event(LOG_ERROR, "store", "msg", r ? PQresultErrorMessage(r) : PQerrorMessage(c), "sql",
@@ -36,14 +130,32 @@ long pg_exec(PGconn *c, const char *sql, int n, const char *const *params)
     return rows;
 }
 
+/* The verbs go as simple queries: one message each, nothing to prepare. */
+static int verb(PGconn *c, const char *sql)
+{
+    int idle = PQtransactionStatus(c) == PQTRANS_IDLE;
+    PGresult *r = PQexec(c, sql);
+    if (idle && PQstatus(c) == CONNECTION_BAD) { /* a BEGIN on a cut session: as pg_run */
+        PQclear(r);
+        PQreset(c);
+        r = PQexec(c, sql);
+    }
+    int ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
+    if (!ok)
+        log_event(LOG_ERROR, "store", "msg", r ? PQresultErrorMessage(r) : PQerrorMessage(c), "sql",
+                  sql, NULL);
+    PQclear(r);
+    return ok ? 0 : -1;
+}
+
 int pg_begin(PGconn *c)
 {
-    return pg_exec(c, "BEGIN", 0, NULL) < 0 ? -1 : 0;
+    return verb(c, "BEGIN");
 }
 
 int pg_commit(PGconn *c)
 {
-    return pg_exec(c, "COMMIT", 0, NULL) < 0 ? -1 : 0;
+    return verb(c, "COMMIT");
 }
 
 void pg_rollback(PGconn *c)

@@ -259,25 +259,19 @@ int pg_cert_create(struct store *s, const char *account, const char *order, cons
                    const char *pem, const char *issuer, char out_id[ST_ID])
 {
     if (store_new_id(out_id)) return -1;
-    const char *cp[] = {out_id, account, order, serial, pem, issuer}, *op[] = {out_id, order};
+    const char *p[] = {out_id, account, order, serial, pem, issuer};
+    /* One statement is one round trip and its own transaction: the order
+     * turns valid only with its certificate, and the certificate is kept
+     * only if the order was still pending or ready (else 1, nothing kept). */
     PGconn *c = pg_take(P(s));
-    int rc = pg_begin(c) || pg_exec(c,
-                                    "INSERT INTO certs(id,account,ord,serial,pem,issuer,created) "
-                                    "VALUES($1,$2,$3,$4,$5,$6,extract(epoch from now())::bigint)",
-                                    6, cp) != 1
-                 ? -1
-                 : 0;
-    if (rc == 0) {
-        long rows = pg_exec(c,
-                            "UPDATE orders SET status='valid', error='', cert=$1 WHERE id=$2 AND "
-                            "status IN ('pending','ready')",
-                            2, op);
-        rc = rows < 0 ? -1 : rows == 1 ? 0 : 1; /* not pending or ready any more: keep nothing */
-    }
-    if (rc == 0 && pg_commit(c)) rc = -1;
-    if (rc) pg_rollback(c);
+    long rows = pg_exec(c,
+                        "WITH o AS (UPDATE orders SET status='valid', error='', cert=$1 WHERE "
+                        "id=$3 AND status IN ('pending','ready') RETURNING id) "
+                        "INSERT INTO certs(id,account,ord,serial,pem,issuer,created) "
+                        "SELECT $1,$2,o.id,$4,$5,$6,extract(epoch from now())::bigint FROM o",
+                        6, p);
     pg_give(P(s), c);
-    return rc;
+    return rows < 0 ? -1 : rows == 1 ? 0 : 1;
 }
 
 static int fill_cert(const PGresult *r, void *out)
@@ -361,35 +355,117 @@ int pg_certs_revoked(struct store *s, st_revoked_fn each, void *arg)
 
 /* ---- rate limits ---- */
 
-struct rate_conn {
-    PGconn *c;
-    int peeks;
+/* One decision's keys, read (and locked) in one round trip before
+ * rl_take_all runs and written in one after it, instead of a round trip
+ * per key each way: rl_take_all reads and writes this table. A key may
+ * come twice (two names of one registered domain): it is read once, and
+ * the second take sees the first one's write, as it would in the table. */
+struct rate_row {
+    const char *key;
+    int64_t tat;
+    int dirty;
 };
 
-/* Spending: one round trip makes the row if need be, locks it until the
- * commit and returns its arrival time (an upsert that changes nothing
- * still locks the row it found); only looking: a plain read. */
-static int pg_get_tat(void *ctx, const char *key, int64_t *tat)
+struct rate_rows {
+    struct rate_row *r;
+    size_t n;
+};
+
+static struct rate_row *rate_row(struct rate_rows *rs, const char *key)
 {
-    struct rate_conn *rc = ctx;
+    for (size_t i = 0; i < rs->n; i++)
+        if (!strcmp(rs->r[i].key, key)) return &rs->r[i];
+    return NULL;
+}
+
+static int rows_get(void *ctx, const char *key, int64_t *tat)
+{
+    struct rate_row *r = rate_row(ctx, key);
+    if (!r) return -1;
+    *tat = r->tat;
+    return 0;
+}
+
+static int rows_set(void *ctx, const char *key, int64_t tat)
+{
+    struct rate_row *r = rate_row(ctx, key);
+    if (!r) return -1;
+    r->tat = tat;
+    r->dirty = 1;
+    return 0;
+}
+
+/* A PostgreSQL text[] (or bigint[]) literal of the rows' keys (or, with
+ * tats, their arrival times), dirty rows only when only_dirty; malloc'd. */
+static char *rate_array(const struct rate_rows *rs, int tats, int only_dirty)
+{
+    size_t cap = 3;
+    for (size_t i = 0; i < rs->n; i++)
+        cap += 2 * strlen(rs->r[i].key) + 24;
+    char *a = malloc(cap), *w = a;
+    if (!a) return NULL;
+    *w++ = '{';
+    for (size_t i = 0; i < rs->n; i++) {
+        if (only_dirty && !rs->r[i].dirty) continue;
+        if (w > a + 1) *w++ = ',';
+        if (tats) {
+            w += snprintf(w, 24, "%lld", (long long)rs->r[i].tat);
+            continue;
+        }
+        *w++ = '"';
+        for (const char *k = rs->r[i].key; *k; k++) {
+            if (*k == '"' || *k == '\\') *w++ = '\\';
+            *w++ = *k;
+        }
+        *w++ = '"';
+    }
+    *w++ = '}';
+    *w = '\0';
+    return a;
+}
+
+/* The rows of every counted key read into rs: locked until the commit
+ * (an upsert that changes nothing still locks the row it found), in key
+ * order, so two decisions sharing keys cannot deadlock; only looking, a
+ * plain read. 0 or -1. */
+static int rate_read(PGconn *c, struct rate_rows *rs, int peeks)
+{
+    char *keys = rate_array(rs, 0, 0);
     PGresult *r =
-        pg_run(rc->c,
-               rc->peeks ? "SELECT tat FROM rate_limits WHERE key=$1"
-                         : "INSERT INTO rate_limits(key,tat) VALUES($1,0) ON "
-                           "CONFLICT(key) DO UPDATE SET tat=rate_limits.tat RETURNING tat",
-               1, &key);
+        keys ? pg_run(c,
+                      peeks ? "SELECT key, tat FROM rate_limits WHERE key = ANY($1::text[])"
+                            : "INSERT INTO rate_limits(key,tat) SELECT k, 0 FROM "
+                              "unnest($1::text[]) AS k ORDER BY k ON CONFLICT(key) DO UPDATE "
+                              "SET tat=rate_limits.tat RETURNING key, tat",
+                      1, (const char *const *)&keys)
+             : NULL;
     int ok = r && PQresultStatus(r) == PGRES_TUPLES_OK;
-    *tat = ok && PQntuples(r) ? atoll(PQgetvalue(r, 0, 0)) : 0;
+    for (int i = 0; ok && i < PQntuples(r); i++) {
+        struct rate_row *row = rate_row(rs, PQgetvalue(r, i, 0));
+        if (row) row->tat = atoll(PQgetvalue(r, i, 1));
+    }
     PQclear(r);
+    free(keys);
     return ok ? 0 : -1;
 }
 
-static int pg_set_tat(void *ctx, const char *key, int64_t tat)
+static int rate_write(PGconn *c, const struct rate_rows *rs)
 {
-    struct rate_conn *rc = ctx;
-    char nx[24];
-    const char *p[] = {I64(nx, tat), key};
-    return pg_exec(rc->c, "UPDATE rate_limits SET tat=$1 WHERE key=$2", 2, p) == 1 ? 0 : -1;
+    size_t dirty = 0;
+    for (size_t i = 0; i < rs->n; i++)
+        dirty += (size_t)rs->r[i].dirty;
+    if (!dirty) return 0;
+    char *keys = rate_array(rs, 0, 1), *tats = rate_array(rs, 1, 1);
+    const char *p[] = {keys, tats};
+    long rows = keys && tats ? pg_exec(c,
+                                       "UPDATE rate_limits AS r SET tat=v.tat FROM "
+                                       "unnest($1::text[], $2::bigint[]) AS v(key, tat) "
+                                       "WHERE r.key=v.key",
+                                       2, p)
+                             : -1;
+    free(keys);
+    free(tats);
+    return rows == (long)dirty ? 0 : -1;
 }
 
 /* The decision for t[0..n) on c, inside the caller's transaction (or
@@ -399,8 +475,15 @@ static int pg_set_tat(void *ctx, const char *key, int64_t tat)
 static int rate_in_tx(PGconn *c, const struct rl_take *t, size_t n, int64_t now_ms, int peeks,
                       size_t *which, int64_t *retry_ms)
 {
-    struct rate_conn rc = {c, peeks};
-    return rl_take_all(t, n, now_ms, pg_get_tat, pg_set_tat, &rc, which, retry_ms);
+    struct rate_rows rs = {calloc(n ? n : 1, sizeof *rs.r), 0};
+    if (!rs.r) return -1;
+    for (size_t i = 0; i < n; i++)
+        if (t[i].l->count > 0 && !rate_row(&rs, t[i].key)) rs.r[rs.n++].key = t[i].key;
+    int rc = rs.n && rate_read(c, &rs, peeks) ? -1 : 0;
+    if (rc == 0) rc = rl_take_all(t, n, now_ms, rows_get, rows_set, &rs, which, retry_ms);
+    if (rc == 0 && !peeks && rate_write(c, &rs)) rc = -1;
+    free(rs.r);
+    return rc;
 }
 
 int pg_rate_take(struct store *s, const struct rl_take *t, size_t n, int64_t now_ms, size_t *which,
