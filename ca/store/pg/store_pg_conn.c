@@ -21,6 +21,7 @@
 #define PG_PREPARED_MAX 96
 struct pg_prepared {
     size_t n;
+    int off; /* the server forgot one: a transaction pooler, so never again */
     char *sql[PG_PREPARED_MAX];
 };
 
@@ -59,7 +60,7 @@ int pg_prepare_on(PGconn *c)
 static const char *prepared(PGconn *c, const char *sql, int n, char name[16])
 {
     struct pg_prepared *pp = PQinstanceData(c, pg_event);
-    if (!pp) return NULL;
+    if (!pp || pp->off) return NULL;
     for (size_t i = 0; i < pp->n; i++)
         if (!strcmp(pp->sql[i], sql)) {
             snprintf(name, 16, "dp%u", (unsigned)i);
@@ -85,8 +86,12 @@ static PGresult *run_once(PGconn *c, const char *sql, int n, const char *const *
     const char *name = prepared(c, sql, n, buf);
     PGresult *r = name ? PQexecPrepared(c, name, n, params, NULL, NULL, 0)
                        : PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
-    if (name && pg_state_is(r, "26000")) { /* forgotten by the server (a pooler's DISCARD ALL) */
-        prepared_clear(PQinstanceData(c, pg_event));
+    if (name && pg_state_is(r, "26000")) {
+        /* Forgotten by the server: a pooler in transaction mode (PgBouncer
+         * before 1.21) runs each statement on any of its sessions. */
+        struct pg_prepared *pp = PQinstanceData(c, pg_event);
+        prepared_clear(pp);
+        pp->off = 1;
         PQclear(r);
         r = PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
     }
