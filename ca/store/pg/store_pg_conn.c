@@ -146,7 +146,12 @@ static int verb(PGconn *c, const char *sql)
         r = PQexec(c, sql);
     }
     int ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
-    if (!ok)
+    /* A COMMIT of a transaction that had failed succeeds as a ROLLBACK. */
+    if (ok && !strcmp(sql, "COMMIT") && strcmp(PQcmdStatus(r), "COMMIT")) {
+        log_event(LOG_ERROR, "store", "msg", "the transaction had failed: rolled back", "sql", sql,
+                  NULL);
+        ok = 0;
+    } else if (!ok)
         log_event(LOG_ERROR, "store", "msg", r ? PQresultErrorMessage(r) : PQerrorMessage(c), "sql",
                   sql, NULL);
     PQclear(r);
