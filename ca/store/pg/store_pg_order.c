@@ -357,9 +357,9 @@ int pg_certs_revoked(struct store *s, st_revoked_fn each, void *arg)
 
 /* One decision's keys, read (and locked) in one round trip before
  * rl_take_all runs and written in one after it, instead of a round trip
- * per key each way: rl_take_all reads and writes this table. A key may
- * come twice (two names of one registered domain): it is read once, and
- * the second take sees the first one's write, as it would in the table. */
+ * per key each way: rl_take_all reads and writes this table. Should a
+ * key come twice in one decision, it is read once and the second take
+ * sees the first one's write, as it would in the table. */
 struct rate_row {
     const char *key;
     int64_t tat;
