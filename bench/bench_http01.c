@@ -4,9 +4,10 @@
  * CA and a peer such as Pebble both serve. It answers
  * GET /.well-known/acme-challenge/TOKEN with the key authorization the
  * client registered for TOKEN. A thread a connection, each with a read
- * deadline: a validator may open a connection it never uses (Go's HTTP
- * client dials ahead and parks the spare one), and serving one connection
- * at a time let such a connection stall every validation behind it. Its
+ * deadline: serving one connection at a time let any connection that sends
+ * nothing (a validator that gave up, a stray client) stall every
+ * validation behind it, the likeliest reading of a CI run of bench_peer
+ * that stalled for minutes. Its
  * cost is the client's, not the CA's, which is what is measured.
  */
 #include <arpa/inet.h>

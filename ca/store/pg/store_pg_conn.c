@@ -98,19 +98,27 @@ static PGresult *run_once(PGconn *c, const char *sql, int n, const char *const *
     return r;
 }
 
+/* A session the server ended while it sat in the pool (a restart, a
+ * fail-over, an idle timeout) fails its next statement. Outside a
+ * transaction that statement runs once more on a new session: each one
+ * run alone here (or a BEGIN) is safe to repeat if it did reach the server
+ * (reads; inserts of new ids or ON CONFLICT; updates guarded by the status
+ * they change), the repeat then finding its own work done. 1 when c was
+ * idle before the statement and is cut now: then it is reset, and the
+ * caller runs the statement again. */
+static int reset_if_cut(PGconn *c, int was_idle)
+{
+    if (!was_idle || PQstatus(c) != CONNECTION_BAD) return 0;
+    PQreset(c);
+    return 1;
+}
+
 PGresult *pg_run(PGconn *c, const char *sql, int n, const char *const *params)
 {
     int idle = PQtransactionStatus(c) == PQTRANS_IDLE;
     PGresult *r = run_once(c, sql, n, params);
-    /* A session the server ended while it sat in the pool (a restart, a
-     * fail-over, an idle timeout) fails its next statement. Outside a
-     * transaction that statement runs once more on a new session: each
-     * one run alone here is safe to repeat if it did reach the server
-     * (reads; inserts of new ids or ON CONFLICT; updates guarded by the
-     * status they change), the repeat then finding its own work done. */
-    if (idle && PQstatus(c) == CONNECTION_BAD) {
+    if (reset_if_cut(c, idle)) {
         PQclear(r);
-        PQreset(c);
         r = run_once(c, sql, n, params);
     }
     ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
@@ -140,9 +148,8 @@ static int verb(PGconn *c, const char *sql)
 {
     int idle = PQtransactionStatus(c) == PQTRANS_IDLE;
     PGresult *r = PQexec(c, sql);
-    if (idle && PQstatus(c) == CONNECTION_BAD) { /* a BEGIN on a cut session: as pg_run */
+    if (reset_if_cut(c, idle)) { /* a BEGIN on a cut session */
         PQclear(r);
-        PQreset(c);
         r = PQexec(c, sql);
     }
     int ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
